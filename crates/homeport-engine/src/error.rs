@@ -1,0 +1,160 @@
+//! Typed errors of the engine, and their flat form `{code, message, detail}` for the CLI and IPC.
+
+use serde::Serialize;
+
+use crate::address::{AddressError, Origin};
+use crate::redirect::RedirectRefusal;
+use crate::store::StoreError;
+use crate::trace::Participant;
+
+/// Why a server is not ready to log in to (status.php).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotReady {
+    Maintenance,
+    NeedsDbUpgrade,
+    NotInstalled,
+}
+
+/// Everything that can stop a connection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    #[error("could not reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{url} did not answer within {seconds} seconds")]
+    Timeout { url: String, seconds: u64 },
+    #[error("the secure connection to {url} failed: {reason}")]
+    Tls { url: String, reason: String },
+    #[error("{}", not_ready_message(.server, *.reason))]
+    ServerNotReady { server: String, reason: NotReady },
+    #[error("{origin} did not accept the user name or password for {user}")]
+    AuthFailed { origin: Origin, user: String, at: Participant },
+    #[error("{server} needs a login in the browser (OpenID Connect), which this version of Homeport does not do yet")]
+    OidcRequired { server: String },
+    #[error("{server} asks for an unsupported login method ({challenge})")]
+    UnsupportedAuth { server: String, challenge: String },
+    #[error("{server} needs a user name and password")]
+    CredentialsRequired { server: String },
+    #[error("{url} uses plain http, which sends your password readable by anyone on the network; only loopback servers may use it unless you allow it")]
+    PlainHttpRefused { url: String },
+    #[error("redirect refused: {0}")]
+    RedirectRefused(RedirectRefusal),
+    #[error("{url} answered HTTP {status} where {expected} was expected")]
+    UnexpectedStatus { url: String, status: u16, expected: &'static str, snippet: String },
+    #[error("{url} sent an invalid {what}: {reason}")]
+    InvalidResponse { url: String, what: &'static str, reason: String },
+    #[error("the answer from {url} is larger than {limit} bytes")]
+    BodyTooLarge { url: String, limit: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the wizard was asked to continue after it finished")]
+    Finished,
+}
+
+fn not_ready_message(server: &str, reason: NotReady) -> String {
+    match reason {
+        NotReady::Maintenance => format!("{server} is in maintenance mode; try again when the administrator has finished"),
+        NotReady::NeedsDbUpgrade => format!("{server} is being upgraded (its database needs an upgrade); try again later"),
+        NotReady::NotInstalled => format!("{server} is not set up yet (ownCloud is not installed there); ask its administrator"),
+    }
+}
+
+/// The closed set of error classes the CLI maps to exit codes and the UI branches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    BadInput,
+    Unreachable,
+    Tls,
+    AuthFailed,
+    ServerNotReady,
+    PolicyRefused,
+    KeyringUnavailable,
+    NotFound,
+    Protocol,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadInput => "bad_input",
+            ErrorCode::Unreachable => "unreachable",
+            ErrorCode::Tls => "tls",
+            ErrorCode::AuthFailed => "auth_failed",
+            ErrorCode::ServerNotReady => "server_not_ready",
+            ErrorCode::PolicyRefused => "policy_refused",
+            ErrorCode::KeyringUnavailable => "keyring_unavailable",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Protocol => "protocol",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// `{code, message, detail}`: what crosses the CLI `--json` and IPC boundary.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorReport {
+    pub code: ErrorCode,
+    pub message: String,
+    pub detail: serde_json::Value,
+}
+
+impl ConnectError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ConnectError::Address(_) => ErrorCode::BadInput,
+            ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => ErrorCode::Unreachable,
+            ConnectError::Tls { .. } => ErrorCode::Tls,
+            ConnectError::AuthFailed { .. }
+            | ConnectError::CredentialsRequired { .. }
+            | ConnectError::OidcRequired { .. }
+            | ConnectError::UnsupportedAuth { .. } => ErrorCode::AuthFailed,
+            ConnectError::ServerNotReady { .. } => ErrorCode::ServerNotReady,
+            ConnectError::PlainHttpRefused { .. } | ConnectError::RedirectRefused(_) => ErrorCode::PolicyRefused,
+            ConnectError::UnexpectedStatus { .. }
+            | ConnectError::InvalidResponse { .. }
+            | ConnectError::BodyTooLarge { .. } => ErrorCode::Protocol,
+            ConnectError::Store(e) => e.code(),
+            ConnectError::Finished => ErrorCode::Internal,
+        }
+    }
+
+    /// Machine-readable specifics; never secrets.
+    pub fn detail(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            ConnectError::Unreachable { url, .. } | ConnectError::Tls { url, .. } | ConnectError::PlainHttpRefused { url } => json!({ "url": url }),
+            ConnectError::Timeout { url, seconds } => json!({ "url": url, "timeout_seconds": seconds }),
+            ConnectError::ServerNotReady { server, reason } => json!({ "server": server, "reason": reason }),
+            ConnectError::AuthFailed { origin, user, at } => json!({ "origin": origin, "user": user, "at": at }),
+            ConnectError::OidcRequired { server } | ConnectError::CredentialsRequired { server } => json!({ "server": server }),
+            ConnectError::UnsupportedAuth { server, challenge } => json!({ "server": server, "challenge": challenge }),
+            ConnectError::RedirectRefused(refusal) => serde_json::to_value(refusal).unwrap_or_default(),
+            ConnectError::UnexpectedStatus { url, status, snippet, .. } => json!({ "url": url, "status": status, "body": snippet }),
+            ConnectError::InvalidResponse { url, what, .. } => json!({ "url": url, "what": what }),
+            ConnectError::BodyTooLarge { url, limit } => json!({ "url": url, "limit_bytes": limit }),
+            ConnectError::Store(e) => e.detail(),
+            ConnectError::Address(_) | ConnectError::Finished => serde_json::Value::Null,
+        }
+    }
+
+    pub fn report(&self) -> ErrorReport {
+        ErrorReport { code: self.code(), message: self.to_string(), detail: self.detail() }
+    }
+}
+
+/// A bounded, printable excerpt of a response body for diagnosis.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
+    let mut out: String = text.chars().filter(|c| !c.is_control() || *c == ' ').take(MAX).collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}

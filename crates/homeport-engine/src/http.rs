@@ -1,0 +1,293 @@
+//! The engine's only HTTP client: redirects off (they go through [`crate::redirect`]), timeouts
+//! and bounded bodies on every request, every exchange recorded in the [`Trace`] with secrets
+//! redacted.
+
+use std::collections::HashSet;
+use std::error::Error as _;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use url::Url;
+
+use crate::address::Origin;
+use crate::error::ConnectError;
+use crate::redirect::{is_redirect, Hop, RedirectChain, RedirectPolicy, Verdict};
+use crate::secret::Credentials;
+use crate::trace::{redact_header, Exchange, Participant, Trace};
+
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub connect_timeout: Duration,
+    /// For the whole exchange, body included: a slow server cannot hold the wizard forever.
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+    /// Extra trusted roots (DER), e.g. the lookup server's self-signed certificate in tests.
+    pub extra_root_certificates: Vec<Vec<u8>>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_body_bytes: 4 * 1024 * 1024,
+            extra_root_certificates: Vec::new(),
+        }
+    }
+}
+
+/// A request as the wizard describes it; cloneable so it can be re-sent after a redirect.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(&'static str, String)>,
+    pub credentials: Option<Credentials>,
+    pub body: Option<Vec<u8>>,
+    /// Who is expected to answer (for the sequence diagram).
+    pub to: Participant,
+}
+
+impl HttpRequest {
+    pub fn new(method: Method, url: Url, to: Participant) -> Self {
+        HttpRequest { method, url, headers: Vec::new(), credentials: None, body: None, to }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn credentials(mut self, credentials: Option<Credentials>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpResponse {
+    pub url: Url,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect()
+    }
+}
+
+/// The result of sending a request through the redirect policy.
+#[derive(Debug)]
+pub enum Followed {
+    Done { response: HttpResponse, chain: RedirectChain },
+    /// Credentials would cross to an unapproved origin; `request` is ready to be sent there.
+    NeedsApproval { hop: Hop, request: HttpRequest, chain: RedirectChain },
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    config: HttpConfig,
+    trace: Trace,
+}
+
+impl HttpClient {
+    pub fn new(config: HttpConfig, trace: Trace) -> Result<Self, ConnectError> {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .user_agent(concat!("Homeport/", env!("CARGO_PKG_VERSION")));
+        for der in &config.extra_root_certificates {
+            let certificate = reqwest::Certificate::from_der(der).map_err(|e| ConnectError::Tls {
+                url: String::new(),
+                reason: format!("a trusted certificate is not valid: {e}"),
+            })?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let client = builder.build().map_err(|e| ConnectError::Tls {
+            url: String::new(),
+            reason: format!("the HTTP client could not be set up: {e}"),
+        })?;
+        Ok(HttpClient { client, config, trace })
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Sends one request, no redirect handling, and records it in round `round`.
+    pub async fn send(&self, request: &HttpRequest, round: u32) -> Result<HttpResponse, ConnectError> {
+        let started = Instant::now();
+        let mut exchange = Exchange {
+            seq: 0,
+            round,
+            from: Participant::Client,
+            to: request.to,
+            method: request.method.to_string(),
+            url: request.url.to_string(),
+            status: None,
+            error: None,
+            started_ms: millis(started.duration_since(self.trace.started())),
+            duration_ms: 0.0,
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+        };
+        let result = self.exchange(request, &mut exchange).await;
+        exchange.duration_ms = millis(started.elapsed());
+        if let Err(error) = &result {
+            exchange.error = Some(error.to_string());
+        }
+        self.trace.record(exchange);
+        result
+    }
+
+    async fn exchange(&self, request: &HttpRequest, exchange: &mut Exchange) -> Result<HttpResponse, ConnectError> {
+        let mut builder = self.client.request(request.method.clone(), request.url.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some(credentials) = &request.credentials {
+            builder = builder.basic_auth(&credentials.user, Some(credentials.password.expose()));
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let built = builder.build().map_err(|e| self.classify(&request.url, &e))?;
+        exchange.request_headers = recorded_headers(built.headers());
+        let mut response = self.client.execute(built).await.map_err(|e| self.classify(&request.url, &e))?;
+        exchange.status = Some(response.status().as_u16());
+        exchange.response_headers = recorded_headers(response.headers());
+        let limit = self.config.max_body_bytes;
+        let too_large = || ConnectError::BodyTooLarge { url: request.url.to_string(), limit };
+        if response.content_length().is_some_and(|len| len > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&request.url, &e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse { url: request.url.clone(), status: exchange.status.unwrap_or_default(), headers: response.headers().clone(), body })
+    }
+
+    /// Sends `request`, passing every redirect answer through `policy`. Each hop is a new
+    /// sequential round. Stops at the first non-redirect answer, a refusal, or a hop that needs
+    /// approval.
+    pub async fn send_following(
+        &self,
+        mut request: HttpRequest,
+        policy: &RedirectPolicy,
+        approved: &HashSet<Origin>,
+        mut chain: RedirectChain,
+        mut round: u32,
+    ) -> Result<Followed, ConnectError> {
+        loop {
+            let response = self.send(&request, round).await?;
+            if !is_redirect(response.status) {
+                return Ok(Followed::Done { response, chain });
+            }
+            let verdict = policy.decide(
+                &request.method,
+                &request.url,
+                response.status,
+                response.header("location"),
+                request.credentials.is_some(),
+                &chain,
+                approved,
+            );
+            match verdict {
+                Verdict::Refuse(refusal) => return Err(ConnectError::RedirectRefused(refusal)),
+                Verdict::Follow(hop) => {
+                    request = retarget(request, &hop);
+                    chain.push(hop);
+                    round = self.trace.next_round();
+                }
+                Verdict::Ask(hop) => {
+                    let request = retarget(request, &hop);
+                    return Ok(Followed::NeedsApproval { hop, request, chain });
+                }
+            }
+        }
+    }
+
+    fn classify(&self, url: &Url, error: &reqwest::Error) -> ConnectError {
+        let url = url.to_string();
+        if let Some(reason) = tls_failure(error) {
+            return ConnectError::Tls { url, reason };
+        }
+        if error.is_timeout() {
+            return ConnectError::Timeout { url, seconds: self.config.timeout.as_secs() };
+        }
+        ConnectError::Unreachable { url, reason: root_cause(error) }
+    }
+}
+
+fn retarget(mut request: HttpRequest, hop: &Hop) -> HttpRequest {
+    request.url = hop.to.clone();
+    request.method = hop.method.clone();
+    if !hop.keeps_body {
+        request.body = None;
+    }
+    if hop.cross_origin {
+        // After a hop to another origin the answer comes from a different participant.
+        request.to = Participant::Instance;
+    }
+    request
+}
+
+fn recorded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (name.as_str().to_owned(), redact_header(name.as_str(), &value))
+        })
+        .collect()
+}
+
+fn tls_failure(error: &reqwest::Error) -> Option<String> {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                return Some(tls.to_string());
+            }
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// The innermost cause reads best: "Connection refused (os error 111)".
+fn root_cause(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message = cause.to_string();
+        source = cause.source();
+    }
+    message
+}
+
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 10_000.0).round() / 10.0
+}

@@ -1,0 +1,23 @@
+//! Homeport's engine: everything between "a person typed an address" and "a verified account is
+//! stored", with no GUI, no server framework and no prompts. Where a person must decide, the
+//! [`wizard::Wizard`] returns a [`wizard::Decision`]; the CLI, the desktop app and QA scripts answer.
+
+pub mod account;
+pub mod address;
+pub mod error;
+pub mod http;
+pub mod owncloud;
+pub mod redirect;
+pub mod secret;
+pub mod store;
+pub mod trace;
+pub mod wizard;
+
+pub use account::{Account, AccountKind, AuthMethod};
+pub use address::{Address, AddressError, Origin, ServerUrl};
+pub use error::{ConnectError, ErrorCode, ErrorReport, NotReady};
+pub use http::HttpConfig;
+pub use secret::{Credentials, Secret};
+pub use store::{AccountStore, StoreError};
+pub use trace::{Exchange, Observer, Participant, Trace, WizardEvent};
+pub use wizard::{Connected, Decision, Step, Wizard, WizardOptions};

@@ -1,0 +1,170 @@
+//! The record of every HTTP exchange, for the sequence diagram (GUI), `--json` and `--trace`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// Who answered an exchange. The client is always the other side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Participant {
+    Client,
+    /// The server the person typed (the central / lookup server).
+    Lookup,
+    /// The instance that really holds the account.
+    Instance,
+}
+
+/// One request and its answer (or failure), with secrets already redacted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Exchange {
+    /// Order in which the request was sent, from 1.
+    pub seq: u32,
+    /// Sequential round this request belongs to: requests sent concurrently share a round.
+    pub round: u32,
+    pub from: Participant,
+    pub to: Participant,
+    pub method: String,
+    pub url: String,
+    pub status: Option<u16>,
+    /// Why no status: connection refused, timeout, TLS failure, body too large…
+    pub error: Option<String>,
+    /// Milliseconds since the wizard started, when the request was sent.
+    pub started_ms: f64,
+    pub duration_ms: f64,
+    pub request_headers: Vec<(String, String)>,
+    pub response_headers: Vec<(String, String)>,
+}
+
+/// What an observer (the GUI's live diagram, a progress line) is told while the wizard runs.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum WizardEvent {
+    /// A step started; `step` is one of probe, authenticate, discover, verify.
+    Step { step: &'static str, detail: String },
+    Exchange(Exchange),
+}
+
+pub type Observer = Arc<dyn Fn(&WizardEvent) + Send + Sync>;
+
+/// Shared, append-only trace. Clones share the same record.
+#[derive(Clone)]
+pub struct Trace {
+    inner: Arc<Mutex<Vec<Exchange>>>,
+    rounds: Arc<AtomicU32>,
+    started: Instant,
+    observer: Option<Observer>,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::new(None)
+    }
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace").field("exchanges", &self.exchanges().len()).finish()
+    }
+}
+
+impl Trace {
+    pub fn new(observer: Option<Observer>) -> Self {
+        Trace { inner: Arc::default(), rounds: Arc::default(), started: Instant::now(), observer }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// A new sequential round: requests sent concurrently share one.
+    pub fn next_round(&self) -> u32 {
+        self.rounds.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn record(&self, mut exchange: Exchange) {
+        {
+            let mut exchanges = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            exchange.seq = u32::try_from(exchanges.len() + 1).unwrap_or(u32::MAX);
+            exchanges.push(exchange.clone());
+        }
+        self.notify(&WizardEvent::Exchange(exchange));
+    }
+
+    pub(crate) fn notify(&self, event: &WizardEvent) {
+        if let Some(observer) = &self.observer {
+            observer(event);
+        }
+    }
+
+    /// Everything recorded so far, in the order requests were sent.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        let mut exchanges = self.inner.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        exchanges.sort_by(|a, b| a.started_ms.total_cmp(&b.started_ms));
+        exchanges
+    }
+
+    /// Sequential round trips on the critical path: concurrent requests count once.
+    pub fn round_trips(&self) -> u32 {
+        let exchanges = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rounds: Vec<u32> = exchanges.iter().map(|e| e.round).collect();
+        rounds.sort_unstable();
+        rounds.dedup();
+        u32::try_from(rounds.len()).unwrap_or(u32::MAX)
+    }
+}
+
+/// Header values that must never be recorded as they are.
+pub(crate) fn redact_header(name: &str, value: &str) -> String {
+    match name.to_ascii_lowercase().as_str() {
+        "authorization" | "proxy-authorization" => match value.split_once(' ') {
+            Some((scheme, _)) => format!("{scheme} [redacted]"),
+            None => "[redacted]".to_owned(),
+        },
+        "cookie" | "set-cookie" => "[redacted]".to_owned(),
+        _ => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_and_cookies_are_redacted() {
+        assert_eq!(redact_header("Authorization", "Basic dGVzdDpzZWNyZXQ="), "Basic [redacted]");
+        assert_eq!(redact_header("authorization", "opaque"), "[redacted]");
+        assert_eq!(redact_header("Set-Cookie", "oc_session=abc"), "[redacted]");
+        assert_eq!(redact_header("Depth", "0"), "0", "ordinary headers stay readable");
+    }
+
+    fn exchange(round: u32, started_ms: f64) -> Exchange {
+        Exchange {
+            seq: 0,
+            round,
+            from: Participant::Client,
+            to: Participant::Lookup,
+            method: "GET".into(),
+            url: "http://127.0.0.1/".into(),
+            status: Some(200),
+            error: None,
+            started_ms,
+            duration_ms: 1.0,
+            request_headers: vec![],
+            response_headers: vec![],
+        }
+    }
+
+    #[test]
+    fn concurrent_requests_count_as_one_round_trip() {
+        let trace = Trace::default();
+        for (round, at) in [(1, 0.0), (1, 0.1), (2, 5.0), (3, 9.0), (3, 9.1), (3, 9.2)] {
+            trace.record(exchange(round, at));
+        }
+        assert_eq!(trace.round_trips(), 3, "three distinct rounds");
+        let seqs: Vec<u32> = trace.exchanges().iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6], "sequence numbers follow sending order");
+    }
+}

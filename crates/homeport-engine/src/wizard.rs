@@ -1,0 +1,392 @@
+//! The connection wizard: one state machine, probe → authenticate → discover → verify, driven by
+//! the CLI, the desktop app and QA scripts alike. It never prompts: when a person must decide it
+//! returns a [`Decision`], the caller answers (credentials, approvals) and calls [`Wizard::next`]
+//! again. Storing the result is the caller's last step ([`crate::store::AccountStore::save`]).
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::account::{now_unix, Account, AccountKind, AuthMethod};
+use crate::address::{Address, Origin, ServerUrl};
+use crate::error::{snippet, ConnectError};
+use crate::http::{Followed, HttpClient, HttpConfig, HttpRequest, HttpResponse};
+use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
+use crate::redirect::{Hop, RedirectChain, RedirectPolicy, RedirectRefusal};
+use crate::secret::{Credentials, Secret};
+use crate::trace::{Exchange, Observer, Participant, Trace, WizardEvent};
+
+#[derive(Clone, Default)]
+pub struct WizardOptions {
+    pub http: HttpConfig,
+    /// Told about every step and exchange as it happens (the GUI's live diagram, progress).
+    pub observer: Option<Observer>,
+}
+
+/// A question for the person (or the script) driving the wizard.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// The server is plain http and not on this machine: passwords would travel readable.
+    /// Answer with [`Wizard::allow_plain_http`].
+    ConfirmPlainHttp { url: String },
+    /// Answer with [`Wizard::set_credentials`].
+    NeedsCredentials { server: String, realm: Option<String>, login_hint: Option<String>, product: String },
+    /// The server sends the login elsewhere; credentials go along only if approved with
+    /// [`Wizard::approve_origin`].
+    ConfirmRedirect { from: Origin, to: Origin, location: String, status: u16, permanent: bool },
+}
+
+impl Decision {
+    /// What declining this decision means, as an error.
+    pub fn declined(&self) -> ConnectError {
+        match self {
+            Decision::ConfirmPlainHttp { url } => ConnectError::PlainHttpRefused { url: url.clone() },
+            Decision::NeedsCredentials { server, .. } => ConnectError::CredentialsRequired { server: server.clone() },
+            Decision::ConfirmRedirect { to, .. } => {
+                ConnectError::RedirectRefused(RedirectRefusal::NotApproved { to: to.clone() })
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Step {
+    Decide(Decision),
+    Connected(Box<Connected>),
+}
+
+/// A verified account, ready to be stored.
+#[derive(Debug)]
+pub struct Connected {
+    pub account: Account,
+    pub secret: Secret,
+    /// status.php of the server that was asked first.
+    pub server: ServerStatus,
+    pub capabilities: Capabilities,
+    /// PNG bytes, or None: show initials.
+    pub avatar: Option<Vec<u8>>,
+    pub redirects: Vec<Hop>,
+    pub round_trips: u32,
+    pub trace: Vec<Exchange>,
+}
+
+enum Phase {
+    Probe,
+    NeedCredentials { status: ServerStatus, realm: Option<String> },
+    AwaitApproval { status: ServerStatus, hop: Hop, request: HttpRequest, chain: RedirectChain },
+    Finished,
+}
+
+pub struct Wizard {
+    entered: String,
+    address: Address,
+    server: ServerUrl,
+    http: HttpClient,
+    policy: RedirectPolicy,
+    approved: HashSet<Origin>,
+    credentials: Option<Credentials>,
+    phase: Phase,
+}
+
+impl Wizard {
+    pub fn new(input: &str, options: WizardOptions) -> Result<Self, ConnectError> {
+        let address = Address::parse(input)?;
+        let server = address.server()?;
+        let trace = Trace::new(options.observer);
+        Ok(Wizard {
+            entered: input.trim().to_owned(),
+            address,
+            server,
+            http: HttpClient::new(options.http, trace)?,
+            policy: RedirectPolicy::default(),
+            approved: HashSet::new(),
+            credentials: None,
+            phase: Phase::Probe,
+        })
+    }
+
+    pub fn server(&self) -> &ServerUrl {
+        &self.server
+    }
+
+    pub fn trace(&self) -> &Trace {
+        self.http.trace()
+    }
+
+    /// The login name the address already implies (`https://alice@host`, `alice@host`).
+    pub fn login_hint(&self) -> Option<String> {
+        match &self.address {
+            Address::Server { login_hint, .. } => login_hint.clone(),
+            Address::Account { .. } => Some(self.entered.clone()),
+        }
+    }
+
+    /// Credentials known before the first step are sent with the first PROPFIND (saving a round
+    /// trip, as `curl -u` does); the server URL was already checked against the plain-http rule.
+    pub fn set_credentials(&mut self, credentials: Credentials) {
+        self.credentials = Some(credentials);
+    }
+
+    /// Credentials may be sent to `origin` when a redirect leads there.
+    pub fn approve_origin(&mut self, origin: Origin) {
+        self.approved.insert(origin);
+    }
+
+    /// Plain http to a non-loopback host is accepted for this connection.
+    pub fn allow_plain_http(&mut self) {
+        self.policy.allow_plain_http = true;
+    }
+
+    /// Runs until the account is verified or a person must decide.
+    pub async fn next(&mut self) -> Result<Step, ConnectError> {
+        let result = self.advance().await;
+        if result.is_err() {
+            self.phase = Phase::Finished;
+        }
+        result
+    }
+
+    async fn advance(&mut self) -> Result<Step, ConnectError> {
+        match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Probe => self.probe().await,
+            Phase::NeedCredentials { status, realm } => {
+                let Some(credentials) = self.credentials.clone() else {
+                    let decision = self.needs_credentials(&status, realm.clone());
+                    self.phase = Phase::NeedCredentials { status, realm };
+                    return Ok(decision);
+                };
+                self.step("authenticate", format!("logging in as {}", credentials.user));
+                let request = self.dav_request(Some(credentials));
+                let chain = RedirectChain::starting_at(&request.method, &request.url);
+                let round = self.trace().next_round();
+                let followed = self.http.send_following(request, &self.policy, &self.approved, chain, round).await?;
+                self.after_dav(status, followed).await
+            }
+            Phase::AwaitApproval { status, hop, request, mut chain } => {
+                if !self.approved.contains(&Origin::of(&hop.to)) {
+                    let decision = confirm_redirect(&hop);
+                    self.phase = Phase::AwaitApproval { status, hop, request, chain };
+                    return Ok(Step::Decide(decision));
+                }
+                self.step("discover", format!("following the redirect to {}", Origin::of(&hop.to)));
+                chain.push(hop);
+                let round = self.trace().next_round();
+                let followed = self.http.send_following(request, &self.policy, &self.approved, chain, round).await?;
+                self.after_dav(status, followed).await
+            }
+            Phase::Finished => Err(ConnectError::Finished),
+        }
+    }
+
+    /// status.php and the first PROPFIND, concurrently: one round trip.
+    async fn probe(&mut self) -> Result<Step, ConnectError> {
+        if self.server.is_plain_http() && !self.server.is_loopback() && !self.policy.allow_plain_http {
+            self.phase = Phase::Probe;
+            return Ok(Step::Decide(Decision::ConfirmPlainHttp { url: self.server.to_string() }));
+        }
+        self.step("probe", format!("checking {}", self.server));
+        let status_url = self.server.join(owncloud::STATUS_PATH);
+        let status_request = HttpRequest::new(reqwest::Method::GET, status_url.clone(), Participant::Lookup);
+        let dav_request = self.dav_request(self.credentials.clone());
+        let round = self.trace().next_round();
+        let status_chain = RedirectChain::starting_at(&status_request.method, &status_url);
+        let dav_chain = RedirectChain::starting_at(&dav_request.method, &dav_request.url);
+        let (status, dav) = futures_util::future::join(
+            self.http.send_following(status_request, &self.policy, &self.approved, status_chain, round),
+            self.http.send_following(dav_request, &self.policy, &self.approved, dav_chain, round),
+        )
+        .await;
+        let status = match status? {
+            Followed::Done { response, .. } => parse_status(&response)?,
+            // Without credentials nothing needs approval; kept total for safety.
+            Followed::NeedsApproval { hop, .. } => {
+                return Err(ConnectError::RedirectRefused(RedirectRefusal::NotApproved { to: Origin::of(&hop.to) }))
+            }
+        };
+        if let Some(reason) = status.not_ready() {
+            return Err(ConnectError::ServerNotReady { server: self.server.to_string(), reason });
+        }
+        self.after_dav(status, dav?).await
+    }
+
+    /// Decides what the answer to a PROPFIND means: needs credentials, failed, redirected
+    /// elsewhere (ask), or reached the instance (verify).
+    async fn after_dav(&mut self, status: ServerStatus, followed: Followed) -> Result<Step, ConnectError> {
+        let (response, chain) = match followed {
+            Followed::NeedsApproval { hop, request, chain } => {
+                let decision = confirm_redirect(&hop);
+                self.phase = Phase::AwaitApproval { status, hop, request, chain };
+                return Ok(Step::Decide(decision));
+            }
+            Followed::Done { response, chain } => (response, chain),
+        };
+        match response.status {
+            207 => {
+                let instance = if chain.hops.is_empty() {
+                    self.server.clone()
+                } else {
+                    owncloud::base_of_dav_url(&response.url).ok_or_else(|| ConnectError::InvalidResponse {
+                        url: response.url.to_string(),
+                        what: "redirect target",
+                        reason: "the redirect did not lead to a WebDAV URL (…/remote.php/webdav/)".into(),
+                    })?
+                };
+                self.verify(status, instance, chain).await
+            }
+            401 => {
+                let challenge = AuthChallenge::parse(&response.header_values("www-authenticate"));
+                let server = Origin::of(&response.url).to_string();
+                match (challenge, &self.credentials) {
+                    (Some(AuthChallenge::Bearer), _) => Err(ConnectError::OidcRequired { server }),
+                    (Some(AuthChallenge::Other { challenge }), _) => Err(ConnectError::UnsupportedAuth { server, challenge }),
+                    (challenge, None) => {
+                        let realm = match challenge {
+                            Some(AuthChallenge::Basic { realm }) => realm,
+                            _ => None,
+                        };
+                        let decision = self.needs_credentials(&status, realm.clone());
+                        self.phase = Phase::NeedCredentials { status, realm };
+                        Ok(decision)
+                    }
+                    (_, Some(credentials)) => Err(ConnectError::AuthFailed {
+                        origin: Origin::of(&response.url),
+                        user: credentials.user.clone(),
+                        at: participant(&chain),
+                    }),
+                }
+            }
+            other => Err(unexpected(&response, other, "207 Multi-Status (or 401 asking for a login)")),
+        }
+    }
+
+    /// At the instance: capabilities, user and avatar concurrently (the PROPFIND already
+    /// answered 207). The avatar is asked for under the login name, which ownCloud uses as the
+    /// user id; only if the instance reports another id is it asked for again.
+    async fn verify(&mut self, status: ServerStatus, instance: ServerUrl, chain: RedirectChain) -> Result<Step, ConnectError> {
+        let credentials = self.credentials.clone().ok_or_else(|| ConnectError::CredentialsRequired { server: self.server.to_string() })?;
+        self.step("verify", format!("verifying the account at {instance}"));
+        let to = if instance == self.server { Participant::Lookup } else { Participant::Instance };
+        let ocs = |path: &str| {
+            HttpRequest::new(reqwest::Method::GET, instance.join(path), to)
+                .header("OCS-APIRequest", "true")
+                .header("Accept", "application/json")
+                .credentials(Some(credentials.clone()))
+        };
+        let avatar = |id: &str| {
+            HttpRequest::new(reqwest::Method::GET, owncloud::avatar_url(&instance, id), to).credentials(Some(credentials.clone()))
+        };
+        let round = self.trace().next_round();
+        let (capabilities, user, guessed_avatar) = futures_util::future::join3(
+            self.http.send(&ocs(owncloud::CAPABILITIES_PATH), round),
+            self.http.send(&ocs(owncloud::USER_PATH), round),
+            self.http.send(&avatar(&credentials.user), round),
+        )
+        .await;
+        let capabilities = self.expect_ok(capabilities?, &credentials, &chain)?;
+        let capabilities = Capabilities::parse(&capabilities.url, &capabilities.body)?;
+        let user = self.expect_ok(user?, &credentials, &chain)?;
+        let user = OcsUser::parse(&user.url, &user.body)?;
+        let avatar = if user.id == credentials.user {
+            avatar_image(guessed_avatar?)
+        } else {
+            let round = self.trace().next_round();
+            avatar_image(self.http.send(&avatar(&user.id), round).await?)
+        };
+        let product = [&capabilities.product, &status.productname].into_iter().find(|p| !p.is_empty()).cloned().unwrap_or_default();
+        let version = [&capabilities.version, &status.versionstring].into_iter().find(|v| !v.is_empty()).cloned().unwrap_or_default();
+        let now = now_unix();
+        let account = Account {
+            id: Account::id_for(AccountKind::Owncloud, &instance, &credentials.user),
+            kind: AccountKind::Owncloud,
+            entered_address: self.entered.clone(),
+            server_url: self.server.clone(),
+            instance_url: instance,
+            redirect_permanent: chain.is_permanent(),
+            login_name: credentials.user.clone(),
+            display_name: if user.display_name.is_empty() { user.id.clone() } else { user.display_name },
+            user_id: user.id,
+            auth_method: AuthMethod::Basic,
+            product,
+            version,
+            trusted_certificates: Vec::new(),
+            created_at: now,
+            verified_at: now,
+        };
+        let trace = self.trace();
+        Ok(Step::Connected(Box::new(Connected {
+            account,
+            secret: credentials.password,
+            server: status,
+            capabilities,
+            avatar,
+            redirects: chain.hops,
+            round_trips: trace.round_trips(),
+            trace: trace.exchanges(),
+        })))
+    }
+
+    fn expect_ok(&self, response: HttpResponse, credentials: &Credentials, chain: &RedirectChain) -> Result<HttpResponse, ConnectError> {
+        match response.status {
+            200 => Ok(response),
+            401 => Err(ConnectError::AuthFailed { origin: Origin::of(&response.url), user: credentials.user.clone(), at: participant(chain) }),
+            other => Err(unexpected(&response, other, "200 OK")),
+        }
+    }
+
+    fn dav_request(&self, credentials: Option<Credentials>) -> HttpRequest {
+        HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&self.server), Participant::Lookup)
+            .header("Depth", "0")
+            .header("Content-Type", "application/xml; charset=utf-8")
+            .body(owncloud::PROPFIND_BODY)
+            .credentials(credentials)
+    }
+
+    fn needs_credentials(&self, status: &ServerStatus, realm: Option<String>) -> Step {
+        Step::Decide(Decision::NeedsCredentials {
+            server: self.server.to_string(),
+            realm,
+            login_hint: self.login_hint(),
+            product: status.describe(),
+        })
+    }
+
+    fn step(&self, step: &'static str, detail: String) {
+        self.trace().notify(&WizardEvent::Step { step, detail });
+    }
+}
+
+fn confirm_redirect(hop: &Hop) -> Decision {
+    Decision::ConfirmRedirect {
+        from: Origin::of(&hop.from),
+        to: Origin::of(&hop.to),
+        location: hop.to.to_string(),
+        status: hop.status,
+        permanent: hop.permanent,
+    }
+}
+
+fn participant(chain: &RedirectChain) -> Participant {
+    if chain.hops.is_empty() {
+        Participant::Lookup
+    } else {
+        Participant::Instance
+    }
+}
+
+fn parse_status(response: &HttpResponse) -> Result<ServerStatus, ConnectError> {
+    match response.status {
+        200 => ServerStatus::parse(&response.url, &response.body),
+        other => Err(unexpected(response, other, "200 OK with ownCloud's status.php")),
+    }
+}
+
+fn unexpected(response: &HttpResponse, status: u16, expected: &'static str) -> ConnectError {
+    ConnectError::UnexpectedStatus { url: response.url.to_string(), status, expected, snippet: snippet(&response.body) }
+}
+
+/// A 200 with an image is an avatar; 404 (none set) or anything else means initials.
+fn avatar_image(response: HttpResponse) -> Option<Vec<u8>> {
+    let is_image = response.header("content-type").is_some_and(|t| t.starts_with("image/"));
+    (response.status == 200 && is_image && !response.body.is_empty()).then_some(response.body)
+}
