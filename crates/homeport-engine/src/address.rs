@@ -55,9 +55,7 @@ impl Address {
     pub fn server(&self) -> Result<ServerUrl, AddressError> {
         match self {
             Address::Server { server, .. } => Ok(server.clone()),
-            Address::Account { domain, .. } => {
-                ServerUrl::from_url(parse_url("https", &format!("https://{domain}/"))?)
-            }
+            Address::Account { domain, .. } => ServerUrl::from_url(parse_url("https", &format!("https://{domain}/"))?),
         }
     }
 
@@ -71,9 +69,8 @@ impl Address {
 }
 
 fn parse_matrix_id(rest: &str) -> Result<Address, AddressError> {
-    let (user, domain) = rest
-        .split_once(':')
-        .ok_or(AddressError::InvalidAccount("a Matrix ID looks like @user:example.org"))?;
+    let (user, domain) =
+        rest.split_once(':').ok_or(AddressError::InvalidAccount("a Matrix ID looks like @user:example.org"))?;
     parse_account(user, domain)
 }
 
@@ -158,10 +155,8 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| s.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        let decoded =
+            (bytes[i] == b'%').then(|| s.get(i + 1..i + 3)).flatten().and_then(|hex| u8::from_str_radix(hex, 16).ok());
         match decoded {
             Some(byte) => {
                 out.push(byte);

@@ -56,9 +56,15 @@ pub enum ConnectError {
 
 fn not_ready_message(server: &str, reason: NotReady) -> String {
     match reason {
-        NotReady::Maintenance => format!("{server} is in maintenance mode; try again when the administrator has finished"),
-        NotReady::NeedsDbUpgrade => format!("{server} is being upgraded (its database needs an upgrade); try again later"),
-        NotReady::NotInstalled => format!("{server} is not set up yet (ownCloud is not installed there); ask its administrator"),
+        NotReady::Maintenance => {
+            format!("{server} is in maintenance mode; try again when the administrator has finished")
+        }
+        NotReady::NeedsDbUpgrade => {
+            format!("{server} is being upgraded (its database needs an upgrade); try again later")
+        }
+        NotReady::NotInstalled => {
+            format!("{server} is not set up yet (ownCloud is not installed there); ask its administrator")
+        }
     }
 }
 
@@ -128,14 +134,20 @@ impl ConnectError {
     pub fn detail(&self) -> serde_json::Value {
         use serde_json::json;
         match self {
-            ConnectError::Unreachable { url, .. } | ConnectError::Tls { url, .. } | ConnectError::PlainHttpRefused { url } => json!({ "url": url }),
+            ConnectError::Unreachable { url, .. }
+            | ConnectError::Tls { url, .. }
+            | ConnectError::PlainHttpRefused { url } => json!({ "url": url }),
             ConnectError::Timeout { url, seconds } => json!({ "url": url, "timeout_seconds": seconds }),
             ConnectError::ServerNotReady { server, reason } => json!({ "server": server, "reason": reason }),
             ConnectError::AuthFailed { origin, user, at } => json!({ "origin": origin, "user": user, "at": at }),
-            ConnectError::OidcRequired { server } | ConnectError::CredentialsRequired { server } => json!({ "server": server }),
+            ConnectError::OidcRequired { server } | ConnectError::CredentialsRequired { server } => {
+                json!({ "server": server })
+            }
             ConnectError::UnsupportedAuth { server, challenge } => json!({ "server": server, "challenge": challenge }),
             ConnectError::RedirectRefused(refusal) => serde_json::to_value(refusal).unwrap_or_default(),
-            ConnectError::UnexpectedStatus { url, status, snippet, .. } => json!({ "url": url, "status": status, "body": snippet }),
+            ConnectError::UnexpectedStatus { url, status, snippet, .. } => {
+                json!({ "url": url, "status": status, "body": snippet })
+            }
             ConnectError::InvalidResponse { url, what, .. } => json!({ "url": url, "what": what }),
             ConnectError::BodyTooLarge { url, limit } => json!({ "url": url, "limit_bytes": limit }),
             ConnectError::Store(e) => e.detail(),

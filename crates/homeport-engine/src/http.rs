@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::address::Origin;
 use crate::error::ConnectError;
-use crate::redirect::{is_redirect, Hop, RedirectChain, RedirectPolicy, Verdict};
+use crate::redirect::{is_redirect, Hop, RedirectAnswer, RedirectChain, RedirectPolicy, Verdict};
 use crate::secret::Credentials;
 use crate::trace::{redact_header, Exchange, Participant, Trace};
 
@@ -89,11 +89,20 @@ impl HttpResponse {
 }
 
 /// The result of sending a request through the redirect policy.
+// One short-lived value per request: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Followed {
-    Done { response: HttpResponse, chain: RedirectChain },
+    Done {
+        response: HttpResponse,
+        chain: RedirectChain,
+    },
     /// Credentials would cross to an unapproved origin; `request` is ready to be sent there.
-    NeedsApproval { hop: Hop, request: HttpRequest, chain: RedirectChain },
+    NeedsApproval {
+        hop: Hop,
+        request: HttpRequest,
+        chain: RedirectChain,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -183,7 +192,12 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpResponse { url: request.url.clone(), status: exchange.status.unwrap_or_default(), headers: response.headers().clone(), body })
+        Ok(HttpResponse {
+            url: request.url.clone(),
+            status: exchange.status.unwrap_or_default(),
+            headers: response.headers().clone(),
+            body,
+        })
     }
 
     /// Sends `request`, passing every redirect answer through `policy`. Each hop is a new
@@ -202,15 +216,14 @@ impl HttpClient {
             if !is_redirect(response.status) {
                 return Ok(Followed::Done { response, chain });
             }
-            let verdict = policy.decide(
-                &request.method,
-                &request.url,
-                response.status,
-                response.header("location"),
-                request.credentials.is_some(),
-                &chain,
-                approved,
-            );
+            let answer = RedirectAnswer {
+                method: &request.method,
+                from: &request.url,
+                status: response.status,
+                location: response.header("location"),
+                carries_credentials: request.credentials.is_some(),
+            };
+            let verdict = policy.decide(&answer, &chain, approved);
             match verdict {
                 Verdict::Refuse(refusal) => return Err(ConnectError::RedirectRefused(refusal)),
                 Verdict::Follow(hop) => {

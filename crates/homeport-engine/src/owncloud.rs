@@ -174,7 +174,11 @@ fn parse_ocs<T: for<'de> Deserialize<'de>>(url: &Url, body: &[u8], what: &'stati
     let envelope: Ocs<T> =
         serde_json::from_slice(body).map_err(|e| invalid(format!("{e}; the body starts with: {}", snippet(body))))?;
     if envelope.ocs.meta.status != "ok" {
-        return Err(invalid(format!("OCS status {:?}: {}", envelope.ocs.meta.status, envelope.ocs.meta.message.unwrap_or_default())));
+        return Err(invalid(format!(
+            "OCS status {:?}: {}",
+            envelope.ocs.meta.status,
+            envelope.ocs.meta.message.unwrap_or_default()
+        )));
     }
     Ok(envelope.ocs.data)
 }
@@ -321,8 +325,15 @@ mod tests {
     #[test]
     fn avatar_urls_encode_the_user_id_and_initials_fall_back() {
         let base = ServerUrl::from_url(Url::parse("http://127.0.0.1:9/oc/").expect("url")).expect("base");
-        assert_eq!(avatar_url(&base, "test@instance1.com").as_str(), "http://127.0.0.1:9/oc/remote.php/dav/avatars/test@instance1.com/128.png");
-        assert_eq!(avatar_url(&base, "a/b").as_str(), "http://127.0.0.1:9/oc/remote.php/dav/avatars/a%2Fb/128.png", "one segment");
+        assert_eq!(
+            avatar_url(&base, "test@instance1.com").as_str(),
+            "http://127.0.0.1:9/oc/remote.php/dav/avatars/test@instance1.com/128.png"
+        );
+        assert_eq!(
+            avatar_url(&base, "a/b").as_str(),
+            "http://127.0.0.1:9/oc/remote.php/dav/avatars/a%2Fb/128.png",
+            "one segment"
+        );
         assert_eq!(initials("Test User Two"), "TT");
         assert_eq!(initials("émile"), "É");
         assert_eq!(initials(""), "?");

@@ -76,6 +76,17 @@ impl RedirectChain {
     }
 }
 
+/// A 3xx answer to a request, as the policy sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct RedirectAnswer<'a> {
+    pub method: &'a Method,
+    pub from: &'a Url,
+    pub status: u16,
+    pub location: Option<&'a str>,
+    /// Whether the request that got this answer carried credentials.
+    pub carries_credentials: bool,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
     Follow(Hop),
@@ -107,26 +118,15 @@ pub enum RedirectRefusal {
 }
 
 impl RedirectPolicy {
-    /// Decides what to do with a redirect answer to `method from` that carried credentials or not.
-    pub fn decide(
-        &self,
-        method: &Method,
-        from: &Url,
-        status: u16,
-        location: Option<&str>,
-        carries_credentials: bool,
-        chain: &RedirectChain,
-        approved: &HashSet<Origin>,
-    ) -> Verdict {
+    /// Decides what to do with a redirect answer.
+    pub fn decide(&self, answer: &RedirectAnswer<'_>, chain: &RedirectChain, approved: &HashSet<Origin>) -> Verdict {
+        let RedirectAnswer { method, from, status, location, carries_credentials } = *answer;
         let refuse = Verdict::Refuse;
         let Some(location) = location.map(str::trim).filter(|l| !l.is_empty()) else {
             return refuse(RedirectRefusal::MissingLocation { from: from.to_string(), status });
         };
         let Ok(mut to) = from.join(location) else {
-            return refuse(RedirectRefusal::InvalidLocation {
-                from: from.to_string(),
-                location: location.to_owned(),
-            });
+            return refuse(RedirectRefusal::InvalidLocation { from: from.to_string(), location: location.to_owned() });
         };
         if to.scheme() != "https" && to.scheme() != "http" {
             return refuse(RedirectRefusal::UnsupportedScheme { from: from.to_string(), to: to.to_string() });
@@ -189,7 +189,17 @@ mod tests {
         let from = url(from);
         let approved = approved.iter().map(|o| Origin::parse(o).expect("origin")).collect();
         let chain = RedirectChain::starting_at(&propfind(), &from);
-        RedirectPolicy::default().decide(&propfind(), &from, status, Some(location), creds, &chain, &approved)
+        RedirectPolicy::default().decide(
+            &RedirectAnswer {
+                method: &propfind(),
+                from: &from,
+                status,
+                location: Some(location),
+                carries_credentials: creds,
+            },
+            &chain,
+            &approved,
+        )
     }
 
     #[test]
@@ -212,7 +222,9 @@ mod tests {
 
     #[test]
     fn methods_and_permanence_follow_the_status() {
-        for (status, permanent, keeps_body) in [(301, true, false), (302, false, false), (307, false, true), (308, true, true)] {
+        for (status, permanent, keeps_body) in
+            [(301, true, false), (302, false, false), (307, false, true), (308, true, true)]
+        {
             let Verdict::Follow(hop) = decide(status, "https://a.example/x", "/y", true, &[]) else {
                 panic!("{status} should be followed")
             };
@@ -223,27 +235,67 @@ mod tests {
         assert_eq!(hop.method, Method::GET, "303 means: GET the other resource");
         let from = url("https://a.example/login");
         let chain = RedirectChain::starting_at(&Method::POST, &from);
-        let verdict = RedirectPolicy::default().decide(&Method::POST, &from, 301, Some("/l2"), false, &chain, &HashSet::new());
-        assert!(matches!(verdict, Verdict::Follow(Hop { ref method, .. }) if *method == Method::GET), "POST→GET on 301");
-        let verdict = RedirectPolicy::default().decide(&Method::POST, &from, 307, Some("/l2"), false, &chain, &HashSet::new());
-        assert!(matches!(verdict, Verdict::Follow(Hop { ref method, keeps_body: true, .. }) if *method == Method::POST));
+        let verdict = RedirectPolicy::default().decide(
+            &RedirectAnswer {
+                method: &Method::POST,
+                from: &from,
+                status: 301,
+                location: Some("/l2"),
+                carries_credentials: false,
+            },
+            &chain,
+            &HashSet::new(),
+        );
+        assert!(
+            matches!(verdict, Verdict::Follow(Hop { ref method, .. }) if *method == Method::GET),
+            "POST→GET on 301"
+        );
+        let verdict = RedirectPolicy::default().decide(
+            &RedirectAnswer {
+                method: &Method::POST,
+                from: &from,
+                status: 307,
+                location: Some("/l2"),
+                carries_credentials: false,
+            },
+            &chain,
+            &HashSet::new(),
+        );
+        assert!(
+            matches!(verdict, Verdict::Follow(Hop { ref method, keeps_body: true, .. }) if *method == Method::POST)
+        );
     }
 
     #[test]
     fn downgrades_plain_http_and_bad_locations_are_refused() {
         let refused = |v: Verdict| matches!(v, Verdict::Refuse(_));
-        assert!(matches!(
-            decide(301, "https://a.example/", "http://a.example/", false, &["http://a.example"]),
-            Verdict::Refuse(RedirectRefusal::Downgrade { .. })
-        ), "never https→http, approved or not");
-        assert!(matches!(
-            decide(301, "http://127.0.0.1:1/", "http://example.com/", false, &[]),
-            Verdict::Refuse(RedirectRefusal::PlainHttp { .. })
-        ), "plain http only for loopback");
+        assert!(
+            matches!(
+                decide(301, "https://a.example/", "http://a.example/", false, &["http://a.example"]),
+                Verdict::Refuse(RedirectRefusal::Downgrade { .. })
+            ),
+            "never https→http, approved or not"
+        );
+        assert!(
+            matches!(
+                decide(301, "http://127.0.0.1:1/", "http://example.com/", false, &[]),
+                Verdict::Refuse(RedirectRefusal::PlainHttp { .. })
+            ),
+            "plain http only for loopback"
+        );
         assert!(!refused(decide(301, "http://127.0.0.1:1/", "http://localhost:2/", false, &[])));
-        assert!(matches!(decide(301, "https://a.example/", "ftp://a.example/", false, &[]), Verdict::Refuse(RedirectRefusal::UnsupportedScheme { .. })));
-        assert!(matches!(decide(301, "https://a.example/", "  ", false, &[]), Verdict::Refuse(RedirectRefusal::MissingLocation { .. })));
-        assert!(matches!(decide(301, "https://a.example/", "https://[::1", false, &[]), Verdict::Refuse(RedirectRefusal::InvalidLocation { .. })));
+        assert!(matches!(
+            decide(301, "https://a.example/", "ftp://a.example/", false, &[]),
+            Verdict::Refuse(RedirectRefusal::UnsupportedScheme { .. })
+        ));
+        assert!(matches!(
+            decide(301, "https://a.example/", "  ", false, &[]),
+            Verdict::Refuse(RedirectRefusal::MissingLocation { .. })
+        ));
+        assert!(matches!(
+            decide(301, "https://a.example/", "https://[::1", false, &[]),
+            Verdict::Refuse(RedirectRefusal::InvalidLocation { .. })
+        ));
     }
 
     #[test]
@@ -262,16 +314,48 @@ mod tests {
         let none = HashSet::new();
         let mut at = start.clone();
         for next in ["/2", "/3", "/4"] {
-            let Verdict::Follow(hop) = policy.decide(&propfind(), &at, 302, Some(next), true, &chain, &none) else {
+            let Verdict::Follow(hop) = policy.decide(
+                &RedirectAnswer {
+                    method: &propfind(),
+                    from: &at,
+                    status: 302,
+                    location: Some(next),
+                    carries_credentials: true,
+                },
+                &chain,
+                &none,
+            ) else {
                 panic!("hop to {next} should be followed")
             };
             at = hop.to.clone();
             chain.push(hop);
         }
-        assert!(matches!(policy.decide(&propfind(), &at, 302, Some("/5"), true, &chain, &none),
-            Verdict::Refuse(RedirectRefusal::TooManyHops { max: 3, .. })));
+        assert!(matches!(
+            policy.decide(
+                &RedirectAnswer {
+                    method: &propfind(),
+                    from: &at,
+                    status: 302,
+                    location: Some("/5"),
+                    carries_credentials: true
+                },
+                &chain,
+                &none
+            ),
+            Verdict::Refuse(RedirectRefusal::TooManyHops { max: 3, .. })
+        ));
         let chain = RedirectChain::starting_at(&propfind(), &start);
-        let verdict = policy.decide(&propfind(), &url("https://a.example/2"), 302, Some("/1"), true, &chain, &none);
+        let verdict = policy.decide(
+            &RedirectAnswer {
+                method: &propfind(),
+                from: &url("https://a.example/2"),
+                status: 302,
+                location: Some("/1"),
+                carries_credentials: true,
+            },
+            &chain,
+            &none,
+        );
         assert!(matches!(verdict, Verdict::Refuse(RedirectRefusal::Loop { .. })), "back to the start is a loop");
         assert!(!chain.is_permanent(), "no hops, nothing to remember");
     }

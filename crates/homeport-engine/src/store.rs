@@ -130,7 +130,8 @@ impl AccountStore {
     pub fn remove(&self, id: &str) -> Result<Account, StoreError> {
         let _lock = self.lock()?;
         let mut file = self.read()?;
-        let index = file.accounts.iter().position(|a| a.id == id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        let index =
+            file.accounts.iter().position(|a| a.id == id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
         match keyring_entry(id)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => {}
             Err(e) => return Err(keyring_error(e)),
@@ -143,7 +144,9 @@ impl AccountStore {
     fn read(&self) -> Result<AccountsFile, StoreError> {
         let path = self.accounts_path();
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt { path, reason: e.to_string() }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt { path, reason: e.to_string() })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AccountsFile { version: 1, accounts: Vec::new() }),
             Err(source) => Err(StoreError::Io { action: "read", path, source }),
         }
@@ -172,9 +175,14 @@ impl AccountStore {
 
     /// One writer at a time across processes (CLI and desktop app may run together).
     fn lock(&self) -> Result<File, StoreError> {
-        fs::create_dir_all(&self.dir).map_err(|source| StoreError::Io { action: "create", path: self.dir.clone(), source })?;
+        fs::create_dir_all(&self.dir).map_err(|source| StoreError::Io {
+            action: "create",
+            path: self.dir.clone(),
+            source,
+        })?;
         let path = self.dir.join(LOCK_FILE);
-        let file = private_file_keep(&path).map_err(|source| StoreError::Io { action: "open", path: path.clone(), source })?;
+        let file =
+            private_file_keep(&path).map_err(|source| StoreError::Io { action: "open", path: path.clone(), source })?;
         file.lock().map_err(|source| StoreError::Io { action: "lock", path, source })?;
         Ok(file)
     }

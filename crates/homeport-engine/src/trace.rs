@@ -43,7 +43,10 @@ pub struct Exchange {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WizardEvent {
     /// A step started; `step` is one of probe, authenticate, discover, verify.
-    Step { step: &'static str, detail: String },
+    Step {
+        step: &'static str,
+        detail: String,
+    },
     Exchange(Exchange),
 }
 

@@ -71,6 +71,8 @@ pub struct Connected {
     pub trace: Vec<Exchange>,
 }
 
+// One per wizard: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Phase {
     Probe,
     NeedCredentials { status: ServerStatus, realm: Option<String> },
@@ -239,7 +241,9 @@ impl Wizard {
                 let server = Origin::of(&response.url).to_string();
                 match (challenge, &self.credentials) {
                     (Some(AuthChallenge::Bearer), _) => Err(ConnectError::OidcRequired { server }),
-                    (Some(AuthChallenge::Other { challenge }), _) => Err(ConnectError::UnsupportedAuth { server, challenge }),
+                    (Some(AuthChallenge::Other { challenge }), _) => {
+                        Err(ConnectError::UnsupportedAuth { server, challenge })
+                    }
                     (challenge, None) => {
                         let realm = match challenge {
                             Some(AuthChallenge::Basic { realm }) => realm,
@@ -263,8 +267,16 @@ impl Wizard {
     /// At the instance: capabilities, user and avatar concurrently (the PROPFIND already
     /// answered 207). The avatar is asked for under the login name, which ownCloud uses as the
     /// user id; only if the instance reports another id is it asked for again.
-    async fn verify(&mut self, status: ServerStatus, instance: ServerUrl, chain: RedirectChain) -> Result<Step, ConnectError> {
-        let credentials = self.credentials.clone().ok_or_else(|| ConnectError::CredentialsRequired { server: self.server.to_string() })?;
+    async fn verify(
+        &mut self,
+        status: ServerStatus,
+        instance: ServerUrl,
+        chain: RedirectChain,
+    ) -> Result<Step, ConnectError> {
+        let credentials = self
+            .credentials
+            .clone()
+            .ok_or_else(|| ConnectError::CredentialsRequired { server: self.server.to_string() })?;
         self.step("verify", format!("verifying the account at {instance}"));
         let to = if instance == self.server { Participant::Lookup } else { Participant::Instance };
         let ocs = |path: &str| {
@@ -274,7 +286,8 @@ impl Wizard {
                 .credentials(Some(credentials.clone()))
         };
         let avatar = |id: &str| {
-            HttpRequest::new(reqwest::Method::GET, owncloud::avatar_url(&instance, id), to).credentials(Some(credentials.clone()))
+            HttpRequest::new(reqwest::Method::GET, owncloud::avatar_url(&instance, id), to)
+                .credentials(Some(credentials.clone()))
         };
         let round = self.trace().next_round();
         let (capabilities, user, guessed_avatar) = futures_util::future::join3(
@@ -293,8 +306,16 @@ impl Wizard {
             let round = self.trace().next_round();
             avatar_image(self.http.send(&avatar(&user.id), round).await?)
         };
-        let product = [&capabilities.product, &status.productname].into_iter().find(|p| !p.is_empty()).cloned().unwrap_or_default();
-        let version = [&capabilities.version, &status.versionstring].into_iter().find(|v| !v.is_empty()).cloned().unwrap_or_default();
+        let product = [&capabilities.product, &status.productname]
+            .into_iter()
+            .find(|p| !p.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        let version = [&capabilities.version, &status.versionstring]
+            .into_iter()
+            .find(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_default();
         let now = now_unix();
         let account = Account {
             id: Account::id_for(AccountKind::Owncloud, &instance, &credentials.user),
@@ -326,10 +347,19 @@ impl Wizard {
         })))
     }
 
-    fn expect_ok(&self, response: HttpResponse, credentials: &Credentials, chain: &RedirectChain) -> Result<HttpResponse, ConnectError> {
+    fn expect_ok(
+        &self,
+        response: HttpResponse,
+        credentials: &Credentials,
+        chain: &RedirectChain,
+    ) -> Result<HttpResponse, ConnectError> {
         match response.status {
             200 => Ok(response),
-            401 => Err(ConnectError::AuthFailed { origin: Origin::of(&response.url), user: credentials.user.clone(), at: participant(chain) }),
+            401 => Err(ConnectError::AuthFailed {
+                origin: Origin::of(&response.url),
+                user: credentials.user.clone(),
+                at: participant(chain),
+            }),
             other => Err(unexpected(&response, other, "200 OK")),
         }
     }

@@ -1,0 +1,53 @@
+//! `homeport`: the command-line shell over the engine. It only translates: flags answer the
+//! wizard's decisions, errors become `{code, message, detail}` and an exit code per class.
+
+mod accounts;
+mod connect;
+mod mock;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::Failure;
+
+#[derive(Parser)]
+#[command(name = "homeport", version, about = "Connect an account from one address: finds the server that holds it, logs in, verifies and stores it.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connect an account: probe the server, log in, follow it to the instance, verify, store.
+    Connect(connect::ConnectArgs),
+    /// List, show or remove stored accounts.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
+    /// Run the embedded lookup server (a mock of the servers Homeport talks to) until stopped.
+    Mock(mock::MockArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start: {e}");
+            return ExitCode::from(output::EXIT_INTERNAL);
+        }
+    };
+    let result: Result<(), Failure> = runtime.block_on(async {
+        match cli.command {
+            Command::Connect(args) => connect::run(args).await,
+            Command::Accounts(command) => accounts::run(command).await,
+            Command::Mock(args) => mock::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.exit(),
+    }
+}

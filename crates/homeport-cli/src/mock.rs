@@ -1,0 +1,81 @@
+//! `homeport mock`: the embedded lookup server as a process. Prints one JSON line with its URLs
+//! before it answers requests, runs until SIGINT/SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::builder::TypedValueParser as _;
+use clap::Args;
+use homeport_lookup::{Fault, LookupServer, Scenario};
+
+use crate::output::Failure;
+
+#[derive(Args)]
+pub struct MockArgs {
+    /// Address of the central server; the instances take free ports on the same IP.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Delay added to every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Status of the central server's redirect: 301, 302, 307 or 308.
+    #[arg(long, default_value_t = 301, value_parser = clap::builder::PossibleValuesParser::new(["301", "302", "307", "308"]).map(|s: String| s.parse::<u16>().unwrap_or(301)))]
+    redirect_status: u16,
+    /// Serve the instances under paths of the central origin (<central>/instance1/…), like the
+    /// seed's example deployment; then `curl -L -u user:pw <central>/remote.php/webdav/` works.
+    #[arg(long)]
+    path_instances: bool,
+    /// Serve https with a generated self-signed certificate.
+    #[arg(long)]
+    tls: bool,
+    /// Inject a fault: maintenance, needs-db-upgrade, not-installed, redirect-loop, redirect-to-plain-http.
+    #[arg(long)]
+    fault: Option<Fault>,
+}
+
+pub async fn run(args: MockArgs) -> Result<(), Failure> {
+    if !args.listen.ip().is_loopback() {
+        eprintln!("warning: serving on {}, reachable from other machines; the demo users have a known password", args.listen);
+    }
+    let scenario = Scenario {
+        redirect_status: args.redirect_status,
+        latency: Duration::from_millis(args.latency_ms),
+        path_instances: args.path_instances,
+        tls: args.tls,
+        fault: args.fault,
+    };
+    let server = LookupServer::start(args.listen, scenario)
+        .await
+        .map_err(|e| Failure::bad_input(format!("the lookup server could not start: {e}"), false))?;
+    let mut stdout = std::io::stdout();
+    // The one line a script waits for: written and flushed before we wait for signals (the
+    // listeners already accept connections).
+    let _ = writeln!(stdout, "{}", server.description());
+    let _ = stdout.flush();
+    wait_for_stop_signal().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
