@@ -1,0 +1,180 @@
+//! The request log (what the servers received, for tests and the demo's trace) and the latency it precedes.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::owncloud::BasicCredentials;
+
+/// A `homeport mock` may run for days; past this many entries the oldest are dropped so memory stays bounded.
+const MAX_RECORDED_REQUESTS: usize = 100_000;
+
+/// One request as a server received it. Holds no secret: the password of a Basic header is never kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordedRequest {
+    /// `central`, `instance1`, `instance2` or `instance3`.
+    pub server: String,
+    /// `PROPFIND`, `GET`, ...
+    pub method: String,
+    /// Path and query as received; for instances in the path layout, the part after `/instanceN`.
+    pub path: String,
+    /// The user name of a well-formed Basic `Authorization` header.
+    pub basic_user: Option<String>,
+    /// Whether any `Authorization` header was present (well-formed or not, any scheme).
+    pub has_authorization: bool,
+    /// Whether `OCS-APIRequest: true` was present.
+    pub ocs_api_request: bool,
+}
+
+/// The shared, ordered log of every server of one [`crate::LookupServer`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RequestLog {
+    entries: Arc<Mutex<VecDeque<RecordedRequest>>>,
+}
+
+impl RequestLog {
+    pub(crate) fn snapshot(&self) -> Vec<RecordedRequest> {
+        self.lock().iter().cloned().collect()
+    }
+
+    fn push(&self, entry: RecordedRequest) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_RECORDED_REQUESTS {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
+    }
+
+    /// A panic elsewhere while holding the lock leaves a log that is still perfectly readable, so poisoning is
+    /// ignored rather than turned into a second panic.
+    fn lock(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The state of the recording middleware of one listener.
+#[derive(Clone, Debug)]
+pub(crate) struct Recorder {
+    pub(crate) log: RequestLog,
+    /// The server this listener is, unless the path names a mounted instance.
+    pub(crate) server: Arc<str>,
+    /// Instances mounted under `/<name>` on this listener (path layout); empty otherwise.
+    pub(crate) mounted_instances: Arc<[String]>,
+    pub(crate) latency: Duration,
+}
+
+impl Recorder {
+    fn record(&self, request: &Request) {
+        let uri = request.uri();
+        let (server, path) = self.attribute(uri.path());
+        let path = match uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_owned(),
+        };
+        let headers = request.headers();
+        self.log.push(RecordedRequest {
+            server: server.to_owned(),
+            method: request.method().as_str().to_owned(),
+            path,
+            basic_user: BasicCredentials::from_headers(headers).map(|credentials| credentials.user),
+            has_authorization: headers.contains_key(axum::http::header::AUTHORIZATION),
+            ocs_api_request: is_ocs_api_request(headers),
+        });
+    }
+
+    /// Which server a path belongs to, and the path that server sees (the `/instanceN` prefix removed).
+    fn attribute<'a>(&'a self, path: &'a str) -> (&'a str, &'a str) {
+        for name in self.mounted_instances.iter() {
+            if let Some(rest) = path.strip_prefix('/').and_then(|p| p.strip_prefix(name.as_str())) {
+                if rest.is_empty() {
+                    return (name, "/");
+                }
+                if rest.starts_with('/') {
+                    return (name, rest);
+                }
+            }
+        }
+        (&self.server, path)
+    }
+}
+
+/// Whether the request carries `OCS-APIRequest: true`, which ownCloud's OCS API demands of API clients.
+pub(crate) fn is_ocs_api_request(headers: &HeaderMap) -> bool {
+    headers
+        .get("ocs-apirequest")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Middleware: record the request first (so a test sees it even while the answer is delayed), then wait the
+/// scenario's latency, then answer.
+pub(crate) async fn record_then_delay(State(recorder): State<Recorder>, request: Request, next: Next) -> Response {
+    recorder.record(&request);
+    if !recorder.latency.is_zero() {
+        tokio::time::sleep(recorder.latency).await;
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder(mounted: &[&str]) -> Recorder {
+        Recorder {
+            log: RequestLog::default(),
+            server: Arc::from("central"),
+            mounted_instances: mounted.iter().map(|name| (*name).to_owned()).collect(),
+            latency: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn mounted_instances_are_attributed_with_the_prefix_removed() {
+        let recorder = recorder(&["instance1", "instance2"]);
+        assert_eq!(
+            recorder.attribute("/instance1/remote.php/webdav/"),
+            ("instance1", "/remote.php/webdav/"),
+            "a path-layout instance sees the path after its prefix"
+        );
+        assert_eq!(recorder.attribute("/instance2"), ("instance2", "/"), "the bare prefix is the instance's root");
+        assert_eq!(
+            recorder.attribute("/instance10/status.php"),
+            ("central", "/instance10/status.php"),
+            "a longer name sharing the prefix is not that instance"
+        );
+        assert_eq!(
+            recorder.attribute("/remote.php/webdav/"),
+            ("central", "/remote.php/webdav/"),
+            "everything else belongs to the listener's own server"
+        );
+    }
+
+    #[test]
+    fn the_log_stays_bounded() {
+        let log = RequestLog::default();
+        for n in 0..MAX_RECORDED_REQUESTS + 3 {
+            log.push(RecordedRequest {
+                server: "central".into(),
+                method: "GET".into(),
+                path: format!("/{n}"),
+                basic_user: None,
+                has_authorization: false,
+                ocs_api_request: false,
+            });
+        }
+        let entries = log.snapshot();
+        assert_eq!(entries.len(), MAX_RECORDED_REQUESTS, "the log must not grow without bound");
+        assert_eq!(
+            entries.first().map(|entry| entry.path.as_str()),
+            Some("/3"),
+            "the oldest entries are the ones dropped"
+        );
+    }
+}

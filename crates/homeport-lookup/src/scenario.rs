@@ -1,0 +1,149 @@
+//! What the lookup server should pretend: redirect flavour, timing, layout, TLS and one injected fault.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::LookupError;
+
+/// The redirect statuses a real multi-tenant front end may answer with; the engine must handle each.
+const VALID_REDIRECT_STATUSES: [u16; 4] = [301, 302, 307, 308];
+
+/// How the lookup server behaves. `Scenario::default()` is the sales demo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// Status of the central server's redirect to the user's instance: 301 (default), 302, 307 or 308.
+    pub redirect_status: u16,
+    /// Added before every response of every server, to make a slow network visible.
+    pub latency: Duration,
+    /// Serve the instances under `<central>/instanceN/` (as the seed's example deployment does) instead of on
+    /// their own ports.
+    pub path_instances: bool,
+    /// Serve https on every server with a freshly generated self-signed certificate.
+    pub tls: bool,
+    /// At most one injected fault.
+    pub fault: Option<Fault>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario { redirect_status: 301, latency: Duration::ZERO, path_instances: false, tls: false, fault: None }
+    }
+}
+
+impl Scenario {
+    /// Rejects scenarios the server could not act out faithfully.
+    pub(crate) fn validate(&self) -> Result<(), LookupError> {
+        if !VALID_REDIRECT_STATUSES.contains(&self.redirect_status) {
+            return Err(LookupError::InvalidScenario(format!(
+                "redirect_status {} is not a redirect the central server would send (use 301, 302, 307 or 308)",
+                self.redirect_status
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A failure the servers act out, each one something real ownCloud deployments do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// `status.php` says `"maintenance": "true"` (a string, as some servers send); WebDAV and OCS answer 503.
+    Maintenance,
+    /// `status.php` says `needsDbUpgrade: true`; WebDAV and OCS answer 503.
+    NeedsDbUpgrade,
+    /// `status.php` says `installed: false`; WebDAV and OCS answer 503.
+    NotInstalled,
+    /// The central server sends authenticated requests to `<central>/loop/remote.php/webdav/`, which sends them
+    /// back to `<central>/remote.php/webdav/`: same origin, endless.
+    RedirectLoop,
+    /// The central server's `Location` uses `http://` with the instance's host and port: a downgrade when the
+    /// scenario serves TLS (without TLS every URL is plain http anyway, so this changes nothing).
+    RedirectToPlainHttp,
+}
+
+impl Fault {
+    /// Every fault, for CLIs and pickers that list them.
+    pub const ALL: [Fault; 5] = [
+        Fault::Maintenance,
+        Fault::NeedsDbUpgrade,
+        Fault::NotInstalled,
+        Fault::RedirectLoop,
+        Fault::RedirectToPlainHttp,
+    ];
+
+    /// The name used on command lines and in scenario files; `FromStr` parses it back.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Maintenance => "maintenance",
+            Fault::NeedsDbUpgrade => "needs-db-upgrade",
+            Fault::NotInstalled => "not-installed",
+            Fault::RedirectLoop => "redirect-loop",
+            Fault::RedirectToPlainHttp => "redirect-to-plain-http",
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Fault {
+    type Err = LookupError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Fault::ALL.into_iter().find(|fault| fault.name() == s).ok_or_else(|| {
+            let known: Vec<&str> = Fault::ALL.iter().map(|fault| fault.name()).collect();
+            LookupError::InvalidScenario(format!("unknown fault {s:?} (known: {})", known.join(", ")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_the_demo() {
+        let demo = Scenario::default();
+        assert_eq!(demo.redirect_status, 301, "the seed's redirect is a 301");
+        assert_eq!(demo.latency, Duration::ZERO, "the demo must feel instant");
+        assert!(!demo.path_instances, "the demo shows real cross-origin redirects");
+        assert!(!demo.tls, "the demo needs no certificate decision");
+        assert_eq!(demo.fault, None, "the demo succeeds");
+        assert!(demo.validate().is_ok(), "the demo scenario must be valid");
+    }
+
+    #[test]
+    fn only_redirect_statuses_are_valid() {
+        for status in [301, 302, 307, 308] {
+            let scenario = Scenario { redirect_status: status, ..Scenario::default() };
+            assert!(scenario.validate().is_ok(), "{status} is a redirect status");
+        }
+        for status in [200, 300, 303, 304, 401, 999] {
+            let scenario = Scenario { redirect_status: status, ..Scenario::default() };
+            assert!(
+                matches!(scenario.validate(), Err(LookupError::InvalidScenario(_))),
+                "{status} must be rejected: the engine is only tested against 301/302/307/308"
+            );
+        }
+    }
+
+    #[test]
+    fn fault_names_round_trip() {
+        for fault in Fault::ALL {
+            assert_eq!(fault.name().parse::<Fault>().ok(), Some(fault), "the CLI name of {fault:?} must parse back");
+        }
+        assert_eq!(
+            "redirect-to-plain-http".parse::<Fault>().ok(),
+            Some(Fault::RedirectToPlainHttp),
+            "names are the documented kebab-case ones"
+        );
+        assert!(
+            matches!("Maintenance".parse::<Fault>(), Err(LookupError::InvalidScenario(_))),
+            "names are case-sensitive kebab-case, other spellings are errors"
+        );
+    }
+}

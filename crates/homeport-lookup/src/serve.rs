@@ -1,0 +1,110 @@
+//! The accept loop shared by every listener: plain TCP or TLS, HTTP/1 or HTTP/2, graceful on shutdown.
+
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+/// A client that opens a connection and never finishes the handshake must not hold a task forever.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight before cutting connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Resolves once shutdown was requested or the [`crate::LookupServer`] holding the sender is gone.
+pub(crate) async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow_and_update() {
+            return;
+        }
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Serves `router` on `listener` until shutdown, then lets open connections finish (bounded by a grace period).
+///
+/// Connection tasks live in a `JoinSet` owned by this future, so aborting the task running it (on drop of the
+/// server) aborts every connection too.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let connection_shutdown = shutdown.clone();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = shutdown_requested(&mut shutdown) => break,
+            Some(_finished) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    connections.spawn(serve_connection(
+                        stream,
+                        router.clone(),
+                        tls.clone(),
+                        connection_shutdown.clone(),
+                    ));
+                }
+                Err(_) => tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await,
+            },
+        }
+    }
+    // Stop accepting at once: new clients get "connection refused" instead of waiting.
+    drop(listener);
+    let drained =
+        tokio::time::timeout(SHUTDOWN_GRACE, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        connections.shutdown().await;
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // Small request/response exchanges; Nagle would only add delay.
+    let _ = stream.set_nodelay(true);
+    let Some(acceptor) = tls else {
+        serve_http(TokioIo::new(stream), router, shutdown).await;
+        return;
+    };
+    let handshake = tokio::select! {
+        () = shutdown_requested(&mut shutdown) => return,
+        handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => handshake,
+    };
+    // A failed or timed-out handshake (an untrusting client, plain HTTP on the TLS port) ends this connection
+    // only; the listener keeps serving.
+    if let Ok(Ok(tls_stream)) = handshake {
+        serve_http(TokioIo::new(tls_stream), router, shutdown).await;
+    }
+}
+
+async fn serve_http<I>(io: I, router: Router, mut shutdown: watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(io, TowerToHyperService::new(router));
+    tokio::pin!(connection);
+    tokio::select! {
+        // Errors here are the client's (reset, malformed request): nothing to do but close.
+        _ = connection.as_mut() => {}
+        () = shutdown_requested(&mut shutdown) => {
+            // Finish the request in flight, then close; idle keep-alive connections close at once.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
+}
