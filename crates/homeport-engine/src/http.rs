@@ -275,19 +275,22 @@ fn recorded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 fn tls_failure(error: &reqwest::Error) -> Option<String> {
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-            return Some(tls.to_string());
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-                return Some(tls.to_string());
-            }
-        }
-        source = cause.source();
+    error.source().and_then(find_tls_error)
+}
+
+/// Looks through the cause chain for a rustls error. `io::Error::source()` skips the error it
+/// wraps (tokio-rustls wraps rustls' error in one io::Error, hyper in another), so each io::Error
+/// is opened explicitly.
+fn find_tls_error(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+        return Some(tls.to_string());
     }
-    None
+    if let Some(inner) = cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        if let Some(found) = find_tls_error(inner) {
+            return Some(found);
+        }
+    }
+    cause.source().and_then(find_tls_error)
 }
 
 /// The innermost cause reads best: "Connection refused (os error 111)".
