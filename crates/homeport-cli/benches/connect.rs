@@ -21,7 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     BufReader::new(mock.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
     let description: serde_json::Value = serde_json::from_str(&line)?;
     let central = description["central"].as_str().ok_or("no central URL")?.to_owned();
-    let instance2 = description["instances"]["instance2"].as_str().ok_or("no instance2")?.trim_end_matches('/').to_owned();
+    let instance2 =
+        description["instances"]["instance2"].as_str().ok_or("no instance2")?.trim_end_matches('/').to_owned();
 
     println!("connect test@instance2.com via {central} with {LATENCY_MS} ms latency per response, {runs} runs");
     let mut walls = Vec::new();
@@ -50,7 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     walls.sort_by(f64::total_cmp);
     let median = walls[walls.len() / 2];
-    println!("median wall time {median:.1} ms = {:.2} × latency (seed 000 Desktop 2.7: 11 sequential exchanges ≈ {} ms)", median / LATENCY_MS as f64, 11 * LATENCY_MS);
+    println!(
+        "median wall time {median:.1} ms = {:.2} × latency (seed 000 Desktop 2.7: 11 sequential exchanges ≈ {} ms)",
+        median / LATENCY_MS as f64,
+        11 * LATENCY_MS
+    );
     let _ = mock.kill();
     let _ = mock.wait();
     Ok(())

@@ -51,11 +51,19 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<(), StoreEr
             if json {
                 println!("{}", serde_json::to_string(&accounts).unwrap_or_default());
             } else if accounts.is_empty() {
-                println!("No accounts yet. Connect one with: homeport connect <address> --user <name> --password-stdin");
+                println!(
+                    "No accounts yet. Connect one with: homeport connect <address> --user <name> --password-stdin"
+                );
             } else {
                 println!("{:<16} {:<28} {:<34} VERIFIED", "ID", "USER", "INSTANCE");
                 for a in &accounts {
-                    println!("{:<16} {:<28} {:<34} {}", a.id, a.user_id, a.instance_url.to_string(), format_unix(a.verified_at));
+                    println!(
+                        "{:<16} {:<28} {:<34} {}",
+                        a.id,
+                        a.user_id,
+                        a.instance_url.to_string(),
+                        format_unix(a.verified_at)
+                    );
                 }
             }
         }
@@ -78,7 +86,10 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<(), StoreEr
             if format.json {
                 println!("{}", serde_json::json!({ "removed": account }));
             } else {
-                println!("Removed account {} ({} at {}) and its password from the keyring.", account.id, account.user_id, account.instance_url);
+                println!(
+                    "Removed account {} ({} at {}) and its password from the keyring.",
+                    account.id, account.user_id, account.instance_url
+                );
             }
         }
     }

@@ -9,7 +9,8 @@ use clap::Args;
 use homeport_engine::account::format_unix;
 use homeport_engine::owncloud::initials;
 use homeport_engine::{
-    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, Secret, Step, Wizard, WizardEvent, WizardOptions,
+    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, Secret, Step, Wizard, WizardEvent,
+    WizardOptions,
 };
 
 use crate::output::Failure;
@@ -63,23 +64,25 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
         (Some(user), true) => wizard.set_credentials(Credentials::new(user, read_password(json)?)),
         (None, true) => return Err(Failure::bad_input("--password-stdin needs --user", json)),
         (Some(_), false) => {
-            return Err(Failure::bad_input("--user needs --password-stdin (Homeport never takes a password as an argument)", json))
+            return Err(Failure::bad_input(
+                "--user needs --password-stdin (Homeport never takes a password as an argument)",
+                json,
+            ))
         }
         (None, false) => {}
     }
     if !json {
         println!("Connecting to {} …", wizard.server());
     }
-    let connected = loop {
-        match wizard.next().await {
-            Ok(Step::Connected(connected)) => break connected,
-            Ok(Step::Decide(decision)) => {
-                return Err(Failure::new(&decision.declined(), json).with_hint(Some(answer_hint(&decision))))
-            }
-            Err(error) => {
-                let hint = error_hint(&error);
-                return Err(Failure::new(&error, json).with_hint(hint));
-            }
+    // Every answer was given up front, so a decision here is one nobody answered: decline it.
+    let connected = match wizard.next().await {
+        Ok(Step::Connected(connected)) => connected,
+        Ok(Step::Decide(decision)) => {
+            return Err(Failure::new(&decision.declined(), json).with_hint(Some(answer_hint(&decision))))
+        }
+        Err(error) => {
+            let hint = error_hint(&error);
+            return Err(Failure::new(&error, json).with_hint(hint));
         }
     };
     let stored = if args.no_store {
@@ -133,7 +136,9 @@ fn error_hint(error: &ConnectError) -> Option<String> {
         ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => {
             Some("check the address and your network connection; is the server running?".into())
         }
-        ConnectError::OidcRequired { .. } => Some("browser login (OpenID Connect) arrives in a later Homeport version".into()),
+        ConnectError::OidcRequired { .. } => {
+            Some("browser login (OpenID Connect) arrives in a later Homeport version".into())
+        }
         _ => None,
     }
 }
@@ -158,7 +163,11 @@ fn print_story(connected: &Connected, store: Option<&AccountStore>, started: Ins
     println!("✓ Connected: {} ({})", account.display_name, account.user_id);
     println!("  Server      {} at {}", connected.server.describe(), account.server_url);
     for hop in &connected.redirects {
-        let kind = if hop.permanent { "permanent: Homeport connects there directly from now on" } else { "temporary: the server is asked again next time" };
+        let kind = if hop.permanent {
+            "permanent: Homeport connects there directly from now on"
+        } else {
+            "temporary: the server is asked again next time"
+        };
         println!("  Redirected  {} to {} ({kind})", hop.status, hop.to);
     }
     println!("  Instance    {} — {} {}", account.instance_url, account.product, account.version);

@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use crate::output::Failure;
 
 #[derive(Parser)]
-#[command(name = "homeport", version, about = "Connect an account from one address: finds the server that holds it, logs in, verifies and stores it.")]
+#[command(
+    name = "homeport",
+    version,
+    about = "Connect an account from one address: finds the server that holds it, logs in, verifies and stores it."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -36,7 +36,10 @@ pub struct MockArgs {
 
 pub async fn run(args: MockArgs) -> Result<(), Failure> {
     if !args.listen.ip().is_loopback() {
-        eprintln!("warning: serving on {}, reachable from other machines; the demo users have a known password", args.listen);
+        eprintln!(
+            "warning: serving on {}, reachable from other machines; the demo users have a known password",
+            args.listen
+        );
     }
     let scenario = Scenario {
         redirect_status: args.redirect_status,

@@ -41,12 +41,14 @@ impl Failure {
     }
 
     pub fn bad_input(message: impl Into<String>, json: bool) -> Self {
-        let report = ErrorReport { code: ErrorCode::BadInput, message: message.into(), detail: serde_json::Value::Null };
+        let report =
+            ErrorReport { code: ErrorCode::BadInput, message: message.into(), detail: serde_json::Value::Null };
         Failure { report, hint: None, json }
     }
 
     pub fn internal(message: impl Into<String>, json: bool) -> Self {
-        let report = ErrorReport { code: ErrorCode::Internal, message: message.into(), detail: serde_json::Value::Null };
+        let report =
+            ErrorReport { code: ErrorCode::Internal, message: message.into(), detail: serde_json::Value::Null };
         Failure { report, hint: None, json }
     }
 

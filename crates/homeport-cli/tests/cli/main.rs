@@ -36,7 +36,10 @@ async fn homeport(config: &Path, args: &[&str], password: Option<&str>) -> Outpu
         stdin.write_all(format!("{password}\n").as_bytes()).await.expect("write password");
     }
     drop(stdin);
-    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await.expect("homeport finishes").expect("output")
+    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("homeport finishes")
+        .expect("output")
 }
 
 fn json(output: &Output) -> Value {
@@ -54,7 +57,8 @@ async fn connect_tells_a_clear_story_and_stores_the_account() {
     let config = tempfile::tempdir().expect("temp");
     let central = server.central_url().to_string();
     let instance2 = origin(&server, "instance2");
-    let args = ["connect", &central, "--user", "test@instance2.com", "--password-stdin", "--approve-redirect", &instance2];
+    let args =
+        ["connect", &central, "--user", "test@instance2.com", "--password-stdin", "--approve-redirect", &instance2];
     let output = homeport(config.path(), &args, Some("secret")).await;
     let story = String::from_utf8_lossy(&output.stdout);
     assert_eq!(code(&output), 0, "connect succeeds: {story}{}", String::from_utf8_lossy(&output.stderr));
@@ -105,7 +109,17 @@ async fn connect_json_is_one_object_with_account_round_trips_and_trace() {
     let config = tempfile::tempdir().expect("temp");
     let central = server.central_url().to_string();
     let instance3 = origin(&server, "instance3");
-    let args = ["connect", &central, "-u", "test@instance3.com", "--password-stdin", "--approve-redirect", &instance3, "--json", "--no-store"];
+    let args = [
+        "connect",
+        &central,
+        "-u",
+        "test@instance3.com",
+        "--password-stdin",
+        "--approve-redirect",
+        &instance3,
+        "--json",
+        "--no-store",
+    ];
     let output = homeport(config.path(), &args, Some("secret")).await;
     assert_eq!(code(&output), 0, "{}", String::from_utf8_lossy(&output.stderr));
     let result = json(&output);
@@ -150,7 +164,11 @@ async fn each_error_class_has_its_own_exit_code() {
     let unreachable = run(connect(&format!("http://127.0.0.1:{closed}"), &[]), None).await;
     assert_eq!(code(&unreachable), 3, "unreachable: {}", String::from_utf8_lossy(&unreachable.stdout));
 
-    let wrong = run(connect(&central, &["-u", "test@instance1.com", "--password-stdin", "--approve-redirect", &instance1]), Some("wrong")).await;
+    let wrong = run(
+        connect(&central, &["-u", "test@instance1.com", "--password-stdin", "--approve-redirect", &instance1]),
+        Some("wrong"),
+    )
+    .await;
     assert_eq!((code(&wrong), json(&wrong)["error"]["code"].clone()), (5, "auth_failed".into()), "wrong password");
 
     let refused = run(connect(&central, &["-u", "test@instance1.com", "--password-stdin"]), Some("secret")).await;
@@ -163,14 +181,24 @@ async fn each_error_class_has_its_own_exit_code() {
     assert_eq!((code(&needs), json(&needs)["error"]["code"].clone()), (5, "auth_failed".into()), "credentials needed");
 
     let maintenance = lookup(Scenario { fault: Some(Fault::Maintenance), ..Scenario::default() }).await;
-    let down = run(connect(maintenance.central_url().as_str(), &["-u", "test@instance1.com", "--password-stdin"]), Some("secret")).await;
-    assert_eq!((code(&down), json(&down)["error"]["detail"]["reason"].clone()), (6, "maintenance".into()), "server not ready");
+    let down = run(
+        connect(maintenance.central_url().as_str(), &["-u", "test@instance1.com", "--password-stdin"]),
+        Some("secret"),
+    )
+    .await;
+    assert_eq!(
+        (code(&down), json(&down)["error"]["detail"]["reason"].clone()),
+        (6, "maintenance".into()),
+        "server not ready"
+    );
 
     let tls = lookup(Scenario { tls: true, ..Scenario::default() }).await;
     let untrusted = run(connect(tls.central_url().as_str(), &[]), None).await;
     assert_eq!(code(&untrusted), 4, "self-signed certificate: {}", String::from_utf8_lossy(&untrusted.stdout));
 
-    let human = homeport(config.path(), &["connect", &central, "-u", "test@instance1.com", "--password-stdin"], Some("secret")).await;
+    let human =
+        homeport(config.path(), &["connect", &central, "-u", "test@instance1.com", "--password-stdin"], Some("secret"))
+            .await;
     let message = String::from_utf8_lossy(&human.stderr);
     assert!(message.starts_with("error: ") && message.contains("hint: "), "people get a message and a hint: {message}");
 }
@@ -182,7 +210,16 @@ async fn a_missing_keyring_is_a_clear_error_and_stores_nothing() {
     let central = server.central_url().to_string();
     let instance2 = origin(&server, "instance2");
     let output = Command::new(HOMEPORT)
-        .args(["connect", &central, "-u", "test@instance2.com", "--password-stdin", "--approve-redirect", &instance2, "--json"])
+        .args([
+            "connect",
+            &central,
+            "-u",
+            "test@instance2.com",
+            "--password-stdin",
+            "--approve-redirect",
+            &instance2,
+            "--json",
+        ])
         .env("HOMEPORT_CONFIG_DIR", config.path())
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/homeport-test-bus")
         .env_remove("DISPLAY")
@@ -214,7 +251,8 @@ async fn the_mock_command_prints_its_urls_serves_and_stops_cleanly_on_sigterm() 
         .spawn()
         .expect("homeport mock runs");
     let mut lines = BufReader::new(mock.stdout.take().expect("stdout")).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("a line in time").expect("read");
+    let first =
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("a line in time").expect("read");
     let description: Value = serde_json::from_str(&first.expect("one line")).expect("the line is JSON");
     let central = description["central"].as_str().expect("central URL").to_owned();
     assert!(central.starts_with("http://127.0.0.1:"), "loopback by default: {central}");
@@ -225,7 +263,17 @@ async fn the_mock_command_prints_its_urls_serves_and_stops_cleanly_on_sigterm() 
         let url = format!("{central}remote.php/webdav/");
         async move {
             let output = Command::new("curl")
-                .args(["-sS", "-v", "-L", "-u", "test@instance3.com:secret", "-o", "/dev/null", "-w", "%{http_code} %{url_effective}"])
+                .args([
+                    "-sS",
+                    "-v",
+                    "-L",
+                    "-u",
+                    "test@instance3.com:secret",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code} %{url_effective}",
+                ])
                 .args(extra)
                 .arg(&url)
                 .output()
@@ -243,6 +291,7 @@ async fn the_mock_command_prints_its_urls_serves_and_stops_cleanly_on_sigterm() 
     let pid = mock.id().expect("running");
     let kill = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
     assert!(kill.success());
-    let status = tokio::time::timeout(Duration::from_secs(10), mock.wait()).await.expect("stops in time").expect("status");
+    let status =
+        tokio::time::timeout(Duration::from_secs(10), mock.wait()).await.expect("stops in time").expect("status");
     assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
 }

@@ -37,10 +37,8 @@ pub async fn connect(
     for name in approve {
         wizard.approve_origin(instance_origin(server, name));
     }
-    loop {
-        match wizard.next().await? {
-            Step::Connected(connected) => return Ok(connected),
-            Step::Decide(decision) => return Err(decision.declined()),
-        }
+    match wizard.next().await? {
+        Step::Connected(connected) => Ok(connected),
+        Step::Decide(decision) => Err(decision.declined()),
     }
 }
