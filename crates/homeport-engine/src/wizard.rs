@@ -187,7 +187,11 @@ impl Wizard {
             self.phase = Phase::Probe;
             return Ok(Step::Decide(Decision::ConfirmPlainHttp { url: self.server.to_string() }));
         }
-        self.step("probe", format!("checking {}", self.server));
+        let detail = match &self.credentials {
+            Some(credentials) => format!("checking {} and logging in as {}", self.server, credentials.user),
+            None => format!("checking {}", self.server),
+        };
+        self.step("probe", detail);
         let status_url = self.server.join(owncloud::STATUS_PATH);
         let status_request = HttpRequest::new(reqwest::Method::GET, status_url.clone(), Participant::Lookup);
         let dav_request = self.dav_request(self.credentials.clone());
