@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::address::ServerUrl;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "kebab-case")]
 pub enum AccountKind {
     Owncloud,
@@ -17,6 +18,7 @@ pub enum AccountKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     Basic,
@@ -27,6 +29,7 @@ pub enum AuthMethod {
 
 /// Stored in accounts.json; the secret lives in the keyring under the account's id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Account {
     pub id: String,
     pub kind: AccountKind,
@@ -52,7 +55,11 @@ pub struct Account {
     #[serde(default)]
     pub trusted_certificates: Vec<String>,
     /// Seconds since the Unix epoch.
+    // Unix seconds fit a JavaScript number exactly.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub created_at: u64,
+    // Unix seconds fit a JavaScript number exactly.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub verified_at: u64,
 }
 

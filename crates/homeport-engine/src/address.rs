@@ -195,6 +195,7 @@ pub enum AddressError {
 
 /// The base URL of a server installation: http(s), a host, no credentials, path ending in `/`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(try_from = "Url", into = "Url")]
 pub struct ServerUrl(Url);
 
@@ -262,6 +263,7 @@ impl fmt::Display for ServerUrl {
 
 /// `scheme://host[:port]` — the unit that credentials are approved for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(transparent)]
 pub struct Origin(String);
 

@@ -9,6 +9,7 @@ use crate::trace::Participant;
 
 /// Why a server is not ready to log in to (status.php).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum NotReady {
     Maintenance,
@@ -70,6 +71,7 @@ fn not_ready_message(server: &str, reason: NotReady) -> String {
 
 /// The closed set of error classes the CLI maps to exit codes and the UI branches on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -82,6 +84,8 @@ pub enum ErrorCode {
     KeyringUnavailable,
     NotFound,
     Protocol,
+    /// The person stopped a running step (the desktop app's Cancel).
+    Cancelled,
     Internal,
 }
 
@@ -97,6 +101,7 @@ impl ErrorCode {
             ErrorCode::KeyringUnavailable => "keyring_unavailable",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Protocol => "protocol",
+            ErrorCode::Cancelled => "cancelled",
             ErrorCode::Internal => "internal",
         }
     }
@@ -104,6 +109,7 @@ impl ErrorCode {
 
 /// `{code, message, detail}`: what crosses the CLI `--json` and IPC boundary.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ErrorReport {
     pub code: ErrorCode,
     pub message: String,

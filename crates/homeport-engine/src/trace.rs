@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// Who answered an exchange. The client is always the other side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Participant {
     Client,
@@ -19,6 +20,7 @@ pub enum Participant {
 
 /// One request and its answer (or failure), with secrets already redacted.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Exchange {
     /// Order in which the request was sent, from 1.
     pub seq: u32,
@@ -40,6 +42,7 @@ pub struct Exchange {
 
 /// What an observer (the GUI's live diagram, a progress line) is told while the wizard runs.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WizardEvent {
     /// A step started; `step` is one of probe, authenticate, discover, verify.

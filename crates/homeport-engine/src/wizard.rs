@@ -25,6 +25,7 @@ pub struct WizardOptions {
 
 /// A question for the person (or the script) driving the wizard.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     /// The server is plain http and not on this machine: passwords would travel readable.
@@ -88,6 +89,8 @@ pub struct Wizard {
     policy: RedirectPolicy,
     approved: HashSet<Origin>,
     credentials: Option<Credentials>,
+    /// What the login form was asked with, so a wrong password can ask again.
+    login_form: Option<(ServerStatus, Option<String>)>,
     phase: Phase,
 }
 
@@ -104,8 +107,22 @@ impl Wizard {
             policy: RedirectPolicy::default(),
             approved: HashSet::new(),
             credentials: None,
+            login_form: None,
             phase: Phase::Probe,
         })
+    }
+
+    /// A wizard that checks a stored account again: its saved credentials go to the server the
+    /// person entered, and the instance it was stored with is already approved.
+    pub fn for_account(account: &Account, password: Secret, options: WizardOptions) -> Result<Self, ConnectError> {
+        let mut wizard = Wizard::new(&account.entered_address, options)?;
+        wizard.set_credentials(Credentials { user: account.login_name.clone(), password });
+        wizard.approve_origin(Origin::of(account.instance_url.as_url()));
+        if account.server_url.is_plain_http() && !account.server_url.is_loopback() {
+            // The person allowed plain http when the account was added.
+            wizard.allow_plain_http();
+        }
+        Ok(wizard)
     }
 
     pub fn server(&self) -> &ServerUrl {
@@ -141,10 +158,18 @@ impl Wizard {
     }
 
     /// Runs until the account is verified or a person must decide.
+    /// A wrong password typed into the login form is not the end: the wizard asks for
+    /// credentials again (approved redirects stay approved). Any other error finishes it.
     pub async fn next(&mut self) -> Result<Step, ConnectError> {
         let result = self.advance().await;
-        if result.is_err() {
-            self.phase = Phase::Finished;
+        if let Err(error) = &result {
+            self.phase = match (error, self.login_form.clone()) {
+                (ConnectError::AuthFailed { .. }, Some((status, realm))) => {
+                    self.credentials = None;
+                    Phase::NeedCredentials { status, realm }
+                }
+                _ => Phase::Finished,
+            };
         }
         result
     }
@@ -254,6 +279,7 @@ impl Wizard {
                             _ => None,
                         };
                         let decision = self.needs_credentials(&status, realm.clone());
+                        self.login_form = Some((status.clone(), realm.clone()));
                         self.phase = Phase::NeedCredentials { status, realm };
                         Ok(decision)
                     }

@@ -66,6 +66,14 @@ pub enum LookupError {
     InvalidScenario(String),
 }
 
+/// One of the seed's demo people (password [`DEMO_PASSWORD`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoPerson {
+    pub login: &'static str,
+    pub display_name: &'static str,
+    pub instance_url: String,
+}
+
 /// A running lookup server: the central server and its instances. Dropping it stops every task at once;
 /// [`LookupServer::shutdown`] stops them gracefully.
 pub struct LookupServer {
@@ -185,6 +193,18 @@ impl LookupServer {
     /// The scenario being acted out.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
+    }
+
+    /// The seed's demo people, for the desktop app's demo page: login, display name and instance URL.
+    pub fn demo_people(&self) -> Vec<DemoPerson> {
+        DEMO_USERS
+            .iter()
+            .map(|user| DemoPerson {
+                login: user.login,
+                display_name: user.display_name,
+                instance_url: self.instance_urls.get(user.instance).map(Url::to_string).unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// What `homeport mock` prints: URLs, demo users, their password, and the certificate fingerprint (or null).

@@ -1,0 +1,99 @@
+//! The shapes that cross IPC, besides the engine's own (Decision, Account, Exchange, ErrorReport).
+//! TypeScript for all of them is generated into `ui/src/lib/bindings.ts`.
+
+use homeport_engine::{Account, Decision, ErrorCode, ErrorReport, Origin, Secret};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+/// What the UI needs to know at start.
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct AppInfo {
+    pub version: String,
+    /// `homeport-desktop --demo`: open straight into demo mode.
+    pub demo_requested: bool,
+}
+
+/// The running embedded lookup server, as the demo page shows it.
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoInfo {
+    pub central_url: String,
+    pub people: Vec<DemoPerson>,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoPerson {
+    pub login: String,
+    pub display_name: String,
+    pub instance_url: String,
+}
+
+/// The person's answer to the last [`Decision`].
+#[derive(Deserialize, Type)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Answer {
+    Credentials {
+        user: String,
+        password: String,
+    },
+    ApproveRedirect {
+        origin: Origin,
+    },
+    AllowPlainHttp,
+    /// No: the wizard ends with the decision's refusal.
+    Decline,
+}
+
+// By hand, so the password never reaches a log.
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Credentials { user, .. } => {
+                write!(f, "Credentials {{ user: {user:?}, password: {:?} }}", Secret::new(""))
+            }
+            Answer::ApproveRedirect { origin } => write!(f, "ApproveRedirect({origin})"),
+            Answer::AllowPlainHttp => f.write_str("AllowPlainHttp"),
+            Answer::Decline => f.write_str("Decline"),
+        }
+    }
+}
+
+/// Where the wizard stands after a step.
+#[derive(Clone, Debug, Serialize, Type)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WizardOutcome {
+    Decide { decision: Decision },
+    Verified { verified: Verified },
+}
+
+/// A verified account, not stored yet: the "Done" page.
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct Verified {
+    pub account: Account,
+    /// `data:image/png;base64,…`, or null: show `initials`.
+    pub avatar: Option<String>,
+    pub initials: String,
+    /// The redirects that led to the instance, in order.
+    pub redirects: Vec<RedirectStep>,
+    pub round_trips: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct RedirectStep {
+    pub from: String,
+    pub to: String,
+    pub status: u16,
+    pub permanent: bool,
+}
+
+/// A stored account and how it fared the last time it was checked.
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct AccountEntry {
+    pub account: Account,
+    /// Whether its password is in the keyring (false: the keyring lost it; log in again).
+    pub has_secret: bool,
+}
+
+pub fn error(code: ErrorCode, message: impl Into<String>) -> ErrorReport {
+    ErrorReport { code, message: message.into(), detail: serde_json::Value::Null }
+}

@@ -1,0 +1,220 @@
+//! The desktop shell: Tauri commands that translate between the UI and the engine. Every
+//! decision and rule lives in `homeport-engine`; this crate only starts things, keeps the
+//! wizard of the open window, and maps results to the shapes in [`ipc`].
+
+mod demo;
+pub mod ipc;
+mod session;
+
+use homeport_engine::{AccountStore, ConnectError, ErrorCode, ErrorReport, Step, Wizard, WizardEvent, WizardOptions};
+use tauri::ipc::Channel;
+use tauri::{Runtime, State};
+
+use crate::demo::Demo;
+use crate::ipc::{error, AccountEntry, Answer, AppInfo, DemoInfo, WizardOutcome};
+use crate::session::WizardSession;
+
+/// Where the generated TypeScript lives (relative to the repository root).
+pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
+
+pub struct AppState {
+    demo_requested: bool,
+    demo: Demo,
+    session: WizardSession,
+}
+
+impl AppState {
+    pub fn new(demo_requested: bool) -> Self {
+        AppState { demo_requested, demo: Demo::default(), session: WizardSession::default() }
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo { version: env!("CARGO_PKG_VERSION").to_owned(), demo_requested: state.demo_requested }
+}
+
+/// The UI calls this once the address page can take input (the startup benchmark waits for it).
+#[tauri::command]
+#[specta::specta]
+fn ui_ready() {
+    if std::env::var_os("HOMEPORT_REPORT_READY").is_some() {
+        println!("homeport-desktop: ui ready");
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn demo_start(state: State<'_, AppState>) -> Result<DemoInfo, ErrorReport> {
+    state.demo.start().await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn demo_stop(state: State<'_, AppState>) -> Result<(), ErrorReport> {
+    state.session.cancel();
+    state.demo.stop().await;
+    Ok(())
+}
+
+/// Starts connecting `address`; every step and HTTP exchange is streamed to `on_event`.
+#[tauri::command]
+#[specta::specta]
+async fn wizard_start(
+    state: State<'_, AppState>,
+    address: String,
+    on_event: Channel<WizardEvent>,
+) -> Result<WizardOutcome, ErrorReport> {
+    let wizard = Wizard::new(&address, options_streaming_to(on_event)).map_err(|e| e.report())?;
+    state.session.start(wizard).await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn wizard_answer(state: State<'_, AppState>, answer: Answer) -> Result<WizardOutcome, ErrorReport> {
+    state.session.answer(answer).await
+}
+
+#[tauri::command]
+#[specta::specta]
+fn wizard_cancel(state: State<'_, AppState>) {
+    state.session.cancel();
+}
+
+/// "Done": stores the verified account (password in the keyring).
+#[tauri::command]
+#[specta::specta]
+async fn wizard_save(state: State<'_, AppState>) -> Result<homeport_engine::Account, ErrorReport> {
+    state.session.save().await
+}
+
+#[tauri::command]
+#[specta::specta]
+async fn accounts_list() -> Result<Vec<AccountEntry>, ErrorReport> {
+    with_store(|store| {
+        let accounts = store.list()?;
+        Ok(accounts
+            .into_iter()
+            .map(|account| {
+                let has_secret = store.secret(&account.id).is_ok();
+                AccountEntry { account, has_secret }
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Removes the account and its keyring entry.
+#[tauri::command]
+#[specta::specta]
+async fn account_remove(id: String) -> Result<(), ErrorReport> {
+    with_store(move |store| store.remove(&id).map(drop)).await
+}
+
+/// Logs in again with the stored password and checks the instance still knows the account.
+#[tauri::command]
+#[specta::specta]
+async fn account_verify(id: String, on_event: Channel<WizardEvent>) -> Result<AccountEntry, ErrorReport> {
+    let (stored, secret) = with_store(move |store| Ok((store.get(&id)?, store.secret(&id)?))).await?;
+    let mut wizard =
+        Wizard::for_account(&stored, secret.clone(), options_streaming_to(on_event)).map_err(|e| e.report())?;
+    let mut account = match wizard.next().await.map_err(|e| e.report())? {
+        Step::Connected(connected) => connected.account,
+        Step::Decide(decision) => {
+            let mut report = decision.declined().report();
+            report.message = format!("The account needs attention: {}. Remove it and connect again.", report.message);
+            return Err(report);
+        }
+    };
+    account.created_at = stored.created_at;
+    let saved = account.clone();
+    with_store(move |store| store.save(&saved, &secret)).await?;
+    Ok(AccountEntry { account, has_secret: true })
+}
+
+fn options_streaming_to(on_event: Channel<WizardEvent>) -> WizardOptions {
+    WizardOptions {
+        observer: Some(std::sync::Arc::new(move |event: &WizardEvent| {
+            // The window may be gone; the wizard goes on regardless.
+            let _ = on_event.send(event.clone());
+        })),
+        ..WizardOptions::default()
+    }
+}
+
+/// Keyring calls block (D-Bus): keep them off the async runtime.
+async fn with_store<T: Send + 'static>(
+    work: impl FnOnce(&AccountStore) -> Result<T, homeport_engine::StoreError> + Send + 'static,
+) -> Result<T, ErrorReport> {
+    tokio::task::spawn_blocking(move || {
+        let store = AccountStore::open_default()?;
+        work(&store)
+    })
+    .await
+    .map_err(|e| error(ErrorCode::Internal, format!("the account store stopped unexpectedly: {e}")))?
+    .map_err(|e| ConnectError::from(e).report())
+}
+
+/// The command list and its TypeScript bindings, in one place.
+pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
+    // Only JSON numbers in error details and Unix seconds are 64-bit here: exact as JS numbers.
+    tauri_specta::Builder::<R>::new().dangerously_cast_bigints_to_number().disable_serde_phases().commands(
+        tauri_specta::collect_commands![
+            app_info,
+            ui_ready,
+            demo_start,
+            demo_stop,
+            wizard_start,
+            wizard_answer,
+            wizard_cancel,
+            wizard_save,
+            accounts_list,
+            account_remove,
+            account_verify,
+        ],
+    )
+}
+
+/// Writes the TypeScript bindings to `path`.
+pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
+    let typescript = specta_typescript::Typescript::default()
+        .header("// Generated from the Rust shell by `./dev.sh bindings`; do not edit.\n");
+    specta_builder::<tauri::Wry>().export(typescript, path).map_err(|e| e.to_string())
+}
+
+/// The app without its context, generic over the runtime so tests can use the mock runtime.
+pub fn builder<R: Runtime>(state: AppState) -> tauri::Builder<R> {
+    let commands = specta_builder::<R>();
+    tauri::Builder::<R>::new().manage(state).invoke_handler(commands.invoke_handler())
+}
+
+const USAGE: &str = "usage: homeport-desktop [--demo]\n\n  --demo   open in demo mode: start the embedded lookup server and offer its demo accounts";
+
+pub fn run() {
+    let mut demo_requested = false;
+    for argument in std::env::args().skip(1) {
+        match argument.as_str() {
+            "--demo" => demo_requested = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return;
+            }
+            "--version" | "-V" => {
+                println!("homeport-desktop {}", env!("CARGO_PKG_VERSION"));
+                return;
+            }
+            other => {
+                eprintln!("homeport-desktop: unknown argument {other:?}\n{USAGE}");
+                std::process::exit(2);
+            }
+        }
+    }
+    if let Err(e) = builder::<tauri::Wry>(AppState::new(demo_requested)).run(tauri::generate_context!()) {
+        eprintln!("homeport-desktop: {e}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! One wizard run at a time, driven by the UI: start, answer decisions, cancel, save.
+//! The wizard lives behind an async mutex; each step runs in its own task so Cancel can abort
+//! it without waiting for the network.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use base64::Engine as _;
+use homeport_engine::owncloud::initials;
+use homeport_engine::{Account, AccountStore, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Step, Wizard};
+use tokio::task::AbortHandle;
+
+use crate::ipc::{error, Answer, RedirectStep, Verified, WizardOutcome};
+
+#[derive(Default)]
+pub struct WizardSession {
+    wizard: Arc<tokio::sync::Mutex<Option<Wizard>>>,
+    /// The question the UI is answering now (to turn "Decline" into the right refusal).
+    pending: Mutex<Option<Decision>>,
+    /// Verified and waiting for "Done".
+    verified: Mutex<Option<Connected>>,
+    running: Mutex<Option<AbortHandle>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl WizardSession {
+    /// Replaces whatever ran before (a new address starts over) and runs the first step.
+    pub async fn start(&self, wizard: Wizard) -> Result<WizardOutcome, ErrorReport> {
+        self.cancel();
+        *self.wizard.lock().await = Some(wizard);
+        *lock(&self.verified) = None;
+        self.step().await
+    }
+
+    pub async fn answer(&self, answer: Answer) -> Result<WizardOutcome, ErrorReport> {
+        {
+            let mut guard = self.wizard.lock().await;
+            let wizard = guard.as_mut().ok_or_else(no_wizard)?;
+            match answer {
+                Answer::Credentials { user, password } => {
+                    let user = user.trim().to_owned();
+                    if user.is_empty() {
+                        return Err(error(ErrorCode::BadInput, "Enter your user name."));
+                    }
+                    wizard.set_credentials(homeport_engine::Credentials::new(user, password.into()));
+                }
+                Answer::ApproveRedirect { origin } => wizard.approve_origin(origin),
+                Answer::AllowPlainHttp => wizard.allow_plain_http(),
+                Answer::Decline => {
+                    *guard = None;
+                    let refusal = lock(&self.pending).take().map(|decision| decision.declined().report());
+                    return Err(refusal.unwrap_or_else(no_wizard));
+                }
+            }
+        }
+        self.step().await
+    }
+
+    /// Stops the running step, if any. The wizard is dropped: its state was mid-step.
+    pub fn cancel(&self) {
+        if let Some(running) = lock(&self.running).take() {
+            running.abort();
+        }
+    }
+
+    /// Stores the verified account: details in accounts.json, the password in the keyring.
+    pub async fn save(&self) -> Result<Account, ErrorReport> {
+        let connected = lock(&self.verified)
+            .take()
+            .ok_or_else(|| error(ErrorCode::NotFound, "There is no verified account to save; connect one first."))?;
+        let result = tokio::task::spawn_blocking(move || {
+            let store = AccountStore::open_default()?;
+            store.save(&connected.account, &connected.secret)?;
+            Ok::<_, homeport_engine::StoreError>(connected)
+        })
+        .await
+        .map_err(|e| error(ErrorCode::Internal, format!("saving stopped unexpectedly: {e}")))?;
+        match result {
+            Ok(connected) => Ok(connected.account),
+            Err(e) => Err(ConnectError::from(e).report()),
+        }
+    }
+
+    async fn step(&self) -> Result<WizardOutcome, ErrorReport> {
+        let wizard = self.wizard.clone();
+        let task = tokio::spawn(async move {
+            let mut guard = wizard.lock().await;
+            let Some(wizard) = guard.as_mut() else { return Err(no_wizard()) };
+            let result = wizard.next().await.map_err(|e| e.report());
+            if matches!(&result, Err(e) if e.code != ErrorCode::AuthFailed) {
+                // Finished with an error: only a wrong password can be retried.
+                *guard = None;
+            }
+            result
+        });
+        *lock(&self.running) = Some(task.abort_handle());
+        let result = match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_cancelled() => {
+                *self.wizard.lock().await = None;
+                Err(error(ErrorCode::Cancelled, "Cancelled. Nothing was saved."))
+            }
+            Err(e) => Err(error(ErrorCode::Internal, format!("the connection step stopped unexpectedly: {e}"))),
+        };
+        *lock(&self.pending) = None;
+        match result? {
+            Step::Decide(decision) => {
+                *lock(&self.pending) = Some(decision.clone());
+                Ok(WizardOutcome::Decide { decision })
+            }
+            Step::Connected(connected) => {
+                let verified = verified_view(&connected);
+                *lock(&self.verified) = Some(*connected);
+                Ok(WizardOutcome::Verified { verified })
+            }
+        }
+    }
+}
+
+fn no_wizard() -> ErrorReport {
+    error(ErrorCode::NotFound, "No connection is in progress; start again from the address.")
+}
+
+pub fn verified_view(connected: &Connected) -> Verified {
+    Verified {
+        account: connected.account.clone(),
+        avatar: connected
+            .avatar
+            .as_ref()
+            .map(|png| format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))),
+        initials: initials(&connected.account.display_name),
+        redirects: connected
+            .redirects
+            .iter()
+            .map(|hop| RedirectStep {
+                from: hop.from.to_string(),
+                to: hop.to.to_string(),
+                status: hop.status,
+                permanent: hop.permanent,
+            })
+            .collect(),
+        round_trips: connected.round_trips,
+    }
+}
