@@ -183,10 +183,10 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
     specta_builder::<tauri::Wry>().export(typescript, path).map_err(|e| e.to_string())
 }
 
-/// The app without its context, generic over the runtime so tests can use the mock runtime.
-pub fn builder<R: Runtime>(state: AppState) -> tauri::Builder<R> {
+/// Adds Homeport's state and commands to a builder: the real one, or Tauri's mock in tests.
+pub fn with_homeport<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     let commands = specta_builder::<R>();
-    tauri::Builder::<R>::new().manage(state).invoke_handler(commands.invoke_handler())
+    builder.manage(state).invoke_handler(commands.invoke_handler())
 }
 
 const USAGE: &str = "usage: homeport-desktop [--demo]\n\n  --demo   open in demo mode: start the embedded lookup server and offer its demo accounts";
@@ -210,7 +210,9 @@ pub fn run() {
             }
         }
     }
-    if let Err(e) = builder::<tauri::Wry>(AppState::new(demo_requested)).run(tauri::generate_context!()) {
+    if let Err(e) =
+        with_homeport(tauri::Builder::default(), AppState::new(demo_requested)).run(tauri::generate_context!())
+    {
         eprintln!("homeport-desktop: {e}");
         std::process::exit(1);
     }

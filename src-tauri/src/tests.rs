@@ -23,3 +23,94 @@ fn typescript_bindings_are_up_to_date() {
         crate::BINDINGS_PATH
     );
 }
+
+mod ipc {
+    use serde_json::{json, Value};
+    use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+    use tauri::webview::InvokeRequest;
+    use tauri::WebviewWindowBuilder;
+
+    use crate::{with_homeport, AppState};
+
+    struct MockApp {
+        _app: tauri::App<tauri::test::MockRuntime>,
+        window: tauri::WebviewWindow<tauri::test::MockRuntime>,
+    }
+
+    /// The real config and capabilities (tauri.conf.json, capabilities/), on the mock runtime.
+    fn app(demo_requested: bool) -> MockApp {
+        let app = with_homeport(mock_builder(), AppState::new(demo_requested))
+            .build(tauri::generate_context!())
+            .expect("the app builds");
+        let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("main window");
+        MockApp { _app: app, window }
+    }
+
+    impl MockApp {
+        fn invoke(&self, command: &str, args: Value) -> Result<Value, Value> {
+            let request = InvokeRequest {
+                cmd: command.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().expect("url"),
+                body: tauri::ipc::InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            };
+            get_ipc_response(&self.window, request).map(|body| body.deserialize::<Value>().expect("a JSON answer"))
+        }
+    }
+
+    #[test]
+    fn app_info_reports_the_demo_flag() {
+        let answer = app(true).invoke("app_info", json!({})).expect("app_info is granted");
+        assert_eq!(answer["demo_requested"], true, "--demo reaches the UI");
+        assert_eq!(answer["version"], env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn the_wizard_runs_over_ipc_against_the_demo_server() {
+        let app = app(false);
+        let demo = app.invoke("demo_start", json!({})).expect("the demo server starts");
+        let central = demo["central_url"].as_str().expect("central url").to_owned();
+        assert!(central.starts_with("http://127.0.0.1:"), "loopback only: {central}");
+        assert_eq!(demo["people"].as_array().map(Vec::len), Some(3), "the seed's three demo users");
+        assert_eq!(app.invoke("demo_start", json!({})).expect("again")["central_url"], central, "started once");
+
+        let channel = "__CHANNEL__:7";
+        let step = app.invoke("wizard_start", json!({ "address": central, "onEvent": channel })).expect("probe");
+        assert_eq!(step["decision"]["decision"], "needs_credentials", "{step}");
+        let credentials = json!({ "answer": "credentials", "user": "test@instance3.com", "password": "secret" });
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials })).expect("login");
+        assert_eq!(step["decision"]["decision"], "confirm_redirect", "{step}");
+        let origin = step["decision"]["to"].clone();
+        let step = app
+            .invoke("wizard_answer", json!({ "answer": { "answer": "approve_redirect", "origin": origin } }))
+            .expect("verify");
+        assert_eq!(step["outcome"], "verified", "{step}");
+        assert_eq!(step["verified"]["account"]["display_name"], "Test User Three");
+        assert_eq!(step["verified"]["avatar"], Value::Null, "instance 3 has no avatar");
+        assert_eq!(step["verified"]["initials"], "TT");
+
+        let error = app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" } })).expect_err("done");
+        assert_eq!(error["code"], "not_found", "a finished wizard takes no answers: {error}");
+        app.invoke("demo_stop", json!({})).expect("the demo stops");
+        let unreachable = app.invoke("wizard_start", json!({ "address": central, "onEvent": channel }));
+        assert_eq!(unreachable.expect_err("stopped")["code"], "unreachable", "stopping the demo stops the server");
+    }
+
+    #[test]
+    fn declining_a_redirect_is_a_policy_refusal_and_bad_addresses_are_bad_input() {
+        let app = app(false);
+        let bad = app.invoke("wizard_start", json!({ "address": "not a server", "onEvent": "__CHANNEL__:1" }));
+        assert_eq!(bad.expect_err("rejected")["code"], "bad_input");
+
+        let central = app.invoke("demo_start", json!({})).expect("demo")["central_url"].clone();
+        app.invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:2" })).expect("probe");
+        let credentials = json!({ "answer": "credentials", "user": "test@instance1.com", "password": "secret" });
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials })).expect("login");
+        assert_eq!(step["decision"]["decision"], "confirm_redirect");
+        let refusal = app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" } })).expect_err("no");
+        assert_eq!(refusal["code"], "policy_refused", "{refusal}");
+    }
+}

@@ -58,6 +58,41 @@ async fn without_credentials_the_wizard_asks_then_asks_about_the_redirect() {
     assert!(matches!(wizard.next().await, Err(ConnectError::Finished)), "a finished wizard says so");
 }
 
+#[tokio::test]
+async fn a_wrong_password_from_the_login_form_asks_again_and_keeps_the_approval() {
+    let server = lookup(Scenario::default()).await;
+    let mut wizard = Wizard::new(server.central_url().as_str(), options(&server)).expect("valid address");
+    assert!(matches!(wizard.next().await, Ok(Step::Decide(Decision::NeedsCredentials { .. }))), "login form");
+    wizard.set_credentials(Credentials::new("test@instance2.com", Secret::new("wrong")));
+    let Ok(Step::Decide(Decision::ConfirmRedirect { to, .. })) = wizard.next().await else {
+        panic!("the central server routes by name alone, so the redirect comes first")
+    };
+    wizard.approve_origin(to);
+    let error = wizard.next().await.expect_err("the instance refuses the password");
+    assert_eq!(error.code(), ErrorCode::AuthFailed);
+
+    let retry = wizard.next().await.expect("the wizard is still alive after a wrong password");
+    assert!(matches!(retry, Step::Decide(Decision::NeedsCredentials { .. })), "it asks again: {retry:?}");
+    wizard.set_credentials(Credentials::new("test@instance2.com", Secret::new(PASSWORD)));
+    let step = wizard.next().await.expect("right password");
+    let Step::Connected(connected) = step else { panic!("the approved redirect is not asked again: {step:?}") };
+    assert_eq!(connected.account.user_id, "test@instance2.com");
+}
+
+#[tokio::test]
+async fn a_stored_account_is_verified_again_without_questions() {
+    let server = lookup(Scenario::default()).await;
+    let first = connect(&server, "test@instance3.com", PASSWORD, &["instance3"]).await.expect("connects");
+    let mut again = Wizard::for_account(&first.account, Secret::new(PASSWORD), options(&server)).expect("wizard");
+    let step = again.next().await.expect("re-verify");
+    let Step::Connected(connected) = step else { panic!("the stored instance is pre-approved: {step:?}") };
+    assert_eq!(connected.account.id, first.account.id, "the same account");
+
+    let mut stale = Wizard::for_account(&first.account, Secret::new("changed"), options(&server)).expect("wizard");
+    let error = stale.next().await.expect_err("a changed password fails");
+    assert_eq!(error.code(), ErrorCode::AuthFailed);
+}
+
 fn has_authorization(exchange: &homeport_engine::Exchange) -> bool {
     exchange.request_headers.iter().any(|(name, _)| name == "authorization")
 }
