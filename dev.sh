@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # One entry point on a fresh Debian machine (it installs what it needs):
-#   ./dev.sh demo   connect a demo account through the embedded lookup server, and show it
-#   ./dev.sh test   the whole test suite, exactly as CI runs it (.ci/run calls this)
+#   ./dev.sh demo       the desktop app in demo mode, on the embedded lookup server
+#   ./dev.sh test       the whole test suite, exactly as CI runs it (.ci/run calls this)
+#   ./dev.sh bindings   regenerate ui/src/lib/bindings.ts from the Rust IPC types
+#   ./dev.sh bench      start-up time and memory of the release app (figures for README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 SYSTEM_PACKAGES=(
-  build-essential pkg-config libssl-dev libdbus-1-dev ca-certificates curl  # building
-  dbus gnome-keyring libsecret-tools                                        # a real Secret Service
+  build-essential pkg-config libssl-dev libdbus-1-dev ca-certificates curl file  # building
+  libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev  # the desktop app
+  librsvg2-dev libxdo-dev
+  dbus dbus-x11 gnome-keyring libsecret-tools                                    # a real Secret Service
+  xvfb xauth webkit2gtk-driver                                                   # a real window in tests
 )
+TAURI_DRIVER_VERSION=2.1.0
+SCREENSHOTS=target/e2e-screenshots
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -28,6 +35,35 @@ install_system_packages() {
     echo "Rust is needed: install it with rustup (https://rustup.rs), then run this again." >&2
     exit 1
   fi
+  if ! command -v npm >/dev/null; then
+    say "Installing Node.js and npm (the UI is built with Vite)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+    echo "Node.js 20 or newer is needed to build the UI (found $(node --version))." >&2
+    exit 1
+  fi
+}
+
+install_tauri_driver() {
+  local installed
+  installed=$( (tauri-driver --version 2>/dev/null || "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" --version 2>/dev/null) || true)
+  if [[ "$installed" != *"$TAURI_DRIVER_VERSION"* ]]; then
+    say "Installing tauri-driver $TAURI_DRIVER_VERSION (WebDriver for the app's window)"
+    cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked
+  fi
+}
+
+# The UI's dependencies come from the committed lockfile; reinstalled only when it changed.
+build_ui() {
+  if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+    say "Installing the UI's packages (npm ci)"
+    npm ci --prefix ui --no-audit --no-fund
+  fi
+  say "Building the UI"
+  npm run --prefix ui build
 }
 
 # Runs "$@" in a private D-Bus session with a fresh, unlocked gnome-keyring and scratch HOME and
@@ -39,6 +75,8 @@ with_scratch_keyring() {
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/homeport-session.XXXXXX")
   mkdir -p "$scratch/home" "$scratch/config" "$scratch/data"
   mkdir -m 700 "$scratch/runtime"
+  # A desktop's X server authorises through the real home's cookie file.
+  if [ -z "${XAUTHORITY:-}" ] && [ -f "$HOME/.Xauthority" ]; then export XAUTHORITY="$HOME/.Xauthority"; fi
   local status=0
   env -u DBUS_SESSION_BUS_ADDRESS HOME="$scratch/home" XDG_RUNTIME_DIR="$scratch/runtime" \
     XDG_CONFIG_HOME="$scratch/config" XDG_DATA_HOME="$scratch/data" NO_AT_BRIDGE=1 \
@@ -51,41 +89,44 @@ with_scratch_keyring() {
 }
 
 build() {
+  build_ui
   say "Building (first build takes a few minutes)"
   cargo build --workspace --locked
 }
 
+XVFB=(xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp")
+
 demo() {
   install_system_packages
   build
-  with_scratch_keyring bash -c '
-    set -euo pipefail
-    homeport=target/debug/homeport
-    exec 3< <("$homeport" mock --listen 127.0.0.1:0)
-    mock_pid=$!
-    trap "kill $mock_pid 2>/dev/null || true" EXIT
-    read -r servers <&3
-    central=$(sed -E "s/.*\"central\":\"([^\"]+)\".*/\1/" <<<"$servers")
-    instance2=$(sed -E "s/.*\"instance2\":\"([^\"]+)\/\".*/\1/" <<<"$servers")
-    printf "\nThe embedded lookup server runs: central %s, instance 2 %s\n\n" "$central" "$instance2"
-    printf "$ homeport connect %s --user test@instance2.com --password-stdin --approve-redirect %s\n" "$central" "$instance2"
-    printf secret | "$homeport" connect "$central" --user test@instance2.com --password-stdin --approve-redirect "$instance2"
-    printf "\n$ homeport accounts list\n"
-    "$homeport" accounts list
-  '
+  if [ -z "${DISPLAY:-}" ]; then
+    echo "No display here (DISPLAY is not set): run ./dev.sh demo on a desktop, or see README.md for a headless run." >&2
+    exit 1
+  fi
+  say "Starting Homeport in demo mode (accounts go to a scratch keyring, not yours)"
+  HOMEPORT_CONFIG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/homeport-demo.XXXXXX")" \
+    with_scratch_keyring target/debug/homeport-desktop --demo
 }
 
 run_tests() {
   install_system_packages
+  install_tauri_driver
+  build_ui
+  say "UI: type check and unit tests"
+  npm run --prefix ui check
+  npm test --prefix ui
   say "Checking formatting and lints"
   cargo fmt --all --check
   cargo clippy --workspace --all-targets --locked -- -D warnings
-  build
+  say "Building (first build takes a few minutes)"
+  cargo build --workspace --locked
   local real_config="${XDG_CONFIG_HOME:-$HOME/.config}/homeport"
   local had_config=no
   [ -e "$real_config" ] && had_config=yes
-  say "Running the tests (real loopback servers, real Secret Service)"
-  with_scratch_keyring cargo test --workspace --locked
+  say "Running the tests (real loopback servers, real Secret Service, the app in a real window)"
+  rm -rf "$SCREENSHOTS"
+  with_scratch_keyring "${XVFB[@]}" cargo test --workspace --locked
+  echo "Screenshots of the end-to-end tests' last pages: $SCREENSHOTS/"
   if [ "$had_config" = no ] && [ -e "$real_config" ]; then
     echo "A test wrote to the real config folder $real_config: tests must stay hermetic." >&2
     exit 1
@@ -94,8 +135,15 @@ run_tests() {
   cargo bench -p homeport-cli --bench connect --profile dev --locked
 }
 
+bindings() {
+  say "Regenerating ui/src/lib/bindings.ts from the Rust IPC types"
+  HOMEPORT_WRITE_BINDINGS=1 cargo test --lib --locked typescript_bindings_are_up_to_date
+}
+
 case "${1:-}" in
   demo) demo ;;
   test) run_tests ;;
-  *) echo "usage: ./dev.sh demo | ./dev.sh test" >&2; exit 2 ;;
+  bindings) bindings ;;
+  bench) install_system_packages; build_ui; exec tests/bench-startup.sh ;;
+  *) echo "usage: ./dev.sh demo | test | bindings | bench" >&2; exit 2 ;;
 esac

@@ -69,6 +69,17 @@ mod ipc {
     }
 
     #[test]
+    fn the_window_gets_homeports_commands_and_no_core_plugin() {
+        let app = app(false);
+        let granted = app.invoke("wizard_cancel", json!({}));
+        assert!(granted.is_ok(), "Homeport's own commands are granted to the main window: {granted:?}");
+        let denied = app.invoke("plugin:window|close", json!({})).expect_err("core window commands are not granted");
+        assert!(denied.to_string().contains("not allowed"), "refused by the ACL: {denied}");
+        let denied = app.invoke("plugin:event|emit", json!({ "event": "x", "payload": null }));
+        assert!(denied.is_err(), "events are not granted either");
+    }
+
+    #[test]
     fn the_wizard_runs_over_ipc_against_the_demo_server() {
         let app = app(false);
         let demo = app.invoke("demo_start", json!({})).expect("the demo server starts");
