@@ -1,0 +1,158 @@
+// The live sequence diagram's model: what the wizard streams (steps and exchanges) becomes rows
+// with lanes, arrows and labels, and a PlantUML text like seed 000's diagram. Pure: no DOM.
+import type { Exchange, Participant, WizardEvent } from "./bindings";
+
+export type TraceItem =
+  | { kind: "step"; step: string; detail: string }
+  | { kind: "exchange"; exchange: Exchange };
+
+export const LANES: { id: Participant; label: string; alias: string }[] = [
+  { id: "client", label: "Client", alias: "Client" },
+  { id: "lookup", label: "Lookup server", alias: "Lookup" },
+  { id: "instance", label: "Instance", alias: "Instance" },
+];
+
+/** Horizontal centre of each lane, in the diagram's 400-unit-wide coordinate space. */
+export const DIAGRAM_WIDTH = 400;
+export function laneX(participant: Participant): number {
+  const index = LANES.findIndex((lane) => lane.id === participant);
+  return Math.round((DIAGRAM_WIDTH / LANES.length) * (index + 0.5));
+}
+
+export function itemFromEvent(event: WizardEvent): TraceItem {
+  if (event.event === "step") return { kind: "step", step: event.step, detail: event.detail };
+  const { event: _tag, ...exchange } = event;
+  return { kind: "exchange", exchange };
+}
+
+/** Appends an event; concurrent exchanges arrive in completion order, the diagram shows send order. */
+export function addEvent(items: TraceItem[], event: WizardEvent): TraceItem[] {
+  const item = itemFromEvent(event);
+  if (item.kind === "step") return [...items, item];
+  // Keep exchanges of the same round together, in sequence order.
+  let at = items.length;
+  while (at > 0) {
+    const before = items[at - 1];
+    if (before.kind !== "exchange" || before.exchange.seq < item.exchange.seq) break;
+    at -= 1;
+  }
+  return [...items.slice(0, at), item, ...items.slice(at)];
+}
+
+export type StatusClass = "ok" | "redirect" | "client-error" | "server-error" | "failed";
+
+export function statusClass(exchange: Exchange): StatusClass {
+  const status = exchange.status;
+  if (status === null || status === undefined) return "failed";
+  if (status < 300) return "ok";
+  if (status < 400) return "redirect";
+  if (status < 500) return "client-error";
+  return "server-error";
+}
+
+/** The request line as the diagram labels it: method and path (the host is the lane). */
+export function requestLabel(exchange: Exchange): string {
+  let path = exchange.url;
+  try {
+    const url = new URL(exchange.url);
+    path = url.pathname + url.search;
+  } catch {
+    // Not a URL: show it as it came.
+  }
+  return `${exchange.method} ${path}`;
+}
+
+const REASONS: { [status: number]: string } = {
+  200: "OK",
+  207: "Multi-Status",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function responseLabel(exchange: Exchange): string {
+  if (exchange.status === null || exchange.status === undefined) return exchange.error ?? "no answer";
+  const reason = REASONS[exchange.status];
+  return reason ? `${exchange.status} ${reason}` : `${exchange.status}`;
+}
+
+/** Where a redirect pointed, from the recorded response headers. */
+export function locationOf(exchange: Exchange): string | undefined {
+  return exchange.response_headers.find(([name]) => name.toLowerCase() === "location")?.[1];
+}
+
+export type Row =
+  | { kind: "step"; step: string; detail: string }
+  | {
+      kind: "exchange";
+      exchange: Exchange;
+      /** First exchange of its round: the diagram draws the round's divider above it. */
+      startsRound: boolean;
+      fromX: number;
+      toX: number;
+      request: string;
+      response: string;
+      status: StatusClass;
+    };
+
+export function rows(items: TraceItem[]): Row[] {
+  let lastRound = 0;
+  return items.map((item): Row => {
+    if (item.kind === "step") return item;
+    const exchange = item.exchange;
+    const startsRound = exchange.round !== lastRound;
+    lastRound = exchange.round;
+    return {
+      kind: "exchange",
+      exchange,
+      startsRound,
+      fromX: laneX(exchange.from),
+      toX: laneX(exchange.to),
+      request: requestLabel(exchange),
+      response: responseLabel(exchange),
+      status: statusClass(exchange),
+    };
+  });
+}
+
+export function roundCount(items: TraceItem[]): number {
+  return new Set(items.flatMap((item) => (item.kind === "exchange" ? [item.exchange.round] : []))).size;
+}
+
+const STEP_NAMES: { [step: string]: string } = {
+  probe: "Checking the server",
+  authenticate: "Logging in",
+  discover: "Following the redirect",
+  verify: "Verifying the account",
+};
+
+export function stepTitle(step: string): string {
+  return STEP_NAMES[step] ?? step;
+}
+
+/** The whole trace as PlantUML, in the spirit of seed 000's diagram (Copy as text). */
+export function toPlantUml(items: TraceItem[]): string {
+  const alias = (participant: Participant) => LANES.find((lane) => lane.id === participant)?.alias ?? participant;
+  const lines = ["@startuml", ...LANES.map((lane) => `participant "${lane.label}" as ${lane.alias}`)];
+  for (const row of rows(items)) {
+    if (row.kind === "step") {
+      lines.push(`note over Client: ${stepTitle(row.step)}: ${row.detail}`);
+      continue;
+    }
+    const { exchange } = row;
+    if (row.startsRound) lines.push(`== round ${exchange.round} ==`);
+    lines.push(`${alias(exchange.from)} -> ${alias(exchange.to)}: ${row.request}`);
+    const location = locationOf(exchange);
+    const answer = location ? `${row.response}, Location: ${location}` : row.response;
+    lines.push(`${alias(exchange.to)} --> ${alias(exchange.from)}: ${answer} (${Math.round(exchange.duration_ms ?? 0)} ms)`);
+  }
+  lines.push("@enduml");
+  return lines.join("\n");
+}

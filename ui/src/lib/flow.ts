@@ -1,0 +1,70 @@
+// Which page the wizard shows, from what the engine answered. Pure, so it is unit-tested.
+import type { Decision, ErrorReport, Verified, WizardOutcome } from "./bindings";
+
+export type LoginDecision = Extract<Decision, { decision: "needs_credentials" }>;
+export type RedirectDecision = Extract<Decision, { decision: "confirm_redirect" }>;
+export type PlainHttpDecision = Extract<Decision, { decision: "confirm_plain_http" }>;
+
+export type Page =
+  | { name: "address" }
+  | { name: "login"; decision: LoginDecision }
+  | { name: "redirect"; decision: RedirectDecision }
+  | { name: "plain-http"; decision: PlainHttpDecision }
+  | { name: "verified"; verified: Verified }
+  | { name: "server-check"; address: string }
+  | { name: "accounts" };
+
+export function pageForOutcome(outcome: WizardOutcome): Page {
+  if (outcome.outcome === "verified") return { name: "verified", verified: outcome.verified };
+  const decision = outcome.decision;
+  switch (decision.decision) {
+    case "needs_credentials":
+      return { name: "login", decision };
+    case "confirm_redirect":
+      return { name: "redirect", decision };
+    case "confirm_plain_http":
+      return { name: "plain-http", decision };
+  }
+}
+
+/**
+ * Where an error is shown. `login` is the last login form of this connection: a wrong password
+ * returns there (the engine asks again, and the fields keep what was typed).
+ */
+export function pageAfterError(current: Page, error: ErrorReport, login: LoginDecision | null, address: string): Page {
+  switch (error.code) {
+    case "cancelled":
+      // The step was aborted and its wizard dropped: start again from the (kept) address.
+      return current.name === "accounts" ? current : { name: "address" };
+    case "auth_failed":
+      return login ? { name: "login", decision: login } : { name: "address" };
+    case "server_not_ready":
+      return { name: "server-check", address };
+    case "keyring_unavailable":
+      // The verified account is kept: Done can be pressed again once the keyring is unlocked.
+      return current.name === "verified" ? current : { name: "address" };
+    default:
+      return { name: "address" };
+  }
+}
+
+/** Whether a typed address is worth sending to the engine (it does the real parsing). */
+export function addressProblem(address: string): string | null {
+  const trimmed = address.trim();
+  if (trimmed === "") return "Type a server address or an account first.";
+  if (/\s/.test(trimmed)) return "An address has no spaces.";
+  return null;
+}
+
+export function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+export function formatTime(unixSeconds: number | null): string {
+  if (unixSeconds === null) return "never";
+  return new Date(unixSeconds * 1000).toLocaleString();
+}
