@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import type { Exchange, WizardEvent } from "./bindings";
+import { addEvent, laneX, locationOf, responseLabel, rows, roundCount, statusClass, toPlantUml } from "./diagram";
+import type { TraceItem } from "./diagram";
+
+function exchange(seq: number, round: number, overrides: Partial<Exchange> = {}): WizardEvent {
+  return {
+    event: "exchange",
+    seq,
+    round,
+    from: "client",
+    to: "lookup",
+    method: "GET",
+    url: "http://127.0.0.1:4000/status.php",
+    status: 200,
+    error: null,
+    started_ms: seq * 10,
+    duration_ms: 5,
+    request_headers: [],
+    response_headers: [],
+    ...overrides,
+  };
+}
+
+function build(events: WizardEvent[]): TraceItem[] {
+  return events.reduce<TraceItem[]>((items, event) => addEvent(items, event), []);
+}
+
+describe("the live diagram", () => {
+  it("shows concurrent exchanges in send order even when answers arrive out of order", () => {
+    const items = build([
+      { event: "step", step: "probe", detail: "checking" },
+      exchange(2, 1, { method: "PROPFIND", url: "http://127.0.0.1:4000/remote.php/webdav/", status: 401 }),
+      exchange(1, 1),
+    ]);
+    const seqs = items.flatMap((item) => (item.kind === "exchange" ? [item.exchange.seq] : []));
+    expect(seqs).toEqual([1, 2]);
+    expect(items[0].kind).toBe("step");
+  });
+
+  it("marks the first exchange of each round and counts rounds, not exchanges", () => {
+    const items = build([exchange(1, 1), exchange(2, 1), exchange(3, 2, { to: "instance" })]);
+    const starts = rows(items).map((row) => (row.kind === "exchange" ? row.startsRound : null));
+    expect(starts).toEqual([true, false, true]);
+    expect(roundCount(items)).toBe(2);
+  });
+
+  it("draws arrows between the right lanes", () => {
+    const [row] = rows(build([exchange(1, 1, { to: "instance" })]));
+    if (row.kind !== "exchange") throw new Error("expected an exchange row");
+    expect(row.fromX).toBe(laneX("client"));
+    expect(row.toX).toBe(laneX("instance"));
+    expect(laneX("client")).toBeLessThan(laneX("lookup"));
+    expect(laneX("lookup")).toBeLessThan(laneX("instance"));
+    expect(row.request).toBe("GET /status.php");
+  });
+
+  it("classifies answers and labels failures with their reason", () => {
+    const of = (status: number | null, error: string | null = null) => {
+      const event = exchange(1, 1, { status, error });
+      if (event.event !== "exchange") throw new Error("unreachable");
+      const { event: _tag, ...plain } = event;
+      return plain;
+    };
+    expect(statusClass(of(207))).toBe("ok");
+    expect(statusClass(of(301))).toBe("redirect");
+    expect(statusClass(of(401))).toBe("client-error");
+    expect(statusClass(of(503))).toBe("server-error");
+    expect(statusClass(of(null, "connection refused"))).toBe("failed");
+    expect(responseLabel(of(301))).toBe("301 Moved Permanently");
+    expect(responseLabel(of(null, "connection refused"))).toBe("connection refused");
+  });
+
+  it("exports PlantUML with participants, rounds, redirects and timings", () => {
+    const items = build([
+      { event: "step", step: "authenticate", detail: "logging in as test@instance2.com" },
+      exchange(1, 1, {
+        method: "PROPFIND",
+        url: "http://127.0.0.1:4000/remote.php/webdav/",
+        status: 301,
+        duration_ms: 12.4,
+        response_headers: [["Location", "http://127.0.0.1:4002/remote.php/webdav/"]],
+      }),
+    ]);
+    const text = toPlantUml(items);
+    const lines = text.split("\n");
+    expect(lines[0]).toBe("@startuml");
+    expect(lines.at(-1)).toBe("@enduml");
+    expect(text).toContain('participant "Lookup server" as Lookup');
+    expect(text).toContain("note over Client: Logging in: logging in as test@instance2.com");
+    expect(text).toContain("== round 1 ==");
+    expect(text).toContain("Client -> Lookup: PROPFIND /remote.php/webdav/");
+    expect(text).toContain(
+      "Lookup --> Client: 301 Moved Permanently, Location: http://127.0.0.1:4002/remote.php/webdav/ (12 ms)",
+    );
+    const first = items[1];
+    expect(first.kind === "exchange" && locationOf(first.exchange)).toBe("http://127.0.0.1:4002/remote.php/webdav/");
+  });
+});
