@@ -48,9 +48,7 @@ install_system_packages() {
 }
 
 install_tauri_driver() {
-  local installed
-  installed=$( (tauri-driver --version 2>/dev/null || "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" --version 2>/dev/null) || true)
-  if [[ "$installed" != *"$TAURI_DRIVER_VERSION"* ]]; then
+  if ! cargo install --list | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
     say "Installing tauri-driver $TAURI_DRIVER_VERSION (WebDriver for the app's window)"
     cargo install tauri-driver --version "$TAURI_DRIVER_VERSION" --locked
   fi

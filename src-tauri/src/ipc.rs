@@ -63,7 +63,7 @@ impl std::fmt::Debug for Answer {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum WizardOutcome {
     Decide { decision: Decision },
-    Verified { verified: Verified },
+    Verified { verified: Box<Verified> },
 }
 
 /// A verified account, not stored yet: the "Done" page.

@@ -111,7 +111,7 @@ impl WizardSession {
                 Ok(WizardOutcome::Decide { decision })
             }
             Step::Connected(connected) => {
-                let verified = verified_view(&connected);
+                let verified = Box::new(verified_view(&connected));
                 *lock(&self.verified) = Some(*connected);
                 Ok(WizardOutcome::Verified { verified })
             }

@@ -24,7 +24,8 @@ pub fn exit_code(code: ErrorCode) -> u8 {
 }
 
 pub struct Failure {
-    pub report: ErrorReport,
+    // Boxed: a `Result<_, Failure>` stays small (the report holds a JSON value).
+    pub report: Box<ErrorReport>,
     /// What the person can do next, in words.
     pub hint: Option<String>,
     pub json: bool,
@@ -32,24 +33,24 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(error: &ConnectError, json: bool) -> Self {
-        Failure { report: error.report(), hint: None, json }
+        Failure { report: Box::new(error.report()), hint: None, json }
     }
 
     pub fn store(error: &StoreError, json: bool) -> Self {
         let report = ErrorReport { code: error.code(), message: error.to_string(), detail: error.detail() };
-        Failure { report, hint: None, json }
+        Failure { report: Box::new(report), hint: None, json }
     }
 
     pub fn bad_input(message: impl Into<String>, json: bool) -> Self {
         let report =
             ErrorReport { code: ErrorCode::BadInput, message: message.into(), detail: serde_json::Value::Null };
-        Failure { report, hint: None, json }
+        Failure { report: Box::new(report), hint: None, json }
     }
 
     pub fn internal(message: impl Into<String>, json: bool) -> Self {
         let report =
             ErrorReport { code: ErrorCode::Internal, message: message.into(), detail: serde_json::Value::Null };
-        Failure { report, hint: None, json }
+        Failure { report: Box::new(report), hint: None, json }
     }
 
     pub fn with_hint(mut self, hint: Option<String>) -> Self {
