@@ -86,6 +86,26 @@ impl App {
         self.wait_for(css).await?.click().await
     }
 
+    /// Waits until keyboard focus is on the element with this id.
+    async fn focus_reaches(&self, id: &str) -> TestResult {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let focused = self.driver.active_element().await?.id().await?;
+            if focused.as_deref() == Some(id) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("focus is on {focused:?}, not #{id}").into());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Types into whatever has keyboard focus, as a person at the keyboard does.
+    async fn keys(&self, keys: impl Into<TypingData>) -> WebDriverResult<()> {
+        self.driver.active_element().await?.send_keys(keys).await
+    }
+
     /// The error box shows `code`; returns its text.
     async fn error_with_code(&self, code: ErrorCode) -> WebDriverResult<String> {
         self.text(&format!("#error[data-code='{}']", code.as_str())).await
@@ -270,5 +290,34 @@ async fn maintenance(app: &App, central: &str) -> TestResult {
     let explanation = app.error_with_code(ErrorCode::ServerNotReady).await?;
     assert!(explanation.to_lowercase().contains("maintenance"), "says why: {explanation}");
     app.wait_for("#retry").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_connection_works_from_the_keyboard_alone() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let app = App::launch(&["--demo"]).await.expect("the app starts under tauri-driver");
+    let outcome = keyboard_only(&app).await;
+    app.finish("keyboard-only", outcome).await;
+}
+
+async fn keyboard_only(app: &App) -> TestResult {
+    app.wait_for("#demo-banner").await?;
+    app.focus_reaches("address").await?;
+    app.keys(Key::Enter).await?;
+    app.wait_for("#page-login").await?;
+    app.focus_reaches("username").await?;
+    app.keys("test@instance3.com" + Key::Tab).await?;
+    app.focus_reaches("password").await?;
+    app.keys("secret" + Key::Enter).await?;
+    app.wait_for("#page-redirect").await?;
+    app.focus_reaches("approve-redirect").await?;
+    app.keys(Key::Enter).await?;
+    app.wait_for("#page-verified").await?;
+    app.focus_reaches("done").await?;
+    assert_eq!(app.text("#verified-name").await?, "Test User Three");
+    app.keys(Key::Enter).await?;
+    let listed = app.text("li.account").await?;
+    assert!(listed.contains("Test User Three"), "stored with the keyboard alone: {listed}");
     Ok(())
 }

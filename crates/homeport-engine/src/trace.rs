@@ -22,7 +22,7 @@ pub enum Participant {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Exchange {
-    /// Order in which the request was sent, from 1.
+    /// Order in which the exchange completed, from 1 (`started_ms` gives the order sent).
     pub seq: u32,
     /// Sequential round this request belongs to: requests sent concurrently share a round.
     pub round: u32,

@@ -116,7 +116,7 @@ export type ErrorReport = {
 
 /**  One request and its answer (or failure), with secrets already redacted. */
 export type Exchange = {
-	/**  Order in which the request was sent, from 1. */
+	/**  Order in which the exchange completed, from 1 (`started_ms` gives the order sent). */
 	seq: number,
 	/**  Sequential round this request belongs to: requests sent concurrently share a round. */
 	round: number,

@@ -30,11 +30,12 @@ describe("the live diagram", () => {
   it("shows concurrent exchanges in send order even when answers arrive out of order", () => {
     const items = build([
       { event: "step", step: "probe", detail: "checking" },
-      exchange(2, 1, { method: "PROPFIND", url: "http://127.0.0.1:4000/remote.php/webdav/", status: 401 }),
-      exchange(1, 1),
+      // seq is completion order: the PROPFIND, sent second, finished first.
+      exchange(1, 1, { method: "PROPFIND", url: "http://127.0.0.1:4000/remote.php/webdav/", status: 401, started_ms: 2 }),
+      exchange(2, 1, { started_ms: 1 }),
     ]);
-    const seqs = items.flatMap((item) => (item.kind === "exchange" ? [item.exchange.seq] : []));
-    expect(seqs).toEqual([1, 2]);
+    const methods = items.flatMap((item) => (item.kind === "exchange" ? [item.exchange.method] : []));
+    expect(methods).toEqual(["GET", "PROPFIND"]);
     expect(items[0].kind).toBe("step");
   });
 

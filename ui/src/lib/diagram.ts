@@ -25,15 +25,16 @@ export function itemFromEvent(event: WizardEvent): TraceItem {
   return { kind: "exchange", exchange };
 }
 
-/** Appends an event; concurrent exchanges arrive in completion order, the diagram shows send order. */
+/** Appends an event; exchanges arrive as they complete, the diagram shows them in the order sent. */
 export function addEvent(items: TraceItem[], event: WizardEvent): TraceItem[] {
   const item = itemFromEvent(event);
   if (item.kind === "step") return [...items, item];
-  // Keep exchanges of the same round together, in sequence order.
+  // Concurrent requests finish in any order: place this one among the exchanges just before it.
+  const sent = item.exchange.started_ms ?? 0;
   let at = items.length;
   while (at > 0) {
     const before = items[at - 1];
-    if (before.kind !== "exchange" || before.exchange.seq < item.exchange.seq) break;
+    if (before.kind !== "exchange" || (before.exchange.started_ms ?? 0) <= sent) break;
     at -= 1;
   }
   return [...items.slice(0, at), item, ...items.slice(at)];
