@@ -111,8 +111,24 @@ impl App {
         self.text(&format!("#error[data-code='{}']", code.as_str())).await
     }
 
+    /// WebDriver's screenshot shows the last painted frame: wait for the DOM to be painted.
+    async fn painted(&self) -> WebDriverResult<()> {
+        let script = "const done = arguments[arguments.length - 1];\n\
+                      requestAnimationFrame(() => requestAnimationFrame(() => done()));";
+        self.driver.execute_async(script, Vec::new()).await.map(drop)
+    }
+
+    /// Saves the page as it is now as `target/e2e-screenshots/<name>.png` (README pictures come from here).
+    async fn snapshot(&self, name: &str) -> TestResult {
+        self.painted().await?;
+        std::fs::create_dir_all(screenshot_folder())?;
+        self.driver.screenshot(&screenshot_folder().join(format!("{name}.png"))).await?;
+        Ok(())
+    }
+
     /// Saves the last page as `target/e2e-screenshots/<name>.png`, closes the app, then reports.
     async fn finish(mut self, name: &str, outcome: TestResult) {
+        let _ = self.painted().await;
         let folder = screenshot_folder();
         let saved = match std::fs::create_dir_all(&folder) {
             Ok(()) => self.driver.screenshot(&folder.join(format!("{name}.png"))).await.map_err(|e| e.to_string()),
@@ -201,6 +217,7 @@ async fn demo_account_lifecycle(app: &App) -> TestResult {
     assert!(central.starts_with("http://127.0.0.1:"), "the demo server is on loopback: {central}");
     assert!(banner.contains(central_origin.as_str()), "the banner says where the demo runs: {banner}");
 
+    app.snapshot("demo-0-address").await?;
     app.click("#connect").await?;
     let server = app.text("#server-info").await?;
     assert!(server.contains("ownCloud"), "the server check shows the product: {server}");
@@ -208,6 +225,7 @@ async fn demo_account_lifecycle(app: &App) -> TestResult {
     app.type_into("#password", "secret" + Key::Enter).await?;
 
     let redirect = app.text("#redirect-to").await?;
+    app.snapshot("demo-1-redirect").await?;
     let rows_before_approval = app.driver.find_all(By::Css(".trace-row")).await?.len();
     assert!(rows_before_approval >= 3, "status.php, PROPFIND 401, PROPFIND 301 are drawn: {rows_before_approval}");
     app.click("#approve-redirect").await?;
@@ -222,8 +240,10 @@ async fn demo_account_lifecycle(app: &App) -> TestResult {
     let rows = app.driver.find_all(By::Css(".trace-row")).await?.len();
     assert!(rows > rows_before_approval, "the diagram grew while verifying: {rows}");
 
+    app.snapshot("demo-2-verified").await?;
     app.click("#done").await?;
     let entry = app.wait_for("li.account").await?;
+    app.snapshot("demo-3-accounts").await?;
     let id = entry.attr("data-account-id").await?.ok_or("the account row carries its id")?;
     let listed = entry.text().await?;
     assert!(listed.contains("Test User Two") && listed.contains(&instance), "the accounts page lists it: {listed}");
