@@ -284,6 +284,7 @@ async fn wrong_password(app: &App) -> TestResult {
     assert_eq!(app.value("#username").await?, "test@instance2.com", "the user name is kept");
     assert_eq!(app.value("#password").await?, "not-the-password", "the password field is kept");
     assert!(app.store().list()?.is_empty(), "nothing stored after a failed login");
+    app.snapshot("wrong-password-form").await?;
 
     app.type_into("#password", "secret" + Key::Enter).await?;
     // The approval is remembered for this connection: straight to the verified page.
