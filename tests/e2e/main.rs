@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use homeport_engine::{AccountStore, ErrorCode, Origin};
 use homeport_lookup::{Fault, LookupServer, Scenario};
 use thirtyfour::prelude::*;
@@ -241,6 +242,12 @@ async fn demo_account_lifecycle(app: &App) -> TestResult {
     assert!(rows > rows_before_approval, "the diagram grew while verifying: {rows}");
 
     app.snapshot("demo-2-verified").await?;
+    // The diagram's details show headers as recorded: credentials redacted.
+    app.click(".trace-row[aria-label*='207']").await?;
+    let detail = app.text("#trace-detail").await?;
+    let basic = base64::engine::general_purpose::STANDARD.encode("test@instance2.com:secret");
+    assert!(detail.contains("Basic [redacted]"), "the Authorization header is shown redacted: {detail}");
+    assert!(!detail.contains(&basic) && !detail.contains("secret"), "no credential in the details: {detail}");
     app.click("#done").await?;
     let entry = app.wait_for("li.account").await?;
     app.snapshot("demo-3-accounts").await?;
@@ -340,5 +347,36 @@ async fn keyboard_only(app: &App) -> TestResult {
     app.keys(Key::Enter).await?;
     let listed = app.text("li.account").await?;
     assert!(listed.contains("Test User Three"), "stored with the keyboard alone: {listed}");
+    // Re-verify logs in again with the password from the keyring.
+    app.click(".verify-account").await?;
+    let notice = app.text(".notice").await?;
+    assert!(notice.contains("Test User Three is verified"), "re-verified: {notice}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_cancels_a_slow_server_check_and_keeps_the_address() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    // Every answer takes 3 s: long enough to see the progress and press Escape.
+    let scenario = Scenario { latency: Duration::from_secs(3), ..Scenario::default() };
+    let server = LookupServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), scenario)
+        .await
+        .expect("the lookup server starts on loopback");
+    let app = App::launch(&[]).await.expect("the app starts under tauri-driver");
+    let outcome = cancel_slow_check(&app, server.central_url().as_str()).await;
+    app.finish("cancelled", outcome).await;
+    server.shutdown().await;
+}
+
+async fn cancel_slow_check(app: &App, central: &str) -> TestResult {
+    app.type_into("#address", central.to_owned() + Key::Enter).await?;
+    let progress = app.text("#progress").await?;
+    assert!(progress.contains("Checking the server"), "progress is shown: {progress}");
+    app.keys(Key::Escape).await?;
+    let notice = app.text(".notice").await?;
+    assert!(notice.contains("Cancelled"), "says it was cancelled: {notice}");
+    app.wait_for("#page-address").await?;
+    assert_eq!(app.value("#address").await?, central, "the typed address is kept");
+    assert!(app.driver.find_all(By::Css("#progress")).await?.is_empty(), "no progress left running");
     Ok(())
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ErrorReport, WizardOutcome } from "./bindings";
 import { explain } from "./explain";
-import { addressProblem, pageAfterError, pageForOutcome } from "./flow";
+import { addressProblem, CANCELLED_NOTICE, messagesAfterError, pageAfterError, pageForOutcome } from "./flow";
 import type { LoginDecision, Page } from "./flow";
 
 const login: LoginDecision = {
@@ -78,5 +78,20 @@ describe("pages for the engine's answers", () => {
     expect(addressProblem("  ")).toMatch(/Type/);
     expect(addressProblem("cloud example.com")).toMatch(/spaces/);
     expect(addressProblem(" https://cloud.example.com ")).toBeNull();
+  });
+});
+
+describe("messages after an error", () => {
+  it("turns Cancel into a neutral notice, whatever the message says", () => {
+    const cancelled = { code: "cancelled" as const, message: "aborted by user", detail: null };
+    expect(messagesAfterError(cancelled)).toEqual({ notice: "Cancelled. Nothing was saved.", error: null });
+    expect(CANCELLED_NOTICE).toBe("Cancelled. Nothing was saved.");
+  });
+
+  it("puts every other error in the alert box and clears an old notice", () => {
+    const failed = error("auth_failed");
+    const shown = messagesAfterError(failed);
+    expect(shown.error).toBe(failed);
+    expect(shown.notice).toBe("");
   });
 });

@@ -48,6 +48,17 @@ export function pageAfterError(current: Page, error: ErrorReport, login: LoginDe
   }
 }
 
+export const CANCELLED_NOTICE = "Cancelled. Nothing was saved.";
+
+/**
+ * How an error is shown: Cancel is the person's own choice, so it is a neutral notice, not an
+ * alert; everything else goes to the `#error` box. Decided on `code` only.
+ */
+export function messagesAfterError(report: ErrorReport): { notice: string; error: ErrorReport | null } {
+  if (report.code === "cancelled") return { notice: CANCELLED_NOTICE, error: null };
+  return { notice: "", error: report };
+}
+
 /** Whether a typed address is worth sending to the engine (it does the real parsing). */
 export function addressProblem(address: string): string | null {
   const trimmed = address.trim();
