@@ -49,6 +49,16 @@ pub enum ConnectError {
     InvalidResponse { url: String, what: &'static str, reason: String },
     #[error("the answer from {url} is larger than {limit} bytes")]
     BodyTooLarge { url: String, limit: usize },
+    #[error("the identity provider calls itself {got}, but {expected} was asked for; Homeport stops so that no other provider's login is accepted")]
+    IssuerMismatch { expected: String, got: String },
+    #[error("the login in the browser was refused: {reason}")]
+    LoginRefused { reason: String },
+    #[error("the identity provider did not log you in: {error}{}", if .description.is_empty() { String::new() } else { format!(" ({})", .description) })]
+    BrowserLoginFailed { error: String, description: String },
+    #[error("no answer came back from the browser within {seconds} seconds")]
+    BrowserLoginTimedOut { seconds: u64 },
+    #[error("the identity provider's ID token is not valid: {reason}")]
+    InvalidIdToken { reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the wizard was asked to continue after it finished")]
@@ -127,7 +137,13 @@ impl ConnectError {
             | ConnectError::OidcRequired { .. }
             | ConnectError::UnsupportedAuth { .. } => ErrorCode::AuthFailed,
             ConnectError::ServerNotReady { .. } => ErrorCode::ServerNotReady,
-            ConnectError::PlainHttpRefused { .. } | ConnectError::RedirectRefused(_) => ErrorCode::PolicyRefused,
+            ConnectError::PlainHttpRefused { .. }
+            | ConnectError::RedirectRefused(_)
+            | ConnectError::IssuerMismatch { .. }
+            | ConnectError::LoginRefused { .. }
+            | ConnectError::InvalidIdToken { .. } => ErrorCode::PolicyRefused,
+            ConnectError::BrowserLoginFailed { .. } => ErrorCode::AuthFailed,
+            ConnectError::BrowserLoginTimedOut { .. } => ErrorCode::Cancelled,
             ConnectError::UnexpectedStatus { .. }
             | ConnectError::InvalidResponse { .. }
             | ConnectError::BodyTooLarge { .. } => ErrorCode::Protocol,
@@ -156,6 +172,12 @@ impl ConnectError {
             }
             ConnectError::InvalidResponse { url, what, .. } => json!({ "url": url, "what": what }),
             ConnectError::BodyTooLarge { url, limit } => json!({ "url": url, "limit_bytes": limit }),
+            ConnectError::IssuerMismatch { expected, got } => json!({ "expected": expected, "got": got }),
+            ConnectError::BrowserLoginFailed { error, description } => {
+                json!({ "error": error, "description": description })
+            }
+            ConnectError::BrowserLoginTimedOut { seconds } => json!({ "timeout_seconds": seconds }),
+            ConnectError::LoginRefused { .. } | ConnectError::InvalidIdToken { .. } => serde_json::Value::Null,
             ConnectError::Store(e) => e.detail(),
             ConnectError::Address(_) | ConnectError::Finished => serde_json::Value::Null,
         }

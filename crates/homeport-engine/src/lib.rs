@@ -6,6 +6,7 @@ pub mod account;
 pub mod address;
 pub mod error;
 pub mod http;
+pub mod oidc;
 pub mod owncloud;
 pub mod redirect;
 pub mod secret;

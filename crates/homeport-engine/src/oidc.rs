@@ -1,0 +1,562 @@
+//! OpenID Connect for servers that answer `WWW-Authenticate: Bearer` (oCIS, seed 002) and for
+//! tenant identity zones (seed 003). Sans I/O where it pays: discovery documents, WebFinger,
+//! registration, the authorization request and callback, and ID-token validation are plain
+//! functions over bytes and URLs; [`LoopbackCallback`] is the one piece with a socket.
+//!
+//! Security rules kept here: the discovered issuer must equal the one asked for (mix-up
+//! defence), PKCE is S256 only, `state` and `nonce` are random per login and checked, exactly
+//! one callback is accepted, ID tokens are checked for signature (JWKS), `iss`, `aud`, `exp` and
+//! `nonce`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
+use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::address::ServerUrl;
+use crate::error::{snippet, ConnectError};
+use crate::secret::Secret;
+
+/// WebFinger relation naming a server's OpenID issuer (OpenID Connect Discovery §2).
+pub const ISSUER_REL: &str = "http://openid.net/specs/connect/1.0/issuer";
+/// WebFinger relation naming the oCIS instance that holds an account.
+pub const SERVER_INSTANCE_REL: &str = "http://webfinger.owncloud/rel/server-instance";
+/// The client id used when the provider offers no dynamic registration.
+pub const BUILT_IN_CLIENT_ID: &str = "homeport-desktop";
+
+/// The parts of an OpenID provider's discovery document Homeport uses.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<Url>,
+    pub jwks_uri: Url,
+    #[serde(default)]
+    pub registration_endpoint: Option<Url>,
+    #[serde(default)]
+    pub revocation_endpoint: Option<Url>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+}
+
+impl ProviderMetadata {
+    /// `<issuer>/.well-known/openid-configuration`: the path is appended to the issuer's own path
+    /// (OpenID Connect Discovery §4), so an issuer with a path keeps it.
+    pub fn discovery_url(issuer: &Url) -> Url {
+        let mut url = issuer.clone();
+        let path = format!("{}/.well-known/openid-configuration", issuer.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url.set_query(None);
+        url
+    }
+
+    /// Parses the discovery document and checks that it speaks for `expected_issuer` exactly:
+    /// a provider that names another issuer could hand out another provider's tokens (mix-up).
+    pub fn parse(url: &Url, body: &[u8], expected_issuer: &str) -> Result<Self, ConnectError> {
+        let metadata: ProviderMetadata = serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
+            url: url.to_string(),
+            what: "OpenID discovery document",
+            reason: format!("{e}; the body starts with: {}", snippet(body)),
+        })?;
+        if metadata.issuer != expected_issuer {
+            return Err(ConnectError::IssuerMismatch { expected: expected_issuer.to_owned(), got: metadata.issuer });
+        }
+        // An empty list means the provider does not say; S256 is still what we send.
+        if !metadata.code_challenge_methods_supported.is_empty()
+            && !metadata.code_challenge_methods_supported.iter().any(|m| m == "S256")
+        {
+            return Err(ConnectError::InvalidResponse {
+                url: url.to_string(),
+                what: "OpenID discovery document",
+                reason: "the provider does not offer PKCE with S256, which Homeport requires".into(),
+            });
+        }
+        Ok(metadata)
+    }
+}
+
+/// `GET <server>/.well-known/webfinger?resource=…&rel=…` (RFC 7033).
+pub fn webfinger_url(server: &ServerUrl, resource: &str, rel: &str) -> Url {
+    let mut url = server.join(".well-known/webfinger");
+    url.query_pairs_mut().append_pair("resource", resource).append_pair("rel", rel);
+    url
+}
+
+/// A JSON Resource Descriptor (RFC 7033 §4.4); oCIS sends it as `application/jrd+json` or
+/// `application/json`, both accepted.
+#[derive(Clone, Debug, Deserialize)]
+struct Jrd {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    links: Vec<JrdLink>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct JrdLink {
+    rel: String,
+    #[serde(default)]
+    href: Option<String>,
+    #[serde(default)]
+    titles: BTreeMap<String, String>,
+}
+
+fn parse_jrd(url: &Url, body: &[u8]) -> Result<Jrd, ConnectError> {
+    serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
+        url: url.to_string(),
+        what: "WebFinger answer",
+        reason: format!("{e}; the body starts with: {}", snippet(body)),
+    })
+}
+
+/// The issuer a server names in WebFinger (rel [`ISSUER_REL`]).
+pub fn issuer_from_webfinger(url: &Url, body: &[u8]) -> Result<Url, ConnectError> {
+    let jrd = parse_jrd(url, body)?;
+    jrd.links
+        .iter()
+        .filter(|link| link.rel == ISSUER_REL)
+        .find_map(|link| link.href.as_deref().and_then(|href| Url::parse(href).ok()))
+        .ok_or_else(|| ConnectError::InvalidResponse {
+            url: url.to_string(),
+            what: "WebFinger answer",
+            reason: "it names no OpenID issuer".into(),
+        })
+}
+
+/// One instance WebFinger offers for an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct InstanceLink {
+    pub url: ServerUrl,
+    /// A name to show, if the server gave one (English preferred).
+    pub title: Option<String>,
+}
+
+/// The instances WebFinger offers for `expected_subject` (rel [`SERVER_INSTANCE_REL`]). The
+/// answer must be about the account asked for; several links mean the person chooses.
+pub fn instances_from_webfinger(
+    url: &Url,
+    body: &[u8],
+    expected_subject: &str,
+) -> Result<Vec<InstanceLink>, ConnectError> {
+    let jrd = parse_jrd(url, body)?;
+    if !jrd.subject.eq_ignore_ascii_case(expected_subject) {
+        return Err(ConnectError::InvalidResponse {
+            url: url.to_string(),
+            what: "WebFinger answer",
+            reason: format!("it describes {:?}, not {expected_subject:?}", jrd.subject),
+        });
+    }
+    let instances: Vec<InstanceLink> = jrd
+        .links
+        .into_iter()
+        .filter(|link| link.rel == SERVER_INSTANCE_REL)
+        .filter_map(|link| {
+            let url = ServerUrl::from_url(Url::parse(link.href.as_deref()?).ok()?).ok()?;
+            let title = link.titles.get("en").or_else(|| link.titles.values().next()).cloned();
+            Some(InstanceLink { url, title })
+        })
+        .collect();
+    if instances.is_empty() {
+        return Err(ConnectError::InvalidResponse {
+            url: url.to_string(),
+            what: "WebFinger answer",
+            reason: "it names no instance for this account".into(),
+        });
+    }
+    Ok(instances)
+}
+
+/// RFC 7591 registration of Homeport as a public native client with a loopback redirect.
+pub fn registration_body(redirect_uri: &Url) -> serde_json::Value {
+    serde_json::json!({
+        "client_name": "Homeport",
+        "application_type": "native",
+        "redirect_uris": [redirect_uri.as_str()],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+    })
+}
+
+/// The client id a registration answer grants.
+pub fn client_id_from_registration(url: &Url, body: &[u8]) -> Result<String, ConnectError> {
+    #[derive(Deserialize)]
+    struct Registered {
+        client_id: String,
+    }
+    serde_json::from_slice::<Registered>(body).map(|r| r.client_id).map_err(|e| ConnectError::InvalidResponse {
+        url: url.to_string(),
+        what: "client registration answer",
+        reason: format!("{e}; the body starts with: {}", snippet(body)),
+    })
+}
+
+/// One login in the browser: the URL to open and what the callback must match.
+pub struct LoginRequest {
+    pub url: Url,
+    state: Secret,
+    nonce: Secret,
+    verifier: PkceCodeVerifier,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest").field("url", &self.url.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl LoginRequest {
+    /// Authorization code request with PKCE S256, a random `state` and a random `nonce`.
+    pub fn new(metadata: &ProviderMetadata, client_id: &str, redirect_uri: &Url, scopes: &[&str]) -> LoginRequest {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let state = CsrfToken::new_random();
+        let nonce = CsrfToken::new_random();
+        let mut url = metadata.authorization_endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", redirect_uri.as_str())
+            .append_pair("scope", &scopes.join(" "))
+            .append_pair("state", state.secret())
+            .append_pair("nonce", nonce.secret())
+            .append_pair("code_challenge", challenge.as_str())
+            .append_pair("code_challenge_method", challenge.method().as_str());
+        LoginRequest {
+            url,
+            state: Secret::new(state.secret().clone()),
+            nonce: Secret::new(nonce.secret().clone()),
+            verifier,
+        }
+    }
+
+    pub fn nonce(&self) -> &Secret {
+        &self.nonce
+    }
+
+    pub fn pkce_verifier(&self) -> &PkceCodeVerifier {
+        &self.verifier
+    }
+
+    /// The authorization code from the callback's request target (`/callback?code=…&state=…`),
+    /// after checking `state`. An `error` from the provider is reported as such.
+    pub fn code_from_callback(&self, target: &str) -> Result<Secret, ConnectError> {
+        let url = Url::parse("http://127.0.0.1/")
+            .and_then(|base| base.join(target))
+            .map_err(|_| ConnectError::LoginRefused { reason: "the browser returned an unreadable address".into() })?;
+        let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+        if query.get("state").map(String::as_str) != Some(self.state.expose()) {
+            return Err(ConnectError::LoginRefused {
+                reason: "the answer from the browser does not belong to this login (state mismatch)".into(),
+            });
+        }
+        if let Some(error) = query.get("error") {
+            let description = query.get("error_description").cloned().unwrap_or_default();
+            return Err(ConnectError::BrowserLoginFailed { error: error.clone(), description });
+        }
+        query.get("code").filter(|code| !code.is_empty()).map(|code| Secret::new(code.clone())).ok_or_else(|| {
+            ConnectError::LoginRefused { reason: "the answer from the browser carries no authorization code".into() }
+        })
+    }
+}
+
+/// What Homeport reads from a validated ID token.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct IdClaims {
+    pub iss: String,
+    pub sub: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+}
+
+/// Checks an ID token: signature with the provider's key named by `kid` (JWKS), `iss`, `aud`,
+/// `exp` (60 s leeway for clock skew) and the login's `nonce`.
+pub fn validate_id_token(
+    token: &str,
+    jwks: &JwkSet,
+    issuer: &str,
+    client_id: &str,
+    nonce: &Secret,
+) -> Result<IdClaims, ConnectError> {
+    let invalid = |reason: String| ConnectError::InvalidIdToken { reason };
+    let header = decode_header(token).map_err(|e| invalid(format!("unreadable header: {e}")))?;
+    let jwk = match &header.kid {
+        Some(kid) => jwks.find(kid),
+        None if jwks.keys.len() == 1 => jwks.keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| invalid("signed with a key the provider does not publish".into()))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| invalid(format!("the provider's key is unusable: {e}")))?;
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[client_id]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.leeway = 60;
+    let claims = decode::<IdClaims>(token, &key, &validation).map_err(|e| invalid(e.to_string()))?.claims;
+    if claims.nonce.as_deref() != Some(nonce.expose()) {
+        return Err(invalid("the nonce does not match this login (a replayed token?)".into()));
+    }
+    Ok(claims)
+}
+
+/// The browser's way back (RFC 8252 §7.3): a listener on 127.0.0.1 at a free port that accepts
+/// exactly one request on its path, answers with a page telling the person to return to
+/// Homeport, and closes.
+pub struct LoopbackCallback {
+    listener: TcpListener,
+    redirect_uri: Url,
+}
+
+const RETURN_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Homeport</title></head>\
+<body style=\"font-family:sans-serif;margin:3em\"><h1>You are logged in</h1>\
+<p>Return to Homeport to finish connecting your account. You can close this tab.</p></body></html>";
+
+impl LoopbackCallback {
+    pub async fn bind() -> Result<Self, ConnectError> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| ConnectError::Unreachable {
+            url: "http://127.0.0.1:0/".into(),
+            reason: format!("cannot listen for the browser's answer: {e}"),
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| ConnectError::Unreachable { url: "http://127.0.0.1/".into(), reason: e.to_string() })?
+            .port();
+        let redirect_uri = Url::parse(&format!("http://127.0.0.1:{port}/homeport/callback")).map_err(|e| {
+            ConnectError::InvalidResponse { url: String::new(), what: "loopback address", reason: e.to_string() }
+        })?;
+        Ok(LoopbackCallback { listener, redirect_uri })
+    }
+
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+
+    /// Waits for the browser (at most `timeout`) and returns the request target of the one
+    /// callback. Requests for other paths (a favicon) get 404 and do not count. The listener is
+    /// closed when this returns, so a replayed callback finds nobody.
+    pub async fn receive(self, timeout: Duration) -> Result<String, ConnectError> {
+        let path = self.redirect_uri.path().to_owned();
+        let wait = async {
+            loop {
+                let (mut stream, _) = self.listener.accept().await.map_err(|e| ConnectError::Unreachable {
+                    url: self.redirect_uri.to_string(),
+                    reason: e.to_string(),
+                })?;
+                let Some(target) = read_request_target(&mut stream).await else { continue };
+                let on_path = target.split('?').next() == Some(path.as_str());
+                let answer = if on_path {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+                         Cache-Control: no-store\r\nConnection: close\r\n\r\n{RETURN_PAGE}",
+                        RETURN_PAGE.len()
+                    )
+                } else {
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+                };
+                // The browser may have gone; the answer we got is what counts.
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+                if on_path {
+                    return Ok(target);
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| ConnectError::BrowserLoginTimedOut { seconds: timeout.as_secs() })?
+    }
+}
+
+/// The target of a `GET` request line, reading at most 8 KiB of headers.
+async fn read_request_target(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut buffer = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
+        if buffer.len() > 8192 {
+            return None;
+        }
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk)).await.ok()?.ok()?;
+        if read == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+    let head = String::from_utf8_lossy(&buffer);
+    let mut parts = head.lines().next()?.split(' ');
+    match (parts.next(), parts.next()) {
+        (Some("GET"), Some(target)) => Some(target.to_owned()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata() -> ProviderMetadata {
+        ProviderMetadata {
+            issuer: "http://127.0.0.1:4000".into(),
+            authorization_endpoint: Url::parse("http://127.0.0.1:4000/authorize").expect("url"),
+            token_endpoint: Url::parse("http://127.0.0.1:4000/token").expect("url"),
+            userinfo_endpoint: None,
+            jwks_uri: Url::parse("http://127.0.0.1:4000/jwks").expect("url"),
+            registration_endpoint: None,
+            revocation_endpoint: None,
+            code_challenge_methods_supported: vec!["S256".into()],
+        }
+    }
+
+    #[test]
+    fn discovery_keeps_the_issuer_path_and_refuses_another_issuer() {
+        let issuer = Url::parse("https://idp.example.com/realms/acme").expect("url");
+        assert_eq!(
+            ProviderMetadata::discovery_url(&issuer).as_str(),
+            "https://idp.example.com/realms/acme/.well-known/openid-configuration"
+        );
+        let url = Url::parse("http://127.0.0.1:4000/.well-known/openid-configuration").expect("url");
+        let body = br#"{"issuer":"http://127.0.0.1:4000","authorization_endpoint":"http://127.0.0.1:4000/a",
+            "token_endpoint":"http://127.0.0.1:4000/t","jwks_uri":"http://127.0.0.1:4000/j"}"#;
+        assert!(ProviderMetadata::parse(&url, body, "http://127.0.0.1:4000").is_ok(), "same issuer");
+        let mixed_up = ProviderMetadata::parse(&url, body, "http://127.0.0.1:5000");
+        assert!(matches!(mixed_up, Err(ConnectError::IssuerMismatch { .. })), "mix-up defence: {mixed_up:?}");
+        let no_s256 = br#"{"issuer":"http://127.0.0.1:4000","authorization_endpoint":"http://127.0.0.1:4000/a",
+            "token_endpoint":"http://127.0.0.1:4000/t","jwks_uri":"http://127.0.0.1:4000/j",
+            "code_challenge_methods_supported":["plain"]}"#;
+        assert!(ProviderMetadata::parse(&url, no_s256, "http://127.0.0.1:4000").is_err(), "PKCE S256 is required");
+    }
+
+    #[test]
+    fn webfinger_gives_the_issuer_and_the_instances_of_the_right_subject() {
+        let url = Url::parse("http://127.0.0.1:4000/.well-known/webfinger").expect("url");
+        let issuer = br#"{"subject":"http://127.0.0.1:4000/","links":[{"rel":"http://openid.net/specs/connect/1.0/issuer","href":"http://127.0.0.1:4001"}]}"#;
+        assert_eq!(issuer_from_webfinger(&url, issuer).expect("issuer").as_str(), "http://127.0.0.1:4001/");
+        let two = br#"{"subject":"acct:marie@127.0.0.1:4000","links":[
+            {"rel":"http://webfinger.owncloud/rel/server-instance","href":"http://127.0.0.1:4002","titles":{"en":"A"}},
+            {"rel":"http://webfinger.owncloud/rel/server-instance","href":"http://127.0.0.1:4003/"},
+            {"rel":"other","href":"http://127.0.0.1:4009"}]}"#;
+        let instances = instances_from_webfinger(&url, two, "acct:marie@127.0.0.1:4000").expect("instances");
+        assert_eq!(instances.len(), 2, "only server-instance links count");
+        assert_eq!(instances[0].title.as_deref(), Some("A"));
+        assert_eq!(instances[1].url.as_url().as_str(), "http://127.0.0.1:4003/");
+        assert!(instances_from_webfinger(&url, two, "acct:einstein@127.0.0.1:4000").is_err(), "another subject");
+    }
+
+    #[test]
+    fn the_authorization_request_uses_pkce_s256_state_and_nonce() {
+        let redirect = Url::parse("http://127.0.0.1:5555/homeport/callback").expect("url");
+        let login = LoginRequest::new(&metadata(), "client-1", &redirect, &["openid", "profile"]);
+        let query: BTreeMap<String, String> = login.url.query_pairs().into_owned().collect();
+        assert_eq!(query["code_challenge_method"], "S256");
+        assert_eq!(query["redirect_uri"], redirect.as_str());
+        assert_eq!(query["scope"], "openid profile");
+        assert_eq!(query["nonce"], login.nonce().expose());
+        assert!(query["state"].len() >= 16 && query["code_challenge"].len() >= 43, "random enough");
+        let other = LoginRequest::new(&metadata(), "client-1", &redirect, &["openid"]);
+        assert_ne!(other.nonce().expose(), login.nonce().expose(), "a fresh nonce per login");
+
+        let state = &query["state"];
+        let code = login.code_from_callback(&format!("/homeport/callback?code=abc&state={state}")).expect("code");
+        assert_eq!(code.expose(), "abc");
+        let forged = login.code_from_callback("/homeport/callback?code=abc&state=forged");
+        assert!(matches!(forged, Err(ConnectError::LoginRefused { .. })), "wrong state is refused");
+        let denied = login.code_from_callback(&format!("/homeport/callback?error=access_denied&state={state}"));
+        assert!(matches!(denied, Err(ConnectError::BrowserLoginFailed { .. })), "{denied:?}");
+    }
+
+    /// A provider key (ES256, as the lookup server uses) and its JWKS.
+    fn provider_key() -> (jsonwebtoken::EncodingKey, JwkSet) {
+        use base64::Engine as _;
+        let key = rcgen::KeyPair::generate().expect("P-256 key");
+        let raw = key.public_key_raw();
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({ "keys": [{
+            "kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
+            "x": b64(&raw[1..33]), "y": b64(&raw[33..65]),
+        }]}))
+        .expect("jwks");
+        let encoding = jsonwebtoken::EncodingKey::from_ec_der(&key.serialize_der());
+        (encoding, jwks)
+    }
+
+    fn id_token(key: &jsonwebtoken::EncodingKey, claims: serde_json::Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("k1".into());
+        jsonwebtoken::encode(&header, &claims, key).expect("sign")
+    }
+
+    #[test]
+    fn id_tokens_are_checked_for_signature_issuer_audience_expiry_and_nonce() {
+        let (key, jwks) = provider_key();
+        let now = crate::account::now_unix();
+        let nonce = Secret::new("n-123");
+        let claims = |iss: &str, aud: &str, exp: u64, nonce: &str| {
+            serde_json::json!({ "iss": iss, "aud": aud, "sub": "u1", "exp": exp, "iat": now,
+                                "nonce": nonce, "name": "Albert Einstein" })
+        };
+        let good = id_token(&key, claims("http://127.0.0.1:4000", "client-1", now + 300, "n-123"));
+        let checked = validate_id_token(&good, &jwks, "http://127.0.0.1:4000", "client-1", &nonce).expect("valid");
+        assert_eq!(checked.name.as_deref(), Some("Albert Einstein"));
+
+        let cases = [
+            ("another issuer", claims("http://127.0.0.1:5000", "client-1", now + 300, "n-123")),
+            ("another audience", claims("http://127.0.0.1:4000", "client-2", now + 300, "n-123")),
+            ("expired", claims("http://127.0.0.1:4000", "client-1", now - 600, "n-123")),
+            ("another login's nonce", claims("http://127.0.0.1:4000", "client-1", now + 300, "n-999")),
+        ];
+        for (why, claims) in cases {
+            let token = id_token(&key, claims);
+            let result = validate_id_token(&token, &jwks, "http://127.0.0.1:4000", "client-1", &nonce);
+            assert!(matches!(result, Err(ConnectError::InvalidIdToken { .. })), "{why}: {result:?}");
+        }
+        let (other_key, _) = provider_key();
+        let forged = id_token(&other_key, claims("http://127.0.0.1:4000", "client-1", now + 300, "n-123"));
+        let result = validate_id_token(&forged, &jwks, "http://127.0.0.1:4000", "client-1", &nonce);
+        assert!(matches!(result, Err(ConnectError::InvalidIdToken { .. })), "a bad signature: {result:?}");
+    }
+
+    #[tokio::test]
+    async fn the_loopback_listener_takes_one_callback_then_closes() {
+        let callback = LoopbackCallback::bind().await.expect("bind");
+        let redirect = callback.redirect_uri().clone();
+        assert_eq!(redirect.host_str(), Some("127.0.0.1"), "IPv4 loopback (RFC 8252 §7.3)");
+        let port = redirect.port().expect("a port");
+        let browser = tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let favicon = client.get(format!("http://127.0.0.1:{port}/favicon.ico")).send().await.expect("favicon");
+            assert_eq!(favicon.status(), 404, "other paths do not count");
+            let page = client
+                .get(format!("http://127.0.0.1:{port}/homeport/callback?code=c&state=s"))
+                .send()
+                .await
+                .expect("callback");
+            assert_eq!(page.status(), 200);
+            page.text().await.expect("page")
+        });
+        let target = callback.receive(Duration::from_secs(10)).await.expect("one callback");
+        assert_eq!(target, "/homeport/callback?code=c&state=s");
+        assert!(browser.await.expect("browser").contains("Return to Homeport"), "the page says where to go");
+        let replay = reqwest::get(format!("http://127.0.0.1:{port}/homeport/callback?code=c&state=s")).await;
+        assert!(replay.is_err(), "the listener is closed: a replayed callback finds nobody");
+    }
+
+    #[tokio::test]
+    async fn no_callback_is_a_timeout() {
+        let callback = LoopbackCallback::bind().await.expect("bind");
+        let result = callback.receive(Duration::from_millis(200)).await;
+        assert!(matches!(result, Err(ConnectError::BrowserLoginTimedOut { .. })), "{result:?}");
+    }
+}
