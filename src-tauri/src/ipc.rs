@@ -1,7 +1,7 @@
 //! The shapes that cross IPC, besides the engine's own (Decision, Account, Exchange, ErrorReport).
 //! TypeScript for all of them is generated into `ui/src/lib/bindings.ts`.
 
-use homeport_engine::{Account, Decision, ErrorCode, ErrorReport, Origin, Secret};
+use homeport_engine::{Account, Decision, ErrorCode, ErrorReport, Origin, Secret, ServerUrl};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
@@ -40,6 +40,12 @@ pub enum Answer {
         origin: Origin,
     },
     AllowPlainHttp,
+    /// The login page is open in the browser: wait for its answer.
+    BrowserOpened,
+    /// The instance picked from [`Decision::ChooseInstance`].
+    ChooseInstance {
+        instance: ServerUrl,
+    },
     /// No: the wizard ends with the decision's refusal.
     Decline,
 }
@@ -53,6 +59,8 @@ impl std::fmt::Debug for Answer {
             }
             Answer::ApproveRedirect { origin } => write!(f, "ApproveRedirect({origin})"),
             Answer::AllowPlainHttp => f.write_str("AllowPlainHttp"),
+            Answer::BrowserOpened => f.write_str("BrowserOpened"),
+            Answer::ChooseInstance { instance } => write!(f, "ChooseInstance({instance})"),
             Answer::Decline => f.write_str("Decline"),
         }
     }

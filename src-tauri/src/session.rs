@@ -48,6 +48,8 @@ impl WizardSession {
                 }
                 Answer::ApproveRedirect { origin } => wizard.approve_origin(origin),
                 Answer::AllowPlainHttp => wizard.allow_plain_http(),
+                Answer::BrowserOpened => {}
+                Answer::ChooseInstance { instance } => wizard.choose_instance(instance),
                 Answer::Decline => {
                     *guard = None;
                     let refusal = lock(&self.pending).take().map(|decision| decision.declined().report());

@@ -127,6 +127,13 @@ fn answer_hint(decision: &Decision) -> String {
         ),
         Decision::ConfirmPlainHttp { .. } => "use https://, or run again with --allow-plain-http if you trust this network".into(),
         Decision::NeedsCredentials { .. } => "pass --user NAME --password-stdin (the password on standard input)".into(),
+        Decision::OpenBrowser { issuer, .. } => format!(
+            "this server logs in with OpenID Connect at {issuer}, in the browser; use the desktop app for now (the CLI's --browser option is not there yet)"
+        ),
+        Decision::ChooseInstance { instances } => format!(
+            "the account lives on several instances ({}); use the desktop app to choose one",
+            instances.iter().map(|i| i.url.to_string()).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 

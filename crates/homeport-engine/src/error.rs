@@ -59,6 +59,10 @@ pub enum ConnectError {
     BrowserLoginTimedOut { seconds: u64 },
     #[error("the identity provider's ID token is not valid: {reason}")]
     InvalidIdToken { reason: String },
+    #[error("the login has expired: {reason}; log in again")]
+    LoginExpired { reason: String },
+    #[error("{server} says the account is disabled; ask its administrator")]
+    AccountDisabled { server: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the wizard was asked to continue after it finished")]
@@ -142,7 +146,9 @@ impl ConnectError {
             | ConnectError::IssuerMismatch { .. }
             | ConnectError::LoginRefused { .. }
             | ConnectError::InvalidIdToken { .. } => ErrorCode::PolicyRefused,
-            ConnectError::BrowserLoginFailed { .. } => ErrorCode::AuthFailed,
+            ConnectError::BrowserLoginFailed { .. }
+            | ConnectError::LoginExpired { .. }
+            | ConnectError::AccountDisabled { .. } => ErrorCode::AuthFailed,
             ConnectError::BrowserLoginTimedOut { .. } => ErrorCode::Cancelled,
             ConnectError::UnexpectedStatus { .. }
             | ConnectError::InvalidResponse { .. }
@@ -177,7 +183,10 @@ impl ConnectError {
                 json!({ "error": error, "description": description })
             }
             ConnectError::BrowserLoginTimedOut { seconds } => json!({ "timeout_seconds": seconds }),
-            ConnectError::LoginRefused { .. } | ConnectError::InvalidIdToken { .. } => serde_json::Value::Null,
+            ConnectError::AccountDisabled { server } => json!({ "server": server, "reason": "account_disabled" }),
+            ConnectError::LoginRefused { .. }
+            | ConnectError::InvalidIdToken { .. }
+            | ConnectError::LoginExpired { .. } => serde_json::Value::Null,
             ConnectError::Store(e) => e.detail(),
             ConnectError::Address(_) | ConnectError::Finished => serde_json::Value::Null,
         }

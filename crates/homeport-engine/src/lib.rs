@@ -13,6 +13,7 @@ pub mod secret;
 pub mod store;
 pub mod trace;
 pub mod wizard;
+mod wizard_oidc;
 
 pub use account::{Account, AccountKind, AuthMethod};
 pub use address::{Address, AddressError, Origin, ServerUrl};

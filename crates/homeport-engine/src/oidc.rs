@@ -117,13 +117,15 @@ fn parse_jrd(url: &Url, body: &[u8]) -> Result<Jrd, ConnectError> {
     })
 }
 
-/// The issuer a server names in WebFinger (rel [`ISSUER_REL`]).
-pub fn issuer_from_webfinger(url: &Url, body: &[u8]) -> Result<Url, ConnectError> {
+/// The issuer a server names in WebFinger (rel [`ISSUER_REL`]), exactly as written: the
+/// provider's discovery document must repeat it character for character.
+pub fn issuer_from_webfinger(url: &Url, body: &[u8]) -> Result<String, ConnectError> {
     let jrd = parse_jrd(url, body)?;
     jrd.links
         .iter()
         .filter(|link| link.rel == ISSUER_REL)
-        .find_map(|link| link.href.as_deref().and_then(|href| Url::parse(href).ok()))
+        .filter_map(|link| link.href.clone())
+        .find(|href| Url::parse(href).is_ok())
         .ok_or_else(|| ConnectError::InvalidResponse {
             url: url.to_string(),
             what: "WebFinger answer",
@@ -443,7 +445,7 @@ mod tests {
     fn webfinger_gives_the_issuer_and_the_instances_of_the_right_subject() {
         let url = Url::parse("http://127.0.0.1:4000/.well-known/webfinger").expect("url");
         let issuer = br#"{"subject":"http://127.0.0.1:4000/","links":[{"rel":"http://openid.net/specs/connect/1.0/issuer","href":"http://127.0.0.1:4001"}]}"#;
-        assert_eq!(issuer_from_webfinger(&url, issuer).expect("issuer").as_str(), "http://127.0.0.1:4001/");
+        assert_eq!(issuer_from_webfinger(&url, issuer).expect("issuer"), "http://127.0.0.1:4001", "kept exactly");
         let two = br#"{"subject":"acct:marie@127.0.0.1:4000","links":[
             {"rel":"http://webfinger.owncloud/rel/server-instance","href":"http://127.0.0.1:4002","titles":{"en":"A"}},
             {"rel":"http://webfinger.owncloud/rel/server-instance","href":"http://127.0.0.1:4003/"},

@@ -16,6 +16,8 @@ pub enum Participant {
     Lookup,
     /// The instance that really holds the account.
     Instance,
+    /// The OpenID provider (identity provider) that logs the person in.
+    Idp,
 }
 
 /// One request and its answer (or failure), with secrets already redacted.

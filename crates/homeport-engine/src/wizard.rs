@@ -11,10 +11,12 @@ use crate::account::{now_unix, Account, AccountKind, AuthMethod};
 use crate::address::{Address, Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::{Followed, HttpClient, HttpConfig, HttpRequest, HttpResponse};
+use crate::oidc::{InstanceLink, LoginRequest, LoopbackCallback};
 use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy, RedirectRefusal};
 use crate::secret::{Credentials, Secret};
 use crate::trace::{Exchange, Observer, Participant, Trace, WizardEvent};
+use crate::wizard_oidc::{self, BrowserLogin, OidcPhase, Session};
 
 #[derive(Clone, Default)]
 pub struct WizardOptions {
@@ -36,6 +38,12 @@ pub enum Decision {
     /// The server sends the login elsewhere; credentials go along only if approved with
     /// [`Wizard::approve_origin`].
     ConfirmRedirect { from: Origin, to: Origin, location: String, status: u16, permanent: bool },
+    /// Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
+    /// browser's answer on a loopback port (RFC 8252).
+    OpenBrowser { url: String, issuer: String },
+    /// The server names several instances for the account: answer with
+    /// [`Wizard::choose_instance`].
+    ChooseInstance { instances: Vec<InstanceLink> },
 }
 
 impl Decision {
@@ -47,6 +55,10 @@ impl Decision {
             Decision::ConfirmRedirect { to, .. } => {
                 ConnectError::RedirectRefused(RedirectRefusal::NotApproved { to: to.clone() })
             }
+            Decision::OpenBrowser { .. } => {
+                ConnectError::LoginRefused { reason: "the login in the browser was not started".into() }
+            }
+            Decision::ChooseInstance { .. } => ConnectError::LoginRefused { reason: "no instance was chosen".into() },
         }
     }
 }
@@ -78,6 +90,7 @@ enum Phase {
     Probe,
     NeedCredentials { status: ServerStatus, realm: Option<String> },
     AwaitApproval { status: ServerStatus, hop: Hop, request: HttpRequest, chain: RedirectChain },
+    Oidc(OidcPhase),
     Finished,
 }
 
@@ -91,6 +104,8 @@ pub struct Wizard {
     credentials: Option<Credentials>,
     /// What the login form was asked with, so a wrong password can ask again.
     login_form: Option<(ServerStatus, Option<String>)>,
+    /// The instance the person picked when WebFinger offered several.
+    chosen_instance: Option<ServerUrl>,
     phase: Phase,
 }
 
@@ -108,6 +123,7 @@ impl Wizard {
             approved: HashSet::new(),
             credentials: None,
             login_form: None,
+            chosen_instance: None,
             phase: Phase::Probe,
         })
     }
@@ -150,6 +166,11 @@ impl Wizard {
     /// Credentials may be sent to `origin` when a redirect leads there.
     pub fn approve_origin(&mut self, origin: Origin) {
         self.approved.insert(origin);
+    }
+
+    /// Answers [`Decision::ChooseInstance`].
+    pub fn choose_instance(&mut self, instance: ServerUrl) {
+        self.chosen_instance = Some(instance);
     }
 
     /// Plain http to a non-loopback host is accepted for this connection.
@@ -202,8 +223,141 @@ impl Wizard {
                 let followed = self.http.send_following(request, &self.policy, &self.approved, chain, round).await?;
                 self.after_dav(status, followed).await
             }
+            Phase::Oidc(OidcPhase::Browser(login)) => {
+                self.step("authenticate", "waiting for the login in your browser".into());
+                let status = login.status.clone();
+                let session = wizard_oidc::finish_login(&self.http, *login).await?;
+                self.step("discover", format!("asking {} where the account lives", self.server));
+                let instances = wizard_oidc::find_instances(&self.http, &self.server, &session).await?;
+                self.after_instances(status, Box::new(session), instances).await
+            }
+            Phase::Oidc(OidcPhase::ChooseInstance { status, session, instances }) => {
+                self.after_instances(status, session, instances).await
+            }
             Phase::Finished => Err(ConnectError::Finished),
         }
+    }
+
+    /// A Bearer challenge: find the provider, register, and ask to open the browser.
+    async fn start_browser_login(&mut self, status: ServerStatus) -> Result<Step, ConnectError> {
+        self.step(
+            "authenticate",
+            format!("{} logs in with OpenID Connect: finding its identity provider", self.server),
+        );
+        let metadata = wizard_oidc::discover_provider(&self.http, &self.server).await?;
+        let callback = LoopbackCallback::bind().await?;
+        let client_id = wizard_oidc::client_id(&self.http, &metadata, callback.redirect_uri()).await?;
+        let login = LoginRequest::new(&metadata, &client_id, callback.redirect_uri(), &wizard_oidc::SCOPES);
+        let decision = Decision::OpenBrowser { url: login.url.to_string(), issuer: metadata.issuer.clone() };
+        self.phase =
+            Phase::Oidc(OidcPhase::Browser(Box::new(BrowserLogin { status, metadata, client_id, login, callback })));
+        Ok(Step::Decide(decision))
+    }
+
+    /// One instance: verify there. Several: the person chooses (once chosen, verify).
+    async fn after_instances(
+        &mut self,
+        status: ServerStatus,
+        session: Box<Session>,
+        instances: Vec<InstanceLink>,
+    ) -> Result<Step, ConnectError> {
+        let chosen = match instances.as_slice() {
+            [only] => Some(only.url.clone()),
+            _ => self.chosen_instance.clone().filter(|chosen| instances.iter().any(|i| &i.url == chosen)),
+        };
+        let Some(instance) = chosen else {
+            let decision = Decision::ChooseInstance { instances: instances.clone() };
+            self.phase = Phase::Oidc(OidcPhase::ChooseInstance { status, session, instances });
+            return Ok(Step::Decide(decision));
+        };
+        self.verify_bearer(status, *session, instance).await
+    }
+
+    /// At the oCIS instance: a bearer PROPFIND (refreshing the token once if it expired), then
+    /// the user's name from OCS.
+    async fn verify_bearer(
+        &mut self,
+        status: ServerStatus,
+        mut session: Session,
+        instance: ServerUrl,
+    ) -> Result<Step, ConnectError> {
+        self.step("verify", format!("verifying the account at {instance}"));
+        let mut refreshed = false;
+        loop {
+            let request = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&instance), Participant::Instance)
+                .header("Depth", "0")
+                .header("Content-Type", "application/xml; charset=utf-8")
+                .header("Authorization", format!("Bearer {}", session.tokens.access.expose()))
+                .body(owncloud::PROPFIND_BODY);
+            let response = self.http.send(&request, self.trace().next_round()).await?;
+            match response.status {
+                207 => break,
+                401 => {
+                    let challenge = response.header_values("www-authenticate").join(", ");
+                    if challenge.to_ascii_lowercase().contains("disabled") {
+                        return Err(ConnectError::AccountDisabled { server: Origin::of(&response.url).to_string() });
+                    }
+                    if refreshed || !challenge.contains("invalid_token") {
+                        return Err(ConnectError::LoginExpired { reason: format!("{instance} refused the token") });
+                    }
+                    self.step("authenticate", "the access token expired: refreshing it".into());
+                    wizard_oidc::refresh(&self.http, &mut session).await?;
+                    refreshed = true;
+                }
+                other => return Err(unexpected(&response, other, "207 Multi-Status")),
+            }
+        }
+        let claims = &session.tokens.claims;
+        let login_name = claims.preferred_username.clone().unwrap_or_else(|| claims.sub.clone());
+        let user_request =
+            HttpRequest::new(reqwest::Method::GET, instance.join(owncloud::USER_PATH), Participant::Instance)
+                .header("OCS-APIRequest", "true")
+                .header("Accept", "application/json")
+                .header("Authorization", format!("Bearer {}", session.tokens.access.expose()));
+        let user = self.http.send(&user_request, self.trace().next_round()).await?;
+        // Why optional: the PROPFIND already proved the account; OCS only adds the name.
+        let ocs_user = if user.status == 200 { OcsUser::parse(&user.url, &user.body).ok() } else { None };
+        let display_name = ocs_user
+            .as_ref()
+            .map(|u| u.display_name.clone())
+            .filter(|name| !name.is_empty())
+            .or_else(|| claims.name.clone())
+            .unwrap_or_else(|| login_name.clone());
+        let user_id = ocs_user.map(|u| u.id).unwrap_or_else(|| login_name.clone());
+        let now = now_unix();
+        let account = Account {
+            id: Account::id_for(AccountKind::Ocis, &instance, &login_name),
+            kind: AccountKind::Ocis,
+            entered_address: self.entered.clone(),
+            server_url: self.server.clone(),
+            instance_url: instance,
+            redirect_permanent: false,
+            login_name,
+            user_id,
+            display_name,
+            auth_method: AuthMethod::Oidc,
+            product: if status.productname.is_empty() {
+                "ownCloud Infinite Scale".into()
+            } else {
+                status.productname.clone()
+            },
+            version: status.versionstring.clone(),
+            trusted_certificates: Vec::new(),
+            created_at: now,
+            verified_at: now,
+        };
+        let secret = session.tokens.refresh.clone().unwrap_or_else(|| session.tokens.access.clone());
+        let trace = self.trace();
+        Ok(Step::Connected(Box::new(Connected {
+            account,
+            secret,
+            server: status,
+            capabilities: Capabilities::default(),
+            avatar: None,
+            redirects: Vec::new(),
+            round_trips: trace.round_trips(),
+            trace: trace.exchanges(),
+        })))
     }
 
     /// status.php and the first PROPFIND, concurrently: one round trip.
@@ -269,7 +423,7 @@ impl Wizard {
                 let challenge = AuthChallenge::parse(&response.header_values("www-authenticate"));
                 let server = Origin::of(&response.url).to_string();
                 match (challenge, &self.credentials) {
-                    (Some(AuthChallenge::Bearer), _) => Err(ConnectError::OidcRequired { server }),
+                    (Some(AuthChallenge::Bearer), _) => self.start_browser_login(status).await,
                     (Some(AuthChallenge::Other { challenge }), _) => {
                         Err(ConnectError::UnsupportedAuth { server, challenge })
                     }

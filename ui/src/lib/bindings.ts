@@ -62,6 +62,10 @@ export type AccountKind = "owncloud" | "ocis" | "matrix" | "tenant-oidc";
 
 /**  The person's answer to the last [`Decision`]. */
 export type Answer = { answer: "credentials"; user: string; password: string } | { answer: "approve_redirect"; origin: Origin } | { answer: "allow_plain_http" } | 
+/**  The login page is open in the browser: wait for its answer. */
+{ answer: "browser_opened" } | 
+/**  The instance picked from [`Decision::ChooseInstance`]. */
+{ answer: "choose_instance"; instance: ServerUrl } | 
 /**  No: the wizard ends with the decision's refusal. */
 { answer: "decline" };
 
@@ -87,7 +91,17 @@ export type Decision =
  *  The server sends the login elsewhere; credentials go along only if approved with
  *  [`Wizard::approve_origin`].
  */
-{ decision: "confirm_redirect"; from: Origin; to: Origin; location: string; status: number; permanent: boolean };
+{ decision: "confirm_redirect"; from: Origin; to: Origin; location: string; status: number; permanent: boolean } | 
+/**
+ *  Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
+ *  browser's answer on a loopback port (RFC 8252).
+ */
+{ decision: "open_browser"; url: string; issuer: string } | 
+/**
+ *  The server names several instances for the account: answer with
+ *  [`Wizard::choose_instance`].
+ */
+{ decision: "choose_instance"; instances: InstanceLink[] };
 
 /**  The running embedded lookup server, as the demo page shows it. */
 export type DemoInfo = {
@@ -134,6 +148,13 @@ export type Exchange = {
 	response_headers: ([string, string])[],
 };
 
+/**  One instance WebFinger offers for an account. */
+export type InstanceLink = {
+	url: ServerUrl,
+	/**  A name to show, if the server gave one (English preferred). */
+	title: string | null,
+};
+
 /**  `scheme://host[:port]` — the unit that credentials are approved for. */
 export type Origin = string;
 
@@ -142,7 +163,9 @@ export type Participant = "client" |
 /**  The server the person typed (the central / lookup server). */
 "lookup" | 
 /**  The instance that really holds the account. */
-"instance";
+"instance" | 
+/**  The OpenID provider (identity provider) that logs the person in. */
+"idp";
 
 export type RedirectStep = {
 	from: string,

@@ -10,6 +10,7 @@ export const LANES: { id: Participant; label: string; alias: string }[] = [
   { id: "client", label: "Client", alias: "Client" },
   { id: "lookup", label: "Lookup server", alias: "Lookup" },
   { id: "instance", label: "Instance", alias: "Instance" },
+  { id: "idp", label: "IdP", alias: "IdP" },
 ];
 
 /** Horizontal centre of each lane, in the diagram's 400-unit-wide coordinate space. */

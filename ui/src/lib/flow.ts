@@ -4,12 +4,16 @@ import type { Decision, ErrorReport, Verified, WizardOutcome } from "./bindings"
 export type LoginDecision = Extract<Decision, { decision: "needs_credentials" }>;
 export type RedirectDecision = Extract<Decision, { decision: "confirm_redirect" }>;
 export type PlainHttpDecision = Extract<Decision, { decision: "confirm_plain_http" }>;
+export type BrowserDecision = Extract<Decision, { decision: "open_browser" }>;
+export type ChooseInstanceDecision = Extract<Decision, { decision: "choose_instance" }>;
 
 export type Page =
   | { name: "address" }
   | { name: "login"; decision: LoginDecision }
   | { name: "redirect"; decision: RedirectDecision }
   | { name: "plain-http"; decision: PlainHttpDecision }
+  | { name: "browser"; decision: BrowserDecision }
+  | { name: "choose-instance"; decision: ChooseInstanceDecision }
   | { name: "verified"; verified: Verified }
   | { name: "server-check"; address: string }
   | { name: "accounts" };
@@ -24,6 +28,10 @@ export function pageForOutcome(outcome: WizardOutcome): Page {
       return { name: "redirect", decision };
     case "confirm_plain_http":
       return { name: "plain-http", decision };
+    case "open_browser":
+      return { name: "browser", decision };
+    case "choose_instance":
+      return { name: "choose-instance", decision };
   }
 }
 

@@ -1,0 +1,331 @@
+//! The wizard's OpenID Connect path (seed 002, oCIS): a Bearer challenge leads here. Issuer
+//! discovery (WebFinger, else the server itself), client registration, the login in the system
+//! browser ([`Decision::OpenBrowser`]), the code exchange through `oauth2` with the engine's own
+//! HTTP client (so every request is traced and no redirect is followed behind the policy's
+//! back), ID-token validation, then instance discovery by WebFinger and a bearer PROPFIND.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use jsonwebtoken::jwk::JwkSet;
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, Client, ClientId, EndpointNotSet, EndpointSet, ExtraTokenFields, RedirectUrl,
+    RefreshToken, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::address::{Origin, ServerUrl};
+use crate::error::{snippet, ConnectError};
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, LoopbackCallback, ProviderMetadata};
+use crate::owncloud::ServerStatus;
+use crate::secret::Secret;
+use crate::trace::Participant;
+
+/// How long the wizard waits for the person to finish logging in in the browser.
+pub const BROWSER_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// The token response with the OpenID `id_token`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct IdTokenField {
+    #[serde(default)]
+    pub id_token: Option<String>,
+}
+impl ExtraTokenFields for IdTokenField {}
+
+type TokenAnswer = StandardTokenResponse<IdTokenField, BasicTokenType>;
+type OidcClient = Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+type RefreshClient = Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// A login waiting for the browser.
+pub struct BrowserLogin {
+    pub status: ServerStatus,
+    pub metadata: ProviderMetadata,
+    pub client_id: String,
+    pub login: LoginRequest,
+    pub callback: LoopbackCallback,
+}
+
+/// Tokens after a successful login (never written anywhere but the keyring).
+pub struct Tokens {
+    pub access: Secret,
+    pub refresh: Option<Secret>,
+    pub claims: IdClaims,
+}
+
+/// Where the OIDC path stands between two calls of `Wizard::next`.
+pub enum OidcPhase {
+    Browser(Box<BrowserLogin>),
+    ChooseInstance { status: ServerStatus, session: Box<Session>, instances: Vec<InstanceLink> },
+}
+
+/// What the rest of the path needs after the login.
+pub struct Session {
+    pub metadata: ProviderMetadata,
+    pub client_id: String,
+    pub tokens: Tokens,
+}
+
+/// Finds the issuer for `server`: WebFinger first (oCIS names its IdP there), else the server
+/// itself; then its discovery document, checked to speak for exactly that issuer.
+pub async fn discover_provider(http: &HttpClient, server: &ServerUrl) -> Result<ProviderMetadata, ConnectError> {
+    let round = http.trace().next_round();
+    let finger = HttpRequest::new(
+        reqwest::Method::GET,
+        oidc::webfinger_url(server, server.as_url().as_str(), oidc::ISSUER_REL),
+        Participant::Lookup,
+    )
+    .header("Accept", "application/jrd+json, application/json");
+    let answer = http.send(&finger, round).await?;
+    // Why the fallback: a server without WebFinger may be its own issuer (DESIGN S2 step 2).
+    let issuer = if answer.status == 200 {
+        oidc::issuer_from_webfinger(&answer.url, &answer.body)?
+    } else {
+        server.as_url().as_str().trim_end_matches('/').to_owned()
+    };
+    let issuer_url = Url::parse(&issuer).map_err(|e| ConnectError::InvalidResponse {
+        url: answer.url.to_string(),
+        what: "OpenID issuer",
+        reason: e.to_string(),
+    })?;
+    let discovery =
+        HttpRequest::new(reqwest::Method::GET, ProviderMetadata::discovery_url(&issuer_url), Participant::Idp)
+            .header("Accept", "application/json");
+    let answer = http.send(&discovery, http.trace().next_round()).await?;
+    let answer = expect_ok(answer, "200 OK with the OpenID discovery document")?;
+    ProviderMetadata::parse(&answer.url, &answer.body, &issuer)
+}
+
+/// Registers Homeport when the provider allows it (RFC 7591), else uses the built-in client id.
+pub async fn client_id(
+    http: &HttpClient,
+    metadata: &ProviderMetadata,
+    redirect_uri: &Url,
+) -> Result<String, ConnectError> {
+    let Some(endpoint) = &metadata.registration_endpoint else {
+        return Ok(oidc::BUILT_IN_CLIENT_ID.to_owned());
+    };
+    let body = oidc::registration_body(redirect_uri).to_string();
+    let request = HttpRequest::new(reqwest::Method::POST, endpoint.clone(), Participant::Idp)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .body(body);
+    let answer = http.send(&request, http.trace().next_round()).await?;
+    if answer.status != 200 && answer.status != 201 {
+        // Why the fallback: registration may be closed to anonymous clients.
+        return Ok(oidc::BUILT_IN_CLIENT_ID.to_owned());
+    }
+    oidc::client_id_from_registration(&answer.url, &answer.body)
+}
+
+fn client(metadata: &ProviderMetadata, client_id: &str, redirect_uri: &Url) -> OidcClient {
+    Client::new(ClientId::new(client_id.to_owned()))
+        .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint.clone()))
+        .set_token_uri(TokenUrl::from_url(metadata.token_endpoint.clone()))
+        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
+}
+
+/// Waits for the browser, exchanges the code (PKCE verifier), checks the ID token.
+pub async fn finish_login(http: &HttpClient, login: BrowserLogin) -> Result<Session, ConnectError> {
+    let redirect_uri = login.callback.redirect_uri().clone();
+    let target = login.callback.receive(BROWSER_LOGIN_TIMEOUT).await?;
+    let code = login.login.code_from_callback(&target)?;
+    let client = client(&login.metadata, &login.client_id, &redirect_uri);
+    let verifier = oauth2::PkceCodeVerifier::new(login.login.pkce_verifier().secret().clone());
+    let transport = Transport { http, round: http.trace().next_round() };
+    let answer = client
+        .exchange_code(AuthorizationCode::new(code.expose().to_owned()))
+        .set_pkce_verifier(verifier)
+        .request_async(&transport)
+        .await
+        .map_err(|e| token_error(&login.metadata.token_endpoint, e))?;
+    let id_token = answer
+        .extra_fields()
+        .id_token
+        .clone()
+        .ok_or_else(|| ConnectError::InvalidIdToken { reason: "the token answer has no ID token".into() })?;
+    let jwks = fetch_jwks(http, &login.metadata).await?;
+    let claims =
+        oidc::validate_id_token(&id_token, &jwks, &login.metadata.issuer, &login.client_id, login.login.nonce())?;
+    Ok(Session {
+        tokens: Tokens {
+            access: Secret::new(answer.access_token().secret().clone()),
+            refresh: answer.refresh_token().map(|t| Secret::new(t.secret().clone())),
+            claims,
+        },
+        metadata: login.metadata,
+        client_id: login.client_id,
+    })
+}
+
+/// A new access token from the refresh token (the provider may rotate the refresh token too).
+pub async fn refresh(http: &HttpClient, session: &mut Session) -> Result<(), ConnectError> {
+    let Some(refresh_token) = &session.tokens.refresh else {
+        return Err(ConnectError::LoginExpired { reason: "the provider gave no refresh token".into() });
+    };
+    // The redirect URI is not used by a refresh; oauth2 wants one only for the code exchange.
+    let client: RefreshClient = Client::new(ClientId::new(session.client_id.clone()))
+        .set_token_uri(TokenUrl::from_url(session.metadata.token_endpoint.clone()));
+    let transport = Transport { http, round: http.trace().next_round() };
+    let answer: TokenAnswer = client
+        .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
+        .request_async(&transport)
+        .await
+        .map_err(|e| match token_error(&session.metadata.token_endpoint, e) {
+            ConnectError::BrowserLoginFailed { error, description } if error == "invalid_grant" => {
+                ConnectError::LoginExpired { reason: format!("the refresh token was refused ({description})") }
+            }
+            other => other,
+        })?;
+    session.tokens.access = Secret::new(answer.access_token().secret().clone());
+    if let Some(rotated) = answer.refresh_token() {
+        session.tokens.refresh = Some(Secret::new(rotated.secret().clone()));
+    }
+    Ok(())
+}
+
+async fn fetch_jwks(http: &HttpClient, metadata: &ProviderMetadata) -> Result<JwkSet, ConnectError> {
+    let round = http.trace().next_round();
+    let request = HttpRequest::new(reqwest::Method::GET, metadata.jwks_uri.clone(), Participant::Idp)
+        .header("Accept", "application/json");
+    let answer = expect_ok(http.send(&request, round).await?, "200 OK with the provider's keys (JWKS)")?;
+    serde_json::from_slice(&answer.body).map_err(|e| ConnectError::InvalidResponse {
+        url: answer.url.to_string(),
+        what: "JWKS",
+        reason: format!("{e}; the body starts with: {}", snippet(&answer.body)),
+    })
+}
+
+/// oCIS instance discovery: WebFinger `acct:<user>@<host>` with the bearer token.
+pub async fn find_instances(
+    http: &HttpClient,
+    server: &ServerUrl,
+    session: &Session,
+) -> Result<Vec<InstanceLink>, ConnectError> {
+    let round = http.trace().next_round();
+    let user = session.tokens.claims.preferred_username.clone().unwrap_or_else(|| session.tokens.claims.sub.clone());
+    let host = Origin::of(server.as_url()).to_string();
+    let host = host.split_once("://").map_or(host.as_str(), |(_, rest)| rest).to_owned();
+    let subject = format!("acct:{user}@{host}");
+    let request = HttpRequest::new(
+        reqwest::Method::GET,
+        oidc::webfinger_url(server, &subject, oidc::SERVER_INSTANCE_REL),
+        Participant::Lookup,
+    )
+    .header("Accept", "application/jrd+json, application/json")
+    .header("Authorization", format!("Bearer {}", session.tokens.access.expose()));
+    let answer = expect_ok(http.send(&request, round).await?, "200 OK with the account's instances (WebFinger)")?;
+    oidc::instances_from_webfinger(&answer.url, &answer.body, &subject)
+}
+
+/// oauth2's HTTP client: the engine's own (a named type, not a closure, so the futures stay `Send`).
+struct Transport<'a> {
+    http: &'a HttpClient,
+    round: u32,
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Transport<'_> {
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, ConnectError>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(send_for_oauth2(self.http, request, self.round))
+    }
+}
+
+/// Adapts oauth2's requests to the engine's client: traced, bounded, no automatic redirects.
+async fn send_for_oauth2(
+    http: &HttpClient,
+    request: oauth2::HttpRequest,
+    round: u32,
+) -> Result<oauth2::HttpResponse, ConnectError> {
+    let url = Url::parse(&request.uri().to_string()).map_err(|e| ConnectError::InvalidResponse {
+        url: request.uri().to_string(),
+        what: "token endpoint",
+        reason: e.to_string(),
+    })?;
+    let method = reqwest::Method::from_bytes(request.method().as_str().as_bytes())
+        .map_err(|e| ConnectError::InvalidResponse { url: url.to_string(), what: "method", reason: e.to_string() })?;
+    let mut ours = HttpRequest::new(method, url, Participant::Idp);
+    for (name, value) in request.headers() {
+        // oauth2 sends only these; HttpRequest keeps static header names.
+        let name: &'static str = match name.as_str() {
+            "accept" => "Accept",
+            "content-type" => "Content-Type",
+            "authorization" => "Authorization",
+            _ => continue,
+        };
+        ours = ours.header(name, value.to_str().unwrap_or_default());
+    }
+    let ours = ours.body(request.into_body());
+    let answer = http.send(&ours, round).await?;
+    let mut response = oauth2::http::Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        response = response.header(name.as_str(), value.as_bytes());
+    }
+    response.body(answer.body).map_err(|e| ConnectError::InvalidResponse {
+        url: answer.url.to_string(),
+        what: "token answer",
+        reason: e.to_string(),
+    })
+}
+
+fn token_error(endpoint: &Url, error: oauth2::RequestTokenError<ConnectError, BasicErrorResponse>) -> ConnectError {
+    match error {
+        oauth2::RequestTokenError::ServerResponse(response) => ConnectError::BrowserLoginFailed {
+            error: response.error().to_string(),
+            description: response.error_description().cloned().unwrap_or_default(),
+        },
+        oauth2::RequestTokenError::Request(inner) => inner,
+        oauth2::RequestTokenError::Parse(e, body) => ConnectError::InvalidResponse {
+            url: endpoint.to_string(),
+            what: "token answer",
+            reason: format!("{e}; the body starts with: {}", snippet(&body)),
+        },
+        oauth2::RequestTokenError::Other(reason) => {
+            ConnectError::InvalidResponse { url: endpoint.to_string(), what: "token answer", reason }
+        }
+    }
+}
+
+fn expect_ok(answer: HttpResponse, expected: &'static str) -> Result<HttpResponse, ConnectError> {
+    if answer.status == 200 {
+        Ok(answer)
+    } else {
+        Err(ConnectError::UnexpectedStatus {
+            url: answer.url.to_string(),
+            status: answer.status,
+            expected,
+            snippet: snippet(&answer.body),
+        })
+    }
+}
