@@ -15,6 +15,12 @@ use homeport_engine::{
 
 use crate::output::Failure;
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrowserMode {
+    System,
+    Print,
+}
+
 #[derive(Args)]
 pub struct ConnectArgs {
     /// A server URL (https://cloud.example.com) or an account address (alice@example.com).
@@ -32,6 +38,14 @@ pub struct ConnectArgs {
     /// Accept plain http to a host that is not this machine (the password travels readable).
     #[arg(long)]
     allow_plain_http: bool,
+    /// How to open an OpenID Connect login page: `system` (the desktop's browser, via xdg-open
+    /// or $BROWSER) or `print` (show the link; open it yourself). Homeport then waits for the
+    /// browser to come back to it on 127.0.0.1.
+    #[arg(long, value_enum, value_name = "HOW")]
+    browser: Option<BrowserMode>,
+    /// The instance to use when the server offers several for the account.
+    #[arg(long, value_name = "URL")]
+    instance: Option<String>,
     /// Verify only; do not store the account.
     #[arg(long)]
     no_store: bool,
@@ -74,15 +88,35 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
     if !json {
         println!("Connecting to {} …", wizard.server());
     }
-    // Every answer was given up front, so a decision here is one nobody answered: decline it.
-    let connected = match wizard.next().await {
-        Ok(Step::Connected(connected)) => connected,
-        Ok(Step::Decide(decision)) => {
-            return Err(Failure::new(&decision.declined(), json).with_hint(Some(answer_hint(&decision))))
-        }
-        Err(error) => {
-            let hint = error_hint(&error);
-            return Err(Failure::new(&error, json).with_hint(hint));
+    let mut instance_offered = false;
+    // Flags answer decisions; a decision no flag answers ends the run with the flag that would.
+    let connected = loop {
+        match wizard.next().await {
+            Ok(Step::Connected(connected)) => break connected,
+            Ok(Step::Decide(Decision::OpenBrowser { url, .. })) if args.browser.is_some() => {
+                open_login_page(args.browser, &url, json);
+            }
+            Ok(Step::Decide(Decision::ChooseInstance { instances }))
+                if args.instance.is_some() && !instance_offered =>
+            {
+                instance_offered = true;
+                let wanted = args.instance.as_deref().unwrap_or_default().trim_end_matches('/');
+                match instances.iter().find(|i| i.url.as_url().as_str().trim_end_matches('/') == wanted) {
+                    Some(found) => wizard.choose_instance(found.url.clone()),
+                    None => {
+                        let decision = Decision::ChooseInstance { instances };
+                        let hint = format!("--instance must be one of: {}", offered_instances(&decision));
+                        return Err(Failure::new(&decision.declined(), json).with_hint(Some(hint)));
+                    }
+                }
+            }
+            Ok(Step::Decide(decision)) => {
+                return Err(Failure::new(&decision.declined(), json).with_hint(Some(answer_hint(&decision))))
+            }
+            Err(error) => {
+                let hint = error_hint(&error);
+                return Err(Failure::new(&error, json).with_hint(hint));
+            }
         }
     };
     let stored = if args.no_store {
@@ -128,12 +162,37 @@ fn answer_hint(decision: &Decision) -> String {
         Decision::ConfirmPlainHttp { .. } => "use https://, or run again with --allow-plain-http if you trust this network".into(),
         Decision::NeedsCredentials { .. } => "pass --user NAME --password-stdin (the password on standard input)".into(),
         Decision::OpenBrowser { issuer, .. } => format!(
-            "this server logs in with OpenID Connect at {issuer}, in the browser; use the desktop app for now (the CLI's --browser option is not there yet)"
+            "this server logs in with OpenID Connect at {issuer}, in the browser: run again with --browser system (or --browser print)"
         ),
-        Decision::ChooseInstance { instances } => format!(
-            "the account lives on several instances ({}); use the desktop app to choose one",
+        Decision::ChooseInstance { .. } => {
+            format!("the account lives on several instances: run again with --instance URL, one of {}", offered_instances(decision))
+        }
+    }
+}
+
+fn offered_instances(decision: &Decision) -> String {
+    match decision {
+        Decision::ChooseInstance { instances } => {
             instances.iter().map(|i| i.url.to_string()).collect::<Vec<_>>().join(", ")
-        ),
+        }
+        _ => String::new(),
+    }
+}
+
+/// Shows the login link (on stderr with --json, so stdout stays one object) and, for `system`,
+/// hands it to the desktop's browser. The wizard then waits for the browser's answer.
+fn open_login_page(mode: Option<BrowserMode>, url: &str, json: bool) {
+    let line = format!("Log in in your browser: {url}");
+    if json {
+        eprintln!("{line}");
+    } else {
+        println!("  {line}");
+    }
+    if mode == Some(BrowserMode::System) {
+        let opener = std::env::var("BROWSER").unwrap_or_else(|_| "xdg-open".into());
+        if let Err(e) = std::process::Command::new(&opener).arg(url).spawn() {
+            eprintln!("  could not start {opener} ({e}); open the link yourself");
+        }
     }
 }
 
