@@ -112,6 +112,26 @@ pub struct HttpClient {
     trace: Trace,
 }
 
+/// Names under `localhost` are loopback and never go to DNS (RFC 6761 §6.3) — so
+/// `tenant1.approuter.localhost` works without any resolver setup, and cannot be hijacked by a
+/// DNS answer. Other names use the system resolver.
+struct LocalhostFirst;
+
+impl reqwest::dns::Resolve for LocalhostFirst {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        Box::pin(async move {
+            if host == "localhost" || host.ends_with(".localhost") {
+                let loopback: Vec<std::net::SocketAddr> =
+                    vec![(std::net::Ipv4Addr::LOCALHOST, 0).into(), (std::net::Ipv6Addr::LOCALHOST, 0).into()];
+                return Ok(Box::new(loopback.into_iter()) as reqwest::dns::Addrs);
+            }
+            let found: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 impl HttpClient {
     pub fn new(config: HttpConfig, trace: Trace) -> Result<Self, ConnectError> {
         let mut builder = reqwest::Client::builder()
@@ -119,7 +139,8 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
-            .user_agent(concat!("Homeport/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("Homeport/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(std::sync::Arc::new(LocalhostFirst));
         for der in &config.extra_root_certificates {
             let certificate = reqwest::Certificate::from_der(der).map_err(|e| ConnectError::Tls {
                 url: String::new(),

@@ -272,3 +272,14 @@ async fn latency_shows_in_timing_not_in_round_trips() {
     let slowest = connected.trace.iter().map(|e| e.duration_ms).fold(0.0, f64::max);
     assert!(slowest >= 60.0, "each exchange waited for the server's latency: {slowest} ms");
 }
+
+#[tokio::test]
+async fn names_under_localhost_reach_loopback_without_dns() {
+    let server = lookup(Scenario::default()).await;
+    let port = server.central_url().port().expect("a port");
+    // RFC 6761: tenant-style hosts like tenant1.approuter.localhost are loopback by definition.
+    let address = format!("http://central.homeport.localhost:{port}/");
+    let mut wizard = Wizard::new(&address, options(&server)).expect("a loopback address needs no plain-http consent");
+    let step = wizard.next().await.expect("the lookup server answers under a .localhost name");
+    assert!(matches!(step, Step::Decide(Decision::NeedsCredentials { .. })), "probe reached the server: {step:?}");
+}
