@@ -61,6 +61,21 @@ pub struct Account {
     // Unix seconds fit a JavaScript number exactly.
     #[cfg_attr(feature = "specta", specta(type = f64))]
     pub verified_at: u64,
+    /// For tenant-by-host accounts (seed 003): the tenant, its identity zone and granted scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantInfo>,
+}
+
+/// What a tenant identity zone said about the login.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TenantInfo {
+    /// The tenant subdomain taken from the host (TENANT_HOST_PATTERN).
+    pub tenant: String,
+    /// The identity zone id (`zid` in the token).
+    pub zone_id: String,
+    /// Application scopes, `<xsappname>!t<index>.<scope>`.
+    pub scopes: Vec<String>,
 }
 
 impl Account {

@@ -11,6 +11,7 @@ pub mod owncloud;
 pub mod redirect;
 pub mod secret;
 pub mod store;
+pub mod tenant;
 pub mod trace;
 pub mod wizard;
 mod wizard_oidc;

@@ -283,6 +283,9 @@ pub struct IdClaims {
     pub email: Option<String>,
     #[serde(default)]
     pub nonce: Option<String>,
+    /// Identity zone of a tenant (seed 003).
+    #[serde(default)]
+    pub zid: Option<String>,
 }
 
 /// Checks an ID token: signature with the provider's key named by `kid` (JWKS), `iss`, `aud`,

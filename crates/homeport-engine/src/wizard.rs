@@ -15,6 +15,7 @@ use crate::oidc::{InstanceLink, LoginRequest, LoopbackCallback};
 use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy, RedirectRefusal};
 use crate::secret::{Credentials, Secret};
+use crate::tenant::{self, TenantProfile};
 use crate::trace::{Exchange, Observer, Participant, Trace, WizardEvent};
 use crate::wizard_oidc::{self, BrowserLogin, OidcPhase, Session};
 
@@ -23,6 +24,8 @@ pub struct WizardOptions {
     pub http: HttpConfig,
     /// Told about every step and exchange as it happens (the GUI's live diagram, progress).
     pub observer: Option<Observer>,
+    /// Multitenant applications whose hosts name a tenant (seed 003).
+    pub tenant_profiles: Vec<TenantProfile>,
 }
 
 /// A question for the person (or the script) driving the wizard.
@@ -106,6 +109,8 @@ pub struct Wizard {
     login_form: Option<(ServerStatus, Option<String>)>,
     /// The instance the person picked when WebFinger offered several.
     chosen_instance: Option<ServerUrl>,
+    /// The tenant the host names, and its identity zone's issuer (seed 003).
+    tenant: Option<(String, String)>,
     phase: Phase,
 }
 
@@ -114,6 +119,10 @@ impl Wizard {
         let address = Address::parse(input)?;
         let server = address.server()?;
         let trace = Trace::new(options.observer);
+        let tenant = options
+            .tenant_profiles
+            .iter()
+            .find_map(|profile| profile.tenant_of(&server).map(|tenant| (tenant.clone(), profile.issuer_for(&tenant))));
         Ok(Wizard {
             entered: input.trim().to_owned(),
             address,
@@ -124,6 +133,7 @@ impl Wizard {
             credentials: None,
             login_form: None,
             chosen_instance: None,
+            tenant,
             phase: Phase::Probe,
         })
     }
@@ -227,6 +237,11 @@ impl Wizard {
                 self.step("authenticate", "waiting for the login in your browser".into());
                 let status = login.status.clone();
                 let session = wizard_oidc::finish_login(&self.http, *login).await?;
+                if self.tenant.is_some() {
+                    // The approuter serves every tenant itself: no instance to discover.
+                    let server = self.server.clone();
+                    return self.verify_bearer(status, session, server).await;
+                }
                 self.step("discover", format!("asking {} where the account lives", self.server));
                 let instances = wizard_oidc::find_instances(&self.http, &self.server, &session).await?;
                 self.after_instances(status, Box::new(session), instances).await
@@ -325,9 +340,15 @@ impl Wizard {
             .unwrap_or_else(|| login_name.clone());
         let user_id = ocs_user.map(|u| u.id).unwrap_or_else(|| login_name.clone());
         let now = now_unix();
+        let tenant = self.tenant.as_ref().map(|(tenant, _)| crate::account::TenantInfo {
+            tenant: tenant.clone(),
+            zone_id: claims.zid.clone().unwrap_or_default(),
+            scopes: tenant::application_scopes(&session.tokens.scopes),
+        });
+        let kind = if tenant.is_some() { AccountKind::TenantOidc } else { AccountKind::Ocis };
         let account = Account {
-            id: Account::id_for(AccountKind::Ocis, &instance, &login_name),
-            kind: AccountKind::Ocis,
+            id: Account::id_for(kind, &instance, &login_name),
+            kind,
             entered_address: self.entered.clone(),
             server_url: self.server.clone(),
             instance_url: instance,
@@ -345,6 +366,7 @@ impl Wizard {
             trusted_certificates: Vec::new(),
             created_at: now,
             verified_at: now,
+            tenant,
         };
         let secret = session.tokens.refresh.clone().unwrap_or_else(|| session.tokens.access.clone());
         let trace = self.trace();
@@ -517,6 +539,7 @@ impl Wizard {
             trusted_certificates: Vec::new(),
             created_at: now,
             verified_at: now,
+            tenant: None,
         };
         let trace = self.trace();
         Ok(Step::Connected(Box::new(Connected {

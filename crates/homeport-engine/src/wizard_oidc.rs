@@ -80,6 +80,8 @@ pub struct Tokens {
     pub access: Secret,
     pub refresh: Option<Secret>,
     pub claims: IdClaims,
+    /// The scopes the provider granted (its `scope` answer).
+    pub scopes: Vec<String>,
 }
 
 /// Where the OIDC path stands between two calls of `Wizard::next`.
@@ -98,6 +100,11 @@ pub struct Session {
 /// Finds the issuer for `server`: WebFinger first (oCIS names its IdP there), else the server
 /// itself; then its discovery document, checked to speak for exactly that issuer.
 pub async fn discover_provider(http: &HttpClient, server: &ServerUrl) -> Result<ProviderMetadata, ConnectError> {
+    let issuer = issuer_of(http, server).await?;
+    provider_at(http, &issuer).await
+}
+
+async fn issuer_of(http: &HttpClient, server: &ServerUrl) -> Result<String, ConnectError> {
     let round = http.trace().next_round();
     let finger = HttpRequest::new(
         reqwest::Method::GET,
@@ -107,13 +114,17 @@ pub async fn discover_provider(http: &HttpClient, server: &ServerUrl) -> Result<
     .header("Accept", "application/jrd+json, application/json");
     let answer = http.send(&finger, round).await?;
     // Why the fallback: a server without WebFinger may be its own issuer (DESIGN S2 step 2).
-    let issuer = if answer.status == 200 {
-        oidc::issuer_from_webfinger(&answer.url, &answer.body)?
+    if answer.status == 200 {
+        oidc::issuer_from_webfinger(&answer.url, &answer.body)
     } else {
-        server.as_url().as_str().trim_end_matches('/').to_owned()
-    };
-    let issuer_url = Url::parse(&issuer).map_err(|e| ConnectError::InvalidResponse {
-        url: answer.url.to_string(),
+        Ok(server.as_url().as_str().trim_end_matches('/').to_owned())
+    }
+}
+
+/// The discovery document of `issuer`, checked to speak for exactly that issuer.
+pub async fn provider_at(http: &HttpClient, issuer: &str) -> Result<ProviderMetadata, ConnectError> {
+    let issuer_url = Url::parse(issuer).map_err(|e| ConnectError::InvalidResponse {
+        url: issuer.to_owned(),
         what: "OpenID issuer",
         reason: e.to_string(),
     })?;
@@ -122,7 +133,7 @@ pub async fn discover_provider(http: &HttpClient, server: &ServerUrl) -> Result<
             .header("Accept", "application/json");
     let answer = http.send(&discovery, http.trace().next_round()).await?;
     let answer = expect_ok(answer, "200 OK with the OpenID discovery document")?;
-    ProviderMetadata::parse(&answer.url, &answer.body, &issuer)
+    ProviderMetadata::parse(&answer.url, &answer.body, issuer)
 }
 
 /// Registers Homeport when the provider allows it (RFC 7591), else uses the built-in client id.
@@ -181,6 +192,7 @@ pub async fn finish_login(http: &HttpClient, login: BrowserLogin) -> Result<Sess
             access: Secret::new(answer.access_token().secret().clone()),
             refresh: answer.refresh_token().map(|t| Secret::new(t.secret().clone())),
             claims,
+            scopes: answer.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
         },
         metadata: login.metadata,
         client_id: login.client_id,

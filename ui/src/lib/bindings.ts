@@ -49,6 +49,8 @@ export type Account = {
 	/**  Seconds since the Unix epoch. */
 	created_at: number | null,
 	verified_at: number | null,
+	/**  For tenant-by-host accounts (seed 003): the tenant, its identity zone and granted scopes. */
+	tenant?: TenantInfo | null,
 };
 
 /**  A stored account and how it fared the last time it was checked. */
@@ -176,6 +178,16 @@ export type RedirectStep = {
 
 /**  The base URL of a server installation: http(s), a host, no credentials, path ending in `/`. */
 export type ServerUrl = string;
+
+/**  What a tenant identity zone said about the login. */
+export type TenantInfo = {
+	/**  The tenant subdomain taken from the host (TENANT_HOST_PATTERN). */
+	tenant: string,
+	/**  The identity zone id (`zid` in the token). */
+	zone_id: string,
+	/**  Application scopes, `<xsappname>!t<index>.<scope>`. */
+	scopes: string[],
+};
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
