@@ -40,8 +40,9 @@ pub enum Answer {
         origin: Origin,
     },
     AllowPlainHttp,
-    /// The login page is open in the browser: wait for its answer.
-    BrowserOpened,
+    /// Continue in the browser: the app opens the login page in the system browser and waits
+    /// for its answer.
+    ContinueInBrowser,
     /// The instance picked from [`Decision::ChooseInstance`].
     ChooseInstance {
         instance: ServerUrl,
@@ -59,7 +60,7 @@ impl std::fmt::Debug for Answer {
             }
             Answer::ApproveRedirect { origin } => write!(f, "ApproveRedirect({origin})"),
             Answer::AllowPlainHttp => f.write_str("AllowPlainHttp"),
-            Answer::BrowserOpened => f.write_str("BrowserOpened"),
+            Answer::ContinueInBrowser => f.write_str("ContinueInBrowser"),
             Answer::ChooseInstance { instance } => write!(f, "ChooseInstance({instance})"),
             Answer::Decline => f.write_str("Decline"),
         }

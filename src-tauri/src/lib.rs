@@ -70,9 +70,20 @@ async fn wizard_start(
     state.session.start(wizard).await
 }
 
+/// Answers the last decision. "Continue in browser" opens the login page in the system
+/// browser from here (the window itself may not open URLs), then waits for the login.
 #[tauri::command]
 #[specta::specta]
 async fn wizard_answer(state: State<'_, AppState>, answer: Answer) -> Result<WizardOutcome, ErrorReport> {
+    if matches!(answer, Answer::ContinueInBrowser) {
+        if let Some(url) = state.session.login_page() {
+            // The opener plugin's function, from Rust: the window gets no permission to open URLs.
+            // If no browser starts, the page still shows the link to copy.
+            if let Err(e) = tauri_plugin_opener::open_url(url, None::<&str>) {
+                eprintln!("homeport-desktop: could not open the browser: {e}");
+            }
+        }
+    }
     state.session.answer(answer).await
 }
 

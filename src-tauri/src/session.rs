@@ -48,7 +48,7 @@ impl WizardSession {
                 }
                 Answer::ApproveRedirect { origin } => wizard.approve_origin(origin),
                 Answer::AllowPlainHttp => wizard.allow_plain_http(),
-                Answer::BrowserOpened => {}
+                Answer::ContinueInBrowser => {}
                 Answer::ChooseInstance { instance } => wizard.choose_instance(instance),
                 Answer::Decline => {
                     *guard = None;
@@ -58,6 +58,14 @@ impl WizardSession {
             }
         }
         self.step().await
+    }
+
+    /// The login page of the pending [`Decision::OpenBrowser`], if that is the question.
+    pub fn login_page(&self) -> Option<String> {
+        match &*lock(&self.pending) {
+            Some(Decision::OpenBrowser { url, .. }) => Some(url.clone()),
+            _ => None,
+        }
     }
 
     /// Stops the running step, if any. The wizard is dropped: its state was mid-step.

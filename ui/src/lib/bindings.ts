@@ -13,6 +13,10 @@ export const commands = {
 	demoStop: () => typedError<null, ErrorReport>(__TAURI_INVOKE("demo_stop")),
 	/**  Starts connecting `address`; every step and HTTP exchange is streamed to `on_event`. */
 	wizardStart: (address: string, onEvent: Channel<WizardEvent>) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_start", { address, onEvent })),
+	/**
+	 *  Answers the last decision. "Continue in browser" opens the login page in the system
+	 *  browser from here (the window itself may not open URLs), then waits for the login.
+	 */
 	wizardAnswer: (answer: Answer) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_answer", { answer })),
 	wizardCancel: () => __TAURI_INVOKE<void>("wizard_cancel"),
 	/**  "Done": stores the verified account (password in the keyring). */
@@ -64,8 +68,11 @@ export type AccountKind = "owncloud" | "ocis" | "matrix" | "tenant-oidc";
 
 /**  The person's answer to the last [`Decision`]. */
 export type Answer = { answer: "credentials"; user: string; password: string } | { answer: "approve_redirect"; origin: Origin } | { answer: "allow_plain_http" } | 
-/**  The login page is open in the browser: wait for its answer. */
-{ answer: "browser_opened" } | 
+/**
+ *  Continue in the browser: the app opens the login page in the system browser and waits
+ *  for its answer.
+ */
+{ answer: "continue_in_browser" } | 
 /**  The instance picked from [`Decision::ChooseInstance`]. */
 { answer: "choose_instance"; instance: ServerUrl } | 
 /**  No: the wizard ends with the decision's refusal. */
