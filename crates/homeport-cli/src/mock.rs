@@ -32,6 +32,9 @@ pub struct MockArgs {
     /// Inject a fault: maintenance, needs-db-upgrade, not-installed, redirect-loop, redirect-to-plain-http.
     #[arg(long)]
     fault: Option<Fault>,
+    /// How long the IdP's access tokens live, in seconds (short ones make expiry and refresh visible).
+    #[arg(long, default_value_t = homeport_lookup::DEFAULT_TOKEN_LIFETIME.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    token_lifetime_secs: u64,
 }
 
 pub async fn run(args: MockArgs) -> Result<(), Failure> {
@@ -47,6 +50,7 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
         path_instances: args.path_instances,
         tls: args.tls,
         fault: args.fault,
+        token_lifetime: Duration::from_secs(args.token_lifetime_secs),
     };
     let server = LookupServer::start(args.listen, scenario)
         .await

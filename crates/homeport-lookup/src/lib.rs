@@ -6,6 +6,13 @@
 //! ownCloud 10 instances on their own ports (or under `<central>/instanceN/`). A [`Scenario`] picks the redirect
 //! status, latency, layout, TLS and one [`Fault`].
 //!
+//! It also acts out seeds 002 and 003, each server on its own 127.0.0.1 port: an OpenID Provider (discovery,
+//! JWKS, registration, an HTML login form, code + PKCE, refresh with rotation, userinfo, revocation; ES256 JWTs),
+//! an oCIS-like server with WebFinger and two instances that accept only the IdP's bearer tokens, and an
+//! approuter that serves tenants by host (`<tenant>.approuter.localhost`, [`TENANT_HOST_PATTERN`]) with one
+//! identity zone per tenant on the IdP port (`<tenant>.auth.localhost`). [`auto_login`] submits the login form
+//! like a person would, for tests and QA.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), homeport_lookup::LookupError> {
 //! let server = homeport_lookup::LookupServer::start(
@@ -19,10 +26,14 @@
 //! # }
 //! ```
 
+mod host;
 mod log;
+mod ocis;
+mod oidc;
 mod owncloud;
 mod scenario;
 mod serve;
+mod tenant;
 mod tls;
 
 use std::collections::BTreeMap;
@@ -40,11 +51,19 @@ use url::Url;
 
 pub use crate::log::RecordedRequest;
 use crate::log::{record_then_delay, Recorder, RequestLog};
+use crate::ocis::instance::OcisInstanceState;
+use crate::ocis::server::OcisState;
+use crate::ocis::{OCIS_ACCOUNTS, OCIS_INSTANCE_NAMES};
+pub use crate::oidc::robot::{auto_login, auto_login_trusting};
+pub use crate::oidc::BUILT_IN_CLIENT_ID;
+use crate::oidc::{Provider, Zone, OIDC_USERS};
 use crate::owncloud::central::{self, CentralState};
 use crate::owncloud::instance::{self, InstanceState};
 pub use crate::owncloud::DEMO_PASSWORD;
 use crate::owncloud::{DEMO_USERS, INSTANCE_NAMES};
-pub use crate::scenario::{Fault, Scenario};
+pub use crate::scenario::{Fault, Scenario, DEFAULT_TOKEN_LIFETIME};
+pub use crate::tenant::TENANT_HOST_PATTERN;
+use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANTS, ZONE_DOMAIN};
 use crate::tls::SelfSignedTls;
 
 /// Why the lookup server could not start.
@@ -64,6 +83,13 @@ pub enum LookupError {
     /// The scenario asks for something the server cannot act out, or names an unknown fault.
     #[error("invalid scenario: {0}")]
     InvalidScenario(String),
+    /// The IdP's signing key could not be made.
+    #[error("cannot set up the IdP's signing key: {0}")]
+    Crypto(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// [`auto_login`] could not log in: the IdP refused (its message), the credentials were wrong, the IdP is not
+    /// on loopback, or the page was not the login form.
+    #[error("automatic login failed: {0}")]
+    AutoLogin(String),
 }
 
 /// One of the seed's demo people (password [`DEMO_PASSWORD`]).
@@ -74,12 +100,29 @@ pub struct DemoPerson {
     pub instance_url: String,
 }
 
+/// A user of the OpenID Provider (seeds 002, 003), for the desktop app's demo page and `homeport mock`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcPerson {
+    pub login: &'static str,
+    pub password: &'static str,
+    pub display_name: &'static str,
+    pub email: &'static str,
+    /// The oCIS instances (names, see [`LookupServer::ocis_instance_urls`]) the account lives on.
+    pub ocis_instances: Vec<&'static str>,
+    /// The IdP logs the person in, but oCIS refuses the account ("account is disabled", seed 002).
+    pub disabled_at_ocis: bool,
+}
+
 /// A running lookup server: the central server and its instances. Dropping it stops every task at once;
 /// [`LookupServer::shutdown`] stops them gracefully.
 pub struct LookupServer {
     central_url: Url,
     instance_urls: BTreeMap<String, Url>,
     scenario: Scenario,
+    ocis_url: Url,
+    ocis_instance_urls: BTreeMap<String, Url>,
+    idp: Arc<Provider>,
+    tenant_urls: BTreeMap<String, Url>,
     tls: Option<SelfSignedTls>,
     log: RequestLog,
     shutdown: watch::Sender<bool>,
@@ -91,6 +134,10 @@ impl fmt::Debug for LookupServer {
         f.debug_struct("LookupServer")
             .field("central_url", &self.central_url.as_str())
             .field("instance_urls", &self.instance_urls)
+            .field("ocis_url", &self.ocis_url.as_str())
+            .field("ocis_instance_urls", &self.ocis_instance_urls)
+            .field("idp", &self.idp.issuer(Zone::Main))
+            .field("tenant_urls", &self.tenant_urls)
             .field("scenario", &self.scenario)
             .finish_non_exhaustive()
     }
@@ -99,6 +146,9 @@ impl fmt::Debug for LookupServer {
 impl LookupServer {
     /// Starts the central server on `listen` (port 0 picks a free port) and, unless the scenario mounts them
     /// under the central server, each instance on its own free port of the same IP.
+    ///
+    /// The OIDC systems (IdP, oCIS server and instances, tenants' approuter) listen on free ports of 127.0.0.1
+    /// whatever `listen` says: their demo hosts (`*.localhost`) resolve to loopback only.
     ///
     /// The servers answer as soon as this returns.
     pub async fn start(listen: SocketAddr, scenario: Scenario) -> Result<LookupServer, LookupError> {
@@ -131,6 +181,7 @@ impl LookupServer {
             server: Arc::from(server),
             mounted_instances: mounted_instances.into(),
             latency: scenario.latency,
+            host_domain: None,
         };
 
         let mut central_router = central::router(Arc::new(CentralState {
@@ -167,6 +218,43 @@ impl LookupServer {
             routers.push((listener, router));
         }
 
+        let oidc = start_oidc_systems(scheme, &scenario)?;
+        let oidc_recorder =
+            |server: &str, host_domain: Option<&'static str>| Recorder { host_domain, ..recorder(server, Vec::new()) };
+        routers.push((
+            oidc.idp_listener,
+            oidc::endpoints::router(oidc.idp.clone())
+                .layer(from_fn_with_state(oidc_recorder("idp", Some(ZONE_DOMAIN)), record_then_delay)),
+        ));
+        routers.push((
+            oidc.ocis_listener,
+            ocis::server::router(Arc::new(OcisState {
+                url: oidc.ocis_url.clone(),
+                provider: oidc.idp.clone(),
+                instances: oidc.ocis_instance_urls.clone(),
+            }))
+            .layer(from_fn_with_state(oidc_recorder("ocis", None), record_then_delay)),
+        ));
+        for (name, listener) in oidc.ocis_instance_listeners {
+            let url = oidc
+                .ocis_instance_urls
+                .get(name)
+                .cloned()
+                .ok_or_else(|| LookupError::InvalidScenario(format!("oCIS instance {name} has no URL")))?;
+            let router = ocis::instance::router(Arc::new(OcisInstanceState {
+                name: name.to_owned(),
+                url,
+                provider: oidc.idp.clone(),
+            }))
+            .layer(from_fn_with_state(oidc_recorder(&format!("ocis-{name}"), None), record_then_delay));
+            routers.push((listener, router));
+        }
+        routers.push((
+            oidc.tenants_listener,
+            tenant::router(Arc::new(ApprouterState::new(oidc.tenants_port, oidc.idp.clone())?))
+                .layer(from_fn_with_state(oidc_recorder("tenants", Some(APPROUTER_DOMAIN)), record_then_delay)),
+        ));
+
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let acceptor = tls.as_ref().map(|tls| tls.acceptor().clone());
         let tasks = routers
@@ -176,7 +264,19 @@ impl LookupServer {
             })
             .collect();
 
-        Ok(LookupServer { central_url, instance_urls, scenario, tls, log, shutdown, tasks })
+        Ok(LookupServer {
+            central_url,
+            instance_urls,
+            scenario,
+            ocis_url: oidc.ocis_url,
+            ocis_instance_urls: oidc.ocis_instance_urls,
+            idp: oidc.idp,
+            tenant_urls: oidc.tenant_urls,
+            tls,
+            log,
+            shutdown,
+            tasks,
+        })
     }
 
     /// The address a person types: the central server, with a trailing slash (`http://127.0.0.1:41234/`).
@@ -188,6 +288,66 @@ impl LookupServer {
     /// `<central>/instance1/` in the path layout).
     pub fn instance_urls(&self) -> &BTreeMap<String, Url> {
         &self.instance_urls
+    }
+
+    /// The oCIS server a person types (seed 002), with a trailing slash (`http://127.0.0.1:41240/`).
+    pub fn ocis_url(&self) -> &Url {
+        &self.ocis_url
+    }
+
+    /// The oCIS instances by name (`A`, `B`), each base URL with a trailing slash.
+    pub fn ocis_instance_urls(&self) -> &BTreeMap<String, Url> {
+        &self.ocis_instance_urls
+    }
+
+    /// The IdP's issuer (main zone), without trailing slash: `http://127.0.0.1:41239`.
+    pub fn idp_issuer(&self) -> String {
+        self.idp.issuer(Zone::Main)
+    }
+
+    /// The approuter URL of every tenant (seed 003), with a trailing slash:
+    /// `tenant1` → `http://tenant1.approuter.localhost:41243/`. `tenant3` is not subscribed.
+    pub fn tenant_urls(&self) -> &BTreeMap<String, Url> {
+        &self.tenant_urls
+    }
+
+    /// The issuer of a tenant's identity zone (`http://tenant1.auth.localhost:41239`), for known tenants.
+    pub fn tenant_issuer(&self, tenant: &str) -> Option<String> {
+        tenant::find(tenant).map(|tenant| self.idp.issuer(Zone::Tenant(tenant)))
+    }
+
+    /// The subscribed tenants' names (the others' identity zones refuse to issue tokens).
+    pub fn subscribed_tenants(&self) -> Vec<&'static str> {
+        TENANTS.iter().filter(|tenant| tenant.subscribed).map(|tenant| tenant.name).collect()
+    }
+
+    /// The port every `*.localhost` host of the lookup server must be connected to at 127.0.0.1, by host
+    /// suffix: the IdP's (`auth.localhost`) and the approuter's (`approuter.localhost`).
+    pub fn localhost_ports(&self) -> BTreeMap<&'static str, u16> {
+        let mut ports = BTreeMap::new();
+        ports.insert(ZONE_DOMAIN, self.idp.port());
+        if let Some(port) = self.tenant_urls.values().next().and_then(Url::port) {
+            ports.insert(APPROUTER_DOMAIN, port);
+        }
+        ports
+    }
+
+    /// The IdP's users with their passwords, oCIS instances and whether oCIS disabled them.
+    pub fn oidc_people(&self) -> Vec<OidcPerson> {
+        OIDC_USERS
+            .iter()
+            .map(|user| {
+                let account = OCIS_ACCOUNTS.iter().find(|account| account.login == user.login);
+                OidcPerson {
+                    login: user.login,
+                    password: user.password,
+                    display_name: user.display_name,
+                    email: user.email,
+                    ocis_instances: account.map(|account| account.instances.to_vec()).unwrap_or_default(),
+                    disabled_at_ocis: account.is_some_and(|account| account.disabled),
+                }
+            })
+            .collect()
     }
 
     /// The scenario being acted out.
@@ -207,17 +367,38 @@ impl LookupServer {
             .collect()
     }
 
-    /// What `homeport mock` prints: URLs, demo users, their password, and the certificate fingerprint (or null).
+    /// What `homeport mock` prints: URLs, demo users, their password, and the certificate fingerprint (or null);
+    /// for seeds 002/003 the oCIS server and instances, the IdP, the tenant pattern and approuter URLs, the OIDC
+    /// users and their passwords.
     pub fn description(&self) -> Value {
-        let instances: serde_json::Map<String, Value> =
-            self.instance_urls.iter().map(|(name, url)| (name.clone(), Value::from(url.as_str()))).collect();
+        let url_map = |urls: &BTreeMap<String, Url>| -> serde_json::Map<String, Value> {
+            urls.iter().map(|(name, url)| (name.clone(), Value::from(url.as_str()))).collect()
+        };
         let users: Vec<&str> = DEMO_USERS.iter().map(|user| user.login).collect();
+        let oidc_users: Vec<&str> = OIDC_USERS.iter().map(|user| user.login).collect();
+        let oidc_passwords: serde_json::Map<String, Value> =
+            OIDC_USERS.iter().map(|user| (user.login.to_owned(), Value::from(user.password))).collect();
+        let tenant_issuers: serde_json::Map<String, Value> = TENANTS
+            .iter()
+            .map(|tenant| (tenant.name.to_owned(), Value::from(self.idp.issuer(Zone::Tenant(tenant)))))
+            .collect();
         json!({
             "central": self.central_url.as_str(),
-            "instances": instances,
+            "instances": url_map(&self.instance_urls),
             "users": users,
             "password": DEMO_PASSWORD,
             "tls_certificate_sha256": self.tls.as_ref().map(SelfSignedTls::sha256_fingerprint),
+            "ocis": self.ocis_url.as_str(),
+            "ocis_instances": url_map(&self.ocis_instance_urls),
+            "idp": self.idp.issuer(Zone::Main),
+            "oidc_client_id": BUILT_IN_CLIENT_ID,
+            "oidc_users": oidc_users,
+            "oidc_passwords": oidc_passwords,
+            "oidc_disabled_users": OCIS_ACCOUNTS.iter().filter(|a| a.disabled).map(|a| a.login).collect::<Vec<_>>(),
+            "tenant_pattern": TENANT_HOST_PATTERN,
+            "tenants": url_map(&self.tenant_urls),
+            "tenant_issuers": tenant_issuers,
+            "tenants_subscribed": self.subscribed_tenants(),
         })
     }
 
@@ -252,6 +433,67 @@ impl Drop for LookupServer {
     }
 }
 
+/// The bound listeners and URLs of the OIDC systems, before their routers exist.
+struct OidcSystems {
+    idp: Arc<Provider>,
+    idp_listener: TcpListener,
+    ocis_url: Url,
+    ocis_listener: TcpListener,
+    ocis_instance_urls: BTreeMap<String, Url>,
+    ocis_instance_listeners: Vec<(&'static str, TcpListener)>,
+    tenants_port: u16,
+    tenants_listener: TcpListener,
+    tenant_urls: BTreeMap<String, Url>,
+}
+
+/// Binds the IdP, the oCIS server, its instances and the approuter on free ports of 127.0.0.1.
+fn start_oidc_systems(scheme: &str, scenario: &Scenario) -> Result<OidcSystems, LookupError> {
+    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let bind_loopback = || -> Result<(TcpListener, SocketAddr), LookupError> {
+        let listener = bind_std(loopback)?;
+        let addr = local_addr(&listener, loopback)?;
+        Ok((listener, addr))
+    };
+    let (idp_listener, idp_addr) = bind_loopback()?;
+    let idp = Arc::new(Provider::new(&base_url(scheme, idp_addr)?, scenario.token_lifetime)?);
+    let (ocis_listener, ocis_addr) = bind_loopback()?;
+    let ocis_url = base_url(scheme, ocis_addr)?;
+    let mut ocis_instance_urls = BTreeMap::new();
+    let mut ocis_instance_listeners = Vec::new();
+    for name in OCIS_INSTANCE_NAMES {
+        let (listener, addr) = bind_loopback()?;
+        ocis_instance_urls.insert(name.to_owned(), base_url(scheme, addr)?);
+        ocis_instance_listeners.push((name, listener));
+    }
+    let (tenants_listener, tenants_addr) = bind_loopback()?;
+    let tenants_port = tenants_addr.port();
+    let mut tenant_urls = BTreeMap::new();
+    for tenant in &TENANTS {
+        let text = format!("{scheme}://{}.{APPROUTER_DOMAIN}:{tenants_port}/", tenant.name);
+        let url =
+            Url::parse(&text).map_err(|error| LookupError::InvalidScenario(format!("tenant URL {text}: {error}")))?;
+        tenant_urls.insert(tenant.name.to_owned(), url);
+    }
+    Ok(OidcSystems {
+        idp,
+        idp_listener,
+        ocis_url,
+        ocis_listener,
+        ocis_instance_urls,
+        ocis_instance_listeners,
+        tenants_port,
+        tenants_listener,
+        tenant_urls,
+    })
+}
+
+/// Binds synchronously (inside the runtime): the OIDC listeners are set up in one non-async step.
+fn bind_std(addr: SocketAddr) -> Result<TcpListener, LookupError> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|source| LookupError::Bind { addr, source })?;
+    listener.set_nonblocking(true).map_err(|source| LookupError::Bind { addr, source })?;
+    TcpListener::from_std(listener).map_err(|source| LookupError::Bind { addr, source })
+}
+
 async fn bind(addr: SocketAddr) -> Result<TcpListener, LookupError> {
     TcpListener::bind(addr).await.map_err(|source| LookupError::Bind { addr, source })
 }
@@ -284,6 +526,8 @@ fn join(base: &Url, relative: &str) -> Result<Url, LookupError> {
 pub(crate) mod test_support {
     use std::net::SocketAddr;
 
+    use url::Url;
+
     use crate::{LookupServer, Scenario, DEMO_PASSWORD};
 
     pub(crate) async fn start(scenario: Scenario) -> LookupServer {
@@ -309,6 +553,93 @@ pub(crate) mod test_support {
 
     pub(crate) fn with_password(request: reqwest::RequestBuilder, user: &str) -> reqwest::RequestBuilder {
         request.basic_auth(user, Some(DEMO_PASSWORD))
+    }
+
+    /// Like [`client`], and connecting the demo's `*.localhost` hosts to 127.0.0.1 (RFC 6761), as the engine does.
+    pub(crate) fn localhost_client() -> reqwest::Client {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut builder = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none());
+        for tenant in ["tenant1", "tenant2", "tenant3", "tenant9"] {
+            for domain in ["auth.localhost", "approuter.localhost"] {
+                builder = builder.resolve(&format!("{tenant}.{domain}"), loopback);
+            }
+        }
+        builder.build().expect("a plain reqwest client")
+    }
+
+    /// One authorization request's secrets, as the engine keeps them.
+    #[derive(Debug)]
+    pub(crate) struct Authorization {
+        pub(crate) url: Url,
+        pub(crate) verifier: String,
+        pub(crate) state: String,
+        pub(crate) redirect_uri: String,
+        pub(crate) client_id: String,
+    }
+
+    /// An authorization request to `issuer` for the built-in client, PKCE S256, redirect to a loopback port.
+    pub(crate) fn authorization(issuer: &str, seed: &str) -> Authorization {
+        let verifier = format!("verifier-{seed}-{}", "v".repeat(48));
+        let redirect_uri = "http://127.0.0.1:53682/callback".to_owned();
+        let state = format!("state-{seed}");
+        let nonce = format!("nonce-{seed}");
+        let mut url = Url::parse(&format!("{issuer}/authorize")).expect("authorize URL");
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", crate::BUILT_IN_CLIENT_ID)
+            .append_pair("redirect_uri", &redirect_uri)
+            .append_pair("scope", "openid profile email offline_access")
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &crate::oidc::pkce_challenge(&verifier))
+            .append_pair("code_challenge_method", "S256");
+        Authorization { url, verifier, state, redirect_uri, client_id: crate::BUILT_IN_CLIENT_ID.to_owned() }
+    }
+
+    /// The `code` of a callback URL, after checking its `state`.
+    pub(crate) fn code_of(callback: &Url, authorization: &Authorization) -> String {
+        let query: std::collections::HashMap<String, String> = callback.query_pairs().into_owned().collect();
+        assert_eq!(query.get("state"), Some(&authorization.state), "the state comes back: {callback}");
+        query.get("code").cloned().expect("the callback carries a code")
+    }
+
+    /// `POST <issuer>/token` with form fields; the status and the JSON answer.
+    pub(crate) async fn token_request(issuer: &str, fields: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let response = localhost_client()
+            .post(format!("{issuer}/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("the token endpoint answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON answer"))
+    }
+
+    /// The whole code flow for `user` at `issuer`: the token response.
+    pub(crate) async fn log_in(issuer: &str, user: &str, password: &str) -> serde_json::Value {
+        let authorization = authorization(issuer, user);
+        let callback = crate::auto_login(&authorization.url, user, password).await.expect("the robot logs in");
+        let code = code_of(&callback, &authorization);
+        let (status, tokens) = token_request(
+            issuer,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &authorization.redirect_uri),
+                ("client_id", &authorization.client_id),
+                ("code_verifier", &authorization.verifier),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "the code is exchanged: {tokens}");
+        tokens
+    }
+
+    /// The access token of a token response.
+    pub(crate) fn access_token(tokens: &serde_json::Value) -> String {
+        tokens["access_token"].as_str().expect("an access token").to_owned()
     }
 }
 
@@ -343,6 +674,47 @@ mod tests {
         assert_eq!(description["password"], "secret", "the seed's password");
         assert_eq!(description["tls_certificate_sha256"], Value::Null, "plain http has no certificate");
         assert!(server.certificate_der().is_none(), "and no certificate to trust");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn description_lists_the_oidc_systems() {
+        let server = start(Scenario::default()).await;
+        let description = server.description();
+        assert_eq!(description["ocis"].as_str(), Some(server.ocis_url().as_str()), "the oCIS server");
+        assert_eq!(
+            description["ocis_instances"]["B"].as_str(),
+            Some(server.ocis_instance_urls()["B"].as_str()),
+            "the oCIS instances"
+        );
+        assert_eq!(description["idp"].as_str(), Some(server.idp_issuer().as_str()), "the IdP's issuer");
+        assert_eq!(description["tenant_pattern"], r"^(.*)\.approuter\.localhost$", "TENANT_HOST_PATTERN");
+        let tenant1 = description["tenants"]["tenant1"].as_str().expect("tenant1's URL");
+        let port = server.localhost_ports()["approuter.localhost"];
+        assert_eq!(tenant1, format!("http://tenant1.approuter.localhost:{port}/"), "the approuter by host");
+        assert_eq!(description["oidc_users"], json!(["einstein", "marie", "richard"]), "the IdP's users");
+        assert_eq!(description["oidc_passwords"]["marie"], "radioactivity", "their passwords");
+        assert_eq!(description["tenants_subscribed"], json!(["tenant1", "tenant2"]), "tenant3 is not subscribed");
+        let people = server.oidc_people();
+        assert_eq!(people[1].ocis_instances, vec!["A", "B"], "marie lives on both instances");
+        assert!(people[2].disabled_at_ocis, "richard is disabled at oCIS");
+        for url in [server.ocis_url(), &server.ocis_instance_urls()["A"]] {
+            assert_eq!(url.host_str(), Some("127.0.0.1"), "OIDC systems listen on loopback: {url}");
+        }
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn oidc_systems_serve_tls_for_their_localhost_names() {
+        let server = start(Scenario { tls: true, ..Scenario::default() }).await;
+        let zone = server.tenant_issuer("tenant2").expect("tenant2's zone");
+        assert!(zone.starts_with("https://tenant2.auth.localhost:"), "https issuers: {zone}");
+        let request = test_support::authorization(&zone, "tls");
+        let certificate = server.certificate_der().expect("a certificate");
+        let callback = auto_login_trusting(&request.url, "marie", "radioactivity", Some(&certificate))
+            .await
+            .expect("the certificate covers *.auth.localhost");
+        assert!(callback.query().is_some_and(|query| query.contains("code=")), "a code: {callback}");
         server.shutdown().await;
     }
 

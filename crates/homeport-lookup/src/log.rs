@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde::Serialize;
 
+use crate::host::RequestHost;
 use crate::owncloud::BasicCredentials;
 
 /// A `homeport mock` may run for days; past this many entries the oldest are dropped so memory stays bounded.
@@ -18,7 +19,8 @@ const MAX_RECORDED_REQUESTS: usize = 100_000;
 /// One request as a server received it. Holds no secret: the password of a Basic header is never kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordedRequest {
-    /// `central`, `instance1`, `instance2` or `instance3`.
+    /// `central`, `instance1`, `instance2` or `instance3`; `idp` (`idp/<tenant>` for a tenant's identity zone),
+    /// `ocis`, `ocis-A`, `ocis-B`, `tenants/<tenant>` (the approuter, by host).
     pub server: String,
     /// `PROPFIND`, `GET`, ...
     pub method: String,
@@ -67,25 +69,40 @@ pub(crate) struct Recorder {
     /// Instances mounted under `/<name>` on this listener (path layout); empty otherwise.
     pub(crate) mounted_instances: Arc<[String]>,
     pub(crate) latency: Duration,
+    /// For listeners that serve several hosts (`<label>.<domain>`): requests to such a host are attributed to
+    /// `<server>/<label>` (`idp/tenant1`, `tenants/tenant2`).
+    pub(crate) host_domain: Option<&'static str>,
 }
 
 impl Recorder {
     fn record(&self, request: &Request) {
         let uri = request.uri();
         let (server, path) = self.attribute(uri.path());
+        let server = match self.host_label(request) {
+            Some(label) => format!("{server}/{label}"),
+            None => server.to_owned(),
+        };
         let path = match uri.query() {
             Some(query) => format!("{path}?{query}"),
             None => path.to_owned(),
         };
         let headers = request.headers();
         self.log.push(RecordedRequest {
-            server: server.to_owned(),
+            server,
             method: request.method().as_str().to_owned(),
             path,
             basic_user: BasicCredentials::from_headers(headers).map(|credentials| credentials.user),
             has_authorization: headers.contains_key(axum::http::header::AUTHORIZATION),
             ocs_api_request: is_ocs_api_request(headers),
         });
+    }
+
+    /// The `<label>` of a request to `<label>.<host_domain>`.
+    fn host_label(&self, request: &Request) -> Option<String> {
+        let domain = self.host_domain?;
+        let host = RequestHost::of(request.headers(), request.uri())?;
+        let label = host.name.strip_suffix(domain)?.strip_suffix('.')?;
+        (!label.is_empty()).then(|| label.to_owned())
     }
 
     /// Which server a path belongs to, and the path that server sees (the `/instanceN` prefix removed).
@@ -132,6 +149,7 @@ mod tests {
             server: Arc::from("central"),
             mounted_instances: mounted.iter().map(|name| (*name).to_owned()).collect(),
             latency: Duration::ZERO,
+            host_domain: None,
         }
     }
 

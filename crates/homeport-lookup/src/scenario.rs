@@ -23,11 +23,24 @@ pub struct Scenario {
     pub tls: bool,
     /// At most one injected fault.
     pub fault: Option<Fault>,
+    /// How long the IdP's access tokens are valid (seeds 002/003); a short one makes expiry testable. At least
+    /// one millisecond; `expires_in` rounds it up to whole seconds.
+    pub token_lifetime: Duration,
 }
+
+/// The IdP's default access token lifetime: five minutes.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
 impl Default for Scenario {
     fn default() -> Self {
-        Scenario { redirect_status: 301, latency: Duration::ZERO, path_instances: false, tls: false, fault: None }
+        Scenario {
+            redirect_status: 301,
+            latency: Duration::ZERO,
+            path_instances: false,
+            tls: false,
+            fault: None,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+        }
     }
 }
 
@@ -39,6 +52,11 @@ impl Scenario {
                 "redirect_status {} is not a redirect the central server would send (use 301, 302, 307 or 308)",
                 self.redirect_status
             )));
+        }
+        if self.token_lifetime < Duration::from_millis(1) {
+            return Err(LookupError::InvalidScenario(
+                "token_lifetime must be at least one millisecond: the IdP issues no already-expired tokens".into(),
+            ));
         }
         Ok(())
     }
@@ -129,6 +147,15 @@ mod tests {
                 "{status} must be rejected: the engine is only tested against 301/302/307/308"
             );
         }
+    }
+
+    #[test]
+    fn token_lifetime_defaults_to_five_minutes_and_must_be_positive() {
+        assert_eq!(Scenario::default().token_lifetime, Duration::from_secs(300), "the demo's tokens last 5 min");
+        let short = Scenario { token_lifetime: Duration::from_secs(1), ..Scenario::default() };
+        assert!(short.validate().is_ok(), "a one-second lifetime is how tests make tokens expire");
+        let zero = Scenario { token_lifetime: Duration::ZERO, ..Scenario::default() };
+        assert!(matches!(zero.validate(), Err(LookupError::InvalidScenario(_))), "zero is refused");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::LookupError;
 
 /// The names a local client may use to reach the servers; the IPs become real IP SANs (rcgen parses them).
-const SUBJECT_ALT_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+const SUBJECT_ALT_NAMES: [&str; 5] = ["localhost", "127.0.0.1", "::1", "*.auth.localhost", "*.approuter.localhost"];
 
 /// One generated certificate with its ready-to-use acceptor.
 #[derive(Clone)]

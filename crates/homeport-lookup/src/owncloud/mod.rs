@@ -3,8 +3,8 @@
 
 pub(crate) mod central;
 pub(crate) mod instance;
-mod ocs;
-mod webdav;
+pub(crate) mod ocs;
+pub(crate) mod webdav;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,0 +1,224 @@
+//! Seed 002: an oCIS-like server (the address a person types: `status.php`, the Bearer challenge, WebFinger) and
+//! two instances that accept only valid bearer tokens of the IdP.
+
+pub(crate) mod instance;
+pub(crate) mod server;
+
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::oidc::{bearer_error_challenge, bearer_token, AccessClaims, Provider, Zone};
+use crate::owncloud::webdav::{self, decode_path, Depth};
+use crate::owncloud::{not_found, sabre_error, xml_response};
+
+/// The instances, by name; each account lives on one or more of them.
+pub(crate) const OCIS_INSTANCE_NAMES: [&str; 2] = ["A", "B"];
+
+/// WebFinger relation of the IdP (OpenID Connect Discovery §2).
+pub(crate) const ISSUER_REL: &str = "http://openid.net/specs/connect/1.0/issuer";
+/// WebFinger relation of the instances a user's data lives on (oCIS `server-instance`).
+pub(crate) const INSTANCE_REL: &str = "http://webfinger.owncloud/rel/server-instance";
+
+/// What oCIS knows about an IdP user: where their data lives and whether the account may log in.
+#[derive(Debug)]
+pub(crate) struct OcisAccount {
+    pub(crate) login: &'static str,
+    pub(crate) instances: &'static [&'static str],
+    /// Seed 002's "account has been disabled": the IdP logs them in, oCIS refuses them.
+    pub(crate) disabled: bool,
+}
+
+pub(crate) const OCIS_ACCOUNTS: [OcisAccount; 3] = [
+    OcisAccount { login: "einstein", instances: &["A"], disabled: false },
+    OcisAccount { login: "marie", instances: &["A", "B"], disabled: false },
+    OcisAccount { login: "richard", instances: &["A"], disabled: true },
+];
+
+pub(crate) fn find_account(login: &str) -> Option<&'static OcisAccount> {
+    OCIS_ACCOUNTS.iter().find(|account| account.login == login)
+}
+
+/// The message of the challenge for a disabled account.
+pub(crate) const ACCOUNT_DISABLED: &str = "account is disabled";
+
+/// The title WebFinger gives an instance.
+pub(crate) fn instance_title(name: &str) -> String {
+    format!("Instance {name}")
+}
+
+/// `status.php` of an Infinite Scale (or, with another product name, an approuter's) server.
+pub(crate) fn status_document(product: &str, version: &str) -> Value {
+    json!({
+        "installed": true,
+        "maintenance": false,
+        "needsDbUpgrade": false,
+        "version": version,
+        "versionstring": version,
+        "edition": "Community",
+        "productname": product,
+        "product": product,
+    })
+}
+
+pub(crate) fn ocis_status() -> Value {
+    status_document("Infinite Scale", "7.1.0")
+}
+
+/// A 401 with SabreDAV's body and the given `WWW-Authenticate` challenge.
+pub(crate) fn dav_unauthorized(challenge: &str, message: &str) -> Response {
+    let mut response = sabre_error(StatusCode::UNAUTHORIZED, "Sabre\\DAV\\Exception\\NotAuthenticated", message);
+    if let Ok(value) = HeaderValue::from_str(challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// Why a request with (or without) a bearer token is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BearerRefusal {
+    /// No bearer token: the challenge names the realm only.
+    Missing,
+    /// `error="invalid_token"` with this description.
+    InvalidToken(&'static str),
+    /// A valid token of a user who may not use this server.
+    Forbidden(String),
+}
+
+impl BearerRefusal {
+    /// The refusal as WebDAV answers it.
+    pub(crate) fn dav_response(&self, realm: &str) -> Response {
+        match self {
+            BearerRefusal::Missing => {
+                dav_unauthorized(&format!("Bearer realm=\"{realm}\""), "No bearer token was sent")
+            }
+            BearerRefusal::InvalidToken(description) => {
+                dav_unauthorized(&bearer_error_challenge(description), description)
+            }
+            BearerRefusal::Forbidden(message) => {
+                sabre_error(StatusCode::FORBIDDEN, "Sabre\\DAV\\Exception\\Forbidden", message)
+            }
+        }
+    }
+
+    /// The `WWW-Authenticate` value of a 401 refusal.
+    pub(crate) fn challenge(&self, realm: &str) -> Option<String> {
+        match self {
+            BearerRefusal::Missing => Some(format!("Bearer realm=\"{realm}\"")),
+            BearerRefusal::InvalidToken(description) => Some(bearer_error_challenge(description)),
+            BearerRefusal::Forbidden(_) => None,
+        }
+    }
+}
+
+/// The claims of the request's valid bearer token of `zone`.
+pub(crate) fn bearer_claims(
+    provider: &Provider,
+    zone: Zone,
+    headers: &HeaderMap,
+) -> Result<AccessClaims, BearerRefusal> {
+    let token = bearer_token(headers).ok_or(BearerRefusal::Missing)?;
+    let claims =
+        provider.validate_access(zone, token).map_err(|problem| BearerRefusal::InvalidToken(problem.description()))?;
+    if claims.user().is_none() {
+        return Err(BearerRefusal::InvalidToken(crate::oidc::TokenProblem::Invalid.description()));
+    }
+    Ok(claims)
+}
+
+/// The oCIS account behind the request's bearer token: valid, of the main zone, not disabled.
+pub(crate) fn ocis_account(
+    provider: &Provider,
+    headers: &HeaderMap,
+) -> Result<(AccessClaims, &'static OcisAccount), BearerRefusal> {
+    let claims = bearer_claims(provider, Zone::Main, headers)?;
+    let account = find_account(&claims.preferred_username).ok_or(BearerRefusal::InvalidToken("unknown account"))?;
+    if account.disabled {
+        return Err(BearerRefusal::InvalidToken(ACCOUNT_DISABLED));
+    }
+    Ok((claims, account))
+}
+
+/// The methods the read-only demo home supports.
+const ALLOWED_METHODS: &str = "OPTIONS, GET, HEAD, PROPFIND";
+
+/// PROPFIND / GET / HEAD / OPTIONS on the demo home at `relative` (percent-encoded, relative to the home).
+pub(crate) fn serve_home(
+    method: &Method,
+    headers: &HeaderMap,
+    relative: &str,
+    home_href: &str,
+    instance_tag: &str,
+) -> Response {
+    let Some(relative) = decode_path(relative) else {
+        return not_found();
+    };
+    let Some(resource) = webdav::find(&relative) else {
+        return not_found();
+    };
+    match method.as_str() {
+        "PROPFIND" => {
+            let depth = Depth::from_header(headers.get("depth").and_then(|value| value.to_str().ok()));
+            let body = webdav::multistatus(resource, depth, home_href, instance_tag);
+            xml_response(StatusCode::MULTI_STATUS, "application/xml; charset=utf-8", body)
+        }
+        "GET" | "HEAD" => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+            format!("Homeport demo: {}\n", resource.path),
+        )
+            .into_response(),
+        "OPTIONS" => (
+            StatusCode::OK,
+            [
+                (header::HeaderName::from_static("dav"), HeaderValue::from_static("1, 3")),
+                (header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS)),
+            ],
+        )
+            .into_response(),
+        _ => {
+            let mut response = sabre_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Sabre\\DAV\\Exception\\MethodNotAllowed",
+                "The demo home is read-only",
+            );
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+            response
+        }
+    }
+}
+
+/// Splits `/remote.php/dav/files/<owner>/<rest>` after the prefix into the decoded owner and the rest.
+pub(crate) fn dav_files_owner(path: &str) -> Option<(String, &str)> {
+    let after = path.strip_prefix("/remote.php/dav/files/")?;
+    let (owner, rest) = after.split_once('/').unwrap_or((after, ""));
+    Some((decode_path(owner)?, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_match_the_idp_users() {
+        for account in &OCIS_ACCOUNTS {
+            assert!(crate::oidc::find_user(account.login).is_some(), "{} logs in at the IdP", account.login);
+            for instance in account.instances {
+                assert!(OCIS_INSTANCE_NAMES.contains(instance), "{} lives on a real instance", account.login);
+            }
+        }
+        assert_eq!(find_account("marie").map(|a| a.instances.len()), Some(2), "marie has a choice");
+        assert_eq!(find_account("richard").map(|a| a.disabled), Some(true), "richard is disabled");
+    }
+
+    #[test]
+    fn dav_files_paths_split() {
+        assert_eq!(dav_files_owner("/remote.php/dav/files/marie/"), Some(("marie".to_owned(), "")), "home");
+        assert_eq!(
+            dav_files_owner("/remote.php/dav/files/ma%72ie/Photos/"),
+            Some(("marie".to_owned(), "Photos/")),
+            "decoded owner, raw rest"
+        );
+        assert_eq!(dav_files_owner("/remote.php/webdav/"), None, "another endpoint");
+    }
+}

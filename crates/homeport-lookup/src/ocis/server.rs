@@ -1,0 +1,263 @@
+//! The oCIS server a person types: `status.php`, the Bearer challenge on WebDAV, and WebFinger (the IdP for the
+//! server, the instances for an account).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::instance::fallback;
+use super::{
+    bearer_claims, dav_files_owner, find_account, instance_title, ocis_account, ocis_status, serve_home, BearerRefusal,
+    INSTANCE_REL, ISSUER_REL,
+};
+use crate::oidc::{Provider, Zone};
+use crate::owncloud::not_found;
+use crate::owncloud::webdav::encode_path;
+
+#[derive(Debug)]
+pub(crate) struct OcisState {
+    /// The server's URL with trailing slash.
+    pub(crate) url: Url,
+    pub(crate) provider: Arc<Provider>,
+    /// Each instance's base URL (trailing slash) by name.
+    pub(crate) instances: BTreeMap<String, Url>,
+}
+
+impl OcisState {
+    fn realm(&self) -> &str {
+        self.url.as_str().trim_end_matches('/')
+    }
+
+    /// `host:port` of the server, as an `acct:` resource names it.
+    fn authority(&self) -> String {
+        match self.url.port() {
+            Some(port) => format!("{}:{port}", self.url.host_str().unwrap_or_default()),
+            None => self.url.host_str().unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+pub(crate) fn router(state: Arc<OcisState>) -> Router {
+    Router::new()
+        .route("/status.php", get(status))
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/remote.php/webdav", any(webdav))
+        .route("/remote.php/webdav/", any(webdav))
+        .route("/remote.php/webdav/{*rest}", any(webdav))
+        .route("/remote.php/dav/files/{user}", any(webdav))
+        .route("/remote.php/dav/files/{user}/", any(webdav))
+        .route("/remote.php/dav/files/{user}/{*rest}", any(webdav))
+        .fallback(fallback)
+        .with_state(state)
+}
+
+async fn status() -> Response {
+    Json(ocis_status()).into_response()
+}
+
+/// WebDAV at the server itself: a challenge naming the server as realm; with a valid bearer token the proxy
+/// answers for the account's first instance.
+async fn webdav(State(state): State<Arc<OcisState>>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
+    let (claims, account) = match ocis_account(&state.provider, &headers) {
+        Ok(found) => found,
+        Err(refusal) => return refusal.dav_response(state.realm()),
+    };
+    let tag = format!("ocis{}", account.instances.first().copied().unwrap_or("A"));
+    if let Some(relative) = uri.path().strip_prefix("/remote.php/webdav") {
+        return serve_home(&method, &headers, relative, "/remote.php/webdav/", &tag);
+    }
+    match dav_files_owner(uri.path()) {
+        Some((owner, relative)) if owner == claims.preferred_username => {
+            let home_href = format!("/remote.php/dav/files/{}/", encode_path(&owner));
+            serve_home(&method, &headers, relative, &home_href, &tag)
+        }
+        _ => not_found(),
+    }
+}
+
+/// RFC 7033: the IdP of the server (anonymous), or the instances of an account (bearer of that account).
+async fn webfinger(State(state): State<Arc<OcisState>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let resources: Vec<&str> =
+        params.iter().filter(|(key, _)| key == "resource").map(|(_, value)| value.as_str()).collect();
+    let [resource] = resources.as_slice() else {
+        return jrd_error(StatusCode::BAD_REQUEST, "exactly one resource parameter is required");
+    };
+    let rels: Vec<&str> = params.iter().filter(|(key, _)| key == "rel").map(|(_, value)| value.as_str()).collect();
+    let issuer_link = json!({"rel": ISSUER_REL, "href": state.provider.issuer(Zone::Main)});
+
+    let links = if resource.trim_end_matches('/') == state.realm() {
+        vec![issuer_link]
+    } else if let Some(account) = resource.strip_prefix("acct:") {
+        let Some((user, host)) = account.rsplit_once('@') else {
+            return jrd_error(StatusCode::NOT_FOUND, "unknown resource");
+        };
+        if !host.eq_ignore_ascii_case(&state.authority()) {
+            return jrd_error(StatusCode::NOT_FOUND, "the account is not on this server");
+        }
+        let claims = match bearer_claims(&state.provider, Zone::Main, &headers) {
+            Ok(claims) => claims,
+            Err(refusal) => return jrd_refusal(&refusal, state.realm()),
+        };
+        if claims.preferred_username != user {
+            return jrd_error(StatusCode::FORBIDDEN, "the bearer token belongs to another account");
+        }
+        let Some(account) = find_account(user) else {
+            return jrd_error(StatusCode::NOT_FOUND, "unknown account");
+        };
+        let mut links = vec![issuer_link];
+        for name in account.instances {
+            if let Some(url) = state.instances.get(*name) {
+                links.push(json!({
+                    "rel": INSTANCE_REL,
+                    "href": url.as_str(),
+                    "titles": {"en": instance_title(name)},
+                }));
+            }
+        }
+        links
+    } else {
+        return jrd_error(StatusCode::NOT_FOUND, "unknown resource");
+    };
+    let links: Vec<Value> = links
+        .into_iter()
+        .filter(|link| rels.is_empty() || rels.iter().any(|rel| link["rel"].as_str() == Some(rel)))
+        .collect();
+    jrd(StatusCode::OK, &json!({"subject": resource, "links": links}))
+}
+
+fn jrd(status: StatusCode, document: &Value) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/jrd+json")),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+        ],
+        document.to_string(),
+    )
+        .into_response()
+}
+
+fn jrd_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+fn jrd_refusal(refusal: &BearerRefusal, realm: &str) -> Response {
+    let status = match refusal {
+        BearerRefusal::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let mut response = jrd_error(status, "a valid bearer token of the account is required");
+    if let Some(challenge) = refusal.challenge(realm).and_then(|value| HeaderValue::from_str(&value).ok()) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::test_support::{access_token, localhost_client, log_in, propfind, start};
+    use crate::Scenario;
+
+    use super::{INSTANCE_REL, ISSUER_REL};
+
+    #[tokio::test]
+    async fn status_and_the_bearer_challenge_announce_infinite_scale() {
+        let server = start(Scenario::default()).await;
+        let status: Value = localhost_client()
+            .get(server.ocis_url().join("status.php").expect("URL"))
+            .send()
+            .await
+            .expect("answers")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(
+            status,
+            json!({"installed": true, "maintenance": false, "needsDbUpgrade": false, "version": "7.1.0",
+                   "versionstring": "7.1.0", "edition": "Community", "productname": "Infinite Scale",
+                   "product": "Infinite Scale"}),
+            "oCIS's status.php"
+        );
+        let realm = server.ocis_url().as_str().trim_end_matches('/').to_owned();
+        for path in ["remote.php/webdav/", "remote.php/dav/files/einstein/"] {
+            let response = propfind(&localhost_client(), server.ocis_url().join(path).expect("URL"))
+                .send()
+                .await
+                .expect("answers");
+            assert_eq!(response.status(), 401, "{path}: a challenge");
+            assert_eq!(response.headers()["www-authenticate"], format!("Bearer realm=\"{realm}\"").as_str(), "{path}");
+        }
+        server.shutdown().await;
+    }
+
+    async fn webfinger(url: &url::Url, resource: &str, rel: &str, token: Option<&str>) -> reqwest::Response {
+        let mut url = url.join(".well-known/webfinger").expect("URL");
+        url.query_pairs_mut().append_pair("resource", resource).append_pair("rel", rel);
+        let mut request = localhost_client().get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("WebFinger answers")
+    }
+
+    #[tokio::test]
+    async fn webfinger_names_the_issuer_and_each_accounts_instances() {
+        let server = start(Scenario::default()).await;
+        let ocis = server.ocis_url();
+        let response = webfinger(ocis, ocis.as_str(), ISSUER_REL, None).await;
+        assert_eq!(response.status(), 200, "the issuer is public");
+        assert_eq!(response.headers()["content-type"], "application/jrd+json", "a JRD");
+        let jrd: Value = response.json().await.expect("JSON");
+        assert_eq!(
+            jrd,
+            json!({"subject": ocis.as_str(), "links": [{"rel": ISSUER_REL, "href": server.idp_issuer()}]}),
+            "the IdP's issuer"
+        );
+
+        let authority = format!("{}:{}", ocis.host_str().expect("host"), ocis.port().expect("port"));
+        let instances = server.ocis_instance_urls();
+        for (user, password, expected) in [
+            ("einstein", "relativity", vec!["A"]),
+            ("marie", "radioactivity", vec!["A", "B"]),
+            ("richard", "superfluidity", vec!["A"]),
+        ] {
+            let token = access_token(&log_in(&server.idp_issuer(), user, password).await);
+            let resource = format!("acct:{user}@{authority}");
+            let response = webfinger(ocis, &resource, INSTANCE_REL, Some(&token)).await;
+            assert_eq!(response.status(), 200, "{user}: own account");
+            let jrd: Value = response.json().await.expect("JSON");
+            assert_eq!(jrd["subject"], resource.as_str(), "{user}: the subject is the resource");
+            let links = jrd["links"].as_array().expect("links");
+            let hrefs: Vec<&str> = links.iter().filter_map(|link| link["href"].as_str()).collect();
+            let wanted: Vec<&str> = expected.iter().map(|name| instances[*name].as_str()).collect();
+            assert_eq!(hrefs, wanted, "{user}: the instances");
+            assert!(links.iter().all(|link| link["rel"] == INSTANCE_REL), "{user}: only the asked rel");
+            assert_eq!(links[0]["titles"]["en"], format!("Instance {}", expected[0]).as_str(), "{user}: a title");
+
+            let other = format!("acct:someone-else@{authority}");
+            let response = webfinger(ocis, &other, INSTANCE_REL, Some(&token)).await;
+            assert_eq!(response.status(), 403, "{user}: another account's instances are not told");
+        }
+        let response = webfinger(ocis, &format!("acct:marie@{authority}"), INSTANCE_REL, None).await;
+        assert_eq!(response.status(), 401, "instances need the bearer token");
+        let response = webfinger(ocis, &format!("acct:marie@{authority}"), INSTANCE_REL, Some("forged")).await;
+        assert_eq!(response.status(), 401, "a forged token is refused");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer error=\"invalid_token\", error_description=\"invalid\"",
+            "with the Bearer error"
+        );
+        server.shutdown().await;
+    }
+}

@@ -1,0 +1,618 @@
+//! The OpenID Provider of seeds 002 and 003: discovery, JWKS, dynamic client registration, an HTML login form,
+//! authorization code + PKCE, refresh with rotation, userinfo and revocation.
+//!
+//! One provider serves several identity zones on one port, chosen by the `Host` header: the main zone
+//! (`http://127.0.0.1:<port>`, oCIS's IdP) and one zone per tenant (`http://<tenant>.auth.localhost:<port>`,
+//! the XSUAA identity zones of seed 003). Tokens are ES256 JWTs signed with a key generated at start.
+
+pub(crate) mod endpoints;
+mod keys;
+mod page;
+pub(crate) mod robot;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::http::{header, HeaderMap, StatusCode};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use url::{Host, Url};
+
+use self::keys::SigningKey;
+use crate::host::RequestHost;
+use crate::tenant::{self, Tenant};
+use crate::LookupError;
+
+/// The client id every Homeport build knows, for providers without dynamic registration (public client, any
+/// loopback redirect URI).
+pub const BUILT_IN_CLIENT_ID: &str = "homeport-desktop";
+/// The `aud` of every access token: the resource servers (oCIS instances, approuters) accept only this.
+pub(crate) const ACCESS_TOKEN_AUDIENCE: &str = "homeport";
+/// Authorization codes are single use and live this long.
+const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// Bounds on what a long-running `homeport mock` keeps in memory.
+const MAX_CLIENTS: usize = 10_000;
+const MAX_REFRESH_TOKENS: usize = 100_000;
+/// The scopes the provider knows; others asked for are not granted.
+const SUPPORTED_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// A person who can log in at the provider (oCIS's demo users).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct OidcUser {
+    pub(crate) login: &'static str,
+    pub(crate) password: &'static str,
+    pub(crate) display_name: &'static str,
+    pub(crate) email: &'static str,
+    /// The stable subject identifier (oCIS's user ids of these demo users).
+    pub(crate) sub: &'static str,
+}
+
+pub(crate) const OIDC_USERS: [OidcUser; 3] = [
+    OidcUser {
+        login: "einstein",
+        password: "relativity",
+        display_name: "Albert Einstein",
+        email: "einstein@example.org",
+        sub: "4c510ada-c86b-4815-8820-42cdf82c3d51",
+    },
+    OidcUser {
+        login: "marie",
+        password: "radioactivity",
+        display_name: "Marie Curie",
+        email: "marie@example.org",
+        sub: "f7fbf8c8-139b-4376-b307-cf0a8c2d0d9c",
+    },
+    OidcUser {
+        login: "richard",
+        password: "superfluidity",
+        display_name: "Richard Feynman",
+        email: "richard@example.org",
+        sub: "932b4540-8d16-481e-8ef4-588e4b6b151c",
+    },
+];
+
+pub(crate) fn find_user(login: &str) -> Option<&'static OidcUser> {
+    OIDC_USERS.iter().find(|user| user.login == login)
+}
+
+fn check_password(login: &str, password: &str) -> Option<&'static OidcUser> {
+    find_user(login).filter(|user| user.password == password)
+}
+
+/// Which identity zone a request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Zone {
+    /// `http://127.0.0.1:<port>`: the IdP of the oCIS server.
+    Main,
+    /// `http://<tenant>.auth.localhost:<port>`.
+    Tenant(&'static Tenant),
+}
+
+/// The claims of an access token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct AccessClaims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) aud: String,
+    pub(crate) exp: u64,
+    pub(crate) iat: u64,
+    pub(crate) scope: String,
+    pub(crate) preferred_username: String,
+    pub(crate) client_id: String,
+    pub(crate) jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) zid: Option<String>,
+}
+
+impl AccessClaims {
+    pub(crate) fn user(&self) -> Option<&'static OidcUser> {
+        find_user(&self.preferred_username).filter(|user| user.sub == self.sub)
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: u64,
+    iat: u64,
+    auth_time: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    name: &'a str,
+    preferred_username: &'a str,
+    email: &'a str,
+    email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zid: Option<&'a str>,
+}
+
+/// Why a bearer token was not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenProblem {
+    Expired,
+    Invalid,
+}
+
+impl TokenProblem {
+    /// The `error_description` of the `WWW-Authenticate: Bearer error="invalid_token"` challenge.
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            TokenProblem::Expired => "The Access Token expired",
+            TokenProblem::Invalid => "invalid",
+        }
+    }
+
+    /// `Bearer error="invalid_token", error_description="…"`.
+    pub(crate) fn challenge(self) -> String {
+        bearer_error_challenge(self.description())
+    }
+}
+
+/// `Bearer error="invalid_token", error_description="<description>"`.
+pub(crate) fn bearer_error_challenge(description: &str) -> String {
+    format!("Bearer error=\"invalid_token\", error_description=\"{description}\"")
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// An RFC 6749 §5.2 error answer of the token (or registration, revocation) endpoint.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct OAuthError {
+    pub(crate) status: StatusCode,
+    pub(crate) error: &'static str,
+    pub(crate) description: String,
+}
+
+impl OAuthError {
+    pub(crate) fn new(error: &'static str, description: impl Into<String>) -> OAuthError {
+        OAuthError { status: StatusCode::BAD_REQUEST, error, description: description.into() }
+    }
+
+    fn server(description: impl Into<String>) -> OAuthError {
+        OAuthError { status: StatusCode::INTERNAL_SERVER_ERROR, error: "server_error", description: description.into() }
+    }
+
+    pub(crate) fn body(&self) -> Value {
+        json!({"error": self.error, "error_description": self.description})
+    }
+}
+
+/// What an authorization code or refresh token stands for.
+#[derive(Clone, Debug)]
+pub(crate) struct Grant {
+    pub(crate) client_id: String,
+    pub(crate) user: &'static OidcUser,
+    pub(crate) scope: String,
+    pub(crate) zone: Zone,
+    pub(crate) nonce: Option<String>,
+    pub(crate) auth_time: u64,
+}
+
+#[derive(Debug)]
+struct PendingCode {
+    grant: Grant,
+    redirect_uri: String,
+    code_challenge: String,
+    expires_at: Instant,
+}
+
+#[derive(Debug)]
+struct AccessRecord {
+    expires_at: SystemTime,
+    revoked: bool,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    /// Dynamically registered clients and their redirect URIs.
+    clients: HashMap<String, Vec<Url>>,
+    codes: HashMap<String, PendingCode>,
+    refresh_tokens: HashMap<String, Grant>,
+    /// Issued access tokens by `jti`: expiry to the millisecond, and revocation.
+    access_tokens: HashMap<String, AccessRecord>,
+}
+
+/// The provider shared by the IdP's handlers and the resource servers that check its tokens.
+#[derive(Debug)]
+pub(crate) struct Provider {
+    scheme: &'static str,
+    /// The main zone's issuer: the IdP URL without trailing slash.
+    issuer: String,
+    port: u16,
+    key: SigningKey,
+    token_lifetime: Duration,
+    store: Mutex<Store>,
+}
+
+impl Provider {
+    /// A provider for the IdP listening at `base` (`http://127.0.0.1:<port>/`).
+    pub(crate) fn new(base: &Url, token_lifetime: Duration) -> Result<Provider, LookupError> {
+        let port = base
+            .port_or_known_default()
+            .ok_or_else(|| LookupError::InvalidScenario(format!("the IdP URL {base} has no port")))?;
+        let scheme = if base.scheme() == "https" { "https" } else { "http" };
+        Ok(Provider {
+            scheme,
+            issuer: base.as_str().trim_end_matches('/').to_owned(),
+            port,
+            key: SigningKey::generate()?,
+            token_lifetime,
+            store: Mutex::new(Store::default()),
+        })
+    }
+
+    /// The issuer of a zone, without trailing slash.
+    pub(crate) fn issuer(&self, zone: Zone) -> String {
+        match zone {
+            Zone::Main => self.issuer.clone(),
+            Zone::Tenant(tenant) => format!("{}://{}.{}:{}", self.scheme, tenant.name, tenant::ZONE_DOMAIN, self.port),
+        }
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The zone a request to the IdP port is for: `127.0.0.1` / `localhost` is the main zone,
+    /// `<tenant>.auth.localhost` a tenant's; anything else is no zone of this provider.
+    pub(crate) fn zone_for_host(&self, host: &RequestHost) -> Option<Zone> {
+        if host.port != Some(self.port) {
+            return None;
+        }
+        if host.name == "127.0.0.1" || host.name == "localhost" {
+            return Some(Zone::Main);
+        }
+        let label = host.label_under(tenant::ZONE_DOMAIN, self.port)?;
+        tenant::find(label).map(Zone::Tenant)
+    }
+
+    pub(crate) fn jwks(&self) -> Value {
+        json!({"keys": [self.key.jwk()]})
+    }
+
+    /// Registers a public client with these (already validated) redirect URIs; returns its id.
+    fn register(&self, redirect_uris: Vec<Url>) -> Result<String, OAuthError> {
+        let client_id = format!("homeport-{}", random_token(12)?);
+        let mut store = self.lock();
+        if store.clients.len() >= MAX_CLIENTS {
+            return Err(OAuthError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: "temporarily_unavailable",
+                description: "too many registered clients; restart the lookup server".into(),
+            });
+        }
+        store.clients.insert(client_id.clone(), redirect_uris);
+        Ok(client_id)
+    }
+
+    /// Whether `client_id` is known and may use `redirect_uri` (RFC 8252 §7.3: loopback, any port, same path).
+    fn check_client(&self, client_id: &str, redirect_uri: &Url) -> Result<(), String> {
+        if !is_loopback_redirect(redirect_uri) {
+            return Err(format!("redirect_uri {redirect_uri} is not an http://127.0.0.1 or http://[::1] URI"));
+        }
+        if client_id == BUILT_IN_CLIENT_ID {
+            return Ok(());
+        }
+        let store = self.lock();
+        let registered = store.clients.get(client_id).ok_or_else(|| format!("unknown client_id {client_id:?}"))?;
+        let matches = registered.iter().any(|allowed| {
+            allowed.scheme() == redirect_uri.scheme()
+                && allowed.host() == redirect_uri.host()
+                && allowed.path() == redirect_uri.path()
+                && allowed.query() == redirect_uri.query()
+        });
+        if matches {
+            Ok(())
+        } else {
+            Err(format!("redirect_uri {redirect_uri} is not registered for this client"))
+        }
+    }
+
+    fn is_known_client(&self, client_id: &str) -> bool {
+        client_id == BUILT_IN_CLIENT_ID || self.lock().clients.contains_key(client_id)
+    }
+
+    /// A fresh single-use code for `grant`.
+    fn create_code(&self, grant: Grant, redirect_uri: &Url, code_challenge: &str) -> Result<String, OAuthError> {
+        let code = random_token(24)?;
+        let now = Instant::now();
+        let mut store = self.lock();
+        store.codes.retain(|_, pending| pending.expires_at > now);
+        store.codes.insert(
+            code.clone(),
+            PendingCode {
+                grant,
+                redirect_uri: redirect_uri.to_string(),
+                code_challenge: code_challenge.to_owned(),
+                expires_at: now + CODE_LIFETIME,
+            },
+        );
+        Ok(code)
+    }
+
+    /// `grant_type=authorization_code`. The code is used up by any attempt, successful or not.
+    fn exchange_code(
+        &self,
+        zone: Zone,
+        code: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        code_verifier: &str,
+    ) -> Result<Value, OAuthError> {
+        let pending = self.lock().codes.remove(code);
+        let pending = pending.ok_or_else(|| {
+            OAuthError::new("invalid_grant", "the authorization code is unknown, expired or already used")
+        })?;
+        if pending.expires_at <= Instant::now() {
+            return Err(OAuthError::new("invalid_grant", "the authorization code expired"));
+        }
+        if pending.grant.zone != zone {
+            return Err(OAuthError::new("invalid_grant", "the authorization code was issued by another zone"));
+        }
+        if pending.grant.client_id != client_id {
+            return Err(OAuthError::new("invalid_grant", "the authorization code was issued to another client"));
+        }
+        if pending.redirect_uri != redirect_uri {
+            return Err(OAuthError::new("invalid_grant", "redirect_uri differs from the authorization request"));
+        }
+        if pkce_challenge(code_verifier) != pending.code_challenge {
+            return Err(OAuthError::new("invalid_grant", "PKCE verification failed: code_verifier does not match"));
+        }
+        self.issue(&pending.grant)
+    }
+
+    /// `grant_type=refresh_token`, with rotation: the presented token is revoked, a new one issued.
+    fn refresh(&self, zone: Zone, refresh_token: &str, client_id: Option<&str>) -> Result<Value, OAuthError> {
+        let grant = {
+            let mut store = self.lock();
+            let Some(grant) = store.refresh_tokens.get(refresh_token) else {
+                return Err(OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"));
+            };
+            if grant.zone != zone {
+                return Err(OAuthError::new("invalid_grant", "the refresh token was issued by another zone"));
+            }
+            if client_id.is_some_and(|client_id| client_id != grant.client_id) {
+                return Err(OAuthError::new("invalid_grant", "the refresh token was issued to another client"));
+            }
+            store
+                .refresh_tokens
+                .remove(refresh_token)
+                .ok_or_else(|| OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"))?
+        };
+        self.issue(&grant)
+    }
+
+    /// RFC 7009: revokes a refresh token, or an access token; unknown tokens are ignored.
+    fn revoke(&self, token: &str) {
+        let mut store = self.lock();
+        if store.refresh_tokens.remove(token).is_some() {
+            return;
+        }
+        drop(store);
+        // An access token of any zone of this provider: revoke it by its jti.
+        let zones = std::iter::once(Zone::Main).chain(tenant::TENANTS.iter().map(Zone::Tenant));
+        for zone in zones {
+            if let Ok(claims) = self.key.verify::<AccessClaims>(token, &self.issuer(zone), ACCESS_TOKEN_AUDIENCE) {
+                if let Some(record) = self.lock().access_tokens.get_mut(&claims.jti) {
+                    record.revoked = true;
+                }
+                return;
+            }
+        }
+    }
+
+    /// Access, refresh and (for `openid`) ID token for `grant`.
+    fn issue(&self, grant: &Grant) -> Result<Value, OAuthError> {
+        let now = SystemTime::now();
+        let iat = unix_seconds(now);
+        let expires_at = now + self.token_lifetime;
+        // Rounded up: the claim never says a token expired before it really did.
+        let exp = expires_at
+            .duration_since(UNIX_EPOCH)
+            .map(|since| since.as_secs() + u64::from(since.subsec_nanos() > 0))
+            .unwrap_or_default();
+        let issuer = self.issuer(grant.zone);
+        let zid = match grant.zone {
+            Zone::Main => None,
+            Zone::Tenant(tenant) => Some(tenant.zid),
+        };
+        let jti = random_token(16)?;
+        let access = AccessClaims {
+            iss: issuer.clone(),
+            sub: grant.user.sub.to_owned(),
+            aud: ACCESS_TOKEN_AUDIENCE.to_owned(),
+            exp,
+            iat,
+            scope: grant.scope.clone(),
+            preferred_username: grant.user.login.to_owned(),
+            client_id: grant.client_id.clone(),
+            jti: jti.clone(),
+            zid: zid.map(str::to_owned),
+        };
+        let access_token =
+            self.key.sign(&access).map_err(|error| OAuthError::server(format!("cannot sign: {error}")))?;
+        let id_token = if grant.scope.split(' ').any(|scope| scope == "openid") {
+            let claims = IdTokenClaims {
+                iss: &issuer,
+                sub: grant.user.sub,
+                aud: &grant.client_id,
+                exp,
+                iat,
+                auth_time: grant.auth_time,
+                nonce: grant.nonce.as_deref(),
+                name: grant.user.display_name,
+                preferred_username: grant.user.login,
+                email: grant.user.email,
+                email_verified: true,
+                zid,
+            };
+            Some(self.key.sign(&claims).map_err(|error| OAuthError::server(format!("cannot sign: {error}")))?)
+        } else {
+            None
+        };
+        let refresh_token = random_token(32)?;
+        {
+            let mut store = self.lock();
+            store.access_tokens.retain(|_, record| record.expires_at > now);
+            store.access_tokens.insert(jti, AccessRecord { expires_at, revoked: false });
+            if store.refresh_tokens.len() >= MAX_REFRESH_TOKENS {
+                return Err(OAuthError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    error: "temporarily_unavailable",
+                    description: "too many refresh tokens; restart the lookup server".into(),
+                });
+            }
+            store.refresh_tokens.insert(refresh_token.clone(), grant.clone());
+        }
+        let expires_in = self.token_lifetime.as_secs() + u64::from(self.token_lifetime.subsec_nanos() > 0);
+        let mut response = json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "refresh_token": refresh_token,
+            "scope": grant.scope,
+        });
+        if let Some(id_token) = id_token {
+            response["id_token"] = Value::from(id_token);
+        }
+        Ok(response)
+    }
+
+    /// The claims of a valid, unexpired, unrevoked access token of `zone`.
+    pub(crate) fn validate_access(&self, zone: Zone, token: &str) -> Result<AccessClaims, TokenProblem> {
+        let claims: AccessClaims =
+            self.key.verify(token, &self.issuer(zone), ACCESS_TOKEN_AUDIENCE).map_err(|_| TokenProblem::Invalid)?;
+        let now = SystemTime::now();
+        match self.lock().access_tokens.get(&claims.jti) {
+            Some(record) if record.revoked => Err(TokenProblem::Invalid),
+            Some(record) if now >= record.expires_at => Err(TokenProblem::Expired),
+            Some(_) => Ok(claims),
+            // Records are dropped once expired; a signed token without one expired before.
+            None if unix_seconds(now) >= claims.exp => Err(TokenProblem::Expired),
+            None => Err(TokenProblem::Invalid),
+        }
+    }
+
+    /// The granted scope for a request: the supported scopes asked for, plus a tenant's application scopes.
+    fn granted_scope(zone: Zone, requested: &str) -> String {
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in requested.split(' ').filter(|scope| SUPPORTED_SCOPES.contains(scope)) {
+            if !scopes.iter().any(|known| known == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        if let Zone::Tenant(tenant) = zone {
+            scopes.extend(tenant.scopes());
+        }
+        scopes.join(" ")
+    }
+
+    /// A poisoned lock still holds consistent maps (every update is a single insert or remove).
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// `BASE64URL(SHA256(verifier))`, RFC 7636's S256.
+pub(crate) fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]` (the same holds for the challenge).
+fn is_pkce_value(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-._~".contains(&byte))
+}
+
+/// `http://127.0.0.1:<port>/<path>` or `http://[::1]:<port>/<path>`, without fragment (RFC 8252 §7.3).
+pub(crate) fn is_loopback_redirect(uri: &Url) -> bool {
+    let loopback = match uri.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    uri.scheme() == "http" && loopback && uri.fragment().is_none() && uri.username().is_empty()
+}
+
+/// `bytes` random bytes, base64url: ids, codes and opaque tokens.
+fn random_token(bytes: usize) -> Result<String, OAuthError> {
+    let mut buffer = vec![0_u8; bytes];
+    getrandom::fill(&mut buffer).map_err(|error| OAuthError::server(format!("no randomness: {error}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(buffer))
+}
+
+fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or_default()
+}
+
+fn now_seconds() -> u64 {
+    unix_seconds(SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "the RFC's example"
+        );
+        assert!(is_pkce_value("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "43 unreserved characters");
+        assert!(!is_pkce_value("short"), "too short");
+        assert!(!is_pkce_value(&"a+".repeat(30)), "+ is not unreserved");
+    }
+
+    #[test]
+    fn only_loopback_ip_redirects_are_native_app_redirects() {
+        for good in ["http://127.0.0.1:1234/callback", "http://[::1]:9/cb?x=1", "http://127.0.0.1/"] {
+            assert!(is_loopback_redirect(&Url::parse(good).expect("URL")), "{good} is a loopback redirect");
+        }
+        for bad in [
+            "https://127.0.0.1:1234/callback",
+            "http://localhost:1234/callback",
+            "http://example.com/callback",
+            "http://127.0.0.1:1234/callback#frag",
+            "http://10.0.0.1/cb",
+            "com.example.app:/callback",
+        ] {
+            assert!(!is_loopback_redirect(&Url::parse(bad).expect("URL")), "{bad} is refused");
+        }
+    }
+
+    #[test]
+    fn granted_scope_keeps_known_scopes_and_adds_tenant_scopes() {
+        assert_eq!(Provider::granted_scope(Zone::Main, "openid email bogus openid"), "openid email", "main zone");
+        let tenant1 = tenant::find("tenant1").expect("tenant1 exists");
+        assert_eq!(
+            Provider::granted_scope(Zone::Tenant(tenant1), "openid"),
+            "openid homeport-demo!t101.Read homeport-demo!t101.Admin",
+            "tenant scopes follow <xsappname>!t<index>.<scope>"
+        );
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "bearer abc.def".parse().expect("header value"));
+        assert_eq!(bearer_token(&headers), Some("abc.def"), "the scheme is case-insensitive");
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().expect("header value"));
+        assert_eq!(bearer_token(&headers), None, "Basic is not a bearer token");
+        headers.insert(header::AUTHORIZATION, "Bearer ".parse().expect("header value"));
+        assert_eq!(bearer_token(&headers), None, "an empty token is none");
+    }
+}

@@ -1,0 +1,96 @@
+//! The provider's HTML: the login form (what the system browser shows) and the error page.
+
+use std::fmt::Write as _;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::owncloud::xml_escape;
+
+/// The login page for an authorization request: `params` go into hidden inputs (all of the request's query
+/// parameters), `error` into `<p id="error">`.
+pub(crate) fn login(title: &str, params: &[(String, String)], error: Option<&str>, username: &str) -> String {
+    let mut hidden = String::new();
+    for (name, value) in params {
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            hidden,
+            "      <input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            xml_escape(name),
+            xml_escape(value)
+        );
+    }
+    let error = error.map(|message| format!("    <p id=\"error\" role=\"alert\">{}</p>\n", xml_escape(message)));
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  \
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>Log in · {title}</title>\n  \
+         <style>{STYLE}</style>\n</head>\n<body>\n  <main>\n    <h1>{title}</h1>\n    \
+         <p>Log in to continue to Homeport.</p>\n{error}    \
+         <form id=\"login\" method=\"post\" action=\"/authorize\">\n{hidden}      \
+         <label for=\"username\">Username</label>\n      \
+         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" value=\"{username}\" \
+         required autofocus>\n      \
+         <label for=\"password\">Password</label>\n      \
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n      \
+         <button id=\"submit\" type=\"submit\">Log in</button>\n    </form>\n    \
+         <p class=\"hint\">Demo users: einstein / relativity, marie / radioactivity, richard / superfluidity.</p>\n  \
+         </main>\n</body>\n</html>\n",
+        title = xml_escape(title),
+        error = error.unwrap_or_default(),
+        username = xml_escape(username),
+    )
+}
+
+/// A page for a request that cannot be redirected back to the client (unknown client, bad redirect URI, a zone
+/// that refuses); the message is in `<p id="error">`.
+pub(crate) fn error(title: &str, message: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <title>Error · {title}</title>\n  \
+         <style>{STYLE}</style>\n</head>\n<body>\n  <main>\n    <h1>{title}</h1>\n    \
+         <p id=\"error\" role=\"alert\">{message}</p>\n  </main>\n</body>\n</html>\n",
+        title = xml_escape(title),
+        message = xml_escape(message),
+    )
+}
+
+/// An HTML answer that no cache keeps and no other site frames.
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f6f8;margin:0}\
+main{max-width:22rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;\
+box-shadow:0 1px 4px rgba(0,0,0,.15)}label,input,button{display:block;width:100%;box-sizing:border-box}\
+input{margin:.25rem 0 1rem;padding:.5rem}button{padding:.6rem;background:#0d5b9d;color:#fff;border:0;\
+border-radius:4px}#error{color:#b00020;font-weight:600}.hint{color:#666;font-size:.8rem}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_carries_escaped_hidden_fields() {
+        let page = login(
+            "Zone <1>",
+            &[("state".into(), "a\"b<c".into()), ("client_id".into(), "x".into())],
+            Some("Wrong <password>"),
+            "mar\"ie",
+        );
+        assert!(page.contains("<form id=\"login\" method=\"post\" action=\"/authorize\">"), "the form: {page}");
+        assert!(page.contains("name=\"state\" value=\"a&quot;b&lt;c\""), "hidden values are escaped: {page}");
+        assert!(page.contains("<p id=\"error\" role=\"alert\">Wrong &lt;password&gt;</p>"), "the error: {page}");
+        assert!(page.contains("value=\"mar&quot;ie\""), "the user name is kept, escaped: {page}");
+        assert!(page.contains("type=\"password\""), "a password input");
+        assert!(page.contains("id=\"submit\""), "a submit button");
+        assert!(!login("t", &[], None, "").contains("id=\"error\""), "no error element without an error");
+    }
+}

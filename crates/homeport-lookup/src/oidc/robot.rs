@@ -1,0 +1,234 @@
+//! A robot that logs in at the lookup server's IdP like a person in a browser would: for tests, QA and the CLI's
+//! `--browser auto-login`. It refuses any IdP that is not on loopback: it is not a password-spraying tool.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+use url::{Host, Url};
+
+use crate::LookupError;
+
+/// Each request of the robot gives up after this long.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// A login page larger than this is not the lookup server's.
+const MAX_PAGE_BYTES: usize = 256 * 1024;
+
+static INPUT: LazyLock<Result<Regex, regex::Error>> = LazyLock::new(|| Regex::new(r"(?s)<input\s[^>]*>"));
+static FORM: LazyLock<Result<Regex, regex::Error>> =
+    LazyLock::new(|| Regex::new(r#"(?s)<form\s[^>]*id="login"[^>]*>"#));
+static ATTRIBUTE: LazyLock<Result<Regex, regex::Error>> =
+    LazyLock::new(|| Regex::new(r#"([A-Za-z_:-]+)\s*=\s*"([^"]*)""#));
+static ERROR: LazyLock<Result<Regex, regex::Error>> =
+    LazyLock::new(|| Regex::new(r#"(?s)<p id="error"[^>]*>(.*?)</p>"#));
+
+/// Opens `authorize_url` (the IdP's authorization request, as the engine would open it in the browser), submits
+/// the login form with `user` and `password`, and returns the redirect the IdP answers with — the loopback
+/// callback URL with `code` and `state` — without following it.
+///
+/// Refuses IdPs that are not on loopback (`127.0.0.0/8`, `::1`, `localhost`, `*.localhost`; the latter are
+/// connected to at 127.0.0.1, RFC 6761). Fails with [`LookupError::AutoLogin`] when the IdP refuses (the
+/// message of its error page), the credentials are wrong, or the page is not a login form.
+pub async fn auto_login(authorize_url: &Url, user: &str, password: &str) -> Result<Url, LookupError> {
+    auto_login_trusting(authorize_url, user, password, None).await
+}
+
+/// [`auto_login`] for an IdP serving TLS with the given (self-signed) certificate, DER.
+pub async fn auto_login_trusting(
+    authorize_url: &Url,
+    user: &str,
+    password: &str,
+    certificate_der: Option<&[u8]>,
+) -> Result<Url, LookupError> {
+    ensure_loopback(authorize_url)?;
+    let client = client_for(authorize_url, certificate_der)?;
+
+    let page = client.get(authorize_url.clone()).send().await.map_err(|error| failed("the login page", &error))?;
+    if let Some(location) = redirect_target(&page, authorize_url)? {
+        // The IdP answered without a form (an error sent back to the client): that is the callback.
+        return Ok(location);
+    }
+    let status = page.status();
+    let html = read_page(page).await?;
+    if !status.is_success() {
+        return Err(LookupError::AutoLogin(match error_message(&html) {
+            Some(message) => format!("the IdP refused: {message}"),
+            None => format!("the login page answered {status}"),
+        }));
+    }
+    let form = FORM
+        .as_ref()
+        .map_err(|error| LookupError::AutoLogin(error.to_string()))?
+        .find(&html)
+        .ok_or_else(|| LookupError::AutoLogin("the page has no login form".into()))?;
+    let action = attributes(form.as_str())
+        .into_iter()
+        .find(|(name, _)| name == "action")
+        .map(|(_, value)| value)
+        .unwrap_or_default();
+    let action = authorize_url
+        .join(&action)
+        .map_err(|error| LookupError::AutoLogin(format!("the form's action is not a URL: {error}")))?;
+    if action.origin() != authorize_url.origin() {
+        return Err(LookupError::AutoLogin(format!("the form posts to another origin: {action}")));
+    }
+
+    let mut body = url::form_urlencoded::Serializer::new(String::new());
+    for input in INPUT.as_ref().map_err(|error| LookupError::AutoLogin(error.to_string()))?.find_iter(&html) {
+        let attributes = attributes(input.as_str());
+        let get = |wanted: &str| attributes.iter().find(|(name, _)| name == wanted).map(|(_, value)| value.as_str());
+        if get("type") == Some("hidden") {
+            if let Some(name) = get("name") {
+                body.append_pair(name, get("value").unwrap_or_default());
+            }
+        }
+    }
+    body.append_pair("username", user).append_pair("password", password);
+    let answer = client
+        .post(action.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body.finish())
+        .send()
+        .await
+        .map_err(|error| failed("the login form", &error))?;
+    if let Some(location) = redirect_target(&answer, &action)? {
+        return Ok(location);
+    }
+    let status = answer.status();
+    let html = read_page(answer).await?;
+    Err(LookupError::AutoLogin(match error_message(&html) {
+        Some(message) => format!("the login failed: {message}"),
+        None => format!("the login form answered {status} without a redirect"),
+    }))
+}
+
+fn ensure_loopback(url: &Url) -> Result<(), LookupError> {
+    let loopback = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => is_localhost_name(name),
+        None => false,
+    };
+    if loopback && matches!(url.scheme(), "http" | "https") {
+        Ok(())
+    } else {
+        Err(LookupError::AutoLogin(format!("refusing to log in automatically at {url}: not a loopback IdP")))
+    }
+}
+
+fn is_localhost_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// A client without redirects or proxies that connects `*.localhost` names to 127.0.0.1.
+fn client_for(url: &Url, certificate_der: Option<&[u8]>) -> Result<reqwest::Client, LookupError> {
+    let mut builder =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).timeout(TIMEOUT);
+    if let Some(Host::Domain(name)) = url.host() {
+        // The port of the address is ignored: the URL's port is used.
+        builder = builder.resolve(name, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
+    }
+    if let Some(der) = certificate_der {
+        let certificate = reqwest::Certificate::from_der(der)
+            .map_err(|error| LookupError::AutoLogin(format!("unusable certificate: {error}")))?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build().map_err(|error| LookupError::AutoLogin(format!("cannot build an HTTP client: {error}")))
+}
+
+fn failed(what: &str, error: &reqwest::Error) -> LookupError {
+    LookupError::AutoLogin(format!("cannot load {what}: {error}"))
+}
+
+/// The absolute `Location` of a redirect answer, `None` for other answers.
+fn redirect_target(response: &reqwest::Response, base: &Url) -> Result<Option<Url>, LookupError> {
+    if !response.status().is_redirection() {
+        return Ok(None);
+    }
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| LookupError::AutoLogin(format!("a {} without Location", response.status())))?;
+    base.join(location)
+        .map(Some)
+        .map_err(|error| LookupError::AutoLogin(format!("the Location {location:?} is not a URL: {error}")))
+}
+
+async fn read_page(mut response: reqwest::Response) -> Result<String, LookupError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|error| failed("the page", &error))? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_PAGE_BYTES {
+            return Err(LookupError::AutoLogin("the page is too large for a login page".into()));
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `name="value"` pairs of one tag, values unescaped.
+fn attributes(tag: &str) -> Vec<(String, String)> {
+    let Ok(pattern) = ATTRIBUTE.as_ref() else {
+        return Vec::new();
+    };
+    pattern
+        .captures_iter(tag)
+        .filter_map(|captures| {
+            let name = captures.get(1)?.as_str().to_ascii_lowercase();
+            let value = unescape(captures.get(2)?.as_str());
+            Some((name, value))
+        })
+        .collect()
+}
+
+/// The text of the page's `<p id="error">`.
+fn error_message(html: &str) -> Option<String> {
+    let captures = ERROR.as_ref().ok()?.captures(html)?;
+    Some(unescape(captures.get(1)?.as_str().trim()))
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn non_loopback_idps_are_refused_before_any_request() {
+        for url in ["https://login.example.com/authorize?x=1", "http://10.1.2.3/authorize", "file:///etc/passwd"] {
+            let url = Url::parse(url).expect("URL");
+            let refused = auto_login(&url, "einstein", "relativity").await;
+            assert!(matches!(refused, Err(LookupError::AutoLogin(_))), "{url} must be refused: {refused:?}");
+        }
+    }
+
+    #[test]
+    fn form_parsing_reads_attributes_and_errors() {
+        let attrs = attributes(r#"<input type="hidden" name="state" value="a&amp;b&quot;c">"#);
+        assert_eq!(
+            attrs,
+            vec![
+                ("type".to_owned(), "hidden".to_owned()),
+                ("name".to_owned(), "state".to_owned()),
+                ("value".to_owned(), "a&b\"c".to_owned())
+            ],
+            "attributes in order, unescaped"
+        );
+        assert_eq!(
+            error_message(r#"<p id="error" role="alert">tenant &lt;x&gt; refused</p>"#).as_deref(),
+            Some("tenant <x> refused"),
+            "the error text"
+        );
+        assert!(is_localhost_name("tenant1.auth.localhost."), "*.localhost is loopback");
+        assert!(!is_localhost_name("localhost.example.com"), "a suffix match only");
+    }
+}
