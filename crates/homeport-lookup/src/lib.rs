@@ -316,6 +316,14 @@ impl LookupServer {
         tenant::find(tenant).map(|tenant| self.idp.issuer(Zone::Tenant(tenant)))
     }
 
+    /// The issuer of every tenant's identity zone with `{tenant}` for the tenant
+    /// (`http://{tenant}.auth.localhost:41239`): what a client's tenant profile needs besides
+    /// [`TENANT_HOST_PATTERN`].
+    pub fn tenant_issuer_template(&self) -> String {
+        let scheme = if self.central_url.scheme() == "https" { "https" } else { "http" };
+        format!("{scheme}://{{tenant}}.{ZONE_DOMAIN}:{}", self.idp.port())
+    }
+
     /// The subscribed tenants' names (the others' identity zones refuse to issue tokens).
     pub fn subscribed_tenants(&self) -> Vec<&'static str> {
         TENANTS.iter().filter(|tenant| tenant.subscribed).map(|tenant| tenant.name).collect()
@@ -398,6 +406,7 @@ impl LookupServer {
             "tenant_pattern": TENANT_HOST_PATTERN,
             "tenants": url_map(&self.tenant_urls),
             "tenant_issuers": tenant_issuers,
+            "tenant_issuer_template": self.tenant_issuer_template(),
             "tenants_subscribed": self.subscribed_tenants(),
         })
     }
@@ -695,6 +704,12 @@ mod tests {
         assert_eq!(description["oidc_users"], json!(["einstein", "marie", "richard"]), "the IdP's users");
         assert_eq!(description["oidc_passwords"]["marie"], "radioactivity", "their passwords");
         assert_eq!(description["tenants_subscribed"], json!(["tenant1", "tenant2"]), "tenant3 is not subscribed");
+        let template = description["tenant_issuer_template"].as_str().expect("the zone issuer template");
+        assert_eq!(
+            Some(template.replace("{tenant}", "tenant2")),
+            server.tenant_issuer("tenant2"),
+            "the template names each zone's issuer"
+        );
         let people = server.oidc_people();
         assert_eq!(people[1].ocis_instances, vec!["A", "B"], "marie lives on both instances");
         assert!(people[2].disabled_at_ocis, "richard is disabled at oCIS");
