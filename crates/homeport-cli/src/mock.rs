@@ -29,7 +29,8 @@ pub struct MockArgs {
     /// Serve https with a generated self-signed certificate.
     #[arg(long)]
     tls: bool,
-    /// Inject a fault: maintenance, needs-db-upgrade, not-installed, redirect-loop, redirect-to-plain-http.
+    /// Inject a fault: maintenance, needs-db-upgrade, not-installed, redirect-loop, redirect-to-plain-http,
+    /// idp-issuer-mismatch, idp-bad-signature, expired-access-token.
     #[arg(long)]
     fault: Option<Fault>,
     /// How long the IdP's access tokens live, in seconds (short ones make expiry and refresh visible).

@@ -464,7 +464,7 @@ fn start_oidc_systems(scheme: &str, scenario: &Scenario) -> Result<OidcSystems, 
         Ok((listener, addr))
     };
     let (idp_listener, idp_addr) = bind_loopback()?;
-    let idp = Arc::new(Provider::new(&base_url(scheme, idp_addr)?, scenario.token_lifetime)?);
+    let idp = Arc::new(Provider::new(&base_url(scheme, idp_addr)?, scenario.token_lifetime, scenario.fault)?);
     let (ocis_listener, ocis_addr) = bind_loopback()?;
     let ocis_url = base_url(scheme, ocis_addr)?;
     let mut ocis_instance_urls = BTreeMap::new();

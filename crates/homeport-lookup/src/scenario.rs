@@ -78,16 +78,26 @@ pub enum Fault {
     /// The central server's `Location` uses `http://` with the instance's host and port: a downgrade when the
     /// scenario serves TLS (without TLS every URL is plain http anyway, so this changes nothing).
     RedirectToPlainHttp,
+    /// The IdP's discovery document names another issuer than the one asked for (an OpenID mix-up attack).
+    IdpIssuerMismatch,
+    /// The IdP's ID tokens carry a signature its published keys do not verify (a forged token).
+    IdpBadSignature,
+    /// The access token from the code exchange is already expired when it reaches a resource server (a long
+    /// login, a skewed clock); refreshed tokens are fine.
+    ExpiredAccessToken,
 }
 
 impl Fault {
     /// Every fault, for CLIs and pickers that list them.
-    pub const ALL: [Fault; 5] = [
+    pub const ALL: [Fault; 8] = [
         Fault::Maintenance,
         Fault::NeedsDbUpgrade,
         Fault::NotInstalled,
         Fault::RedirectLoop,
         Fault::RedirectToPlainHttp,
+        Fault::IdpIssuerMismatch,
+        Fault::IdpBadSignature,
+        Fault::ExpiredAccessToken,
     ];
 
     /// The name used on command lines and in scenario files; `FromStr` parses it back.
@@ -98,6 +108,9 @@ impl Fault {
             Fault::NotInstalled => "not-installed",
             Fault::RedirectLoop => "redirect-loop",
             Fault::RedirectToPlainHttp => "redirect-to-plain-http",
+            Fault::IdpIssuerMismatch => "idp-issuer-mismatch",
+            Fault::IdpBadSignature => "idp-bad-signature",
+            Fault::ExpiredAccessToken => "expired-access-token",
         }
     }
 }

@@ -65,7 +65,7 @@ impl FromRequestParts<Arc<Provider>> for InZone {
 async fn discovery(State(provider): State<Arc<Provider>>, InZone(zone): InZone) -> Response {
     let issuer = provider.issuer(zone);
     Json(json!({
-        "issuer": issuer,
+        "issuer": provider.advertised_issuer(zone),
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
@@ -200,11 +200,6 @@ fn validate_authorize(
 ) -> Result<AuthorizeRequest, Box<Response>> {
     let title = zone_title(zone);
     let refuse = |status: StatusCode, body: String| Box::new(page::html(status, body));
-    if let Zone::Tenant(tenant) = zone {
-        if !tenant.subscribed {
-            return Err(refuse(StatusCode::BAD_REQUEST, page::error(&title, &tenant.refusal())));
-        }
-    }
     for name in SINGLE_PARAMS {
         if params.iter().filter(|(key, _)| key == name).count() > 1 {
             return Err(refuse(
@@ -230,6 +225,13 @@ fn validate_authorize(
     let issuer = provider.issuer(zone);
     let back =
         |error: &str, description: &str| error_redirect(&redirect_uri, error, description, state.as_deref(), &issuer);
+    if let Zone::Tenant(tenant) = zone {
+        // The client and its redirect are genuine, so the refusal goes back to it (RFC 6749 §4.1.2.1): the app
+        // can say why at once instead of leaving the person at an error page.
+        if !tenant.subscribed {
+            return Err(Box::new(back("unauthorized_client", &tenant.refusal())));
+        }
+    }
     if get("response_type").as_deref() != Some("code") {
         return Err(Box::new(back("unsupported_response_type", "only response_type=code is supported")));
     }
@@ -753,6 +755,56 @@ mod tests {
             "seed 002's message"
         );
         server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn idp_faults_mix_up_the_issuer_forge_the_signature_and_expire_the_first_access_token() {
+        use crate::Fault;
+        let mixed_up = start(Scenario { fault: Some(Fault::IdpIssuerMismatch), ..Scenario::default() }).await;
+        let issuer = mixed_up.idp_issuer();
+        let (_, config) = get_json(&format!("{issuer}/.well-known/openid-configuration")).await;
+        assert_ne!(config["issuer"].as_str(), Some(issuer.as_str()), "the document speaks for another issuer");
+        mixed_up.shutdown().await;
+
+        let forged = start(Scenario { fault: Some(Fault::IdpBadSignature), ..Scenario::default() }).await;
+        let issuer = forged.idp_issuer();
+        let tokens = log_in(&issuer, "einstein", "relativity").await;
+        let (_, jwks) = get_json(&format!("{issuer}/jwks")).await;
+        let key = &jwks["keys"][0];
+        let decoding = DecodingKey::from_ec_components(key["x"].as_str().expect("x"), key["y"].as_str().expect("y"))
+            .expect("an EC key from the JWK");
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[&issuer]);
+        validation.set_audience(&[BUILT_IN_CLIENT_ID]);
+        let id_token = tokens["id_token"].as_str().expect("an ID token");
+        assert!(jsonwebtoken::decode::<Value>(id_token, &decoding, &validation).is_err(), "the signature is forged");
+        forged.shutdown().await;
+
+        let expired = start(Scenario { fault: Some(Fault::ExpiredAccessToken), ..Scenario::default() }).await;
+        let issuer = expired.idp_issuer();
+        let tokens = log_in(&issuer, "einstein", "relativity").await;
+        let userinfo = |token: String| {
+            let issuer = issuer.clone();
+            async move {
+                let response = localhost_client()
+                    .get(format!("{issuer}/userinfo"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("userinfo answers");
+                response.status().as_u16()
+            }
+        };
+        assert_eq!(userinfo(access_token(&tokens)).await, 401, "the first access token is already expired");
+        let refresh = tokens["refresh_token"].as_str().expect("a refresh token");
+        let (status, renewed) = token_request(
+            &issuer,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", BUILT_IN_CLIENT_ID)],
+        )
+        .await;
+        assert_eq!(status, 200, "refresh works: {renewed}");
+        assert_eq!(userinfo(access_token(&renewed)).await, 200, "the refreshed access token is good");
+        expired.shutdown().await;
     }
 
     #[tokio::test]

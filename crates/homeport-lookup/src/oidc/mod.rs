@@ -25,7 +25,7 @@ use url::{Host, Url};
 use self::keys::SigningKey;
 use crate::host::RequestHost;
 use crate::tenant::{self, Tenant};
-use crate::LookupError;
+use crate::{Fault, LookupError};
 
 /// The client id every Homeport build knows, for providers without dynamic registration (public client, any
 /// loopback redirect URI).
@@ -233,12 +233,14 @@ pub(crate) struct Provider {
     port: u16,
     key: SigningKey,
     token_lifetime: Duration,
+    /// The scenario's fault, when it is one the IdP acts out.
+    fault: Option<Fault>,
     store: Mutex<Store>,
 }
 
 impl Provider {
     /// A provider for the IdP listening at `base` (`http://127.0.0.1:<port>/`).
-    pub(crate) fn new(base: &Url, token_lifetime: Duration) -> Result<Provider, LookupError> {
+    pub(crate) fn new(base: &Url, token_lifetime: Duration, fault: Option<Fault>) -> Result<Provider, LookupError> {
         let port = base
             .port_or_known_default()
             .ok_or_else(|| LookupError::InvalidScenario(format!("the IdP URL {base} has no port")))?;
@@ -249,6 +251,7 @@ impl Provider {
             port,
             key: SigningKey::generate()?,
             token_lifetime,
+            fault,
             store: Mutex::new(Store::default()),
         })
     }
@@ -370,7 +373,37 @@ impl Provider {
         if pkce_challenge(code_verifier) != pending.code_challenge {
             return Err(OAuthError::new("invalid_grant", "PKCE verification failed: code_verifier does not match"));
         }
-        self.issue(&pending.grant)
+        let mut tokens = self.issue(&pending.grant)?;
+        if self.fault == Some(Fault::ExpiredAccessToken) {
+            self.expire_access_token(&tokens, zone);
+        }
+        if self.fault == Some(Fault::IdpBadSignature) {
+            if let Some(id_token) = tokens.get("id_token").and_then(Value::as_str) {
+                tokens["id_token"] = Value::from(forge_signature(id_token));
+            }
+        }
+        Ok(tokens)
+    }
+
+    /// Marks the access token of a token response of `zone` as expired from now on.
+    fn expire_access_token(&self, tokens: &Value, zone: Zone) {
+        let Some(token) = tokens.get("access_token").and_then(Value::as_str) else { return };
+        let Ok(claims) = self.key.verify::<AccessClaims>(token, &self.issuer(zone), ACCESS_TOKEN_AUDIENCE) else {
+            return;
+        };
+        if let Some(record) = self.lock().access_tokens.get_mut(&claims.jti) {
+            record.expires_at = SystemTime::now();
+        }
+    }
+
+    /// The issuer the discovery document of `zone` names: the real one, unless the scenario acts out a mix-up.
+    pub(crate) fn advertised_issuer(&self, zone: Zone) -> String {
+        let issuer = self.issuer(zone);
+        if self.fault == Some(Fault::IdpIssuerMismatch) {
+            format!("{issuer}/other-tenant")
+        } else {
+            issuer
+        }
     }
 
     /// `grant_type=refresh_token`, with rotation: the presented token is revoked, a new one issued.
@@ -526,6 +559,14 @@ impl Provider {
 }
 
 /// `BASE64URL(SHA256(verifier))`, RFC 7636's S256.
+/// The same JWS with the first byte of its signature changed: well-formed, signed by nobody.
+fn forge_signature(token: &str) -> String {
+    let Some((signed, signature)) = token.rsplit_once('.') else { return token.to_owned() };
+    // The first base64url character carries six whole bits of the first byte, so this always changes it.
+    let first = if signature.starts_with('A') { 'B' } else { 'A' };
+    format!("{signed}.{first}{}", signature.get(1..).unwrap_or_default())
+}
+
 pub(crate) fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }

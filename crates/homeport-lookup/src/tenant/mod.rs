@@ -203,7 +203,7 @@ mod tests {
     use url::Url;
 
     use crate::test_support::{access_token, authorization, localhost_client, log_in, propfind, start, token_request};
-    use crate::{auto_login, LookupError, Scenario, BUILT_IN_CLIENT_ID};
+    use crate::{auto_login, Scenario, BUILT_IN_CLIENT_ID};
 
     #[test]
     fn the_pattern_captures_the_tenant() {
@@ -281,11 +281,16 @@ mod tests {
         let server = start(Scenario::default()).await;
         let zone = server.tenant_issuer("tenant3").expect("tenant3 exists");
         let request = authorization(&zone, "tenant3");
-        let refused = auto_login(&request.url, "einstein", "relativity").await;
-        assert!(
-            matches!(refused, Err(LookupError::AutoLogin(ref m)) if m.contains("tenant tenant3 is not subscribed to homeport-demo")),
-            "the login page shows the refusal: {refused:?}"
+        let callback = auto_login(&request.url, "einstein", "relativity").await.expect("sent back to the client");
+        let query: std::collections::HashMap<String, String> = callback.query_pairs().into_owned().collect();
+        assert_eq!(query.get("error").map(String::as_str), Some("unauthorized_client"), "{callback}");
+        assert_eq!(
+            query.get("error_description").map(String::as_str),
+            Some("tenant tenant3 is not subscribed to homeport-demo"),
+            "the reason goes back to the client, which can say it at once"
         );
+        assert_eq!(query.get("state"), Some(&request.state), "with the request's state");
+        assert!(!query.contains_key("code"), "and no code");
         let (status, error) = token_request(
             &zone,
             &[
