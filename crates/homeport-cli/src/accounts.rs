@@ -1,8 +1,8 @@
-//! `homeport accounts list|show|remove`.
+//! `homeport accounts list|show|remove|verify`.
 
 use clap::{Args, Subcommand};
 use homeport_engine::account::format_unix;
-use homeport_engine::{Account, AccountStore, StoreError};
+use homeport_engine::{Account, AccountStore, ErrorCode, Step, StoreError, Wizard, WizardOptions};
 
 use crate::output::Failure;
 
@@ -14,6 +14,9 @@ pub enum AccountsCommand {
     Show(IdArgs),
     /// Remove an account and its password from the keyring.
     Remove(IdArgs),
+    /// Log in again with the stored secret and check the account at its instance (an OpenID
+    /// Connect account refreshes its login; the new refresh token replaces the old one).
+    Verify(IdArgs),
 }
 
 #[derive(Args)]
@@ -34,9 +37,12 @@ pub struct IdArgs {
 pub async fn run(command: AccountsCommand) -> Result<(), Failure> {
     let json = match &command {
         AccountsCommand::List(flag) => flag.json,
-        AccountsCommand::Show(args) | AccountsCommand::Remove(args) => args.format.json,
+        AccountsCommand::Show(args) | AccountsCommand::Remove(args) | AccountsCommand::Verify(args) => args.format.json,
     };
     let store = AccountStore::open_default().map_err(|e| Failure::store(&e, json))?;
+    if let AccountsCommand::Verify(IdArgs { id, .. }) = command {
+        return verify(store, id, json).await;
+    }
     // The keyring client is blocking D-Bus: keep it off the async workers.
     tokio::task::spawn_blocking(move || execute(&store, command))
         .await
@@ -81,6 +87,8 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<(), StoreEr
                 print_account(&account, &secret);
             }
         }
+        // Verify talks to the network; run() handles it before coming here.
+        AccountsCommand::Verify(_) => {}
         AccountsCommand::Remove(IdArgs { id, format }) => {
             let account = store.remove(&id)?;
             if format.json {
@@ -96,6 +104,56 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Re-verifies a stored account and stores what the check found (and a rotated refresh token).
+async fn verify(store: AccountStore, id: String, json: bool) -> Result<(), Failure> {
+    let (stored, secret, store) = tokio::task::spawn_blocking(move || {
+        let stored = store.get(&id)?;
+        let secret = store.secret(&id)?;
+        Ok::<_, StoreError>((stored, secret, store))
+    })
+    .await
+    .map_err(|e| Failure::internal(format!("reading the account stopped: {e}"), json))?
+    .map_err(|e| Failure::store(&e, json))?;
+    let mut wizard =
+        Wizard::for_account(&stored, secret, WizardOptions::default()).map_err(|e| Failure::new(&e, json))?;
+    let connected = match wizard.next().await {
+        Ok(Step::Connected(connected)) => connected,
+        Ok(Step::Decide(decision)) => {
+            let hint = format!("remove the account and connect again: homeport connect {}", stored.entered_address);
+            return Err(Failure::new(&decision.declined(), json).with_hint(Some(hint)));
+        }
+        Err(error) => {
+            let hint = match error.code() {
+                ErrorCode::AuthFailed => Some(format!(
+                    "log in again: homeport connect {} (then remove the old account if it is listed twice)",
+                    stored.entered_address
+                )),
+                _ => None,
+            };
+            return Err(Failure::new(&error, json).with_hint(hint));
+        }
+    };
+    let mut account = connected.account.clone();
+    account.created_at = stored.created_at;
+    let (saved, secret) = (account.clone(), connected.secret.clone());
+    tokio::task::spawn_blocking(move || store.save(&saved, &secret))
+        .await
+        .map_err(|e| Failure::internal(format!("storing the account stopped: {e}"), json))?
+        .map_err(|e| Failure::store(&e, json))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "status": "verified", "account": account, "round_trips": connected.round_trips })
+        );
+    } else {
+        println!(
+            "✓ Verified {} ({}) at {} in {} round trips",
+            account.display_name, account.user_id, account.instance_url, connected.round_trips
+        );
+    }
+    Ok(())
+}
+
 fn print_account(a: &Account, secret: &str) {
     println!("{}  {} ({})", a.id, a.display_name, a.user_id);
     println!("  Kind            {:?}, {:?} login as {}", a.kind, a.auth_method, a.login_name);
@@ -104,7 +162,18 @@ fn print_account(a: &Account, secret: &str) {
     let redirect = if a.redirect_permanent { " (permanent redirect: used directly)" } else { "" };
     println!("  Instance        {}{redirect}", a.instance_url);
     println!("  Product         {} {}", a.product, a.version);
-    println!("  Password        {secret} (system keyring, service \"homeport\")");
+    if let Some(oidc) = &a.oidc {
+        println!("  Identity        {} (client {})", oidc.issuer, oidc.client_id);
+    }
+    if let Some(tenant) = &a.tenant {
+        println!("  Tenant          {} (zone {})", tenant.tenant, tenant.zone_id);
+        println!(
+            "  Scopes          {}",
+            if tenant.scopes.is_empty() { "none".to_owned() } else { tenant.scopes.join(", ") }
+        );
+    }
+    let what = if a.oidc.is_some() { "Refresh token  " } else { "Password       " };
+    println!("  {what} {secret} (system keyring, service \"homeport\")");
     println!("  Created         {}", format_unix(a.created_at));
     println!("  Verified        {}", format_unix(a.verified_at));
 }

@@ -8,8 +8,9 @@ use std::time::Instant;
 use clap::Args;
 use homeport_engine::account::format_unix;
 use homeport_engine::owncloud::initials;
+use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{
-    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, Secret, Step, Wizard, WizardEvent,
+    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, Secret, ServerUrl, Step, Wizard, WizardEvent,
     WizardOptions,
 };
 
@@ -17,8 +18,13 @@ use crate::output::Failure;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BrowserMode {
+    /// The desktop's browser (xdg-open, or $BROWSER).
     System,
+    /// Print the link; open it yourself.
     Print,
+    /// Homeport submits the lookup server's login form itself with --user and the password on
+    /// standard input (for QA and tests; refused for an IdP that is not on this machine).
+    AutoLogin,
 }
 
 #[derive(Args)]
@@ -39,10 +45,19 @@ pub struct ConnectArgs {
     #[arg(long)]
     allow_plain_http: bool,
     /// How to open an OpenID Connect login page: `system` (the desktop's browser, via xdg-open
-    /// or $BROWSER) or `print` (show the link; open it yourself). Homeport then waits for the
-    /// browser to come back to it on 127.0.0.1.
+    /// or $BROWSER), `print` (show the link; open it yourself) or `auto-login` (Homeport fills in
+    /// the lookup server's login form with --user and --password-stdin; loopback IdPs only).
+    /// Homeport then waits for the browser to come back to it on 127.0.0.1.
     #[arg(long, value_enum, value_name = "HOW")]
     browser: Option<BrowserMode>,
+    /// A multitenant application's TENANT_HOST_PATTERN: a regex with one capture group that takes
+    /// the tenant from the host (e.g. '^(.*)\.approuter\.example\.com$'). Needs --tenant-issuer.
+    #[arg(long, value_name = "REGEX", requires = "tenant_issuer")]
+    tenant_pattern: Option<String>,
+    /// The issuer of a tenant's identity zone, with {tenant} for the tenant
+    /// (e.g. 'https://{tenant}.authentication.eu10.hana.ondemand.com'). Needs --tenant-pattern.
+    #[arg(long, value_name = "URL", requires = "tenant_pattern")]
+    tenant_issuer: Option<String>,
     /// The instance to use when the server offers several for the account.
     #[arg(long, value_name = "URL")]
     instance: Option<String>,
@@ -64,8 +79,14 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
             }
         }) as homeport_engine::Observer
     });
-    let mut wizard = Wizard::new(&args.address, WizardOptions { observer, ..WizardOptions::default() })
-        .map_err(|e| Failure::new(&e, json))?;
+    let tenant_profiles = match (&args.tenant_pattern, &args.tenant_issuer) {
+        (Some(pattern), Some(issuer)) => vec![TenantProfile::new("tenant", pattern, issuer)
+            .map_err(|e| Failure::bad_input(format!("--tenant-pattern/--tenant-issuer: {e}"), json))?],
+        _ => Vec::new(),
+    };
+    let mut wizard =
+        Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, ..WizardOptions::default() })
+            .map_err(|e| Failure::new(&e, json))?;
     for origin in &args.approve_redirect {
         let origin = Origin::parse(origin)
             .map_err(|e| Failure::bad_input(format!("--approve-redirect {origin:?}: {e}"), json))?;
@@ -74,7 +95,11 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
     if args.allow_plain_http {
         wizard.allow_plain_http();
     }
+    let auto_login = args.browser == Some(BrowserMode::AutoLogin);
+    // With auto-login the credentials are for the IdP's form; they go to the server only if it asks.
+    let mut held_credentials = None;
     match (&args.user, args.password_stdin) {
+        (Some(user), true) if auto_login => held_credentials = Some(Credentials::new(user, read_password(json)?)),
         (Some(user), true) => wizard.set_credentials(Credentials::new(user, read_password(json)?)),
         (None, true) => return Err(Failure::bad_input("--password-stdin needs --user", json)),
         (Some(_), false) => {
@@ -90,9 +115,25 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
     }
     let mut instance_offered = false;
     // Flags answer decisions; a decision no flag answers ends the run with the flag that would.
+    let mut robot: Option<tokio::task::JoinHandle<Result<u16, String>>> = None;
     let connected = loop {
-        match wizard.next().await {
+        let step = match robot.take() {
+            Some(robot) => next_with_robot(&mut wizard, robot).await.map_err(|reason| {
+                let error = ConnectError::BrowserLoginFailed { error: reason, description: String::new() };
+                Failure::new(&error, json).with_hint(Some("check --user and the password on standard input".into()))
+            })?,
+            None => wizard.next().await,
+        };
+        match step {
             Ok(Step::Connected(connected)) => break connected,
+            Ok(Step::Decide(Decision::NeedsCredentials { .. })) if held_credentials.is_some() => {
+                if let Some(credentials) = held_credentials.take() {
+                    wizard.set_credentials(credentials);
+                }
+            }
+            Ok(Step::Decide(Decision::OpenBrowser { url, issuer })) if auto_login => {
+                robot = Some(start_robot(&url, &issuer, held_credentials.as_ref(), json)?);
+            }
             Ok(Step::Decide(Decision::OpenBrowser { url, .. })) if args.browser.is_some() => {
                 open_login_page(args.browser, &url, json);
             }
@@ -196,14 +237,76 @@ fn open_login_page(mode: Option<BrowserMode>, url: &str, json: bool) {
     }
 }
 
+/// `--browser auto-login`: logs in at the lookup server's IdP like a person would, in a task of
+/// its own, while the wizard waits for the browser's answer on its loopback listener.
+fn start_robot(
+    url: &str,
+    issuer: &str,
+    credentials: Option<&Credentials>,
+    json: bool,
+) -> Result<tokio::task::JoinHandle<Result<u16, String>>, Failure> {
+    let Some(credentials) = credentials else {
+        return Err(Failure::bad_input("--browser auto-login needs --user NAME --password-stdin", json));
+    };
+    let loopback =
+        url::Url::parse(issuer).ok().and_then(|url| ServerUrl::from_url(url).ok()).is_some_and(|s| s.is_loopback());
+    if !loopback {
+        return Err(Failure::bad_input(
+            format!("--browser auto-login only logs in at an identity provider on this machine (the lookup server), not at {issuer}: use --browser system or print"),
+            json,
+        ));
+    }
+    let url = url::Url::parse(url).map_err(|e| Failure::bad_input(format!("the login page {url:?}: {e}"), json))?;
+    if !json {
+        println!("  logging in at {issuer} as {} (auto-login) …", credentials.user);
+    }
+    let (user, password) = (credentials.user.clone(), credentials.password.clone());
+    Ok(tokio::spawn(async move {
+        homeport_lookup::complete_browser_login(&url, &user, password.expose()).await.map_err(|e| match e {
+            homeport_lookup::LookupError::AutoLogin(reason) => reason,
+            other => other.to_string(),
+        })
+    }))
+}
+
+/// The wizard's next step while the robot logs in; the robot's failure ends the wait at once
+/// (instead of the wizard waiting minutes for a browser that will never come back).
+async fn next_with_robot(
+    wizard: &mut Wizard,
+    mut robot: tokio::task::JoinHandle<Result<u16, String>>,
+) -> Result<Result<Step, ConnectError>, String> {
+    let next = wizard.next();
+    tokio::pin!(next);
+    let mut robot_done = false;
+    loop {
+        tokio::select! {
+            step = &mut next => return Ok(step),
+            finished = &mut robot, if !robot_done => {
+                robot_done = true;
+                match finished {
+                    Ok(Ok(_status)) => {}
+                    Ok(Err(reason)) => return Err(reason),
+                    Err(e) => return Err(format!("the login robot stopped: {e}")),
+                }
+            }
+        }
+    }
+}
+
 fn error_hint(error: &ConnectError) -> Option<String> {
     match error {
         ConnectError::AuthFailed { .. } => Some("check the user name and password and try again".into()),
         ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => {
             Some("check the address and your network connection; is the server running?".into())
         }
-        ConnectError::OidcRequired { .. } => {
-            Some("browser login (OpenID Connect) arrives in a later Homeport version".into())
+        ConnectError::UnexpectedStatus { url, status: 404, .. } if url.ends_with("/.well-known/openid-configuration") => {
+            Some("the server names no identity provider; if it serves tenants by host, pass --tenant-pattern and --tenant-issuer".into())
+        }
+        ConnectError::LoginExpired { .. } => {
+            Some("log in again: homeport connect <address> --browser system (or print)".into())
+        }
+        ConnectError::BrowserLoginTimedOut { .. } => {
+            Some("finish the login in the browser sooner, or use --browser print and open the link yourself".into())
         }
         _ => None,
     }
@@ -237,15 +340,24 @@ fn print_story(connected: &Connected, store: Option<&AccountStore>, started: Ins
         println!("  Redirected  {} to {} ({kind})", hop.status, hop.to);
     }
     println!("  Instance    {} — {} {}", account.instance_url, account.product, account.version);
+    if let Some(oidc) = &account.oidc {
+        println!("  Identity    {} (OpenID Connect, client {})", oidc.issuer, oidc.client_id);
+    }
+    if let Some(tenant) = &account.tenant {
+        println!("  Tenant      {} (identity zone {})", tenant.tenant, tenant.zone_id);
+        let scopes = if tenant.scopes.is_empty() { "none".to_owned() } else { tenant.scopes.join(", ") };
+        println!("  Scopes      {scopes}");
+    }
     match &connected.avatar {
         Some(png) => println!("  Avatar      {} bytes", png.len()),
         None => println!("  Avatar      none set (shown as initials {})", initials(&account.display_name)),
     }
     match store {
         Some(store) => println!(
-            "  Stored      account {} in {}; password in the system keyring",
+            "  Stored      account {} in {}; {} in the system keyring",
             account.id,
-            store.accounts_path().display()
+            store.accounts_path().display(),
+            if account.oidc.is_some() { "refresh token" } else { "password" }
         ),
         None => println!("  Not stored  (--no-store)"),
     }

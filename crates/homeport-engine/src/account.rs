@@ -64,6 +64,19 @@ pub struct Account {
     /// For tenant-by-host accounts (seed 003): the tenant, its identity zone and granted scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<TenantInfo>,
+    /// For OpenID Connect accounts: where to refresh the login (the refresh token is in the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcInfo>,
+}
+
+/// The identity provider an OpenID Connect account logged in with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OidcInfo {
+    /// The issuer, exactly as discovered (its discovery document must still name it).
+    pub issuer: String,
+    /// The client id Homeport used (registered dynamically, or the built-in one).
+    pub client_id: String,
 }
 
 /// What a tenant identity zone said about the login.

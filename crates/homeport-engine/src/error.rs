@@ -33,8 +33,6 @@ pub enum ConnectError {
     ServerNotReady { server: String, reason: NotReady },
     #[error("{origin} did not accept the user name or password for {user}")]
     AuthFailed { origin: Origin, user: String, at: Participant },
-    #[error("{server} needs a login in the browser (OpenID Connect), which this version of Homeport does not do yet")]
-    OidcRequired { server: String },
     #[error("{server} asks for an unsupported login method ({challenge})")]
     UnsupportedAuth { server: String, challenge: String },
     #[error("{server} needs a user name and password")]
@@ -63,6 +61,10 @@ pub enum ConnectError {
     LoginExpired { reason: String },
     #[error("{server} says the account is disabled; ask its administrator")]
     AccountDisabled { server: String },
+    #[error("the account lives on {offered} instances and none was chosen")]
+    InstanceNotChosen { offered: usize },
+    #[error("the tenant {tenant} may not use this application: {reason}")]
+    TenantRefused { tenant: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the wizard was asked to continue after it finished")]
@@ -138,7 +140,6 @@ impl ConnectError {
             ConnectError::Tls { .. } => ErrorCode::Tls,
             ConnectError::AuthFailed { .. }
             | ConnectError::CredentialsRequired { .. }
-            | ConnectError::OidcRequired { .. }
             | ConnectError::UnsupportedAuth { .. } => ErrorCode::AuthFailed,
             ConnectError::ServerNotReady { .. } => ErrorCode::ServerNotReady,
             ConnectError::PlainHttpRefused { .. }
@@ -148,7 +149,9 @@ impl ConnectError {
             | ConnectError::InvalidIdToken { .. } => ErrorCode::PolicyRefused,
             ConnectError::BrowserLoginFailed { .. }
             | ConnectError::LoginExpired { .. }
-            | ConnectError::AccountDisabled { .. } => ErrorCode::AuthFailed,
+            | ConnectError::AccountDisabled { .. }
+            | ConnectError::TenantRefused { .. } => ErrorCode::AuthFailed,
+            ConnectError::InstanceNotChosen { .. } => ErrorCode::BadInput,
             ConnectError::BrowserLoginTimedOut { .. } => ErrorCode::Cancelled,
             ConnectError::UnexpectedStatus { .. }
             | ConnectError::InvalidResponse { .. }
@@ -168,7 +171,7 @@ impl ConnectError {
             ConnectError::Timeout { url, seconds } => json!({ "url": url, "timeout_seconds": seconds }),
             ConnectError::ServerNotReady { server, reason } => json!({ "server": server, "reason": reason }),
             ConnectError::AuthFailed { origin, user, at } => json!({ "origin": origin, "user": user, "at": at }),
-            ConnectError::OidcRequired { server } | ConnectError::CredentialsRequired { server } => {
+            ConnectError::CredentialsRequired { server } => {
                 json!({ "server": server })
             }
             ConnectError::UnsupportedAuth { server, challenge } => json!({ "server": server, "challenge": challenge }),
@@ -184,6 +187,8 @@ impl ConnectError {
             }
             ConnectError::BrowserLoginTimedOut { seconds } => json!({ "timeout_seconds": seconds }),
             ConnectError::AccountDisabled { server } => json!({ "server": server, "reason": "account_disabled" }),
+            ConnectError::TenantRefused { tenant, reason } => json!({ "tenant": tenant, "reason": reason }),
+            ConnectError::InstanceNotChosen { offered } => json!({ "offered": offered }),
             ConnectError::LoginRefused { .. }
             | ConnectError::InvalidIdToken { .. }
             | ConnectError::LoginExpired { .. } => serde_json::Value::Null,

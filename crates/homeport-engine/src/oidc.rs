@@ -288,6 +288,38 @@ pub struct IdClaims {
     pub zid: Option<String>,
 }
 
+/// The userinfo answer (OpenID Connect Core §5.3), checked to be about the ID token's subject:
+/// a userinfo response for someone else must not fill in this account (§5.3.2).
+pub fn userinfo_for(url: &Url, body: &[u8], claims: &IdClaims) -> Result<IdClaims, ConnectError> {
+    #[derive(Deserialize)]
+    struct UserInfo {
+        sub: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        preferred_username: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+    }
+    let info: UserInfo = serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
+        url: url.to_string(),
+        what: "userinfo answer",
+        reason: format!("{e}; the body starts with: {}", snippet(body)),
+    })?;
+    if info.sub != claims.sub {
+        return Err(ConnectError::InvalidResponse {
+            url: url.to_string(),
+            what: "userinfo answer",
+            reason: format!("it describes subject {:?}, but the ID token is for {:?}", info.sub, claims.sub),
+        });
+    }
+    let mut merged = claims.clone();
+    merged.name = merged.name.or(info.name);
+    merged.preferred_username = merged.preferred_username.or(info.preferred_username);
+    merged.email = merged.email.or(info.email);
+    Ok(merged)
+}
+
 /// Checks an ID token: signature with the provider's key named by `kid` (JWKS), `iss`, `aud`,
 /// `exp` (60 s leeway for clock skew) and the login's `nonce`.
 pub fn validate_id_token(
@@ -531,6 +563,27 @@ mod tests {
         let forged = id_token(&other_key, claims("http://127.0.0.1:4000", "client-1", now + 300, "n-123"));
         let result = validate_id_token(&forged, &jwks, "http://127.0.0.1:4000", "client-1", &nonce);
         assert!(matches!(result, Err(ConnectError::InvalidIdToken { .. })), "a bad signature: {result:?}");
+    }
+
+    #[test]
+    fn userinfo_must_describe_the_id_tokens_subject() {
+        let url = Url::parse("http://127.0.0.1:4000/userinfo").expect("url");
+        let claims = IdClaims {
+            iss: "http://127.0.0.1:4000".into(),
+            sub: "u1".into(),
+            name: None,
+            preferred_username: Some("einstein".into()),
+            email: None,
+            nonce: None,
+            zid: None,
+        };
+        let merged = userinfo_for(&url, br#"{"sub":"u1","name":"Albert Einstein","email":"a@example.org"}"#, &claims)
+            .expect("same subject");
+        assert_eq!(merged.name.as_deref(), Some("Albert Einstein"), "userinfo fills in the name");
+        assert_eq!(merged.preferred_username.as_deref(), Some("einstein"), "the ID token's claims stay");
+        let other = userinfo_for(&url, br#"{"sub":"u2","name":"Someone Else"}"#, &claims);
+        assert!(matches!(other, Err(ConnectError::InvalidResponse { .. })), "another subject: {other:?}");
+        assert!(userinfo_for(&url, b"<html>", &claims).is_err(), "not JSON");
     }
 
     #[tokio::test]

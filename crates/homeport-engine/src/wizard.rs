@@ -17,7 +17,7 @@ use crate::redirect::{Hop, RedirectChain, RedirectPolicy, RedirectRefusal};
 use crate::secret::{Credentials, Secret};
 use crate::tenant::{self, TenantProfile};
 use crate::trace::{Exchange, Observer, Participant, Trace, WizardEvent};
-use crate::wizard_oidc::{self, BrowserLogin, OidcPhase, Session};
+use crate::wizard_oidc::{self, BrowserLogin, OidcPhase, Session, StoredLogin};
 
 #[derive(Clone, Default)]
 pub struct WizardOptions {
@@ -61,7 +61,7 @@ impl Decision {
             Decision::OpenBrowser { .. } => {
                 ConnectError::LoginRefused { reason: "the login in the browser was not started".into() }
             }
-            Decision::ChooseInstance { .. } => ConnectError::LoginRefused { reason: "no instance was chosen".into() },
+            Decision::ChooseInstance { instances } => ConnectError::InstanceNotChosen { offered: instances.len() },
         }
     }
 }
@@ -140,8 +140,40 @@ impl Wizard {
 
     /// A wizard that checks a stored account again: its saved credentials go to the server the
     /// person entered, and the instance it was stored with is already approved.
+    ///
+    /// An OpenID Connect account's secret is its refresh token: the wizard refreshes the login at
+    /// the stored issuer and verifies at the stored instance; a refused refresh token is
+    /// [`ConnectError::LoginExpired`] (log in again). The new refresh token (providers rotate
+    /// them) is [`Connected::secret`]: store it.
     pub fn for_account(account: &Account, password: Secret, options: WizardOptions) -> Result<Self, ConnectError> {
         let mut wizard = Wizard::new(&account.entered_address, options)?;
+        if let (AuthMethod::Oidc, Some(oidc)) = (account.auth_method, &account.oidc) {
+            wizard.tenant = account.tenant.as_ref().map(|tenant| (tenant.tenant.clone(), oidc.issuer.clone()));
+            let status = ServerStatus {
+                installed: true,
+                productname: account.product.clone(),
+                versionstring: account.version.clone(),
+                ..ServerStatus::default()
+            };
+            let claims = crate::oidc::IdClaims {
+                iss: oidc.issuer.clone(),
+                sub: account.user_id.clone(),
+                name: Some(account.display_name.clone()),
+                preferred_username: Some(account.login_name.clone()),
+                email: None,
+                nonce: None,
+                zid: account.tenant.as_ref().map(|tenant| tenant.zone_id.clone()),
+            };
+            wizard.phase = Phase::Oidc(OidcPhase::Resume(Box::new(StoredLogin {
+                status,
+                issuer: oidc.issuer.clone(),
+                client_id: oidc.client_id.clone(),
+                refresh_token: password,
+                claims,
+                instance: account.instance_url.clone(),
+            })));
+            return Ok(wizard);
+        }
         wizard.set_credentials(Credentials { user: account.login_name.clone(), password });
         wizard.approve_origin(Origin::of(account.instance_url.as_url()));
         if account.server_url.is_plain_http() && !account.server_url.is_loopback() {
@@ -236,11 +268,24 @@ impl Wizard {
             Phase::Oidc(OidcPhase::Browser(login)) => {
                 self.step("authenticate", "waiting for the login in your browser".into());
                 let status = login.status.clone();
-                let session = wizard_oidc::finish_login(&self.http, *login).await?;
+                let session = wizard_oidc::finish_login(&self.http, *login).await.map_err(|error| {
+                    match (error, &self.tenant) {
+                        // The zone refuses to log anyone in for a tenant that is not subscribed (seed 003).
+                        (ConnectError::BrowserLoginFailed { error, description }, Some((tenant, _)))
+                            if error == "unauthorized_client" || error == "access_denied" =>
+                        {
+                            ConnectError::TenantRefused {
+                                tenant: tenant.clone(),
+                                reason: if description.is_empty() { error } else { description },
+                            }
+                        }
+                        (error, _) => error,
+                    }
+                })?;
                 if self.tenant.is_some() {
                     // The approuter serves every tenant itself: no instance to discover.
                     let server = self.server.clone();
-                    return self.verify_bearer(status, session, server).await;
+                    return self.verify_bearer(status, session, server, false).await;
                 }
                 self.step("discover", format!("asking {} where the account lives", self.server));
                 let instances = wizard_oidc::find_instances(&self.http, &self.server, &session).await?;
@@ -248,6 +293,12 @@ impl Wizard {
             }
             Phase::Oidc(OidcPhase::ChooseInstance { status, session, instances }) => {
                 self.after_instances(status, session, instances).await
+            }
+            Phase::Oidc(OidcPhase::Resume(stored)) => {
+                let StoredLogin { status, issuer, client_id, refresh_token, claims, instance } = *stored;
+                self.step("authenticate", format!("refreshing the login at {issuer}"));
+                let session = wizard_oidc::resume(&self.http, &issuer, &client_id, refresh_token, claims).await?;
+                self.verify_bearer(status, session, instance, true).await
             }
             Phase::Finished => Err(ConnectError::Finished),
         }
@@ -259,7 +310,11 @@ impl Wizard {
             "authenticate",
             format!("{} logs in with OpenID Connect: finding its identity provider", self.server),
         );
-        let metadata = wizard_oidc::discover_provider(&self.http, &self.server).await?;
+        let metadata = match &self.tenant {
+            // The host named the tenant: its identity zone is the issuer (seed 003), no WebFinger.
+            Some((_, zone)) => wizard_oidc::provider_at(&self.http, zone).await?,
+            None => wizard_oidc::discover_provider(&self.http, &self.server).await?,
+        };
         let callback = LoopbackCallback::bind().await?;
         let client_id = wizard_oidc::client_id(&self.http, &metadata, callback.redirect_uri()).await?;
         let login = LoginRequest::new(&metadata, &client_id, callback.redirect_uri(), &wizard_oidc::SCOPES);
@@ -285,7 +340,7 @@ impl Wizard {
             self.phase = Phase::Oidc(OidcPhase::ChooseInstance { status, session, instances });
             return Ok(Step::Decide(decision));
         };
-        self.verify_bearer(status, *session, instance).await
+        self.verify_bearer(status, *session, instance, false).await
     }
 
     /// At the oCIS instance: a bearer PROPFIND (refreshing the token once if it expired), then
@@ -295,9 +350,9 @@ impl Wizard {
         status: ServerStatus,
         mut session: Session,
         instance: ServerUrl,
+        mut refreshed: bool,
     ) -> Result<Step, ConnectError> {
         self.step("verify", format!("verifying the account at {instance}"));
-        let mut refreshed = false;
         loop {
             let request = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&instance), Participant::Instance)
                 .header("Depth", "0")
@@ -367,6 +422,10 @@ impl Wizard {
             created_at: now,
             verified_at: now,
             tenant,
+            oidc: Some(crate::account::OidcInfo {
+                issuer: session.metadata.issuer.clone(),
+                client_id: session.client_id.clone(),
+            }),
         };
         let secret = session.tokens.refresh.clone().unwrap_or_else(|| session.tokens.access.clone());
         let trace = self.trace();
@@ -540,6 +599,7 @@ impl Wizard {
             created_at: now,
             verified_at: now,
             tenant: None,
+            oidc: None,
         };
         let trace = self.trace();
         Ok(Step::Connected(Box::new(Connected {

@@ -87,7 +87,23 @@ pub struct Tokens {
 /// Where the OIDC path stands between two calls of `Wizard::next`.
 pub enum OidcPhase {
     Browser(Box<BrowserLogin>),
-    ChooseInstance { status: ServerStatus, session: Box<Session>, instances: Vec<InstanceLink> },
+    ChooseInstance {
+        status: ServerStatus,
+        session: Box<Session>,
+        instances: Vec<InstanceLink>,
+    },
+    /// Re-verifying a stored account: refresh its login, then verify at its instance.
+    Resume(Box<StoredLogin>),
+}
+
+/// A stored OpenID Connect account's login, as the keyring and accounts.json keep it.
+pub struct StoredLogin {
+    pub status: ServerStatus,
+    pub issuer: String,
+    pub client_id: String,
+    pub refresh_token: Secret,
+    pub claims: IdClaims,
+    pub instance: ServerUrl,
 }
 
 /// What the rest of the path needs after the login.
@@ -187,9 +203,15 @@ pub async fn finish_login(http: &HttpClient, login: BrowserLogin) -> Result<Sess
     let jwks = fetch_jwks(http, &login.metadata).await?;
     let claims =
         oidc::validate_id_token(&id_token, &jwks, &login.metadata.issuer, &login.client_id, login.login.nonce())?;
+    let access = Secret::new(answer.access_token().secret().clone());
+    let claims = match &login.metadata.userinfo_endpoint {
+        Some(endpoint) => userinfo(http, endpoint, &access, &claims).await?,
+        // Why optional: the ID token already names the person; userinfo only adds to it.
+        None => claims,
+    };
     Ok(Session {
         tokens: Tokens {
-            access: Secret::new(answer.access_token().secret().clone()),
+            access,
             refresh: answer.refresh_token().map(|t| Secret::new(t.secret().clone())),
             claims,
             scopes: answer.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
@@ -197,6 +219,40 @@ pub async fn finish_login(http: &HttpClient, login: BrowserLogin) -> Result<Sess
         metadata: login.metadata,
         client_id: login.client_id,
     })
+}
+
+/// `GET userinfo` with the new access token; its answer must be about the same subject.
+async fn userinfo(
+    http: &HttpClient,
+    endpoint: &Url,
+    access: &Secret,
+    claims: &IdClaims,
+) -> Result<IdClaims, ConnectError> {
+    let request = HttpRequest::new(reqwest::Method::GET, endpoint.clone(), Participant::Idp)
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {}", access.expose()));
+    let answer = expect_ok(http.send(&request, http.trace().next_round()).await?, "200 OK with the user's claims")?;
+    oidc::userinfo_for(&answer.url, &answer.body, claims)
+}
+
+/// Picks up a stored login: the provider's discovery document (still naming the same issuer),
+/// then a new access token from the refresh token. `claims` stand in for the ID token, which a
+/// refresh does not repeat.
+pub async fn resume(
+    http: &HttpClient,
+    issuer: &str,
+    client_id: &str,
+    refresh_token: Secret,
+    claims: IdClaims,
+) -> Result<Session, ConnectError> {
+    let metadata = provider_at(http, issuer).await?;
+    let mut session = Session {
+        metadata,
+        client_id: client_id.to_owned(),
+        tokens: Tokens { access: Secret::new(""), refresh: Some(refresh_token), claims, scopes: Vec::new() },
+    };
+    refresh(http, &mut session).await?;
+    Ok(session)
 }
 
 /// A new access token from the refresh token (the provider may rotate the refresh token too).
@@ -221,6 +277,9 @@ pub async fn refresh(http: &HttpClient, session: &mut Session) -> Result<(), Con
     session.tokens.access = Secret::new(answer.access_token().secret().clone());
     if let Some(rotated) = answer.refresh_token() {
         session.tokens.refresh = Some(Secret::new(rotated.secret().clone()));
+    }
+    if let Some(scopes) = answer.scopes() {
+        session.tokens.scopes = scopes.iter().map(|scope| scope.to_string()).collect();
     }
     Ok(())
 }

@@ -54,7 +54,7 @@ use crate::log::{record_then_delay, Recorder, RequestLog};
 use crate::ocis::instance::OcisInstanceState;
 use crate::ocis::server::OcisState;
 use crate::ocis::{OCIS_ACCOUNTS, OCIS_INSTANCE_NAMES};
-pub use crate::oidc::robot::{auto_login, auto_login_trusting};
+pub use crate::oidc::robot::{auto_login, auto_login_trusting, complete_browser_login};
 pub use crate::oidc::BUILT_IN_CLIENT_ID;
 use crate::oidc::{Provider, Zone, OIDC_USERS};
 use crate::owncloud::central::{self, CentralState};

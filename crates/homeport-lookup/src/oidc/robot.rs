@@ -74,21 +74,26 @@ pub async fn auto_login_trusting(
         return Err(LookupError::AutoLogin(format!("the form posts to another origin: {action}")));
     }
 
-    let mut body = url::form_urlencoded::Serializer::new(String::new());
-    for input in INPUT.as_ref().map_err(|error| LookupError::AutoLogin(error.to_string()))?.find_iter(&html) {
-        let attributes = attributes(input.as_str());
-        let get = |wanted: &str| attributes.iter().find(|(name, _)| name == wanted).map(|(_, value)| value.as_str());
-        if get("type") == Some("hidden") {
-            if let Some(name) = get("name") {
-                body.append_pair(name, get("value").unwrap_or_default());
+    // Built in a block: the serializer is not Send and must be gone before the next await.
+    let body = {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for input in INPUT.as_ref().map_err(|error| LookupError::AutoLogin(error.to_string()))?.find_iter(&html) {
+            let attributes = attributes(input.as_str());
+            let get =
+                |wanted: &str| attributes.iter().find(|(name, _)| name == wanted).map(|(_, value)| value.as_str());
+            if get("type") == Some("hidden") {
+                if let Some(name) = get("name") {
+                    body.append_pair(name, get("value").unwrap_or_default());
+                }
             }
         }
-    }
-    body.append_pair("username", user).append_pair("password", password);
+        body.append_pair("username", user).append_pair("password", password);
+        body.finish()
+    };
     let answer = client
         .post(action.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body.finish())
+        .body(body)
         .send()
         .await
         .map_err(|error| failed("the login form", &error))?;
@@ -101,6 +106,22 @@ pub async fn auto_login_trusting(
         Some(message) => format!("the login failed: {message}"),
         None => format!("the login form answered {status} without a redirect"),
     }))
+}
+
+/// The whole browser part of a login: [`auto_login`], then the browser's last step — loading the callback URL the
+/// IdP redirected to, which is the client's loopback listener (RFC 8252 §7.3). Returns the page's status.
+pub async fn complete_browser_login(authorize_url: &Url, user: &str, password: &str) -> Result<u16, LookupError> {
+    let callback = auto_login(authorize_url, user, password).await?;
+    let is_loopback_ip = matches!(callback.host(), Some(Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(callback.host(), Some(Host::Ipv6(ip)) if ip.is_loopback());
+    if !is_loopback_ip || callback.scheme() != "http" {
+        return Err(LookupError::AutoLogin(format!(
+            "the IdP sent the browser to {callback}, not to a loopback client"
+        )));
+    }
+    let client = client_for(&callback, None)?;
+    let page = client.get(callback).send().await.map_err(|error| failed("the client's callback", &error))?;
+    Ok(page.status().as_u16())
 }
 
 fn ensure_loopback(url: &Url) -> Result<(), LookupError> {
