@@ -13,6 +13,7 @@ SYSTEM_PACKAGES=(
   librsvg2-dev libxdo-dev
   dbus dbus-x11 gnome-keyring libsecret-tools                                    # a real Secret Service
   xvfb xauth webkit2gtk-driver                                                   # a real window in tests
+  xdg-utils                                   # xdg-open: "Continue in your browser" (honours $BROWSER)
 )
 TAURI_DRIVER_VERSION=2.1.0
 SCREENSHOTS=target/e2e-screenshots

@@ -2,48 +2,101 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{ErrorCode, ErrorReport};
-use homeport_lookup::{LookupServer, Scenario, DEMO_PASSWORD};
+use homeport_lookup::{LookupServer, Scenario, DEMO_PASSWORD, TENANT_HOST_PATTERN};
 
-use crate::ipc::{error, DemoInfo, DemoPerson};
+use crate::ipc::{error, DemoInfo, DemoInstance, DemoOidcPerson, DemoPerson, DemoTenant};
+
+/// The name the demo's multitenant application goes by (seed 003's xsappname).
+const DEMO_APPLICATION: &str = "homeport-demo";
 
 #[derive(Default)]
 pub struct Demo {
-    server: tokio::sync::Mutex<Option<LookupServer>>,
+    running: tokio::sync::Mutex<Option<Running>>,
+}
+
+struct Running {
+    server: LookupServer,
+    /// How the demo's tenant hosts map to identity zones; given to every wizard while the demo
+    /// runs, so typing a tenant's address works like it would with a configured application.
+    tenants: TenantProfile,
 }
 
 impl Demo {
     /// Starts the lookup server (or returns the one already running).
     pub async fn start(&self) -> Result<DemoInfo, ErrorReport> {
-        let mut server = self.server.lock().await;
-        if server.is_none() {
+        let mut running = self.running.lock().await;
+        if running.is_none() {
             let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            let started = LookupServer::start(loopback, Scenario::default())
+            let server = LookupServer::start(loopback, Scenario::default())
                 .await
                 .map_err(|e| error(ErrorCode::Internal, format!("The demo server could not start: {e}")))?;
-            *server = Some(started);
+            let tenants =
+                TenantProfile::new(DEMO_APPLICATION, TENANT_HOST_PATTERN, &server.tenant_issuer_template())
+                    .map_err(|e| error(ErrorCode::Internal, format!("The demo's tenant profile is invalid: {e}")))?;
+            *running = Some(Running { server, tenants });
         }
-        let Some(running) = server.as_ref() else {
+        let Some(running) = running.as_ref() else {
             return Err(error(ErrorCode::Internal, "The demo server is not running."));
         };
-        Ok(DemoInfo {
-            central_url: running.central_url().to_string(),
-            people: running
-                .demo_people()
-                .into_iter()
-                .map(|person| DemoPerson {
-                    login: person.login.to_owned(),
-                    display_name: person.display_name.to_owned(),
-                    instance_url: person.instance_url,
-                })
-                .collect(),
-            password: DEMO_PASSWORD.to_owned(),
-        })
+        Ok(describe(&running.server))
+    }
+
+    /// The tenant profiles a wizard needs while the demo runs (none otherwise).
+    pub async fn tenant_profiles(&self) -> Vec<TenantProfile> {
+        self.running.lock().await.as_ref().map(|running| vec![running.tenants.clone()]).unwrap_or_default()
     }
 
     pub async fn stop(&self) {
-        if let Some(server) = self.server.lock().await.take() {
-            server.shutdown().await;
+        if let Some(running) = self.running.lock().await.take() {
+            running.server.shutdown().await;
         }
+    }
+}
+
+fn describe(server: &LookupServer) -> DemoInfo {
+    let subscribed = server.subscribed_tenants();
+    DemoInfo {
+        central_url: server.central_url().to_string(),
+        people: server
+            .demo_people()
+            .into_iter()
+            .map(|person| DemoPerson {
+                login: person.login.to_owned(),
+                display_name: person.display_name.to_owned(),
+                instance_url: person.instance_url,
+            })
+            .collect(),
+        password: DEMO_PASSWORD.to_owned(),
+        ocis_url: server.ocis_url().to_string(),
+        idp_url: server.idp_issuer(),
+        oidc_people: server
+            .oidc_people()
+            .into_iter()
+            .map(|person| DemoOidcPerson {
+                login: person.login.to_owned(),
+                password: person.password.to_owned(),
+                display_name: person.display_name.to_owned(),
+                instances: person
+                    .ocis_instances
+                    .iter()
+                    .map(|name| DemoInstance {
+                        name: (*name).to_owned(),
+                        url: server.ocis_instance_urls().get(*name).map(ToString::to_string).unwrap_or_default(),
+                    })
+                    .collect(),
+                disabled: person.disabled_at_ocis,
+            })
+            .collect(),
+        tenants: server
+            .tenant_urls()
+            .iter()
+            .map(|(name, url)| DemoTenant {
+                name: name.clone(),
+                url: url.to_string(),
+                subscribed: subscribed.contains(&name.as_str()),
+            })
+            .collect(),
     }
 }

@@ -13,12 +13,23 @@ pub struct AppInfo {
     pub demo_requested: bool,
 }
 
-/// The running embedded lookup server, as the demo page shows it.
+/// The running embedded lookup server, as the demo page shows it: the ownCloud central server
+/// (seed 000), the oCIS server with its OpenID Provider (seed 002) and the tenants (seed 003).
 #[derive(Clone, Debug, Serialize, Type)]
 pub struct DemoInfo {
+    /// Seed 000: the central server that redirects each user to their instance.
     pub central_url: String,
     pub people: Vec<DemoPerson>,
+    /// The password of every seed 000 person.
     pub password: String,
+    /// Seed 002: the oCIS server; it logs in through the OpenID Provider at `idp_url`.
+    pub ocis_url: String,
+    pub idp_url: String,
+    /// The people the OpenID Provider knows (seeds 002 and 003), with their passwords: the demo
+    /// page shows what to type into the browser's login page.
+    pub oidc_people: Vec<DemoOidcPerson>,
+    /// Seed 003: one address per tenant; Homeport derives the tenant from the host.
+    pub tenants: Vec<DemoTenant>,
 }
 
 #[derive(Clone, Debug, Serialize, Type)]
@@ -26,6 +37,31 @@ pub struct DemoPerson {
     pub login: String,
     pub display_name: String,
     pub instance_url: String,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoOidcPerson {
+    pub login: String,
+    pub password: String,
+    pub display_name: String,
+    /// The oCIS instances the account lives on (several: Homeport asks which one).
+    pub instances: Vec<DemoInstance>,
+    /// The IdP logs the person in, but oCIS refuses the account (seed 002's disabled account).
+    pub disabled: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoInstance {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoTenant {
+    pub name: String,
+    pub url: String,
+    /// An unsubscribed tenant's identity zone issues no token: Homeport refuses it clearly.
+    pub subscribed: bool,
 }
 
 /// The person's answer to the last [`Decision`].

@@ -6,9 +6,11 @@ mod demo;
 pub mod ipc;
 mod session;
 
-use homeport_engine::{AccountStore, ConnectError, ErrorCode, ErrorReport, Step, Wizard, WizardEvent, WizardOptions};
+use homeport_engine::{
+    AccountStore, ConnectError, Decision, ErrorCode, ErrorReport, Step, Wizard, WizardEvent, WizardOptions,
+};
 use tauri::ipc::Channel;
-use tauri::{Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::demo::Demo;
 use crate::ipc::{error, AccountEntry, Answer, AppInfo, DemoInfo, WizardOutcome};
@@ -21,11 +23,18 @@ pub struct AppState {
     demo_requested: bool,
     demo: Demo,
     session: WizardSession,
+    /// Raises the main window; set up with the app (commands are not generic over the runtime).
+    bring_to_front: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl AppState {
     pub fn new(demo_requested: bool) -> Self {
-        AppState { demo_requested, demo: Demo::default(), session: WizardSession::default() }
+        AppState {
+            demo_requested,
+            demo: Demo::default(),
+            session: WizardSession::default(),
+            bring_to_front: std::sync::OnceLock::new(),
+        }
     }
 }
 
@@ -66,16 +75,19 @@ async fn wizard_start(
     address: String,
     on_event: Channel<WizardEvent>,
 ) -> Result<WizardOutcome, ErrorReport> {
-    let wizard = Wizard::new(&address, options_streaming_to(on_event)).map_err(|e| e.report())?;
+    let options = options_streaming_to(on_event, &state).await;
+    let wizard = Wizard::new(&address, options).map_err(|e| e.report())?;
     state.session.start(wizard).await
 }
 
 /// Answers the last decision. "Continue in browser" opens the login page in the system
-/// browser from here (the window itself may not open URLs), then waits for the login.
+/// browser from here (the window itself may not open URLs), waits for the login, then brings
+/// the window back to the front: the person was in the browser.
 #[tauri::command]
 #[specta::specta]
 async fn wizard_answer(state: State<'_, AppState>, answer: Answer) -> Result<WizardOutcome, ErrorReport> {
-    if matches!(answer, Answer::ContinueInBrowser) {
+    let in_browser = matches!(answer, Answer::ContinueInBrowser);
+    if in_browser {
         if let Some(url) = state.session.login_page() {
             // The opener plugin's function, from Rust: the window gets no permission to open URLs.
             // If no browser starts, the page still shows the link to copy.
@@ -84,7 +96,24 @@ async fn wizard_answer(state: State<'_, AppState>, answer: Answer) -> Result<Wiz
             }
         }
     }
-    state.session.answer(answer).await
+    let outcome = state.session.answer(answer).await;
+    if in_browser {
+        if let Some(bring_to_front) = state.bring_to_front.get() {
+            bring_to_front();
+        }
+    }
+    outcome
+}
+
+/// Raises and focuses the main window (after the login in the browser, however it ended).
+fn bring_to_front<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        // A window manager may refuse focus stealing; the page is right all the same.
+        let _ = window.unminimize();
+        if let Err(e) = window.set_focus() {
+            eprintln!("homeport-desktop: could not bring the window to the front: {e}");
+        }
+    }
 }
 
 #[tauri::command]
@@ -123,33 +152,50 @@ async fn account_remove(id: String) -> Result<(), ErrorReport> {
     with_store(move |store| store.remove(&id).map(drop)).await
 }
 
-/// Logs in again with the stored password and checks the instance still knows the account.
+/// Logs in again with the stored secret (password, or an OIDC account's refresh token) and
+/// checks the instance still knows the account. The secret the login ends with is stored: an
+/// identity provider rotates refresh tokens.
 #[tauri::command]
 #[specta::specta]
-async fn account_verify(id: String, on_event: Channel<WizardEvent>) -> Result<AccountEntry, ErrorReport> {
+async fn account_verify(
+    state: State<'_, AppState>,
+    id: String,
+    on_event: Channel<WizardEvent>,
+) -> Result<AccountEntry, ErrorReport> {
     let (stored, secret) = with_store(move |store| Ok((store.get(&id)?, store.secret(&id)?))).await?;
-    let mut wizard =
-        Wizard::for_account(&stored, secret.clone(), options_streaming_to(on_event)).map_err(|e| e.report())?;
-    let mut account = match wizard.next().await.map_err(|e| e.report())? {
-        Step::Connected(connected) => connected.account,
+    let options = options_streaming_to(on_event, &state).await;
+    let mut wizard = Wizard::for_account(&stored, secret, options).map_err(|e| e.report())?;
+    let connected = match wizard.next().await.map_err(|e| e.report())? {
+        Step::Connected(connected) => connected,
         Step::Decide(decision) => {
             let mut report = decision.declined().report();
-            report.message = format!("The account needs attention: {}. Remove it and connect again.", report.message);
+            if matches!(decision, Decision::OpenBrowser { .. }) {
+                // The stored login is no longer accepted: the UI offers "Log in again".
+                report.code = ErrorCode::AuthFailed;
+                report.message = format!("The login of {} has ended; log in again.", stored.display_name);
+            } else {
+                report.message =
+                    format!("The account needs attention: {}. Remove it and connect again.", report.message);
+            }
             return Err(report);
         }
     };
+    let mut account = connected.account;
     account.created_at = stored.created_at;
-    let saved = account.clone();
+    let (saved, secret) = (account.clone(), connected.secret);
     with_store(move |store| store.save(&saved, &secret)).await?;
     Ok(AccountEntry { account, has_secret: true })
 }
 
-fn options_streaming_to(on_event: Channel<WizardEvent>) -> WizardOptions {
+/// The options every wizard of this window gets: events go to the UI's live diagram, and while
+/// the demo runs, its tenant profile (seed 003) lets a tenant's address lead to its zone.
+async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) -> WizardOptions {
     WizardOptions {
         observer: Some(std::sync::Arc::new(move |event: &WizardEvent| {
             // The window may be gone; the wizard goes on regardless.
             let _ = on_event.send(event.clone());
         })),
+        tenant_profiles: state.demo.tenant_profiles().await,
         ..WizardOptions::default()
     }
 }
@@ -197,7 +243,11 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
 /// Adds Homeport's state and commands to a builder: the real one, or Tauri's mock in tests.
 pub fn with_homeport<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     let commands = specta_builder::<R>();
-    builder.manage(state).invoke_handler(commands.invoke_handler())
+    builder.manage(state).invoke_handler(commands.invoke_handler()).setup(|app| {
+        let handle = app.handle().clone();
+        let _ = app.state::<AppState>().bring_to_front.set(Box::new(move || bring_to_front(&handle)));
+        Ok(())
+    })
 }
 
 const USAGE: &str = "usage: homeport-desktop [--demo]\n\n  --demo   open in demo mode: start the embedded lookup server and offer its demo accounts";

@@ -111,6 +111,40 @@ mod ipc {
     }
 
     #[test]
+    fn the_demo_offers_ocis_and_tenants_and_its_tenant_profile_reaches_the_wizard() {
+        let app = app(false);
+        let demo = app.invoke("demo_start", json!({})).expect("the demo server starts");
+        let person = |login: &str| {
+            demo["oidc_people"].as_array().and_then(|people| people.iter().find(|p| p["login"] == login)).cloned()
+        };
+        let einstein = person("einstein").expect("einstein is an IdP user");
+        assert_eq!(einstein["password"], "relativity", "the demo page shows what to type at the IdP");
+        assert_eq!(einstein["instances"].as_array().map(Vec::len), Some(1), "einstein lives on instance A");
+        let marie = person("marie").expect("marie is an IdP user");
+        assert_eq!(marie["instances"].as_array().map(Vec::len), Some(2), "marie lives on A and B: a choice");
+        assert_eq!(person("richard").expect("richard")["disabled"], true, "seed 002's disabled account");
+        let tenants = demo["tenants"].as_array().expect("tenants");
+        let tenant = |name: &str| tenants.iter().find(|t| t["name"] == name).cloned().expect("a demo tenant");
+        assert_eq!(tenant("tenant1")["subscribed"], true);
+        assert_eq!(tenant("tenant3")["subscribed"], false, "one unsubscribed tenant, refused");
+
+        // oCIS answers with a Bearer challenge: the wizard asks to log in at the demo's IdP.
+        let ocis = demo["ocis_url"].clone();
+        let step = app.invoke("wizard_start", json!({ "address": ocis, "onEvent": "__CHANNEL__:3" })).expect("probe");
+        assert_eq!(step["decision"]["decision"], "open_browser", "{step}");
+        assert_eq!(step["decision"]["issuer"], demo["idp_url"], "oCIS names the demo's IdP: {step}");
+
+        // A tenant's address leads to the tenant's own identity zone only through the demo's
+        // tenant profile (TENANT_HOST_PATTERN and the zones' issuer template).
+        let url = tenant("tenant1")["url"].clone();
+        let step = app.invoke("wizard_start", json!({ "address": url, "onEvent": "__CHANNEL__:4" })).expect("probe");
+        assert_eq!(step["decision"]["decision"], "open_browser", "{step}");
+        let issuer = step["decision"]["issuer"].as_str().unwrap_or_default();
+        assert!(issuer.starts_with("http://tenant1.auth.localhost:"), "tenant1's zone is the issuer: {step}");
+        app.invoke("demo_stop", json!({})).expect("the demo stops");
+    }
+
+    #[test]
     fn declining_a_redirect_is_a_policy_refusal_and_bad_addresses_are_bad_input() {
         let app = app(false);
         let bad = app.invoke("wizard_start", json!({ "address": "not a server", "onEvent": "__CHANNEL__:1" }));

@@ -15,7 +15,8 @@ export const commands = {
 	wizardStart: (address: string, onEvent: Channel<WizardEvent>) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_start", { address, onEvent })),
 	/**
 	 *  Answers the last decision. "Continue in browser" opens the login page in the system
-	 *  browser from here (the window itself may not open URLs), then waits for the login.
+	 *  browser from here (the window itself may not open URLs), waits for the login, then brings
+	 *  the window back to the front: the person was in the browser.
 	 */
 	wizardAnswer: (answer: Answer) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_answer", { answer })),
 	wizardCancel: () => __TAURI_INVOKE<void>("wizard_cancel"),
@@ -24,7 +25,11 @@ export const commands = {
 	accountsList: () => typedError<AccountEntry[], ErrorReport>(__TAURI_INVOKE("accounts_list")),
 	/**  Removes the account and its keyring entry. */
 	accountRemove: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("account_remove", { id })),
-	/**  Logs in again with the stored password and checks the instance still knows the account. */
+	/**
+	 *  Logs in again with the stored secret (password, or an OIDC account's refresh token) and
+	 *  checks the instance still knows the account. The secret the login ends with is stored: an
+	 *  identity provider rotates refresh tokens.
+	 */
 	accountVerify: (id: string, onEvent: Channel<WizardEvent>) => typedError<AccountEntry, ErrorReport>(__TAURI_INVOKE("account_verify", { id, onEvent })),
 };
 
@@ -55,6 +60,8 @@ export type Account = {
 	verified_at: number | null,
 	/**  For tenant-by-host accounts (seed 003): the tenant, its identity zone and granted scopes. */
 	tenant?: TenantInfo | null,
+	/**  For OpenID Connect accounts: where to refresh the login (the refresh token is in the keyring). */
+	oidc?: OidcInfo | null,
 };
 
 /**  A stored account and how it fared the last time it was checked. */
@@ -112,17 +119,54 @@ export type Decision =
  */
 { decision: "choose_instance"; instances: InstanceLink[] };
 
-/**  The running embedded lookup server, as the demo page shows it. */
+/**
+ *  The running embedded lookup server, as the demo page shows it: the ownCloud central server
+ *  (seed 000), the oCIS server with its OpenID Provider (seed 002) and the tenants (seed 003).
+ */
 export type DemoInfo = {
+	/**  Seed 000: the central server that redirects each user to their instance. */
 	central_url: string,
 	people: DemoPerson[],
+	/**  The password of every seed 000 person. */
 	password: string,
+	/**  Seed 002: the oCIS server; it logs in through the OpenID Provider at `idp_url`. */
+	ocis_url: string,
+	idp_url: string,
+	/**
+	 *  The people the OpenID Provider knows (seeds 002 and 003), with their passwords: the demo
+	 *  page shows what to type into the browser's login page.
+	 */
+	oidc_people: DemoOidcPerson[],
+	/**  Seed 003: one address per tenant; Homeport derives the tenant from the host. */
+	tenants: DemoTenant[],
+};
+
+export type DemoInstance = {
+	name: string,
+	url: string,
+};
+
+export type DemoOidcPerson = {
+	login: string,
+	password: string,
+	display_name: string,
+	/**  The oCIS instances the account lives on (several: Homeport asks which one). */
+	instances: DemoInstance[],
+	/**  The IdP logs the person in, but oCIS refuses the account (seed 002's disabled account). */
+	disabled: boolean,
 };
 
 export type DemoPerson = {
 	login: string,
 	display_name: string,
 	instance_url: string,
+};
+
+export type DemoTenant = {
+	name: string,
+	url: string,
+	/**  An unsubscribed tenant's identity zone issues no token: Homeport refuses it clearly. */
+	subscribed: boolean,
 };
 
 /**  The closed set of error classes the CLI maps to exit codes and the UI branches on. */
@@ -162,6 +206,14 @@ export type InstanceLink = {
 	url: ServerUrl,
 	/**  A name to show, if the server gave one (English preferred). */
 	title: string | null,
+};
+
+/**  The identity provider an OpenID Connect account logged in with. */
+export type OidcInfo = {
+	/**  The issuer, exactly as discovered (its discovery document must still name it). */
+	issuer: string,
+	/**  The client id Homeport used (registered dynamically, or the built-in one). */
+	client_id: string,
 };
 
 /**  `scheme://host[:port]` — the unit that credentials are approved for. */

@@ -31,6 +31,24 @@ export function explain(error: ErrorReport): Explanation {
         hint: "The server's certificate is not trusted. Ask its administrator, or check the address.",
       };
     case "auth_failed":
+      if (detailField(error, "reason") === "account_disabled") {
+        return {
+          title: "The account is disabled",
+          hint: "You logged in, but the server does not let this account in. Ask its administrator.",
+        };
+      }
+      if (detailField(error, "tenant") !== undefined) {
+        return {
+          title: "This tenant may not use the application",
+          hint: "Its identity zone issues no login for this application (not subscribed). Ask your administrator, or check the address.",
+        };
+      }
+      if (detailField(error, "error") !== undefined) {
+        return {
+          title: "The identity provider did not log you in",
+          hint: "Start again from the address and log in in your browser.",
+        };
+      }
       return {
         title: "The login did not work",
         hint: "Check the user name and password and try again.",

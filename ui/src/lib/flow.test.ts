@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorReport, WizardOutcome } from "./bindings";
+import type { Account, ErrorReport, WizardOutcome } from "./bindings";
 import { explain } from "./explain";
-import { addressProblem, CANCELLED_NOTICE, messagesAfterError, pageAfterError, pageForOutcome } from "./flow";
+import {
+  addressProblem,
+  CANCELLED_NOTICE,
+  messagesAfterError,
+  needsNewLogin,
+  pageAfterError,
+  pageForOutcome,
+  secretName,
+} from "./flow";
 import type { LoginDecision, Page } from "./flow";
 
 const login: LoginDecision = {
@@ -93,5 +101,41 @@ describe("messages after an error", () => {
     const shown = messagesAfterError(failed);
     expect(shown.error).toBe(failed);
     expect(shown.notice).toBe("");
+  });
+});
+
+describe("OIDC accounts", () => {
+  const account = (auth_method: Account["auth_method"]): Account => ({
+    id: "acct-1",
+    kind: auth_method === "oidc" ? "ocis" : "owncloud",
+    entered_address: "http://127.0.0.1:4100/",
+    server_url: "http://127.0.0.1:4100/",
+    instance_url: "http://127.0.0.1:4101/",
+    login_name: "einstein",
+    user_id: "einstein",
+    display_name: "Albert Einstein",
+    auth_method,
+    created_at: 1,
+    verified_at: 1,
+  });
+
+  it("offers a new login in the browser when the stored sign-in is refused", () => {
+    expect(needsNewLogin(account("oidc"), error("auth_failed"))).toBe(true);
+    expect(needsNewLogin(account("basic"), error("auth_failed")), "a password account retypes its password").toBe(false);
+    expect(needsNewLogin(account("oidc"), error("unreachable")), "an unreachable server is no login problem").toBe(false);
+  });
+
+  it("does not offer a new login where it cannot help", () => {
+    const disabled = error("auth_failed", { server: "s", reason: "account_disabled" });
+    expect(needsNewLogin(account("oidc"), disabled)).toBe(false);
+    expect(explain(disabled).title).toMatch(/disabled/);
+    const tenant = error("auth_failed", { tenant: "tenant3", reason: "not subscribed" });
+    expect(needsNewLogin(account("oidc"), tenant)).toBe(false);
+    expect(explain(tenant).title).toMatch(/tenant/);
+  });
+
+  it("names what the keyring holds", () => {
+    expect(secretName(account("oidc"))).toBe("sign-in token");
+    expect(secretName(account("basic"))).toBe("password");
   });
 });

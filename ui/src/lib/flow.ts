@@ -1,5 +1,5 @@
 // Which page the wizard shows, from what the engine answered. Pure, so it is unit-tested.
-import type { Decision, ErrorReport, Verified, WizardOutcome } from "./bindings";
+import type { Account, Decision, ErrorReport, Verified, WizardOutcome } from "./bindings";
 
 export type LoginDecision = Extract<Decision, { decision: "needs_credentials" }>;
 export type RedirectDecision = Extract<Decision, { decision: "confirm_redirect" }>;
@@ -86,4 +86,23 @@ export function originOf(url: string): string {
 export function formatTime(unixSeconds: number | null): string {
   if (unixSeconds === null) return "never";
   return new Date(unixSeconds * 1000).toLocaleString();
+}
+
+/**
+ * Whether a failed re-verify calls for a new login in the browser: an OIDC account whose stored
+ * sign-in (refresh token) the identity provider no longer accepts. Decided on `code` only.
+ */
+export function needsNewLogin(account: Account, report: ErrorReport): boolean {
+  if (account.auth_method !== "oidc" || report.code !== "auth_failed") return false;
+  // A disabled account or a refused tenant stays refused however often the person logs in.
+  const detail = report.detail;
+  if (detail && typeof detail === "object" && !Array.isArray(detail)) {
+    if (detail["reason"] === "account_disabled" || "tenant" in detail) return false;
+  }
+  return true;
+}
+
+/** What the keyring holds for an account, in words (an OIDC account keeps no password). */
+export function secretName(account: Account): string {
+  return account.auth_method === "oidc" ? "sign-in token" : "password";
 }
