@@ -203,36 +203,42 @@ pub async fn finish_login(http: &HttpClient, login: BrowserLogin) -> Result<Sess
     let jwks = fetch_jwks(http, &login.metadata).await?;
     let claims =
         oidc::validate_id_token(&id_token, &jwks, &login.metadata.issuer, &login.client_id, login.login.nonce())?;
-    let access = Secret::new(answer.access_token().secret().clone());
-    let claims = match &login.metadata.userinfo_endpoint {
-        Some(endpoint) => userinfo(http, endpoint, &access, &claims).await?,
-        // Why optional: the ID token already names the person; userinfo only adds to it.
-        None => claims,
-    };
-    Ok(Session {
+    let mut session = Session {
         tokens: Tokens {
-            access,
+            access: Secret::new(answer.access_token().secret().clone()),
             refresh: answer.refresh_token().map(|t| Secret::new(t.secret().clone())),
             claims,
             scopes: answer.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
         },
         metadata: login.metadata,
         client_id: login.client_id,
-    })
+    };
+    // Why optional: the ID token already names the person; userinfo only adds to it.
+    if let Some(endpoint) = session.metadata.userinfo_endpoint.clone() {
+        session.tokens.claims = userinfo(http, &endpoint, &mut session).await?;
+    }
+    Ok(session)
 }
 
-/// `GET userinfo` with the new access token; its answer must be about the same subject.
-async fn userinfo(
-    http: &HttpClient,
-    endpoint: &Url,
-    access: &Secret,
-    claims: &IdClaims,
-) -> Result<IdClaims, ConnectError> {
-    let request = HttpRequest::new(reqwest::Method::GET, endpoint.clone(), Participant::Idp)
-        .header("Accept", "application/json")
-        .header("Authorization", format!("Bearer {}", access.expose()));
-    let answer = expect_ok(http.send(&request, http.trace().next_round()).await?, "200 OK with the user's claims")?;
-    oidc::userinfo_for(&answer.url, &answer.body, claims)
+/// `GET userinfo` with the new access token (refreshed once if it already expired: a long login,
+/// a skewed clock); its answer must be about the same subject.
+async fn userinfo(http: &HttpClient, endpoint: &Url, session: &mut Session) -> Result<IdClaims, ConnectError> {
+    let mut refreshed = false;
+    loop {
+        let request = HttpRequest::new(reqwest::Method::GET, endpoint.clone(), Participant::Idp)
+            .header("Accept", "application/json")
+            .header("Authorization", format!("Bearer {}", session.tokens.access.expose()));
+        let answer = http.send(&request, http.trace().next_round()).await?;
+        let expired =
+            answer.status == 401 && answer.header_values("www-authenticate").join(", ").contains("invalid_token");
+        if expired && !refreshed {
+            refresh(http, session).await?;
+            refreshed = true;
+            continue;
+        }
+        let answer = expect_ok(answer, "200 OK with the user's claims")?;
+        return oidc::userinfo_for(&answer.url, &answer.body, &session.tokens.claims);
+    }
 }
 
 /// Picks up a stored login: the provider's discovery document (still naming the same issuer),

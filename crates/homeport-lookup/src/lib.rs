@@ -417,6 +417,12 @@ impl LookupServer {
         self.tls.as_ref().map(|tls| tls.certificate_der().to_vec())
     }
 
+    /// Acts out time passing for QA and tests: every access token the IdP has issued so far is expired from now
+    /// on (refresh tokens stay valid), as if the person had waited longer than the token lifetime.
+    pub fn expire_access_tokens(&self) {
+        self.idp.expire_all_access_tokens();
+    }
+
     /// Every request received so far by any of the servers, in order of arrival.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.log.snapshot()

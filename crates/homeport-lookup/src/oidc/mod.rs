@@ -396,6 +396,14 @@ impl Provider {
         }
     }
 
+    /// Every access token issued so far expires now.
+    pub(crate) fn expire_all_access_tokens(&self) {
+        let now = SystemTime::now();
+        for record in self.lock().access_tokens.values_mut() {
+            record.expires_at = record.expires_at.min(now);
+        }
+    }
+
     /// The issuer the discovery document of `zone` names: the real one, unless the scenario acts out a mix-up.
     pub(crate) fn advertised_issuer(&self, zone: Zone) -> String {
         let issuer = self.issuer(zone);

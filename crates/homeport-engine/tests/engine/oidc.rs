@@ -1,0 +1,360 @@
+//! Seeds 002 (oCIS + OpenID Connect) and 003 (tenant by host) end to end: the wizard against the
+//! lookup server's IdP, oCIS server and approuter over loopback, with the lookup server's robot
+//! doing what a person does in the browser.
+
+use std::collections::HashMap;
+
+use homeport_engine::tenant::TenantProfile;
+use homeport_engine::{
+    AccountKind, AccountStore, AuthMethod, ConnectError, Connected, Decision, ErrorCode, Participant, Step, Wizard,
+    WizardOptions,
+};
+use homeport_lookup::{auto_login, complete_browser_login, Fault, LookupServer, Scenario, TENANT_HOST_PATTERN};
+use url::Url;
+
+use crate::{lookup, options};
+
+/// The lookup server's demo tenants as a client's tenant profile (seed 003).
+fn tenant_options(server: &LookupServer) -> WizardOptions {
+    let profile = TenantProfile::new("homeport-demo", TENANT_HOST_PATTERN, &server.tenant_issuer_template())
+        .expect("the demo's tenant profile is valid");
+    WizardOptions { tenant_profiles: vec![profile], ..options(server) }
+}
+
+/// The wizard's next step while the robot logs in at `url` as a person would in the browser. The
+/// robot failing ends the test at once (the wizard would wait minutes for the browser).
+async fn next_with_browser(wizard: &mut Wizard, url: &str, user: &str, password: &str) -> Result<Step, ConnectError> {
+    let url = Url::parse(url).expect("the login page is a URL");
+    let (user, password) = (user.to_owned(), password.to_owned());
+    let mut robot = tokio::spawn(async move { complete_browser_login(&url, &user, &password).await });
+    let next = wizard.next();
+    tokio::pin!(next);
+    let mut robot_done = false;
+    loop {
+        tokio::select! {
+            step = &mut next => return step,
+            finished = &mut robot, if !robot_done => {
+                robot_done = true;
+                let status = finished.expect("the robot runs").expect("the robot logs in");
+                assert_eq!(status, 200, "the loopback listener answers the browser with its page");
+            }
+        }
+    }
+}
+
+/// Runs the wizard to its first OpenBrowser decision and returns the login page's URL.
+async fn login_page(wizard: &mut Wizard) -> Url {
+    match wizard.next().await.expect("probe, discovery and registration succeed") {
+        Step::Decide(Decision::OpenBrowser { url, .. }) => Url::parse(&url).expect("a URL"),
+        other => panic!("a Bearer challenge leads to the browser, got {other:?}"),
+    }
+}
+
+/// Connects `address` logging in as `user`; ChooseInstance is answered with `choose` (an instance
+/// name of the oCIS server), any other decision is declined.
+async fn connect_oidc(
+    server: &LookupServer,
+    address: &str,
+    options: WizardOptions,
+    user: &str,
+    password: &str,
+    choose: Option<&str>,
+) -> Result<Box<Connected>, ConnectError> {
+    let mut wizard = Wizard::new(address, options)?;
+    let mut step = wizard.next().await?;
+    loop {
+        step = match step {
+            Step::Connected(connected) => return Ok(connected),
+            Step::Decide(Decision::OpenBrowser { url, .. }) => {
+                next_with_browser(&mut wizard, &url, user, password).await?
+            }
+            Step::Decide(Decision::ChooseInstance { instances }) if choose.is_some() => {
+                let wanted = &server.ocis_instance_urls()[choose.unwrap_or_default()];
+                let chosen = instances.iter().find(|i| i.url.as_url() == wanted).expect("the instance is offered");
+                wizard.choose_instance(chosen.url.clone());
+                wizard.next().await?
+            }
+            Step::Decide(decision) => return Err(decision.declined()),
+        };
+    }
+}
+
+fn query(url: &Url) -> HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+#[tokio::test]
+async fn einstein_connects_to_his_instance_with_pkce_a_registered_client_and_a_refresh_token() {
+    let server = lookup(Scenario::default()).await;
+    let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
+    let page = login_page(&mut wizard).await;
+    let request = query(&page);
+    assert_eq!(request.get("code_challenge_method").map(String::as_str), Some("S256"), "PKCE S256: {page}");
+    assert!(request.get("state").is_some_and(|s| s.len() >= 16), "a random state");
+    assert!(request.get("nonce").is_some_and(|n| n.len() >= 16), "a random nonce");
+    let redirect = Url::parse(&request["redirect_uri"]).expect("redirect_uri");
+    assert_eq!(redirect.host_str(), Some("127.0.0.1"), "an IPv4 loopback redirect (RFC 8252)");
+    assert!(request["client_id"].starts_with("homeport-"), "a registered client: {}", request["client_id"]);
+    assert!(page.as_str().starts_with(&server.idp_issuer()), "the login page is the IdP's");
+
+    let callback = auto_login(&page, "einstein", "relativity").await.expect("the robot logs in");
+    let browser = reqwest::Client::builder().no_proxy().build().expect("client");
+    let (step, page) = tokio::join!(wizard.next(), browser.get(callback.clone()).send());
+    let page = page.expect("the listener answers the browser").text().await.expect("a page");
+    assert!(page.contains("Return to Homeport"), "the browser tab says where to go: {page}");
+    let Step::Connected(connected) = step.expect("connected") else { panic!("one instance: no question") };
+
+    let account = &connected.account;
+    assert_eq!((account.kind, account.auth_method), (AccountKind::Ocis, AuthMethod::Oidc));
+    assert_eq!(account.instance_url.as_url(), &server.ocis_instance_urls()["A"], "einstein lives on A");
+    assert_eq!(account.login_name, "einstein");
+    assert_eq!(account.display_name, "Albert Einstein");
+    let oidc = account.oidc.as_ref().expect("the IdP is kept with the account");
+    assert_eq!(oidc.issuer, server.idp_issuer(), "the discovered issuer");
+    assert_eq!(oidc.client_id, request["client_id"], "the registered client");
+
+    let replay = browser.get(callback).send().await;
+    assert!(replay.is_err(), "a replayed callback finds nobody: the listener took one and closed");
+
+    let trace = serde_json::to_string(&connected.trace).expect("trace serializes");
+    for secret in [connected.secret.expose(), "relativity"] {
+        assert!(!trace.contains(secret), "no token or password in the trace");
+    }
+    assert!(trace.contains("Bearer [redacted]"), "bearer tokens are redacted, not dropped");
+    let to_idp: Vec<&str> =
+        connected.trace.iter().filter(|e| e.to == Participant::Idp).map(|e| e.url.as_str()).collect();
+    for path in ["/.well-known/openid-configuration", "/register", "/token", "/jwks", "/userinfo"] {
+        assert!(to_idp.iter().any(|url| url.contains(path)), "{path} is drawn in the IdP lane: {to_idp:?}");
+    }
+    let log = server.requests();
+    assert!(log.iter().any(|r| r.server == "ocis-A" && r.method == "PROPFIND"), "verified at instance A");
+    let recorded = serde_json::to_string(&log).expect("log");
+    assert!(!recorded.contains(connected.secret.expose()) && !recorded.contains("relativity"), "no secret logged");
+    assert!(!log.iter().any(|r| r.server == "ocis-B"), "instance B was never asked");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_callback_with_another_state_is_refused() {
+    let server = lookup(Scenario::default()).await;
+    let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
+    let page = login_page(&mut wizard).await;
+    let mut callback = auto_login(&page, "einstein", "relativity").await.expect("the robot logs in");
+    let forged: Vec<(String, String)> =
+        callback
+            .query_pairs()
+            .map(|(k, v)| {
+                if k == "state" {
+                    (k.into_owned(), "forged-state".to_owned())
+                } else {
+                    (k.into_owned(), v.into_owned())
+                }
+            })
+            .collect();
+    callback.query_pairs_mut().clear().extend_pairs(forged);
+    let browser = reqwest::Client::builder().no_proxy().build().expect("client");
+    let (step, _) = tokio::join!(wizard.next(), browser.get(callback).send());
+    let error = step.expect_err("a callback for another login is refused");
+    assert!(matches!(error, ConnectError::LoginRefused { ref reason } if reason.contains("state")), "{error:?}");
+    let log = server.requests();
+    assert!(!log.iter().any(|r| r.server == "idp" && r.path == "/token"), "the code was never exchanged");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn marie_lives_on_two_instances_and_chooses_b() {
+    let server = lookup(Scenario::default()).await;
+    let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
+    let page = login_page(&mut wizard).await;
+    let step = next_with_browser(&mut wizard, page.as_str(), "marie", "radioactivity").await.expect("logged in");
+    let Step::Decide(Decision::ChooseInstance { instances }) = step else {
+        panic!("two instances: a choice, got {step:?}")
+    };
+    let offered: Vec<&Url> = instances.iter().map(|i| i.url.as_url()).collect();
+    assert_eq!(offered, [&server.ocis_instance_urls()["A"], &server.ocis_instance_urls()["B"]], "both offered");
+    wizard.choose_instance(instances[1].url.clone());
+    let Step::Connected(connected) = wizard.next().await.expect("verified") else { panic!("chosen: connected") };
+    assert_eq!(connected.account.instance_url.as_url(), &server.ocis_instance_urls()["B"], "at the chosen one");
+    assert_eq!(connected.account.display_name, "Marie Curie");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_disabled_account_is_named_as_such() {
+    let server = lookup(Scenario::default()).await;
+    let result =
+        connect_oidc(&server, server.ocis_url().as_str(), options(&server), "richard", "superfluidity", None).await;
+    let error = result.expect_err("oCIS refuses a disabled account");
+    assert!(matches!(error, ConnectError::AccountDisabled { .. }), "{error:?}");
+    assert!(error.to_string().contains("disabled"), "the message says so: {error}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_issuer_mix_up_stops_before_the_browser_opens() {
+    let server = lookup(Scenario { fault: Some(Fault::IdpIssuerMismatch), ..Scenario::default() }).await;
+    let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
+    let error = wizard.next().await.expect_err("the discovery document names another issuer");
+    let ConnectError::IssuerMismatch { expected, got } = &error else { panic!("mix-up defence: {error:?}") };
+    assert_eq!(expected, &server.idp_issuer(), "what WebFinger named");
+    assert_ne!(got, expected);
+    assert_eq!(error.code(), ErrorCode::PolicyRefused);
+    assert!(!server.requests().iter().any(|r| r.path == "/register"), "nothing registered at a mixed-up provider");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_forged_id_token_signature_is_refused() {
+    let server = lookup(Scenario { fault: Some(Fault::IdpBadSignature), ..Scenario::default() }).await;
+    let result =
+        connect_oidc(&server, server.ocis_url().as_str(), options(&server), "einstein", "relativity", None).await;
+    let error = result.expect_err("the ID token's signature does not verify");
+    assert!(matches!(error, ConnectError::InvalidIdToken { .. }), "{error:?}");
+    assert!(!server.requests().iter().any(|r| r.server.starts_with("ocis-")), "no instance was asked");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_once() {
+    let server = lookup(Scenario { fault: Some(Fault::ExpiredAccessToken), ..Scenario::default() }).await;
+    let connected = connect_oidc(&server, server.ocis_url().as_str(), options(&server), "einstein", "relativity", None)
+        .await
+        .expect("the refreshed token works");
+    let statuses = |path: &str| -> Vec<Option<u16>> {
+        connected.trace.iter().filter(|e| e.url.ends_with(path)).map(|e| e.status).collect()
+    };
+    assert_eq!(statuses("/userinfo"), [Some(401), Some(200)], "refused as expired, then accepted after the refresh");
+    assert_eq!(statuses("/token").len(), 2, "the code exchange and one refresh");
+    assert_eq!(statuses("/remote.php/webdav/"), [Some(401), Some(207)], "the probe, then the fresh token works");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_token_that_expires_while_the_person_chooses_is_refreshed_at_the_instance() {
+    let server = lookup(Scenario::default()).await;
+    let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
+    let page = login_page(&mut wizard).await;
+    let step = next_with_browser(&mut wizard, page.as_str(), "marie", "radioactivity").await.expect("logged in");
+    let Step::Decide(Decision::ChooseInstance { instances }) = step else { panic!("two instances: a choice") };
+    server.expire_access_tokens();
+    wizard.choose_instance(instances[0].url.clone());
+    let Step::Connected(connected) = wizard.next().await.expect("refreshed and verified") else { panic!("done") };
+    let at_instance: Vec<Option<u16>> = connected
+        .trace
+        .iter()
+        .filter(|e| e.to == Participant::Instance && e.method == "PROPFIND")
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(at_instance, [Some(401), Some(207)], "invalid_token, then accepted after one refresh");
+    let refreshes = connected.trace.iter().filter(|e| e.url.ends_with("/token")).count();
+    assert_eq!(refreshes, 2, "the code exchange and one refresh");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn re_verify_rotates_the_refresh_token_in_the_keyring_and_a_revoked_one_means_log_in_again() {
+    let server = lookup(Scenario::default()).await;
+    let connected = connect_oidc(&server, server.ocis_url().as_str(), options(&server), "einstein", "relativity", None)
+        .await
+        .expect("connected");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = AccountStore::at(dir.path());
+    let (account, first) = (connected.account.clone(), connected.secret.clone());
+    let saved = {
+        let (store, account, secret) = (store.clone(), account.clone(), first.clone());
+        tokio::task::spawn_blocking(move || store.save(&account, &secret)).await.expect("join")
+    };
+    saved.expect("the refresh token goes to the real Secret Service");
+    let file = std::fs::read_to_string(store.accounts_path()).expect("accounts.json");
+    assert!(!file.contains(first.expose()), "the refresh token is not in accounts.json");
+    assert_eq!(store.secret(&account.id).expect("from the keyring").expose(), first.expose(), "kept in the keyring");
+
+    let logins = |server: &LookupServer| server.requests().iter().filter(|r| r.path.starts_with("/authorize")).count();
+    let logins_before = logins(&server);
+    let mut wizard = Wizard::for_account(&account, first.clone(), options(&server)).expect("a re-verify wizard");
+    let Step::Connected(again) = wizard.next().await.expect("re-verified") else { panic!("no question asked") };
+    assert_eq!(again.account.id, account.id, "the same account");
+    assert_ne!(again.secret.expose(), first.expose(), "the provider rotated the refresh token");
+    assert_eq!(logins(&server), logins_before, "no browser login for a re-verify");
+
+    let revoked = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!("{}/revoke", server.idp_issuer()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}&token_type_hint=refresh_token", again.secret.expose()))
+        .send()
+        .await
+        .expect("the IdP answers");
+    assert_eq!(revoked.status(), 200, "revoked at the IdP");
+    let mut wizard = Wizard::for_account(&account, again.secret.clone(), options(&server)).expect("wizard");
+    let error = wizard.next().await.expect_err("a revoked refresh token");
+    assert!(matches!(error, ConnectError::LoginExpired { .. }), "{error:?}");
+    assert!(error.to_string().contains("log in again"), "the message says what to do: {error}");
+
+    let mut old = Wizard::for_account(&account, first, options(&server)).expect("wizard");
+    assert!(matches!(old.next().await, Err(ConnectError::LoginExpired { .. })), "a rotated-out token is dead too");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tenant_host_logs_in_at_its_identity_zone_and_keeps_zone_and_scopes() {
+    let server = lookup(Scenario::default()).await;
+    let tenant_url = server.tenant_urls()["tenant1"].to_string();
+    let connected = connect_oidc(&server, &tenant_url, tenant_options(&server), "einstein", "relativity", None)
+        .await
+        .expect("tenant1 is subscribed");
+    let account = &connected.account;
+    assert_eq!(account.kind, AccountKind::TenantOidc);
+    assert_eq!(account.instance_url.to_string(), tenant_url, "the approuter serves the tenant itself");
+    let tenant = account.tenant.as_ref().expect("tenant details");
+    assert_eq!(tenant.tenant, "tenant1", "from TENANT_HOST_PATTERN");
+    assert_eq!(tenant.zone_id, "a1f3c2d4-5b6e-4f70-8a9b-0c1d2e3f4a51", "the zid claim");
+    assert_eq!(tenant.scopes, ["homeport-demo!t101.Read", "homeport-demo!t101.Admin"], "<xsappname>!t<index>.<scope>");
+    let issuer = server.tenant_issuer("tenant1").expect("zone");
+    assert_eq!(account.oidc.as_ref().map(|o| o.issuer.as_str()), Some(issuer.as_str()), "the zone is the issuer");
+    assert!(!server.requests().iter().any(|r| r.path.contains("webfinger")), "the host named the zone: no WebFinger");
+
+    let mut wizard = Wizard::for_account(account, connected.secret.clone(), WizardOptions::default()).expect("wizard");
+    let Step::Connected(again) = wizard.next().await.expect("re-verified without a profile") else { panic!("done") };
+    assert_eq!(again.account.tenant, account.tenant, "tenant, zone and scopes again, from the stored issuer");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unsubscribed_tenant_is_refused_by_name() {
+    let server = lookup(Scenario::default()).await;
+    let tenant_url = server.tenant_urls()["tenant3"].to_string();
+    let result = connect_oidc(&server, &tenant_url, tenant_options(&server), "einstein", "relativity", None).await;
+    let error = result.expect_err("tenant3 is not subscribed");
+    let ConnectError::TenantRefused { tenant, reason } = &error else { panic!("a tenant refusal: {error:?}") };
+    assert_eq!(tenant, "tenant3");
+    assert!(reason.contains("not subscribed"), "the zone's reason: {reason}");
+    assert_eq!(error.code(), ErrorCode::AuthFailed);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tenant_token_does_not_open_another_tenant() {
+    let server = lookup(Scenario::default()).await;
+    let tenant1 = connect_oidc(
+        &server,
+        server.tenant_urls()["tenant1"].as_str(),
+        tenant_options(&server),
+        "einstein",
+        "relativity",
+        None,
+    )
+    .await
+    .expect("tenant1");
+    // The same refresh token presented for tenant2 (a tampered accounts.json): tenant2's zone refuses it.
+    let mut foreign = tenant1.account.clone();
+    let oidc = foreign.oidc.as_mut().expect("oidc info");
+    oidc.issuer = server.tenant_issuer("tenant2").expect("zone");
+    foreign.instance_url = homeport_engine::ServerUrl::from_url(server.tenant_urls()["tenant2"].clone()).expect("url");
+    let mut wizard = Wizard::for_account(&foreign, tenant1.secret.clone(), WizardOptions::default()).expect("wizard");
+    let error = wizard.next().await.expect_err("another zone's refresh token");
+    assert!(matches!(error, ConnectError::LoginExpired { .. }), "{error:?}");
+    server.shutdown().await;
+}
