@@ -34,20 +34,37 @@ struct App {
 
 impl App {
     async fn launch(args: &[&str]) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+        App::launch_with(args, None).await
+    }
+
+    /// Starts the app with `browser` as its system browser (`$BROWSER`, which xdg-open runs when
+    /// no desktop environment is detected: the desktop's own variables are cleared).
+    async fn launch_with(
+        args: &[&str],
+        browser: Option<&BrowserRobot>,
+    ) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         if std::env::var_os("DISPLAY").is_none() {
             return Err("no X display: run the end-to-end tests through `./dev.sh test` (it starts Xvfb)".into());
         }
         let config = tempfile::tempdir()?;
         let port = free_port()?;
         let native_port = free_port()?;
-        let tauri_driver = Command::new(tauri_driver_path()?)
+        let mut command = Command::new(tauri_driver_path()?);
+        command
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("HOMEPORT_CONFIG_DIR", config.path())
             .env("NO_AT_BRIDGE", "1")
             .stdout(Stdio::null())
             // It logs connection-refused backtraces while WebKitWebDriver starts: noise.
-            .stderr(Stdio::null())
-            .spawn()?;
+            .stderr(Stdio::null());
+        if let Some(browser) = browser {
+            // tauri-driver → WebKitWebDriver → the app → xdg-open: the environment goes all the way.
+            command.env("BROWSER", &browser.script);
+            for desktop in ["XDG_CURRENT_DESKTOP", "XDG_SESSION_DESKTOP", "DESKTOP_SESSION", "KDE_FULL_SESSION"] {
+                command.env_remove(desktop);
+            }
+        }
+        let tauri_driver = command.spawn()?;
         let mut app = PendingApp { tauri_driver: Some(tauri_driver) };
         wait_for_port(port)?;
         let mut capabilities = thirtyfour::Capabilities::new();
@@ -97,6 +114,21 @@ impl App {
             }
             if Instant::now() > deadline {
                 return Err(format!("focus is on {focused:?}, not #{id}").into());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until the element with keyboard focus has `attribute` = `value`.
+    async fn focused_attr_is(&self, attribute: &str, value: &str) -> TestResult {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let focused = self.driver.active_element().await?.attr(attribute).await?;
+            if focused.as_deref() == Some(value) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("focus is on an element with {attribute}={focused:?}, not {value:?}").into());
             }
             tokio::time::sleep(POLL).await;
         }
@@ -196,6 +228,65 @@ fn wait_for_port(port: u16) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Err(format!("tauri-driver did not listen on port {port} within 20 s"))
+}
+
+/// The person's browser, played by a script (`$BROWSER`) that writes down each URL it is asked
+/// to open; the test then logs in at the IdP as the person would ([`homeport_lookup::auto_login`])
+/// and follows the IdP's redirect to Homeport's loopback callback.
+struct BrowserRobot {
+    folder: tempfile::TempDir,
+    script: PathBuf,
+}
+
+impl BrowserRobot {
+    fn new() -> std::io::Result<BrowserRobot> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let folder = tempfile::tempdir()?;
+        let script = folder.path().join("browser");
+        let opened = folder.path().join("opened");
+        let quoted = opened.display().to_string().replace('\'', r"'\''");
+        std::fs::write(&script, format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{quoted}'\n"))?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        Ok(BrowserRobot { folder, script })
+    }
+
+    /// Every URL the app asked the browser to open so far.
+    fn opened(&self) -> Vec<String> {
+        std::fs::read_to_string(self.folder.path().join("opened"))
+            .map(|text| text.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the app opened its `count`th URL; returns it.
+    async fn wait_for_url(&self, count: usize) -> Result<Url, Box<dyn std::error::Error + Send + Sync>> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(url) = self.opened().get(count - 1) {
+                return Ok(Url::parse(url)?);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the app did not open a browser (opened so far: {:?})", self.opened()).into());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Logs in on the IdP's page at `login_page` and follows its redirect back to Homeport, as a
+    /// browser would; returns the callback's query (`code` and `state`, or the IdP's `error`)
+    /// and the page Homeport's loopback listener answered with.
+    async fn log_in(
+        &self,
+        login_page: &Url,
+        user: &str,
+        password: &str,
+    ) -> Result<(Vec<(String, String)>, String), Box<dyn std::error::Error + Send + Sync>> {
+        let callback = homeport_lookup::auto_login(login_page, user, password).await?;
+        assert_eq!(callback.host_str(), Some("127.0.0.1"), "the IdP sends the browser back to loopback: {callback}");
+        let query = callback.query_pairs().into_owned().collect();
+        let answer = reqwest::get(callback).await?;
+        assert!(answer.status().is_success(), "Homeport's listener takes the callback: {}", answer.status());
+        Ok((query, answer.text().await?))
+    }
 }
 
 fn origin_of(url: &str) -> Result<Origin, url::ParseError> {
@@ -378,5 +469,177 @@ async fn cancel_slow_check(app: &App, central: &str) -> TestResult {
     app.wait_for("#page-address").await?;
     assert_eq!(app.value("#address").await?, central, "the typed address is kept");
     assert!(app.driver.find_all(By::Css("#progress")).await?.is_empty(), "no progress left running");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocis_logs_in_in_the_system_browser_and_keeps_the_refresh_token_in_the_keyring() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let browser = BrowserRobot::new().expect("a browser robot in a temp folder");
+    let app = App::launch_with(&["--demo"], Some(&browser)).await.expect("the app starts under tauri-driver");
+    let outcome = ocis_oidc_login(&app, &browser).await;
+    app.finish("oidc-ocis-verified", outcome).await;
+}
+
+/// Picks an OIDC person on the demo page, opens the login page in the (robot) browser with the
+/// keyboard, and logs in there. Returns the issuer the browser page named.
+async fn log_in_through_the_browser(
+    app: &App,
+    browser: &BrowserRobot,
+    user: &str,
+    password: &str,
+    screenshot: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    app.wait_for("#page-browser").await?;
+    let issuer = app.text("#browser-issuer").await?;
+    let hint = app.text("#browser-demo-hint").await?;
+    assert!(hint.contains(user) && hint.contains(password), "the demo says what to type at the IdP: {hint}");
+    let shown = app.value("#browser-url").await?;
+    assert!(shown.starts_with(&issuer), "the login page is the IdP's ({issuer}): {shown}");
+    app.focus_reaches("browser-opened").await?;
+    app.click("#copy-url").await?;
+    assert_eq!(app.text("#copy-url").await?, "Copied", "the Copy button says it copied");
+    app.snapshot(screenshot).await?;
+    let opened_before = browser.opened().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(browser.opened().len(), opened_before, "nothing opens before the person asks");
+
+    // From the keyboard: Tab from Copy reaches "Open the login page".
+    app.keys(Key::Tab).await?;
+    app.focus_reaches("browser-opened").await?;
+    app.keys(Key::Enter).await?;
+    let progress = app.text("#progress").await?;
+    assert!(progress.contains("Waiting for the login in your browser"), "the wait is shown: {progress}");
+    let opened = browser.wait_for_url(opened_before + 1).await?;
+    assert_eq!(opened.as_str(), shown, "the browser got exactly the link the page shows");
+    let (query, page) = browser.log_in(&opened, user, password).await?;
+    let has = |name: &str| query.iter().any(|(key, _)| key == name);
+    assert!(has("state"), "the callback carries the state: {query:?}");
+    assert!(has("code") || has("error"), "and a code, or the IdP's refusal: {query:?}");
+    assert!(page.contains("Return to Homeport"), "the browser is told to return to Homeport: {page}");
+    Ok(issuer)
+}
+
+async fn ocis_oidc_login(app: &App, browser: &BrowserRobot) -> TestResult {
+    let ocis = app.text("#demo-ocis-url").await?;
+    let person = app.wait_for(".demo-oidc-person[data-login='einstein']").await?;
+    let instance = person.attr("data-instances").await?.ok_or("the demo names einstein's instance")?;
+    person.click().await?;
+    let issuer = log_in_through_the_browser(app, browser, "einstein", "relativity", "oidc-0-browser").await?;
+
+    // Back from the browser: the verified page, with the account's instance and its IdP.
+    assert_eq!(app.text("#verified-name").await?, "Albert Einstein");
+    assert_eq!(app.text("#verified-instance").await?, instance, "WebFinger sent einstein to instance A");
+    assert_ne!(instance, ocis, "the instance is not the server that was typed");
+    assert_eq!(app.text("#verified-idp").await?, issuer, "the verified page names the IdP");
+    let idp_rows = app.driver.find_all(By::Css(".trace-row[data-to='idp']")).await?;
+    let mut idp_labels = Vec::new();
+    for row in &idp_rows {
+        idp_labels.push(row.attr("aria-label").await?.unwrap_or_default());
+    }
+    for wanted in ["openid-configuration", "token"] {
+        assert!(
+            idp_labels.iter().any(|label| label.contains(wanted)),
+            "the diagram's IdP lane shows the {wanted} exchange: {idp_labels:?}"
+        );
+    }
+    app.snapshot("oidc-1-verified").await?;
+    app.focus_reaches("done").await?;
+    app.keys(Key::Enter).await?;
+
+    let entry = app.wait_for("li.account").await?;
+    let id = entry.attr("data-account-id").await?.ok_or("the account row carries its id")?;
+    let listed = entry.text().await?;
+    assert!(listed.contains("Albert Einstein") && listed.contains(&instance), "the accounts page lists it: {listed}");
+    let stored = app.store().get(&id)?;
+    assert_eq!(stored.auth_method, homeport_engine::AuthMethod::Oidc);
+    assert_eq!(stored.oidc.as_ref().map(|oidc| oidc.issuer.as_str()), Some(issuer.as_str()), "the IdP is kept");
+    let refresh_token = app.store().secret(&id)?.expose().to_owned();
+    assert!(refresh_token.len() > 16, "a refresh token is in the Secret Service");
+    assert_ne!(refresh_token, "relativity", "the password never reaches Homeport, let alone the keyring");
+    let file = std::fs::read_to_string(app.config.path().join("accounts.json"))?;
+    assert!(!file.contains(&refresh_token), "no token in accounts.json");
+
+    // Re-verify logs in with the refresh token, which the IdP rotates: the new one is stored.
+    app.click(".verify-account").await?;
+    let notice = app.text(".notice").await?;
+    assert!(notice.contains("Albert Einstein is verified"), "re-verified with the refresh token: {notice}");
+    let rotated = app.store().secret(&id)?.expose().to_owned();
+    assert_ne!(rotated, refresh_token, "the rotated refresh token replaced the used one in the keyring");
+    assert_eq!(browser.opened().len(), 1, "re-verify needs no browser");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_on_two_instances_asks_which_one_from_the_keyboard() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let browser = BrowserRobot::new().expect("a browser robot in a temp folder");
+    let app = App::launch_with(&["--demo"], Some(&browser)).await.expect("the app starts under tauri-driver");
+    let outcome = choose_instance(&app, &browser).await;
+    app.finish("oidc-choose-instance", outcome).await;
+}
+
+async fn choose_instance(app: &App, browser: &BrowserRobot) -> TestResult {
+    let person = app.wait_for(".demo-oidc-person[data-login='marie']").await?;
+    let instances = person.attr("data-instances").await?.ok_or("the demo names marie's instances")?;
+    let instances: Vec<&str> = instances.split(' ').collect();
+    assert_eq!(instances.len(), 2, "marie lives on A and B: {instances:?}");
+    person.click().await?;
+    log_in_through_the_browser(app, browser, "marie", "radioactivity", "oidc-browser-marie").await?;
+
+    app.wait_for("#page-choose-instance").await?;
+    let choices = app.driver.find_all(By::Css(".choose-instance")).await?;
+    let mut offered = Vec::new();
+    for choice in &choices {
+        offered.push(choice.attr("data-url").await?.unwrap_or_default());
+        let label = choice.attr("aria-label").await?.unwrap_or_default();
+        assert!(label.starts_with("Connect at "), "each choice says what it does: {label}");
+    }
+    assert_eq!(offered, instances, "both instances are offered, in order");
+    app.focused_attr_is("data-url", instances[0]).await?;
+    app.snapshot("oidc-choose-instance-page").await?;
+    app.keys(Key::Tab).await?;
+    app.focused_attr_is("data-url", instances[1]).await?;
+    app.keys(Key::Enter).await?;
+
+    assert_eq!(app.text("#verified-name").await?, "Marie Curie");
+    assert_eq!(app.text("#verified-instance").await?, instances[1], "verified at the chosen instance B");
+    app.click("#done").await?;
+    let listed = app.text("li.account").await?;
+    assert!(listed.contains("Marie Curie") && listed.contains(instances[1]), "stored at B: {listed}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_address_logs_in_at_its_zone_and_shows_tenant_and_scopes() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let browser = BrowserRobot::new().expect("a browser robot in a temp folder");
+    let app = App::launch_with(&["--demo"], Some(&browser)).await.expect("the app starts under tauri-driver");
+    let outcome = tenant_login(&app, &browser).await;
+    app.finish("tenant-verified", outcome).await;
+}
+
+async fn tenant_login(app: &App, browser: &BrowserRobot) -> TestResult {
+    // An unsubscribed tenant's zone refuses; the app says so plainly.
+    app.click(".demo-tenant[data-tenant='tenant3']").await?;
+    log_in_through_the_browser(app, browser, "einstein", "relativity", "tenant-browser").await?;
+    let refusal = app.error_with_code(ErrorCode::AuthFailed).await?;
+    assert!(refusal.contains("tenant3"), "the refusal names the tenant: {refusal}");
+    assert!(refusal.contains("may not use"), "and says why in plain words: {refusal}");
+    app.snapshot("tenant-refused").await?;
+
+    app.click(".demo-tenant[data-tenant='tenant1']").await?;
+    app.wait_for("#page-browser").await?;
+    let issuer = app.text("#browser-issuer").await?;
+    assert!(issuer.starts_with("http://tenant1.auth.localhost:"), "tenant1's identity zone logs in: {issuer}");
+    app.click("#browser-opened").await?;
+    let opened = browser.wait_for_url(2).await?;
+    let (query, _) = browser.log_in(&opened, "einstein", "relativity").await?;
+    assert!(query.iter().any(|(name, _)| name == "code"), "tenant1's zone logs einstein in: {query:?}");
+    let tenant = app.text("#verified-tenant").await?;
+    assert!(tenant.starts_with("tenant1"), "the tenant is shown: {tenant}");
+    let scopes = app.text("#verified-scopes").await?;
+    assert!(scopes.contains("!t"), "the application's tenant scopes are shown: {scopes}");
+    assert_eq!(app.text("#verified-idp").await?, issuer);
     Ok(())
 }

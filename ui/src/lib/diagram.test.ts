@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { Exchange, WizardEvent } from "./bindings";
-import { addEvent, laneX, locationOf, responseLabel, rows, roundCount, statusClass, toPlantUml } from "./diagram";
+import {
+  addEvent,
+  fitLabel,
+  LABEL_FIT,
+  laneX,
+  locationOf,
+  responseLabel,
+  rows,
+  roundCount,
+  statusClass,
+  toPlantUml,
+} from "./diagram";
 import type { TraceItem } from "./diagram";
 
 function exchange(seq: number, round: number, overrides: Partial<Exchange> = {}): WizardEvent {
@@ -96,5 +107,29 @@ describe("the live diagram", () => {
     );
     const first = items[1];
     expect(first.kind === "exchange" && locationOf(first.exchange)).toBe("http://127.0.0.1:4002/remote.php/webdav/");
+  });
+});
+
+describe("labels that fit between the lanes", () => {
+  it("keeps short labels and drops a long query first", () => {
+    expect(fitLabel("GET /status.php")).toBe("GET /status.php");
+    const webfinger = "GET /.well-known/webfinger?resource=http%3A%2F%2F127.0.0.1%3A39995%2F&rel=http%3A%2F%2Fopenid.net";
+    expect(fitLabel(webfinger)).toBe("GET /.well-known/webfinger?…");
+  });
+
+  it("shortens a long path in the middle, never beyond the limit", () => {
+    const long = `PROPFIND /remote.php/dav/files/${"x".repeat(60)}/Documents/`;
+    const fitted = fitLabel(long);
+    expect(fitted.length).toBe(LABEL_FIT);
+    expect(fitted.startsWith("PROPFIND /remote")).toBe(true);
+    expect(fitted.endsWith("/Documents/")).toBe(true);
+  });
+
+  it("draws the fitted label but exports the full request line", () => {
+    const url = `http://127.0.0.1:4000/.well-known/webfinger?resource=${"a".repeat(80)}`;
+    const items = build([exchange(1, 1, { url })]);
+    const [row] = rows(items);
+    expect(row.kind === "exchange" && row.label).toBe("GET /.well-known/webfinger?…");
+    expect(toPlantUml(items)).toContain(`resource=${"a".repeat(80)}`);
   });
 });

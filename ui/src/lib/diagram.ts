@@ -64,6 +64,20 @@ export function requestLabel(exchange: Exchange): string {
   return `${exchange.method} ${path}`;
 }
 
+/** Characters of a request label that fit between the lanes (the rest is in the details). */
+export const LABEL_FIT = 44;
+
+/** A request label short enough to draw: the query goes first (`?…`), then the middle of the path. */
+export function fitLabel(label: string, max = LABEL_FIT): string {
+  if (label.length <= max) return label;
+  const query = label.indexOf("?");
+  const shorter = query >= 0 ? `${label.slice(0, query)}?…` : label;
+  if (shorter.length <= max) return shorter;
+  const keep = max - 1;
+  const head = Math.ceil(keep / 2);
+  return `${shorter.slice(0, head)}…${shorter.slice(shorter.length - (keep - head))}`;
+}
+
 const REASONS: { [status: number]: string } = {
   200: "OK",
   207: "Multi-Status",
@@ -99,7 +113,10 @@ export type Row =
       startsRound: boolean;
       fromX: number;
       toX: number;
+      /** The full request line (details, PlantUML, screen readers). */
       request: string;
+      /** The request line as drawn: fitted between the lanes. */
+      label: string;
       response: string;
       status: StatusClass;
     };
@@ -118,6 +135,7 @@ export function rows(items: TraceItem[]): Row[] {
       fromX: laneX(exchange.from),
       toX: laneX(exchange.to),
       request: requestLabel(exchange),
+      label: fitLabel(requestLabel(exchange)),
       response: responseLabel(exchange),
       status: statusClass(exchange),
     };
