@@ -19,6 +19,7 @@ pub fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::KeyringUnavailable => 8,
         ErrorCode::Protocol => 9,
         ErrorCode::NotFound => 10,
+        ErrorCode::Cancelled => 11,
         _ => EXIT_INTERNAL,
     }
 }
