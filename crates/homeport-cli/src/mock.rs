@@ -30,7 +30,7 @@ pub struct MockArgs {
     #[arg(long)]
     tls: bool,
     /// Inject a fault: maintenance, needs-db-upgrade, not-installed, redirect-loop, redirect-to-plain-http,
-    /// idp-issuer-mismatch, idp-bad-signature, expired-access-token.
+    /// idp-issuer-mismatch, idp-bad-signature, idp-no-registration, expired-access-token.
     #[arg(long)]
     fault: Option<Fault>,
     /// How long the IdP's access tokens live, in seconds (short ones make expiry and refresh visible).

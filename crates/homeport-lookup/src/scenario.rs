@@ -82,6 +82,9 @@ pub enum Fault {
     IdpIssuerMismatch,
     /// The IdP's ID tokens carry a signature its published keys do not verify (a forged token).
     IdpBadSignature,
+    /// The IdP offers no dynamic client registration (its discovery document names no `registration_endpoint`):
+    /// clients use their built-in client id.
+    IdpNoRegistration,
     /// The access token from the code exchange is already expired when it reaches a resource server (a long
     /// login, a skewed clock); refreshed tokens are fine.
     ExpiredAccessToken,
@@ -89,7 +92,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, for CLIs and pickers that list them.
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 9] = [
         Fault::Maintenance,
         Fault::NeedsDbUpgrade,
         Fault::NotInstalled,
@@ -97,6 +100,7 @@ impl Fault {
         Fault::RedirectToPlainHttp,
         Fault::IdpIssuerMismatch,
         Fault::IdpBadSignature,
+        Fault::IdpNoRegistration,
         Fault::ExpiredAccessToken,
     ];
 
@@ -110,6 +114,7 @@ impl Fault {
             Fault::RedirectToPlainHttp => "redirect-to-plain-http",
             Fault::IdpIssuerMismatch => "idp-issuer-mismatch",
             Fault::IdpBadSignature => "idp-bad-signature",
+            Fault::IdpNoRegistration => "idp-no-registration",
             Fault::ExpiredAccessToken => "expired-access-token",
         }
     }

@@ -135,6 +135,18 @@ async fn einstein_connects_to_his_instance_with_pkce_a_registered_client_and_a_r
 }
 
 #[tokio::test]
+async fn without_registration_the_built_in_client_id_is_used() {
+    let server = lookup(Scenario { fault: Some(Fault::IdpNoRegistration), ..Scenario::default() }).await;
+    let connected = connect_oidc(&server, server.ocis_url().as_str(), options(&server), "einstein", "relativity", None)
+        .await
+        .expect("the built-in client logs in");
+    let oidc = connected.account.oidc.as_ref().expect("oidc info");
+    assert_eq!(oidc.client_id, homeport_lookup::BUILT_IN_CLIENT_ID, "the fallback client id");
+    assert!(!server.requests().iter().any(|r| r.path == "/register"), "no registration was tried");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_callback_with_another_state_is_refused() {
     let server = lookup(Scenario::default()).await;
     let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");

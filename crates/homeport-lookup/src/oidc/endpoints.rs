@@ -64,7 +64,7 @@ impl FromRequestParts<Arc<Provider>> for InZone {
 
 async fn discovery(State(provider): State<Arc<Provider>>, InZone(zone): InZone) -> Response {
     let issuer = provider.issuer(zone);
-    Json(json!({
+    let mut document = json!({
         "issuer": provider.advertised_issuer(zone),
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -84,8 +84,13 @@ async fn discovery(State(provider): State<Arc<Provider>>, InZone(zone): InZone) 
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "name", "preferred_username",
                              "email", "email_verified", "zid"],
         "authorization_response_iss_parameter_supported": true,
-    }))
-    .into_response()
+    });
+    if !provider.offers_registration() {
+        if let Some(fields) = document.as_object_mut() {
+            fields.remove("registration_endpoint");
+        }
+    }
+    Json(document).into_response()
 }
 
 async fn jwks(State(provider): State<Arc<Provider>>, InZone(_zone): InZone) -> Response {
@@ -94,6 +99,9 @@ async fn jwks(State(provider): State<Arc<Provider>>, InZone(_zone): InZone) -> R
 
 /// RFC 7591 dynamic registration of a public native client with loopback redirect URIs.
 async fn register(State(provider): State<Arc<Provider>>, InZone(_zone): InZone, body: Bytes) -> Response {
+    if !provider.offers_registration() {
+        return fallback().await;
+    }
     match registration(&provider, &body) {
         Ok(answer) => (StatusCode::CREATED, no_store(), Json(answer)).into_response(),
         Err(error) => oauth_error(&error),

@@ -396,6 +396,11 @@ impl Provider {
         }
     }
 
+    /// Whether clients may register themselves (RFC 7591).
+    pub(crate) fn offers_registration(&self) -> bool {
+        self.fault != Some(Fault::IdpNoRegistration)
+    }
+
     /// Every access token issued so far expires now.
     pub(crate) fn expire_all_access_tokens(&self) {
         let now = SystemTime::now();
