@@ -95,6 +95,10 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
     if args.allow_plain_http {
         wizard.allow_plain_http();
     }
+    if args.browser.is_some() {
+        // Asking for a browser means: log in there (Matrix SSO) even where a password form exists.
+        wizard.prefer_browser_login();
+    }
     let auto_login = args.browser == Some(BrowserMode::AutoLogin);
     // With auto-login the credentials are for the IdP's form; they go to the server only if it asks.
     let mut held_credentials = None;

@@ -67,6 +67,16 @@ pub struct Account {
     /// For OpenID Connect accounts: where to refresh the login (the refresh token is in the keyring).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<OidcInfo>,
+    /// For Matrix accounts: the device this login created (the tokens are in the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<MatrixInfo>,
+}
+
+/// What a Matrix login created besides its tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MatrixInfo {
+    pub device_id: String,
 }
 
 /// The identity provider an OpenID Connect account logged in with.

@@ -18,7 +18,12 @@ pub enum Address {
     },
     /// `user@domain` or the Matrix form `@user:domain`: the account's home is to be discovered
     /// from the domain (WebFinger, Matrix well-known); the seed-000 central server is `https://domain/`.
-    Account { user: String, domain: String },
+    Account {
+        user: String,
+        domain: String,
+        /// Typed as a Matrix ID (`@user:domain`): only Matrix discovery applies.
+        matrix: bool,
+    },
 }
 
 impl Address {
@@ -45,7 +50,7 @@ impl Address {
         let authority = input.split(['/', '?', '#']).next().unwrap_or(input);
         if let Some((user, domain)) = authority.rsplit_once('@') {
             if authority.len() == input.len() {
-                return parse_account(user, domain);
+                return parse_account(user, domain, false);
             }
         }
         parse_server_url("https", &format!("https://{input}"))
@@ -55,7 +60,13 @@ impl Address {
     pub fn server(&self) -> Result<ServerUrl, AddressError> {
         match self {
             Address::Server { server, .. } => Ok(server.clone()),
-            Address::Account { domain, .. } => ServerUrl::from_url(parse_url("https", &format!("https://{domain}/"))?),
+            Address::Account { domain, .. } => {
+                let url = parse_url("https", &format!("https://{domain}/"))?;
+                // A domain on this machine (the lookup server, a dev server) speaks plain http;
+                // everywhere else an account's server is https.
+                let scheme = if is_loopback(&url) { "http" } else { "https" };
+                ServerUrl::from_url(parse_url(scheme, &format!("{scheme}://{domain}/"))?)
+            }
         }
     }
 
@@ -71,10 +82,10 @@ impl Address {
 fn parse_matrix_id(rest: &str) -> Result<Address, AddressError> {
     let (user, domain) =
         rest.split_once(':').ok_or(AddressError::InvalidAccount("a Matrix ID looks like @user:example.org"))?;
-    parse_account(user, domain)
+    parse_account(user, domain, true)
 }
 
-fn parse_account(user: &str, domain: &str) -> Result<Address, AddressError> {
+fn parse_account(user: &str, domain: &str, matrix: bool) -> Result<Address, AddressError> {
     if user.is_empty() {
         return Err(AddressError::InvalidAccount("the part before @ (the user name) is empty"));
     }
@@ -87,7 +98,7 @@ fn parse_account(user: &str, domain: &str) -> Result<Address, AddressError> {
         return Err(AddressError::InvalidAccount("the domain must be a host name, like example.com"));
     }
     let domain = host_and_port(&url);
-    Ok(Address::Account { user: user.to_owned(), domain })
+    Ok(Address::Account { user: user.to_owned(), domain, matrix })
 }
 
 fn parse_server_url(scheme: &str, input: &str) -> Result<Address, AddressError> {
@@ -366,14 +377,16 @@ mod tests {
     fn account_addresses_are_recognised() {
         assert_eq!(
             Address::parse("felix@instance2.example.com"),
-            Ok(Address::Account { user: "felix".into(), domain: "instance2.example.com".into() })
+            Ok(Address::Account { user: "felix".into(), domain: "instance2.example.com".into(), matrix: false })
         );
         assert_eq!(
             Address::parse("@alice:matrix.example.org"),
-            Ok(Address::Account { user: "alice".into(), domain: "matrix.example.org".into() })
+            Ok(Address::Account { user: "alice".into(), domain: "matrix.example.org".into(), matrix: true })
         );
         let server = Address::parse("test@instance2.com").and_then(|a| a.server());
         assert_eq!(server.map(|s| s.to_string()), Ok("https://instance2.com/".into()));
+        let local = Address::parse("@alice:proxy.localhost:4100").and_then(|a| a.server());
+        assert_eq!(local.map(|s| s.to_string()), Ok("http://proxy.localhost:4100/".into()), "this machine: http");
     }
 
     #[test]

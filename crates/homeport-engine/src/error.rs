@@ -61,6 +61,12 @@ pub enum ConnectError {
     LoginExpired { reason: String },
     #[error("{server} says the account is disabled; ask its administrator")]
     AccountDisabled { server: String },
+    #[error("{server} refused the login: {message} ({errcode})")]
+    MatrixRefused { server: String, errcode: String, message: String },
+    #[error("{server} is busy and asked to wait {retry_after_ms} ms; Homeport waited and tried once more, in vain")]
+    RateLimited { server: String, retry_after_ms: u64 },
+    #[error("the login names {base} as the homeserver, but it is not a usable Matrix server: {reason}")]
+    HomeserverUnusable { base: String, reason: String },
     #[error("the account lives on {offered} instances and none was chosen")]
     InstanceNotChosen { offered: usize },
     #[error("the tenant {tenant} may not use this application: {reason}")]
@@ -152,6 +158,8 @@ impl ConnectError {
             | ConnectError::AccountDisabled { .. }
             | ConnectError::TenantRefused { .. } => ErrorCode::AuthFailed,
             ConnectError::InstanceNotChosen { .. } => ErrorCode::BadInput,
+            ConnectError::MatrixRefused { .. } | ConnectError::RateLimited { .. } => ErrorCode::AuthFailed,
+            ConnectError::HomeserverUnusable { .. } => ErrorCode::Protocol,
             ConnectError::BrowserLoginTimedOut { .. } => ErrorCode::Cancelled,
             ConnectError::UnexpectedStatus { .. }
             | ConnectError::InvalidResponse { .. }
@@ -189,6 +197,11 @@ impl ConnectError {
             ConnectError::AccountDisabled { server } => json!({ "server": server, "reason": "account_disabled" }),
             ConnectError::TenantRefused { tenant, reason } => json!({ "tenant": tenant, "reason": reason }),
             ConnectError::InstanceNotChosen { offered } => json!({ "offered": offered }),
+            ConnectError::MatrixRefused { server, errcode, .. } => json!({ "server": server, "errcode": errcode }),
+            ConnectError::RateLimited { server, retry_after_ms } => {
+                json!({ "server": server, "retry_after_ms": retry_after_ms })
+            }
+            ConnectError::HomeserverUnusable { base, .. } => json!({ "base_url": base }),
             ConnectError::LoginRefused { .. }
             | ConnectError::InvalidIdToken { .. }
             | ConnectError::LoginExpired { .. } => serde_json::Value::Null,

@@ -45,13 +45,16 @@ pub struct HttpRequest {
     pub headers: Vec<(&'static str, String)>,
     pub credentials: Option<Credentials>,
     pub body: Option<Vec<u8>>,
+    /// The body carries a secret (a password, a login token): for the redirect policy the request
+    /// carries credentials, so a redirect to a new origin needs approval.
+    pub secret_body: bool,
     /// Who is expected to answer (for the sequence diagram).
     pub to: Participant,
 }
 
 impl HttpRequest {
     pub fn new(method: Method, url: Url, to: Participant) -> Self {
-        HttpRequest { method, url, headers: Vec::new(), credentials: None, body: None, to }
+        HttpRequest { method, url, headers: Vec::new(), credentials: None, body: None, secret_body: false, to }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -66,6 +69,13 @@ impl HttpRequest {
 
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = Some(body.into());
+        self
+    }
+
+    /// A body with a secret in it (see [`HttpRequest::secret_body`]).
+    pub fn secret_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self.secret_body = true;
         self
     }
 }
@@ -242,7 +252,7 @@ impl HttpClient {
                 from: &request.url,
                 status: response.status,
                 location: response.header("location"),
-                carries_credentials: request.credentials.is_some(),
+                carries_credentials: request.credentials.is_some() || (request.secret_body && request.body.is_some()),
             };
             let verdict = policy.decide(&answer, &chain, approved);
             match verdict {
@@ -277,6 +287,7 @@ fn retarget(mut request: HttpRequest, hop: &Hop) -> HttpRequest {
     request.method = hop.method.clone();
     if !hop.keeps_body {
         request.body = None;
+        request.secret_body = false;
     }
     if hop.cross_origin {
         // After a hop to another origin the answer comes from a different participant.

@@ -6,6 +6,7 @@ pub mod account;
 pub mod address;
 pub mod error;
 pub mod http;
+pub mod matrix;
 pub mod oidc;
 pub mod owncloud;
 pub mod redirect;
@@ -14,6 +15,7 @@ pub mod store;
 pub mod tenant;
 pub mod trace;
 pub mod wizard;
+mod wizard_matrix;
 mod wizard_oidc;
 
 pub use account::{Account, AccountKind, AuthMethod};

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::account::{now_unix, Account, AccountKind, AuthMethod};
+use crate::account::{now_unix, Account, AccountKind, AuthMethod, MatrixInfo};
 use crate::address::{Address, Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::{Followed, HttpClient, HttpConfig, HttpRequest, HttpResponse};
@@ -17,6 +17,7 @@ use crate::redirect::{Hop, RedirectChain, RedirectPolicy, RedirectRefusal};
 use crate::secret::{Credentials, Secret};
 use crate::tenant::{self, TenantProfile};
 use crate::trace::{Exchange, Observer, Participant, Trace, WizardEvent};
+use crate::wizard_matrix::{self, LoginOutcome, MatrixPhase, MatrixStart};
 use crate::wizard_oidc::{self, BrowserLogin, OidcPhase, Session, StoredLogin};
 
 #[derive(Clone, Default)]
@@ -91,9 +92,20 @@ pub struct Connected {
 #[allow(clippy::large_enum_variant)]
 enum Phase {
     Probe,
-    NeedCredentials { status: ServerStatus, realm: Option<String> },
-    AwaitApproval { status: ServerStatus, hop: Hop, request: HttpRequest, chain: RedirectChain },
+    NeedCredentials {
+        status: ServerStatus,
+        realm: Option<String>,
+    },
+    AwaitApproval {
+        status: ServerStatus,
+        hop: Hop,
+        request: HttpRequest,
+        chain: RedirectChain,
+    },
     Oidc(OidcPhase),
+    /// A Matrix ID was typed: only Matrix discovery applies.
+    MatrixDiscover,
+    Matrix(MatrixPhase),
     Finished,
 }
 
@@ -111,6 +123,10 @@ pub struct Wizard {
     chosen_instance: Option<ServerUrl>,
     /// The tenant the host names, and its identity zone's issuer (seed 003).
     tenant: Option<(String, String)>,
+    /// Log in in the browser (SSO) when the server offers both that and a password.
+    prefer_browser: bool,
+    /// The Matrix server whose password form was shown, so a wrong password can ask again.
+    matrix_form: Option<MatrixStart>,
     phase: Phase,
 }
 
@@ -123,6 +139,10 @@ impl Wizard {
             .tenant_profiles
             .iter()
             .find_map(|profile| profile.tenant_of(&server).map(|tenant| (tenant.clone(), profile.issuer_for(&tenant))));
+        let phase = match address {
+            Address::Account { matrix: true, .. } => Phase::MatrixDiscover,
+            _ => Phase::Probe,
+        };
         Ok(Wizard {
             entered: input.trim().to_owned(),
             address,
@@ -134,7 +154,9 @@ impl Wizard {
             login_form: None,
             chosen_instance: None,
             tenant,
-            phase: Phase::Probe,
+            prefer_browser: false,
+            matrix_form: None,
+            phase,
         })
     }
 
@@ -147,6 +169,17 @@ impl Wizard {
     /// them) is [`Connected::secret`]: store it.
     pub fn for_account(account: &Account, password: Secret, options: WizardOptions) -> Result<Self, ConnectError> {
         let mut wizard = Wizard::new(&account.entered_address, options)?;
+        if matches!(account.auth_method, AuthMethod::MatrixPassword | AuthMethod::MatrixSso) {
+            let access_token = wizard_matrix::access_token_of(&password).ok_or_else(|| ConnectError::LoginExpired {
+                reason: "the keyring holds no Matrix access token".into(),
+            })?;
+            wizard.phase = Phase::Matrix(MatrixPhase::Resume {
+                account: Box::new(account.clone()),
+                access_token,
+                secret: password,
+            });
+            return Ok(wizard);
+        }
         if let (AuthMethod::Oidc, Some(oidc)) = (account.auth_method, &account.oidc) {
             wizard.tenant = account.tenant.as_ref().map(|tenant| (tenant.tenant.clone(), oidc.issuer.clone()));
             let status = ServerStatus {
@@ -215,6 +248,12 @@ impl Wizard {
         self.chosen_instance = Some(instance);
     }
 
+    /// When a server offers both a password and a login in the browser (Matrix SSO), use the
+    /// browser.
+    pub fn prefer_browser_login(&mut self) {
+        self.prefer_browser = true;
+    }
+
     /// Plain http to a non-loopback host is accepted for this connection.
     pub fn allow_plain_http(&mut self) {
         self.policy.allow_plain_http = true;
@@ -227,6 +266,13 @@ impl Wizard {
         let result = self.advance().await;
         if let Err(error) = &result {
             self.phase = match (error, self.login_form.clone()) {
+                (ConnectError::AuthFailed { .. }, _) if self.matrix_form.is_some() && self.credentials.is_some() => {
+                    self.credentials = None;
+                    match self.matrix_form.clone() {
+                        Some(start) => Phase::Matrix(MatrixPhase::NeedCredentials(start)),
+                        None => Phase::Finished,
+                    }
+                }
                 (ConnectError::AuthFailed { .. }, Some((status, realm))) => {
                     self.credentials = None;
                     Phase::NeedCredentials { status, realm }
@@ -300,8 +346,230 @@ impl Wizard {
                 let session = wizard_oidc::resume(&self.http, &issuer, &client_id, refresh_token, claims).await?;
                 self.verify_bearer(status, session, instance, true).await
             }
+            Phase::MatrixDiscover => {
+                self.step("probe", format!("looking up the Matrix server {}", self.server));
+                match wizard_matrix::discover(&self.http, &self.server).await? {
+                    Some(start) => self.matrix_login(start).await,
+                    None => Err(ConnectError::InvalidResponse {
+                        url: self.server.to_string(),
+                        what: "Matrix server",
+                        reason: "it answers neither the Matrix well-known document nor /_matrix/client/versions".into(),
+                    }),
+                }
+            }
+            Phase::Matrix(MatrixPhase::NeedCredentials(start)) => self.matrix_login(start).await,
+            Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, mut chain, sso }) => {
+                if !self.approved.contains(&Origin::of(&hop.to)) {
+                    let decision = confirm_redirect(&hop);
+                    self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
+                    return Ok(Step::Decide(decision));
+                }
+                self.step("discover", format!("following the portal to {}", Origin::of(&hop.to)));
+                chain.push(hop);
+                let round = self.trace().next_round();
+                let followed = self.http.send_following(request, &self.policy, &self.approved, chain, round).await?;
+                let user = self.credentials.as_ref().map(|c| matrix_user(&c.user)).unwrap_or_default();
+                match self.matrix_followed(start, followed, sso, &user).await? {
+                    MatrixNext::Step(step) => Ok(step),
+                    MatrixNext::RateLimited { retry_after_ms } => Err(ConnectError::RateLimited {
+                        server: Origin::of(self.server.as_url()).to_string(),
+                        retry_after_ms,
+                    }),
+                }
+            }
+            Phase::Matrix(MatrixPhase::Browser { start, callback }) => {
+                self.step("authenticate", "waiting for the login in your browser".into());
+                let target = callback.receive(wizard_oidc::BROWSER_LOGIN_TIMEOUT).await?;
+                let token = crate::matrix::login_token_from_callback(&target)?;
+                let request = wizard_matrix::login_request(&start, crate::matrix::token_login_body(token.expose()));
+                self.matrix_send(start, request, true, String::new()).await
+            }
+            Phase::Matrix(MatrixPhase::Resume { account, access_token, secret }) => {
+                let base = account.instance_url.clone();
+                self.step("verify", format!("checking the login at {base}"));
+                let (user_id, _) = wizard_matrix::whoami(&self.http, &base, &access_token).await?;
+                if user_id != account.user_id {
+                    return Err(ConnectError::LoginExpired {
+                        reason: format!("{base} says the stored token belongs to {user_id}"),
+                    });
+                }
+                let mut account = *account;
+                account.verified_at = now_unix();
+                let status = ServerStatus {
+                    installed: true,
+                    productname: account.product.clone(),
+                    versionstring: account.version.clone(),
+                    ..ServerStatus::default()
+                };
+                let trace = self.trace();
+                Ok(Step::Connected(Box::new(Connected {
+                    account,
+                    secret,
+                    server: status,
+                    capabilities: Capabilities::default(),
+                    avatar: None,
+                    redirects: Vec::new(),
+                    round_trips: trace.round_trips(),
+                    trace: trace.exchanges(),
+                })))
+            }
             Phase::Finished => Err(ConnectError::Finished),
         }
+    }
+
+    /// A Matrix server was found: log in with the password, in the browser (SSO), or ask.
+    async fn matrix_login(&mut self, start: MatrixStart) -> Result<Step, ConnectError> {
+        if start.flows.password {
+            self.matrix_form = Some(start.clone());
+        }
+        let use_browser = start.flows.sso && (self.prefer_browser || !start.flows.password);
+        if let (Some(credentials), true, false) = (self.credentials.clone(), start.flows.password, use_browser) {
+            let user = matrix_user(&credentials.user);
+            self.step("authenticate", format!("logging in at {} as {user}", start.base));
+            let body = crate::matrix::password_login_body(&user, credentials.password.expose());
+            let request = wizard_matrix::login_request(&start, body);
+            return self.matrix_send(start, request, false, user).await;
+        }
+        if use_browser {
+            let callback = LoopbackCallback::bind().await?;
+            let url = crate::matrix::sso_redirect_url(&start.base, callback.redirect_uri());
+            let decision = Decision::OpenBrowser { url: url.to_string(), issuer: start.base.to_string() };
+            self.phase = Phase::Matrix(MatrixPhase::Browser { start, callback });
+            return Ok(Step::Decide(decision));
+        }
+        if start.flows.password {
+            let decision = Decision::NeedsCredentials {
+                server: start.base.to_string(),
+                realm: None,
+                login_hint: self.login_hint().map(|hint| matrix_user(&hint)),
+                product: format!("Matrix (client-server API {})", start.version),
+            };
+            self.phase = Phase::Matrix(MatrixPhase::NeedCredentials(start));
+            return Ok(Step::Decide(decision));
+        }
+        Err(ConnectError::UnsupportedAuth {
+            server: start.base.to_string(),
+            challenge: "the server offers neither a password nor a browser login".into(),
+        })
+    }
+
+    /// Sends a login; a rate limit is waited out once, visibly, then the login is sent again.
+    async fn matrix_send(
+        &mut self,
+        start: MatrixStart,
+        request: HttpRequest,
+        sso: bool,
+        user: String,
+    ) -> Result<Step, ConnectError> {
+        let mut retried = false;
+        loop {
+            let chain = RedirectChain::starting_at(&request.method, &request.url);
+            let round = self.trace().next_round();
+            let followed =
+                self.http.send_following(request.clone(), &self.policy, &self.approved, chain, round).await?;
+            match self.matrix_followed(start.clone(), followed, sso, &user).await? {
+                MatrixNext::Step(step) => return Ok(step),
+                MatrixNext::RateLimited { retry_after_ms } if !retried => {
+                    self.step(
+                        "authenticate",
+                        format!(
+                            "{} asks to wait {retry_after_ms} ms before logging in: waiting, then trying once more",
+                            start.base
+                        ),
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(retry_after_ms)).await;
+                    retried = true;
+                }
+                MatrixNext::RateLimited { retry_after_ms } => {
+                    return Err(ConnectError::RateLimited { server: start.base.to_string(), retry_after_ms })
+                }
+            }
+        }
+    }
+
+    /// The answer to a login, after the redirect policy: approval needed, logged in (verify at
+    /// the homeserver the answer names), or a rate limit.
+    async fn matrix_followed(
+        &mut self,
+        start: MatrixStart,
+        followed: Followed,
+        sso: bool,
+        user: &str,
+    ) -> Result<MatrixNext, ConnectError> {
+        let (response, chain) = match followed {
+            Followed::NeedsApproval { hop, request, chain } => {
+                let decision = confirm_redirect(&hop);
+                self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
+                return Ok(MatrixNext::Step(Step::Decide(decision)));
+            }
+            Followed::Done { response, chain } => (response, chain),
+        };
+        let answer = match wizard_matrix::login_outcome(&response, user, participant(&chain))? {
+            LoginOutcome::LoggedIn(answer) => answer,
+            LoginOutcome::RateLimited { retry_after_ms } => return Ok(MatrixNext::RateLimited { retry_after_ms }),
+        };
+        let answered_by = wizard_matrix::base_of_login_url(&response).unwrap_or_else(|| start.base.clone());
+        let base = match answer.base.clone() {
+            Some(named) if Origin::of(named.as_url()) != Origin::of(answered_by.as_url()) => {
+                if named.is_plain_http() && !named.is_loopback() && !self.policy.allow_plain_http {
+                    return Err(ConnectError::PlainHttpRefused { url: named.to_string() });
+                }
+                self.step("discover", format!("the portal sends Homeport to {named} from now on"));
+                wizard_matrix::check_homeserver(&self.http, &named).await?;
+                named
+            }
+            Some(named) => named,
+            None => answered_by,
+        };
+        self.step("verify", format!("verifying the account at {base}"));
+        let access = Secret::new(answer.access_token.clone());
+        let (user_id, device_id) = wizard_matrix::whoami(&self.http, &base, &access).await?;
+        if user_id != answer.user_id {
+            return Err(ConnectError::InvalidResponse {
+                url: base.join(crate::matrix::WHOAMI_PATH).to_string(),
+                what: "Matrix whoami answer",
+                reason: format!("the token belongs to {user_id}, but the login was for {}", answer.user_id),
+            });
+        }
+        let now = now_unix();
+        let localpart = crate::matrix::localpart(&user_id).to_owned();
+        let account = Account {
+            id: Account::id_for(AccountKind::Matrix, &base, &user_id),
+            kind: AccountKind::Matrix,
+            entered_address: self.entered.clone(),
+            server_url: start.base.clone(),
+            instance_url: base,
+            redirect_permanent: false,
+            login_name: localpart.clone(),
+            user_id,
+            display_name: localpart,
+            auth_method: if sso { AuthMethod::MatrixSso } else { AuthMethod::MatrixPassword },
+            product: "Matrix".into(),
+            version: start.version.clone(),
+            trusted_certificates: Vec::new(),
+            created_at: now,
+            verified_at: now,
+            tenant: None,
+            oidc: None,
+            matrix: Some(MatrixInfo { device_id: device_id.unwrap_or(answer.device_id.clone()) }),
+        };
+        let status = ServerStatus {
+            installed: true,
+            productname: "Matrix".into(),
+            versionstring: start.version.clone(),
+            ..ServerStatus::default()
+        };
+        let trace = self.trace();
+        Ok(MatrixNext::Step(Step::Connected(Box::new(Connected {
+            account,
+            secret: wizard_matrix::tokens_secret(&answer),
+            server: status,
+            capabilities: Capabilities::default(),
+            avatar: None,
+            redirects: chain.hops,
+            round_trips: trace.round_trips(),
+            trace: trace.exchanges(),
+        }))))
     }
 
     /// A Bearer challenge: find the provider, register, and ask to open the browser.
@@ -426,6 +694,7 @@ impl Wizard {
                 issuer: session.metadata.issuer.clone(),
                 client_id: session.client_id.clone(),
             }),
+            matrix: None,
         };
         let secret = session.tokens.refresh.clone().unwrap_or_else(|| session.tokens.access.clone());
         let trace = self.trace();
@@ -464,7 +733,17 @@ impl Wizard {
         )
         .await;
         let status = match status? {
-            Followed::Done { response, .. } => parse_status(&response)?,
+            Followed::Done { response, .. } => match parse_status(&response) {
+                Ok(status) => status,
+                Err(not_owncloud) => {
+                    // Why: a server without ownCloud's status.php may be a Matrix server; the
+                    // flavour is read from the answers, the person need not say which.
+                    return match wizard_matrix::discover(&self.http, &self.server).await {
+                        Ok(Some(start)) => self.matrix_login(start).await,
+                        _ => Err(not_owncloud),
+                    };
+                }
+            },
             // Without credentials nothing needs approval; kept total for safety.
             Followed::NeedsApproval { hop, .. } => {
                 return Err(ConnectError::RedirectRefused(RedirectRefusal::NotApproved { to: Origin::of(&hop.to) }))
@@ -600,6 +879,7 @@ impl Wizard {
             verified_at: now,
             tenant: None,
             oidc: None,
+            matrix: None,
         };
         let trace = self.trace();
         Ok(Step::Connected(Box::new(Connected {
@@ -651,6 +931,22 @@ impl Wizard {
     fn step(&self, step: &'static str, detail: String) {
         self.trace().notify(&WizardEvent::Step { step, detail });
     }
+}
+
+/// What a Matrix login answer leads to.
+enum MatrixNext {
+    Step(Step),
+    RateLimited { retry_after_ms: u64 },
+}
+
+/// The user name a Matrix password login sends (`m.id.user`): the localpart, which the server
+/// completes with its own name — a full `@user:server` would name the portal's server, which the
+/// homeserver that owns the account may not be.
+fn matrix_user(typed: &str) -> String {
+    if typed.starts_with('@') {
+        return crate::matrix::localpart(typed).to_owned();
+    }
+    typed.split('@').next().unwrap_or(typed).to_owned()
 }
 
 fn confirm_redirect(hop: &Hop) -> Decision {

@@ -1,0 +1,184 @@
+//! The wizard's Matrix path (seeds 001, 004: MSC1730 portal login). Discovery (well-known, then
+//! `/versions` and the login flows), the login at the portal — password or SSO with the same
+//! loopback listener as OpenID Connect — and where the answer sends the client next: the
+//! portal's `well_known` / `base_cs_url` (proxy mode) or a 307 to the homeserver (redirect
+//! mode, which re-sends the password and so goes through the one redirect policy). Verified
+//! with `whoami` at the final homeserver.
+
+use std::time::Duration;
+
+use crate::address::{Origin, ServerUrl};
+use crate::error::{snippet, ConnectError};
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::matrix::{self, LoginAnswer, LoginFlows};
+use crate::oidc::LoopbackCallback;
+use crate::redirect::{Hop, RedirectChain};
+use crate::secret::Secret;
+use crate::trace::Participant;
+
+/// The longest a rate limit is waited out before the one retry; a server asking for more is
+/// reported instead of hanging the wizard.
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(10);
+
+/// A Matrix server found and ready for login: where to log in and how.
+#[derive(Clone, Debug)]
+pub struct MatrixStart {
+    /// The portal or homeserver the login goes to (the well-known's base URL).
+    pub base: ServerUrl,
+    pub flows: LoginFlows,
+    /// The newest client-server API version it speaks, for the account's "version".
+    pub version: String,
+}
+
+/// Where the Matrix path stands between two calls of `Wizard::next`.
+pub enum MatrixPhase {
+    /// Waiting for a password (the form), or for the caller to prefer the browser.
+    NeedCredentials(MatrixStart),
+    /// A 307 would re-send the login to another origin: waiting for approval.
+    AwaitApproval { start: MatrixStart, hop: Hop, request: HttpRequest, chain: RedirectChain, sso: bool },
+    /// The SSO page is open in the browser; the listener waits for `loginToken`.
+    Browser { start: MatrixStart, callback: LoopbackCallback },
+    /// Re-verifying a stored account: its access token at its homeserver.
+    Resume { account: Box<crate::account::Account>, access_token: Secret, secret: Secret },
+}
+
+/// The tokens of a Matrix login, as the keyring keeps them (one JSON secret per account).
+pub fn tokens_secret(answer: &LoginAnswer) -> Secret {
+    Secret::new(
+        serde_json::json!({ "access_token": answer.access_token, "refresh_token": answer.refresh_token }).to_string(),
+    )
+}
+
+/// The access token from a stored tokens secret.
+pub fn access_token_of(secret: &Secret) -> Option<Secret> {
+    let value: serde_json::Value = serde_json::from_str(secret.expose()).ok()?;
+    value.get("access_token").and_then(|token| token.as_str()).map(Secret::new)
+}
+
+/// Matrix discovery for `server`: `.well-known/matrix/client` names the base URL; then the base
+/// must answer `/versions`, and its login flows are read (concurrently, one round trip).
+/// `Ok(None)`: not a Matrix server.
+pub async fn discover(http: &HttpClient, server: &ServerUrl) -> Result<Option<MatrixStart>, ConnectError> {
+    let well_known = HttpRequest::new(reqwest::Method::GET, server.join(matrix::WELL_KNOWN_PATH), Participant::Lookup)
+        .header("Accept", "application/json");
+    let answer = http.send(&well_known, http.trace().next_round()).await?;
+    let base = if answer.status == 200 {
+        matrix::homeserver_from_well_known(&answer.url, &answer.body)?
+    } else {
+        // Why the fallback: a homeserver without delegation serves the API itself and need not
+        // publish a well-known (matrix-rust-sdk treats the server URL as the homeserver then).
+        server.clone()
+    };
+    let to = if Origin::of(base.as_url()) == Origin::of(server.as_url()) {
+        Participant::Lookup
+    } else {
+        Participant::Instance
+    };
+    let round = http.trace().next_round();
+    let versions = HttpRequest::new(reqwest::Method::GET, base.join(matrix::VERSIONS_PATH), to)
+        .header("Accept", "application/json");
+    let flows =
+        HttpRequest::new(reqwest::Method::GET, base.join(matrix::LOGIN_PATH), to).header("Accept", "application/json");
+    let (versions, flows) = futures_util::future::join(http.send(&versions, round), http.send(&flows, round)).await;
+    let versions = versions?;
+    if versions.status != 200 {
+        return Ok(None);
+    }
+    let Ok(known) = matrix::versions(&versions.url, &versions.body) else { return Ok(None) };
+    let flows = flows?;
+    if flows.status != 200 {
+        return Err(unexpected(&flows, "200 OK with the login flows"));
+    }
+    let flows = matrix::login_flows(&flows.url, &flows.body)?;
+    let version = known.last().cloned().unwrap_or_default();
+    Ok(Some(MatrixStart { base, flows, version }))
+}
+
+/// `POST /login` at `start.base` with `body` (a password or a login token: a secret body).
+pub fn login_request(start: &MatrixStart, body: Vec<u8>) -> HttpRequest {
+    HttpRequest::new(reqwest::Method::POST, start.base.join(matrix::LOGIN_PATH), Participant::Lookup)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .secret_body(body)
+}
+
+/// What a login answer means: the login, an error to report, or a rate limit to wait out.
+pub enum LoginOutcome {
+    LoggedIn(LoginAnswer),
+    /// Wait this long (at most [`MAX_RATE_LIMIT_WAIT`]), then try once more.
+    RateLimited {
+        retry_after_ms: u64,
+    },
+}
+
+/// Reads the answer to `POST /login` (after any approved redirect).
+pub fn login_outcome(response: &HttpResponse, user: &str, at: Participant) -> Result<LoginOutcome, ConnectError> {
+    let server = Origin::of(&response.url).to_string();
+    if response.status == 200 {
+        return matrix::login_answer(&response.url, &response.body).map(LoginOutcome::LoggedIn);
+    }
+    let Some(error) = matrix::error_of(&response.body) else {
+        return Err(unexpected(response, "200 OK with the login, or a Matrix error"));
+    };
+    match error.errcode.as_str() {
+        "M_FORBIDDEN" => Err(ConnectError::AuthFailed { origin: Origin::of(&response.url), user: user.to_owned(), at }),
+        "M_USER_DEACTIVATED" => Err(ConnectError::AccountDisabled { server }),
+        "M_LIMIT_EXCEEDED" => {
+            let retry_after_ms = error.retry_after_ms.unwrap_or(1000);
+            if Duration::from_millis(retry_after_ms) > MAX_RATE_LIMIT_WAIT {
+                return Err(ConnectError::RateLimited { server, retry_after_ms });
+            }
+            Ok(LoginOutcome::RateLimited { retry_after_ms })
+        }
+        _ => Err(ConnectError::MatrixRefused { server, errcode: error.errcode, message: error.error }),
+    }
+}
+
+/// The base URL of the server that answered a login (the homeserver after a 307): the URL minus
+/// the login path.
+pub fn base_of_login_url(response: &HttpResponse) -> Option<ServerUrl> {
+    let text = response.url.as_str();
+    let base = text.split(matrix::LOGIN_PATH).next().filter(|base| base.len() < text.len())?;
+    ServerUrl::from_url(url::Url::parse(base).ok()?).ok()
+}
+
+/// A base URL the portal named must be a Matrix server: `GET /versions` there.
+pub async fn check_homeserver(http: &HttpClient, base: &ServerUrl) -> Result<(), ConnectError> {
+    let request = HttpRequest::new(reqwest::Method::GET, base.join(matrix::VERSIONS_PATH), Participant::Instance)
+        .header("Accept", "application/json");
+    let unusable = |reason: String| ConnectError::HomeserverUnusable { base: base.to_string(), reason };
+    let answer = match http.send(&request, http.trace().next_round()).await {
+        Ok(answer) => answer,
+        Err(error) => return Err(unusable(error.to_string())),
+    };
+    if answer.status != 200 {
+        return Err(unusable(format!("/_matrix/client/versions answered HTTP {}", answer.status)));
+    }
+    matrix::versions(&answer.url, &answer.body).map(|_| ()).map_err(|e| unusable(e.to_string()))
+}
+
+/// `whoami` at the homeserver with the access token: the user and device it belongs to.
+pub async fn whoami(
+    http: &HttpClient,
+    base: &ServerUrl,
+    access_token: &Secret,
+) -> Result<(String, Option<String>), ConnectError> {
+    let request = HttpRequest::new(reqwest::Method::GET, base.join(matrix::WHOAMI_PATH), Participant::Instance)
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {}", access_token.expose()));
+    let answer = http.send(&request, http.trace().next_round()).await?;
+    match answer.status {
+        200 => matrix::whoami(&answer.url, &answer.body),
+        401 => Err(ConnectError::LoginExpired { reason: format!("{base} no longer accepts the access token") }),
+        _ => Err(unexpected(&answer, "200 OK with the user id (whoami)")),
+    }
+}
+
+fn unexpected(response: &HttpResponse, expected: &'static str) -> ConnectError {
+    ConnectError::UnexpectedStatus {
+        url: response.url.to_string(),
+        status: response.status,
+        expected,
+        snippet: snippet(&response.body),
+    }
+}
