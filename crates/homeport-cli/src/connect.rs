@@ -343,7 +343,15 @@ fn print_story(connected: &Connected, store: Option<&AccountStore>, started: Ins
         };
         println!("  Redirected  {} to {} ({kind})", hop.status, hop.to);
     }
-    println!("  Instance    {} — {} {}", account.instance_url, account.product, account.version);
+    match &account.matrix {
+        Some(matrix) => {
+            if account.instance_url != account.server_url {
+                println!("  Portal      {} sent Homeport to the homeserver below (MSC1730)", account.server_url);
+            }
+            println!("  Homeserver  {} — Matrix {}, device {}", account.instance_url, account.version, matrix.device_id);
+        }
+        None => println!("  Instance    {} — {} {}", account.instance_url, account.product, account.version),
+    }
     if let Some(oidc) = &account.oidc {
         println!("  Identity    {} (OpenID Connect, client {})", oidc.issuer, oidc.client_id);
     }
@@ -354,6 +362,7 @@ fn print_story(connected: &Connected, store: Option<&AccountStore>, started: Ins
     }
     match &connected.avatar {
         Some(png) => println!("  Avatar      {} bytes", png.len()),
+        None if account.matrix.is_some() => {}
         None => println!("  Avatar      none set (shown as initials {})", initials(&account.display_name)),
     }
     match store {
@@ -361,7 +370,11 @@ fn print_story(connected: &Connected, store: Option<&AccountStore>, started: Ins
             "  Stored      account {} in {}; {} in the system keyring",
             account.id,
             store.accounts_path().display(),
-            if account.oidc.is_some() { "refresh token" } else { "password" }
+            match (&account.oidc, &account.matrix) {
+                (Some(_), _) => "refresh token",
+                (_, Some(_)) => "access and refresh tokens",
+                _ => "password",
+            }
         ),
         None => println!("  Not stored  (--no-store)"),
     }
