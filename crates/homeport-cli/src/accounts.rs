@@ -172,7 +172,14 @@ fn print_account(a: &Account, secret: &str) {
             if tenant.scopes.is_empty() { "none".to_owned() } else { tenant.scopes.join(", ") }
         );
     }
-    let what = if a.oidc.is_some() { "Refresh token  " } else { "Password       " };
+    if let Some(matrix) = &a.matrix {
+        println!("  Device          {}", matrix.device_id);
+    }
+    let what = match (&a.oidc, &a.matrix) {
+        (Some(_), _) => "Refresh token  ",
+        (_, Some(_)) => "Tokens         ",
+        _ => "Password       ",
+    };
     println!("  {what} {secret} (system keyring, service \"homeport\")");
     println!("  Created         {}", format_unix(a.created_at));
     println!("  Verified        {}", format_unix(a.verified_at));
