@@ -14,7 +14,7 @@ use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::demo::Demo;
 use crate::ipc::{error, AccountEntry, Answer, AppInfo, DemoInfo, WizardOutcome};
-use crate::session::WizardSession;
+use crate::session::{CallId, WizardSession};
 
 /// Where the generated TypeScript lives (relative to the repository root).
 pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
@@ -67,17 +67,19 @@ async fn demo_stop(state: State<'_, AppState>) -> Result<(), ErrorReport> {
     Ok(())
 }
 
-/// Starts connecting `address`; every step and HTTP exchange is streamed to `on_event`.
+/// Starts connecting `address`; every step and HTTP exchange is streamed to `on_event`. `call`
+/// numbers the UI's calls, so that [`wizard_cancel`] names the one it means.
 #[tauri::command]
 #[specta::specta]
 async fn wizard_start(
     state: State<'_, AppState>,
     address: String,
     on_event: Channel<WizardEvent>,
+    call: CallId,
 ) -> Result<WizardOutcome, ErrorReport> {
     let options = options_streaming_to(on_event, &state).await;
     let wizard = Wizard::new(&address, options).map_err(|e| e.report())?;
-    state.session.start(wizard).await
+    state.session.start(call, wizard).await
 }
 
 /// Answers the last decision. "Continue in browser" opens the login page in the system
@@ -85,7 +87,7 @@ async fn wizard_start(
 /// the window back to the front: the person was in the browser.
 #[tauri::command]
 #[specta::specta]
-async fn wizard_answer(state: State<'_, AppState>, answer: Answer) -> Result<WizardOutcome, ErrorReport> {
+async fn wizard_answer(state: State<'_, AppState>, answer: Answer, call: CallId) -> Result<WizardOutcome, ErrorReport> {
     let in_browser = matches!(answer, Answer::ContinueInBrowser);
     if in_browser {
         if let Some(url) = state.session.login_page() {
@@ -96,7 +98,7 @@ async fn wizard_answer(state: State<'_, AppState>, answer: Answer) -> Result<Wiz
             }
         }
     }
-    let outcome = state.session.answer(answer).await;
+    let outcome = state.session.answer(call, answer).await;
     if in_browser {
         if let Some(bring_to_front) = state.bring_to_front.get() {
             bring_to_front();
@@ -116,10 +118,12 @@ fn bring_to_front<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// Cancels the UI's call `call`: its running step, or the step as soon as it starts (this
+/// command may overtake the one it cancels).
 #[tauri::command]
 #[specta::specta]
-fn wizard_cancel(state: State<'_, AppState>) {
-    state.session.cancel();
+fn wizard_cancel(state: State<'_, AppState>, call: CallId) {
+    state.session.cancel_call(call);
 }
 
 /// "Done": stores the verified account (password in the keyring).

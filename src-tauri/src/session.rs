@@ -2,6 +2,7 @@
 //! The wizard lives behind an async mutex; each step runs in its own task so Cancel can abort
 //! it without waiting for the network.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine as _;
@@ -18,7 +19,22 @@ pub struct WizardSession {
     pending: Mutex<Option<Decision>>,
     /// Verified and waiting for "Done".
     verified: Mutex<Option<Connected>>,
-    running: Mutex<Option<AbortHandle>>,
+    running: Mutex<Option<Running>>,
+    /// Cancels that overtook their call: commands run concurrently, so the UI's Cancel may be
+    /// handled before the step it cancels has started. That step is aborted as soon as it starts.
+    early_cancels: Mutex<VecDeque<CallId>>,
+}
+
+/// The UI numbers its wizard calls, so that Cancel names the one it means.
+pub type CallId = u32;
+
+/// How many overtaking cancels are remembered (each is consumed by its call, or goes stale when
+/// the call had already finished).
+const EARLY_CANCELS_KEPT: usize = 8;
+
+struct Running {
+    call: CallId,
+    step: AbortHandle,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -27,14 +43,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl WizardSession {
     /// Replaces whatever ran before (a new address starts over) and runs the first step.
-    pub async fn start(&self, wizard: Wizard) -> Result<WizardOutcome, ErrorReport> {
+    pub async fn start(&self, call: CallId, wizard: Wizard) -> Result<WizardOutcome, ErrorReport> {
         self.cancel();
         *self.wizard.lock().await = Some(wizard);
         *lock(&self.verified) = None;
-        self.step().await
+        self.step(call).await
     }
 
-    pub async fn answer(&self, answer: Answer) -> Result<WizardOutcome, ErrorReport> {
+    pub async fn answer(&self, call: CallId, answer: Answer) -> Result<WizardOutcome, ErrorReport> {
         {
             let mut guard = self.wizard.lock().await;
             let wizard = guard.as_mut().ok_or_else(no_wizard)?;
@@ -57,7 +73,7 @@ impl WizardSession {
                 }
             }
         }
-        self.step().await
+        self.step(call).await
     }
 
     /// The login page of the pending [`Decision::OpenBrowser`], if that is the question.
@@ -71,8 +87,26 @@ impl WizardSession {
     /// Stops the running step, if any. The wizard is dropped: its state was mid-step.
     pub fn cancel(&self) {
         if let Some(running) = lock(&self.running).take() {
-            running.abort();
+            running.step.abort();
         }
+    }
+
+    /// The UI's Cancel for its call `call`: stops that step, or the moment it starts.
+    pub fn cancel_call(&self, call: CallId) {
+        // Locked throughout (running, then early_cancels, as in `step`): a step that starts now
+        // either is seen here or sees this cancel.
+        let mut running = lock(&self.running);
+        if running.as_ref().is_some_and(|running| running.call == call) {
+            if let Some(running) = running.take() {
+                running.step.abort();
+            }
+            return;
+        }
+        let mut early = lock(&self.early_cancels);
+        if early.len() == EARLY_CANCELS_KEPT {
+            early.pop_front();
+        }
+        early.push_back(call);
     }
 
     /// Stores the verified account: details in accounts.json, the password in the keyring.
@@ -93,7 +127,7 @@ impl WizardSession {
         }
     }
 
-    async fn step(&self) -> Result<WizardOutcome, ErrorReport> {
+    async fn step(&self, call: CallId) -> Result<WizardOutcome, ErrorReport> {
         let wizard = self.wizard.clone();
         let task = tokio::spawn(async move {
             let mut guard = wizard.lock().await;
@@ -105,7 +139,15 @@ impl WizardSession {
             }
             result
         });
-        *lock(&self.running) = Some(task.abort_handle());
+        {
+            let mut running = lock(&self.running);
+            *running = Some(Running { call, step: task.abort_handle() });
+            let mut early = lock(&self.early_cancels);
+            if let Some(at) = early.iter().position(|&cancelled| cancelled == call) {
+                early.remove(at);
+                task.abort();
+            }
+        }
         let result = match task.await {
             Ok(result) => result,
             Err(e) if e.is_cancelled() => {

@@ -71,7 +71,7 @@ mod ipc {
     #[test]
     fn the_window_gets_homeports_commands_and_no_core_plugin() {
         let app = app(false);
-        let granted = app.invoke("wizard_cancel", json!({}));
+        let granted = app.invoke("wizard_cancel", json!({ "call": 1 }));
         assert!(granted.is_ok(), "Homeport's own commands are granted to the main window: {granted:?}");
         let denied = app.invoke("plugin:window|close", json!({})).expect_err("core window commands are not granted");
         assert!(denied.to_string().contains("not allowed"), "refused by the ACL: {denied}");
@@ -89,24 +89,26 @@ mod ipc {
         assert_eq!(app.invoke("demo_start", json!({})).expect("again")["central_url"], central, "started once");
 
         let channel = "__CHANNEL__:7";
-        let step = app.invoke("wizard_start", json!({ "address": central, "onEvent": channel })).expect("probe");
+        let step =
+            app.invoke("wizard_start", json!({ "address": central, "onEvent": channel, "call": 1 })).expect("probe");
         assert_eq!(step["decision"]["decision"], "needs_credentials", "{step}");
         let credentials = json!({ "answer": "credentials", "user": "test@instance3.com", "password": "secret" });
-        let step = app.invoke("wizard_answer", json!({ "answer": credentials })).expect("login");
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials, "call": 2 })).expect("login");
         assert_eq!(step["decision"]["decision"], "confirm_redirect", "{step}");
         let origin = step["decision"]["to"].clone();
         let step = app
-            .invoke("wizard_answer", json!({ "answer": { "answer": "approve_redirect", "origin": origin } }))
+            .invoke("wizard_answer", json!({ "answer": { "answer": "approve_redirect", "origin": origin }, "call": 3 }))
             .expect("verify");
         assert_eq!(step["outcome"], "verified", "{step}");
         assert_eq!(step["verified"]["account"]["display_name"], "Test User Three");
         assert_eq!(step["verified"]["avatar"], Value::Null, "instance 3 has no avatar");
         assert_eq!(step["verified"]["initials"], "TT");
 
-        let error = app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" } })).expect_err("done");
+        let error =
+            app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" }, "call": 4 })).expect_err("done");
         assert_eq!(error["code"], "not_found", "a finished wizard takes no answers: {error}");
         app.invoke("demo_stop", json!({})).expect("the demo stops");
-        let unreachable = app.invoke("wizard_start", json!({ "address": central, "onEvent": channel }));
+        let unreachable = app.invoke("wizard_start", json!({ "address": central, "onEvent": channel, "call": 1 }));
         assert_eq!(unreachable.expect_err("stopped")["code"], "unreachable", "stopping the demo stops the server");
     }
 
@@ -130,14 +132,18 @@ mod ipc {
 
         // oCIS answers with a Bearer challenge: the wizard asks to log in at the demo's IdP.
         let ocis = demo["ocis_url"].clone();
-        let step = app.invoke("wizard_start", json!({ "address": ocis, "onEvent": "__CHANNEL__:3" })).expect("probe");
+        let step = app
+            .invoke("wizard_start", json!({ "address": ocis, "onEvent": "__CHANNEL__:3", "call": 1 }))
+            .expect("probe");
         assert_eq!(step["decision"]["decision"], "open_browser", "{step}");
         assert_eq!(step["decision"]["issuer"], demo["idp_url"], "oCIS names the demo's IdP: {step}");
 
         // A tenant's address leads to the tenant's own identity zone only through the demo's
         // tenant profile (TENANT_HOST_PATTERN and the zones' issuer template).
         let url = tenant("tenant1")["url"].clone();
-        let step = app.invoke("wizard_start", json!({ "address": url, "onEvent": "__CHANNEL__:4" })).expect("probe");
+        let step = app
+            .invoke("wizard_start", json!({ "address": url, "onEvent": "__CHANNEL__:4", "call": 1 }))
+            .expect("probe");
         assert_eq!(step["decision"]["decision"], "open_browser", "{step}");
         let issuer = step["decision"]["issuer"].as_str().unwrap_or_default();
         assert!(issuer.starts_with("http://tenant1.auth.localhost:"), "tenant1's zone is the issuer: {step}");
@@ -145,17 +151,49 @@ mod ipc {
     }
 
     #[test]
+    fn a_cancel_that_overtakes_its_call_stops_that_call_and_no_other() {
+        let app = app(false);
+        // Every answer takes 3 s: a step that is not cancelled is easy to tell.
+        let scenario = homeport_lookup::Scenario {
+            latency: std::time::Duration::from_secs(3),
+            ..homeport_lookup::Scenario::default()
+        };
+        let loopback = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+        let slow = tauri::async_runtime::block_on(homeport_lookup::LookupServer::start(loopback, scenario))
+            .expect("a slow lookup server");
+        let central = slow.central_url().to_string();
+
+        // The UI's Cancel for call 7 is handled before call 7 has started (commands run concurrently).
+        app.invoke("wizard_cancel", json!({ "call": 7 })).expect("wizard_cancel is granted");
+        let started = std::time::Instant::now();
+        let cancelled =
+            app.invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:5", "call": 7 }));
+        assert_eq!(cancelled.expect_err("cancelled")["code"], "cancelled", "the overtaken call is stopped");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "at once, not after the slow answer");
+
+        // A cancel for another call (one that had already finished) stops nothing else.
+        app.invoke("wizard_cancel", json!({ "call": 8 })).expect("cancel");
+        let demo = app.invoke("demo_start", json!({})).expect("demo")["central_url"].clone();
+        let step = app.invoke("wizard_start", json!({ "address": demo, "onEvent": "__CHANNEL__:6", "call": 9 }));
+        assert_eq!(step.expect("not cancelled")["decision"]["decision"], "needs_credentials");
+        tauri::async_runtime::block_on(slow.shutdown());
+    }
+
+    #[test]
     fn declining_a_redirect_is_a_policy_refusal_and_bad_addresses_are_bad_input() {
         let app = app(false);
-        let bad = app.invoke("wizard_start", json!({ "address": "not a server", "onEvent": "__CHANNEL__:1" }));
+        let bad =
+            app.invoke("wizard_start", json!({ "address": "not a server", "onEvent": "__CHANNEL__:1", "call": 1 }));
         assert_eq!(bad.expect_err("rejected")["code"], "bad_input");
 
         let central = app.invoke("demo_start", json!({})).expect("demo")["central_url"].clone();
-        app.invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:2" })).expect("probe");
+        app.invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:2", "call": 1 }))
+            .expect("probe");
         let credentials = json!({ "answer": "credentials", "user": "test@instance1.com", "password": "secret" });
-        let step = app.invoke("wizard_answer", json!({ "answer": credentials })).expect("login");
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials, "call": 2 })).expect("login");
         assert_eq!(step["decision"]["decision"], "confirm_redirect");
-        let refusal = app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" } })).expect_err("no");
+        let refusal =
+            app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" }, "call": 4 })).expect_err("no");
         assert_eq!(refusal["code"], "policy_refused", "{refusal}");
     }
 }

@@ -104,6 +104,15 @@ impl App {
         self.wait_for(css).await?.click().await
     }
 
+    /// Clicks `element` once it is scrolled to the middle of its scrolling page and painted there
+    /// (a long page's lower buttons otherwise move while the click is aimed).
+    async fn click_settled(&self, element: &WebElement) -> WebDriverResult<()> {
+        let script = "arguments[0].scrollIntoView({ block: 'center' });";
+        self.driver.execute(script, vec![element.to_json()?]).await?;
+        self.painted().await?;
+        element.click().await
+    }
+
     /// Waits until keyboard focus is on the element with this id.
     async fn focus_reaches(&self, id: &str) -> TestResult {
         let deadline = Instant::now() + WAIT;
@@ -493,7 +502,9 @@ async fn log_in_through_the_browser(
     app.wait_for("#page-browser").await?;
     let issuer = app.text("#browser-issuer").await?;
     let hint = app.text("#browser-demo-hint").await?;
-    assert!(hint.contains(user) && hint.contains(password), "the demo says what to type at the IdP: {hint}");
+    if !(hint.contains(user) && hint.contains(password)) {
+        return Err(format!("the demo should say to type {user} / {password} at the IdP: {hint}").into());
+    }
     let shown = app.value("#browser-url").await?;
     assert!(shown.starts_with(&issuer), "the login page is the IdP's ({issuer}): {shown}");
     app.focus_reaches("browser-opened").await?;
@@ -524,7 +535,7 @@ async fn ocis_oidc_login(app: &App, browser: &BrowserRobot) -> TestResult {
     let ocis = app.text("#demo-ocis-url").await?;
     let person = app.wait_for(".demo-oidc-person[data-login='einstein']").await?;
     let instance = person.attr("data-instances").await?.ok_or("the demo names einstein's instance")?;
-    person.click().await?;
+    app.click_settled(&person).await?;
     let issuer = log_in_through_the_browser(app, browser, "einstein", "relativity", "oidc-0-browser").await?;
 
     // Back from the browser: the verified page, with the account's instance and its IdP.
@@ -567,6 +578,30 @@ async fn ocis_oidc_login(app: &App, browser: &BrowserRobot) -> TestResult {
     let rotated = app.store().secret(&id)?.expose().to_owned();
     assert_ne!(rotated, refresh_token, "the rotated refresh token replaced the used one in the keyring");
     assert_eq!(browser.opened().len(), 1, "re-verify needs no browser");
+    app.snapshot("oidc-2-reverified").await?;
+
+    // The IdP ends the grant (a logout elsewhere, an administrator): re-verify says to log in
+    // again, and "Log in again" goes through the browser to a fresh token.
+    let revoked = reqwest::Client::new()
+        .post(format!("{issuer}/revoke"))
+        .form(&[("token", rotated.as_str()), ("token_type_hint", "refresh_token")])
+        .send()
+        .await?;
+    assert!(revoked.status().is_success(), "the IdP revokes the grant: {}", revoked.status());
+    app.click(".verify-account").await?;
+    let message = app.error_with_code(ErrorCode::AuthFailed).await?;
+    assert!(message.contains("Log in again"), "the person is told to log in again: {message}");
+    app.focus_reaches("relogin").await?;
+    app.snapshot("oidc-3-log-in-again").await?;
+    assert_eq!(app.store().secret(&id)?.expose(), rotated, "the account is kept until the new login");
+    app.keys(Key::Enter).await?;
+    log_in_through_the_browser(app, browser, "einstein", "relativity", "oidc-4-browser-again").await?;
+    assert_eq!(app.text("#verified-name").await?, "Albert Einstein");
+    app.click("#done").await?;
+    app.wait_for("li.account").await?;
+    assert_eq!(app.store().list()?.len(), 1, "the same account, logged in again, not a second one");
+    let fresh = app.store().secret(&id)?.expose().to_owned();
+    assert!(fresh != rotated && fresh != refresh_token, "a fresh refresh token is in the keyring");
     Ok(())
 }
 
@@ -584,7 +619,7 @@ async fn choose_instance(app: &App, browser: &BrowserRobot) -> TestResult {
     let instances = person.attr("data-instances").await?.ok_or("the demo names marie's instances")?;
     let instances: Vec<&str> = instances.split(' ').collect();
     assert_eq!(instances.len(), 2, "marie lives on A and B: {instances:?}");
-    person.click().await?;
+    app.click_settled(&person).await?;
     log_in_through_the_browser(app, browser, "marie", "radioactivity", "oidc-browser-marie").await?;
 
     app.wait_for("#page-choose-instance").await?;
@@ -621,14 +656,14 @@ async fn a_tenant_address_logs_in_at_its_zone_and_shows_tenant_and_scopes() {
 
 async fn tenant_login(app: &App, browser: &BrowserRobot) -> TestResult {
     // An unsubscribed tenant's zone refuses; the app says so plainly.
-    app.click(".demo-tenant[data-tenant='tenant3']").await?;
+    app.click_settled(&app.wait_for(".demo-tenant[data-tenant='tenant3']").await?).await?;
     log_in_through_the_browser(app, browser, "einstein", "relativity", "tenant-browser").await?;
     let refusal = app.error_with_code(ErrorCode::AuthFailed).await?;
     assert!(refusal.contains("tenant3"), "the refusal names the tenant: {refusal}");
     assert!(refusal.contains("may not use"), "and says why in plain words: {refusal}");
     app.snapshot("tenant-refused").await?;
 
-    app.click(".demo-tenant[data-tenant='tenant1']").await?;
+    app.click_settled(&app.wait_for(".demo-tenant[data-tenant='tenant1']").await?).await?;
     app.wait_for("#page-browser").await?;
     let issuer = app.text("#browser-issuer").await?;
     assert!(issuer.starts_with("http://tenant1.auth.localhost:"), "tenant1's identity zone logs in: {issuer}");

@@ -11,15 +11,22 @@ export const commands = {
 	uiReady: () => __TAURI_INVOKE<void>("ui_ready"),
 	demoStart: () => typedError<DemoInfo, ErrorReport>(__TAURI_INVOKE("demo_start")),
 	demoStop: () => typedError<null, ErrorReport>(__TAURI_INVOKE("demo_stop")),
-	/**  Starts connecting `address`; every step and HTTP exchange is streamed to `on_event`. */
-	wizardStart: (address: string, onEvent: Channel<WizardEvent>) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_start", { address, onEvent })),
+	/**
+	 *  Starts connecting `address`; every step and HTTP exchange is streamed to `on_event`. `call`
+	 *  numbers the UI's calls, so that [`wizard_cancel`] names the one it means.
+	 */
+	wizardStart: (address: string, onEvent: Channel<WizardEvent>, call: number) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_start", { address, onEvent, call })),
 	/**
 	 *  Answers the last decision. "Continue in browser" opens the login page in the system
 	 *  browser from here (the window itself may not open URLs), waits for the login, then brings
 	 *  the window back to the front: the person was in the browser.
 	 */
-	wizardAnswer: (answer: Answer) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_answer", { answer })),
-	wizardCancel: () => __TAURI_INVOKE<void>("wizard_cancel"),
+	wizardAnswer: (answer: Answer, call: number) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_answer", { answer, call })),
+	/**
+	 *  Cancels the UI's call `call`: its running step, or the step as soon as it starts (this
+	 *  command may overtake the one it cancels).
+	 */
+	wizardCancel: (call: number) => __TAURI_INVOKE<void>("wizard_cancel", { call }),
 	/**  "Done": stores the verified account (password in the keyring). */
 	wizardSave: () => typedError<Account, ErrorReport>(__TAURI_INVOKE("wizard_save")),
 	accountsList: () => typedError<AccountEntry[], ErrorReport>(__TAURI_INVOKE("accounts_list")),
