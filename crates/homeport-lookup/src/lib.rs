@@ -13,6 +13,11 @@
 //! identity zone per tenant on the IdP port (`<tenant>.auth.localhost`). [`auto_login`] submits the login form
 //! like a person would, for tests and QA.
 //!
+//! And it acts out seeds 001 and 004 (MSC1730), again each server on its own 127.0.0.1 port: two Matrix
+//! homeservers (`hs1.localhost`, `hs2.localhost`) and a login portal in front of them in both of the MSC's modes,
+//! proxy (`proxy.localhost`: the answer names the homeserver in `well_known` and `base_cs_url`) and redirect
+//! (`redirect.localhost`: a `307` to the homeserver), each with SSO through a login page [`auto_login`] can fill.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), homeport_lookup::LookupError> {
 //! let server = homeport_lookup::LookupServer::start(
@@ -28,6 +33,7 @@
 
 mod host;
 mod log;
+mod matrix;
 mod ocis;
 mod oidc;
 mod owncloud;
@@ -51,6 +57,9 @@ use url::Url;
 
 pub use crate::log::RecordedRequest;
 use crate::log::{record_then_delay, Recorder, RequestLog};
+use crate::matrix::homeserver::HomeserverState;
+use crate::matrix::portal::{PortalMode, PortalState};
+use crate::matrix::{Matrix, HOMESERVER_NAMES, MATRIX_HOSTS, MATRIX_USERS, PROXY_HOST, REDIRECT_HOST};
 use crate::ocis::instance::OcisInstanceState;
 use crate::ocis::server::OcisState;
 use crate::ocis::{OCIS_ACCOUNTS, OCIS_INSTANCE_NAMES};
@@ -113,6 +122,23 @@ pub struct OidcPerson {
     pub disabled_at_ocis: bool,
 }
 
+/// A user of the Matrix homeservers (seeds 001, 004), for the desktop app's demo page and `homeport mock`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatrixPerson {
+    pub localpart: &'static str,
+    pub password: &'static str,
+    pub display_name: &'static str,
+    /// The homeserver that owns the account: `hs1` or `hs2` (see [`LookupServer::matrix_homeserver_urls`]).
+    pub homeserver: &'static str,
+    /// The full user id: `@alice:hs1.localhost:41234`.
+    pub user_id: String,
+    /// The homeserver refuses the login with `M_USER_DEACTIVATED`.
+    pub deactivated: bool,
+    /// The first password login per server start (at a portal, or at the homeserver) is answered
+    /// `429 M_LIMIT_EXCEEDED` with `retry_after_ms`; later ones succeed.
+    pub rate_limited: bool,
+}
+
 /// A running lookup server: the central server and its instances. Dropping it stops every task at once;
 /// [`LookupServer::shutdown`] stops them gracefully.
 pub struct LookupServer {
@@ -123,6 +149,7 @@ pub struct LookupServer {
     ocis_instance_urls: BTreeMap<String, Url>,
     idp: Arc<Provider>,
     tenant_urls: BTreeMap<String, Url>,
+    matrix: Arc<Matrix>,
     tls: Option<SelfSignedTls>,
     log: RequestLog,
     shutdown: watch::Sender<bool>,
@@ -138,6 +165,9 @@ impl fmt::Debug for LookupServer {
             .field("ocis_instance_urls", &self.ocis_instance_urls)
             .field("idp", &self.idp.issuer(Zone::Main))
             .field("tenant_urls", &self.tenant_urls)
+            .field("matrix_portal", &self.matrix.proxy_url().as_str())
+            .field("matrix_portal_307", &self.matrix.redirect_url().as_str())
+            .field("matrix_homeservers", self.matrix.homeserver_urls())
             .field("scenario", &self.scenario)
             .finish_non_exhaustive()
     }
@@ -147,8 +177,9 @@ impl LookupServer {
     /// Starts the central server on `listen` (port 0 picks a free port) and, unless the scenario mounts them
     /// under the central server, each instance on its own free port of the same IP.
     ///
-    /// The OIDC systems (IdP, oCIS server and instances, tenants' approuter) listen on free ports of 127.0.0.1
-    /// whatever `listen` says: their demo hosts (`*.localhost`) resolve to loopback only.
+    /// The OIDC systems (IdP, oCIS server and instances, tenants' approuter) and the Matrix systems (portals,
+    /// homeservers) listen on free ports of 127.0.0.1 whatever `listen` says: their demo hosts (`*.localhost`)
+    /// resolve to loopback only.
     ///
     /// The servers answer as soon as this returns.
     pub async fn start(listen: SocketAddr, scenario: Scenario) -> Result<LookupServer, LookupError> {
@@ -255,6 +286,32 @@ impl LookupServer {
                 .layer(from_fn_with_state(oidc_recorder("tenants", Some(APPROUTER_DOMAIN)), record_then_delay)),
         ));
 
+        let matrix_systems = start_matrix_systems(scheme, &scenario)?;
+        let certificate = tls.as_ref().map(SelfSignedTls::certificate_der);
+        for (mode, server, listener) in [
+            (PortalMode::Proxy, "matrix-proxy", matrix_systems.proxy_listener),
+            (PortalMode::Redirect, "matrix-307", matrix_systems.redirect_listener),
+        ] {
+            let url = match mode {
+                PortalMode::Proxy => matrix_systems.state.proxy_url().clone(),
+                PortalMode::Redirect => matrix_systems.state.redirect_url().clone(),
+            };
+            let portal = PortalState::new(mode, url, matrix_systems.state.clone(), certificate)?;
+            routers.push((
+                listener,
+                matrix::portal::router(Arc::new(portal))
+                    .layer(from_fn_with_state(recorder(server, Vec::new()), record_then_delay)),
+            ));
+        }
+        for (name, listener) in matrix_systems.homeserver_listeners {
+            let homeserver = HomeserverState { name, matrix: matrix_systems.state.clone() };
+            routers.push((
+                listener,
+                matrix::homeserver::router(Arc::new(homeserver))
+                    .layer(from_fn_with_state(recorder(name, Vec::new()), record_then_delay)),
+            ));
+        }
+
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let acceptor = tls.as_ref().map(|tls| tls.acceptor().clone());
         let tasks = routers
@@ -272,6 +329,7 @@ impl LookupServer {
             ocis_instance_urls: oidc.ocis_instance_urls,
             idp: oidc.idp,
             tenant_urls: oidc.tenant_urls,
+            matrix: matrix_systems.state,
             tls,
             log,
             shutdown,
@@ -330,14 +388,73 @@ impl LookupServer {
     }
 
     /// The port every `*.localhost` host of the lookup server must be connected to at 127.0.0.1, by host
-    /// suffix: the IdP's (`auth.localhost`) and the approuter's (`approuter.localhost`).
+    /// suffix: the IdP's (`auth.localhost`) and the approuter's (`approuter.localhost`), and each Matrix host's
+    /// (`hs1.localhost`, `hs2.localhost`, `proxy.localhost`, `redirect.localhost`).
     pub fn localhost_ports(&self) -> BTreeMap<&'static str, u16> {
         let mut ports = BTreeMap::new();
         ports.insert(ZONE_DOMAIN, self.idp.port());
         if let Some(port) = self.tenant_urls.values().next().and_then(Url::port) {
             ports.insert(APPROUTER_DOMAIN, port);
         }
+        let matrix_urls = [self.matrix.proxy_url(), self.matrix.redirect_url()]
+            .into_iter()
+            .chain(self.matrix.homeserver_urls().values());
+        for url in matrix_urls {
+            let host = MATRIX_HOSTS.iter().find(|host| url.host_str() == Some(**host));
+            if let (Some(host), Some(port)) = (host, url.port()) {
+                ports.insert(*host, port);
+            }
+        }
         ports
+    }
+
+    /// The proxy-mode Matrix portal (seeds 001, 004), with a trailing slash: `http://proxy.localhost:41245/`. Its
+    /// login answers carry the homeserver's base URL in `well_known` and `base_cs_url`.
+    pub fn matrix_portal_url(&self) -> &Url {
+        self.matrix.proxy_url()
+    }
+
+    /// The redirect-mode Matrix portal, with a trailing slash: `http://redirect.localhost:41246/`. It answers a
+    /// login with `307` to the user's homeserver, without checking the password.
+    pub fn matrix_portal_307_url(&self) -> &Url {
+        self.matrix.redirect_url()
+    }
+
+    /// The Matrix homeservers by name (`hs1` → `http://hs1.localhost:41247/`), each base URL with a trailing
+    /// slash; a homeserver's server name is the authority of its URL (`hs1.localhost:41247`).
+    pub fn matrix_homeserver_urls(&self) -> &BTreeMap<String, Url> {
+        self.matrix.homeserver_urls()
+    }
+
+    /// The Matrix users with their passwords, homeservers, full user ids and special cases.
+    pub fn matrix_people(&self) -> Vec<MatrixPerson> {
+        MATRIX_USERS
+            .iter()
+            .map(|user| MatrixPerson {
+                localpart: user.localpart,
+                password: user.password,
+                display_name: user.display_name,
+                homeserver: user.homeserver,
+                user_id: self.matrix.user_id(user),
+                deactivated: user.deactivated,
+                rate_limited: user.rate_limited,
+            })
+            .collect()
+    }
+
+    /// How many `POST /_matrix/client/v3/login` the Matrix server `server` (`hs1`, `hs2`, `matrix-proxy`,
+    /// `matrix-307`) has received so far: whether a password (or login token) reached it.
+    pub fn matrix_login_posts(&self, server: &str) -> usize {
+        let login_path = format!("/{}", matrix::LOGIN_PATH);
+        self.log
+            .snapshot()
+            .iter()
+            .filter(|request| {
+                request.server == server
+                    && request.method == "POST"
+                    && request.path.split('?').next() == Some(login_path.as_str())
+            })
+            .count()
     }
 
     /// The IdP's users with their passwords, oCIS instances and whether oCIS disabled them.
@@ -377,7 +494,7 @@ impl LookupServer {
 
     /// What `homeport mock` prints: URLs, demo users, their password, and the certificate fingerprint (or null);
     /// for seeds 002/003 the oCIS server and instances, the IdP, the tenant pattern and approuter URLs, the OIDC
-    /// users and their passwords.
+    /// users and their passwords; for seeds 001/004 the Matrix portals, homeservers, users and passwords.
     pub fn description(&self) -> Value {
         let url_map = |urls: &BTreeMap<String, Url>| -> serde_json::Map<String, Value> {
             urls.iter().map(|(name, url)| (name.clone(), Value::from(url.as_str()))).collect()
@@ -390,6 +507,12 @@ impl LookupServer {
             .iter()
             .map(|tenant| (tenant.name.to_owned(), Value::from(self.idp.issuer(Zone::Tenant(tenant)))))
             .collect();
+        let matrix_users: Vec<&str> = MATRIX_USERS.iter().map(|user| user.localpart).collect();
+        let matrix_passwords: serde_json::Map<String, Value> =
+            MATRIX_USERS.iter().map(|user| (user.localpart.to_owned(), Value::from(user.password))).collect();
+        let matrix_with = |wanted: fn(&matrix::MatrixUser) -> bool| -> Vec<&str> {
+            MATRIX_USERS.iter().filter(|user| wanted(user)).map(|user| user.localpart).collect()
+        };
         json!({
             "central": self.central_url.as_str(),
             "instances": url_map(&self.instance_urls),
@@ -408,6 +531,13 @@ impl LookupServer {
             "tenant_issuers": tenant_issuers,
             "tenant_issuer_template": self.tenant_issuer_template(),
             "tenants_subscribed": self.subscribed_tenants(),
+            "matrix_portal": self.matrix.proxy_url().as_str(),
+            "matrix_portal_307": self.matrix.redirect_url().as_str(),
+            "matrix_homeservers": url_map(self.matrix.homeserver_urls()),
+            "matrix_users": matrix_users,
+            "matrix_passwords": matrix_passwords,
+            "matrix_deactivated_users": matrix_with(|user| user.deactivated),
+            "matrix_rate_limited_users": matrix_with(|user| user.rate_limited),
         })
     }
 
@@ -417,10 +547,12 @@ impl LookupServer {
         self.tls.as_ref().map(|tls| tls.certificate_der().to_vec())
     }
 
-    /// Acts out time passing for QA and tests: every access token the IdP has issued so far is expired from now
-    /// on (refresh tokens stay valid), as if the person had waited longer than the token lifetime.
+    /// Acts out time passing for QA and tests: every access token the IdP and the Matrix homeservers have issued
+    /// so far is expired from now on (refresh tokens stay valid), as if the person had waited longer than the
+    /// token lifetime.
     pub fn expire_access_tokens(&self) {
         self.idp.expire_all_access_tokens();
+        self.matrix.expire_all_access_tokens();
     }
 
     /// Every request received so far by any of the servers, in order of arrival.
@@ -502,6 +634,39 @@ fn start_oidc_systems(scheme: &str, scenario: &Scenario) -> Result<OidcSystems, 
     })
 }
 
+/// The bound listeners of the Matrix systems and their shared state, before their routers exist.
+struct MatrixSystems {
+    state: Arc<Matrix>,
+    proxy_listener: TcpListener,
+    redirect_listener: TcpListener,
+    homeserver_listeners: Vec<(&'static str, TcpListener)>,
+}
+
+/// Binds the Matrix portals and homeservers on free ports of 127.0.0.1; each is named by its own `.localhost`
+/// host (which any client resolves to loopback), and answers whatever `Host` it is sent.
+fn start_matrix_systems(scheme: &str, scenario: &Scenario) -> Result<MatrixSystems, LookupError> {
+    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let bind_named = |host: &str| -> Result<(TcpListener, Url), LookupError> {
+        let listener = bind_std(loopback)?;
+        let port = local_addr(&listener, loopback)?.port();
+        let text = format!("{scheme}://{host}:{port}/");
+        let url =
+            Url::parse(&text).map_err(|error| LookupError::InvalidScenario(format!("Matrix URL {text}: {error}")))?;
+        Ok((listener, url))
+    };
+    let (proxy_listener, proxy_url) = bind_named(PROXY_HOST)?;
+    let (redirect_listener, redirect_url) = bind_named(REDIRECT_HOST)?;
+    let mut homeserver_urls = BTreeMap::new();
+    let mut homeserver_listeners = Vec::new();
+    for name in HOMESERVER_NAMES {
+        let (listener, url) = bind_named(&format!("{name}.localhost"))?;
+        homeserver_urls.insert(name.to_owned(), url);
+        homeserver_listeners.push((name, listener));
+    }
+    let state = Matrix::new(homeserver_urls, proxy_url, redirect_url, scenario.fault, scenario.token_lifetime)?;
+    Ok(MatrixSystems { state: Arc::new(state), proxy_listener, redirect_listener, homeserver_listeners })
+}
+
 /// Binds synchronously (inside the runtime): the OIDC listeners are set up in one non-async step.
 fn bind_std(addr: SocketAddr) -> Result<TcpListener, LookupError> {
     let listener = std::net::TcpListener::bind(addr).map_err(|source| LookupError::Bind { addr, source })?;
@@ -578,6 +743,9 @@ pub(crate) mod test_support {
             for domain in ["auth.localhost", "approuter.localhost"] {
                 builder = builder.resolve(&format!("{tenant}.{domain}"), loopback);
             }
+        }
+        for host in crate::matrix::MATRIX_HOSTS {
+            builder = builder.resolve(host, loopback);
         }
         builder.build().expect("a plain reqwest client")
     }
@@ -736,6 +904,139 @@ mod tests {
             .await
             .expect("the certificate covers *.auth.localhost");
         assert!(callback.query().is_some_and(|query| query.contains("code=")), "a code: {callback}");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn description_lists_the_matrix_systems() {
+        let server = start(Scenario::default()).await;
+        let description = server.description();
+        assert_eq!(description["matrix_portal"].as_str(), Some(server.matrix_portal_url().as_str()), "proxy portal");
+        assert_eq!(
+            description["matrix_portal_307"].as_str(),
+            Some(server.matrix_portal_307_url().as_str()),
+            "the 307 portal"
+        );
+        for name in ["hs1", "hs2"] {
+            let url = &server.matrix_homeserver_urls()[name];
+            assert_eq!(description["matrix_homeservers"][name].as_str(), Some(url.as_str()), "{name}'s URL");
+            assert_eq!(url.host_str(), Some(format!("{name}.localhost").as_str()), "{name} is named");
+            assert_eq!(server.localhost_ports()[format!("{name}.localhost").as_str()], url.port().expect("port"));
+        }
+        assert!(server.matrix_portal_url().as_str().starts_with("http://proxy.localhost:"), "the proxy's name");
+        assert!(server.matrix_portal_307_url().as_str().starts_with("http://redirect.localhost:"), "the 307's name");
+        assert_eq!(description["matrix_users"], json!(["alice", "bob", "carol", "dave"]), "the Matrix users");
+        assert_eq!(
+            description["matrix_passwords"],
+            json!({"alice": "wonderland", "bob": "builder", "carol": "rate-limit", "dave": "deactivated"}),
+            "their passwords"
+        );
+        assert_eq!(description["matrix_deactivated_users"], json!(["dave"]), "dave is deactivated");
+        assert_eq!(description["matrix_rate_limited_users"], json!(["carol"]), "carol is rate limited");
+
+        let people = server.matrix_people();
+        let hs1 = server.matrix_homeserver_urls()["hs1"].authority().to_owned();
+        assert_eq!(
+            people[0],
+            MatrixPerson {
+                localpart: "alice",
+                password: "wonderland",
+                display_name: "Alice Liddell",
+                homeserver: "hs1",
+                user_id: format!("@alice:{hs1}"),
+                deactivated: false,
+                rate_limited: false,
+            },
+            "alice lives on hs1"
+        );
+        assert_eq!((people[1].homeserver, people[3].homeserver), ("hs2", "hs2"), "bob and dave live on hs2");
+        assert!(people[2].rate_limited && people[3].deactivated, "carol and dave are the special cases");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn matrix_logins_leave_no_password_or_token_in_the_log() {
+        use crate::matrix::test_support::{get_with_token, login, password_login, post_raw, token_login};
+        let server = start(Scenario::default()).await;
+        let proxied = login(server.matrix_portal_url(), &password_login("alice", "wonderland")).await;
+        assert_eq!(proxied.status, 200, "proxied login: {:?}", proxied.json);
+        let redirect = login(server.matrix_portal_307_url(), &password_login("bob", "builder")).await;
+        let location = Url::parse(redirect.headers["location"].to_str().expect("ASCII")).expect("a Location");
+        let redirected = post_raw(&location, &password_login("bob", "builder").to_string()).await;
+        assert_eq!(redirected.status, 200, "re-POSTed login: {:?}", redirected.json);
+        let mut sso = server.matrix_portal_url().join("_matrix/client/v3/login/sso/redirect").expect("URL");
+        sso.query_pairs_mut().append_pair("redirectUrl", "http://127.0.0.1:53682/cb");
+        let callback = auto_login(&sso, "alice", "wonderland").await.expect("SSO login");
+        let login_token =
+            callback.query_pairs().find(|(name, _)| name == "loginToken").map(|(_, token)| token.into_owned());
+        let login_token = login_token.expect("a login token");
+        let by_token = login(server.matrix_portal_url(), &token_login(&login_token)).await;
+        assert_eq!(by_token.status, 200, "token login: {:?}", by_token.json);
+        let hs1 = &server.matrix_homeserver_urls()["hs1"];
+        let access_token = proxied.json["access_token"].as_str().expect("an access token");
+        let whoami = get_with_token(hs1, "_matrix/client/v3/account/whoami", access_token).await;
+        assert_eq!(whoami.status, 200, "whoami");
+        // A client that sends a token in the query (the spec's deprecated form) does not put it in the log either.
+        let query = format!("_matrix/client/v3/account/whoami?access_token={access_token}");
+        let _ = crate::matrix::test_support::get(hs1, &query).await;
+
+        let log = server.requests();
+        let servers: std::collections::BTreeSet<&str> = log.iter().map(|request| request.server.as_str()).collect();
+        for name in ["matrix-proxy", "matrix-307", "hs1", "hs2"] {
+            assert!(servers.contains(name), "{name} is named in the log: {servers:?}");
+        }
+        assert_eq!(server.matrix_login_posts("hs1"), 2, "the proxied password and token logins reached hs1");
+        assert_eq!(server.matrix_login_posts("hs2"), 1, "bob's re-POST reached hs2");
+        assert_eq!(server.matrix_login_posts("matrix-307"), 1, "the 307 portal got bob's first POST");
+        let serialized = serde_json::to_string(&log).expect("the log serializes");
+        let mut secrets = vec!["wonderland".to_owned(), "builder".to_owned(), login_token];
+        for answer in [&proxied, &redirected, &by_token] {
+            secrets.push(answer.json["access_token"].as_str().expect("an access token").to_owned());
+            secrets.extend(answer.json["refresh_token"].as_str().map(str::to_owned));
+        }
+        for secret in &secrets {
+            assert!(!serialized.contains(secret.as_str()), "no password or token in the log: {serialized}");
+            assert!(!format!("{log:?}").contains(secret.as_str()), "nor in its Debug output");
+        }
+        assert!(serialized.contains("access_token=[redacted]"), "the query token is redacted: {serialized}");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn matrix_systems_serve_tls_and_the_proxy_forwards_over_it() {
+        use crate::matrix::test_support::password_login;
+        let server = start(Scenario { tls: true, ..Scenario::default() }).await;
+        let certificate =
+            reqwest::Certificate::from_der(&server.certificate_der().expect("a certificate")).expect("valid DER");
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(certificate);
+        for host in crate::matrix::MATRIX_HOSTS {
+            builder = builder.resolve(host, SocketAddr::from(([127, 0, 0, 1], 0)));
+        }
+        let trusting = builder.build().expect("a client trusting the mock's certificate");
+        let hs2 = &server.matrix_homeserver_urls()["hs2"];
+        for base in [server.matrix_portal_url(), server.matrix_portal_307_url(), hs2] {
+            assert_eq!(base.scheme(), "https", "https in a TLS scenario: {base}");
+            let response = trusting
+                .get(base.join("_matrix/client/versions").expect("URL"))
+                .send()
+                .await
+                .expect("the certificate covers the Matrix host names");
+            assert_eq!(response.status(), 200, "{base}: versions over https");
+        }
+        let response = trusting
+            .post(server.matrix_portal_url().join("_matrix/client/v3/login").expect("URL"))
+            .json(&password_login("bob", "builder"))
+            .send()
+            .await
+            .expect("the proxy portal answers");
+        assert_eq!(response.status(), 200, "the portal forwarded the login to hs2 over https");
+        let answer: Value = response.json().await.expect("JSON");
+        assert_eq!(answer["base_cs_url"].as_str(), Some(hs2.as_str()), "and names hs2's https base");
+        assert_eq!(server.matrix_login_posts("hs2"), 1, "hs2 got the forwarded login");
         server.shutdown().await;
     }
 

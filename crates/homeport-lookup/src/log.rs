@@ -15,16 +15,24 @@ use crate::owncloud::BasicCredentials;
 
 /// A `homeport mock` may run for days; past this many entries the oldest are dropped so memory stays bounded.
 const MAX_RECORDED_REQUESTS: usize = 100_000;
+/// Query parameters whose values are secrets (Matrix's deprecated `?access_token=`, an SSO `loginToken` a
+/// client might send back, a password in a URL); the log keeps their names only.
+const SECRET_QUERY_PARAMETERS: [&str; 4] = ["access_token", "loginToken", "login_token", "password"];
+/// What stands in the log for a secret value.
+const REDACTED: &str = "[redacted]";
 
-/// One request as a server received it. Holds no secret: the password of a Basic header is never kept.
+/// One request as a server received it. Holds no secret: the password of a Basic header, bodies (passwords and
+/// tokens of form and JSON logins) and the values of secret query parameters are never kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordedRequest {
     /// `central`, `instance1`, `instance2` or `instance3`; `idp` (`idp/<tenant>` for a tenant's identity zone),
-    /// `ocis`, `ocis-A`, `ocis-B`, `tenants/<tenant>` (the approuter, by host).
+    /// `ocis`, `ocis-A`, `ocis-B`, `tenants/<tenant>` (the approuter, by host); `matrix-proxy`, `matrix-307`
+    /// (the Matrix portals), `hs1`, `hs2` (the homeservers).
     pub server: String,
     /// `PROPFIND`, `GET`, ...
     pub method: String,
-    /// Path and query as received; for instances in the path layout, the part after `/instanceN`.
+    /// Path and query as received (secret query values replaced by `[redacted]`); for instances in the path
+    /// layout, the part after `/instanceN`.
     pub path: String,
     /// The user name of a well-formed Basic `Authorization` header.
     pub basic_user: Option<String>,
@@ -83,7 +91,7 @@ impl Recorder {
             None => server.to_owned(),
         };
         let path = match uri.query() {
-            Some(query) => format!("{path}?{query}"),
+            Some(query) => format!("{path}?{}", redact_query(query)),
             None => path.to_owned(),
         };
         let headers = request.headers();
@@ -119,6 +127,30 @@ impl Recorder {
         }
         (&self.server, path)
     }
+}
+
+/// The query with the values of [`SECRET_QUERY_PARAMETERS`] replaced; other parameters stay exactly as sent.
+fn redact_query(query: &str) -> String {
+    let is_secret = |pair: &str| {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        let name = url::form_urlencoded::parse(name.as_bytes()).next().map(|(name, _)| name.into_owned());
+        name.is_some_and(|name| SECRET_QUERY_PARAMETERS.contains(&name.as_str()))
+    };
+    if !query.split('&').any(is_secret) {
+        return query.to_owned();
+    }
+    query
+        .split('&')
+        .map(|pair| {
+            if is_secret(pair) {
+                let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+                format!("{name}={REDACTED}")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Whether the request carries `OCS-APIRequest: true`, which ownCloud's OCS API demands of API clients.
@@ -172,6 +204,18 @@ mod tests {
             ("central", "/remote.php/webdav/"),
             "everything else belongs to the listener's own server"
         );
+    }
+
+    #[test]
+    fn secret_query_values_are_redacted() {
+        assert_eq!(redact_query("format=json"), "format=json", "ordinary queries stay as sent");
+        assert_eq!(
+            redact_query("redirectUrl=http%3A%2F%2F127.0.0.1%2Fcb&loginToken=abc&x"),
+            "redirectUrl=http%3A%2F%2F127.0.0.1%2Fcb&loginToken=[redacted]&x",
+            "a login token"
+        );
+        assert_eq!(redact_query("access_token=s3cret"), "access_token=[redacted]", "an access token");
+        assert_eq!(redact_query("pass%77ord=x&a=1"), "pass%77ord=[redacted]&a=1", "names are compared decoded");
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Scenario {
     }
 }
 
-/// A failure the servers act out, each one something real ownCloud deployments do.
+/// A failure the servers act out, each one something real deployments do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Fault {
@@ -88,11 +88,15 @@ pub enum Fault {
     /// The access token from the code exchange is already expired when it reaches a resource server (a long
     /// login, a skewed clock); refreshed tokens are fine.
     ExpiredAccessToken,
+    /// The Matrix portals send clients to a base URL that is no homeserver (a path on hs1/hs2 where everything
+    /// answers `404 M_UNRECOGNIZED` at once): the proxy portal's `well_known` and `base_cs_url`, and the 307
+    /// portal's `Location`. Its `/_matrix/client/versions` fails, so a client must refuse it.
+    MatrixBadBaseUrl,
 }
 
 impl Fault {
     /// Every fault, for CLIs and pickers that list them.
-    pub const ALL: [Fault; 9] = [
+    pub const ALL: [Fault; 10] = [
         Fault::Maintenance,
         Fault::NeedsDbUpgrade,
         Fault::NotInstalled,
@@ -102,6 +106,7 @@ impl Fault {
         Fault::IdpBadSignature,
         Fault::IdpNoRegistration,
         Fault::ExpiredAccessToken,
+        Fault::MatrixBadBaseUrl,
     ];
 
     /// The name used on command lines and in scenario files; `FromStr` parses it back.
@@ -116,6 +121,7 @@ impl Fault {
             Fault::IdpBadSignature => "idp-bad-signature",
             Fault::IdpNoRegistration => "idp-no-registration",
             Fault::ExpiredAccessToken => "expired-access-token",
+            Fault::MatrixBadBaseUrl => "matrix-bad-base-url",
         }
     }
 }

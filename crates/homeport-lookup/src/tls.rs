@@ -7,9 +7,12 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 use tokio_rustls::TlsAcceptor;
 
+use crate::matrix::MATRIX_HOSTS;
 use crate::LookupError;
 
 /// The names a local client may use to reach the servers; the IPs become real IP SANs (rcgen parses them).
+/// The Matrix hosts ([`MATRIX_HOSTS`]) are added one by one: a wildcard right under `localhost` is one clients
+/// refuse.
 const SUBJECT_ALT_NAMES: [&str; 5] = ["localhost", "127.0.0.1", "::1", "*.auth.localhost", "*.approuter.localhost"];
 
 /// One generated certificate with its ready-to-use acceptor.
@@ -21,7 +24,8 @@ pub(crate) struct SelfSignedTls {
 
 impl SelfSignedTls {
     pub(crate) fn generate() -> Result<Self, LookupError> {
-        let subject_alt_names: Vec<String> = SUBJECT_ALT_NAMES.iter().map(|name| (*name).to_owned()).collect();
+        let subject_alt_names: Vec<String> =
+            SUBJECT_ALT_NAMES.iter().chain(MATRIX_HOSTS.iter()).map(|name| (*name).to_owned()).collect();
         let generated =
             rcgen::generate_simple_self_signed(subject_alt_names).map_err(|error| LookupError::Tls(Box::new(error)))?;
         let certificate_der = generated.cert.der().clone();

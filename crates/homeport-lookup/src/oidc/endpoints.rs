@@ -254,6 +254,15 @@ fn validate_authorize(
     Ok(AuthorizeRequest { params, client_id, redirect_uri, state, nonce, scope, code_challenge })
 }
 
+/// The IdP's login form for `title`.
+fn idp_form(title: &str) -> page::LoginForm<'_> {
+    page::LoginForm {
+        title,
+        action: "/authorize",
+        hint: "Demo users: einstein / relativity, marie / radioactivity, richard / superfluidity.",
+    }
+}
+
 fn zone_title(zone: Zone) -> String {
     match zone {
         Zone::Main => "Infinite Scale".to_owned(),
@@ -294,7 +303,7 @@ async fn authorize_page(
 ) -> Response {
     let params = form_pairs(query.unwrap_or_default().as_bytes());
     match validate_authorize(&provider, zone, params) {
-        Ok(request) => page::html(StatusCode::OK, page::login(&zone_title(zone), &request.params, None, "")),
+        Ok(request) => page::html(StatusCode::OK, page::login(&idp_form(&zone_title(zone)), &request.params, None, "")),
         Err(refusal) => *refusal,
     }
 }
@@ -309,7 +318,8 @@ async fn authorize_submit(State(provider): State<Arc<Provider>>, InZone(zone): I
         Err(refusal) => return *refusal,
     };
     let Some(user) = check_password(username.trim(), &password) else {
-        let page = page::login(&zone_title(zone), &request.params, Some("Wrong user name or password."), &username);
+        let title = zone_title(zone);
+        let page = page::login(&idp_form(&title), &request.params, Some("Wrong user name or password."), &username);
         return page::html(StatusCode::OK, page);
     };
     let grant = Grant {

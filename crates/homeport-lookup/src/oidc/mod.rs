@@ -7,7 +7,7 @@
 
 pub(crate) mod endpoints;
 mod keys;
-mod page;
+pub(crate) mod page;
 pub(crate) mod robot;
 
 use std::collections::HashMap;
@@ -602,8 +602,13 @@ pub(crate) fn is_loopback_redirect(uri: &Url) -> bool {
 
 /// `bytes` random bytes, base64url: ids, codes and opaque tokens.
 fn random_token(bytes: usize) -> Result<String, OAuthError> {
+    random_base64url(bytes).map_err(|error| OAuthError::server(format!("no randomness: {error}")))
+}
+
+/// `bytes` random bytes, base64url without padding (the IdP's and the Matrix servers' opaque tokens).
+pub(crate) fn random_base64url(bytes: usize) -> Result<String, getrandom::Error> {
     let mut buffer = vec![0_u8; bytes];
-    getrandom::fill(&mut buffer).map_err(|error| OAuthError::server(format!("no randomness: {error}")))?;
+    getrandom::fill(&mut buffer)?;
     Ok(URL_SAFE_NO_PAD.encode(buffer))
 }
 

@@ -1,4 +1,5 @@
-//! The provider's HTML: the login form (what the system browser shows) and the error page.
+//! The HTML a browser shows at the lookup server's login services (the OpenID Provider, the Matrix portal's SSO):
+//! the login form and the error page. Both services use one form shape so that one robot logs in at either.
 
 use std::fmt::Write as _;
 
@@ -7,9 +8,20 @@ use axum::response::{IntoResponse, Response};
 
 use crate::owncloud::xml_escape;
 
-/// The login page for an authorization request: `params` go into hidden inputs (all of the request's query
-/// parameters), `error` into `<p id="error">`.
-pub(crate) fn login(title: &str, params: &[(String, String)], error: Option<&str>, username: &str) -> String {
+/// What differs between the services' login forms.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LoginForm<'a> {
+    /// The heading and the page title.
+    pub(crate) title: &'a str,
+    /// The path the form posts to, on the page's own origin.
+    pub(crate) action: &'a str,
+    /// The demo users and their passwords, shown under the form.
+    pub(crate) hint: &'a str,
+}
+
+/// The login page for a request: `params` go into hidden inputs (all of the request's query parameters), `error`
+/// into `<p id="error">`.
+pub(crate) fn login(form: &LoginForm<'_>, params: &[(String, String)], error: Option<&str>, username: &str) -> String {
     let mut hidden = String::new();
     for (name, value) in params {
         // Writing into a String cannot fail.
@@ -26,16 +38,18 @@ pub(crate) fn login(title: &str, params: &[(String, String)], error: Option<&str
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>Log in · {title}</title>\n  \
          <style>{STYLE}</style>\n</head>\n<body>\n  <main>\n    <h1>{title}</h1>\n    \
          <p>Log in to continue to Homeport.</p>\n{error}    \
-         <form id=\"login\" method=\"post\" action=\"/authorize\">\n{hidden}      \
+         <form id=\"login\" method=\"post\" action=\"{action}\">\n{hidden}      \
          <label for=\"username\">Username</label>\n      \
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" value=\"{username}\" \
          required autofocus>\n      \
          <label for=\"password\">Password</label>\n      \
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n      \
          <button id=\"submit\" type=\"submit\">Log in</button>\n    </form>\n    \
-         <p class=\"hint\">Demo users: einstein / relativity, marie / radioactivity, richard / superfluidity.</p>\n  \
+         <p class=\"hint\">{hint}</p>\n  \
          </main>\n</body>\n</html>\n",
-        title = xml_escape(title),
+        title = xml_escape(form.title),
+        action = xml_escape(form.action),
+        hint = xml_escape(form.hint),
         error = error.unwrap_or_default(),
         username = xml_escape(username),
     )
@@ -79,8 +93,9 @@ mod tests {
 
     #[test]
     fn the_form_carries_escaped_hidden_fields() {
+        let form = LoginForm { title: "Zone <1>", action: "/authorize", hint: "Demo users: a / b" };
         let page = login(
-            "Zone <1>",
+            &form,
             &[("state".into(), "a\"b<c".into()), ("client_id".into(), "x".into())],
             Some("Wrong <password>"),
             "mar\"ie",
@@ -91,6 +106,8 @@ mod tests {
         assert!(page.contains("value=\"mar&quot;ie\""), "the user name is kept, escaped: {page}");
         assert!(page.contains("type=\"password\""), "a password input");
         assert!(page.contains("id=\"submit\""), "a submit button");
-        assert!(!login("t", &[], None, "").contains("id=\"error\""), "no error element without an error");
+        assert!(page.contains("<h1>Zone &lt;1&gt;</h1>"), "the title is escaped: {page}");
+        assert!(page.contains("<p class=\"hint\">Demo users: a / b</p>"), "the hint: {page}");
+        assert!(!login(&form, &[], None, "").contains("id=\"error\""), "no error element without an error");
     }
 }
