@@ -521,6 +521,9 @@ async fn log_in_through_the_browser(
     app.keys(Key::Enter).await?;
     let progress = app.text("#progress").await?;
     assert!(progress.contains("Waiting for the login in your browser"), "the wait is shown: {progress}");
+    let waiting = app.text("#browser-waiting").await?;
+    assert!(waiting.contains("Escape"), "the page says how to stop waiting: {waiting}");
+    app.snapshot(&format!("{screenshot}-waiting")).await?;
     let opened = browser.wait_for_url(opened_before + 1).await?;
     assert_eq!(opened.as_str(), shown, "the browser got exactly the link the page shows");
     let (query, page) = browser.log_in(&opened, user, password).await?;
@@ -655,6 +658,28 @@ async fn a_tenant_address_logs_in_at_its_zone_and_shows_tenant_and_scopes() {
 }
 
 async fn tenant_login(app: &App, browser: &BrowserRobot) -> TestResult {
+    // Escape while Homeport waits for the browser stops waiting and closes the loopback listener.
+    app.click_settled(&app.wait_for(".demo-tenant[data-tenant='tenant1']").await?).await?;
+    app.click("#browser-opened").await?;
+    app.focus_reaches("browser-cancel").await?;
+    let login_page = browser.wait_for_url(1).await?;
+    app.keys(Key::Escape).await?;
+    let notice = app.text(".notice").await?;
+    assert!(notice.contains("Cancelled"), "says it was cancelled: {notice}");
+    let redirect_uri = login_page
+        .query_pairs()
+        .find(|(name, _)| name == "redirect_uri")
+        .map(|(_, value)| Url::parse(&value))
+        .ok_or("the login page names Homeport's redirect URI")??;
+    let port = redirect_uri.port().ok_or("the redirect URI has a port")?;
+    let deadline = Instant::now() + WAIT;
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        if Instant::now() > deadline {
+            return Err(format!("the loopback listener on port {port} is still open after Cancel").into());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+
     // An unsubscribed tenant's zone refuses; the app says so plainly.
     app.click_settled(&app.wait_for(".demo-tenant[data-tenant='tenant3']").await?).await?;
     log_in_through_the_browser(app, browser, "einstein", "relativity", "tenant-browser").await?;
@@ -668,7 +693,7 @@ async fn tenant_login(app: &App, browser: &BrowserRobot) -> TestResult {
     let issuer = app.text("#browser-issuer").await?;
     assert!(issuer.starts_with("http://tenant1.auth.localhost:"), "tenant1's identity zone logs in: {issuer}");
     app.click("#browser-opened").await?;
-    let opened = browser.wait_for_url(2).await?;
+    let opened = browser.wait_for_url(3).await?;
     let (query, _) = browser.log_in(&opened, "einstein", "relativity").await?;
     assert!(query.iter().any(|(name, _)| name == "code"), "tenant1's zone logs einstein in: {query:?}");
     let tenant = app.text("#verified-tenant").await?;
