@@ -348,7 +348,10 @@ fn print_story(connected: &Connected, store: Option<&AccountStore>, started: Ins
             if account.instance_url != account.server_url {
                 println!("  Portal      {} sent Homeport to the homeserver below (MSC1730)", account.server_url);
             }
-            println!("  Homeserver  {} — Matrix {}, device {}", account.instance_url, account.version, matrix.device_id);
+            println!(
+                "  Homeserver  {} — Matrix {}, device {}",
+                account.instance_url, account.version, matrix.device_id
+            );
         }
         None => println!("  Instance    {} — {} {}", account.instance_url, account.product, account.version),
     }

@@ -14,6 +14,8 @@ pub const VERSIONS_PATH: &str = "_matrix/client/versions";
 pub const LOGIN_PATH: &str = "_matrix/client/v3/login";
 pub const WHOAMI_PATH: &str = "_matrix/client/v3/account/whoami";
 pub const SSO_REDIRECT_PATH: &str = "_matrix/client/v3/login/sso/redirect";
+/// Followed by the user id as one path segment.
+pub const PROFILE_PATH: &str = "_matrix/client/v3/profile/";
 /// What the homeserver shows in the person's device list.
 pub const DEVICE_DISPLAY_NAME: &str = "Homeport";
 
@@ -184,6 +186,17 @@ pub fn whoami(url: &Url, body: &[u8]) -> Result<(String, Option<String>), Connec
     }
     let who: WhoAmI = parse_json(url, body, "Matrix whoami answer")?;
     Ok((who.user_id, who.device_id))
+}
+
+/// `displayname` of a profile answer, if set.
+pub fn display_name(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value
+        .get("displayname")
+        .and_then(|name| name.as_str())
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
 }
 
 /// The SSO start page for a loopback `redirect_uri` (Matrix spec, client login via SSO).

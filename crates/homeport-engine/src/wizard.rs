@@ -523,7 +523,8 @@ impl Wizard {
         };
         self.step("verify", format!("verifying the account at {base}"));
         let access = Secret::new(answer.access_token.clone());
-        let (user_id, device_id) = wizard_matrix::whoami(&self.http, &base, &access).await?;
+        let ((user_id, device_id), name) =
+            wizard_matrix::whoami_and_name(&self.http, &base, &access, &answer.user_id).await?;
         if user_id != answer.user_id {
             return Err(ConnectError::InvalidResponse {
                 url: base.join(crate::matrix::WHOAMI_PATH).to_string(),
@@ -542,7 +543,7 @@ impl Wizard {
             redirect_permanent: false,
             login_name: localpart.clone(),
             user_id,
-            display_name: localpart,
+            display_name: name.unwrap_or(localpart),
             auth_method: if sso { AuthMethod::MatrixSso } else { AuthMethod::MatrixPassword },
             product: "Matrix".into(),
             version: start.version.clone(),

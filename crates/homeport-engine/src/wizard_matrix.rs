@@ -163,15 +163,48 @@ pub async fn whoami(
     base: &ServerUrl,
     access_token: &Secret,
 ) -> Result<(String, Option<String>), ConnectError> {
+    whoami_in(http, base, access_token, http.trace().next_round()).await
+}
+
+async fn whoami_in(
+    http: &HttpClient,
+    base: &ServerUrl,
+    access_token: &Secret,
+    round: u32,
+) -> Result<(String, Option<String>), ConnectError> {
     let request = HttpRequest::new(reqwest::Method::GET, base.join(matrix::WHOAMI_PATH), Participant::Instance)
         .header("Accept", "application/json")
         .header("Authorization", format!("Bearer {}", access_token.expose()));
-    let answer = http.send(&request, http.trace().next_round()).await?;
+    let answer = http.send(&request, round).await?;
     match answer.status {
         200 => matrix::whoami(&answer.url, &answer.body),
         401 => Err(ConnectError::LoginExpired { reason: format!("{base} no longer accepts the access token") }),
         _ => Err(unexpected(&answer, "200 OK with the user id (whoami)")),
     }
+}
+
+/// `whoami` and the user's profile at the homeserver, concurrently (one round trip). The display
+/// name is optional: a homeserver may keep profiles private, and whoami already proves the login.
+pub async fn whoami_and_name(
+    http: &HttpClient,
+    base: &ServerUrl,
+    access_token: &Secret,
+    user_id: &str,
+) -> Result<((String, Option<String>), Option<String>), ConnectError> {
+    let round = http.trace().next_round();
+    let mut url = base.join(matrix::PROFILE_PATH);
+    url.path_segments_mut().map_err(|()| unusable_url(base))?.pop_if_empty().push(user_id);
+    let profile = HttpRequest::new(reqwest::Method::GET, url, Participant::Instance)
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {}", access_token.expose()));
+    let (who, profile) =
+        futures_util::future::join(whoami_in(http, base, access_token, round), http.send(&profile, round)).await;
+    let name = profile.ok().filter(|answer| answer.status == 200).and_then(|answer| matrix::display_name(&answer.body));
+    Ok((who?, name))
+}
+
+fn unusable_url(base: &ServerUrl) -> ConnectError {
+    ConnectError::HomeserverUnusable { base: base.to_string(), reason: "its URL cannot take a path".into() }
 }
 
 fn unexpected(response: &HttpResponse, expected: &'static str) -> ConnectError {
