@@ -31,6 +31,8 @@ pub struct MatrixStart {
 }
 
 /// Where the Matrix path stands between two calls of `Wizard::next`.
+// One per wizard: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum MatrixPhase {
     /// Waiting for a password (the form), or for the caller to prefer the browser.
     NeedCredentials(MatrixStart),
