@@ -69,6 +69,8 @@ export type Account = {
 	tenant?: TenantInfo | null,
 	/**  For OpenID Connect accounts: where to refresh the login (the refresh token is in the keyring). */
 	oidc?: OidcInfo | null,
+	/**  For Matrix accounts: the device this login created (the tokens are in the keyring). */
+	matrix?: MatrixInfo | null,
 };
 
 /**  A stored account and how it fared the last time it was checked. */
@@ -213,6 +215,11 @@ export type InstanceLink = {
 	url: ServerUrl,
 	/**  A name to show, if the server gave one (English preferred). */
 	title: string | null,
+};
+
+/**  What a Matrix login created besides its tokens. */
+export type MatrixInfo = {
+	device_id: string,
 };
 
 /**  The identity provider an OpenID Connect account logged in with. */
