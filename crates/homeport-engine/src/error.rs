@@ -69,7 +69,7 @@ pub enum ConnectError {
     HomeserverUnusable { base: String, reason: String },
     #[error("the account lives on {offered} instances and none was chosen")]
     InstanceNotChosen { offered: usize },
-    #[error("the tenant {tenant} may not use this application: {reason}")]
+    #[error("the tenant's identity zone refused the login: {reason}")]
     TenantRefused { tenant: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -202,9 +202,9 @@ impl ConnectError {
                 json!({ "server": server, "retry_after_ms": retry_after_ms })
             }
             ConnectError::HomeserverUnusable { base, .. } => json!({ "base_url": base }),
-            ConnectError::LoginRefused { .. }
-            | ConnectError::InvalidIdToken { .. }
-            | ConnectError::LoginExpired { .. } => serde_json::Value::Null,
+            // The UI offers "Log in again" on this reason.
+            ConnectError::LoginExpired { .. } => json!({ "reason": "login_expired" }),
+            ConnectError::LoginRefused { .. } | ConnectError::InvalidIdToken { .. } => serde_json::Value::Null,
             ConnectError::Store(e) => e.detail(),
             ConnectError::Address(_) | ConnectError::Finished => serde_json::Value::Null,
         }
