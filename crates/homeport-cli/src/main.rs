@@ -5,6 +5,7 @@ mod accounts;
 mod connect;
 mod mock;
 mod output;
+mod run;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,8 @@ enum Command {
     Accounts(accounts::AccountsCommand),
     /// Run the embedded lookup server (a mock of the servers Homeport talks to) until stopped.
     Mock(mock::MockArgs),
+    /// Play QA scenario files (TOML) headless: lines, a summary, JUnit XML, load tests.
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
             Command::Connect(args) => connect::run(args).await,
             Command::Accounts(command) => accounts::run(command).await,
             Command::Mock(args) => mock::run(args).await,
+            Command::Run(args) => run::run(args).await,
         }
     });
     match result {

@@ -30,28 +30,45 @@ pub struct Failure {
     /// What the person can do next, in words.
     pub hint: Option<String>,
     pub json: bool,
+    /// An exit code of its own (`homeport run`: expectations not met), else by the report's code.
+    pub exit_code: Option<u8>,
+    /// The outcome is already on stdout (`run --json`): print nothing more.
+    pub already_reported: bool,
 }
 
 impl Failure {
     pub fn new(error: &ConnectError, json: bool) -> Self {
-        Failure { report: Box::new(error.report()), hint: None, json }
+        Failure { report: Box::new(error.report()), hint: None, json, exit_code: None, already_reported: false }
     }
 
     pub fn store(error: &StoreError, json: bool) -> Self {
         let report = ErrorReport { code: error.code(), message: error.to_string(), detail: error.detail() };
-        Failure { report: Box::new(report), hint: None, json }
+        Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }
     }
 
     pub fn bad_input(message: impl Into<String>, json: bool) -> Self {
         let report =
             ErrorReport { code: ErrorCode::BadInput, message: message.into(), detail: serde_json::Value::Null };
-        Failure { report: Box::new(report), hint: None, json }
+        Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }
     }
 
     pub fn internal(message: impl Into<String>, json: bool) -> Self {
         let report =
             ErrorReport { code: ErrorCode::Internal, message: message.into(), detail: serde_json::Value::Null };
-        Failure { report: Box::new(report), hint: None, json }
+        Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }
+    }
+
+    /// Scenarios ran but some expectation failed; with `--json` the results are already printed.
+    pub fn expectations(message: impl Into<String>, json: bool) -> Self {
+        let report =
+            ErrorReport { code: ErrorCode::Internal, message: message.into(), detail: serde_json::Value::Null };
+        Failure {
+            report: Box::new(report),
+            hint: None,
+            json,
+            exit_code: Some(crate::run::EXIT_EXPECTATIONS_FAILED),
+            already_reported: json,
+        }
     }
 
     pub fn with_hint(mut self, hint: Option<String>) -> Self {
@@ -60,6 +77,10 @@ impl Failure {
     }
 
     pub fn exit(self) -> ExitCode {
+        let code = self.exit_code.unwrap_or_else(|| exit_code(self.report.code));
+        if self.already_reported {
+            return ExitCode::from(code);
+        }
         if self.json {
             let mut error = serde_json::to_value(&self.report).unwrap_or_default();
             if let (Some(hint), Some(object)) = (&self.hint, error.as_object_mut()) {
@@ -72,6 +93,6 @@ impl Failure {
                 eprintln!("  hint: {hint}");
             }
         }
-        ExitCode::from(exit_code(self.report.code))
+        ExitCode::from(code)
     }
 }

@@ -1,0 +1,246 @@
+//! `homeport run`: plays QA scenario files headless — one line per scenario, a summary, JUnit XML
+//! for CI, the trace of every failing scenario as an artefact, and `--repeat/--concurrency` to
+//! load-test a lookup server with whole wizard flows.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use homeport_scenario::{junit, Outcome, Prepared, RunResult, Scenario};
+
+use crate::output::Failure;
+
+/// Exit code when a scenario's expectations were not met (README: exit codes).
+pub const EXIT_EXPECTATIONS_FAILED: u8 = 12;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario files (TOML) or folders of them.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Write a JUnit XML report here (CI systems read it).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Print one JSON object with every result instead of lines.
+    #[arg(long)]
+    json: bool,
+    /// Play each scenario this many times (a load test against its lookup server).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    repeat: u32,
+    /// How many plays run at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=512))]
+    concurrency: u32,
+    /// Where failing scenarios leave their trace (HAR).
+    #[arg(long, value_name = "DIR", default_value = "homeport-run-artifacts")]
+    artifacts: PathBuf,
+}
+
+/// One scenario's plays, summed up.
+struct Played {
+    /// The first failing play, else the last one.
+    representative: Outcome,
+    plays: u32,
+    failed: u32,
+    /// Durations of all plays, sorted.
+    durations: Vec<Duration>,
+    wall: Duration,
+}
+
+pub async fn run(args: RunArgs) -> Result<(), Failure> {
+    let json = args.json;
+    let scenarios = Scenario::load_all(&args.paths).map_err(|e| Failure::bad_input(e.to_string(), json))?;
+    if scenarios.is_empty() {
+        return Err(Failure::bad_input("no scenario files (*.toml) found", json));
+    }
+    let total_plays = scenarios.len() as u64 * u64::from(args.repeat);
+    let progress = (total_plays > 1 && std::io::stderr().is_terminal() && !json).then(|| {
+        let bar = indicatif::ProgressBar::new(total_plays);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:32} {pos}/{len} plays  {per_sec}  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let started = Instant::now();
+    let mut results = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        if let Some(bar) = &progress {
+            bar.set_message(scenario.name.clone());
+        }
+        let played = play(scenario, &args, progress.as_ref()).await.map_err(|e| Failure::bad_input(e, json))?;
+        if !json {
+            let line = describe(&played);
+            match &progress {
+                Some(bar) => bar.println(line),
+                None => println!("{line}"),
+            }
+        }
+        if !played.representative.passed {
+            write_artifact(&args.artifacts, &played.representative);
+        }
+        results.push(played);
+    }
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let failed = results.iter().filter(|r| r.failed > 0).count();
+    if let Some(path) = &args.junit {
+        let outcomes: Vec<Outcome> = results.iter().map(|r| r.representative.clone()).collect();
+        std::fs::write(path, junit::report("homeport", &outcomes))
+            .map_err(|e| Failure::bad_input(format!("cannot write {}: {e}", path.display()), json))?;
+    }
+    if json {
+        print_json(&results, started.elapsed());
+    } else {
+        println!(
+            "\n{} scenarios: {} passed, {failed} failed in {:.1} s{}",
+            results.len(),
+            results.len() - failed,
+            started.elapsed().as_secs_f64(),
+            if failed > 0 {
+                format!(" (traces of the failures in {})", args.artifacts.display())
+            } else {
+                String::new()
+            }
+        );
+    }
+    if failed > 0 {
+        return Err(Failure::expectations(format!("{failed} of {} scenarios failed", results.len()), json));
+    }
+    Ok(())
+}
+
+async fn play(scenario: Scenario, args: &RunArgs, progress: Option<&indicatif::ProgressBar>) -> Result<Played, String> {
+    let prepared = Arc::new(Prepared::start(scenario).await.map_err(|e| e.to_string())?);
+    let started = Instant::now();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
+    let mut plays = tokio::task::JoinSet::new();
+    for _ in 0..args.repeat {
+        let permit = semaphore.clone().acquire_owned().await.map_err(|e| e.to_string())?;
+        let prepared = prepared.clone();
+        plays.spawn(async move {
+            let outcome = prepared.play(prepared.wizard_options()).await;
+            drop(permit);
+            outcome
+        });
+    }
+    let mut representative: Option<Outcome> = None;
+    let (mut count, mut failed, mut durations) = (0, 0, Vec::with_capacity(args.repeat as usize));
+    while let Some(joined) = plays.join_next().await {
+        let outcome = joined.map_err(|e| format!("a play stopped: {e}"))?;
+        count += 1;
+        durations.push(outcome.duration);
+        if let Some(bar) = progress {
+            bar.inc(1);
+        }
+        let keep = match &representative {
+            None => true,
+            Some(kept) => kept.passed && !outcome.passed,
+        };
+        if !outcome.passed {
+            failed += 1;
+        }
+        if keep {
+            representative = Some(outcome);
+        }
+    }
+    let wall = started.elapsed();
+    if let Ok(prepared) = Arc::try_unwrap(prepared) {
+        prepared.stop().await;
+    }
+    durations.sort();
+    let representative = representative.ok_or("no play ran")?;
+    Ok(Played { representative, plays: count, failed, durations, wall })
+}
+
+fn describe(played: &Played) -> String {
+    let outcome = &played.representative;
+    let mark = if played.failed == 0 { "✓" } else { "✗" };
+    let mut line = if played.plays == 1 {
+        let ended = match &outcome.result {
+            RunResult::Connected(account) => format!("connected as {} at {}", account.user_id, account.instance_url),
+            RunResult::Failed(report) => format!("failed: {} ({})", report.message, report.code.as_str()),
+        };
+        format!(
+            "{mark} {} — {ended}; {} round trips, {} ms",
+            outcome.name,
+            outcome.round_trips,
+            outcome.duration.as_millis()
+        )
+    } else {
+        format!(
+            "{mark} {} — {}/{} plays passed, {:.0} flows/s, p50 {} ms, p99 {} ms",
+            outcome.name,
+            played.plays - played.failed,
+            played.plays,
+            f64::from(played.plays) / played.wall.as_secs_f64().max(f64::EPSILON),
+            percentile(&played.durations, 50).as_millis(),
+            percentile(&played.durations, 99).as_millis(),
+        )
+    };
+    if played.failed > 0 {
+        for failure in &outcome.failures {
+            line.push_str(&format!("\n    {failure}"));
+        }
+    }
+    line
+}
+
+fn percentile(sorted: &[Duration], percent: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = (sorted.len() * percent).div_ceil(100).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
+
+/// The failing play's trace, for a bug report: `<dir>/<file stem>.trace.json`.
+fn write_artifact(dir: &Path, outcome: &Outcome) {
+    let stem = outcome.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        let trace = serde_json::to_string_pretty(&outcome.trace).unwrap_or_default();
+        std::fs::write(dir.join(format!("{stem}.trace.json")), trace)
+    });
+    if let Err(e) = written {
+        eprintln!("warning: could not write the trace of {:?} to {}: {e}", outcome.name, dir.display());
+    }
+}
+
+fn print_json(results: &[Played], elapsed: Duration) {
+    let scenarios: Vec<serde_json::Value> = results
+        .iter()
+        .map(|played| {
+            let outcome = &played.representative;
+            let result = match &outcome.result {
+                RunResult::Connected(account) => serde_json::json!({ "status": "connected", "account": account }),
+                RunResult::Failed(report) => serde_json::json!({ "status": "failed", "error": report }),
+            };
+            serde_json::json!({
+                "name": outcome.name,
+                "file": outcome.path,
+                "passed": played.failed == 0,
+                "plays": played.plays,
+                "failed_plays": played.failed,
+                "failures": outcome.failures,
+                "round_trips": outcome.round_trips,
+                "duration_ms": outcome.duration.as_millis() as u64,
+                "p50_ms": percentile(&played.durations, 50).as_millis() as u64,
+                "p99_ms": percentile(&played.durations, 99).as_millis() as u64,
+                "flows_per_second": f64::from(played.plays) / played.wall.as_secs_f64().max(f64::EPSILON),
+                "result": result,
+            })
+        })
+        .collect();
+    let failed = results.iter().filter(|r| r.failed > 0).count();
+    println!(
+        "{}",
+        serde_json::json!({
+            "status": if failed == 0 { "passed" } else { "failed" },
+            "scenarios": scenarios,
+            "summary": { "total": results.len(), "passed": results.len() - failed, "failed": failed,
+                         "seconds": elapsed.as_secs_f64() },
+        })
+    );
+}

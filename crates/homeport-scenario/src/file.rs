@@ -1,0 +1,343 @@
+//! The scenario file: a small TOML document a QA engineer writes by hand.
+//!
+//! ```toml
+//! name = "test@instance2.com reaches instance2"
+//!
+//! [lookup]                      # the embedded lookup server (or [target] url = "https://…")
+//! fault = "maintenance"         # optional; also redirect_status, latency_ms, token_lifetime_secs,
+//!                               # path_instances, tls
+//!
+//! [connect]
+//! address = "${central}"        # ${…} names a URL the lookup server prints (`homeport mock`)
+//! user = "test@instance2.com"
+//! password_env = "HOMEPORT_PASSWORD"   # or password = "secret" (lookup-server targets only)
+//! approve_redirect = ["${origin:instances.instance2}"]
+//!
+//! [expect]
+//! status = "connected"          # or "failed" with error_code = "policy_refused"
+//! instance = "${instances.instance2}"
+//! max_round_trips = 3
+//! ```
+//!
+//! Unknown keys and wrong types are errors that name the file, the line and the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why a scenario file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    #[error("{path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    /// `file:line:column: message`, the message naming the key.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    /// A `${…}` the lookup server does not provide, or a setting that cannot be acted out.
+    #[error("{path}: {message}")]
+    Unusable { path: PathBuf, message: String },
+}
+
+/// One scenario, as written.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Shown in progress lines, reports and JUnit.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The embedded lookup server and what it acts out. Exactly one of `lookup` and `target`.
+    #[serde(default)]
+    pub lookup: Option<LookupSettings>,
+    /// A real server instead of the lookup server.
+    #[serde(default)]
+    pub target: Option<Target>,
+    pub connect: Connect,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Where the file came from (set by [`Scenario::load`]).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSettings {
+    /// One of the lookup server's faults (`homeport mock --fault`).
+    #[serde(default)]
+    pub fault: Option<String>,
+    #[serde(default)]
+    pub redirect_status: Option<u16>,
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    #[serde(default)]
+    pub token_lifetime_secs: Option<u64>,
+    #[serde(default)]
+    pub path_instances: bool,
+    #[serde(default)]
+    pub tls: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The server the address is relative to; `${…}` placeholders are not available.
+    pub url: String,
+}
+
+/// How the wizard is driven: the address and the answer to every decision.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Connect {
+    pub address: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The password, written in the file: only for lookup-server targets, whose passwords are public.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Origins the credentials may be sent to when a server redirects there.
+    #[serde(default)]
+    pub approve_redirect: Vec<String>,
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// `auto-login`: the runner logs in at the lookup server's login page with `user` and the
+    /// password, like a person in the browser (loopback only). Without it a browser login fails.
+    #[serde(default)]
+    pub browser: Option<BrowserAnswer>,
+    /// The instance to choose when the account lives on several.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// A tenant profile: TENANT_HOST_PATTERN and the zone issuer with `{tenant}`.
+    #[serde(default)]
+    pub tenant_pattern: Option<String>,
+    #[serde(default)]
+    pub tenant_issuer: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrowserAnswer {
+    AutoLogin,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectedStatus {
+    #[default]
+    Connected,
+    Failed,
+}
+
+/// What must hold at the end; every field is optional but `status`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub status: ExpectedStatus,
+    /// The `error.code` of a failed run (`policy_refused`, `auth_failed`, …).
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// Words the error message must contain.
+    #[serde(default)]
+    pub error_contains: Option<String>,
+    /// The instance (homeserver) the account was verified at.
+    #[serde(default)]
+    pub instance: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// owncloud, ocis, matrix, tenant-oidc.
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub max_round_trips: Option<u32>,
+    #[serde(default)]
+    pub max_duration_ms: Option<u64>,
+}
+
+impl Scenario {
+    /// Reads and checks one file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Parses `text` as the scenario file `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        let mut scenario: Scenario = toml::from_str(text).map_err(|error| {
+            let (line, column) = error.span().map(|span| line_and_column(text, span.start)).unwrap_or((1, 1));
+            ScenarioError::Invalid { path: path.to_owned(), line, column, message: error.message().trim().to_owned() }
+        })?;
+        scenario.path = path.to_owned();
+        let unusable = |message: &str| ScenarioError::Unusable { path: path.to_owned(), message: message.to_owned() };
+        match (&scenario.lookup, &scenario.target) {
+            (Some(_), Some(_)) => return Err(unusable("give either [lookup] or [target], not both")),
+            (None, None) => scenario.lookup = Some(LookupSettings::default()),
+            _ => {}
+        }
+        if scenario.target.is_some() && scenario.connect.password.is_some() {
+            return Err(unusable(
+                "a password written in the file is only for the lookup server; use password_env for a real server",
+            ));
+        }
+        if scenario.connect.password.is_some() && scenario.connect.password_env.is_some() {
+            return Err(unusable("give either password or password_env, not both"));
+        }
+        if scenario.connect.tenant_pattern.is_some() != scenario.connect.tenant_issuer.is_some() {
+            return Err(unusable("tenant_pattern and tenant_issuer go together"));
+        }
+        if scenario.expect.status == ExpectedStatus::Connected && scenario.expect.error_code.is_some() {
+            return Err(unusable("expect.error_code needs status = \"failed\""));
+        }
+        Ok(scenario)
+    }
+
+    /// Every `*.toml` file of `paths` (directories are read, sorted by name), loaded.
+    pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, ScenarioError> {
+        let mut files = Vec::new();
+        for path in paths {
+            if path.is_dir() {
+                let entries =
+                    std::fs::read_dir(path).map_err(|source| ScenarioError::Read { path: path.clone(), source })?;
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|file| file.extension().is_some_and(|ext| ext == "toml"))
+                    .collect();
+                found.sort();
+                files.extend(found);
+            } else {
+                files.push(path.clone());
+            }
+        }
+        files.iter().map(|file| Scenario::load(file)).collect()
+    }
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |rest| rest.chars().count()) + 1;
+    (line, column)
+}
+
+/// Replaces every `${key}` in `text` from the lookup server's description (`homeport mock`'s JSON
+/// line): `${central}`, `${instances.instance2}` (dotted paths into it), `${origin:…}` (the URL's
+/// origin, for `approve_redirect`) and `${authority:…}` (`host:port`, for Matrix IDs).
+pub fn expand(text: &str, description: &serde_json::Value) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
+        let key = &after[..end];
+        out.push_str(&lookup_value(key, description)?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn lookup_value(key: &str, description: &serde_json::Value) -> Result<String, String> {
+    let (transform, path) = match key.split_once(':') {
+        Some((transform, path)) => (Some(transform), path),
+        None => (None, key),
+    };
+    let value = path
+        .split('.')
+        .try_fold(description, |value, part| value.get(part))
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| format!("the lookup server provides no ${{{path}}}"))?;
+    match transform {
+        None => Ok(value.to_owned()),
+        Some("origin") => url::Url::parse(value)
+            .map(|url| url.origin().ascii_serialization())
+            .map_err(|e| format!("${{{key}}}: {value:?} is not a URL: {e}")),
+        Some("authority") => {
+            let url = url::Url::parse(value).map_err(|e| format!("${{{key}}}: {value:?} is not a URL: {e}"))?;
+            let host = url.host_str().ok_or_else(|| format!("${{{key}}}: {value:?} has no host"))?;
+            Ok(match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            })
+        }
+        Some(other) => Err(format!("${{{key}}}: unknown transform {other:?} (origin, authority)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEN_LINES: &str = r#"
+name = "test@instance2.com reaches instance2"
+[connect]
+address = "${central}"
+user = "test@instance2.com"
+password = "secret"
+approve_redirect = ["${origin:instances.instance2}"]
+[expect]
+instance = "${instances.instance2}"
+max_round_trips = 3
+"#;
+
+    #[test]
+    fn a_ten_line_scenario_reads_and_defaults_to_the_lookup_server() {
+        let scenario = Scenario::parse(Path::new("s.toml"), TEN_LINES).expect("valid");
+        assert_eq!(scenario.lookup, Some(LookupSettings::default()), "the embedded lookup server by default");
+        assert_eq!(scenario.expect.status, ExpectedStatus::Connected);
+        assert_eq!(scenario.expect.max_round_trips, Some(3));
+        assert_eq!(scenario.connect.approve_redirect, ["${origin:instances.instance2}"]);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_file_line_and_key() {
+        let typo = TEN_LINES.replace("max_round_trips = 3", "max_round_trip = 3");
+        let error = Scenario::parse(Path::new("qa/s.toml"), &typo).expect_err("unknown key").to_string();
+        assert!(error.starts_with("qa/s.toml:10:"), "file and line: {error}");
+        assert!(error.contains("max_round_trip"), "the key: {error}");
+        let wrong = TEN_LINES.replace("max_round_trips = 3", "max_round_trips = \"three\"");
+        let error = Scenario::parse(Path::new("s.toml"), &wrong).expect_err("wrong type").to_string();
+        assert!(error.starts_with("s.toml:10:"), "the line of the value: {error}");
+        let missing = "name = \"x\"\n";
+        let error = Scenario::parse(Path::new("s.toml"), missing).expect_err("no [connect]").to_string();
+        assert!(error.contains("connect"), "names the missing table: {error}");
+    }
+
+    #[test]
+    fn contradictions_are_refused() {
+        let both = format!("{TEN_LINES}\n[target]\nurl = \"https://x\"\n");
+        assert!(matches!(Scenario::parse(Path::new("s"), &both), Err(ScenarioError::Unusable { .. })));
+        let real_with_password =
+            "name = \"x\"\n[target]\nurl = \"https://x\"\n[connect]\naddress = \"https://x\"\npassword = \"p\"\n";
+        assert!(Scenario::parse(Path::new("s"), real_with_password).is_err(), "no passwords in files for real servers");
+    }
+
+    #[test]
+    fn placeholders_come_from_the_lookup_servers_description() {
+        let description = serde_json::json!({
+            "central": "http://127.0.0.1:4000/",
+            "instances": { "instance2": "http://127.0.0.1:4002/" },
+            "matrix_portal": "http://proxy.localhost:4100/",
+            "tenant_issuer_template": "http://{tenant}.auth.localhost:4200",
+        });
+        assert_eq!(expand("${central}", &description).as_deref(), Ok("http://127.0.0.1:4000/"));
+        assert_eq!(expand("${origin:instances.instance2}", &description).as_deref(), Ok("http://127.0.0.1:4002"));
+        assert_eq!(
+            expand("@alice:${authority:matrix_portal}", &description).as_deref(),
+            Ok("@alice:proxy.localhost:4100")
+        );
+        assert_eq!(
+            expand("${tenant_issuer_template}", &description).as_deref(),
+            Ok("http://{tenant}.auth.localhost:4200"),
+            "a {{tenant}} in a value stays"
+        );
+        assert!(expand("${nope}", &description).is_err_and(|e| e.contains("nope")), "unknown keys are named");
+        assert!(expand("${central", &description).is_err(), "unclosed");
+    }
+}

@@ -1,0 +1,11 @@
+//! QA scenarios: a human-writable TOML file ([`file::Scenario`]) names the target (the embedded
+//! lookup server with its faults, or a real URL), the answers to every decision and what must
+//! hold at the end. [`runner::Prepared`] plays it headless (`homeport run`) or hands its answers
+//! to the desktop app's autopilot; [`junit`] reports for CI.
+
+pub mod file;
+pub mod junit;
+pub mod runner;
+
+pub use file::{Scenario, ScenarioError};
+pub use runner::{drive, next_with_browser_robot, Answers, Outcome, Prepared, RunResult};

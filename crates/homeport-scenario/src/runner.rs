@@ -1,0 +1,359 @@
+//! Plays a scenario: starts the lookup server it names (or uses its real target), drives the
+//! wizard with the scenario's answers and checks its expectations. The CLI's `homeport run` plays
+//! scenarios headless; the desktop app's autopilot reads the same [`Prepared`] answers and plays
+//! them visibly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use homeport_engine::tenant::TenantProfile;
+use homeport_engine::{
+    Account, ConnectError, Connected, Credentials, Decision, ErrorReport, Exchange, HttpConfig, Origin, Secret, Step,
+    Wizard, WizardOptions,
+};
+use homeport_lookup::{Fault, LookupServer};
+use url::Url;
+
+use crate::file::{expand, BrowserAnswer, ExpectedStatus, Scenario, ScenarioError};
+
+/// The answers to every decision, with `${…}` resolved and the password read.
+#[derive(Clone, Debug, Default)]
+pub struct Answers {
+    pub address: String,
+    pub credentials: Option<Credentials>,
+    pub approve: Vec<Origin>,
+    pub allow_plain_http: bool,
+    pub browser: Option<BrowserAnswer>,
+    pub instance: Option<String>,
+    pub tenant_profiles: Vec<TenantProfile>,
+}
+
+/// What must hold, with `${…}` resolved.
+#[derive(Clone, Debug, Default)]
+pub struct Expectations {
+    pub status: ExpectedStatus,
+    pub error_code: Option<String>,
+    pub error_contains: Option<String>,
+    pub instance: Option<String>,
+    pub user_id: Option<String>,
+    pub kind: Option<String>,
+    pub max_round_trips: Option<u32>,
+    pub max_duration: Option<Duration>,
+}
+
+/// A scenario ready to play: its lookup server running (if it uses one) and everything resolved.
+pub struct Prepared {
+    pub scenario: Scenario,
+    pub lookup: Option<LookupServer>,
+    pub answers: Answers,
+    pub expect: Expectations,
+    /// Trust for the lookup server's self-signed certificate, when it serves TLS.
+    pub http: HttpConfig,
+}
+
+impl Prepared {
+    /// Starts the scenario's lookup server on 127.0.0.1 and resolves its placeholders.
+    pub async fn start(scenario: Scenario) -> Result<Prepared, ScenarioError> {
+        let unusable = |message: String| ScenarioError::Unusable { path: scenario.path.clone(), message };
+        let lookup = match &scenario.lookup {
+            Some(settings) => {
+                let mut lookup_scenario = homeport_lookup::Scenario::default();
+                if let Some(fault) = &settings.fault {
+                    lookup_scenario.fault = Some(fault.parse::<Fault>().map_err(|e| unusable(e.to_string()))?);
+                }
+                if let Some(status) = settings.redirect_status {
+                    lookup_scenario.redirect_status = status;
+                }
+                if let Some(latency) = settings.latency_ms {
+                    lookup_scenario.latency = Duration::from_millis(latency);
+                }
+                if let Some(lifetime) = settings.token_lifetime_secs {
+                    lookup_scenario.token_lifetime = Duration::from_secs(lifetime);
+                }
+                lookup_scenario.path_instances = settings.path_instances;
+                lookup_scenario.tls = settings.tls;
+                let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+                Some(LookupServer::start(loopback, lookup_scenario).await.map_err(|e| unusable(e.to_string()))?)
+            }
+            None => None,
+        };
+        let description = lookup.as_ref().map(LookupServer::description).unwrap_or(serde_json::Value::Null);
+        let resolve = |text: &str| -> Result<String, ScenarioError> {
+            if lookup.is_none() {
+                return Ok(text.to_owned());
+            }
+            expand(text, &description).map_err(unusable)
+        };
+        let connect = &scenario.connect;
+        let password = match (&connect.password, &connect.password_env) {
+            (Some(password), _) => Some(Secret::new(password.clone())),
+            (None, Some(variable)) => Some(Secret::new(
+                std::env::var(variable)
+                    .map_err(|_| unusable(format!("the password is to come from ${variable}, which is not set")))?,
+            )),
+            (None, None) => None,
+        };
+        let credentials = match (&connect.user, password) {
+            (Some(user), Some(password)) => Some(Credentials::new(resolve(user)?, password)),
+            (None, None) => None,
+            _ => return Err(unusable("connect.user and a password go together".into())),
+        };
+        let mut approve = Vec::new();
+        for origin in &connect.approve_redirect {
+            let origin = resolve(origin)?;
+            approve.push(Origin::parse(&origin).map_err(|e| unusable(format!("approve_redirect {origin:?}: {e}")))?);
+        }
+        let tenant_profiles = match (&connect.tenant_pattern, &connect.tenant_issuer) {
+            (Some(pattern), Some(issuer)) => {
+                vec![TenantProfile::new("scenario", &resolve(pattern)?, &resolve(issuer)?)
+                    .map_err(|e| unusable(format!("tenant profile: {e}")))?]
+            }
+            _ => Vec::new(),
+        };
+        let answers = Answers {
+            address: resolve(&connect.address)?,
+            credentials,
+            approve,
+            allow_plain_http: connect.allow_plain_http,
+            browser: connect.browser,
+            instance: connect.instance.as_deref().map(resolve).transpose()?,
+            tenant_profiles,
+        };
+        let expect = &scenario.expect;
+        let expect = Expectations {
+            status: expect.status,
+            error_code: expect.error_code.clone(),
+            error_contains: expect.error_contains.clone(),
+            instance: expect.instance.as_deref().map(resolve).transpose()?,
+            user_id: expect.user_id.as_deref().map(resolve).transpose()?,
+            kind: expect.kind.clone(),
+            max_round_trips: expect.max_round_trips,
+            max_duration: expect.max_duration_ms.map(Duration::from_millis),
+        };
+        let http = HttpConfig {
+            extra_root_certificates: lookup.as_ref().and_then(LookupServer::certificate_der).into_iter().collect(),
+            ..HttpConfig::default()
+        };
+        Ok(Prepared { scenario, lookup, answers, expect, http })
+    }
+
+    /// Wizard options for this scenario (trust, tenant profiles); add an observer to watch.
+    pub fn wizard_options(&self) -> WizardOptions {
+        WizardOptions {
+            http: self.http.clone(),
+            tenant_profiles: self.answers.tenant_profiles.clone(),
+            ..WizardOptions::default()
+        }
+    }
+
+    /// Plays the scenario once, headless, and checks the expectations.
+    pub async fn play(&self, options: WizardOptions) -> Outcome {
+        let started = Instant::now();
+        let (result, round_trips, trace) = match Wizard::new(&self.answers.address, options) {
+            Ok(mut wizard) => {
+                let result = drive(&mut wizard, &self.answers).await;
+                let trace = wizard.trace();
+                (result, trace.round_trips(), trace.exchanges())
+            }
+            Err(error) => (Err(error), 0, Vec::new()),
+        };
+        let duration = started.elapsed();
+        let result = match result {
+            Ok(connected) => RunResult::Connected(Box::new(connected.account)),
+            Err(error) => RunResult::Failed(error.report()),
+        };
+        let failures = self.expect.check(&result, round_trips, duration);
+        Outcome {
+            name: self.scenario.name.clone(),
+            path: self.scenario.path.clone(),
+            passed: failures.is_empty(),
+            failures,
+            result,
+            round_trips,
+            duration,
+            trace,
+        }
+    }
+
+    pub async fn stop(self) {
+        if let Some(lookup) = self.lookup {
+            lookup.shutdown().await;
+        }
+    }
+}
+
+/// How one play ended.
+#[derive(Clone, Debug)]
+pub enum RunResult {
+    Connected(Box<Account>),
+    Failed(ErrorReport),
+}
+
+/// One play of a scenario and what the expectations said.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub name: String,
+    pub path: PathBuf,
+    pub passed: bool,
+    /// Each unmet expectation, in words.
+    pub failures: Vec<String>,
+    pub result: RunResult,
+    pub round_trips: u32,
+    pub duration: Duration,
+    pub trace: Vec<Exchange>,
+}
+
+impl Expectations {
+    /// Every unmet expectation, in words (empty: passed).
+    pub fn check(&self, result: &RunResult, round_trips: u32, duration: Duration) -> Vec<String> {
+        let mut failures = Vec::new();
+        let same_url = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+        match (self.status, result) {
+            (ExpectedStatus::Connected, RunResult::Failed(report)) => {
+                failures.push(format!("expected to connect, failed with {}: {}", report.code.as_str(), report.message));
+            }
+            (ExpectedStatus::Failed, RunResult::Connected(account)) => {
+                failures
+                    .push(format!("expected to fail, connected as {} at {}", account.user_id, account.instance_url));
+            }
+            (ExpectedStatus::Failed, RunResult::Failed(report)) => {
+                if let Some(code) = &self.error_code {
+                    if report.code.as_str() != code {
+                        failures.push(format!(
+                            "expected error {code}, got {}: {}",
+                            report.code.as_str(),
+                            report.message
+                        ));
+                    }
+                }
+                if let Some(words) = &self.error_contains {
+                    if !report.message.contains(words.as_str()) {
+                        failures.push(format!("expected the message to say {words:?}, it says {:?}", report.message));
+                    }
+                }
+            }
+            (ExpectedStatus::Connected, RunResult::Connected(account)) => {
+                if let Some(instance) = &self.instance {
+                    if !same_url(account.instance_url.as_url().as_str(), instance) {
+                        failures.push(format!("expected instance {instance}, reached {}", account.instance_url));
+                    }
+                }
+                if let Some(user) = &self.user_id {
+                    if &account.user_id != user {
+                        failures.push(format!("expected user {user}, got {}", account.user_id));
+                    }
+                }
+                if let Some(kind) = &self.kind {
+                    let actual = serde_json::to_value(account.kind).ok();
+                    if actual.as_ref().and_then(|v| v.as_str()) != Some(kind.as_str()) {
+                        failures.push(format!("expected kind {kind}, got {}", actual.unwrap_or_default()));
+                    }
+                }
+            }
+        }
+        if let Some(max) = self.max_round_trips {
+            if round_trips > max {
+                failures.push(format!("took {round_trips} round trips, at most {max} expected"));
+            }
+        }
+        if let Some(max) = self.max_duration {
+            if duration > max {
+                failures.push(format!("took {} ms, at most {} ms expected", duration.as_millis(), max.as_millis()));
+            }
+        }
+        failures
+    }
+}
+
+/// Drives `wizard` to the end with `answers`: the credentials (for the form, or for the lookup
+/// server's browser login with `auto-login`), approved origins, the instance to choose. A decision
+/// the answers do not cover ends the run with that decision's refusal.
+pub async fn drive(wizard: &mut Wizard, answers: &Answers) -> Result<Box<Connected>, ConnectError> {
+    let auto_login = answers.browser == Some(BrowserAnswer::AutoLogin);
+    let mut held = None;
+    match (&answers.credentials, auto_login) {
+        (Some(credentials), false) => wizard.set_credentials(credentials.clone()),
+        // For the login page; the server gets them only if it asks for a password itself.
+        (Some(credentials), true) => held = Some(credentials.clone()),
+        (None, _) => {}
+    }
+    if auto_login {
+        wizard.prefer_browser_login();
+    }
+    for origin in &answers.approve {
+        wizard.approve_origin(origin.clone());
+    }
+    if answers.allow_plain_http {
+        wizard.allow_plain_http();
+    }
+    let mut instance_offered = false;
+    let mut step = wizard.next().await?;
+    loop {
+        step = match step {
+            Step::Connected(connected) => return Ok(connected),
+            Step::Decide(Decision::NeedsCredentials { .. }) if held.is_some() => {
+                if let Some(credentials) = held.take() {
+                    wizard.set_credentials(credentials);
+                }
+                wizard.next().await?
+            }
+            Step::Decide(Decision::OpenBrowser { url, .. }) if auto_login => {
+                let Some(credentials) = &answers.credentials else {
+                    return Err(ConnectError::LoginRefused {
+                        reason: "auto-login needs connect.user and a password".into(),
+                    });
+                };
+                next_with_browser_robot(wizard, &url, &credentials.user, &credentials.password).await?
+            }
+            Step::Decide(Decision::ChooseInstance { instances }) if answers.instance.is_some() && !instance_offered => {
+                instance_offered = true;
+                let wanted = answers.instance.as_deref().unwrap_or_default().trim_end_matches('/');
+                let Some(found) = instances.iter().find(|i| i.url.as_url().as_str().trim_end_matches('/') == wanted)
+                else {
+                    return Err(Decision::ChooseInstance { instances }.declined());
+                };
+                wizard.choose_instance(found.url.clone());
+                wizard.next().await?
+            }
+            Step::Decide(decision) => return Err(decision.declined()),
+        };
+    }
+}
+
+/// The wizard's next step while the lookup server's login robot logs in at `url` like a person
+/// in the browser. The robot's failure (a wrong password, a refused IdP) ends the wait at once
+/// instead of the wizard waiting minutes for a browser that never comes back.
+pub async fn next_with_browser_robot(
+    wizard: &mut Wizard,
+    url: &str,
+    user: &str,
+    password: &Secret,
+) -> Result<Step, ConnectError> {
+    let url =
+        Url::parse(url).map_err(|e| ConnectError::LoginRefused { reason: format!("the login page {url:?}: {e}") })?;
+    let (user, password) = (user.to_owned(), password.clone());
+    let mut robot = tokio::spawn(async move {
+        homeport_lookup::complete_browser_login(&url, &user, password.expose()).await.map_err(|e| match e {
+            homeport_lookup::LookupError::AutoLogin(reason) => reason,
+            other => other.to_string(),
+        })
+    });
+    let next = wizard.next();
+    tokio::pin!(next);
+    let mut robot_done = false;
+    loop {
+        tokio::select! {
+            step = &mut next => return step,
+            finished = &mut robot, if !robot_done => {
+                robot_done = true;
+                let failure = match finished {
+                    Ok(Ok(_status)) => continue,
+                    Ok(Err(reason)) => reason,
+                    Err(e) => format!("the login robot stopped: {e}"),
+                };
+                return Err(ConnectError::BrowserLoginFailed { error: failure, description: String::new() });
+            }
+        }
+    }
+}
