@@ -6,7 +6,10 @@ use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{ErrorCode, ErrorReport};
 use homeport_lookup::{LookupServer, Scenario, DEMO_PASSWORD, TENANT_HOST_PATTERN};
 
-use crate::ipc::{error, DemoInfo, DemoInstance, DemoOidcPerson, DemoPerson, DemoTenant};
+use crate::ipc::{
+    error, DemoInfo, DemoInstance, DemoMatrix, DemoMatrixPerson, DemoOidcPerson, DemoPerson, DemoPortal, DemoTenant,
+    PortalMode,
+};
 
 /// The name the demo's multitenant application goes by (seed 003's xsappname).
 const DEMO_APPLICATION: &str = "homeport-demo";
@@ -98,5 +101,51 @@ fn describe(server: &LookupServer) -> DemoInfo {
                 subscribed: subscribed.contains(&name.as_str()),
             })
             .collect(),
+        matrix: describe_matrix(server),
+    }
+}
+
+fn describe_matrix(server: &LookupServer) -> DemoMatrix {
+    let portals: Vec<DemoPortal> =
+        [(PortalMode::Proxy, server.matrix_portal_url()), (PortalMode::Redirect, server.matrix_portal_307_url())]
+            .into_iter()
+            .map(|(mode, url)| DemoPortal {
+                mode,
+                url: url.to_string(),
+                server_name: server_name(url.host_str(), url.port()),
+            })
+            .collect();
+    DemoMatrix {
+        homeservers: server
+            .matrix_homeserver_urls()
+            .iter()
+            .map(|(name, url)| DemoInstance { name: name.clone(), url: url.to_string() })
+            .collect(),
+        people: server
+            .matrix_people()
+            .into_iter()
+            .map(|person| DemoMatrixPerson {
+                addresses: portals
+                    .iter()
+                    .map(|portal| format!("@{}:{}", person.localpart, portal.server_name))
+                    .collect(),
+                localpart: person.localpart.to_owned(),
+                password: person.password.to_owned(),
+                display_name: person.display_name.to_owned(),
+                homeserver: person.homeserver.to_owned(),
+                user_id: person.user_id,
+                deactivated: person.deactivated,
+                rate_limited: person.rate_limited,
+            })
+            .collect(),
+        portals,
+    }
+}
+
+/// A Matrix server name: a URL's host and port (`proxy.localhost:41245`).
+fn server_name(host: Option<&str>, port: Option<u16>) -> String {
+    match (host, port) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (host, _) => host.unwrap_or_default().to_owned(),
     }
 }

@@ -14,7 +14,8 @@ pub struct AppInfo {
 }
 
 /// The running embedded lookup server, as the demo page shows it: the ownCloud central server
-/// (seed 000), the oCIS server with its OpenID Provider (seed 002) and the tenants (seed 003).
+/// (seed 000), the Matrix portals (seeds 001/004), the oCIS server with its OpenID Provider
+/// (seed 002) and the tenants (seed 003).
 #[derive(Clone, Debug, Serialize, Type)]
 pub struct DemoInfo {
     /// Seed 000: the central server that redirects each user to their instance.
@@ -30,6 +31,54 @@ pub struct DemoInfo {
     pub oidc_people: Vec<DemoOidcPerson>,
     /// Seed 003: one address per tenant; Homeport derives the tenant from the host.
     pub tenants: Vec<DemoTenant>,
+    /// Seeds 001/004: two Matrix login portals in front of two homeservers.
+    pub matrix: DemoMatrix,
+}
+
+/// The Matrix systems of the demo (MSC1730): one portal per mode, the homeservers behind them
+/// and their people.
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoMatrix {
+    /// Both portal modes: the proxy portal first, then the 307 portal.
+    pub portals: Vec<DemoPortal>,
+    /// The homeservers behind the portals (`hs1`, `hs2`).
+    pub homeservers: Vec<DemoInstance>,
+    pub people: Vec<DemoMatrixPerson>,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoPortal {
+    pub mode: PortalMode,
+    pub url: String,
+    /// The server name in Matrix IDs: `proxy.localhost:41245`.
+    pub server_name: String,
+}
+
+/// How a portal tells the client which homeserver holds the account.
+#[derive(Clone, Copy, Debug, Serialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum PortalMode {
+    /// The login answer names the homeserver (`well_known`, `base_cs_url`).
+    Proxy,
+    /// The login is answered with 307 to the homeserver: the password goes there only if approved.
+    Redirect,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoMatrixPerson {
+    pub localpart: String,
+    pub password: String,
+    pub display_name: String,
+    /// The homeserver that holds the account (a name from [`DemoMatrix::homeservers`]).
+    pub homeserver: String,
+    pub user_id: String,
+    /// The address to type for each portal, in the order of [`DemoMatrix::portals`]:
+    /// `@alice:proxy.localhost:41245`.
+    pub addresses: Vec<String>,
+    /// The homeserver refuses the login (`M_USER_DEACTIVATED`).
+    pub deactivated: bool,
+    /// The first login is answered "wait": Homeport waits visibly and tries once more.
+    pub rate_limited: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Type)]
@@ -79,6 +128,9 @@ pub enum Answer {
     /// Continue in the browser: the app opens the login page in the system browser and waits
     /// for its answer.
     ContinueInBrowser,
+    /// Instead of the password form: log in in the browser (Matrix SSO), when the server offers
+    /// it. The answer is [`Decision::OpenBrowser`]; a server without SSO asks for the password again.
+    UseBrowserLogin,
     /// The instance picked from [`Decision::ChooseInstance`].
     ChooseInstance {
         instance: ServerUrl,
@@ -97,6 +149,7 @@ impl std::fmt::Debug for Answer {
             Answer::ApproveRedirect { origin } => write!(f, "ApproveRedirect({origin})"),
             Answer::AllowPlainHttp => f.write_str("AllowPlainHttp"),
             Answer::ContinueInBrowser => f.write_str("ContinueInBrowser"),
+            Answer::UseBrowserLogin => f.write_str("UseBrowserLogin"),
             Answer::ChooseInstance { instance } => write!(f, "ChooseInstance({instance})"),
             Answer::Decline => f.write_str("Decline"),
         }

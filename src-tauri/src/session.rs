@@ -65,6 +65,7 @@ impl WizardSession {
                 Answer::ApproveRedirect { origin } => wizard.approve_origin(origin),
                 Answer::AllowPlainHttp => wizard.allow_plain_http(),
                 Answer::ContinueInBrowser => {}
+                Answer::UseBrowserLogin => wizard.prefer_browser_login(),
                 Answer::ChooseInstance { instance } => wizard.choose_instance(instance),
                 Answer::Decline => {
                     *guard = None;
@@ -132,12 +133,13 @@ impl WizardSession {
         let task = tokio::spawn(async move {
             let mut guard = wizard.lock().await;
             let Some(wizard) = guard.as_mut() else { return Err(no_wizard()) };
-            let result = wizard.next().await.map_err(|e| e.report());
-            if matches!(&result, Err(e) if e.code != ErrorCode::AuthFailed) {
-                // Finished with an error: only a wrong password can be retried.
+            let result = wizard.next().await;
+            if matches!(&result, Err(e) if !matches!(e, ConnectError::AuthFailed { .. })) {
+                // Finished with an error: only a wrong password can be retried (the engine asks
+                // again). A disabled account or a rate limit shares the code, not the retry.
                 *guard = None;
             }
-            result
+            result.map_err(|e| e.report())
         });
         {
             let mut running = lock(&self.running);

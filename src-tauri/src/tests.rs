@@ -151,6 +151,72 @@ mod ipc {
     }
 
     #[test]
+    fn the_demo_offers_both_matrix_portals_and_the_browser_instead_of_the_password() {
+        let app = app(false);
+        let demo = app.invoke("demo_start", json!({})).expect("the demo server starts");
+        let matrix = &demo["matrix"];
+        let modes: Vec<Value> =
+            matrix["portals"].as_array().expect("portals").iter().map(|p| p["mode"].clone()).collect();
+        assert_eq!(modes, [json!("proxy"), json!("redirect")], "both portal modes, proxy first: {matrix}");
+        let homeserver = |name: &str| {
+            matrix["homeservers"].as_array().and_then(|all| all.iter().find(|h| h["name"] == name)).cloned()
+        };
+        let person = |localpart: &str| {
+            matrix["people"].as_array().and_then(|people| people.iter().find(|p| p["localpart"] == localpart)).cloned()
+        };
+        let alice = person("alice").expect("alice is a Matrix demo user");
+        assert_eq!(alice["password"], "wonderland", "the demo page shows the password");
+        assert_eq!(alice["homeserver"], "hs1");
+        let at_proxy = alice["addresses"][0].as_str().unwrap_or_default().to_owned();
+        let at_307 = alice["addresses"][1].as_str().unwrap_or_default();
+        assert!(at_proxy.starts_with("@alice:proxy.localhost:"), "a Matrix ID at the proxy portal: {at_proxy}");
+        assert!(at_307.starts_with("@alice:redirect.localhost:"), "and at the 307 portal: {at_307}");
+        assert_eq!(person("dave").expect("dave")["deactivated"], true, "the deactivated user is marked");
+        assert_eq!(person("carol").expect("carol")["rate_limited"], true, "the rate-limited user is marked");
+
+        // The password form names Matrix; the browser (SSO) can be asked for instead.
+        let step = app
+            .invoke("wizard_start", json!({ "address": at_proxy, "onEvent": "__CHANNEL__:1", "call": 1 }))
+            .expect("discovery");
+        let decision = &step["decision"];
+        assert_eq!(decision["decision"], "needs_credentials", "{step}");
+        assert!(decision["product"].as_str().unwrap_or_default().starts_with("Matrix"), "{step}");
+        assert_eq!(decision["login_hint"], "alice", "the localpart is the login hint: {step}");
+        let step = app
+            .invoke("wizard_answer", json!({ "answer": { "answer": "use_browser_login" }, "call": 2 }))
+            .expect("SSO");
+        assert_eq!(step["decision"]["decision"], "open_browser", "{step}");
+        let portal = matrix["portals"][0]["url"].as_str().unwrap_or_default();
+        let login_page = step["decision"]["url"].as_str().unwrap_or_default();
+        assert!(login_page.starts_with(portal), "the portal's SSO page: {login_page}");
+
+        // The password at the proxy portal: its answer names hs1, no question asked.
+        app.invoke("wizard_start", json!({ "address": at_proxy, "onEvent": "__CHANNEL__:2", "call": 3 }))
+            .expect("discovery");
+        let credentials = json!({ "answer": "credentials", "user": "alice", "password": "wonderland" });
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials, "call": 4 })).expect("login");
+        assert_eq!(step["outcome"], "verified", "{step}");
+        let account = &step["verified"]["account"];
+        assert_eq!(account["kind"], "matrix");
+        assert_eq!(account["server_url"], portal, "the portal is kept: {account}");
+        assert_eq!(account["instance_url"], homeserver("hs1").expect("hs1")["url"], "alice is on hs1: {account}");
+        assert_eq!(account["user_id"], alice["user_id"]);
+        assert!(account["matrix"]["device_id"].as_str().is_some_and(|d| !d.is_empty()), "a device: {account}");
+
+        // bob at the 307 portal: the redirect to hs2 is a question, with its status.
+        let bob = person("bob").expect("bob");
+        app.invoke("wizard_start", json!({ "address": bob["addresses"][1], "onEvent": "__CHANNEL__:3", "call": 5 }))
+            .expect("discovery");
+        let credentials = json!({ "answer": "credentials", "user": "bob", "password": bob["password"] });
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials, "call": 6 })).expect("login");
+        assert_eq!(step["decision"]["decision"], "confirm_redirect", "{step}");
+        assert_eq!(step["decision"]["status"], 307, "{step}");
+        let hs2 = homeserver("hs2").expect("hs2")["url"].as_str().unwrap_or_default().trim_end_matches('/').to_owned();
+        assert_eq!(step["decision"]["to"], hs2, "bob's homeserver: {step}");
+        app.invoke("demo_stop", json!({})).expect("the demo stops");
+    }
+
+    #[test]
     fn a_cancel_that_overtakes_its_call_stops_that_call_and_no_other() {
         let app = app(false);
         // Every answer takes 3 s: a step that is not cancelled is easy to tell.

@@ -89,6 +89,11 @@ export type Answer = { answer: "credentials"; user: string; password: string } |
  *  for its answer.
  */
 { answer: "continue_in_browser" } | 
+/**
+ *  Instead of the password form: log in in the browser (Matrix SSO), when the server offers
+ *  it. The answer is [`Decision::OpenBrowser`]; a server without SSO asks for the password again.
+ */
+{ answer: "use_browser_login" } | 
 /**  The instance picked from [`Decision::ChooseInstance`]. */
 { answer: "choose_instance"; instance: ServerUrl } | 
 /**  No: the wizard ends with the decision's refusal. */
@@ -130,7 +135,8 @@ export type Decision =
 
 /**
  *  The running embedded lookup server, as the demo page shows it: the ownCloud central server
- *  (seed 000), the oCIS server with its OpenID Provider (seed 002) and the tenants (seed 003).
+ *  (seed 000), the Matrix portals (seeds 001/004), the oCIS server with its OpenID Provider
+ *  (seed 002) and the tenants (seed 003).
  */
 export type DemoInfo = {
 	/**  Seed 000: the central server that redirects each user to their instance. */
@@ -148,11 +154,43 @@ export type DemoInfo = {
 	oidc_people: DemoOidcPerson[],
 	/**  Seed 003: one address per tenant; Homeport derives the tenant from the host. */
 	tenants: DemoTenant[],
+	/**  Seeds 001/004: two Matrix login portals in front of two homeservers. */
+	matrix: DemoMatrix,
 };
 
 export type DemoInstance = {
 	name: string,
 	url: string,
+};
+
+/**
+ *  The Matrix systems of the demo (MSC1730): one portal per mode, the homeservers behind them
+ *  and their people.
+ */
+export type DemoMatrix = {
+	/**  Both portal modes: the proxy portal first, then the 307 portal. */
+	portals: DemoPortal[],
+	/**  The homeservers behind the portals (`hs1`, `hs2`). */
+	homeservers: DemoInstance[],
+	people: DemoMatrixPerson[],
+};
+
+export type DemoMatrixPerson = {
+	localpart: string,
+	password: string,
+	display_name: string,
+	/**  The homeserver that holds the account (a name from [`DemoMatrix::homeservers`]). */
+	homeserver: string,
+	user_id: string,
+	/**
+	 *  The address to type for each portal, in the order of [`DemoMatrix::portals`]:
+	 *  `@alice:proxy.localhost:41245`.
+	 */
+	addresses: string[],
+	/**  The homeserver refuses the login (`M_USER_DEACTIVATED`). */
+	deactivated: boolean,
+	/**  The first login is answered "wait": Homeport waits visibly and tries once more. */
+	rate_limited: boolean,
 };
 
 export type DemoOidcPerson = {
@@ -169,6 +207,13 @@ export type DemoPerson = {
 	login: string,
 	display_name: string,
 	instance_url: string,
+};
+
+export type DemoPortal = {
+	mode: PortalMode,
+	url: string,
+	/**  The server name in Matrix IDs: `proxy.localhost:41245`. */
+	server_name: string,
 };
 
 export type DemoTenant = {
@@ -241,6 +286,13 @@ export type Participant = "client" |
 "instance" | 
 /**  The OpenID provider (identity provider) that logs the person in. */
 "idp";
+
+/**  How a portal tells the client which homeserver holds the account. */
+export type PortalMode = 
+/**  The login answer names the homeserver (`well_known`, `base_cs_url`). */
+"proxy" | 
+/**  The login is answered with 307 to the homeserver: the password goes there only if approved. */
+"redirect";
 
 export type RedirectStep = {
 	from: string,

@@ -80,6 +80,7 @@ describe("the live diagram", () => {
     expect(statusClass(of(503))).toBe("server-error");
     expect(statusClass(of(null, "connection refused"))).toBe("failed");
     expect(responseLabel(of(301))).toBe("301 Moved Permanently");
+    expect(responseLabel(of(429)), "a Matrix rate limit is named").toBe("429 Too Many Requests");
     expect(responseLabel(of(null, "connection refused"))).toBe("connection refused");
   });
 

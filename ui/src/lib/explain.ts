@@ -13,6 +13,11 @@ function detailField(error: ErrorReport, field: string): string | undefined {
   return undefined;
 }
 
+function isNumberField(error: ErrorReport, field: string): boolean {
+  const detail = error.detail;
+  return !!detail && typeof detail === "object" && !Array.isArray(detail) && typeof detail[field] === "number";
+}
+
 export function explain(error: ErrorReport): Explanation {
   switch (error.code) {
     case "bad_input":
@@ -41,6 +46,18 @@ export function explain(error: ErrorReport): Explanation {
         return {
           title: "This tenant may not use the application",
           hint: "Its identity zone issues no login for this application (not subscribed). Ask your administrator, or check the address.",
+        };
+      }
+      if (isNumberField(error, "retry_after_ms")) {
+        return {
+          title: "The server is busy",
+          hint: "It asked Homeport to wait; Homeport waited and tried once more. Try again in a minute.",
+        };
+      }
+      if (detailField(error, "errcode") !== undefined) {
+        return {
+          title: "The Matrix server refused the login",
+          hint: "It gave the reason above. Check the address and the user name, or ask the server's administrator.",
         };
       }
       if (detailField(error, "error") !== undefined) {
@@ -86,9 +103,15 @@ export function explain(error: ErrorReport): Explanation {
     case "not_found":
       return { title: "Not found", hint: "Start again from the address." };
     case "protocol":
+      if (detailField(error, "base_url") !== undefined) {
+        return {
+          title: "The portal named a homeserver that does not work",
+          hint: "The Matrix portal's login answer points to a server that is not a usable homeserver. Nothing was stored; tell the portal's administrator.",
+        };
+      }
       return {
         title: "The server answered something unexpected",
-        hint: "It may not be an ownCloud server, or it is misconfigured. Check the address.",
+        hint: "It may not be the kind of server Homeport knows (ownCloud, oCIS, Matrix), or it is misconfigured. Check the address.",
       };
     case "cancelled":
       return { title: "Cancelled", hint: "Nothing was saved." };

@@ -1,16 +1,21 @@
 import { describe, expect, it } from "vitest";
-import type { Account, ErrorReport, WizardOutcome } from "./bindings";
+import type { Account, ErrorReport, Verified, WizardOutcome } from "./bindings";
 import { explain } from "./explain";
 import {
   addressProblem,
   CANCELLED_NOTICE,
+  isFinalRefusal,
+  isMatrixLogin,
+  isMatrixRedirect,
+  isMatrixSso,
   messagesAfterError,
   needsNewLogin,
   pageAfterError,
   pageForOutcome,
+  portalHop,
   secretName,
 } from "./flow";
-import type { LoginDecision, Page } from "./flow";
+import type { LoginDecision, Page, RedirectDecision } from "./flow";
 
 const login: LoginDecision = {
   decision: "needs_credentials",
@@ -137,5 +142,96 @@ describe("OIDC accounts", () => {
   it("names what the keyring holds", () => {
     expect(secretName(account("oidc"))).toBe("sign-in token");
     expect(secretName(account("basic"))).toBe("password");
+  });
+});
+
+describe("Matrix behind a portal", () => {
+  const matrixLogin: LoginDecision = {
+    decision: "needs_credentials",
+    server: "http://proxy.localhost:4200/",
+    realm: null,
+    login_hint: "alice",
+    product: "Matrix (client-server API v1.11)",
+  };
+  const matrixAccount = (server_url: string, instance_url: string): Account => ({
+    id: "acct-m",
+    kind: "matrix",
+    entered_address: "@alice:proxy.localhost:4200",
+    server_url,
+    instance_url,
+    login_name: "alice",
+    user_id: "@alice:hs1.localhost:4201",
+    display_name: "Alice",
+    auth_method: "matrix_password",
+    created_at: 1,
+    verified_at: 1,
+    matrix: { device_id: "DEV1" },
+  });
+  const verified = (account: Account, redirects: Verified["redirects"] = []): Verified => ({
+    account,
+    avatar: null,
+    initials: "A",
+    redirects,
+    round_trips: 4,
+  });
+
+  it("knows a Matrix login form (it offers the browser instead) from an ownCloud one", () => {
+    expect(isMatrixLogin(matrixLogin)).toBe(true);
+    expect(isMatrixLogin(login)).toBe(false);
+  });
+
+  it("tells the 307 of a Matrix login from an ownCloud redirect", () => {
+    const matrix307: RedirectDecision = {
+      decision: "confirm_redirect",
+      from: "http://redirect.localhost:4202",
+      to: "http://hs2.localhost:4203",
+      location: "http://hs2.localhost:4203/_matrix/client/v3/login",
+      status: 307,
+      permanent: false,
+    };
+    expect(isMatrixRedirect(matrix307)).toBe(true);
+    if (redirectPage.name !== "redirect") throw new Error("fixture");
+    expect(isMatrixRedirect(redirectPage.decision)).toBe(false);
+  });
+
+  it("tells Matrix SSO from an OpenID Provider's login page", () => {
+    const sso = "http://proxy.localhost:4200/_matrix/client/v3/login/sso/redirect?redirectUrl=x";
+    expect(isMatrixSso({ decision: "open_browser", url: sso, issuer: "http://proxy.localhost:4200/" })).toBe(true);
+    const idp = "http://127.0.0.1:4300/authorize?client_id=c";
+    expect(isMatrixSso({ decision: "open_browser", url: idp, issuer: "http://127.0.0.1:4300" })).toBe(false);
+  });
+
+  it("shows the portal → homeserver hop when the portal's answer named the homeserver", () => {
+    const proxied = verified(matrixAccount("http://proxy.localhost:4200/", "http://hs1.localhost:4201/"));
+    expect(portalHop(proxied)).toEqual({ portal: "http://proxy.localhost:4200", homeserver: "http://hs1.localhost:4201" });
+    const hop = { from: "http://redirect.localhost:4202/", to: "http://hs2.localhost:4203/", status: 307, permanent: false };
+    const redirected = verified(matrixAccount("http://redirect.localhost:4202/", "http://hs2.localhost:4203/"), [hop]);
+    expect(portalHop(redirected), "a 307 is shown as the redirect it was").toBeNull();
+    const direct = verified(matrixAccount("http://hs1.localhost:4201/", "http://hs1.localhost:4201/"));
+    expect(portalHop(direct), "a homeserver typed directly has no hop").toBeNull();
+  });
+
+  it("keeps the password form only for a wrong password", () => {
+    const wrong = error("auth_failed", { origin: "http://proxy.localhost:4200", user: "alice", at: "login" });
+    expect(isFinalRefusal(wrong)).toBe(false);
+    expect(pageAfterError({ name: "login", decision: matrixLogin }, wrong, matrixLogin, "a").name).toBe("login");
+    const deactivated = error("auth_failed", { server: "s", reason: "account_disabled" });
+    const limited = error("auth_failed", { server: "s", retry_after_ms: 400 });
+    const refused = error("auth_failed", { server: "s", errcode: "M_UNKNOWN" });
+    for (const final of [deactivated, limited, refused]) {
+      expect(isFinalRefusal(final), JSON.stringify(final.detail)).toBe(true);
+      expect(pageAfterError({ name: "login", decision: matrixLogin }, final, matrixLogin, "a").name).toBe("address");
+    }
+    expect(explain(limited).title).toMatch(/busy/);
+    expect(explain(refused).title).toMatch(/Matrix/);
+    expect(explain(error("protocol", { base_url: "http://hs9.localhost/" })).title).toMatch(/homeserver/);
+  });
+
+  it("offers a new login when the homeserver forgot the stored token, and names the tokens", () => {
+    const account = matrixAccount("http://proxy.localhost:4200/", "http://hs1.localhost:4201/");
+    expect(needsNewLogin(account, error("auth_failed", { reason: "login_expired" }))).toBe(true);
+    expect(needsNewLogin(account, error("unreachable"))).toBe(false);
+    expect(needsNewLogin(account, error("auth_failed", { server: "s", reason: "account_disabled" }))).toBe(false);
+    expect(secretName(account)).toBe("access and refresh tokens");
   });
 });

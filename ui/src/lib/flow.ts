@@ -45,7 +45,7 @@ export function pageAfterError(current: Page, error: ErrorReport, login: LoginDe
       // The step was aborted and its wizard dropped: start again from the (kept) address.
       return current.name === "accounts" ? current : { name: "address" };
     case "auth_failed":
-      return login ? { name: "login", decision: login } : { name: "address" };
+      return login && !isFinalRefusal(error) ? { name: "login", decision: login } : { name: "address" };
     case "server_not_ready":
       return { name: "server-check", address };
     case "keyring_unavailable":
@@ -54,6 +54,19 @@ export function pageAfterError(current: Page, error: ErrorReport, login: LoginDe
     default:
       return { name: "address" };
   }
+}
+
+/**
+ * An `auth_failed` that typing the password again cannot fix: a disabled account, a refused
+ * tenant, a login the server refused outright (Matrix `errcode`), a rate limit already waited
+ * out, a login the IdP refused. The connection is over; only a wrong password keeps the form.
+ */
+export function isFinalRefusal(error: ErrorReport): boolean {
+  const detail = error.detail;
+  if (error.code !== "auth_failed" || !detail || typeof detail !== "object" || Array.isArray(detail)) return false;
+  const reason = detail["reason"];
+  if (reason === "account_disabled" || reason === "login_expired") return true;
+  return ["tenant", "errcode", "retry_after_ms", "error"].some((field) => field in detail);
 }
 
 export const CANCELLED_NOTICE = "Cancelled. Nothing was saved.";
@@ -89,20 +102,66 @@ export function formatTime(unixSeconds: number | null): string {
 }
 
 /**
- * Whether a failed re-verify calls for a new login in the browser: an OIDC account whose stored
- * sign-in (refresh token) the identity provider no longer accepts. Decided on `code` only.
+ * Whether a failed re-verify calls for a new login: an OIDC account whose stored sign-in (refresh
+ * token) the identity provider no longer accepts, or a Matrix account whose stored access token
+ * the homeserver no longer knows. Decided on `code` and `detail.reason` only.
  */
 export function needsNewLogin(account: Account, report: ErrorReport): boolean {
-  if (account.auth_method !== "oidc" || report.code !== "auth_failed") return false;
-  // A disabled account or a refused tenant stays refused however often the person logs in.
+  if (report.code !== "auth_failed") return false;
   const detail = report.detail;
-  if (detail && typeof detail === "object" && !Array.isArray(detail)) {
-    if (detail["reason"] === "account_disabled" || "tenant" in detail) return false;
-  }
+  const fields = detail && typeof detail === "object" && !Array.isArray(detail) ? detail : null;
+  if (isMatrixAccount(account)) return fields?.["reason"] === "login_expired";
+  if (account.auth_method !== "oidc") return false;
+  // A disabled account or a refused tenant stays refused however often the person logs in.
+  if (fields && (fields["reason"] === "account_disabled" || "tenant" in fields)) return false;
   return true;
+}
+
+export function isMatrixAccount(account: Account): boolean {
+  return account.kind === "matrix";
 }
 
 /** What the keyring holds for an account, in words (an OIDC account keeps no password). */
 export function secretName(account: Account): string {
+  if (isMatrixAccount(account)) return "access and refresh tokens";
   return account.auth_method === "oidc" ? "sign-in token" : "password";
+}
+
+/**
+ * A Matrix server's login form. The engine names the product "Matrix (client-server API …)";
+ * the decision carries no other mark of the protocol.
+ */
+export function isMatrixLogin(decision: LoginDecision): boolean {
+  return decision.product.startsWith("Matrix");
+}
+
+/** Whether a URL is on the Matrix client-server API (`/_matrix/client/…`). */
+function isMatrixApi(url: string): boolean {
+  try {
+    return new URL(url).pathname.startsWith("/_matrix/client/");
+  } catch {
+    return false;
+  }
+}
+
+/** A redirect of a Matrix login: the portal answered the login POST with 307 (seed 004). */
+export function isMatrixRedirect(decision: RedirectDecision): boolean {
+  return isMatrixApi(decision.location);
+}
+
+/** A browser login at a Matrix server (SSO), rather than at an OpenID Provider. */
+export function isMatrixSso(decision: BrowserDecision): boolean {
+  return isMatrixApi(decision.url);
+}
+
+/**
+ * How the account was reached when the portal named its homeserver in the login answer (proxy
+ * mode): the portal and the homeserver differ, and no redirect led there. Null otherwise.
+ */
+export function portalHop(verified: Verified): { portal: string; homeserver: string } | null {
+  const account = verified.account;
+  if (!isMatrixAccount(account) || verified.redirects.length > 0) return null;
+  const portal = originOf(account.server_url);
+  const homeserver = originOf(account.instance_url);
+  return portal === homeserver ? null : { portal, homeserver };
 }
