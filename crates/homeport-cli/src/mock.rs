@@ -30,7 +30,10 @@ pub struct MockArgs {
     #[arg(long)]
     tls: bool,
     /// Inject a fault: maintenance, needs-db-upgrade, not-installed, redirect-loop, redirect-to-plain-http,
-    /// idp-issuer-mismatch, idp-bad-signature, idp-no-registration, expired-access-token.
+    /// idp-issuer-mismatch, idp-bad-signature, idp-no-registration, expired-access-token, matrix-bad-base-url,
+    /// server-error, redirect-to-other-origin, oversized-body, malformed-json, malformed-xml,
+    /// html-instead-of-json, slow-body, connection-reset, webfinger-no-instances, webfinger-many-instances,
+    /// revoked-refresh-token.
     #[arg(long)]
     fault: Option<Fault>,
     /// How long the IdP's access tokens live, in seconds (short ones make expiry and refresh visible).

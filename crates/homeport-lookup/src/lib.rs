@@ -41,6 +41,7 @@ mod scenario;
 mod serve;
 mod tenant;
 mod tls;
+mod wire_faults;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -150,6 +151,7 @@ pub struct LookupServer {
     idp: Arc<Provider>,
     tenant_urls: BTreeMap<String, Url>,
     matrix: Arc<Matrix>,
+    canary_url: Url,
     tls: Option<SelfSignedTls>,
     log: RequestLog,
     shutdown: watch::Sender<bool>,
@@ -168,6 +170,7 @@ impl fmt::Debug for LookupServer {
             .field("matrix_portal", &self.matrix.proxy_url().as_str())
             .field("matrix_portal_307", &self.matrix.redirect_url().as_str())
             .field("matrix_homeservers", self.matrix.homeserver_urls())
+            .field("canary_url", &self.canary_url.as_str())
             .field("scenario", &self.scenario)
             .finish_non_exhaustive()
     }
@@ -206,6 +209,12 @@ impl LookupServer {
             instance_urls.insert(name.to_owned(), url);
         }
 
+        // The canary of `redirect-to-other-origin`: a third origin on loopback, always there so that any scenario
+        // can check that nothing reached it.
+        let canary_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        let canary_listener = bind(canary_addr).await?;
+        let canary_url = base_url(scheme, local_addr(&canary_listener, canary_addr)?)?;
+
         let log = RequestLog::default();
         let recorder = |server: &str, mounted_instances: Vec<String>| Recorder {
             log: log.clone(),
@@ -218,6 +227,7 @@ impl LookupServer {
         let mut central_router = central::router(Arc::new(CentralState {
             central: central_url.clone(),
             instances: instance_urls.clone(),
+            canary: canary_url.clone(),
             scenario: scenario.clone(),
         }));
         let mut mounted = Vec::new();
@@ -234,11 +244,13 @@ impl LookupServer {
             }
         }
         // One recorder for the whole listener: it attributes `/instanceN/...` to the mounted instance.
-        let central_router = central_router
-            .fallback(central::fallback)
+        let central_router = central::with_listener_fault(central_router.fallback(central::fallback), scenario.fault)
             .layer(from_fn_with_state(recorder("central", mounted), record_then_delay));
+        let canary_router =
+            central::canary_router().layer(from_fn_with_state(recorder("canary", Vec::new()), record_then_delay));
 
-        let mut routers: Vec<(TcpListener, Router)> = vec![(central_listener, central_router)];
+        let mut routers: Vec<(TcpListener, Router)> =
+            vec![(central_listener, central_router), (canary_listener, canary_router)];
         for (name, listener) in instance_listeners {
             let router = instance::router(Arc::new(InstanceState {
                 name: name.to_owned(),
@@ -263,6 +275,7 @@ impl LookupServer {
                 url: oidc.ocis_url.clone(),
                 provider: oidc.idp.clone(),
                 instances: oidc.ocis_instance_urls.clone(),
+                fault: scenario.fault,
             }))
             .layer(from_fn_with_state(oidc_recorder("ocis", None), record_then_delay)),
         ));
@@ -330,6 +343,7 @@ impl LookupServer {
             idp: oidc.idp,
             tenant_urls: oidc.tenant_urls,
             matrix: matrix_systems.state,
+            canary_url,
             tls,
             log,
             shutdown,
@@ -346,6 +360,14 @@ impl LookupServer {
     /// `<central>/instance1/` in the path layout).
     pub fn instance_urls(&self) -> &BTreeMap<String, Url> {
         &self.instance_urls
+    }
+
+    /// The canary (fault `redirect-to-other-origin`), with a trailing slash (`http://127.0.0.1:41250/`): a third
+    /// origin on loopback that answers `404` to everything and that no healthy flow reaches. The central server's
+    /// redirect points there in that fault; its requests are in [`LookupServer::requests`] under server `canary`,
+    /// with `has_authorization` telling whether credentials came along.
+    pub fn canary_url(&self) -> &Url {
+        &self.canary_url
     }
 
     /// The oCIS server a person types (seed 002), with a trailing slash (`http://127.0.0.1:41240/`).
@@ -494,7 +516,8 @@ impl LookupServer {
 
     /// What `homeport mock` prints: URLs, demo users, their password, and the certificate fingerprint (or null);
     /// for seeds 002/003 the oCIS server and instances, the IdP, the tenant pattern and approuter URLs, the OIDC
-    /// users and their passwords; for seeds 001/004 the Matrix portals, homeservers, users and passwords.
+    /// users and their passwords; for seeds 001/004 the Matrix portals, homeservers, users and passwords; and the
+    /// canary's URL.
     pub fn description(&self) -> Value {
         let url_map = |urls: &BTreeMap<String, Url>| -> serde_json::Map<String, Value> {
             urls.iter().map(|(name, url)| (name.clone(), Value::from(url.as_str()))).collect()
@@ -538,6 +561,7 @@ impl LookupServer {
             "matrix_passwords": matrix_passwords,
             "matrix_deactivated_users": matrix_with(|user| user.deactivated),
             "matrix_rate_limited_users": matrix_with(|user| user.rate_limited),
+            "canary": self.canary_url.as_str(),
         })
     }
 

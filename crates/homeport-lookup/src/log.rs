@@ -27,7 +27,8 @@ const REDACTED: &str = "[redacted]";
 pub struct RecordedRequest {
     /// `central`, `instance1`, `instance2` or `instance3`; `idp` (`idp/<tenant>` for a tenant's identity zone),
     /// `ocis`, `ocis-A`, `ocis-B`, `tenants/<tenant>` (the approuter, by host); `matrix-proxy`, `matrix-307`
-    /// (the Matrix portals), `hs1`, `hs2` (the homeservers).
+    /// (the Matrix portals), `hs1`, `hs2` (the homeservers); `canary` (the third origin of the
+    /// `redirect-to-other-origin` fault).
     pub server: String,
     /// `PROPFIND`, `GET`, ...
     pub method: String,

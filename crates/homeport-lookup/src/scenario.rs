@@ -92,11 +92,65 @@ pub enum Fault {
     /// answers `404 M_UNRECOGNIZED` at once): the proxy portal's `well_known` and `base_cs_url`, and the 307
     /// portal's `Location`. Its `/_matrix/client/versions` fails, so a client must refuse it.
     MatrixBadBaseUrl,
+    /// Every request to the central server is answered `500 Internal Server Error` with Apache's small HTML
+    /// page (a 5xx storm: a crashed PHP backend, a broken deployment); instances on their own ports are fine (in
+    /// the path layout they share the central web server and answer 500 too). A
+    /// real server keeps answering this way until someone repairs it. Homeport should stop at the probe with an
+    /// unexpected status 500 from status.php (a protocol error), not ask for a password.
+    ServerError,
+    /// The central server's redirect points at a third origin, the canary ([`crate::LookupServer::canary_url`]:
+    /// its own loopback port, in the request log as `canary`, answering `404` to everything) instead of the
+    /// user's instance: a hijacked or misconfigured front end. A real server sends the client's credentials
+    /// wherever its `Location` points only if the client lets them travel; Homeport should ask before it sends
+    /// the password to the canary (`ConfirmRedirect`), send nothing there unless approved, and after approval
+    /// report the canary's `404` as an unexpected status.
+    RedirectToOtherOrigin,
+    /// The central server's `status.php` answers `200` with a JSON-looking body of 10 MiB, streamed in chunks
+    /// without a `Content-Length` (as PHP streams large output behind a proxy): a debug dump gone wild. Homeport
+    /// should stop reading at its body bound and report the body as too large (a protocol error), never buffer
+    /// the whole of it.
+    OversizedBody,
+    /// The central server's `status.php` answers `200 application/json` with a document cut off in the middle of
+    /// a key (a PHP process that died mid-output behind a buffering proxy: the HTTP framing is intact, the JSON is
+    /// not). Homeport should report an invalid status.php (a protocol error), not a crash.
+    MalformedJson,
+    /// Each ownCloud instance answers a PROPFIND with a `207` whose XML is not well-formed: SabreDAV's streamed
+    /// multistatus stops in the middle of an element and PHP's fatal error (memory limit) follows it as HTML.
+    /// Homeport should refuse the instance's answer as invalid (a protocol error) rather than store an account it
+    /// could not read.
+    MalformedXml,
+    /// The central server's `status.php` answers `200 text/html` with a Wi-Fi login page, as a captive portal
+    /// answers every request until the person logs in to the network. Homeport should say that status.php is not
+    /// ownCloud's JSON (a protocol error); ideally it hints at a network login page.
+    HtmlInsteadOfJson,
+    /// The central server's `status.php` sends its headers at once and then its body one byte every 200 ms (a
+    /// trickle: about 35 s for its 177 bytes, then the response ends). Homeport should give up at its
+    /// whole-exchange bound (30 s) with a timeout, rather than wait for as long as bytes keep coming.
+    SlowBody,
+    /// The central server accepts every connection, sends the status line and headers with a `Content-Length`,
+    /// half of the body, and then drops the connection (a crashing backend, a proxy that kills the stream; in the
+    /// path layout the instances behind it too). Homeport
+    /// should report the server as unreachable (the connection broke) rather than parse half a body.
+    ConnectionReset,
+    /// oCIS's WebFinger names no `server-instance` for any account (no instance rule matches the user's claims):
+    /// the IdP link is all it answers. Homeport should log in and then say that no instance was found for the
+    /// account (a protocol error), not guess one.
+    WebfingerNoInstances,
+    /// oCIS's WebFinger names three instances for every account: A, B and a retired "Instance C" still in the
+    /// configuration, whose URL (a path on the oCIS server) answers `404` to everything; an account without data
+    /// on an instance is refused there (`403`). Homeport should let the person choose (`ChooseInstance` with three
+    /// entries) and report the chosen instance's refusal or `404` clearly.
+    WebfingerManyInstances,
+    /// The IdP refuses every refresh with `400 invalid_grant`, as after a grant was revoked (the person logged out
+    /// everywhere, an admin revoked the session); code exchange and issued access tokens still work. Homeport's
+    /// first login should succeed; a re-verify (or a refresh after an expired access token) should say the login
+    /// expired (`LoginExpired`: log in again), never retry the refresh.
+    RevokedRefreshToken,
 }
 
 impl Fault {
     /// Every fault, for CLIs and pickers that list them.
-    pub const ALL: [Fault; 10] = [
+    pub const ALL: [Fault; 21] = [
         Fault::Maintenance,
         Fault::NeedsDbUpgrade,
         Fault::NotInstalled,
@@ -107,6 +161,17 @@ impl Fault {
         Fault::IdpNoRegistration,
         Fault::ExpiredAccessToken,
         Fault::MatrixBadBaseUrl,
+        Fault::ServerError,
+        Fault::RedirectToOtherOrigin,
+        Fault::OversizedBody,
+        Fault::MalformedJson,
+        Fault::MalformedXml,
+        Fault::HtmlInsteadOfJson,
+        Fault::SlowBody,
+        Fault::ConnectionReset,
+        Fault::WebfingerNoInstances,
+        Fault::WebfingerManyInstances,
+        Fault::RevokedRefreshToken,
     ];
 
     /// The name used on command lines and in scenario files; `FromStr` parses it back.
@@ -122,6 +187,17 @@ impl Fault {
             Fault::IdpNoRegistration => "idp-no-registration",
             Fault::ExpiredAccessToken => "expired-access-token",
             Fault::MatrixBadBaseUrl => "matrix-bad-base-url",
+            Fault::ServerError => "server-error",
+            Fault::RedirectToOtherOrigin => "redirect-to-other-origin",
+            Fault::OversizedBody => "oversized-body",
+            Fault::MalformedJson => "malformed-json",
+            Fault::MalformedXml => "malformed-xml",
+            Fault::HtmlInsteadOfJson => "html-instead-of-json",
+            Fault::SlowBody => "slow-body",
+            Fault::ConnectionReset => "connection-reset",
+            Fault::WebfingerNoInstances => "webfinger-no-instances",
+            Fault::WebfingerManyInstances => "webfinger-many-instances",
+            Fault::RevokedRefreshToken => "revoked-refresh-token",
         }
     }
 }
@@ -196,5 +272,26 @@ mod tests {
             matches!("Maintenance".parse::<Fault>(), Err(LookupError::InvalidScenario(_))),
             "names are case-sensitive kebab-case, other spellings are errors"
         );
+    }
+
+    #[test]
+    fn every_fault_is_listed_once_with_a_kebab_case_name_and_unknown_names_list_them_all() {
+        let names: std::collections::BTreeSet<&str> = Fault::ALL.iter().map(|fault| fault.name()).collect();
+        assert_eq!(names.len(), Fault::ALL.len(), "no two faults share a name, none is listed twice");
+        for name in &names {
+            let kebab = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            assert!(kebab && !name.starts_with('-') && !name.ends_with('-'), "{name:?} is kebab-case");
+        }
+        for name in ["server-error", "oversized-body", "connection-reset", "webfinger-many-instances"] {
+            assert!(names.contains(name), "{name} is one of the faults");
+        }
+        assert!("wrong-password".parse::<Fault>().is_err(), "a wrong password is user input, not a fault");
+        let Err(LookupError::InvalidScenario(message)) = "no-such-fault".parse::<Fault>() else {
+            panic!("an unknown name is an invalid scenario");
+        };
+        assert!(message.contains("\"no-such-fault\""), "the error names what was asked: {message}");
+        for name in &names {
+            assert!(message.contains(name), "the error lists the known fault {name}: {message}");
+        }
     }
 }

@@ -20,6 +20,11 @@ use super::{
 use crate::oidc::{Provider, Zone};
 use crate::owncloud::not_found;
 use crate::owncloud::webdav::encode_path;
+use crate::Fault;
+
+/// Fault `webfinger-many-instances`: the retired instance still in WebFinger's configuration, by name, and the
+/// path on the oCIS server its URL points to (where everything answers 404).
+const RETIRED_INSTANCE: (&str, &str) = ("C", "retired/c/");
 
 #[derive(Debug)]
 pub(crate) struct OcisState {
@@ -28,6 +33,8 @@ pub(crate) struct OcisState {
     pub(crate) provider: Arc<Provider>,
     /// Each instance's base URL (trailing slash) by name.
     pub(crate) instances: BTreeMap<String, Url>,
+    /// The scenario's fault; WebFinger acts out `webfinger-no-instances` and `webfinger-many-instances`.
+    pub(crate) fault: Option<Fault>,
 }
 
 impl OcisState {
@@ -114,14 +121,12 @@ async fn webfinger(State(state): State<Arc<OcisState>>, headers: HeaderMap, RawQ
             return jrd_error(StatusCode::NOT_FOUND, "unknown account");
         };
         let mut links = vec![issuer_link];
-        for name in account.instances {
-            if let Some(url) = state.instances.get(*name) {
-                links.push(json!({
-                    "rel": INSTANCE_REL,
-                    "href": url.as_str(),
-                    "titles": {"en": instance_title(name)},
-                }));
-            }
+        for (name, url) in instances_of(&state, account.instances) {
+            links.push(json!({
+                "rel": INSTANCE_REL,
+                "href": url.as_str(),
+                "titles": {"en": instance_title(name)},
+            }));
         }
         links
     } else {
@@ -132,6 +137,22 @@ async fn webfinger(State(state): State<Arc<OcisState>>, headers: HeaderMap, RawQ
         .filter(|link| rels.is_empty() || rels.iter().any(|rel| link["rel"].as_str() == Some(rel)))
         .collect();
     jrd(StatusCode::OK, &json!({"subject": resource, "links": links}))
+}
+
+/// The instances WebFinger names for an account living on `own`: those, unless a fault says otherwise (no
+/// instance rule matches anyone; or every rule matches everyone, a retired instance's included).
+fn instances_of<'a>(state: &'a OcisState, own: &'a [&'static str]) -> Vec<(&'a str, Url)> {
+    let known = |name: &'a str| state.instances.get(name).map(|url| (name, url.clone()));
+    match state.fault {
+        Some(Fault::WebfingerNoInstances) => Vec::new(),
+        Some(Fault::WebfingerManyInstances) => {
+            let (retired, path) = RETIRED_INSTANCE;
+            let mut all: Vec<(&str, Url)> = state.instances.keys().filter_map(|name| known(name)).collect();
+            all.extend(state.url.join(path).ok().map(|url| (retired, url)));
+            all
+        }
+        _ => own.iter().filter_map(|name| known(name)).collect(),
+    }
 }
 
 fn jrd(status: StatusCode, document: &Value) -> Response {
@@ -167,7 +188,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use crate::test_support::{access_token, localhost_client, log_in, propfind, start};
-    use crate::Scenario;
+    use crate::{Fault, Scenario};
 
     use super::{INSTANCE_REL, ISSUER_REL};
 
@@ -258,6 +279,66 @@ mod tests {
             "Bearer error=\"invalid_token\", error_description=\"invalid\"",
             "with the Bearer error"
         );
+        server.shutdown().await;
+    }
+
+    /// The `server-instance` links WebFinger names for `user`, as (href, title).
+    async fn instance_links(server: &crate::LookupServer, user: &str, password: &str) -> Vec<(String, String)> {
+        let ocis = server.ocis_url();
+        let authority = format!("{}:{}", ocis.host_str().expect("host"), ocis.port().expect("port"));
+        let token = access_token(&log_in(&server.idp_issuer(), user, password).await);
+        let response = webfinger(ocis, &format!("acct:{user}@{authority}"), INSTANCE_REL, Some(&token)).await;
+        assert_eq!(response.status(), 200, "{user}: WebFinger answers");
+        let jrd: Value = response.json().await.expect("JSON");
+        let links = jrd["links"].as_array().expect("links").clone();
+        links
+            .iter()
+            .map(|link| {
+                assert_eq!(link["rel"], INSTANCE_REL, "{user}: only instance links were asked for");
+                let href = link["href"].as_str().expect("href").to_owned();
+                (href, link["titles"]["en"].as_str().expect("a title").to_owned())
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn webfinger_no_instances_names_none_for_anyone_but_still_the_issuer() {
+        let server = start(Scenario { fault: Some(Fault::WebfingerNoInstances), ..Scenario::default() }).await;
+        for (user, password) in [("einstein", "relativity"), ("marie", "radioactivity")] {
+            assert_eq!(instance_links(&server, user, password).await, Vec::new(), "{user}: no instance at all");
+        }
+        let ocis = server.ocis_url();
+        let response = webfinger(ocis, ocis.as_str(), ISSUER_REL, None).await;
+        let jrd: Value = response.json().await.expect("JSON");
+        assert_eq!(jrd["links"][0]["href"], server.idp_issuer().as_str(), "issuer discovery still works");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn webfinger_many_instances_names_a_b_and_a_retired_c_for_everyone() {
+        let server = start(Scenario { fault: Some(Fault::WebfingerManyInstances), ..Scenario::default() }).await;
+        let instances = server.ocis_instance_urls();
+        let retired = server.ocis_url().join("retired/c/").expect("URL");
+        let expected = vec![
+            (instances["A"].to_string(), "Instance A".to_owned()),
+            (instances["B"].to_string(), "Instance B".to_owned()),
+            (retired.to_string(), "Instance C".to_owned()),
+        ];
+        for (user, password) in [("einstein", "relativity"), ("marie", "radioactivity")] {
+            assert_eq!(instance_links(&server, user, password).await, expected, "{user}: three instances to choose");
+        }
+        let token = access_token(&log_in(&server.idp_issuer(), "einstein", "relativity").await);
+        let at = |base: &url::Url| base.join("remote.php/dav/files/einstein/").expect("URL");
+        let client = localhost_client();
+        let answer = |url: url::Url| {
+            let request = propfind(&client, url).bearer_auth(&token).header("Depth", "0");
+            async move { request.send().await.expect("answers").status().as_u16() }
+        };
+        assert_eq!(answer(at(&instances["A"])).await, 207, "einstein's data is on A");
+        assert_eq!(answer(at(&instances["B"])).await, 403, "B has no account for einstein");
+        assert_eq!(answer(at(&retired)).await, 404, "the retired instance's URL answers 404");
+        let status = client.get(retired.join("status.php").expect("URL")).send().await.expect("answers");
+        assert_eq!(status.status(), 404, "even its status.php");
         server.shutdown().await;
     }
 }

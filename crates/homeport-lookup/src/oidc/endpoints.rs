@@ -826,6 +826,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn revoked_refresh_token_refuses_every_refresh_but_keeps_the_access_token() {
+        let server = start(Scenario { fault: Some(crate::Fault::RevokedRefreshToken), ..Scenario::default() }).await;
+        let issuer = server.idp_issuer();
+        let tokens = log_in(&issuer, "marie", "radioactivity").await;
+        let refresh_token = tokens["refresh_token"].as_str().expect("the login still issues a refresh token");
+        for attempt in ["first", "second"] {
+            let (status, error) = token_request(
+                &issuer,
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", BUILT_IN_CLIENT_ID)],
+            )
+            .await;
+            assert_eq!(status, 400, "{attempt} refresh: refused");
+            assert_eq!(error["error"], "invalid_grant", "{attempt} refresh: the grant is gone: {error}");
+            assert!(error.get("access_token").is_none(), "{attempt} refresh: no new tokens");
+        }
+        let response = localhost_client()
+            .get(format!("{issuer}/userinfo"))
+            .bearer_auth(access_token(&tokens))
+            .send()
+            .await
+            .expect("userinfo answers");
+        assert_eq!(response.status(), 200, "the access token already issued still works until it expires");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn the_log_has_no_passwords_codes_or_tokens() {
         let server = start(Scenario::default()).await;
         let tokens = log_in(&server.idp_issuer(), "einstein", "relativity").await;

@@ -423,6 +423,11 @@ impl Provider {
     fn refresh(&self, zone: Zone, refresh_token: &str, client_id: Option<&str>) -> Result<Value, OAuthError> {
         let grant = {
             let mut store = self.lock();
+            if self.fault == Some(Fault::RevokedRefreshToken) {
+                // The grant was revoked behind the client's back: the token is gone, as after `/revoke`.
+                store.refresh_tokens.remove(refresh_token);
+                return Err(OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"));
+            }
             let Some(grant) = store.refresh_tokens.get(refresh_token) else {
                 return Err(OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"));
             };

@@ -138,7 +138,10 @@ fn serve_home(
     match method.as_str() {
         "PROPFIND" => {
             let depth = Depth::from_header(headers.get("depth").and_then(|value| value.to_str().ok()));
-            let body = webdav::multistatus(resource, depth, home_href, &state.instance_id());
+            let mut body = webdav::multistatus(resource, depth, home_href, &state.instance_id());
+            if state.fault == Some(Fault::MalformedXml) {
+                body = webdav::cut_short_by_a_fatal_error(&body);
+            }
             super::xml_response(StatusCode::MULTI_STATUS, "application/xml; charset=utf-8", body)
         }
         "GET" | "HEAD" if resource.is_collection() => (
@@ -598,5 +601,47 @@ mod tests {
             assert_eq!(response.status(), 404, "{path} does not exist");
         }
         server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn malformed_xml_breaks_off_every_multistatus_with_a_php_fatal_error() {
+        for path_instances in [false, true] {
+            let server =
+                start(Scenario { path_instances, fault: Some(Fault::MalformedXml), ..Scenario::default() }).await;
+            for (depth, path) in [("0", "remote.php/webdav/"), ("1", "remote.php/dav/files/test@instance1.com/")] {
+                let response =
+                    with_password(propfind(&client(), instance(&server, "instance1", path)), "test@instance1.com")
+                        .header("Depth", depth)
+                        .send()
+                        .await
+                        .expect("the instance answers");
+                assert_eq!(response.status(), 207, "{path}: the status was sent before PHP died");
+                assert_eq!(response.headers()["content-type"], "application/xml; charset=utf-8", "{path}: as XML");
+                let body = response.text().await.expect("the body ends normally");
+                assert!(body.starts_with("<?xml version=\"1.0\"?>\n<d:multistatus"), "{path}: begins well: {body}");
+                assert!(!body.contains("</d:multistatus>"), "{path}: the root is never closed: {body}");
+                assert!(body.contains("<oc:permiss\n<br />"), "{path}: a start tag breaks off: {body}");
+                assert!(
+                    body.trim_end().ends_with("on line <b>135</b><br />") && body.contains("<b>Fatal error</b>"),
+                    "{path}: PHP's fatal error follows: {body}"
+                );
+                assert_ne!(
+                    body.matches("<d:response>").count(),
+                    body.matches("</d:response>").count(),
+                    "{path}: a response is left open"
+                );
+            }
+            let capabilities = with_password(
+                client()
+                    .get(instance(&server, "instance1", "ocs/v1.php/cloud/capabilities?format=json"))
+                    .header("OCS-APIRequest", "true"),
+                "test@instance1.com",
+            )
+            .send()
+            .await
+            .expect("OCS answers");
+            assert_eq!(capabilities.status(), 200, "only the PROPFIND answers are broken");
+            server.shutdown().await;
+        }
     }
 }

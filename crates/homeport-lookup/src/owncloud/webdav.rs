@@ -140,6 +140,21 @@ pub(crate) fn multistatus(resource: &'static Resource, depth: Depth, home_href: 
     body
 }
 
+/// PHP's answer when the memory limit strikes while it prints an error to the page.
+const PHP_FATAL_ERROR: &str = "\n<br />\n<b>Fatal error</b>:  Allowed memory size of 134217728 bytes exhausted \
+    (tried to allocate 20480 bytes) in <b>/var/www/owncloud/lib/composer/sabre/xml/lib/Writer.php</b> on line \
+    <b>135</b><br />\n";
+
+/// Fault `malformed-xml`: `multistatus` as SabreDAV streams it when PHP dies mid-way. The document stops inside
+/// the last `<oc:permissions>` start tag, no element is closed, and PHP's fatal error follows as HTML: not
+/// well-formed XML by any parser's rules.
+pub(crate) fn cut_short_by_a_fatal_error(multistatus: &str) -> String {
+    let cut = multistatus.rfind("<oc:permissions>").map_or(multistatus.len() / 2, |at| at + "<oc:permiss".len());
+    let mut body = multistatus.get(..cut).unwrap_or(multistatus).to_owned();
+    body.push_str(PHP_FATAL_ERROR);
+    body
+}
+
 fn collect_children(folder: &Resource, depth: Depth, out: &mut Vec<&'static Resource>) {
     for child in HOME.iter().filter(|child| child.parent() == Some(folder.path)) {
         out.push(child);
