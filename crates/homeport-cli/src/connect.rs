@@ -2,16 +2,18 @@
 //! ends the run with the flag that would have answered it.
 
 use std::io::{BufRead as _, IsTerminal as _};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use clap::Args;
 use homeport_engine::account::format_unix;
 use homeport_engine::owncloud::initials;
 use homeport_engine::tenant::TenantProfile;
+use homeport_engine::trace_export::{self, TraceFormat, TraceMeta};
 use homeport_engine::{
-    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, Secret, ServerUrl, Step, Wizard, WizardEvent,
-    WizardOptions,
+    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, Secret, ServerUrl, Step, Trace, Wizard,
+    WizardEvent, WizardOptions,
 };
 
 use crate::output::Failure;
@@ -67,9 +69,65 @@ pub struct ConnectArgs {
     /// Print one JSON object (for scripts) instead of the story.
     #[arg(long)]
     json: bool,
+    /// Write every HTTP exchange to FILE, also when the connection fails (secrets redacted).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// The trace file's format; by default from its extension: .mmd Mermaid, .puml PlantUML, else HAR.
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "trace")]
+    trace_format: Option<TraceFormatArg>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceFormatArg {
+    /// HTTP Archive 1.2 (browsers' devtools import it).
+    Har,
+    /// A Mermaid sequenceDiagram.
+    Mermaid,
+    /// A PlantUML sequence diagram.
+    Plantuml,
+}
+
+/// Connects; with `--trace`, the trace is written on failure too (a bug report's attachment).
 pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
+    let trace_file = args.trace.clone().map(|path| {
+        let format = match args.trace_format {
+            Some(TraceFormatArg::Har) => TraceFormat::Har,
+            Some(TraceFormatArg::Mermaid) => TraceFormat::Mermaid,
+            Some(TraceFormatArg::Plantuml) => TraceFormat::PlantUml,
+            None => TraceFormat::for_path(&path),
+        };
+        (path, format, args.address.clone())
+    });
+    let json = args.json;
+    // Before the wizard exists (a malformed address) the trace is empty; it is taken once written.
+    let mut unwritten = Some(Trace::default());
+    let result = connect(args, &mut unwritten, trace_file.as_ref()).await;
+    if let (Err(_), Some(trace), Some((path, format, address))) = (&result, unwritten, &trace_file) {
+        // On stderr: with --json, stdout stays the one failure object.
+        match write_trace(&trace, path, *format, address) {
+            Ok(()) if !json => eprintln!("Trace written to {} ({})", path.display(), format.name()),
+            Ok(()) => {}
+            Err(e) => eprintln!("warning: {e}"),
+        }
+    }
+    result
+}
+
+fn write_trace(trace: &Trace, path: &Path, format: TraceFormat, address: &str) -> Result<(), String> {
+    let meta = TraceMeta {
+        address,
+        started: SystemTime::now() - trace.started().elapsed(),
+        creator_version: env!("CARGO_PKG_VERSION"),
+    };
+    let text = trace_export::render(format, &trace.exchanges(), &meta);
+    std::fs::write(path, text).map_err(|e| format!("could not write the trace to {}: {e}", path.display()))
+}
+
+async fn connect(
+    args: ConnectArgs,
+    unwritten: &mut Option<Trace>,
+    trace_file: Option<&(PathBuf, TraceFormat, String)>,
+) -> Result<(), Failure> {
     let json = args.json;
     let started = Instant::now();
     let observer: Option<homeport_engine::Observer> = (!json).then(|| {
@@ -87,6 +145,7 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
     let mut wizard =
         Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, ..WizardOptions::default() })
             .map_err(|e| Failure::new(&e, json))?;
+    *unwritten = Some(wizard.trace().clone());
     for origin in &args.approve_redirect {
         let origin = Origin::parse(origin)
             .map_err(|e| Failure::bad_input(format!("--approve-redirect {origin:?}: {e}"), json))?;
@@ -164,6 +223,12 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
             }
         }
     };
+    if let (Some(trace), Some((path, format, address))) = (unwritten.take(), trace_file) {
+        write_trace(&trace, path, *format, address).map_err(|e| Failure::internal(e, json))?;
+        if !json {
+            println!("  Trace written to {} ({})", path.display(), format.name());
+        }
+    }
     let stored = if args.no_store {
         None
     } else {

@@ -14,6 +14,7 @@ pub mod secret;
 pub mod store;
 pub mod tenant;
 pub mod trace;
+pub mod trace_export;
 pub mod wizard;
 mod wizard_matrix;
 mod wizard_oidc;

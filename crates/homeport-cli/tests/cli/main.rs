@@ -3,6 +3,7 @@
 
 mod matrix;
 mod oidc;
+mod trace;
 
 use std::path::Path;
 use std::process::{Output, Stdio};
