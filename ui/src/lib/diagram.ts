@@ -150,7 +150,7 @@ export function roundCount(items: TraceItem[]): number {
 const STEP_NAMES: { [step: string]: string } = {
   probe: "Checking the server",
   authenticate: "Logging in",
-  discover: "Following the redirect",
+  discover: "Finding the account's server",
   verify: "Verifying the account",
 };
 
