@@ -178,27 +178,27 @@ async fn connect(
     }
     let mut instance_offered = false;
     // Flags answer decisions; a decision no flag answers ends the run with the flag that would.
-    let mut robot: Option<tokio::task::JoinHandle<Result<u16, String>>> = None;
+    let mut step = wizard.next().await;
     let connected = loop {
-        let step = match robot.take() {
-            Some(robot) => next_with_robot(&mut wizard, robot).await.map_err(|reason| {
-                let error = ConnectError::BrowserLoginFailed { error: reason, description: String::new() };
-                Failure::new(&error, json).with_hint(Some("check --user and the password on standard input".into()))
-            })?,
-            None => wizard.next().await,
-        };
-        match step {
+        step = match step {
             Ok(Step::Connected(connected)) => break connected,
             Ok(Step::Decide(Decision::NeedsCredentials { .. })) if held_credentials.is_some() => {
                 if let Some(credentials) = held_credentials.take() {
                     wizard.set_credentials(credentials);
                 }
+                wizard.next().await
             }
             Ok(Step::Decide(Decision::OpenBrowser { url, issuer })) if auto_login => {
-                robot = Some(start_robot(&url, &issuer, held_credentials.as_ref(), json)?);
+                let credentials = auto_login_credentials(&issuer, held_credentials.as_ref(), json)?;
+                if !json {
+                    println!("  logging in at {issuer} as {} (auto-login) …", credentials.user);
+                }
+                homeport_scenario::next_with_browser_robot(&mut wizard, &url, &credentials.user, &credentials.password)
+                    .await
             }
             Ok(Step::Decide(Decision::OpenBrowser { url, .. })) if args.browser.is_some() => {
                 open_login_page(args.browser, &url, json);
+                wizard.next().await
             }
             Ok(Step::Decide(Decision::ChooseInstance { instances }))
                 if args.instance.is_some() && !instance_offered =>
@@ -213,15 +213,21 @@ async fn connect(
                         return Err(Failure::new(&decision.declined(), json).with_hint(Some(hint)));
                     }
                 }
+                wizard.next().await
             }
             Ok(Step::Decide(decision)) => {
                 return Err(Failure::new(&decision.declined(), json).with_hint(Some(answer_hint(&decision))))
             }
             Err(error) => {
-                let hint = error_hint(&error);
+                let hint = match &error {
+                    ConnectError::BrowserLoginFailed { .. } if auto_login => {
+                        Some("check --user and the password on standard input".into())
+                    }
+                    other => error_hint(other),
+                };
                 return Err(Failure::new(&error, json).with_hint(hint));
             }
-        }
+        };
     };
     if let (Some(trace), Some((path, format, address))) = (unwritten.take(), trace_file) {
         write_trace(&trace, path, *format, address).map_err(|e| Failure::internal(e, json))?;
@@ -306,14 +312,13 @@ fn open_login_page(mode: Option<BrowserMode>, url: &str, json: bool) {
     }
 }
 
-/// `--browser auto-login`: logs in at the lookup server's IdP like a person would, in a task of
-/// its own, while the wizard waits for the browser's answer on its loopback listener.
-fn start_robot(
-    url: &str,
+/// `--browser auto-login` needs the credentials, and logs in only at an identity provider on this
+/// machine (the lookup server): it is a QA tool, not a way to send passwords to real sites.
+fn auto_login_credentials<'c>(
     issuer: &str,
-    credentials: Option<&Credentials>,
+    credentials: Option<&'c Credentials>,
     json: bool,
-) -> Result<tokio::task::JoinHandle<Result<u16, String>>, Failure> {
+) -> Result<&'c Credentials, Failure> {
     let Some(credentials) = credentials else {
         return Err(Failure::bad_input("--browser auto-login needs --user NAME --password-stdin", json));
     };
@@ -325,41 +330,7 @@ fn start_robot(
             json,
         ));
     }
-    let url = url::Url::parse(url).map_err(|e| Failure::bad_input(format!("the login page {url:?}: {e}"), json))?;
-    if !json {
-        println!("  logging in at {issuer} as {} (auto-login) …", credentials.user);
-    }
-    let (user, password) = (credentials.user.clone(), credentials.password.clone());
-    Ok(tokio::spawn(async move {
-        homeport_lookup::complete_browser_login(&url, &user, password.expose()).await.map_err(|e| match e {
-            homeport_lookup::LookupError::AutoLogin(reason) => reason,
-            other => other.to_string(),
-        })
-    }))
-}
-
-/// The wizard's next step while the robot logs in; the robot's failure ends the wait at once
-/// (instead of the wizard waiting minutes for a browser that will never come back).
-async fn next_with_robot(
-    wizard: &mut Wizard,
-    mut robot: tokio::task::JoinHandle<Result<u16, String>>,
-) -> Result<Result<Step, ConnectError>, String> {
-    let next = wizard.next();
-    tokio::pin!(next);
-    let mut robot_done = false;
-    loop {
-        tokio::select! {
-            step = &mut next => return Ok(step),
-            finished = &mut robot, if !robot_done => {
-                robot_done = true;
-                match finished {
-                    Ok(Ok(_status)) => {}
-                    Ok(Err(reason)) => return Err(reason),
-                    Err(e) => return Err(format!("the login robot stopped: {e}")),
-                }
-            }
-        }
-    }
+    Ok(credentials)
 }
 
 fn error_hint(error: &ConnectError) -> Option<String> {

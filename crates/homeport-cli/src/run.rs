@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use homeport_engine::trace_export::{render, TraceFormat, TraceMeta};
 use homeport_scenario::{junit, Outcome, Prepared, RunResult, Scenario};
 
 use crate::output::Failure;
@@ -32,7 +33,7 @@ pub struct RunArgs {
     /// How many plays run at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=512))]
     concurrency: u32,
-    /// Where failing scenarios leave their trace (HAR).
+    /// Where failing scenarios leave their trace (HAR and Mermaid).
     #[arg(long, value_name = "DIR", default_value = "homeport-run-artifacts")]
     artifacts: PathBuf,
 }
@@ -196,12 +197,17 @@ fn percentile(sorted: &[Duration], percent: usize) -> Duration {
     sorted[index]
 }
 
-/// The failing play's trace, for a bug report: `<dir>/<file stem>.trace.json`.
+/// The failing play's trace, for a bug report: `<dir>/<file stem>.har` (browsers' devtools open
+/// it) and `<dir>/<file stem>.mmd` (a Mermaid sequence diagram), secrets redacted.
 fn write_artifact(dir: &Path, outcome: &Outcome) {
     let stem = outcome.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+    let meta =
+        TraceMeta { address: &outcome.name, started: outcome.started, creator_version: env!("CARGO_PKG_VERSION") };
     let written = std::fs::create_dir_all(dir).and_then(|()| {
-        let trace = serde_json::to_string_pretty(&outcome.trace).unwrap_or_default();
-        std::fs::write(dir.join(format!("{stem}.trace.json")), trace)
+        for (format, extension) in [(TraceFormat::Har, "har"), (TraceFormat::Mermaid, "mmd")] {
+            std::fs::write(dir.join(format!("{stem}.{extension}")), render(format, &outcome.trace, &meta))?;
+        }
+        Ok(())
     });
     if let Err(e) = written {
         eprintln!("warning: could not write the trace of {:?} to {}: {e}", outcome.name, dir.display());

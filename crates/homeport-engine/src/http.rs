@@ -142,8 +142,27 @@ impl reqwest::dns::Resolve for LocalhostFirst {
     }
 }
 
+/// The client for the default configuration, built once: loading the system's trusted roots
+/// costs more than a whole loopback connection, and clients are cheap to clone (they share a
+/// connection pool, which a load test of many wizards wants too).
+static DEFAULT_CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+
 impl HttpClient {
     pub fn new(config: HttpConfig, trace: Trace) -> Result<Self, ConnectError> {
+        let is_default = config.extra_root_certificates.is_empty()
+            && config.connect_timeout == HttpConfig::default().connect_timeout
+            && config.timeout == HttpConfig::default().timeout;
+        if let (true, Some(client)) = (is_default, DEFAULT_CLIENT.get()) {
+            return Ok(HttpClient { client: client.clone(), config, trace });
+        }
+        let client = Self::build(&config)?;
+        if is_default {
+            let _ = DEFAULT_CLIENT.set(client.clone());
+        }
+        Ok(HttpClient { client, config, trace })
+    }
+
+    fn build(config: &HttpConfig) -> Result<reqwest::Client, ConnectError> {
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
@@ -158,11 +177,10 @@ impl HttpClient {
             })?;
             builder = builder.add_root_certificate(certificate);
         }
-        let client = builder.build().map_err(|e| ConnectError::Tls {
+        builder.build().map_err(|e| ConnectError::Tls {
             url: String::new(),
             reason: format!("the HTTP client could not be set up: {e}"),
-        })?;
-        Ok(HttpClient { client, config, trace })
+        })
     }
 
     pub fn trace(&self) -> &Trace {

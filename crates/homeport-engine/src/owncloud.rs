@@ -256,6 +256,27 @@ pub fn initials(display_name: &str) -> String {
     }
 }
 
+/// A 207 answer to PROPFIND must be a whole WebDAV multistatus document (RFC 4918 §13): one that
+/// opens and closes `multistatus`. A body cut off mid-way (a PHP fatal error, a dropped proxy
+/// stream) is not a verified account, whatever its status line says.
+pub fn check_multistatus(url: &Url, body: &[u8]) -> Result<(), ConnectError> {
+    let text = String::from_utf8_lossy(body);
+    let invalid = |reason: &str| ConnectError::InvalidResponse {
+        url: url.to_string(),
+        what: "WebDAV multistatus (207)",
+        reason: format!("{reason}; the body starts with: {}", snippet(body)),
+    };
+    let opens = text.find("multistatus").and_then(|at| text[..at].rfind('<').map(|lt| (lt, at)));
+    let Some((open_at, name_at)) = opens else { return Err(invalid("it has no multistatus element")) };
+    // `<d:multistatus` → the closing tag is `</d:multistatus>` with the same prefix.
+    let qualified = &text[open_at + 1..name_at + "multistatus".len()];
+    let closing = format!("</{qualified}>");
+    if !text.trim_end().ends_with(&closing) {
+        return Err(invalid(&format!("it does not end with {closing}: the document is cut off")));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +358,18 @@ mod tests {
         assert_eq!(initials("Test User Two"), "TT");
         assert_eq!(initials("émile"), "É");
         assert_eq!(initials(""), "?");
+    }
+
+    #[test]
+    fn a_multistatus_must_be_whole() {
+        let url = Url::parse("http://127.0.0.1/remote.php/webdav/").expect("url");
+        let whole = br#"<?xml version="1.0"?><d:multistatus xmlns:d="DAV:"><d:response/></d:multistatus>
+"#;
+        assert!(check_multistatus(&url, whole).is_ok());
+        let cut = br#"<?xml version="1.0"?><d:multistatus xmlns:d="DAV:"><d:response><oc:permiss<br>Fatal error"#;
+        assert!(check_multistatus(&url, cut).is_err(), "cut off");
+        assert!(check_multistatus(&url, b"<html>ok</html>").is_err(), "not WebDAV");
+        let unprefixed = b"<multistatus xmlns=\"DAV:\"></multistatus>";
+        assert!(check_multistatus(&url, unprefixed).is_ok(), "default namespace");
     }
 }

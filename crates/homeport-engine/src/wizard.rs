@@ -630,7 +630,10 @@ impl Wizard {
                 .body(owncloud::PROPFIND_BODY);
             let response = self.http.send(&request, self.trace().next_round()).await?;
             match response.status {
-                207 => break,
+                207 => {
+                    owncloud::check_multistatus(&response.url, &response.body)?;
+                    break;
+                }
                 401 => {
                     let challenge = response.header_values("www-authenticate").join(", ");
                     if challenge.to_ascii_lowercase().contains("disabled") {
@@ -769,6 +772,7 @@ impl Wizard {
         };
         match response.status {
             207 => {
+                owncloud::check_multistatus(&response.url, &response.body)?;
                 let instance = if chain.hops.is_empty() {
                     self.server.clone()
                 } else {

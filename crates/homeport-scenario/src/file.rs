@@ -116,6 +116,9 @@ pub struct Connect {
     pub tenant_pattern: Option<String>,
     #[serde(default)]
     pub tenant_issuer: Option<String>,
+    /// The bound for each exchange (default 30 s): a slow server fails the run after this long.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]

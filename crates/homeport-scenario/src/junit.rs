@@ -85,6 +85,7 @@ mod tests {
                 detail: serde_json::Value::Null,
             }),
             round_trips: 2,
+            started: std::time::SystemTime::now(),
             duration: Duration::from_millis(1500),
             trace: Vec::new(),
         }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{
@@ -131,10 +131,13 @@ impl Prepared {
             max_round_trips: expect.max_round_trips,
             max_duration: expect.max_duration_ms.map(Duration::from_millis),
         };
-        let http = HttpConfig {
+        let mut http = HttpConfig {
             extra_root_certificates: lookup.as_ref().and_then(LookupServer::certificate_der).into_iter().collect(),
             ..HttpConfig::default()
         };
+        if let Some(seconds) = connect.timeout_secs {
+            http.timeout = Duration::from_secs(seconds.max(1));
+        }
         Ok(Prepared { scenario, lookup, answers, expect, http })
     }
 
@@ -149,6 +152,7 @@ impl Prepared {
 
     /// Plays the scenario once, headless, and checks the expectations.
     pub async fn play(&self, options: WizardOptions) -> Outcome {
+        let started_at = SystemTime::now();
         let started = Instant::now();
         let (result, round_trips, trace) = match Wizard::new(&self.answers.address, options) {
             Ok(mut wizard) => {
@@ -171,6 +175,7 @@ impl Prepared {
             failures,
             result,
             round_trips,
+            started: started_at,
             duration,
             trace,
         }
@@ -200,6 +205,8 @@ pub struct Outcome {
     pub failures: Vec<String>,
     pub result: RunResult,
     pub round_trips: u32,
+    /// When the play started (the trace's times count from here).
+    pub started: SystemTime,
     pub duration: Duration,
     pub trace: Vec<Exchange>,
 }

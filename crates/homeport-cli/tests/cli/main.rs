@@ -3,6 +3,7 @@
 
 mod matrix;
 mod oidc;
+mod run;
 mod trace;
 
 use std::path::Path;
