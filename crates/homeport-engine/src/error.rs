@@ -178,7 +178,10 @@ impl ConnectError {
             | ConnectError::PlainHttpRefused { url } => json!({ "url": url }),
             ConnectError::Timeout { url, seconds } => json!({ "url": url, "timeout_seconds": seconds }),
             ConnectError::ServerNotReady { server, reason } => json!({ "server": server, "reason": reason }),
-            ConnectError::AuthFailed { origin, user, at } => json!({ "origin": origin, "user": user, "at": at }),
+            // The UI shows the login form again on this reason.
+            ConnectError::AuthFailed { origin, user, at } => {
+                json!({ "origin": origin, "user": user, "at": at, "reason": "wrong_password" })
+            }
             ConnectError::CredentialsRequired { server } => {
                 json!({ "server": server })
             }

@@ -26,4 +26,4 @@ pub use http::HttpConfig;
 pub use secret::{Credentials, Secret};
 pub use store::{AccountStore, StoreError};
 pub use trace::{Exchange, Observer, Participant, Trace, WizardEvent};
-pub use wizard::{Connected, Decision, Step, Wizard, WizardOptions};
+pub use wizard::{Connected, Decision, Resent, Step, Wizard, WizardOptions};

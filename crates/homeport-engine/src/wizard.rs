@@ -29,6 +29,17 @@ pub struct WizardOptions {
     pub tenant_profiles: Vec<TenantProfile>,
 }
 
+/// The secret a redirect would carry to its new origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Resent {
+    /// The user name and password (Basic, or a Matrix password login's body).
+    Password,
+    /// A Matrix SSO login token.
+    LoginToken,
+}
+
 /// A question for the person (or the script) driving the wizard.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -38,10 +49,26 @@ pub enum Decision {
     /// Answer with [`Wizard::allow_plain_http`].
     ConfirmPlainHttp { url: String },
     /// Answer with [`Wizard::set_credentials`].
-    NeedsCredentials { server: String, realm: Option<String>, login_hint: Option<String>, product: String },
+    NeedsCredentials {
+        server: String,
+        realm: Option<String>,
+        login_hint: Option<String>,
+        product: String,
+        /// The server also offers a login in the browser (Matrix SSO): answer with
+        /// [`Wizard::prefer_browser_login`] instead of credentials.
+        browser_login: bool,
+    },
     /// The server sends the login elsewhere; credentials go along only if approved with
     /// [`Wizard::approve_origin`].
-    ConfirmRedirect { from: Origin, to: Origin, location: String, status: u16, permanent: bool },
+    ConfirmRedirect {
+        from: Origin,
+        to: Origin,
+        location: String,
+        status: u16,
+        permanent: bool,
+        /// What following the redirect sends to `to`.
+        resends: Resent,
+    },
     /// Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
     /// browser's answer on a loopback port (RFC 8252).
     OpenBrowser { url: String, issuer: String },
@@ -301,7 +328,7 @@ impl Wizard {
             }
             Phase::AwaitApproval { status, hop, request, mut chain } => {
                 if !self.approved.contains(&Origin::of(&hop.to)) {
-                    let decision = confirm_redirect(&hop);
+                    let decision = confirm_redirect(&hop, Resent::Password);
                     self.phase = Phase::AwaitApproval { status, hop, request, chain };
                     return Ok(Step::Decide(decision));
                 }
@@ -360,7 +387,7 @@ impl Wizard {
             Phase::Matrix(MatrixPhase::NeedCredentials(start)) => self.matrix_login(start).await,
             Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, mut chain, sso }) => {
                 if !self.approved.contains(&Origin::of(&hop.to)) {
-                    let decision = confirm_redirect(&hop);
+                    let decision = confirm_redirect(&hop, matrix_resent(sso));
                     self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
                     return Ok(Step::Decide(decision));
                 }
@@ -443,6 +470,7 @@ impl Wizard {
                 realm: None,
                 login_hint: self.login_hint().map(|hint| matrix_user(&hint)),
                 product: format!("Matrix (client-server API {})", start.version),
+                browser_login: start.flows.sso,
             };
             self.phase = Phase::Matrix(MatrixPhase::NeedCredentials(start));
             return Ok(Step::Decide(decision));
@@ -498,7 +526,7 @@ impl Wizard {
     ) -> Result<MatrixNext, ConnectError> {
         let (response, chain) = match followed {
             Followed::NeedsApproval { hop, request, chain } => {
-                let decision = confirm_redirect(&hop);
+                let decision = confirm_redirect(&hop, matrix_resent(sso));
                 self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
                 return Ok(MatrixNext::Step(Step::Decide(decision)));
             }
@@ -764,7 +792,7 @@ impl Wizard {
     async fn after_dav(&mut self, status: ServerStatus, followed: Followed) -> Result<Step, ConnectError> {
         let (response, chain) = match followed {
             Followed::NeedsApproval { hop, request, chain } => {
-                let decision = confirm_redirect(&hop);
+                let decision = confirm_redirect(&hop, Resent::Password);
                 self.phase = Phase::AwaitApproval { status, hop, request, chain };
                 return Ok(Step::Decide(decision));
             }
@@ -930,6 +958,7 @@ impl Wizard {
             realm,
             login_hint: self.login_hint(),
             product: status.describe(),
+            browser_login: false,
         })
     }
 
@@ -954,13 +983,22 @@ fn matrix_user(typed: &str) -> String {
     typed.split('@').next().unwrap_or(typed).to_owned()
 }
 
-fn confirm_redirect(hop: &Hop) -> Decision {
+fn confirm_redirect(hop: &Hop, resends: Resent) -> Decision {
     Decision::ConfirmRedirect {
         from: Origin::of(&hop.from),
         to: Origin::of(&hop.to),
         location: hop.to.to_string(),
         status: hop.status,
         permanent: hop.permanent,
+        resends,
+    }
+}
+
+fn matrix_resent(sso: bool) -> Resent {
+    if sso {
+        Resent::LoginToken
+    } else {
+        Resent::Password
     }
 }
 

@@ -116,12 +116,19 @@ export type Decision =
  */
 { decision: "confirm_plain_http"; url: string } | 
 /**  Answer with [`Wizard::set_credentials`]. */
-{ decision: "needs_credentials"; server: string; realm: string | null; login_hint: string | null; product: string } | 
+{ decision: "needs_credentials"; server: string; realm: string | null; login_hint: string | null; product: string; 
+/**
+ *  The server also offers a login in the browser (Matrix SSO): answer with
+ *  [`Wizard::prefer_browser_login`] instead of credentials.
+ */
+browser_login: boolean } | 
 /**
  *  The server sends the login elsewhere; credentials go along only if approved with
  *  [`Wizard::approve_origin`].
  */
-{ decision: "confirm_redirect"; from: Origin; to: Origin; location: string; status: number; permanent: boolean } | 
+{ decision: "confirm_redirect"; from: Origin; to: Origin; location: string; status: number; permanent: boolean; 
+/**  What following the redirect sends to `to`. */
+resends: Resent } | 
 /**
  *  Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
  *  browser's answer on a loopback port (RFC 8252).
@@ -300,6 +307,13 @@ export type RedirectStep = {
 	status: number,
 	permanent: boolean,
 };
+
+/**  The secret a redirect would carry to its new origin. */
+export type Resent = 
+/**  The user name and password (Basic, or a Matrix password login's body). */
+"password" | 
+/**  A Matrix SSO login token. */
+"login_token";
 
 /**  The base URL of a server installation: http(s), a host, no credentials, path ending in `/`. */
 export type ServerUrl = string;

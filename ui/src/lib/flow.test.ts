@@ -23,6 +23,7 @@ const login: LoginDecision = {
   realm: "ownCloud",
   login_hint: null,
   product: "ownCloud 10.13.4",
+  browser_login: false,
 };
 const error = (code: ErrorReport["code"], detail: ErrorReport["detail"] = null): ErrorReport => ({
   code,
@@ -38,6 +39,7 @@ const redirectPage: Page = {
     location: "http://127.0.0.1:4002/remote.php/webdav/",
     status: 301,
     permanent: true,
+    resends: "password",
   },
 };
 
@@ -152,6 +154,7 @@ describe("Matrix behind a portal", () => {
     realm: null,
     login_hint: "alice",
     product: "Matrix (client-server API v1.11)",
+    browser_login: true,
   };
   const matrixAccount = (server_url: string, instance_url: string): Account => ({
     id: "acct-m",
@@ -188,6 +191,7 @@ describe("Matrix behind a portal", () => {
       location: "http://hs2.localhost:4203/_matrix/client/v3/login",
       status: 307,
       permanent: false,
+      resends: "password",
     };
     expect(isMatrixRedirect(matrix307)).toBe(true);
     if (redirectPage.name !== "redirect") throw new Error("fixture");
