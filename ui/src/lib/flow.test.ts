@@ -8,11 +8,13 @@ import {
   isMatrixLogin,
   isMatrixRedirect,
   isMatrixSso,
+  offersBrowserLogin,
   messagesAfterError,
   needsNewLogin,
   pageAfterError,
   pageForOutcome,
   portalHop,
+  resentWords,
   secretName,
 } from "./flow";
 import type { LoginDecision, Page, RedirectDecision } from "./flow";
@@ -52,8 +54,13 @@ describe("pages for the engine's answers", () => {
   });
 
   it("returns to the login form after a wrong password, even from the redirect page", () => {
-    expect(pageAfterError(redirectPage, error("auth_failed"), login, "a")).toEqual({ name: "login", decision: login });
-    expect(pageAfterError(redirectPage, error("auth_failed"), null, "a")).toEqual({ name: "address" });
+    const wrong = error("auth_failed", { origin: "o", user: "u", at: "login", reason: "wrong_password" });
+    expect(pageAfterError(redirectPage, wrong, login, "a")).toEqual({ name: "login", decision: login });
+    expect(pageAfterError(redirectPage, wrong, null, "a")).toEqual({ name: "address" });
+    expect(
+      pageAfterError(redirectPage, error("auth_failed"), login, "a"),
+      "an auth_failed the engine does not call a wrong password ends the connection",
+    ).toEqual({ name: "address" });
   });
 
   it("explains a server that is not ready on the server-check page", () => {
@@ -126,18 +133,19 @@ describe("OIDC accounts", () => {
     verified_at: 1,
   });
 
-  it("offers a new login in the browser when the stored sign-in is refused", () => {
-    expect(needsNewLogin(account("oidc"), error("auth_failed"))).toBe(true);
-    expect(needsNewLogin(account("basic"), error("auth_failed")), "a password account retypes its password").toBe(false);
-    expect(needsNewLogin(account("oidc"), error("unreachable")), "an unreachable server is no login problem").toBe(false);
+  it("offers a new login in the browser when the stored sign-in has expired", () => {
+    expect(needsNewLogin(error("auth_failed", { reason: "login_expired" }))).toBe(true);
+    const wrong = error("auth_failed", { origin: "o", user: "u", at: "login", reason: "wrong_password" });
+    expect(needsNewLogin(wrong), "a password account retypes its password").toBe(false);
+    expect(needsNewLogin(error("unreachable")), "an unreachable server is no login problem").toBe(false);
   });
 
   it("does not offer a new login where it cannot help", () => {
     const disabled = error("auth_failed", { server: "s", reason: "account_disabled" });
-    expect(needsNewLogin(account("oidc"), disabled)).toBe(false);
+    expect(needsNewLogin(disabled)).toBe(false);
     expect(explain(disabled).title).toMatch(/disabled/);
     const tenant = error("auth_failed", { tenant: "tenant3", reason: "not subscribed" });
-    expect(needsNewLogin(account("oidc"), tenant)).toBe(false);
+    expect(needsNewLogin(tenant)).toBe(false);
     expect(explain(tenant).title).toMatch(/tenant/);
   });
 
@@ -178,9 +186,12 @@ describe("Matrix behind a portal", () => {
     round_trips: 4,
   });
 
-  it("knows a Matrix login form (it offers the browser instead) from an ownCloud one", () => {
+  it("knows a Matrix login form from an ownCloud one, and offers SSO only where the engine says so", () => {
     expect(isMatrixLogin(matrixLogin)).toBe(true);
     expect(isMatrixLogin(login)).toBe(false);
+    expect(offersBrowserLogin(matrixLogin)).toBe(true);
+    expect(offersBrowserLogin(login)).toBe(false);
+    expect(offersBrowserLogin({ ...matrixLogin, browser_login: false }), "a Matrix server without SSO").toBe(false);
   });
 
   it("tells the 307 of a Matrix login from an ownCloud redirect", () => {
@@ -194,6 +205,8 @@ describe("Matrix behind a portal", () => {
       resends: "password",
     };
     expect(isMatrixRedirect(matrix307)).toBe(true);
+    expect(resentWords(matrix307)).toBe("your password");
+    expect(resentWords({ ...matrix307, resends: "login_token" }), "an SSO login re-sends its token").toMatch(/login token/);
     if (redirectPage.name !== "redirect") throw new Error("fixture");
     expect(isMatrixRedirect(redirectPage.decision)).toBe(false);
   });
@@ -216,7 +229,12 @@ describe("Matrix behind a portal", () => {
   });
 
   it("keeps the password form only for a wrong password", () => {
-    const wrong = error("auth_failed", { origin: "http://proxy.localhost:4200", user: "alice", at: "login" });
+    const wrong = error("auth_failed", {
+      origin: "http://proxy.localhost:4200",
+      user: "alice",
+      at: "login",
+      reason: "wrong_password",
+    });
     expect(isFinalRefusal(wrong)).toBe(false);
     expect(pageAfterError({ name: "login", decision: matrixLogin }, wrong, matrixLogin, "a").name).toBe("login");
     const deactivated = error("auth_failed", { server: "s", reason: "account_disabled" });
@@ -233,9 +251,9 @@ describe("Matrix behind a portal", () => {
 
   it("offers a new login when the homeserver forgot the stored token, and names the tokens", () => {
     const account = matrixAccount("http://proxy.localhost:4200/", "http://hs1.localhost:4201/");
-    expect(needsNewLogin(account, error("auth_failed", { reason: "login_expired" }))).toBe(true);
-    expect(needsNewLogin(account, error("unreachable"))).toBe(false);
-    expect(needsNewLogin(account, error("auth_failed", { server: "s", reason: "account_disabled" }))).toBe(false);
+    expect(needsNewLogin(error("auth_failed", { reason: "login_expired" }))).toBe(true);
+    expect(needsNewLogin(error("unreachable"))).toBe(false);
+    expect(needsNewLogin(error("auth_failed", { server: "s", reason: "account_disabled" }))).toBe(false);
     expect(secretName(account)).toBe("access and refresh tokens");
   });
 });

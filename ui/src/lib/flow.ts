@@ -56,17 +56,22 @@ export function pageAfterError(current: Page, error: ErrorReport, login: LoginDe
   }
 }
 
+/** The reason the engine gives in an error's `detail`, if any. */
+export function errorReason(error: ErrorReport): string | null {
+  const detail = error.detail;
+  if (!detail || typeof detail !== "object" || Array.isArray(detail)) return null;
+  const reason = detail["reason"];
+  return typeof reason === "string" ? reason : null;
+}
+
 /**
  * An `auth_failed` that typing the password again cannot fix: a disabled account, a refused
- * tenant, a login the server refused outright (Matrix `errcode`), a rate limit already waited
- * out, a login the IdP refused. The connection is over; only a wrong password keeps the form.
+ * tenant, a login the server refused outright, a rate limit already waited out, an expired login.
+ * The engine marks the one that can be fixed — a wrong password — with `reason: "wrong_password"`;
+ * only that keeps the form.
  */
 export function isFinalRefusal(error: ErrorReport): boolean {
-  const detail = error.detail;
-  if (error.code !== "auth_failed" || !detail || typeof detail !== "object" || Array.isArray(detail)) return false;
-  const reason = detail["reason"];
-  if (reason === "account_disabled" || reason === "login_expired") return true;
-  return ["tenant", "errcode", "retry_after_ms", "error"].some((field) => field in detail);
+  return error.code === "auth_failed" && errorReason(error) !== "wrong_password";
 }
 
 export const CANCELLED_NOTICE = "Cancelled. Nothing was saved.";
@@ -102,19 +107,11 @@ export function formatTime(unixSeconds: number | null): string {
 }
 
 /**
- * Whether a failed re-verify calls for a new login: an OIDC account whose stored sign-in (refresh
- * token) the identity provider no longer accepts, or a Matrix account whose stored access token
- * the homeserver no longer knows. Decided on `code` and `detail.reason` only.
+ * Whether a failed re-verify calls for a new login: the stored sign-in (an OIDC refresh token, a
+ * Matrix access token) is no longer accepted. The engine says so with `reason: "login_expired"`.
  */
-export function needsNewLogin(account: Account, report: ErrorReport): boolean {
-  if (report.code !== "auth_failed") return false;
-  const detail = report.detail;
-  const fields = detail && typeof detail === "object" && !Array.isArray(detail) ? detail : null;
-  if (isMatrixAccount(account)) return fields?.["reason"] === "login_expired";
-  if (account.auth_method !== "oidc") return false;
-  // A disabled account or a refused tenant stays refused however often the person logs in.
-  if (fields && (fields["reason"] === "account_disabled" || "tenant" in fields)) return false;
-  return true;
+export function needsNewLogin(report: ErrorReport): boolean {
+  return report.code === "auth_failed" && errorReason(report) === "login_expired";
 }
 
 export function isMatrixAccount(account: Account): boolean {
@@ -128,11 +125,16 @@ export function secretName(account: Account): string {
 }
 
 /**
- * A Matrix server's login form. The engine names the product "Matrix (client-server API …)";
- * the decision carries no other mark of the protocol.
+ * A Matrix server's login form (the user name is the Matrix ID's localpart). The engine names the
+ * product "Matrix (client-server API …)"; only the wording of the form depends on it.
  */
 export function isMatrixLogin(decision: LoginDecision): boolean {
   return decision.product.startsWith("Matrix");
+}
+
+/** The server offers a login in the browser (SSO) besides the password: the engine says so. */
+export function offersBrowserLogin(decision: LoginDecision): boolean {
+  return decision.browser_login;
 }
 
 /** Whether a URL is on the Matrix client-server API (`/_matrix/client/…`). */
@@ -144,9 +146,17 @@ function isMatrixApi(url: string): boolean {
   }
 }
 
-/** A redirect of a Matrix login: the portal answered the login POST with 307 (seed 004). */
+/**
+ * A redirect of a Matrix login: the portal answered the login POST with 307 (seed 004). Only the
+ * wording depends on it; what is re-sent comes from the engine (`resends`).
+ */
 export function isMatrixRedirect(decision: RedirectDecision): boolean {
   return isMatrixApi(decision.location);
+}
+
+/** What following a redirect re-sends, in words. */
+export function resentWords(decision: RedirectDecision): string {
+  return decision.resends === "login_token" ? "the one-time login token from the browser" : "your password";
 }
 
 /** A browser login at a Matrix server (SSO), rather than at an OpenID Provider. */
