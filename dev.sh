@@ -4,6 +4,7 @@
 #   ./dev.sh test       the whole test suite, exactly as CI runs it (.ci/run calls this)
 #   ./dev.sh bindings   regenerate ui/src/lib/bindings.ts from the Rust IPC types
 #   ./dev.sh bench      start-up time and memory of the release app (figures for README.md)
+#   ./dev.sh bench-load whole S0 flows/s, and redirects/s under wrk beside nginx (figures for README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -46,6 +47,15 @@ install_system_packages() {
     echo "Node.js 20 or newer is needed to build the UI (found $(node --version))." >&2
     exit 1
   fi
+}
+
+# wrk and nginx for the load figures (./dev.sh bench-load); not needed by the tests.
+install_load_tools() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  command -v wrk >/dev/null && command -v nginx >/dev/null && return
+  say "Installing wrk and nginx (load benchmark)"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends wrk nginx-light
 }
 
 install_tauri_driver() {
@@ -144,5 +154,8 @@ case "${1:-}" in
   test) run_tests ;;
   bindings) bindings ;;
   bench) install_system_packages; build_ui; exec tests/bench-startup.sh ;;
-  *) echo "usage: ./dev.sh demo | test | bindings | bench" >&2; exit 2 ;;
+  bench-load) install_system_packages; install_load_tools
+    cargo build --release -p homeport-cli --locked
+    with_scratch_keyring tests/bench-load.sh ;;
+  *) echo "usage: ./dev.sh demo | test | bindings | bench | bench-load" >&2; exit 2 ;;
 esac

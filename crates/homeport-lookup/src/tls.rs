@@ -39,8 +39,8 @@ impl SelfSignedTls {
             .with_no_client_auth()
             .with_single_cert(vec![certificate_der.clone()], private_key)
             .map_err(|error| LookupError::Tls(Box::new(error)))?;
-        // Real ownCloud front ends commonly speak both; the connection builder serves either.
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // The servers speak HTTP/1.1 only (see serve.rs), so that is all ALPN offers.
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
 
         Ok(SelfSignedTls { certificate_der, acceptor: TlsAcceptor::from(Arc::new(config)) })
     }
