@@ -428,17 +428,7 @@ impl Wizard {
                     versionstring: account.version.clone(),
                     ..ServerStatus::default()
                 };
-                let trace = self.trace();
-                Ok(Step::Connected(Box::new(Connected {
-                    account,
-                    secret,
-                    server: status,
-                    capabilities: Capabilities::default(),
-                    avatar: None,
-                    redirects: Vec::new(),
-                    round_trips: trace.round_trips(),
-                    trace: trace.exchanges(),
-                })))
+                Ok(self.connected(account, secret, status, Vec::new()))
             }
             Phase::Finished => Err(ConnectError::Finished),
         }
@@ -588,17 +578,7 @@ impl Wizard {
             versionstring: start.version.clone(),
             ..ServerStatus::default()
         };
-        let trace = self.trace();
-        Ok(MatrixNext::Step(Step::Connected(Box::new(Connected {
-            account,
-            secret: wizard_matrix::tokens_secret(&answer),
-            server: status,
-            capabilities: Capabilities::default(),
-            avatar: None,
-            redirects: chain.hops,
-            round_trips: trace.round_trips(),
-            trace: trace.exchanges(),
-        }))))
+        Ok(MatrixNext::Step(self.connected(account, wizard_matrix::tokens_secret(&answer), status, chain.hops)))
     }
 
     /// A Bearer challenge: find the provider, register, and ask to open the browser.
@@ -729,17 +709,22 @@ impl Wizard {
             matrix: None,
         };
         let secret = session.tokens.refresh.clone().unwrap_or_else(|| session.tokens.access.clone());
+        Ok(self.connected(account, secret, status, Vec::new()))
+    }
+
+    /// The verified account of a path without ownCloud's capabilities and avatar.
+    fn connected(&self, account: Account, secret: Secret, server: ServerStatus, redirects: Vec<Hop>) -> Step {
         let trace = self.trace();
-        Ok(Step::Connected(Box::new(Connected {
+        Step::Connected(Box::new(Connected {
             account,
             secret,
-            server: status,
+            server,
             capabilities: Capabilities::default(),
             avatar: None,
-            redirects: Vec::new(),
+            redirects,
             round_trips: trace.round_trips(),
             trace: trace.exchanges(),
-        })))
+        }))
     }
 
     /// status.php and the first PROPFIND, concurrently: one round trip.
