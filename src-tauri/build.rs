@@ -15,6 +15,9 @@ fn main() {
 fn homeport_commands() -> &'static [&'static str] {
     &[
         "app_info",
+        "autopilot_load",
+        "autopilot_stop",
+        "autopilot_finish",
         "demo_start",
         "demo_stop",
         "wizard_start",

@@ -11,6 +11,58 @@ pub struct AppInfo {
     pub version: String,
     /// `homeport-desktop --demo`: open straight into demo mode.
     pub demo_requested: bool,
+    /// The scenario file given with `--script`: the UI plays it (autopilot) at start.
+    pub script: Option<String>,
+}
+
+/// A scenario's answers, resolved, for the UI to play visibly (the autopilot).
+#[derive(Clone, Serialize, Type)]
+pub struct AutopilotScript {
+    pub name: String,
+    pub description: Option<String>,
+    pub file: String,
+    /// Typed into the address field.
+    pub address: String,
+    /// Typed into the login form (or, with `auto_login`, on the browser's login page by the robot).
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Origins whose redirect the autopilot approves; any other is declined.
+    pub approve: Vec<String>,
+    pub allow_plain_http: bool,
+    /// "Open the login page" lets the lookup server's login robot log in, instead of a browser.
+    pub auto_login: bool,
+    /// The instance to choose when the account lives on several.
+    pub instance: Option<String>,
+    /// The app exits when the verdict is in (`--exit-when-done`).
+    pub exit_when_done: bool,
+}
+
+// By hand, so the password never reaches a log.
+impl std::fmt::Debug for AutopilotScript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AutopilotScript")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| Secret::new("")))
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a played script ended, judged by its expectations.
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct AutopilotVerdict {
+    pub passed: bool,
+    /// The line `homeport run` prints for this scenario (failures on the lines after it).
+    pub line: String,
+    /// Each unmet expectation, in words.
+    pub failures: Vec<String>,
+    pub error_code: Option<ErrorCode>,
+    pub user_id: Option<String>,
+    pub instance_url: Option<String>,
+    pub round_trips: u32,
+    /// The app exits in a moment, with 0 (passed) or 12.
+    pub exit_when_done: bool,
 }
 
 /// The running embedded lookup server, as the demo page shows it: the ownCloud central server

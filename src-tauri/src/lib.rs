@@ -2,6 +2,7 @@
 //! decision and rule lives in `homeport-engine`; this crate only starts things, keeps the
 //! wizard of the open window, and maps results to the shapes in [`ipc`].
 
+mod autopilot;
 mod demo;
 pub mod ipc;
 mod session;
@@ -12,9 +13,10 @@ use homeport_engine::{
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
+use crate::autopilot::{Autopilot, EXIT_EXPECTATIONS_FAILED};
 use crate::demo::Demo;
-use crate::ipc::{error, AccountEntry, Answer, AppInfo, DemoInfo, WizardOutcome};
-use crate::session::{CallId, WizardSession};
+use crate::ipc::{error, AccountEntry, Answer, AppInfo, AutopilotScript, AutopilotVerdict, DemoInfo, WizardOutcome};
+use crate::session::{CallId, Robot, WizardSession};
 
 /// Where the generated TypeScript lives (relative to the repository root).
 pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
@@ -23,17 +25,31 @@ pub struct AppState {
     demo_requested: bool,
     demo: Demo,
     session: WizardSession,
+    autopilot: Autopilot,
     /// Raises the main window; set up with the app (commands are not generic over the runtime).
     bring_to_front: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// Ends the app with an exit code (`--exit-when-done`).
+    exit: std::sync::OnceLock<std::sync::Arc<dyn Fn(i32) + Send + Sync>>,
 }
 
 impl AppState {
     pub fn new(demo_requested: bool) -> Self {
+        AppState::with_script(demo_requested, None, false)
+    }
+
+    /// With a scenario to play visibly (`--script FILE`, `--exit-when-done`).
+    pub fn with_script(
+        demo_requested: bool,
+        script: Option<homeport_scenario::Scenario>,
+        exit_when_done: bool,
+    ) -> Self {
         AppState {
             demo_requested,
             demo: Demo::default(),
             session: WizardSession::default(),
+            autopilot: Autopilot::new(script, exit_when_done),
             bring_to_front: std::sync::OnceLock::new(),
+            exit: std::sync::OnceLock::new(),
         }
     }
 }
@@ -41,7 +57,49 @@ impl AppState {
 #[tauri::command]
 #[specta::specta]
 fn app_info(state: State<'_, AppState>) -> AppInfo {
-    AppInfo { version: env!("CARGO_PKG_VERSION").to_owned(), demo_requested: state.demo_requested }
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        demo_requested: state.demo_requested,
+        script: state.autopilot.file().map(|path| path.display().to_string()),
+    }
+}
+
+/// Starts the `--script` scenario's lookup server and hands its resolved answers to the UI,
+/// which plays them through its pages. None without `--script`.
+#[tauri::command]
+#[specta::specta]
+async fn autopilot_load(state: State<'_, AppState>) -> Result<Option<AutopilotScript>, ErrorReport> {
+    state.autopilot.load().await
+}
+
+/// The person took over (Stop or Escape): "Open the login page" opens a real browser again.
+#[tauri::command]
+#[specta::specta]
+fn autopilot_stop(state: State<'_, AppState>) {
+    state.autopilot.stop();
+}
+
+/// The UI has played the script to its end: judges how the connection ended against the
+/// scenario's expectations. With `--exit-when-done` the verdict line goes to stdout and the app
+/// exits shortly after (0: met, 12: not), as `homeport run` does.
+#[tauri::command]
+#[specta::specta]
+async fn autopilot_finish(state: State<'_, AppState>) -> Result<AutopilotVerdict, ErrorReport> {
+    let (ended, engine_time) = state.session.ended();
+    let verdict = state.autopilot.verdict(ended, engine_time).await?;
+    if verdict.exit_when_done {
+        println!("{}", verdict.line);
+        let code = if verdict.passed { 0 } else { EXIT_EXPECTATIONS_FAILED };
+        if let Some(exit) = state.exit.get() {
+            let exit = exit.clone();
+            tauri::async_runtime::spawn(async move {
+                // The verdict stays on screen a moment (a recording shows it), then the app ends.
+                tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                exit(code);
+            });
+        }
+    }
+    Ok(verdict)
 }
 
 /// The UI calls this once the address page can take input (the startup benchmark waits for it).
@@ -78,7 +136,8 @@ async fn wizard_start(
     call: CallId,
 ) -> Result<WizardOutcome, ErrorReport> {
     let options = options_streaming_to(on_event, &state).await;
-    let wizard = Wizard::new(&address, options).map_err(|e| e.report())?;
+    let mut wizard = Wizard::new(&address, options).map_err(|e| e.report())?;
+    state.autopilot.prepare(&mut wizard).await;
     state.session.start(call, wizard).await
 }
 
@@ -89,7 +148,12 @@ async fn wizard_start(
 #[specta::specta]
 async fn wizard_answer(state: State<'_, AppState>, answer: Answer, call: CallId) -> Result<WizardOutcome, ErrorReport> {
     let in_browser = matches!(answer, Answer::ContinueInBrowser);
-    if in_browser {
+    // A script with `browser = "auto-login"`: the lookup server's login robot logs in at the page.
+    let robot = match in_browser {
+        true => state.autopilot.robot().await.map(|(user, password)| Robot { user, password }),
+        false => None,
+    };
+    if in_browser && robot.is_none() {
         if let Some(url) = state.session.login_page() {
             // The opener plugin's function, from Rust: the window gets no permission to open URLs.
             // If no browser starts, the page still shows the link to copy.
@@ -98,7 +162,7 @@ async fn wizard_answer(state: State<'_, AppState>, answer: Answer, call: CallId)
             }
         }
     }
-    let outcome = state.session.answer(call, answer).await;
+    let outcome = state.session.answer(call, answer, robot).await;
     if in_browser {
         if let Some(bring_to_front) = state.bring_to_front.get() {
             bring_to_front();
@@ -193,15 +257,16 @@ async fn account_verify(
 
 /// The options every wizard of this window gets: events go to the UI's live diagram, and while
 /// the demo runs, its tenant profile (seed 003) lets a tenant's address lead to its zone.
+/// While a script is loaded, its own options come first: trust for its lookup server's
+/// certificate and its tenant profiles.
 async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) -> WizardOptions {
-    WizardOptions {
-        observer: Some(std::sync::Arc::new(move |event: &WizardEvent| {
-            // The window may be gone; the wizard goes on regardless.
-            let _ = on_event.send(event.clone());
-        })),
-        tenant_profiles: state.demo.tenant_profiles().await,
-        ..WizardOptions::default()
-    }
+    let mut options = state.autopilot.wizard_options().await.unwrap_or_default();
+    options.observer = Some(std::sync::Arc::new(move |event: &WizardEvent| {
+        // The window may be gone; the wizard goes on regardless.
+        let _ = on_event.send(event.clone());
+    }));
+    options.tenant_profiles.extend(state.demo.tenant_profiles().await);
+    options
 }
 
 /// Keyring calls block (D-Bus): keep them off the async runtime.
@@ -223,6 +288,9 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
     tauri_specta::Builder::<R>::new().dangerously_cast_bigints_to_number().disable_serde_phases().commands(
         tauri_specta::collect_commands![
             app_info,
+            autopilot_load,
+            autopilot_stop,
+            autopilot_finish,
             ui_ready,
             demo_start,
             demo_stop,
@@ -249,18 +317,45 @@ pub fn with_homeport<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
     let commands = specta_builder::<R>();
     builder.manage(state).invoke_handler(commands.invoke_handler()).setup(|app| {
         let handle = app.handle().clone();
-        let _ = app.state::<AppState>().bring_to_front.set(Box::new(move || bring_to_front(&handle)));
+        let state = app.state::<AppState>();
+        let _ = state.bring_to_front.set(Box::new(move || bring_to_front(&handle)));
+        let handle = app.handle().clone();
+        let _ = state.exit.set(std::sync::Arc::new(move |code| handle.exit(code)));
         Ok(())
     })
 }
 
-const USAGE: &str = "usage: homeport-desktop [--demo]\n\n  --demo   open in demo mode: start the embedded lookup server and offer its demo accounts";
+const USAGE: &str = "usage: homeport-desktop [--demo] [--script FILE [--exit-when-done]]
+
+  --demo              open in demo mode: start the embedded lookup server and offer its demo accounts
+  --script FILE       play a QA scenario (the file `homeport run` plays) visibly: the autopilot types
+                      and clicks through the pages; Stop or Escape hands over to you
+  --exit-when-done    with --script: print the verdict line and exit, 0 when the expectations were
+                      met, 12 when not";
 
 pub fn run() {
     let mut demo_requested = false;
-    for argument in std::env::args().skip(1) {
+    let mut script = None;
+    let mut exit_when_done = false;
+    let mut arguments = std::env::args().skip(1);
+    while let Some(argument) = arguments.next() {
         match argument.as_str() {
             "--demo" => demo_requested = true,
+            "--exit-when-done" => exit_when_done = true,
+            "--script" => {
+                let Some(file) = arguments.next() else {
+                    eprintln!("homeport-desktop: --script needs a scenario file\n{USAGE}");
+                    std::process::exit(2);
+                };
+                // Read and checked before the window opens: a typo is named with file, line and key.
+                match homeport_scenario::Scenario::load(std::path::Path::new(&file)) {
+                    Ok(scenario) => script = Some(scenario),
+                    Err(e) => {
+                        eprintln!("homeport-desktop: {e}");
+                        std::process::exit(2);
+                    }
+                }
+            }
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return;
@@ -275,9 +370,12 @@ pub fn run() {
             }
         }
     }
-    if let Err(e) =
-        with_homeport(tauri::Builder::default(), AppState::new(demo_requested)).run(tauri::generate_context!())
-    {
+    if exit_when_done && script.is_none() {
+        eprintln!("homeport-desktop: --exit-when-done goes with --script FILE\n{USAGE}");
+        std::process::exit(2);
+    }
+    let state = AppState::with_script(demo_requested, script, exit_when_done);
+    if let Err(e) = with_homeport(tauri::Builder::default(), state).run(tauri::generate_context!()) {
         eprintln!("homeport-desktop: {e}");
         std::process::exit(1);
     }

@@ -4,10 +4,13 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use homeport_engine::owncloud::initials;
-use homeport_engine::{Account, AccountStore, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Step, Wizard};
+use homeport_engine::{
+    Account, AccountStore, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Secret, Step, Wizard,
+};
 use tokio::task::AbortHandle;
 
 use crate::ipc::{error, Answer, RedirectStep, Verified, WizardOutcome};
@@ -23,6 +26,22 @@ pub struct WizardSession {
     /// Cancels that overtook their call: commands run concurrently, so the UI's Cancel may be
     /// handled before the step it cancels has started. That step is aborted as soon as it starts.
     early_cancels: Mutex<VecDeque<CallId>>,
+    /// How the last connection ended, and the time its steps spent in the engine (not the time
+    /// the person, or the autopilot, took to answer): what a script's expectations judge.
+    ended: Mutex<(Option<Ended>, Duration)>,
+}
+
+/// How a connection ended, with the round trips it took.
+#[derive(Clone, Debug)]
+pub enum Ended {
+    Connected(Box<Account>, u32),
+    Failed(ErrorReport, u32),
+}
+
+/// The lookup server's login robot, standing in for the browser (autopilot with `auto-login`).
+pub struct Robot {
+    pub user: String,
+    pub password: Secret,
 }
 
 /// The UI numbers its wizard calls, so that Cancel names the one it means.
@@ -47,10 +66,23 @@ impl WizardSession {
         self.cancel();
         *self.wizard.lock().await = Some(wizard);
         *lock(&self.verified) = None;
-        self.step(call).await
+        *lock(&self.ended) = (None, Duration::ZERO);
+        self.step(call, None).await
     }
 
-    pub async fn answer(&self, call: CallId, answer: Answer) -> Result<WizardOutcome, ErrorReport> {
+    /// How the last connection ended (None while it waits for an answer) and its engine time.
+    pub fn ended(&self) -> (Option<Ended>, Duration) {
+        lock(&self.ended).clone()
+    }
+
+    /// Answers the pending decision and runs the next step; with `robot`, "Continue in browser"
+    /// lets the lookup server's login robot log in at the login page.
+    pub async fn answer(
+        &self,
+        call: CallId,
+        answer: Answer,
+        robot: Option<Robot>,
+    ) -> Result<WizardOutcome, ErrorReport> {
         {
             let mut guard = self.wizard.lock().await;
             let wizard = guard.as_mut().ok_or_else(no_wizard)?;
@@ -68,13 +100,21 @@ impl WizardSession {
                 Answer::UseBrowserLogin => wizard.prefer_browser_login(),
                 Answer::ChooseInstance { instance } => wizard.choose_instance(instance),
                 Answer::Decline => {
+                    let round_trips = wizard.trace().round_trips();
                     *guard = None;
                     let refusal = lock(&self.pending).take().map(|decision| decision.declined().report());
+                    if let Some(refusal) = &refusal {
+                        lock(&self.ended).0 = Some(Ended::Failed(refusal.clone(), round_trips));
+                    }
                     return Err(refusal.unwrap_or_else(no_wizard));
                 }
             }
         }
-        self.step(call).await
+        let robot = match (robot, self.login_page()) {
+            (Some(robot), Some(url)) => Some((robot, url)),
+            _ => None,
+        };
+        self.step(call, robot).await
     }
 
     /// The login page of the pending [`Decision::OpenBrowser`], if that is the question.
@@ -128,18 +168,25 @@ impl WizardSession {
         }
     }
 
-    async fn step(&self, call: CallId) -> Result<WizardOutcome, ErrorReport> {
+    async fn step(&self, call: CallId, robot: Option<(Robot, String)>) -> Result<WizardOutcome, ErrorReport> {
         let wizard = self.wizard.clone();
+        let started = Instant::now();
         let task = tokio::spawn(async move {
             let mut guard = wizard.lock().await;
-            let Some(wizard) = guard.as_mut() else { return Err(no_wizard()) };
-            let result = wizard.next().await;
+            let Some(wizard) = guard.as_mut() else { return (Err(no_wizard()), 0) };
+            let result = match robot {
+                Some((robot, url)) => {
+                    homeport_scenario::next_with_browser_robot(wizard, &url, &robot.user, &robot.password).await
+                }
+                None => wizard.next().await,
+            };
+            let round_trips = wizard.trace().round_trips();
             if matches!(&result, Err(e) if !matches!(e, ConnectError::AuthFailed { .. })) {
                 // Finished with an error: only a wrong password can be retried (the engine asks
                 // again). A disabled account or a rate limit shares the code, not the retry.
                 *guard = None;
             }
-            result.map_err(|e| e.report())
+            (result.map_err(|e| e.report()), round_trips)
         });
         {
             let mut running = lock(&self.running);
@@ -150,14 +197,25 @@ impl WizardSession {
                 task.abort();
             }
         }
-        let result = match task.await {
+        let (result, round_trips) = match task.await {
             Ok(result) => result,
             Err(e) if e.is_cancelled() => {
                 *self.wizard.lock().await = None;
-                Err(error(ErrorCode::Cancelled, "Cancelled. Nothing was saved."))
+                (Err(error(ErrorCode::Cancelled, "Cancelled. Nothing was saved.")), 0)
             }
-            Err(e) => Err(error(ErrorCode::Internal, format!("the connection step stopped unexpectedly: {e}"))),
+            Err(e) => (Err(error(ErrorCode::Internal, format!("the connection step stopped unexpectedly: {e}"))), 0),
         };
+        {
+            let mut ended = lock(&self.ended);
+            ended.1 += started.elapsed();
+            ended.0 = match &result {
+                Ok(Step::Decide(_)) => None,
+                Ok(Step::Connected(connected)) => {
+                    Some(Ended::Connected(Box::new(connected.account.clone()), round_trips))
+                }
+                Err(report) => Some(Ended::Failed(report.clone(), round_trips)),
+            };
+        }
         *lock(&self.pending) = None;
         match result? {
             Step::Decide(decision) => {

@@ -7,6 +7,19 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 /** Commands */
 export const commands = {
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
+	/**
+	 *  Starts the `--script` scenario's lookup server and hands its resolved answers to the UI,
+	 *  which plays them through its pages. None without `--script`.
+	 */
+	autopilotLoad: () => typedError<AutopilotScript | null, ErrorReport>(__TAURI_INVOKE("autopilot_load")),
+	/**  The person took over (Stop or Escape): "Open the login page" opens a real browser again. */
+	autopilotStop: () => __TAURI_INVOKE<void>("autopilot_stop"),
+	/**
+	 *  The UI has played the script to its end: judges how the connection ended against the
+	 *  scenario's expectations. With `--exit-when-done` the verdict line goes to stdout and the app
+	 *  exits shortly after (0: met, 12: not), as `homeport run` does.
+	 */
+	autopilotFinish: () => typedError<AutopilotVerdict, ErrorReport>(__TAURI_INVOKE("autopilot_finish")),
 	/**  The UI calls this once the address page can take input (the startup benchmark waits for it). */
 	uiReady: () => __TAURI_INVOKE<void>("ui_ready"),
 	demoStart: () => typedError<DemoInfo, ErrorReport>(__TAURI_INVOKE("demo_start")),
@@ -104,9 +117,47 @@ export type AppInfo = {
 	version: string,
 	/**  `homeport-desktop --demo`: open straight into demo mode. */
 	demo_requested: boolean,
+	/**  The scenario file given with `--script`: the UI plays it (autopilot) at start. */
+	script: string | null,
 };
 
 export type AuthMethod = "basic" | "oidc" | "matrix_password" | "matrix_sso";
+
+/**  A scenario's answers, resolved, for the UI to play visibly (the autopilot). */
+export type AutopilotScript = {
+	name: string,
+	description: string | null,
+	file: string,
+	/**  Typed into the address field. */
+	address: string,
+	/**  Typed into the login form (or, with `auto_login`, on the browser's login page by the robot). */
+	user: string | null,
+	password: string | null,
+	/**  Origins whose redirect the autopilot approves; any other is declined. */
+	approve: string[],
+	allow_plain_http: boolean,
+	/**  "Open the login page" lets the lookup server's login robot log in, instead of a browser. */
+	auto_login: boolean,
+	/**  The instance to choose when the account lives on several. */
+	instance: string | null,
+	/**  The app exits when the verdict is in (`--exit-when-done`). */
+	exit_when_done: boolean,
+};
+
+/**  How a played script ended, judged by its expectations. */
+export type AutopilotVerdict = {
+	passed: boolean,
+	/**  The line `homeport run` prints for this scenario (failures on the lines after it). */
+	line: string,
+	/**  Each unmet expectation, in words. */
+	failures: string[],
+	error_code: ErrorCode | null,
+	user_id: string | null,
+	instance_url: string | null,
+	round_trips: number,
+	/**  The app exits in a moment, with 0 (passed) or 12. */
+	exit_when_done: boolean,
+};
 
 /**  A question for the person (or the script) driving the wizard. */
 export type Decision = 

@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import type { AutopilotScript, ErrorReport } from "./bindings";
+import { nextAction, NOTHING_PLAYED, verdictTitle } from "./autopilot";
+import type { Page } from "./flow";
+
+const script: AutopilotScript = {
+  name: "S0",
+  description: null,
+  file: "tests/scenarios/s0-instance2.toml",
+  address: "http://127.0.0.1:4000/",
+  user: "test@instance2.com",
+  password: "secret",
+  approve: ["http://127.0.0.1:4002"],
+  allow_plain_http: false,
+  auto_login: false,
+  instance: null,
+  exit_when_done: false,
+};
+const login: Page = {
+  name: "login",
+  decision: {
+    decision: "needs_credentials",
+    server: "http://127.0.0.1:4000/",
+    realm: "ownCloud",
+    login_hint: null,
+    product: "ownCloud 10.13.4",
+    browser_login: false,
+  },
+};
+const redirect = (to: string): Page => ({
+  name: "redirect",
+  decision: {
+    decision: "confirm_redirect",
+    from: "http://127.0.0.1:4000",
+    to,
+    location: `${to}/remote.php/webdav/`,
+    status: 301,
+    permanent: true,
+    resends: "password",
+  },
+});
+
+describe("the autopilot answers as the headless runner does", () => {
+  it("logs in once with the file's credentials, then declines a second login form", () => {
+    expect(nextAction(login, script, null, NOTHING_PLAYED)).toEqual({
+      action: "log-in",
+      user: "test@instance2.com",
+      password: "secret",
+    });
+    expect(nextAction(login, script, null, { ...NOTHING_PLAYED, loggedIn: true })).toEqual({ action: "decline" });
+    expect(nextAction(login, { ...script, user: null, password: null }, null, NOTHING_PLAYED).action).toBe("decline");
+  });
+
+  it("approves only the origins the file names", () => {
+    expect(nextAction(redirect("http://127.0.0.1:4002"), script, null, NOTHING_PLAYED)).toEqual({
+      action: "approve-redirect",
+      origin: "http://127.0.0.1:4002",
+    });
+    expect(nextAction(redirect("http://127.0.0.1:4003"), script, null, NOTHING_PLAYED)).toEqual({ action: "decline" });
+  });
+
+  it("asks for the browser (SSO) with auto-login and lets the robot log in on the login page", () => {
+    const sso: Page = { name: "login", decision: { ...login.decision, browser_login: true } } as Page;
+    const auto = { ...script, auto_login: true };
+    expect(nextAction(sso, auto, null, NOTHING_PLAYED).action).toBe("use-browser-login");
+    expect(nextAction(sso, script, null, NOTHING_PLAYED).action, "without auto-login: the password").toBe("log-in");
+    const browser: Page = {
+      name: "browser",
+      decision: { decision: "open_browser", url: "http://127.0.0.1:4300/authorize", issuer: "http://127.0.0.1:4300" },
+    };
+    expect(nextAction(browser, auto, null, NOTHING_PLAYED).action).toBe("open-login-page");
+    expect(nextAction(browser, script, null, NOTHING_PLAYED).action, "no browser answer: declined").toBe("decline");
+  });
+
+  it("chooses the named instance, and declines plain http unless allowed", () => {
+    const choose: Page = {
+      name: "choose-instance",
+      decision: {
+        decision: "choose_instance",
+        instances: [
+          { url: "http://127.0.0.1:4101/", title: "A" },
+          { url: "http://127.0.0.1:4102/", title: "B" },
+        ],
+      },
+    } as Page;
+    expect(nextAction(choose, { ...script, instance: "http://127.0.0.1:4102" }, null, NOTHING_PLAYED)).toEqual({
+      action: "choose-instance",
+      url: "http://127.0.0.1:4102/",
+    });
+    expect(nextAction(choose, script, null, NOTHING_PLAYED).action).toBe("decline");
+    const plain: Page = { name: "plain-http", decision: { decision: "confirm_plain_http", url: "http://x/" } };
+    expect(nextAction(plain, script, null, NOTHING_PLAYED).action).toBe("decline");
+    expect(nextAction(plain, { ...script, allow_plain_http: true }, null, NOTHING_PLAYED).action).toBe("allow-plain-http");
+  });
+
+  it("finishes when the connection ends: verified, or any error", () => {
+    const failed: ErrorReport = { code: "policy_refused", message: "no", detail: null };
+    expect(nextAction(redirect("http://127.0.0.1:4002"), script, failed, NOTHING_PLAYED).action).toBe("finish");
+    expect(nextAction({ name: "verified" } as Page, script, null, NOTHING_PLAYED).action).toBe("finish");
+    expect(nextAction({ name: "address" }, script, null, NOTHING_PLAYED).action).toBe("finish");
+    expect(verdictTitle(true)).toMatch(/met/);
+    expect(verdictTitle(false)).toMatch(/not met/);
+  });
+});

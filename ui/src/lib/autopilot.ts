@@ -1,0 +1,65 @@
+// The GUI autopilot's choices: what a person following the scenario file would do on the page
+// shown now. The same answers as the headless runner (`homeport run`, the scenario crate's
+// `drive`): approve only the origins the file names, log in once, choose the named instance,
+// let the login robot use the browser with auto-login, decline everything else. Pure, so it is
+// unit-tested; App.svelte types and presses.
+import type { AutopilotScript, ErrorReport } from "./bindings";
+import type { Page } from "./flow";
+
+export type AutopilotAction =
+  | { action: "log-in"; user: string; password: string }
+  | { action: "use-browser-login" }
+  | { action: "approve-redirect"; origin: string }
+  | { action: "allow-plain-http" }
+  | { action: "open-login-page" }
+  | { action: "choose-instance"; url: string }
+  /** A question the file does not answer: its refusal ends the run, as headless. */
+  | { action: "decline" }
+  /** The connection has ended (verified, or an error): time for the verdict. */
+  | { action: "finish" };
+
+/** What the autopilot has done already: each answer is given once, as headless. */
+export type Played = { loggedIn: boolean; browserOpened: boolean; browserAsked: boolean; instanceChosen: boolean };
+
+export const NOTHING_PLAYED: Played = { loggedIn: false, browserOpened: false, browserAsked: false, instanceChosen: false };
+
+const sameUrl = (a: string, b: string) => a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+
+export function nextAction(page: Page, script: AutopilotScript, error: ErrorReport | null, played: Played): AutopilotAction {
+  if (error) return { action: "finish" };
+  switch (page.name) {
+    case "login": {
+      const hasCredentials = script.user !== null && script.password !== null;
+      if (script.auto_login && page.decision.browser_login && !played.browserAsked) return { action: "use-browser-login" };
+      if (hasCredentials && !played.loggedIn) {
+        return { action: "log-in", user: script.user ?? "", password: script.password ?? "" };
+      }
+      return { action: "decline" };
+    }
+    case "redirect": {
+      const to = page.decision.to;
+      return script.approve.some((origin) => sameUrl(origin, to))
+        ? { action: "approve-redirect", origin: to }
+        : { action: "decline" };
+    }
+    case "plain-http":
+      return script.allow_plain_http ? { action: "allow-plain-http" } : { action: "decline" };
+    case "browser":
+      return script.auto_login && script.user !== null && !played.browserOpened
+        ? { action: "open-login-page" }
+        : { action: "decline" };
+    case "choose-instance": {
+      const wanted = script.instance;
+      const found = wanted === null ? undefined : page.decision.instances.find((i) => sameUrl(i.url, wanted));
+      return found && !played.instanceChosen ? { action: "choose-instance", url: found.url } : { action: "decline" };
+    }
+    default:
+      // Verified, or back at the address (cancelled): the connection is over.
+      return { action: "finish" };
+  }
+}
+
+/** What the banner says about a verdict. */
+export function verdictTitle(passed: boolean): string {
+  return passed ? "Expectations met" : "Expectations not met";
+}
