@@ -85,6 +85,8 @@ impl Autopilot {
             // The credentials are for the robot, or for a password form if the server asks.
             wizard.prefer_browser_login();
         } else if let Some(credentials) = &answers.credentials {
+            // Sent with the first request, as `homeport run` does, so both take the same round
+            // trips; approvals are not given up front: the person watching sees them clicked.
             wizard.set_credentials(credentials.clone());
         }
     }
@@ -109,7 +111,8 @@ impl Autopilot {
             }
         };
         let failures = prepared.expect.check(&result, round_trips, engine_time);
-        let line = verdict_line(&prepared.scenario.name, &result, &failures, round_trips, engine_time);
+        let line =
+            homeport_scenario::verdict_line(&prepared.scenario.name, &result, &failures, round_trips, engine_time);
         let (connected_user, connected_instance) = match &result {
             RunResult::Connected(account) => (Some(account.user_id.clone()), Some(account.instance_url.to_string())),
             RunResult::Failed(_) => (None, None),
@@ -146,24 +149,4 @@ fn script_of(prepared: &Prepared, exit_when_done: bool) -> AutopilotScript {
         instance: answers.instance.clone(),
         exit_when_done,
     }
-}
-
-/// One play's line, in the words of `homeport run`.
-pub fn verdict_line(
-    name: &str,
-    result: &RunResult,
-    failures: &[String],
-    round_trips: u32,
-    duration: Duration,
-) -> String {
-    let mark = if failures.is_empty() { "✓" } else { "✗" };
-    let ended = match result {
-        RunResult::Connected(account) => format!("connected as {} at {}", account.user_id, account.instance_url),
-        RunResult::Failed(report) => format!("failed: {} ({})", report.message, report.code.as_str()),
-    };
-    let mut line = format!("{mark} {name} — {ended}; {round_trips} round trips, {} ms", duration.as_millis());
-    for failure in failures {
-        line.push_str(&format!("\n    {failure}"));
-    }
-    line
 }

@@ -159,28 +159,18 @@ async fn play(scenario: Scenario, args: &RunArgs, progress: Option<&indicatif::P
 fn describe(played: &Played) -> String {
     let outcome = &played.representative;
     let mark = if played.failed == 0 { "✓" } else { "✗" };
-    let mut line = if played.plays == 1 {
-        let ended = match &outcome.result {
-            RunResult::Connected(account) => format!("connected as {} at {}", account.user_id, account.instance_url),
-            RunResult::Failed(report) => format!("failed: {} ({})", report.message, report.code.as_str()),
-        };
-        format!(
-            "{mark} {} — {ended}; {} round trips, {} ms",
-            outcome.name,
-            outcome.round_trips,
-            outcome.duration.as_millis()
-        )
-    } else {
-        format!(
-            "{mark} {} — {}/{} plays passed, {:.0} flows/s, p50 {} ms, p99 {} ms",
-            outcome.name,
-            played.plays - played.failed,
-            played.plays,
-            f64::from(played.plays) / played.wall.as_secs_f64().max(f64::EPSILON),
-            percentile(&played.durations, 50).as_millis(),
-            percentile(&played.durations, 99).as_millis(),
-        )
-    };
+    if played.plays == 1 {
+        return outcome.line();
+    }
+    let mut line = format!(
+        "{mark} {} — {}/{} plays passed, {:.0} flows/s, p50 {} ms, p99 {} ms",
+        outcome.name,
+        played.plays - played.failed,
+        played.plays,
+        f64::from(played.plays) / played.wall.as_secs_f64().max(f64::EPSILON),
+        percentile(&played.durations, 50).as_millis(),
+        percentile(&played.durations, 99).as_millis(),
+    );
     if played.failed > 0 {
         for failure in &outcome.failures {
             line.push_str(&format!("\n    {failure}"));

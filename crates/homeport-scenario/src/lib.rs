@@ -8,4 +8,4 @@ pub mod junit;
 pub mod runner;
 
 pub use file::{Scenario, ScenarioError};
-pub use runner::{drive, next_with_browser_robot, Answers, Outcome, Prepared, RunResult};
+pub use runner::{drive, next_with_browser_robot, verdict_line, Answers, Outcome, Prepared, RunResult};

@@ -211,6 +211,34 @@ pub struct Outcome {
     pub trace: Vec<Exchange>,
 }
 
+impl Outcome {
+    /// The line `homeport run` prints for one play (and the desktop autopilot shows as its verdict).
+    pub fn line(&self) -> String {
+        verdict_line(&self.name, &self.result, &self.failures, self.round_trips, self.duration)
+    }
+}
+
+/// `✓ name — connected as … at …; N round trips, M ms`, or `✗ …` followed by each unmet
+/// expectation on its own indented line.
+pub fn verdict_line(
+    name: &str,
+    result: &RunResult,
+    failures: &[String],
+    round_trips: u32,
+    duration: Duration,
+) -> String {
+    let mark = if failures.is_empty() { "✓" } else { "✗" };
+    let ended = match result {
+        RunResult::Connected(account) => format!("connected as {} at {}", account.user_id, account.instance_url),
+        RunResult::Failed(report) => format!("failed: {} ({})", report.message, report.code.as_str()),
+    };
+    let mut line = format!("{mark} {name} — {ended}; {round_trips} round trips, {} ms", duration.as_millis());
+    for failure in failures {
+        line.push_str(&format!("\n    {failure}"));
+    }
+    line
+}
+
 impl Expectations {
     /// Every unmet expectation, in words (empty: passed).
     pub fn check(&self, result: &RunResult, round_trips: u32, duration: Duration) -> Vec<String> {
@@ -273,27 +301,36 @@ impl Expectations {
     }
 }
 
+impl Answers {
+    /// What is answered before the first step: credentials (sent with the first request, as a
+    /// script or `curl -u` does), approved origins, plain http, the browser preference. With
+    /// `auto-login` the credentials are for the login page and come back here, held: the server
+    /// gets them only if it asks for a password itself.
+    pub fn apply_up_front(&self, wizard: &mut Wizard) -> Option<Credentials> {
+        let auto_login = self.browser == Some(BrowserAnswer::AutoLogin);
+        for origin in &self.approve {
+            wizard.approve_origin(origin.clone());
+        }
+        if self.allow_plain_http {
+            wizard.allow_plain_http();
+        }
+        if auto_login {
+            wizard.prefer_browser_login();
+            return self.credentials.clone();
+        }
+        if let Some(credentials) = &self.credentials {
+            wizard.set_credentials(credentials.clone());
+        }
+        None
+    }
+}
+
 /// Drives `wizard` to the end with `answers`: the credentials (for the form, or for the lookup
 /// server's browser login with `auto-login`), approved origins, the instance to choose. A decision
 /// the answers do not cover ends the run with that decision's refusal.
 pub async fn drive(wizard: &mut Wizard, answers: &Answers) -> Result<Box<Connected>, ConnectError> {
     let auto_login = answers.browser == Some(BrowserAnswer::AutoLogin);
-    let mut held = None;
-    match (&answers.credentials, auto_login) {
-        (Some(credentials), false) => wizard.set_credentials(credentials.clone()),
-        // For the login page; the server gets them only if it asks for a password itself.
-        (Some(credentials), true) => held = Some(credentials.clone()),
-        (None, _) => {}
-    }
-    if auto_login {
-        wizard.prefer_browser_login();
-    }
-    for origin in &answers.approve {
-        wizard.approve_origin(origin.clone());
-    }
-    if answers.allow_plain_http {
-        wizard.allow_plain_http();
-    }
+    let mut held = answers.apply_up_front(wizard);
     let mut instance_offered = false;
     let mut step = wizard.next().await?;
     loop {
