@@ -530,7 +530,11 @@ async fn log_in_through_the_browser(
     app.focus_reaches("browser-opened").await?;
     app.keys(Key::Enter).await?;
     let progress = app.text("#progress").await?;
-    assert!(progress.contains("Waiting for the login in your browser"), "the wait is shown: {progress}");
+    // The label the UI sets, or the engine's step that replaces it as soon as the wait begins.
+    assert!(
+        progress.contains("Waiting for the login in your browser") || progress.contains("Logging in"),
+        "the wait is shown: {progress}"
+    );
     let waiting = app.text("#browser-waiting").await?;
     assert!(waiting.contains("Escape"), "the page says how to stop waiting: {waiting}");
     app.snapshot(&format!("{screenshot}-waiting")).await?;
@@ -834,7 +838,8 @@ async fn matrix_proxy_portal(app: &App) -> TestResult {
         words.push(note.text().await?);
     }
     assert!(words.iter().any(|w| w.contains("asks to wait")), "the wait is shown in the diagram: {words:?}");
-    let limited = app.driver.find_all(By::Css(".trace-row[aria-label*='429']")).await?;
+    // The label ends with the answer ("… → 429 Too Many Requests"); a port or path may contain 429 too.
+    let limited = app.driver.find_all(By::Css(".trace-row[aria-label*='→ 429 ']")).await?;
     assert_eq!(limited.len(), 1, "one 429, then the retry");
     app.snapshot("matrix-rate-limit").await?;
     Ok(())
