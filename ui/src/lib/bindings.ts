@@ -159,6 +159,17 @@ export type AutopilotVerdict = {
 	exit_when_done: boolean,
 };
 
+/**  What a person sees before trusting a certificate. */
+export type CertificateInfo = {
+	subject: string,
+	issuer: string,
+	/**  RFC 2822 (`Mon, 01 Jan 2024 00:00:00 +0000`). */
+	not_before: string,
+	not_after: string,
+	/**  Uppercase hex with `:` separators, as browsers show it. */
+	sha256: string,
+};
+
 /**  A question for the person (or the script) driving the wizard. */
 export type Decision = 
 /**
@@ -189,7 +200,13 @@ resends: Resent } |
  *  The server names several instances for the account: answer with
  *  [`Wizard::choose_instance`].
  */
-{ decision: "choose_instance"; instances: InstanceLink[] };
+{ decision: "choose_instance"; instances: InstanceLink[] } | 
+/**
+ *  The server's certificate is not issued by an authority this computer trusts (self-signed,
+ *  a private CA). Trusting it pins exactly this certificate for this account: answer with
+ *  [`Wizard::trust_certificate`] and `certificate.sha256`.
+ */
+{ decision: "trust_certificate"; url: string; certificate: CertificateInfo };
 
 /**
  *  The running embedded lookup server, as the demo page shows it: the ownCloud central server

@@ -51,6 +51,18 @@ describe("pages for the engine's answers", () => {
     expect(pageForOutcome(outcome)).toEqual({ name: "login", decision: login });
     const plain: WizardOutcome = { outcome: "decide", decision: { decision: "confirm_plain_http", url: "http://x/" } };
     expect(pageForOutcome(plain).name).toBe("plain-http");
+    const certificate = {
+      subject: "CN=rcgen self signed cert",
+      issuer: "CN=rcgen self signed cert",
+      not_before: "Mon, 01 Jan 2024 00:00:00 +0000",
+      not_after: "Fri, 01 Jan 4096 00:00:00 +0000",
+      sha256: "AB:".repeat(31) + "AB",
+    };
+    const trust: WizardOutcome = {
+      outcome: "decide",
+      decision: { decision: "trust_certificate", url: "https://127.0.0.1:4000/", certificate },
+    };
+    expect(pageForOutcome(trust)).toEqual({ name: "trust", decision: trust.decision });
   });
 
   it("returns to the login form after a wrong password, even from the redirect page", () => {

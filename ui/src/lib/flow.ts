@@ -6,6 +6,7 @@ export type RedirectDecision = Extract<Decision, { decision: "confirm_redirect" 
 export type PlainHttpDecision = Extract<Decision, { decision: "confirm_plain_http" }>;
 export type BrowserDecision = Extract<Decision, { decision: "open_browser" }>;
 export type ChooseInstanceDecision = Extract<Decision, { decision: "choose_instance" }>;
+export type TrustDecision = Extract<Decision, { decision: "trust_certificate" }>;
 
 export type Page =
   | { name: "address" }
@@ -14,6 +15,7 @@ export type Page =
   | { name: "plain-http"; decision: PlainHttpDecision }
   | { name: "browser"; decision: BrowserDecision }
   | { name: "choose-instance"; decision: ChooseInstanceDecision }
+  | { name: "trust"; decision: TrustDecision }
   | { name: "verified"; verified: Verified }
   | { name: "server-check"; address: string }
   | { name: "accounts" };
@@ -32,6 +34,8 @@ export function pageForOutcome(outcome: WizardOutcome): Page {
       return { name: "browser", decision };
     case "choose_instance":
       return { name: "choose-instance", decision };
+    case "trust_certificate":
+      return { name: "trust", decision };
   }
 }
 
