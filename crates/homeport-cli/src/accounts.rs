@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use homeport_engine::account::format_unix;
-use homeport_engine::{Account, AccountStore, ErrorCode, Step, StoreError, Wizard, WizardOptions};
+use homeport_engine::{Account, AccountStore, Decision, ErrorCode, Origin, Step, StoreError, Wizard, WizardOptions};
 
 use crate::output::Failure;
 
@@ -16,7 +16,17 @@ pub enum AccountsCommand {
     Remove(IdArgs),
     /// Log in again with the stored secret and check the account at its instance (an OpenID
     /// Connect account refreshes its login; the new refresh token replaces the old one).
-    Verify(IdArgs),
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    account: IdArgs,
+    /// Allow sending the stored login to this origin when the server now redirects there. After
+    /// a permanent redirect (301/308) the account is stored with its new instance (and id).
+    #[arg(long, value_name = "ORIGIN")]
+    approve_redirect: Vec<String>,
 }
 
 #[derive(Args)]
@@ -37,11 +47,12 @@ pub struct IdArgs {
 pub async fn run(command: AccountsCommand) -> Result<(), Failure> {
     let json = match &command {
         AccountsCommand::List(flag) => flag.json,
-        AccountsCommand::Show(args) | AccountsCommand::Remove(args) | AccountsCommand::Verify(args) => args.format.json,
+        AccountsCommand::Show(args) | AccountsCommand::Remove(args) => args.format.json,
+        AccountsCommand::Verify(args) => args.account.format.json,
     };
     let store = AccountStore::open_default().map_err(|e| Failure::store(&e, json))?;
-    if let AccountsCommand::Verify(IdArgs { id, .. }) = command {
-        return verify(store, id, json).await;
+    if let AccountsCommand::Verify(args) = command {
+        return verify(store, args, json).await;
     }
     // The keyring client is blocking D-Bus: keep it off the async workers.
     tokio::task::spawn_blocking(move || execute(&store, command))
@@ -105,7 +116,8 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<(), StoreEr
 }
 
 /// Re-verifies a stored account and stores what the check found (and a rotated refresh token).
-async fn verify(store: AccountStore, id: String, json: bool) -> Result<(), Failure> {
+async fn verify(store: AccountStore, args: VerifyArgs, json: bool) -> Result<(), Failure> {
+    let id = args.account.id;
     let (stored, secret, store) = tokio::task::spawn_blocking(move || {
         let stored = store.get(&id)?;
         let secret = store.secret(&id)?;
@@ -116,10 +128,25 @@ async fn verify(store: AccountStore, id: String, json: bool) -> Result<(), Failu
     .map_err(|e| Failure::store(&e, json))?;
     let mut wizard =
         Wizard::for_account(&stored, secret, WizardOptions::default()).map_err(|e| Failure::new(&e, json))?;
+    for origin in &args.approve_redirect {
+        let origin = Origin::parse(origin)
+            .map_err(|e| Failure::bad_input(format!("--approve-redirect {origin:?}: {e}"), json))?;
+        wizard.approve_origin(origin);
+    }
     let connected = match wizard.next().await {
         Ok(Step::Connected(connected)) => connected,
         Ok(Step::Decide(decision)) => {
-            let hint = format!("remove the account and connect again: homeport connect {}", stored.entered_address);
+            let hint = match &decision {
+                Decision::ConfirmRedirect { from, to, status, permanent, .. } => {
+                    let what = if *permanent {
+                        "permanently: approving moves the account there"
+                    } else {
+                        "temporarily: the account keeps its stored instance"
+                    };
+                    format!("{from} now sends the login to {to} ({status}, {what}); to allow it, run again with --approve-redirect {to}")
+                }
+                _ => format!("remove the account and connect again: homeport connect {}", stored.entered_address),
+            };
             return Err(Failure::new(&decision.declined(), json).with_hint(Some(hint)));
         }
         Err(error) => {
@@ -135,21 +162,36 @@ async fn verify(store: AccountStore, id: String, json: bool) -> Result<(), Failu
     };
     let mut account = connected.account.clone();
     account.created_at = stored.created_at;
-    let (saved, secret) = (account.clone(), connected.secret.clone());
-    tokio::task::spawn_blocking(move || store.save(&saved, &secret))
+    let (saved, secret, previous) = (account.clone(), connected.secret.clone(), stored.id.clone());
+    // A permanent redirect moved the account: it is stored under its new id in place of the old.
+    tokio::task::spawn_blocking(move || store.update(&previous, &saved, &secret))
         .await
         .map_err(|e| Failure::internal(format!("storing the account stopped: {e}"), json))?
         .map_err(|e| Failure::store(&e, json))?;
     if json {
         println!(
             "{}",
-            serde_json::json!({ "status": "verified", "account": account, "round_trips": connected.round_trips })
+            serde_json::json!({
+                "status": "verified",
+                "account": account,
+                "round_trips": connected.round_trips,
+                "moved_from": (account.id != stored.id).then(|| serde_json::json!({
+                    "id": stored.id,
+                    "instance_url": stored.instance_url,
+                })),
+            })
         );
     } else {
         println!(
             "✓ Verified {} ({}) at {} in {} round trips",
             account.display_name, account.user_id, account.instance_url, connected.round_trips
         );
+        if account.id != stored.id {
+            println!(
+                "  Moved       permanently from {}: stored with the new instance as account {} (was {})",
+                stored.instance_url, account.id, stored.id
+            );
+        }
     }
     Ok(())
 }

@@ -12,8 +12,8 @@ use homeport_engine::owncloud::initials;
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::trace_export::{self, TraceFormat, TraceMeta};
 use homeport_engine::{
-    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, Secret, ServerUrl, Step, Trace, Wizard,
-    WizardEvent, WizardOptions,
+    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, SaveOutcome, Secret, ServerUrl, Step, Trace,
+    Wizard, WizardEvent, WizardOptions,
 };
 
 use crate::output::Failure;
@@ -240,13 +240,13 @@ async fn connect(
     } else {
         let store = AccountStore::open_default().map_err(|e| Failure::store(&e, json))?;
         let (account, secret) = (connected.account.clone(), connected.secret.clone());
-        let saved = tokio::task::spawn_blocking(move || store.save(&account, &secret).map(|()| store))
+        let saved = tokio::task::spawn_blocking(move || store.save(&account, &secret).map(|outcome| (store, outcome)))
             .await
             .map_err(|e| Failure::internal(format!("storing the account stopped: {e}"), json))?;
         Some(saved.map_err(|e| Failure::store(&e, json))?)
     };
     if json {
-        print_json(&connected, stored.is_some());
+        print_json(&connected, stored.as_ref().map(|(_, outcome)| *outcome));
     } else {
         print_story(&connected, stored.as_ref(), started);
     }
@@ -352,11 +352,13 @@ fn error_hint(error: &ConnectError) -> Option<String> {
     }
 }
 
-fn print_json(connected: &Connected, stored: bool) {
+fn print_json(connected: &Connected, stored: Option<SaveOutcome>) {
     let value = serde_json::json!({
         "status": "connected",
         "account": connected.account,
-        "stored": stored,
+        "stored": stored.is_some(),
+        // The same login at the same instance was already stored: its login was updated.
+        "replaced": stored == Some(SaveOutcome::Replaced),
         "server": { "product": connected.server.describe(), "status": connected.server },
         "redirects": connected.redirects,
         "avatar": connected.avatar.is_some(),
@@ -366,7 +368,15 @@ fn print_json(connected: &Connected, stored: bool) {
     println!("{value}");
 }
 
-fn print_story(connected: &Connected, store: Option<&AccountStore>, started: Instant) {
+fn secret_name(account: &homeport_engine::Account) -> &'static str {
+    match (&account.oidc, &account.matrix) {
+        (Some(_), _) => "refresh token",
+        (_, Some(_)) => "access and refresh tokens",
+        _ => "password",
+    }
+}
+
+fn print_story(connected: &Connected, store: Option<&(AccountStore, SaveOutcome)>, started: Instant) {
     let account = &connected.account;
     println!();
     println!("✓ Connected: {} ({})", account.display_name, account.user_id);
@@ -405,15 +415,16 @@ fn print_story(connected: &Connected, store: Option<&AccountStore>, started: Ins
         None => println!("  Avatar      none set (shown as initials {})", initials(&account.display_name)),
     }
     match store {
-        Some(store) => println!(
+        Some((_, SaveOutcome::Replaced)) => println!(
+            "  Stored      already connected as account {}: updated its login (details and {}), no second account",
+            account.id,
+            secret_name(account)
+        ),
+        Some((store, SaveOutcome::Added)) => println!(
             "  Stored      account {} in {}; {} in the system keyring",
             account.id,
             store.accounts_path().display(),
-            match (&account.oidc, &account.matrix) {
-                (Some(_), _) => "refresh token",
-                (_, Some(_)) => "access and refresh tokens",
-                _ => "password",
-            }
+            secret_name(account)
         ),
         None => println!("  Not stored  (--no-store)"),
     }

@@ -24,6 +24,6 @@ pub use address::{Address, AddressError, Origin, ServerUrl};
 pub use error::{ConnectError, ErrorCode, ErrorReport, NotReady};
 pub use http::HttpConfig;
 pub use secret::{Credentials, Secret};
-pub use store::{AccountStore, StoreError};
+pub use store::{AccountStore, SaveOutcome, StoreError};
 pub use trace::{Exchange, Observer, Participant, Trace, WizardEvent};
 pub use wizard::{Connected, Decision, Resent, Step, Wizard, WizardOptions};

@@ -1,5 +1,13 @@
 //! The account store: accounts.json (non-secret, written atomically) plus one keyring entry per
 //! account (service `homeport`). Never a file fallback for secrets.
+//!
+//! The file and the keyring cannot change together, so every write is journalled: under the
+//! lock, `accounts.pending` names the ids whose keyring entries are about to change, then the
+//! keyring and the file change, then the journal goes. A writer killed half-way leaves the
+//! journal; the next store operation (under the same lock, so never beside a live writer) removes
+//! the keyring entries of journalled ids that accounts.json does not hold. So accounts.json is
+//! always the old or the new file, every account in it has its secret, and no secret outlives a
+//! crash without an account.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
@@ -14,6 +22,7 @@ use crate::secret::Secret;
 pub const KEYRING_SERVICE: &str = "homeport";
 const ACCOUNTS_FILE: &str = "accounts.json";
 const LOCK_FILE: &str = "accounts.lock";
+const JOURNAL_FILE: &str = "accounts.pending";
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -59,6 +68,25 @@ impl StoreError {
     }
 }
 
+/// What [`AccountStore::save`] did: the desktop app and the CLI say "already connected" for
+/// [`SaveOutcome::Replaced`] (same login at the same instance: the same account id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SaveOutcome {
+    /// A new account.
+    Added,
+    /// The account was already stored: its details and secret were replaced (it keeps its place
+    /// in the list and its `created_at`).
+    Replaced,
+}
+
+/// The ids whose keyring entries a writer is changing (see the module comment).
+#[derive(Default, Serialize, Deserialize)]
+struct Journal {
+    ids: Vec<String>,
+}
+
 #[derive(Default, Serialize, Deserialize)]
 struct AccountsFile {
     version: u32,
@@ -94,12 +122,24 @@ impl AccountStore {
         self.dir.join(ACCOUNTS_FILE)
     }
 
+    /// The stored accounts. Finishes an interrupted write first if one left its journal (best
+    /// effort: listing works without a keyring).
     pub fn list(&self) -> Result<Vec<Account>, StoreError> {
+        if self.journal_path().exists() {
+            if let Ok(_lock) = self.lock() {
+                let _ = self.recover();
+            }
+        }
         Ok(self.read()?.accounts)
     }
 
     pub fn get(&self, id: &str) -> Result<Account, StoreError> {
-        self.list()?.into_iter().find(|a| a.id == id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })
+        self.find(id)?.ok_or_else(|| StoreError::NotFound { id: id.to_owned() })
+    }
+
+    /// The account with this id, if stored: lets a shell say "already connected" before saving.
+    pub fn find(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self.list()?.into_iter().find(|a| a.id == id))
     }
 
     pub fn secret(&self, id: &str) -> Result<Secret, StoreError> {
@@ -110,35 +150,124 @@ impl AccountStore {
         }
     }
 
-    /// Stores (or replaces) an account. The secret goes to the keyring first; if the file cannot
-    /// be written afterwards, the keyring entry is removed again: no half-stored account.
-    pub fn save(&self, account: &Account, secret: &Secret) -> Result<(), StoreError> {
-        let _lock = self.lock()?;
-        let mut file = self.read()?;
-        let entry = keyring_entry(&account.id)?;
-        entry.set_password(secret.expose()).map_err(keyring_error)?;
-        file.accounts.retain(|a| a.id != account.id);
-        file.accounts.push(account.clone());
-        if let Err(e) = self.write(&file) {
-            let _ = entry.delete_credential();
-            return Err(e);
-        }
-        Ok(())
+    /// Stores an account, or replaces the one with the same id (the same login at the same
+    /// instance): [`SaveOutcome`] says which. Crash-safe: see the module comment.
+    pub fn save(&self, account: &Account, secret: &Secret) -> Result<SaveOutcome, StoreError> {
+        self.update(&account.id, account, secret)
     }
 
-    /// Removes an account and its keyring entry.
+    /// Stores a re-verified account in place of `previous_id`. The id changes when the server
+    /// moved the account permanently to another instance (ids follow the instance); the old
+    /// keyring entry is removed then. With the same id this is [`AccountStore::save`].
+    pub fn update(&self, previous_id: &str, account: &Account, secret: &Secret) -> Result<SaveOutcome, StoreError> {
+        let _lock = self.lock()?;
+        self.recover()?;
+        let mut file = self.read()?;
+        let mut ids = vec![account.id.clone()];
+        if previous_id != account.id {
+            ids.push(previous_id.to_owned());
+        }
+        self.write_journal(&Journal { ids })?;
+        if let Err(e) = keyring_entry(&account.id)?.set_password(secret.expose()) {
+            let _ = self.recover();
+            return Err(keyring_error(e));
+        }
+        let existing =
+            [previous_id, &account.id].into_iter().find_map(|id| file.accounts.iter().position(|a| a.id == id));
+        let outcome = match existing {
+            Some(index) => {
+                let mut replacement = account.clone();
+                replacement.created_at = file.accounts[index].created_at;
+                file.accounts[index] = replacement;
+                // A moved account may land on an id that was stored too: keep one entry.
+                let mut at = 0;
+                file.accounts.retain(|a| {
+                    at += 1;
+                    at - 1 == index || a.id != account.id
+                });
+                SaveOutcome::Replaced
+            }
+            None => {
+                file.accounts.push(account.clone());
+                SaveOutcome::Added
+            }
+        };
+        if let Err(e) = self.write(&file) {
+            // The journal is still there: recovery drops the secret of an account that did not
+            // make it into the file (and only that one).
+            let _ = self.recover();
+            return Err(e);
+        }
+        if previous_id != account.id {
+            delete_secret(previous_id)?;
+        }
+        self.remove_journal()?;
+        Ok(outcome)
+    }
+
+    /// Removes an account and its keyring entry: the file first, then the secret (a crash in
+    /// between leaves the journal, and recovery removes the secret).
     pub fn remove(&self, id: &str) -> Result<Account, StoreError> {
         let _lock = self.lock()?;
+        self.recover()?;
         let mut file = self.read()?;
         let index =
             file.accounts.iter().position(|a| a.id == id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
-        match keyring_entry(id)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => {}
-            Err(e) => return Err(keyring_error(e)),
-        }
+        self.write_journal(&Journal { ids: vec![id.to_owned()] })?;
         let account = file.accounts.remove(index);
-        self.write(&file)?;
+        if let Err(e) = self.write(&file) {
+            let _ = self.recover();
+            return Err(e);
+        }
+        delete_secret(id)?;
+        self.remove_journal()?;
         Ok(account)
+    }
+
+    /// Finishes a write that a killed process left (call with the lock held): keyring entries of
+    /// journalled ids without an account go, temp files go, then the journal.
+    fn recover(&self) -> Result<(), StoreError> {
+        let path = self.journal_path();
+        let journal: Journal = match fs::read(&path) {
+            // Written atomically before any keyring change: a journal that does not parse
+            // cannot exist, and is dropped if it does.
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(StoreError::Io { action: "read", path, source }),
+        };
+        let file = self.read()?;
+        for id in journal.ids.iter().filter(|id| !file.accounts.iter().any(|a| &a.id == *id)) {
+            delete_secret(id)?;
+        }
+        for tmp in [ACCOUNTS_FILE, JOURNAL_FILE] {
+            let _ = fs::remove_file(self.temp_path(tmp));
+        }
+        self.remove_journal()
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.dir.join(JOURNAL_FILE)
+    }
+
+    fn temp_path(&self, name: &str) -> PathBuf {
+        // One writer at a time (the lock): one temp name per file is enough.
+        self.dir.join(format!(".{name}.tmp"))
+    }
+
+    fn write_journal(&self, journal: &Journal) -> Result<(), StoreError> {
+        let json = serde_json::to_vec(journal)
+            .map_err(|e| StoreError::Corrupt { path: self.journal_path(), reason: e.to_string() })?;
+        self.replace_atomically(JOURNAL_FILE, &json)
+    }
+
+    fn remove_journal(&self) -> Result<(), StoreError> {
+        let path = self.journal_path();
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(StoreError::Io { action: "remove", path, source }),
+        }
+        sync_dir(&self.dir)
     }
 
     fn read(&self) -> Result<AccountsFile, StoreError> {
@@ -152,25 +281,26 @@ impl AccountStore {
         }
     }
 
+    fn write(&self, file: &AccountsFile) -> Result<(), StoreError> {
+        let mut json = serde_json::to_vec_pretty(&AccountsFile { version: 1, accounts: file.accounts.clone() })
+            .map_err(|e| StoreError::Corrupt { path: self.accounts_path(), reason: e.to_string() })?;
+        json.push(b'\n');
+        self.replace_atomically(ACCOUNTS_FILE, &json)
+    }
+
     /// Temp file in the same folder, fsync, rename, fsync the folder: a crash leaves the old or the
     /// new file, never a torn one.
-    fn write(&self, file: &AccountsFile) -> Result<(), StoreError> {
-        let path = self.accounts_path();
-        let tmp = self.dir.join(format!(".{ACCOUNTS_FILE}.{}.tmp", std::process::id()));
-        fn io<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> StoreError + 'p {
-            move |source| StoreError::Io { action, path: path.to_owned(), source }
-        }
-        let json = serde_json::to_vec_pretty(&AccountsFile { version: 1, accounts: file.accounts.clone() })
-            .map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
-        let mut out = private_file(&tmp).map_err(io("create", &tmp))?;
-        let written = out.write_all(&json).and_then(|()| out.write_all(b"\n")).and_then(|()| out.sync_all());
-        if let Err(source) = written {
+    fn replace_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.dir.join(name);
+        let tmp = self.temp_path(name);
+        let mut out =
+            private_file(&tmp).map_err(|source| StoreError::Io { action: "create", path: tmp.clone(), source })?;
+        if let Err(source) = out.write_all(bytes).and_then(|()| out.sync_all()) {
             let _ = fs::remove_file(&tmp);
             return Err(StoreError::Io { action: "write", path: tmp, source });
         }
-        fs::rename(&tmp, &path).map_err(io("replace", &path))?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io("sync", &self.dir))?;
-        Ok(())
+        fs::rename(&tmp, &path).map_err(|source| StoreError::Io { action: "replace", path, source })?;
+        sync_dir(&self.dir)
     }
 
     /// One writer at a time across processes (CLI and desktop app may run together).
@@ -204,13 +334,38 @@ fn private_file_keep(path: &Path) -> std::io::Result<File> {
     open_options().create(true).truncate(false).open(path)
 }
 
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|source| StoreError::Io {
+        action: "sync",
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Removes a keyring entry; one that is already gone is fine.
+fn delete_secret(id: &str) -> Result<(), StoreError> {
+    match keyring_entry(id)?.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(keyring_error(e)),
+    }
+}
+
 fn keyring_entry(id: &str) -> Result<keyring::Entry, StoreError> {
     keyring::Entry::new(KEYRING_SERVICE, id).map_err(keyring_error)
+}
+
+fn is_locked(error: &(dyn std::error::Error + Send + Sync)) -> bool {
+    let text = format!("{error} {error:?}");
+    text.contains("IsLocked") || text.contains("locked collection") || text.contains("is locked")
 }
 
 fn keyring_error(error: keyring::Error) -> StoreError {
     match error {
         keyring::Error::NoStorageAccess(e) => StoreError::KeyringLocked { reason: e.to_string() },
+        // Why text: gnome-keyring refuses to create an item in a locked collection with the D-Bus
+        // error org.freedesktop.Secret.Error.IsLocked, which keyring 3 passes on only as a
+        // platform failure; it is a locked keyring, not a missing one (its advice differs).
+        keyring::Error::PlatformFailure(e) if is_locked(&*e) => StoreError::KeyringLocked { reason: e.to_string() },
         keyring::Error::PlatformFailure(e) => StoreError::KeyringUnavailable { reason: e.to_string() },
         other => StoreError::KeyringRejected { reason: other.to_string() },
     }

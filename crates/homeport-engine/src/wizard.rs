@@ -154,6 +154,8 @@ pub struct Wizard {
     prefer_browser: bool,
     /// The Matrix server whose password form was shown, so a wrong password can ask again.
     matrix_form: Option<MatrixStart>,
+    /// The stored account a re-verify checks ([`Wizard::for_account`]).
+    reverify: Option<Box<Account>>,
     phase: Phase,
 }
 
@@ -183,6 +185,7 @@ impl Wizard {
             tenant,
             prefer_browser: false,
             matrix_form: None,
+            reverify: None,
             phase,
         })
     }
@@ -236,6 +239,7 @@ impl Wizard {
         }
         wizard.set_credentials(Credentials { user: account.login_name.clone(), password });
         wizard.approve_origin(Origin::of(account.instance_url.as_url()));
+        wizard.reverify = Some(Box::new(account.clone()));
         if account.server_url.is_plain_http() && !account.server_url.is_loopback() {
             // The person allowed plain http when the account was added.
             wizard.allow_plain_http();
@@ -899,6 +903,10 @@ impl Wizard {
             oidc: None,
             matrix: None,
         };
+        let account = match &self.reverify {
+            Some(stored) => reverified(stored, account),
+            None => account,
+        };
         let trace = self.trace();
         Ok(Step::Connected(Box::new(Connected {
             account,
@@ -966,6 +974,20 @@ fn matrix_user(typed: &str) -> String {
         return crate::matrix::localpart(typed).to_owned();
     }
     typed.split('@').next().unwrap_or(typed).to_owned()
+}
+
+/// A re-verified ownCloud account: only a permanent redirect (301/308) moves it to another
+/// instance (a new id, as ids follow the instance: store it with [`crate::AccountStore::update`]);
+/// after a temporary one (302/307) it keeps its stored instance and id.
+fn reverified(stored: &Account, mut account: Account) -> Account {
+    account.created_at = stored.created_at;
+    account.entered_address.clone_from(&stored.entered_address);
+    if account.instance_url != stored.instance_url && !account.redirect_permanent {
+        account.instance_url = stored.instance_url.clone();
+        account.id.clone_from(&stored.id);
+        account.redirect_permanent = stored.redirect_permanent;
+    }
+    account
 }
 
 fn confirm_redirect(hop: &Hop, resends: Resent) -> Decision {

@@ -4,6 +4,7 @@
 mod matrix;
 mod oidc;
 mod run;
+mod store;
 mod trace;
 
 use std::path::Path;
