@@ -7,8 +7,8 @@ use homeport_engine::{ErrorCode, ErrorReport};
 use homeport_lookup::{LookupServer, Scenario, DEMO_PASSWORD, TENANT_HOST_PATTERN};
 
 use crate::ipc::{
-    error, DemoInfo, DemoInstance, DemoMatrix, DemoMatrixPerson, DemoOidcPerson, DemoPerson, DemoPortal, DemoTenant,
-    PortalMode,
+    error, DemoInfo, DemoInstance, DemoMatrix, DemoMatrixPerson, DemoOidcPerson, DemoPerson, DemoPortal,
+    DemoSelfSigned, DemoTenant, PortalMode,
 };
 
 /// The name the demo's multitenant application goes by (seed 003's xsappname).
@@ -21,6 +21,10 @@ pub struct Demo {
 
 struct Running {
     server: LookupServer,
+    /// The same systems over https with a self-signed certificate (all its servers share it):
+    /// the demo's "self-signed certificate" entry, for the trust page. Its tenants are not
+    /// offered, so the tenant profile stays the main server's.
+    self_signed: LookupServer,
     /// How the demo's tenant hosts map to identity zones; given to every wizard while the demo
     /// runs, so typing a tenant's address works like it would with a configured application.
     tenants: TenantProfile,
@@ -38,12 +42,19 @@ impl Demo {
             let tenants =
                 TenantProfile::new(DEMO_APPLICATION, TENANT_HOST_PATTERN, &server.tenant_issuer_template())
                     .map_err(|e| error(ErrorCode::Internal, format!("The demo's tenant profile is invalid: {e}")))?;
-            *running = Some(Running { server, tenants });
+            let self_signed = match LookupServer::start(loopback, Scenario { tls: true, ..Scenario::default() }).await {
+                Ok(self_signed) => self_signed,
+                Err(e) => {
+                    server.shutdown().await;
+                    return Err(error(ErrorCode::Internal, format!("The demo's https server could not start: {e}")));
+                }
+            };
+            *running = Some(Running { server, self_signed, tenants });
         }
         let Some(running) = running.as_ref() else {
             return Err(error(ErrorCode::Internal, "The demo server is not running."));
         };
-        Ok(describe(&running.server))
+        Ok(describe(&running.server, &running.self_signed))
     }
 
     /// The tenant profiles a wizard needs while the demo runs (none otherwise).
@@ -54,11 +65,12 @@ impl Demo {
     pub async fn stop(&self) {
         if let Some(running) = self.running.lock().await.take() {
             running.server.shutdown().await;
+            running.self_signed.shutdown().await;
         }
     }
 }
 
-fn describe(server: &LookupServer) -> DemoInfo {
+fn describe(server: &LookupServer, self_signed: &LookupServer) -> DemoInfo {
     let subscribed = server.subscribed_tenants();
     DemoInfo {
         central_url: server.central_url().to_string(),
@@ -102,6 +114,10 @@ fn describe(server: &LookupServer) -> DemoInfo {
             })
             .collect(),
         matrix: describe_matrix(server),
+        self_signed: DemoSelfSigned {
+            central_url: self_signed.central_url().to_string(),
+            sha256: self_signed.description()["tls_certificate_sha256"].as_str().unwrap_or_default().to_owned(),
+        },
     }
 }
 

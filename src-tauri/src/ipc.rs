@@ -78,6 +78,9 @@ pub struct DemoInfo {
     /// Seed 002: the oCIS server; it logs in through the OpenID Provider at `idp_url`.
     pub ocis_url: String,
     pub idp_url: String,
+    /// A second lookup server that serves S0 over https with a self-signed certificate, which
+    /// this computer does not trust: connecting shows the certificate and asks.
+    pub self_signed: DemoSelfSigned,
     /// The people the OpenID Provider knows (seeds 002 and 003), with their passwords: the demo
     /// page shows what to type into the browser's login page.
     pub oidc_people: Vec<DemoOidcPerson>,
@@ -131,6 +134,15 @@ pub struct DemoMatrixPerson {
     pub deactivated: bool,
     /// The first login is answered "wait": Homeport waits visibly and tries once more.
     pub rate_limited: bool,
+}
+
+/// The demo's "self-signed certificate" server (seed 000 over https).
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoSelfSigned {
+    /// Its central server (`https://127.0.0.1:…/`); the seed 000 people and password work there.
+    pub central_url: String,
+    /// The SHA-256 fingerprint of its certificate, as an administrator would hand it out.
+    pub sha256: String,
 }
 
 #[derive(Clone, Debug, Serialize, Type)]
@@ -187,6 +199,11 @@ pub enum Answer {
     ChooseInstance {
         instance: ServerUrl,
     },
+    /// Trust the certificate of [`Decision::TrustCertificate`] for this account: `sha256` must be
+    /// the fingerprint that was shown (the wizard then starts over and connects with it).
+    TrustCertificate {
+        sha256: String,
+    },
     /// No: the wizard ends with the decision's refusal.
     Decline,
 }
@@ -203,6 +220,7 @@ impl std::fmt::Debug for Answer {
             Answer::ContinueInBrowser => f.write_str("ContinueInBrowser"),
             Answer::UseBrowserLogin => f.write_str("UseBrowserLogin"),
             Answer::ChooseInstance { instance } => write!(f, "ChooseInstance({instance})"),
+            Answer::TrustCertificate { sha256 } => write!(f, "TrustCertificate({sha256})"),
             Answer::Decline => f.write_str("Decline"),
         }
     }
@@ -240,8 +258,18 @@ pub struct RedirectStep {
 #[derive(Clone, Debug, Serialize, Type)]
 pub struct AccountEntry {
     pub account: Account,
-    /// Whether its password is in the keyring (false: the keyring lost it; log in again).
-    pub has_secret: bool,
+    /// Whether its password is in the keyring (false: the keyring lost it; log in again). Null
+    /// when the keyring could not be asked ([`AccountList::keyring`] says why).
+    pub has_secret: Option<bool>,
+}
+
+/// The stored accounts (accounts.json needs no keyring), and why the keyring could not be
+/// asked about their secrets, if it could not (locked, or no Secret Service running).
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct AccountList {
+    pub accounts: Vec<AccountEntry>,
+    /// `keyring_unavailable`: the UI explains it and offers "Try again".
+    pub keyring: Option<ErrorReport>,
 }
 
 pub fn error(code: ErrorCode, message: impl Into<String>) -> ErrorReport {

@@ -8,14 +8,16 @@ pub mod ipc;
 mod session;
 
 use homeport_engine::{
-    AccountStore, ConnectError, Decision, ErrorCode, ErrorReport, Step, Wizard, WizardEvent, WizardOptions,
+    AccountStore, ConnectError, Decision, ErrorCode, ErrorReport, Step, StoreError, Wizard, WizardEvent, WizardOptions,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::autopilot::{Autopilot, EXIT_EXPECTATIONS_FAILED};
 use crate::demo::Demo;
-use crate::ipc::{error, AccountEntry, Answer, AppInfo, AutopilotScript, AutopilotVerdict, DemoInfo, WizardOutcome};
+use crate::ipc::{
+    error, AccountEntry, AccountList, Answer, AppInfo, AutopilotScript, AutopilotVerdict, DemoInfo, WizardOutcome,
+};
 use crate::session::{CallId, Robot, WizardSession};
 
 /// Where the generated TypeScript lives (relative to the repository root).
@@ -197,18 +199,34 @@ async fn wizard_save(state: State<'_, AppState>) -> Result<homeport_engine::Acco
     state.session.save().await
 }
 
+/// The stored accounts, each with whether its secret is in the keyring. A locked or missing
+/// keyring does not hide the list (accounts.json needs no keyring): it is named in
+/// [`AccountList::keyring`] and the secrets are "unknown".
 #[tauri::command]
 #[specta::specta]
-async fn accounts_list() -> Result<Vec<AccountEntry>, ErrorReport> {
+async fn accounts_list() -> Result<AccountList, ErrorReport> {
     with_store(|store| {
         let accounts = store.list()?;
-        Ok(accounts
+        let mut keyring = None;
+        let accounts = accounts
             .into_iter()
             .map(|account| {
-                let has_secret = store.secret(&account.id).is_ok();
+                let has_secret = match keyring {
+                    // One failed D-Bus call is enough: the others would wait and fail alike.
+                    Some(_) => None,
+                    None => match store.secret(&account.id) {
+                        Ok(_) => Some(true),
+                        Err(StoreError::SecretMissing { .. }) => Some(false),
+                        Err(e) => {
+                            keyring = Some(ConnectError::from(e).report());
+                            None
+                        }
+                    },
+                };
                 AccountEntry { account, has_secret }
             })
-            .collect())
+            .collect();
+        Ok(AccountList { accounts, keyring })
     })
     .await
 }
@@ -230,6 +248,7 @@ async fn account_verify(
     id: String,
     on_event: Channel<WizardEvent>,
 ) -> Result<AccountEntry, ErrorReport> {
+    let previous_id = id.clone();
     let (stored, secret) = with_store(move |store| Ok((store.get(&id)?, store.secret(&id)?))).await?;
     let options = options_streaming_to(on_event, &state).await;
     let mut wizard = Wizard::for_account(&stored, secret, options).map_err(|e| e.report())?;
@@ -251,8 +270,9 @@ async fn account_verify(
     let mut account = connected.account;
     account.created_at = stored.created_at;
     let (saved, secret) = (account.clone(), connected.secret);
-    with_store(move |store| store.save(&saved, &secret)).await?;
-    Ok(AccountEntry { account, has_secret: true })
+    // A permanent redirect may have moved the account to another instance (a new id).
+    with_store(move |store| store.update(&previous_id, &saved, &secret)).await?;
+    Ok(AccountEntry { account, has_secret: Some(true) })
 }
 
 /// The options every wizard of this window gets: events go to the UI's live diagram, and while

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use homeport_engine::certificate::parse_fingerprint;
 use homeport_engine::owncloud::initials;
 use homeport_engine::{
     Account, AccountStore, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Secret, Step, Wizard,
@@ -99,6 +100,25 @@ impl WizardSession {
                 Answer::ContinueInBrowser => {}
                 Answer::UseBrowserLogin => wizard.prefer_browser_login(),
                 Answer::ChooseInstance { instance } => wizard.choose_instance(instance),
+                Answer::TrustCertificate { sha256 } => {
+                    // Only the certificate the person was shown: an answer for another one is
+                    // refused, not pinned.
+                    let shown = match &*lock(&self.pending) {
+                        Some(Decision::TrustCertificate { certificate, .. }) => Some(certificate.sha256.clone()),
+                        _ => None,
+                    };
+                    let shown = shown.filter(|shown| {
+                        parse_fingerprint(shown).is_some_and(|shown| parse_fingerprint(&sha256) == Some(shown))
+                    });
+                    let Some(shown) = shown else {
+                        return Err(error(
+                            ErrorCode::PolicyRefused,
+                            "That is not the certificate Homeport asked about; nothing was trusted.",
+                        ));
+                    };
+                    // As shown (the engine's spelling), so the account stores one form of it.
+                    wizard.trust_certificate(&shown).map_err(|e| e.report())?;
+                }
                 Answer::Decline => {
                     let round_trips = wizard.trace().round_trips();
                     *guard = None;
@@ -150,21 +170,30 @@ impl WizardSession {
         early.push_back(call);
     }
 
-    /// Stores the verified account: details in accounts.json, the password in the keyring.
+    /// Stores the verified account: details in accounts.json, the password in the keyring. When
+    /// that fails (a locked or missing keyring), the verified account is kept: "Try again" saves
+    /// it once the keyring is back, without connecting again.
     pub async fn save(&self) -> Result<Account, ErrorReport> {
         let connected = lock(&self.verified)
             .take()
             .ok_or_else(|| error(ErrorCode::NotFound, "There is no verified account to save; connect one first."))?;
-        let result = tokio::task::spawn_blocking(move || {
-            let store = AccountStore::open_default()?;
-            store.save(&connected.account, &connected.secret)?;
-            Ok::<_, homeport_engine::StoreError>(connected)
+        let (connected, result) = tokio::task::spawn_blocking(move || {
+            let result =
+                AccountStore::open_default().and_then(|store| store.save(&connected.account, &connected.secret));
+            (connected, result)
         })
         .await
         .map_err(|e| error(ErrorCode::Internal, format!("saving stopped unexpectedly: {e}")))?;
         match result {
-            Ok(connected) => Ok(connected.account),
-            Err(e) => Err(ConnectError::from(e).report()),
+            Ok(_) => Ok(connected.account),
+            Err(e) => {
+                // Unless a new connection has started meanwhile, this one waits for "Try again".
+                let mut verified = lock(&self.verified);
+                if verified.is_none() {
+                    *verified = Some(connected);
+                }
+                Err(ConnectError::from(e).report())
+            }
         }
     }
 

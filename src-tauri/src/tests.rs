@@ -24,6 +24,228 @@ fn typescript_bindings_are_up_to_date() {
     );
 }
 
+/// The window's security settings, read from the files the app is built with: a strict CSP, no
+/// remote content, and exactly the commands the UI calls.
+mod audit {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    use serde_json::Value;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+    }
+
+    fn read_json(path: &Path) -> Value {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+    }
+
+    fn config() -> Value {
+        read_json(&root().join("tauri.conf.json"))
+    }
+
+    fn capabilities() -> Vec<(PathBuf, Value)> {
+        let dir = root().join("src-tauri/capabilities");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("src-tauri/capabilities")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "at least one capability file");
+        files.into_iter().map(|path| (path.clone(), read_json(&path))).collect()
+    }
+
+    /// Every UI source file (not the generated bindings, not the tests).
+    fn ui_sources() -> Vec<(PathBuf, String)> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("ui source folder").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|ext| ext == "svelte" || ext == "ts" || ext == "html") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = vec![root().join("ui/index.html")];
+        walk(&root().join("ui/src"), &mut files);
+        files
+            .into_iter()
+            .filter(|path| {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                name != "bindings.ts" && !name.ends_with(".test.ts")
+            })
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).expect("read a UI source");
+                (path, text)
+            })
+            .collect()
+    }
+
+    /// `default-src 'self'; img-src …` → directive → sources.
+    fn csp_directives(csp: &str) -> Vec<(String, Vec<String>)> {
+        csp.split(';')
+            .map(str::trim)
+            .filter(|directive| !directive.is_empty())
+            .map(|directive| {
+                let mut words = directive.split_whitespace().map(str::to_owned);
+                let name = words.next().unwrap_or_default();
+                (name, words.collect())
+            })
+            .collect()
+    }
+
+    /// Tauri's own IPC endpoints (`ipc:` on Linux and macOS, `http://ipc.localhost` on Windows):
+    /// the only non-`'self'` origins the window may talk to.
+    const TAURI_IPC: [&str; 2] = ["ipc:", "http://ipc.localhost"];
+
+    #[test]
+    fn the_csp_allows_only_the_apps_own_assets_data_images_and_ipc() {
+        let config = config();
+        let security = &config["app"]["security"];
+        let csp = security["csp"].as_str().expect("tauri.conf.json sets a CSP (a string)");
+        let directives = csp_directives(csp);
+        let sources = |name: &str| directives.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone());
+        assert_eq!(sources("default-src"), Some(vec!["'self'".to_owned()]), "default-src 'self' only: {csp}");
+        for (name, list) in &directives {
+            for source in list {
+                assert!(source != "'unsafe-eval'" && source != "'wasm-unsafe-eval'", "{name} allows eval: {csp}");
+                assert!(!source.contains('*'), "{name} has a wildcard source {source}: {csp}");
+                assert!(
+                    !matches!(source.as_str(), "http:" | "https:" | "ws:" | "wss:" | "blob:" | "filesystem:"),
+                    "{name} allows a whole scheme ({source}): {csp}"
+                );
+                if source.contains("://") || source.ends_with(':') && source != "data:" {
+                    assert!(TAURI_IPC.contains(&source.as_str()), "{name} names a remote origin {source}: {csp}");
+                }
+                if source == "data:" {
+                    assert_eq!(name, "img-src", "data: only for images (avatars): {csp}");
+                }
+            }
+        }
+        // Scripts fall back to default-src unless named; either way no inline script.
+        for name in ["script-src", "script-src-elem", "script-src-attr"] {
+            if let Some(list) = sources(name) {
+                assert!(!list.iter().any(|s| s == "'unsafe-inline'"), "{name} allows inline scripts: {csp}");
+            }
+        }
+        assert!(!csp.contains("unsafe-eval"), "no eval anywhere: {csp}");
+        for key in ["dangerousDisableAssetCspModification", "dangerousRemoteDomainIpcAccess", "devCsp"] {
+            assert!(security.get(key).is_none(), "tauri.conf.json sets {key}: {security}");
+        }
+        assert_ne!(config["app"]["withGlobalTauri"], true, "no global __TAURI__ for injected scripts");
+    }
+
+    #[test]
+    fn the_window_never_loads_remote_content() {
+        let config = config();
+        // Every URL in the config: only its JSON schema's address (an editor hint, never loaded).
+        fn urls(value: &Value, key: &str, out: &mut Vec<String>) {
+            match value {
+                // The CSP is checked on its own (Tauri's IPC origin is in it).
+                Value::String(text) if text.contains("://") && key != "$schema" && key != "csp" => {
+                    out.push(format!("{key}: {text}"))
+                }
+                Value::Array(items) => items.iter().for_each(|item| urls(item, key, out)),
+                Value::Object(map) => map.iter().for_each(|(key, value)| urls(value, key, out)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        urls(&config, "", &mut found);
+        assert!(found.is_empty(), "tauri.conf.json names remote URLs: {found:?}");
+        assert!(config["build"].get("devUrl").is_none(), "the window loads the built UI (ui/dist), no dev server");
+        assert_eq!(config["build"]["frontendDist"], "ui/dist", "the app's own assets, embedded");
+        for window in config["app"]["windows"].as_array().expect("windows") {
+            assert!(window.get("url").is_none(), "a window with its own URL: {window}");
+        }
+        for (path, capability) in capabilities() {
+            assert!(capability.get("remote").is_none(), "{} grants remote origins IPC access", path.display());
+            assert_eq!(capability["windows"], serde_json::json!(["main"]), "{}: the main window only", path.display());
+            assert!(capability.get("webviews").is_none(), "{}: no other webviews", path.display());
+        }
+        // Nor does the UI: no remote scripts, styles, images, frames or links.
+        for (path, text) in ui_sources() {
+            for pattern in
+                ["src=\"http", "href=\"http", "src='http", "href='http", "<iframe", "window.open(", "@import"]
+            {
+                assert!(!text.contains(pattern), "{} contains {pattern:?}", path.display());
+            }
+        }
+    }
+
+    #[test]
+    fn external_links_open_in_the_system_browser_through_the_shell() {
+        // The only page outside the app, the login page, is opened by `wizard_answer` with the
+        // opener plugin's function, from Rust: the window has no opener permission, and the UI
+        // has no link to follow (checked above: no href="http…").
+        let lib = std::fs::read_to_string(root().join("src-tauri/src/lib.rs")).expect("lib.rs");
+        assert!(lib.contains("tauri_plugin_opener::open_url("), "the shell opens the login page in the browser");
+        for (path, capability) in capabilities() {
+            let permissions = capability["permissions"].as_array().expect("permissions");
+            for permission in permissions {
+                let name = permission.as_str().map(str::to_owned).unwrap_or_else(|| permission.to_string());
+                assert!(!name.contains(':'), "{} grants a plugin permission ({name}): none needed", path.display());
+            }
+        }
+    }
+
+    #[test]
+    fn each_granted_command_is_one_the_ui_calls_and_each_call_is_granted() {
+        let mut called = BTreeSet::new();
+        for (_, text) in ui_sources() {
+            for (at, _) in text.match_indices("commands.") {
+                let name: String =
+                    text[at + "commands.".len()..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                // wizardStart → wizard_start
+                let snake: String = name
+                    .chars()
+                    .flat_map(|c| match c.is_ascii_uppercase() {
+                        true => vec!['_', c.to_ascii_lowercase()],
+                        false => vec![c],
+                    })
+                    .collect();
+                if !snake.is_empty() {
+                    called.insert(snake);
+                }
+            }
+        }
+        let mut granted = BTreeSet::new();
+        for (path, capability) in capabilities() {
+            for permission in capability["permissions"].as_array().expect("permissions") {
+                let name = permission.as_str().expect("plain permission names");
+                let command = name
+                    .strip_prefix("allow-")
+                    .unwrap_or_else(|| panic!("{}: {name} is not an allow-<command> permission", path.display()));
+                granted.insert(command.replace('-', "_"));
+            }
+        }
+        let expected: BTreeSet<String> = [
+            "account_remove",
+            "account_verify",
+            "accounts_list",
+            "app_info",
+            "autopilot_finish",
+            "autopilot_load",
+            "autopilot_stop",
+            "demo_start",
+            "demo_stop",
+            "ui_ready",
+            "wizard_answer",
+            "wizard_cancel",
+            "wizard_save",
+            "wizard_start",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        assert_eq!(called, expected, "the commands the UI calls (update this list with the capability)");
+        assert_eq!(granted, called, "the capability grants exactly the commands the UI calls");
+    }
+}
+
 mod ipc {
     use serde_json::{json, Value};
     use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
@@ -261,6 +483,175 @@ mod ipc {
         let refusal =
             app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" }, "call": 4 })).expect_err("no");
         assert_eq!(refusal["code"], "policy_refused", "{refusal}");
+    }
+
+    #[test]
+    fn the_demos_self_signed_server_asks_to_trust_its_certificate_and_pins_exactly_that_one() {
+        let app = app(false);
+        let demo = app.invoke("demo_start", json!({})).expect("the demo starts");
+        let server = demo["self_signed"]["central_url"].as_str().unwrap_or_default().to_owned();
+        let sha256 = demo["self_signed"]["sha256"].as_str().unwrap_or_default().to_owned();
+        assert!(server.starts_with("https://127.0.0.1:"), "S0 over https on loopback: {demo}");
+        assert_eq!(sha256.len(), 95, "an SHA-256 fingerprint, AB:CD:…: {sha256}");
+
+        let step = app
+            .invoke("wizard_start", json!({ "address": server, "onEvent": "__CHANNEL__:1", "call": 1 }))
+            .expect("probe");
+        let decision = &step["decision"];
+        assert_eq!(decision["decision"], "trust_certificate", "not trusted by this computer: {step}");
+        assert_eq!(decision["certificate"]["sha256"], sha256.as_str(), "the demo server's own certificate: {step}");
+        assert!(decision["certificate"]["not_after"].as_str().is_some_and(|t| !t.is_empty()), "validity: {step}");
+
+        // Another fingerprint than the one shown is not pinned; the question stays open.
+        let other = "00:".repeat(31) + "00";
+        let refused = app
+            .invoke("wizard_answer", json!({ "answer": { "answer": "trust_certificate", "sha256": other }, "call": 2 }))
+            .expect_err("only the certificate shown");
+        assert_eq!(refused["code"], "policy_refused", "{refused}");
+
+        let trust = json!({ "answer": "trust_certificate", "sha256": sha256.to_lowercase() });
+        let step = app.invoke("wizard_answer", json!({ "answer": trust, "call": 3 })).expect("trusted");
+        assert_eq!(step["decision"]["decision"], "needs_credentials", "then it connects: {step}");
+        let credentials = json!({ "answer": "credentials", "user": "test@instance2.com", "password": "secret" });
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials, "call": 4 })).expect("login");
+        assert_eq!(step["decision"]["decision"], "confirm_redirect", "{step}");
+        let origin = step["decision"]["to"].clone();
+        assert!(origin.as_str().is_some_and(|o| o.starts_with("https://")), "the instance over https too: {step}");
+        let answer = json!({ "answer": { "answer": "approve_redirect", "origin": origin }, "call": 5 });
+        let step = app.invoke("wizard_answer", answer).expect("verified with the pinned certificate");
+        assert_eq!(step["outcome"], "verified", "{step}");
+        assert_eq!(step["verified"]["account"]["trusted_certificates"], json!([sha256]), "pinned for this account");
+
+        // Don't trust: the wizard ends with the certificate named, code tls.
+        app.invoke("wizard_start", json!({ "address": server, "onEvent": "__CHANNEL__:2", "call": 6 })).expect("probe");
+        let refusal =
+            app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" }, "call": 7 })).expect_err("declined");
+        assert_eq!(refusal["code"], "tls", "{refusal}");
+        assert_eq!(refusal["detail"]["reason"], "untrusted", "{refusal}");
+        assert_eq!(refusal["detail"]["certificate"]["sha256"], sha256.as_str(), "{refusal}");
+
+        // The demo's tenant profile is still the plain-http server's (the https one's tenants are not offered).
+        let tenants = demo["tenants"].as_array().expect("tenants");
+        let tenant1 = tenants.iter().find(|t| t["name"] == "tenant1").expect("tenant1")["url"].clone();
+        let step = app
+            .invoke("wizard_start", json!({ "address": tenant1, "onEvent": "__CHANNEL__:3", "call": 8 }))
+            .expect("tenant probe");
+        assert!(step["decision"]["issuer"].as_str().is_some_and(|i| i.starts_with("http://tenant1.auth.localhost:")));
+        app.invoke("demo_stop", json!({})).expect("the demo stops");
+        let stopped = app.invoke("wizard_start", json!({ "address": server, "onEvent": "__CHANNEL__:4", "call": 9 }));
+        assert_eq!(stopped.expect_err("stopped")["code"], "unreachable", "Stop demo stops the https server too");
+    }
+
+    /// Set in the child process of the keyring test.
+    const KEYRING_CHILD: &str = "HOMEPORT_TEST_KEYRING_CHILD";
+    /// The real session bus, for the child to reach once "the keyring is back".
+    const REAL_BUS: &str = "HOMEPORT_TEST_REAL_BUS";
+
+    /// The keyring is unreachable (the D-Bus session bus address points nowhere), as with no
+    /// Secret Service running: Done says so, keeps the verified account, and "Try again" (the
+    /// same `wizard_save`) stores it once the bus is there. Runs in a child process: the bus
+    /// address is read from the environment, and other tests need the real one.
+    #[test]
+    fn a_missing_keyring_keeps_the_verified_account_until_try_again_saves_it() {
+        if std::env::var_os(KEYRING_CHILD).is_none() {
+            let scratch = tempfile::tempdir().expect("scratch");
+            let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+                .args([
+                    "--exact",
+                    "tests::ipc::a_missing_keyring_keeps_the_verified_account_until_try_again_saves_it",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(KEYRING_CHILD, scratch.path())
+                .env("HOMEPORT_CONFIG_DIR", scratch.path().join("config"))
+                .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", scratch.path().join("bus").display()))
+                .env(REAL_BUS, std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default())
+                // No X11 autolaunch of a bus either.
+                .env_remove("DISPLAY")
+                .output()
+                .expect("run the child");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success() && stdout.contains("1 passed"),
+                "the child failed:\n{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+                assert!(stdout.contains("saved after Try again"), "the retry was checked: {stdout}");
+            }
+            return;
+        }
+        let scratch = std::path::PathBuf::from(std::env::var_os(KEYRING_CHILD).unwrap_or_default());
+        let config = scratch.join("config");
+        std::fs::create_dir_all(&config).expect("config dir");
+        let app = app(false);
+        let central = app.invoke("demo_start", json!({})).expect("demo")["central_url"].clone();
+        app.invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:1", "call": 1 }))
+            .expect("probe");
+        let credentials = json!({ "answer": "credentials", "user": "test@instance2.com", "password": "secret" });
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials, "call": 2 })).expect("login");
+        let origin = step["decision"]["to"].clone();
+        let answer = json!({ "answer": { "answer": "approve_redirect", "origin": origin }, "call": 3 });
+        let verified = app.invoke("wizard_answer", answer).expect("verified");
+        assert_eq!(verified["outcome"], "verified", "{verified}");
+
+        let failed = app.invoke("wizard_save", json!({})).expect_err("no keyring");
+        assert_eq!(failed["code"], "keyring_unavailable", "{failed}");
+        assert!(failed["message"].as_str().is_some_and(|m| m.contains("keyring")), "{failed}");
+        assert!(!config.join("accounts.json").exists(), "nothing stored without its password (never a file fallback)");
+        let again = app.invoke("wizard_save", json!({})).expect_err("still no keyring");
+        assert_eq!(again["code"], "keyring_unavailable", "the verified account was kept for Try again: {again}");
+
+        // The list still shows what accounts.json holds, and names the keyring problem once.
+        let file = json!({ "version": 1, "accounts": [verified["verified"]["account"]] });
+        std::fs::write(config.join("accounts.json"), file.to_string()).expect("an accounts.json");
+        let list = app.invoke("accounts_list", json!({})).expect("listed without the keyring");
+        assert_eq!(list["keyring"]["code"], "keyring_unavailable", "{list}");
+        assert_eq!(list["accounts"][0]["has_secret"], Value::Null, "unknown, not 'missing': {list}");
+        std::fs::remove_file(config.join("accounts.json")).expect("remove");
+
+        // The keyring is back: a bus at that address (forwarded to the real session bus).
+        let real = std::env::var(REAL_BUS).unwrap_or_default();
+        if real.is_empty() {
+            eprintln!("no session bus to come back to: the retry's success is not checked");
+            return;
+        }
+        forward_bus(&scratch.join("bus"), &real);
+        let saved = app.invoke("wizard_save", json!({})).expect("Try again stores the same account");
+        assert_eq!(saved["user_id"], "test@instance2.com", "{saved}");
+        let list = app.invoke("accounts_list", json!({})).expect("listed");
+        assert_eq!(list["keyring"], Value::Null, "{list}");
+        assert_eq!(list["accounts"][0]["has_secret"], true, "the password is in the keyring now: {list}");
+        let id = list["accounts"][0]["account"]["id"].clone();
+        app.invoke("account_remove", json!({ "id": id })).expect("removed, with its keyring entry");
+        println!("saved after Try again");
+    }
+
+    /// Serves `path` as a unix socket that forwards every connection to the D-Bus `address`.
+    fn forward_bus(path: &std::path::Path, address: &str) {
+        let target = address.split(',').next().unwrap_or_default().to_owned();
+        let listener = std::os::unix::net::UnixListener::bind(path).expect("bind the bus socket");
+        listener.set_nonblocking(true).expect("nonblocking");
+        tauri::async_runtime::spawn(async move {
+            let Ok(listener) = tokio::net::UnixListener::from_std(listener) else { return };
+            while let Ok((mut client, _)) = listener.accept().await {
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let upstream = if let Some(path) = target.strip_prefix("unix:path=") {
+                        std::os::unix::net::UnixStream::connect(path)
+                    } else if let Some(name) = target.strip_prefix("unix:abstract=") {
+                        use std::os::linux::net::SocketAddrExt as _;
+                        std::os::unix::net::SocketAddr::from_abstract_name(name)
+                            .and_then(|addr| std::os::unix::net::UnixStream::connect_addr(&addr))
+                    } else {
+                        return;
+                    };
+                    let Ok(upstream) = upstream.and_then(|s| s.set_nonblocking(true).map(|()| s)) else { return };
+                    let Ok(mut upstream) = tokio::net::UnixStream::from_std(upstream) else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+            }
+        });
     }
 
     fn scripted_app(file: &str) -> MockApp {

@@ -102,3 +102,14 @@ describe("the autopilot answers as the headless runner does", () => {
     expect(verdictTitle(false)).toMatch(/not met/);
   });
 });
+
+describe("a certificate question", () => {
+  it("is declined, as headless: the scenario's own server is trusted up front", () => {
+    const certificate = { subject: "CN=x", issuer: "CN=x", not_before: "", not_after: "", sha256: "AB" };
+    const trust: Page = {
+      name: "trust",
+      decision: { decision: "trust_certificate", url: "https://127.0.0.1:4000/", certificate },
+    };
+    expect(nextAction(trust, script, null, NOTHING_PLAYED)).toEqual({ action: "decline" });
+  });
+});

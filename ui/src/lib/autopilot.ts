@@ -53,6 +53,9 @@ export function nextAction(page: Page, script: AutopilotScript, error: ErrorRepo
       const found = wanted === null ? undefined : page.decision.instances.find((i) => sameUrl(i.url, wanted));
       return found && !played.instanceChosen ? { action: "choose-instance", url: found.url } : { action: "decline" };
     }
+    case "trust":
+      // A scenario's own lookup server is trusted up front; any other certificate is refused, as headless.
+      return { action: "decline" };
     default:
       // Verified, or back at the address (cancelled): the connection is over.
       return { action: "finish" };

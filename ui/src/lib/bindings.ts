@@ -42,7 +42,12 @@ export const commands = {
 	wizardCancel: (call: number) => __TAURI_INVOKE<void>("wizard_cancel", { call }),
 	/**  "Done": stores the verified account (password in the keyring). */
 	wizardSave: () => typedError<Account, ErrorReport>(__TAURI_INVOKE("wizard_save")),
-	accountsList: () => typedError<AccountEntry[], ErrorReport>(__TAURI_INVOKE("accounts_list")),
+	/**
+	 *  The stored accounts, each with whether its secret is in the keyring. A locked or missing
+	 *  keyring does not hide the list (accounts.json needs no keyring): it is named in
+	 *  [`AccountList::keyring`] and the secrets are "unknown".
+	 */
+	accountsList: () => typedError<AccountList, ErrorReport>(__TAURI_INVOKE("accounts_list")),
 	/**  Removes the account and its keyring entry. */
 	accountRemove: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("account_remove", { id })),
 	/**
@@ -89,11 +94,24 @@ export type Account = {
 /**  A stored account and how it fared the last time it was checked. */
 export type AccountEntry = {
 	account: Account,
-	/**  Whether its password is in the keyring (false: the keyring lost it; log in again). */
-	has_secret: boolean,
+	/**
+	 *  Whether its password is in the keyring (false: the keyring lost it; log in again). Null
+	 *  when the keyring could not be asked ([`AccountList::keyring`] says why).
+	 */
+	has_secret: boolean | null,
 };
 
 export type AccountKind = "owncloud" | "ocis" | "matrix" | "tenant-oidc";
+
+/**
+ *  The stored accounts (accounts.json needs no keyring), and why the keyring could not be
+ *  asked about their secrets, if it could not (locked, or no Secret Service running).
+ */
+export type AccountList = {
+	accounts: AccountEntry[],
+	/**  `keyring_unavailable`: the UI explains it and offers "Try again". */
+	keyring: ErrorReport | null,
+};
 
 /**  The person's answer to the last [`Decision`]. */
 export type Answer = { answer: "credentials"; user: string; password: string } | { answer: "approve_redirect"; origin: Origin } | { answer: "allow_plain_http" } | 
@@ -109,6 +127,11 @@ export type Answer = { answer: "credentials"; user: string; password: string } |
 { answer: "use_browser_login" } | 
 /**  The instance picked from [`Decision::ChooseInstance`]. */
 { answer: "choose_instance"; instance: ServerUrl } | 
+/**
+ *  Trust the certificate of [`Decision::TrustCertificate`] for this account: `sha256` must be
+ *  the fingerprint that was shown (the wizard then starts over and connects with it).
+ */
+{ answer: "trust_certificate"; sha256: string } | 
 /**  No: the wizard ends with the decision's refusal. */
 { answer: "decline" };
 
@@ -223,6 +246,11 @@ export type DemoInfo = {
 	ocis_url: string,
 	idp_url: string,
 	/**
+	 *  A second lookup server that serves S0 over https with a self-signed certificate, which
+	 *  this computer does not trust: connecting shows the certificate and asks.
+	 */
+	self_signed: DemoSelfSigned,
+	/**
 	 *  The people the OpenID Provider knows (seeds 002 and 003), with their passwords: the demo
 	 *  page shows what to type into the browser's login page.
 	 */
@@ -289,6 +317,14 @@ export type DemoPortal = {
 	url: string,
 	/**  The server name in Matrix IDs: `proxy.localhost:41245`. */
 	server_name: string,
+};
+
+/**  The demo's "self-signed certificate" server (seed 000 over https). */
+export type DemoSelfSigned = {
+	/**  Its central server (`https://127.0.0.1:…/`); the seed 000 people and password work there. */
+	central_url: string,
+	/**  The SHA-256 fingerprint of its certificate, as an administrator would hand it out. */
+	sha256: string,
 };
 
 export type DemoTenant = {

@@ -2,7 +2,8 @@
 // `detail.reason` for a server that is not ready) — never on the message text.
 import type { ErrorReport } from "./bindings";
 
-export type Explanation = { title: string; hint: string };
+/** `loud`: a warning to be shown louder than an ordinary error (a changed certificate). */
+export type Explanation = { title: string; hint: string; loud?: boolean };
 
 function detailField(error: ErrorReport, field: string): string | undefined {
   const detail = error.detail;
@@ -31,10 +32,7 @@ export function explain(error: ErrorReport): Explanation {
         hint: "Check the address and your network connection, then try again.",
       };
     case "tls":
-      return {
-        title: "The secure connection failed",
-        hint: "The server's certificate is not trusted. Ask its administrator, or check the address.",
-      };
+      return explainCertificate(error);
     case "auth_failed":
       if (detailField(error, "reason") === "account_disabled") {
         return {
@@ -96,9 +94,22 @@ export function explain(error: ErrorReport): Explanation {
         hint: "Your password was not sent. Start again and approve the server only if you trust it.",
       };
     case "keyring_unavailable":
+      if (detailField(error, "keyring") === "locked") {
+        return {
+          title: "The system keyring is locked",
+          hint:
+            "The keyring is where your desktop keeps passwords safe (GNOME Keyring, KWallet, KeePassXC). Homeport " +
+            "stores passwords only there, never in a file. Unlock it — log in to your desktop session, or open " +
+            "\"Passwords and Keys\" and unlock the Login keyring — then press Try again. Nothing is lost meanwhile.",
+        };
+      }
       return {
         title: "The system keyring is not available",
-        hint: "Homeport keeps passwords only in the system keyring. Unlock it (or start it) and press Done again.",
+        hint:
+          "The keyring is where your desktop keeps passwords safe (GNOME Keyring, KWallet, KeePassXC). Homeport " +
+          "stores passwords only there, never in a file. Start one in your session (install gnome-keyring, or turn " +
+          "on KeePassXC's Secret Service integration), or unlock it if it is locked, then press Try again. Nothing " +
+          "is lost meanwhile.",
       };
     case "not_found":
       return { title: "Not found", hint: "Start again from the address." };
@@ -117,5 +128,62 @@ export function explain(error: ErrorReport): Explanation {
       return { title: "Cancelled", hint: "Nothing was saved." };
     case "internal":
       return { title: "Something went wrong inside Homeport", hint: "Try again; if it keeps happening, report it." };
+  }
+}
+
+/**
+ * A certificate the engine did not accept (`code: "tls"`), by `detail.reason`. A changed
+ * certificate is the loud one: Homeport never accepts it silently.
+ */
+function explainCertificate(error: ErrorReport): Explanation {
+  switch (detailField(error, "reason")) {
+    case "changed":
+      return {
+        title: "Warning: the server's certificate has changed",
+        hint:
+          "This is not the certificate you trusted for this account, and Homeport does not accept it silently. " +
+          "Someone may be intercepting the connection — or the server got a new certificate. Do not go on until " +
+          "you have checked with the server's administrator: if they confirm the new fingerprint, remove the " +
+          "account and add it again.",
+        loud: true,
+      };
+    case "untrusted":
+      return {
+        title: "The certificate was not trusted",
+        hint:
+          "The server's certificate is not issued by an authority this computer trusts, and you chose not to trust " +
+          "it. Nothing was sent. Ask the server's administrator for its fingerprint, then connect again.",
+      };
+    case "wrong_host":
+      return {
+        title: "The certificate belongs to another server",
+        hint:
+          "It was issued for other host names than the address you typed. Check the address for typos; if it is " +
+          "right, the server is misconfigured (or someone is impersonating it): tell its administrator.",
+      };
+    case "expired":
+      return {
+        title: "The server's certificate has expired",
+        hint: "Its administrator has to renew it. Homeport does not connect with an expired certificate.",
+      };
+    case "not_yet_valid":
+      return {
+        title: "The server's certificate is not valid yet",
+        hint:
+          "Check this computer's date and time first — a wrong clock is the usual cause. If the clock is right, " +
+          "tell the server's administrator.",
+      };
+    case "weak_signature":
+      return {
+        title: "The certificate uses a weak signature",
+        hint:
+          "It is signed with an algorithm too weak (or too unusual) to check safely. The server's administrator " +
+          "has to replace it.",
+      };
+    default:
+      return {
+        title: "The secure connection failed",
+        hint: "The server's certificate could not be checked. Check the address, or ask the server's administrator.",
+      };
   }
 }

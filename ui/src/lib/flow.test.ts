@@ -4,6 +4,10 @@ import { explain } from "./explain";
 import {
   addressProblem,
   CANCELLED_NOTICE,
+  fingerprintRows,
+  fingerprintSpoken,
+  keyringRetry,
+  trustedCertificate,
   isFinalRefusal,
   isMatrixLogin,
   isMatrixRedirect,
@@ -267,5 +271,58 @@ describe("Matrix behind a portal", () => {
     expect(needsNewLogin(error("unreachable"))).toBe(false);
     expect(needsNewLogin(error("auth_failed", { server: "s", reason: "account_disabled" }))).toBe(false);
     expect(secretName(account)).toBe("access and refresh tokens");
+  });
+});
+
+describe("certificates", () => {
+  const sha256 = Array.from({ length: 32 }, (_, i) => i.toString(16).toUpperCase().padStart(2, "0")).join(":");
+
+  it("shows a fingerprint in four rows of eight pairs that join back to it", () => {
+    const rows = fingerprintRows(sha256);
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toBe("00:01:02:03:04:05:06:07");
+    expect(rows.join(":")).toBe(sha256);
+    expect(fingerprintRows("not a fingerprint")).toEqual(["not a fingerprint"]);
+    expect(fingerprintSpoken(sha256).startsWith("row 1: 00 01 02")).toBe(true);
+  });
+
+  it("names the certificate an account trusts", () => {
+    const account = { trusted_certificates: [sha256] } as unknown as Account;
+    expect(trustedCertificate(account)).toBe(sha256);
+    expect(trustedCertificate({} as Account)).toBeNull();
+  });
+
+  it("offers Try again for the keyring where it can repeat something", () => {
+    const keyring = error("keyring_unavailable", { keyring: "locked" });
+    const verifiedPage = { name: "verified" } as Page;
+    expect(keyringRetry(verifiedPage, keyring)).toBe("save");
+    expect(keyringRetry({ name: "accounts" }, keyring)).toBe("list");
+    expect(keyringRetry({ name: "address" }, keyring)).toBeNull();
+    expect(keyringRetry(verifiedPage, error("internal"))).toBeNull();
+  });
+
+  it("words each certificate problem, the changed one loudest", () => {
+    const tls = (reason: string) => explain(error("tls", { url: "https://x/", reason }));
+    expect(tls("changed").loud).toBe(true);
+    expect(tls("changed").hint).toContain("remove the account and add it again");
+    expect(tls("changed").hint).toContain("does not accept it silently");
+    expect(tls("not_yet_valid").hint).toContain("date and time");
+    expect(tls("wrong_host").title).toContain("another server");
+    expect(tls("expired").title).toContain("expired");
+    expect(tls("weak_signature").title).toContain("weak");
+    expect(tls("untrusted").title).toContain("not trusted");
+    const titles = new Set(["changed", "untrusted", "wrong_host", "expired", "not_yet_valid", "weak_signature"].map((r) => tls(r).title));
+    expect(titles.size).toBe(6);
+    expect(tls("expired").loud).toBeFalsy();
+  });
+
+  it("explains a keyring: what it is, never a file, how to unlock", () => {
+    const locked = explain(error("keyring_unavailable", { keyring: "locked" }));
+    expect(locked.title).toContain("locked");
+    expect(locked.hint).toContain("never in a file");
+    expect(locked.hint).toContain("unlock");
+    const missing = explain(error("keyring_unavailable", { keyring: "unavailable" }));
+    expect(missing.title).toContain("not available");
+    expect(missing.hint).toContain("Start one");
   });
 });

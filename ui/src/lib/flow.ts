@@ -179,3 +179,35 @@ export function portalHop(verified: Verified): { portal: string; homeserver: str
   const homeserver = originOf(account.instance_url);
   return portal === homeserver ? null : { portal, homeserver };
 }
+
+/**
+ * A SHA-256 fingerprint (`AB:CD:…`, 32 pairs) in rows of 8 pairs, for reading and comparing.
+ * Anything else is returned as one row, unchanged.
+ */
+export function fingerprintRows(sha256: string): string[] {
+  const pairs = sha256.trim().toUpperCase().split(":");
+  if (pairs.length !== 32 || !pairs.every((pair) => /^[0-9A-F]{2}$/.test(pair))) return [sha256];
+  const rows: string[] = [];
+  for (let at = 0; at < pairs.length; at += 8) rows.push(pairs.slice(at, at + 8).join(":"));
+  return rows;
+}
+
+/** A fingerprint as a screen reader should read it: pairs apart, rows as pauses. */
+export function fingerprintSpoken(sha256: string): string {
+  return fingerprintRows(sha256)
+    .map((row, index) => `row ${index + 1}: ${row.split(":").join(" ")}`)
+    .join(", ");
+}
+
+/** The certificate an account trusts (pinned when it was added), if any. */
+export function trustedCertificate(account: Account): string | null {
+  return account.trusted_certificates?.[0] ?? null;
+}
+
+/** What to do when "Try again" is pressed after a keyring error: save again, or reload the list. */
+export function keyringRetry(page: Page, error: ErrorReport | null): "save" | "list" | null {
+  if (error?.code !== "keyring_unavailable") return null;
+  if (page.name === "verified") return "save";
+  if (page.name === "accounts") return "list";
+  return null;
+}
