@@ -131,8 +131,16 @@ fn parse_url(scheme: &str, input: &str) -> Result<Url, AddressError> {
         }
         other => AddressError::InvalidUrl(other.to_string()),
     })?;
-    match url.host_str() {
-        None | Some("") => Err(AddressError::MissingHost),
+    if url.port() == Some(0) {
+        return Err(AddressError::InvalidPort);
+    }
+    match url.host() {
+        None => Err(AddressError::MissingHost),
+        Some(url::Host::Domain("")) => Err(AddressError::MissingHost),
+        // No DNS name is longer than 253 characters (RFC 1035 §2.3.4): refuse it here, not at DNS.
+        Some(url::Host::Domain(name)) if name.trim_end_matches('.').len() > 253 => {
+            Err(AddressError::InvalidHost(format!("{}… ({} characters)", &name[..40], name.len())))
+        }
         Some(_) => Ok(url),
     }
 }

@@ -69,6 +69,19 @@ impl ProviderMetadata {
         if metadata.issuer != expected_issuer {
             return Err(ConnectError::IssuerMismatch { expected: expected_issuer.to_owned(), got: metadata.issuer });
         }
+        // The login page goes to the browser and the rest to our client: a `javascript:` or `file:`
+        // endpoint is never opened or fetched.
+        let endpoints =
+            [Some(&metadata.authorization_endpoint), Some(&metadata.token_endpoint), Some(&metadata.jwks_uri)];
+        let optional = [&metadata.userinfo_endpoint, &metadata.registration_endpoint, &metadata.revocation_endpoint];
+        if let Some(bad) = endpoints.into_iter().chain(optional.map(Option::as_ref)).flatten().find(|url| !is_http(url))
+        {
+            return Err(ConnectError::InvalidResponse {
+                url: url.to_string(),
+                what: "OpenID discovery document",
+                reason: format!("the endpoint {bad} is not an http(s) URL"),
+            });
+        }
         // An empty list means the provider does not say; S256 is still what we send.
         if !metadata.code_challenge_methods_supported.is_empty()
             && !metadata.code_challenge_methods_supported.iter().any(|m| m == "S256")
@@ -81,6 +94,10 @@ impl ProviderMetadata {
         }
         Ok(metadata)
     }
+}
+
+fn is_http(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|host| !host.is_empty())
 }
 
 /// `GET <server>/.well-known/webfinger?resource=…&rel=…` (RFC 7033).
@@ -125,7 +142,8 @@ pub fn issuer_from_webfinger(url: &Url, body: &[u8]) -> Result<String, ConnectEr
         .iter()
         .filter(|link| link.rel == ISSUER_REL)
         .filter_map(|link| link.href.clone())
-        .find(|href| Url::parse(href).is_ok())
+        // An issuer is an http(s) URL (OpenID Connect Discovery §3); `javascript:` or `file:` is a lie.
+        .find(|href| Url::parse(href).is_ok_and(|url| is_http(&url)))
         .ok_or_else(|| ConnectError::InvalidResponse {
             url: url.to_string(),
             what: "WebFinger answer",

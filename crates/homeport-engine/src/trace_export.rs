@@ -288,9 +288,9 @@ fn redact_pairs(pairs: &str) -> String {
 
 fn is_secret_parameter(name: &str) -> bool {
     // The name as a server would decode it (`%63ode` is `code`); a trailing word boundary is
-    // enough to catch `token` in `foo token` of free text.
+    // enough to catch `token` in `foo token` of free text, and `#` the fragment of a URL in it.
     let decoded: String = url::form_urlencoded::parse(name.as_bytes()).map(|(key, _)| key.into_owned()).collect();
-    let decoded = decoded.rsplit([' ', '\t', ',', ';', '(', ':']).next().unwrap_or_default().to_ascii_lowercase();
+    let decoded = decoded.rsplit([' ', '\t', ',', ';', '(', ':', '#']).next().unwrap_or_default().to_ascii_lowercase();
     SECRET_PARAMETERS.contains(&decoded.as_str())
 }
 

@@ -379,7 +379,7 @@ impl Wizard {
             }
             Phase::MatrixDiscover => {
                 self.step("probe", format!("looking up the Matrix server {}", self.server));
-                match wizard_matrix::discover(&self.http, &self.server).await? {
+                match wizard_matrix::discover(&self.http, &self.server, self.policy.allow_plain_http).await? {
                     Some(start) => self.matrix_login(start).await,
                     None => Err(ConnectError::InvalidResponse {
                         url: self.server.to_string(),
@@ -633,6 +633,10 @@ impl Wizard {
         instance: ServerUrl,
         mut refreshed: bool,
     ) -> Result<Step, ConnectError> {
+        // A WebFinger answer may not send the bearer token over plain http to another host.
+        if instance.is_plain_http() && !instance.is_loopback() && !self.policy.allow_plain_http {
+            return Err(ConnectError::PlainHttpRefused { url: instance.to_string() });
+        }
         self.step("verify", format!("verifying the account at {instance}"));
         loop {
             let request = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&instance), Participant::Instance)
@@ -759,7 +763,7 @@ impl Wizard {
                 Err(not_owncloud) => {
                     // Why: a server without ownCloud's status.php may be a Matrix server; the
                     // flavour is read from the answers, the person need not say which.
-                    return match wizard_matrix::discover(&self.http, &self.server).await {
+                    return match wizard_matrix::discover(&self.http, &self.server, self.policy.allow_plain_http).await {
                         Ok(Some(start)) => self.matrix_login(start).await,
                         _ => Err(not_owncloud),
                     };

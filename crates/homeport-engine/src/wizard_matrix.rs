@@ -60,7 +60,13 @@ pub fn access_token_of(secret: &Secret) -> Option<Secret> {
 /// Matrix discovery for `server`: `.well-known/matrix/client` names the base URL; then the base
 /// must answer `/versions`, and its login flows are read (concurrently, one round trip).
 /// `Ok(None)`: not a Matrix server.
-pub async fn discover(http: &HttpClient, server: &ServerUrl) -> Result<Option<MatrixStart>, ConnectError> {
+/// A well-known document may not send the client (and later its password) to a plain-http host
+/// elsewhere unless the person allowed plain http.
+pub async fn discover(
+    http: &HttpClient,
+    server: &ServerUrl,
+    allow_plain_http: bool,
+) -> Result<Option<MatrixStart>, ConnectError> {
     let well_known = HttpRequest::new(reqwest::Method::GET, server.join(matrix::WELL_KNOWN_PATH), Participant::Lookup)
         .header("Accept", "application/json");
     let answer = http.send(&well_known, http.trace().next_round()).await?;
@@ -71,6 +77,9 @@ pub async fn discover(http: &HttpClient, server: &ServerUrl) -> Result<Option<Ma
         // publish a well-known (matrix-rust-sdk treats the server URL as the homeserver then).
         server.clone()
     };
+    if base.is_plain_http() && !base.is_loopback() && !allow_plain_http {
+        return Err(ConnectError::PlainHttpRefused { url: base.to_string() });
+    }
     let to = if Origin::of(base.as_url()) == Origin::of(server.as_url()) {
         Participant::Lookup
     } else {

@@ -1,8 +1,10 @@
 //! The engine against the real lookup server over loopback sockets, and the account store against
 //! the real Secret Service (the README test command starts gnome-keyring under dbus-run-session).
 
+mod hostile;
 mod matrix;
 mod oidc;
+mod properties;
 mod store;
 mod wizard;
 
