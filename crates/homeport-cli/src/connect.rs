@@ -46,6 +46,10 @@ pub struct ConnectArgs {
     /// Accept plain http to a host that is not this machine (the password travels readable).
     #[arg(long)]
     allow_plain_http: bool,
+    /// Trust the server certificate with this SHA-256 fingerprint (as Homeport shows it) for this
+    /// account only, e.g. a self-signed one. Repeat for several.
+    #[arg(long, value_name = "SHA256")]
+    trust_cert: Vec<String>,
     /// How to open an OpenID Connect login page: `system` (the desktop's browser, via xdg-open
     /// or $BROWSER), `print` (show the link; open it yourself) or `auto-login` (Homeport fills in
     /// the lookup server's login form with --user and --password-stdin; loopback IdPs only).
@@ -143,7 +147,7 @@ async fn connect(
         _ => Vec::new(),
     };
     let mut wizard =
-        Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, ..WizardOptions::default() })
+        Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, http: trusted(&args.trust_cert, json)? })
             .map_err(|e| Failure::new(&e, json))?;
     *unwritten = Some(wizard.trace().clone());
     for origin in &args.approve_redirect {
@@ -253,6 +257,21 @@ async fn connect(
     Ok(())
 }
 
+/// `--trust-cert` fingerprints, checked, as the HTTP configuration's pins.
+fn trusted(fingerprints: &[String], json: bool) -> Result<homeport_engine::HttpConfig, Failure> {
+    let mut pins = Vec::new();
+    for fingerprint in fingerprints {
+        let Some(pin) = homeport_engine::certificate::normalize_fingerprint(fingerprint) else {
+            return Err(Failure::bad_input(
+                format!("--trust-cert {fingerprint:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"),
+                json,
+            ));
+        };
+        pins.push(pin);
+    }
+    Ok(homeport_engine::HttpConfig { pinned_certificates: pins, ..Default::default() })
+}
+
 fn read_password(json: bool) -> Result<Secret, Failure> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() && !json {
@@ -283,6 +302,10 @@ fn answer_hint(decision: &Decision) -> String {
         Decision::ChooseInstance { .. } => {
             format!("the account lives on several instances: run again with --instance URL, one of {}", offered_instances(decision))
         }
+        Decision::TrustCertificate { certificate, .. } => format!(
+            "the certificate is issued to {} by {}, valid {} to {}. If its fingerprint is the one the server's administrator gave you, run again with --trust-cert {}",
+            certificate.subject, certificate.issuer, certificate.not_before, certificate.not_after, certificate.sha256
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::address::{AddressError, Origin};
+use crate::certificate::{CertificateInfo, CertificateProblem};
 use crate::redirect::RedirectRefusal;
 use crate::store::StoreError;
 use crate::trace::Participant;
@@ -29,6 +30,12 @@ pub enum ConnectError {
     Timeout { url: String, seconds: u64 },
     #[error("the secure connection to {url} failed: {reason}")]
     Tls { url: String, reason: String },
+    #[error("{url} presents a certificate this computer does not trust (issued by {}, SHA-256 {})", .certificate.issuer, .certificate.sha256)]
+    CertificateUntrusted { url: String, certificate: Box<CertificateInfo> },
+    #[error("the certificate of {url} has CHANGED since you trusted it (now SHA-256 {}, issued by {}); Homeport does not accept it silently — it may be an attack, or the server got a new certificate: check with its administrator, then remove and add the account again", .certificate.sha256, .certificate.issuer)]
+    CertificateChanged { url: String, certificate: Box<CertificateInfo> },
+    #[error("the certificate of {url} {}: {detail}", problem_words(.problem))]
+    CertificateInvalid { url: String, problem: CertificateProblem, certificate: Box<CertificateInfo>, detail: String },
     #[error("{}", not_ready_message(.server, *.reason))]
     ServerNotReady { server: String, reason: NotReady },
     #[error("{origin} did not accept the user name or password for {user}")]
@@ -143,7 +150,10 @@ impl ConnectError {
         match self {
             ConnectError::Address(_) => ErrorCode::BadInput,
             ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => ErrorCode::Unreachable,
-            ConnectError::Tls { .. } => ErrorCode::Tls,
+            ConnectError::Tls { .. }
+            | ConnectError::CertificateUntrusted { .. }
+            | ConnectError::CertificateChanged { .. }
+            | ConnectError::CertificateInvalid { .. } => ErrorCode::Tls,
             ConnectError::AuthFailed { .. }
             | ConnectError::CredentialsRequired { .. }
             | ConnectError::UnsupportedAuth { .. } => ErrorCode::AuthFailed,
@@ -177,6 +187,15 @@ impl ConnectError {
             | ConnectError::Tls { url, .. }
             | ConnectError::PlainHttpRefused { url } => json!({ "url": url }),
             ConnectError::Timeout { url, seconds } => json!({ "url": url, "timeout_seconds": seconds }),
+            ConnectError::CertificateUntrusted { url, certificate } => {
+                json!({ "url": url, "reason": "untrusted", "certificate": certificate })
+            }
+            ConnectError::CertificateChanged { url, certificate } => {
+                json!({ "url": url, "reason": "changed", "certificate": certificate })
+            }
+            ConnectError::CertificateInvalid { url, problem, certificate, .. } => {
+                json!({ "url": url, "reason": problem, "certificate": certificate })
+            }
             ConnectError::ServerNotReady { server, reason } => json!({ "server": server, "reason": reason }),
             // The UI shows the login form again on this reason.
             ConnectError::AuthFailed { origin, user, at } => {
@@ -227,4 +246,16 @@ pub(crate) fn snippet(body: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+fn problem_words(problem: &CertificateProblem) -> &'static str {
+    match problem {
+        CertificateProblem::Expired => "has expired",
+        CertificateProblem::NotYetValid => "is not valid yet (check this computer's clock)",
+        CertificateProblem::WrongHost => "was issued for other host names",
+        CertificateProblem::WeakSignature => "is signed with a weak or unknown algorithm",
+        CertificateProblem::Untrusted => "is not issued by an authority this computer trusts",
+        CertificateProblem::Changed => "has changed since you trusted it",
+        CertificateProblem::Other => "is not valid",
+    }
 }

@@ -10,7 +10,10 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 use url::Url;
 
+use std::sync::Arc;
+
 use crate::address::Origin;
+use crate::certificate::{self, CertificateLog, CertificateProblem, Presented};
 use crate::error::ConnectError;
 use crate::redirect::{is_redirect, Hop, RedirectAnswer, RedirectChain, RedirectPolicy, Verdict};
 use crate::secret::Credentials;
@@ -24,6 +27,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Extra trusted roots (DER), e.g. the lookup server's self-signed certificate in tests.
     pub extra_root_certificates: Vec<Vec<u8>>,
+    /// SHA-256 fingerprints of certificates the person trusted for this account (any form
+    /// [`crate::certificate::parse_fingerprint`] reads): accepted as they are, nothing else is.
+    pub pinned_certificates: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -33,6 +39,7 @@ impl Default for HttpConfig {
             timeout: Duration::from_secs(30),
             max_body_bytes: 4 * 1024 * 1024,
             extra_root_certificates: Vec::new(),
+            pinned_certificates: Vec::new(),
         }
     }
 }
@@ -120,6 +127,8 @@ pub struct HttpClient {
     client: reqwest::Client,
     config: HttpConfig,
     trace: Trace,
+    /// What the certificate verifier saw fail, for typed TLS errors and the trust decision.
+    certificates: Arc<CertificateLog>,
 }
 
 /// Names under `localhost` are loopback and never go to DNS (RFC 6761 §6.3) — so
@@ -145,42 +154,61 @@ impl reqwest::dns::Resolve for LocalhostFirst {
 /// The client for the default configuration, built once: loading the system's trusted roots
 /// costs more than a whole loopback connection, and clients are cheap to clone (they share a
 /// connection pool, which a load test of many wizards wants too).
-static DEFAULT_CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+static DEFAULT_CLIENT: std::sync::OnceLock<(reqwest::Client, Arc<CertificateLog>)> = std::sync::OnceLock::new();
 
 impl HttpClient {
     pub fn new(config: HttpConfig, trace: Trace) -> Result<Self, ConnectError> {
         let is_default = config.extra_root_certificates.is_empty()
+            && config.pinned_certificates.is_empty()
             && config.connect_timeout == HttpConfig::default().connect_timeout
             && config.timeout == HttpConfig::default().timeout;
-        if let (true, Some(client)) = (is_default, DEFAULT_CLIENT.get()) {
-            return Ok(HttpClient { client: client.clone(), config, trace });
+        if let (true, Some((client, certificates))) = (is_default, DEFAULT_CLIENT.get()) {
+            return Ok(HttpClient { client: client.clone(), config, trace, certificates: certificates.clone() });
         }
-        let client = Self::build(&config)?;
+        let certificates = Arc::new(CertificateLog::default());
+        let client = Self::build(&config, certificates.clone())?;
         if is_default {
-            let _ = DEFAULT_CLIENT.set(client.clone());
+            let _ = DEFAULT_CLIENT.set((client.clone(), certificates.clone()));
         }
-        Ok(HttpClient { client, config, trace })
+        Ok(HttpClient { client, config, trace, certificates })
     }
 
-    fn build(config: &HttpConfig) -> Result<reqwest::Client, ConnectError> {
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
+    /// The same client trusting `pins` as well (the person trusted a certificate), recording into
+    /// the same trace.
+    pub fn with_pins(&self, pins: &[String]) -> Result<Self, ConnectError> {
+        let mut config = self.config.clone();
+        for pin in pins {
+            if !config.pinned_certificates.contains(pin) {
+                config.pinned_certificates.push(pin.clone());
+            }
+        }
+        HttpClient::new(config, self.trace.clone())
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    fn build(config: &HttpConfig, certificates: Arc<CertificateLog>) -> Result<reqwest::Client, ConnectError> {
+        let setup = |reason: String| ConnectError::Tls { url: String::new(), reason };
+        let mut pins = Vec::new();
+        for pin in &config.pinned_certificates {
+            pins.push(
+                certificate::parse_fingerprint(pin)
+                    .ok_or_else(|| setup(format!("{pin:?} is not a SHA-256 fingerprint")))?,
+            );
+        }
+        let tls = certificate::client_config(&config.extra_root_certificates, pins, certificates)
+            .map_err(|reason| setup(format!("the HTTP client could not be set up: {reason}")))?;
+        reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .user_agent(concat!("Homeport/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(std::sync::Arc::new(LocalhostFirst));
-        for der in &config.extra_root_certificates {
-            let certificate = reqwest::Certificate::from_der(der).map_err(|e| ConnectError::Tls {
-                url: String::new(),
-                reason: format!("a trusted certificate is not valid: {e}"),
-            })?;
-            builder = builder.add_root_certificate(certificate);
-        }
-        builder.build().map_err(|e| ConnectError::Tls {
-            url: String::new(),
-            reason: format!("the HTTP client could not be set up: {e}"),
-        })
+            .dns_resolver(Arc::new(LocalhostFirst))
+            .build()
+            .map_err(|e| setup(format!("the HTTP client could not be set up: {e}")))
     }
 
     pub fn trace(&self) -> &Trace {
@@ -289,10 +317,23 @@ impl HttpClient {
     }
 
     fn classify(&self, url: &Url, error: &reqwest::Error) -> ConnectError {
-        let url = url.to_string();
         if let Some(reason) = tls_failure(error) {
-            return ConnectError::Tls { url, reason };
+            let presented = url.host_str().and_then(|host| self.certificates.presented(host.trim_matches(['[', ']'])));
+            let url = url.to_string();
+            return match presented {
+                Some(Presented { info, problem: CertificateProblem::Untrusted, .. }) => {
+                    ConnectError::CertificateUntrusted { url, certificate: Box::new(info) }
+                }
+                Some(Presented { info, problem: CertificateProblem::Changed, .. }) => {
+                    ConnectError::CertificateChanged { url, certificate: Box::new(info) }
+                }
+                Some(Presented { info, problem, detail }) => {
+                    ConnectError::CertificateInvalid { url, problem, certificate: Box::new(info), detail }
+                }
+                None => ConnectError::Tls { url, reason },
+            };
         }
+        let url = url.to_string();
         if error.is_timeout() {
             return ConnectError::Timeout { url, seconds: self.config.timeout.as_secs() };
         }

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod address;
+pub mod certificate;
 pub mod error;
 pub mod http;
 pub mod matrix;

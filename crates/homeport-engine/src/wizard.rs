@@ -75,6 +75,10 @@ pub enum Decision {
     /// The server names several instances for the account: answer with
     /// [`Wizard::choose_instance`].
     ChooseInstance { instances: Vec<InstanceLink> },
+    /// The server's certificate is not issued by an authority this computer trusts (self-signed,
+    /// a private CA). Trusting it pins exactly this certificate for this account: answer with
+    /// [`Wizard::trust_certificate`] and `certificate.sha256`.
+    TrustCertificate { url: String, certificate: crate::certificate::CertificateInfo },
 }
 
 impl Decision {
@@ -90,6 +94,9 @@ impl Decision {
                 ConnectError::LoginRefused { reason: "the login in the browser was not started".into() }
             }
             Decision::ChooseInstance { instances } => ConnectError::InstanceNotChosen { offered: instances.len() },
+            Decision::TrustCertificate { url, certificate } => {
+                ConnectError::CertificateUntrusted { url: url.clone(), certificate: Box::new(certificate.clone()) }
+            }
         }
     }
 }
@@ -154,6 +161,9 @@ pub struct Wizard {
     prefer_browser: bool,
     /// The Matrix server whose password form was shown, so a wrong password can ask again.
     matrix_form: Option<MatrixStart>,
+    /// Whether an untrusted certificate may become a decision that restarts the wizard: a new
+    /// connection or an ownCloud re-verify may; a stored OIDC/Matrix login is resumed, not redone.
+    restartable: bool,
     /// The stored account a re-verify checks ([`Wizard::for_account`]).
     reverify: Option<Box<Account>>,
     phase: Phase,
@@ -185,6 +195,7 @@ impl Wizard {
             tenant,
             prefer_browser: false,
             matrix_form: None,
+            restartable: true,
             reverify: None,
             phase,
         })
@@ -198,7 +209,13 @@ impl Wizard {
     /// [`ConnectError::LoginExpired`] (log in again). The new refresh token (providers rotate
     /// them) is [`Connected::secret`]: store it.
     pub fn for_account(account: &Account, password: Secret, options: WizardOptions) -> Result<Self, ConnectError> {
+        let mut options = options;
+        // The certificates trusted for this account, and only those, are trusted again.
+        options.http.pinned_certificates.extend(account.trusted_certificates.iter().cloned());
         let mut wizard = Wizard::new(&account.entered_address, options)?;
+        // A resumed OIDC/Matrix login cannot restart from the probe; an ownCloud re-verify can.
+        wizard.restartable =
+            !matches!(account.auth_method, AuthMethod::Oidc | AuthMethod::MatrixPassword | AuthMethod::MatrixSso);
         if matches!(account.auth_method, AuthMethod::MatrixPassword | AuthMethod::MatrixSso) {
             let access_token = wizard_matrix::access_token_of(&password).ok_or_else(|| ConnectError::LoginExpired {
                 reason: "the keyring holds no Matrix access token".into(),
@@ -279,6 +296,19 @@ impl Wizard {
         self.chosen_instance = Some(instance);
     }
 
+    /// Answers [`Decision::TrustCertificate`]: this exact certificate (its SHA-256) is trusted for
+    /// this connection and stored with the account; the wizard then starts over with it.
+    pub fn trust_certificate(&mut self, sha256: &str) -> Result<(), ConnectError> {
+        let Some(pin) = crate::certificate::normalize_fingerprint(sha256) else {
+            return Err(ConnectError::Tls {
+                url: self.server.to_string(),
+                reason: format!("{sha256:?} is not a SHA-256 fingerprint"),
+            });
+        };
+        self.http = self.http.with_pins(&[pin])?;
+        Ok(())
+    }
+
     /// When a server offers both a password and a login in the browser (Matrix SSO), use the
     /// browser.
     pub fn prefer_browser_login(&mut self) {
@@ -294,7 +324,18 @@ impl Wizard {
     /// A wrong password typed into the login form is not the end: the wizard asks for
     /// credentials again (approved redirects stay approved). Any other error finishes it.
     pub async fn next(&mut self) -> Result<Step, ConnectError> {
-        let result = self.advance().await;
+        let result = match self.advance().await {
+            // Why restart: the untrusted server may be met anywhere (central, instance, IdP); once
+            // trusted, the run starts over with the approvals and answers it already has.
+            Err(ConnectError::CertificateUntrusted { url, certificate }) if self.restartable => {
+                self.phase = match self.address {
+                    Address::Account { matrix: true, .. } => Phase::MatrixDiscover,
+                    _ => Phase::Probe,
+                };
+                return Ok(Step::Decide(Decision::TrustCertificate { url, certificate: *certificate }));
+            }
+            other => other,
+        };
         if let Err(error) = &result {
             self.phase = match (error, self.login_form.clone()) {
                 (ConnectError::AuthFailed { .. }, _) if self.matrix_form.is_some() && self.credentials.is_some() => {
@@ -569,7 +610,7 @@ impl Wizard {
             auth_method: if sso { AuthMethod::MatrixSso } else { AuthMethod::MatrixPassword },
             product: "Matrix".into(),
             version: start.version.clone(),
-            trusted_certificates: Vec::new(),
+            trusted_certificates: self.http.config().pinned_certificates.clone(),
             created_at: now,
             verified_at: now,
             tenant: None,
@@ -706,7 +747,7 @@ impl Wizard {
                 status.productname.clone()
             },
             version: status.versionstring.clone(),
-            trusted_certificates: Vec::new(),
+            trusted_certificates: self.http.config().pinned_certificates.clone(),
             created_at: now,
             verified_at: now,
             tenant,
@@ -900,7 +941,7 @@ impl Wizard {
             auth_method: AuthMethod::Basic,
             product,
             version,
-            trusted_certificates: Vec::new(),
+            trusted_certificates: self.http.config().pinned_certificates.clone(),
             created_at: now,
             verified_at: now,
             tenant: None,

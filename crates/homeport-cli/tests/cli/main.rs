@@ -1,6 +1,7 @@
 //! The `homeport` binary as a user and a script run it: against the lookup server over loopback,
 //! with the real Secret Service (started by the README test command), and the seed's own curl.
 
+mod certificates;
 mod matrix;
 mod oidc;
 mod run;

@@ -191,9 +191,9 @@ async fn tls_works_when_trusted_fails_clearly_when_not_and_never_downgrades() {
     assert_eq!(connected.account.instance_url.as_url().scheme(), "https");
 
     let mut untrusted = Wizard::new(server.central_url().as_str(), WizardOptions::default()).expect("valid address");
-    let error = untrusted.next().await.expect_err("self-signed and not trusted");
-    assert!(matches!(error, ConnectError::Tls { .. }), "a TLS error, not 'unreachable': {error:?}");
-    assert_eq!(error.code(), ErrorCode::Tls);
+    let step = untrusted.next().await.expect("self-signed and not trusted: a decision (certificates.rs)");
+    let Step::Decide(decision @ Decision::TrustCertificate { .. }) = step else { panic!("trust it?: {step:?}") };
+    assert_eq!(decision.declined().code(), ErrorCode::Tls, "declined: a TLS refusal, not 'unreachable'");
 
     let server = lookup(Scenario { tls: true, fault: Some(Fault::RedirectToPlainHttp), ..Scenario::default() }).await;
     let error = connect(&server, "test@instance2.com", PASSWORD, &["instance2"]).await.expect_err("downgrade");

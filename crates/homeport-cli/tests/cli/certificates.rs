@@ -1,0 +1,42 @@
+//! `homeport connect` and a self-signed certificate: the refusal shows what to compare and the
+//! flag that trusts it; `--trust-cert` pins it with the account, and re-verify honours the pin.
+
+use homeport_lookup::Scenario;
+
+use crate::{code, homeport, json, lookup, origin};
+
+#[tokio::test]
+async fn an_untrusted_certificate_names_its_fingerprint_and_trust_cert_pins_it() {
+    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let config = tempfile::tempdir().expect("temp");
+    let fingerprint = server.description()["tls_certificate_sha256"].as_str().expect("fingerprint").to_owned();
+    let central = server.central_url().to_string();
+    let instance2 = origin(&server, "instance2");
+    let base =
+        ["connect", &central, "--user", "test@instance2.com", "--password-stdin", "--approve-redirect", &instance2];
+
+    let refused = homeport(config.path(), &[&base[..], &["--json"]].concat(), Some("secret")).await;
+    let failure = json(&refused);
+    assert_eq!((code(&refused), failure["error"]["code"].as_str()), (4, Some("tls")), "{failure}");
+    assert_eq!(failure["error"]["detail"]["certificate"]["sha256"], fingerprint.as_str(), "what to compare");
+    let hint = failure["error"]["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains(&format!("--trust-cert {fingerprint}")), "the flag that trusts it: {hint}");
+
+    let trusted =
+        homeport(config.path(), &[&base[..], &["--trust-cert", &fingerprint, "--json"]].concat(), Some("secret")).await;
+    assert_eq!(code(&trusted), 0, "{}", String::from_utf8_lossy(&trusted.stdout));
+    let account = &json(&trusted)["account"];
+    assert_eq!(account["trusted_certificates"], serde_json::json!([fingerprint]), "pinned with the account");
+    let id = account["id"].as_str().expect("id").to_owned();
+    let verify = homeport(config.path(), &["accounts", "verify", &id], None).await;
+    assert_eq!(
+        code(&verify),
+        0,
+        "re-verify trusts the pinned certificate: {}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    let bad = homeport(config.path(), &["connect", &central, "--trust-cert", "12:34"], None).await;
+    assert_eq!(code(&bad), 2, "a malformed fingerprint is bad input");
+    server.shutdown().await;
+}
