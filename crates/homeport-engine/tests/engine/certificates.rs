@@ -78,3 +78,55 @@ async fn a_certificate_for_other_hosts_is_named_as_such() {
     assert!(error.to_string().contains("other host names"), "{error}");
     server.shutdown().await;
 }
+
+/// A TLS server on 127.0.0.1 presenting `certificate` (and its key) to every connection, answering
+/// nothing: the handshake is all these tests need. Bounded: it serves until dropped.
+async fn tls_server(certificate: &rcgen::Certificate, key: &rcgen::KeyPair) -> (u16, tokio::task::JoinHandle<()>) {
+    use std::sync::Arc;
+    let der = rustls::pki_types::CertificateDer::from(certificate.der().to_vec());
+    let private = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("a private key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_no_client_auth()
+        .with_single_cert(vec![der], private)
+        .expect("a server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        for _ in 0..16 {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            // The client refuses the certificate: the handshake fails, which is the point.
+            let _ = acceptor.accept(stream).await;
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_named_even_from_a_trusted_issuer() {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()]).expect("params");
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let certificate = params.self_signed(&key).expect("certificate");
+    let (port, server) = tls_server(&certificate, &key).await;
+    // Its issuer is trusted (the test adds it as a root): only the dates are wrong.
+    let options = WizardOptions {
+        http: homeport_engine::HttpConfig {
+            extra_root_certificates: vec![certificate.der().to_vec()],
+            ..Default::default()
+        },
+        ..WizardOptions::default()
+    };
+    let mut wizard = Wizard::new(&format!("https://127.0.0.1:{port}/"), options).expect("valid address");
+    let error = wizard.next().await.expect_err("expired");
+    let ConnectError::CertificateInvalid { problem, certificate: shown, .. } = &error else {
+        panic!("a named problem: {error:?}")
+    };
+    assert_eq!(*problem, CertificateProblem::Expired, "{error}");
+    assert!(shown.not_after.contains("2021"), "the validity is shown: {shown:?}");
+    assert!(error.to_string().contains("has expired"), "{error}");
+    server.abort();
+}
