@@ -48,8 +48,6 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::middleware::from_fn_with_state;
-use axum::Router;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -57,7 +55,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 pub use crate::log::RecordedRequest;
-use crate::log::{record_then_delay, Recorder, RequestLog};
+use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
 use crate::matrix::homeserver::HomeserverState;
 use crate::matrix::portal::{PortalMode, PortalState};
 use crate::matrix::{Matrix, HOMESERVER_NAMES, MATRIX_HOSTS, MATRIX_USERS, PROXY_HOST, REDIRECT_HOST};
@@ -224,12 +222,12 @@ impl LookupServer {
             host_domain: None,
         };
 
-        let mut central_router = central::router(Arc::new(CentralState {
-            central: central_url.clone(),
-            instances: instance_urls.clone(),
-            canary: canary_url.clone(),
-            scenario: scenario.clone(),
-        }));
+        let mut central_router = central::router(Arc::new(CentralState::new(
+            central_url.clone(),
+            instance_urls.clone(),
+            canary_url.clone(),
+            scenario.clone(),
+        )));
         let mut mounted = Vec::new();
         if scenario.path_instances {
             for name in INSTANCE_NAMES {
@@ -245,11 +243,11 @@ impl LookupServer {
         }
         // One recorder for the whole listener: it attributes `/instanceN/...` to the mounted instance.
         let central_router = central::with_listener_fault(central_router.fallback(central::fallback), scenario.fault)
-            .layer(from_fn_with_state(recorder("central", mounted), record_then_delay));
+            .recorded_by(recorder("central", mounted));
         let canary_router =
-            central::canary_router().layer(from_fn_with_state(recorder("canary", Vec::new()), record_then_delay));
+            central::canary_router().recorded_by(recorder("canary", Vec::new()));
 
-        let mut routers: Vec<(TcpListener, Router)> =
+        let mut routers: Vec<(TcpListener, Recorded)> =
             vec![(central_listener, central_router), (canary_listener, canary_router)];
         for (name, listener) in instance_listeners {
             let router = instance::router(Arc::new(InstanceState {
@@ -257,7 +255,7 @@ impl LookupServer {
                 mount_path: String::new(),
                 fault: scenario.fault,
             }))
-            .layer(from_fn_with_state(recorder(name, Vec::new()), record_then_delay));
+            .recorded_by(recorder(name, Vec::new()));
             routers.push((listener, router));
         }
 
@@ -267,7 +265,7 @@ impl LookupServer {
         routers.push((
             oidc.idp_listener,
             oidc::endpoints::router(oidc.idp.clone())
-                .layer(from_fn_with_state(oidc_recorder("idp", Some(ZONE_DOMAIN)), record_then_delay)),
+                .recorded_by(oidc_recorder("idp", Some(ZONE_DOMAIN))),
         ));
         routers.push((
             oidc.ocis_listener,
@@ -277,7 +275,7 @@ impl LookupServer {
                 instances: oidc.ocis_instance_urls.clone(),
                 fault: scenario.fault,
             }))
-            .layer(from_fn_with_state(oidc_recorder("ocis", None), record_then_delay)),
+            .recorded_by(oidc_recorder("ocis", None)),
         ));
         for (name, listener) in oidc.ocis_instance_listeners {
             let url = oidc
@@ -290,13 +288,13 @@ impl LookupServer {
                 url,
                 provider: oidc.idp.clone(),
             }))
-            .layer(from_fn_with_state(oidc_recorder(&format!("ocis-{name}"), None), record_then_delay));
+            .recorded_by(oidc_recorder(&format!("ocis-{name}"), None));
             routers.push((listener, router));
         }
         routers.push((
             oidc.tenants_listener,
             tenant::router(Arc::new(ApprouterState::new(oidc.tenants_port, oidc.idp.clone())?))
-                .layer(from_fn_with_state(oidc_recorder("tenants", Some(APPROUTER_DOMAIN)), record_then_delay)),
+                .recorded_by(oidc_recorder("tenants", Some(APPROUTER_DOMAIN))),
         ));
 
         let matrix_systems = start_matrix_systems(scheme, &scenario)?;
@@ -313,7 +311,7 @@ impl LookupServer {
             routers.push((
                 listener,
                 matrix::portal::router(Arc::new(portal))
-                    .layer(from_fn_with_state(recorder(server, Vec::new()), record_then_delay)),
+                    .recorded_by(recorder(server, Vec::new())),
             ));
         }
         for (name, listener) in matrix_systems.homeserver_listeners {
@@ -321,7 +319,7 @@ impl LookupServer {
             routers.push((
                 listener,
                 matrix::homeserver::router(Arc::new(homeserver))
-                    .layer(from_fn_with_state(recorder(name, Vec::new()), record_then_delay)),
+                    .recorded_by(recorder(name, Vec::new())),
             ));
         }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::Response;
+use axum::Router;
 use serde::Serialize;
 
 use crate::host::RequestHost;
@@ -84,7 +85,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    fn record(&self, request: &Request) {
+    pub(crate) fn record<B>(&self, request: &axum::http::Request<B>) {
         let uri = request.uri();
         let (server, path) = self.attribute(uri.path());
         let server = match self.host_label(request) {
@@ -100,14 +101,14 @@ impl Recorder {
             server,
             method: request.method().as_str().to_owned(),
             path,
-            basic_user: BasicCredentials::from_headers(headers).map(|credentials| credentials.user),
+            basic_user: BasicCredentials::user_from_headers(headers),
             has_authorization: headers.contains_key(axum::http::header::AUTHORIZATION),
             ocs_api_request: is_ocs_api_request(headers),
         });
     }
 
     /// The `<label>` of a request to `<label>.<host_domain>`.
-    fn host_label(&self, request: &Request) -> Option<String> {
+    fn host_label<B>(&self, request: &axum::http::Request<B>) -> Option<String> {
         let domain = self.host_domain?;
         let host = RequestHost::of(request.headers(), request.uri())?;
         let label = host.name.strip_suffix(domain)?.strip_suffix('.')?;
@@ -162,13 +163,34 @@ pub(crate) fn is_ocs_api_request(headers: &HeaderMap) -> bool {
         .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
 }
 
-/// Middleware: record the request first (so a test sees it even while the answer is delayed), then wait the
-/// scenario's latency, then answer.
-pub(crate) async fn record_then_delay(State(recorder): State<Recorder>, request: Request, next: Next) -> Response {
-    recorder.record(&request);
-    if !recorder.latency.is_zero() {
-        tokio::time::sleep(recorder.latency).await;
+/// A listener's routes and its recorder. The connection's service records each request before the router sees it
+/// (so a test sees it even while the answer is delayed); the router waits the scenario's latency, if any, first.
+#[derive(Clone)]
+pub(crate) struct Recorded {
+    pub(crate) router: Router,
+    pub(crate) recorder: Arc<Recorder>,
+}
+
+/// `router.recorded_by(recorder)`: what every listener serves.
+pub(crate) trait RecordedBy {
+    fn recorded_by(self, recorder: Recorder) -> Recorded;
+}
+
+impl RecordedBy for Router {
+    fn recorded_by(self, recorder: Recorder) -> Recorded {
+        // No latency, no middleware: the common case pays nothing for the feature.
+        let router = if recorder.latency.is_zero() {
+            self
+        } else {
+            self.layer(from_fn_with_state(recorder.latency, delay))
+        };
+        Recorded { router, recorder: Arc::new(recorder) }
     }
+}
+
+/// Middleware: wait the scenario's latency, then answer.
+async fn delay(State(latency): State<Duration>, request: Request, next: Next) -> Response {
+    tokio::time::sleep(latency).await;
     next.run(request).await
 }
 

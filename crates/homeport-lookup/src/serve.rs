@@ -2,14 +2,17 @@
 
 use std::time::Duration;
 
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper::body::Incoming;
+use hyper::service::Service;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+
+use crate::log::{Recorded, Recorder};
 
 /// A client that opens a connection and never finishes the handshake must not hold a task forever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +39,7 @@ pub(crate) async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
 /// server) aborts every connection too.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
-    router: Router,
+    router: Recorded,
     tls: Option<TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -70,7 +73,7 @@ pub(crate) async fn accept_loop(
 
 async fn serve_connection(
     stream: TcpStream,
-    router: Router,
+    router: Recorded,
     tls: Option<TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -91,16 +94,20 @@ async fn serve_connection(
     }
 }
 
-async fn serve_http<I>(io: I, router: Router, mut shutdown: watch::Receiver<bool>)
+async fn serve_http<I>(io: I, recorded: Recorded, mut shutdown: watch::Receiver<bool>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    // HTTP/1.1 only: every client of the lookup server (Homeport, browsers on loopback, curl, wrk) speaks it,
-    // and skipping the HTTP/2 preface sniffing on every connection saves a read per request under load.
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
-    // Answers are a few hundred bytes: one flat write beats a vectored one.
-    builder.http1().writev(false);
-    let connection = builder.serve_connection(io, TowerToHyperService::new(router));
+    // HTTP/1.1 only, through hyper's HTTP/1 connection directly: every client of the lookup server (Homeport,
+    // browsers on loopback, curl, wrk) speaks it, and skipping the HTTP/2 preface sniffing of the auto builder
+    // saves a read per connection and a layer of dispatch per request under load.
+    let connection = http1::Builder::new()
+        // Answers are a few hundred bytes: one flat write beats a vectored one.
+        .writev(false)
+        .serve_connection(
+            io,
+            RecordingService { recorder: recorded.recorder, router: TowerToHyperService::new(recorded.router) },
+        );
     tokio::pin!(connection);
     tokio::select! {
         // Errors here are the client's (reset, malformed request): nothing to do but close.
@@ -110,5 +117,23 @@ where
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         }
+    }
+}
+
+/// A connection's service: record the request, then hand it to the router (whose future is returned as is, with
+/// no boxing or extra state per request).
+struct RecordingService {
+    recorder: std::sync::Arc<Recorder>,
+    router: TowerToHyperService<axum::Router>,
+}
+
+impl Service<hyper::Request<Incoming>> for RecordingService {
+    type Response = <TowerToHyperService<axum::Router> as Service<hyper::Request<Incoming>>>::Response;
+    type Error = <TowerToHyperService<axum::Router> as Service<hyper::Request<Incoming>>>::Error;
+    type Future = <TowerToHyperService<axum::Router> as Service<hyper::Request<Incoming>>>::Future;
+
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        self.recorder.record(&request);
+        self.router.call(request)
     }
 }

@@ -1,12 +1,13 @@
 //! The central server: `status.php` and `remote.php/webdav`, nothing else — exactly the seed's two files.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -27,11 +28,40 @@ const LOOP_WEBDAV: &str = "/loop/remote.php/webdav";
 #[derive(Debug)]
 pub(crate) struct CentralState {
     pub(crate) central: Url,
-    /// Base URL (with trailing slash) of each instance.
-    pub(crate) instances: BTreeMap<String, Url>,
     /// The canary's base URL (trailing slash), where `redirect-to-other-origin` sends everyone.
     pub(crate) canary: Url,
     pub(crate) scenario: Scenario,
+    /// Per instance, where its users are sent: `<base>remote.php/webdav/` (http under
+    /// `redirect-to-plain-http`), built once instead of on every request.
+    webdav_locations: BTreeMap<String, WebdavLocation>,
+}
+
+/// An instance's WebDAV URL as the redirect's `Location`: the prefix a request's rest is appended to, and the
+/// ready header for the common request with nothing after `remote.php/webdav/`.
+#[derive(Debug)]
+struct WebdavLocation {
+    prefix: String,
+    bare: Option<HeaderValue>,
+}
+
+impl CentralState {
+    /// `instances`: the base URL (with trailing slash) of each instance.
+    pub(crate) fn new(central: Url, instances: BTreeMap<String, Url>, canary: Url, scenario: Scenario) -> CentralState {
+        let webdav_locations = instances
+            .iter()
+            .map(|(name, base)| {
+                let mut base = base.clone();
+                if scenario.fault == Some(Fault::RedirectToPlainHttp) {
+                    // http and https are both special schemes, so this cannot fail; if it did, the URL stays https.
+                    let _ = base.set_scheme("http");
+                }
+                let prefix = format!("{base}remote.php/webdav/");
+                let bare = HeaderValue::from_str(&prefix).ok();
+                (name.clone(), WebdavLocation { prefix, bare })
+            })
+            .collect();
+        CentralState { central, canary, scenario, webdav_locations }
+    }
 }
 
 /// The central server's routes; the caller adds the path-layout instances, the 404 fallback and the recorder.
@@ -121,34 +151,33 @@ const CAPTIVE_PORTAL_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n
     <button type=\"submit\">Connect</button>\n</form>\n</body>\n</html>\n";
 
 /// Any method on `remote.php/webdav[/...]`: challenge, or redirect by the user name's domain.
-async fn webdav(State(state): State<Arc<CentralState>>, headers: HeaderMap, uri: Uri) -> Response {
+async fn webdav(State(state): State<Arc<CentralState>>, request: Request) -> Response {
     if let Some(outage) = unavailable(state.scenario.fault) {
         return outage;
     }
     // The central server only reads the user name; it cannot check a password it does not know.
-    let Some(credentials) = BasicCredentials::from_headers(&headers) else {
+    let Some(user) = BasicCredentials::user_from_headers(request.headers()) else {
         return challenge();
     };
-    let rest = rest_after(&uri, WEBDAV);
+    let uri = request.uri();
     if state.scenario.fault == Some(Fault::RedirectLoop) {
-        let target = format!("{}{}/{rest}", state.central, &LOOP_WEBDAV[1..]);
+        let target = format!("{}{}/{}", state.central, &LOOP_WEBDAV[1..], rest_after(uri, WEBDAV));
         return redirect(&state, &target);
     }
-    let Some(instance) = instance_for_login(&credentials.user) else {
+    let Some(instance) = instance_for_login(&user) else {
         return challenge();
     };
     if state.scenario.fault == Some(Fault::RedirectToOtherOrigin) {
-        return redirect(&state, &format!("{}remote.php/webdav/{rest}", state.canary));
+        return redirect(&state, &format!("{}remote.php/webdav/{}", state.canary, rest_after(uri, WEBDAV)));
     }
-    let Some(base) = state.instances.get(instance) else {
+    let Some(location) = state.webdav_locations.get(instance) else {
         return challenge();
     };
-    let mut base = base.clone();
-    if state.scenario.fault == Some(Fault::RedirectToPlainHttp) {
-        // http and https are both special schemes, so this cannot fail; if it did, the URL stays https.
-        let _ = base.set_scheme("http");
+    let rest = rest_after(uri, WEBDAV);
+    match (&location.bare, rest.is_empty()) {
+        (Some(bare), true) => redirect_to(&state, bare.clone()),
+        _ => redirect(&state, &format!("{}{rest}", location.prefix)),
     }
-    redirect(&state, &format!("{base}remote.php/webdav/{rest}"))
 }
 
 /// The second half of the redirect loop: straight back to where the client came from.
@@ -158,22 +187,26 @@ async fn loop_back(State(state): State<Arc<CentralState>>, uri: Uri) -> Response
 }
 
 /// What follows `prefix/` in the request, query included, still percent-encoded as received.
-fn rest_after(uri: &Uri, prefix: &str) -> String {
+fn rest_after<'a>(uri: &'a Uri, prefix: &str) -> Cow<'a, str> {
     let path = uri.path().strip_prefix(prefix).unwrap_or_default();
     let path = path.strip_prefix('/').unwrap_or(path);
     match uri.query() {
-        Some(query) => format!("{path}?{query}"),
-        None => path.to_owned(),
+        Some(query) => Cow::Owned(format!("{path}?{query}")),
+        None => Cow::Borrowed(path),
     }
 }
 
 fn redirect(state: &CentralState, location: &str) -> Response {
-    let status = StatusCode::from_u16(state.scenario.redirect_status).unwrap_or(StatusCode::MOVED_PERMANENTLY);
     match HeaderValue::from_str(location) {
-        Ok(location) => (status, [(header::LOCATION, location)]).into_response(),
+        Ok(location) => redirect_to(state, location),
         // Only reachable with bytes a URI cannot carry; refuse rather than send a broken Location.
         Err(_) => not_found(),
     }
+}
+
+fn redirect_to(state: &CentralState, location: HeaderValue) -> Response {
+    let status = StatusCode::from_u16(state.scenario.redirect_status).unwrap_or(StatusCode::MOVED_PERMANENTLY);
+    (status, [(header::LOCATION, location)]).into_response()
 }
 
 /// The seed's answer to a request without usable credentials.

@@ -44,9 +44,12 @@ pub(crate) const INSTANCE_NAMES: [&str; 3] = ["instance1", "instance2", "instanc
 /// seed's `remote.php`: the central server neither knows the users nor checks passwords.
 pub(crate) fn instance_for_login(login: &str) -> Option<&'static str> {
     let (_, domain) = login.rsplit_once('@')?;
-    let name = domain.to_ascii_lowercase();
-    let name = name.strip_suffix(".com")?;
-    INSTANCE_NAMES.into_iter().find(|instance| *instance == name)
+    // Case-insensitive without allocating: the domain is `<instance>.com` in any case.
+    let (name, tld) = domain.as_bytes().split_at(domain.len().checked_sub(".com".len())?);
+    if !tld.eq_ignore_ascii_case(b".com") {
+        return None;
+    }
+    INSTANCE_NAMES.into_iter().find(|instance| instance.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// The demo user with this login on this instance, if the password is right.
@@ -81,6 +84,24 @@ impl BasicCredentials {
         let decoded = String::from_utf8(decoded).ok()?;
         let (user, password) = decoded.split_once(':')?;
         Some(BasicCredentials { user: user.to_owned(), password: password.to_owned() })
+    }
+
+    /// Only the user name of [`BasicCredentials::from_headers`] (same rules), decoded without allocating more
+    /// than the name itself: the recorder and the central server read it on every request.
+    pub(crate) fn user_from_headers(headers: &HeaderMap) -> Option<String> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+        let (scheme, encoded) = value.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let mut buffer = [0_u8; 192];
+        let Ok(length) = base64::engine::general_purpose::STANDARD.decode_slice(encoded.trim(), &mut buffer) else {
+            // Too long for the buffer (or invalid): the general path decides.
+            return BasicCredentials::from_headers(headers).map(|credentials| credentials.user);
+        };
+        let decoded = std::str::from_utf8(buffer.get(..length)?).ok()?;
+        let (user, _password) = decoded.split_once(':')?;
+        Some(user.to_owned())
     }
 }
 
