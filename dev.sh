@@ -15,6 +15,7 @@ SYSTEM_PACKAGES=(
   dbus dbus-x11 gnome-keyring libsecret-tools                                    # a real Secret Service
   xvfb xauth webkit2gtk-driver                                                   # a real window in tests
   xdg-utils                                   # xdg-open: "Continue in your browser" (honours $BROWSER)
+  tinyproxy microsocks                        # real HTTP and SOCKS5 proxies for the --proxy tests
 )
 TAURI_DRIVER_VERSION=2.1.0
 SCREENSHOTS=target/e2e-screenshots

@@ -12,8 +12,8 @@ use homeport_engine::owncloud::initials;
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::trace_export::{self, TraceFormat, TraceMeta};
 use homeport_engine::{
-    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, SaveOutcome, Secret, ServerUrl, Step, Trace,
-    Wizard, WizardEvent, WizardOptions,
+    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, ProxySettings, SaveOutcome, Secret,
+    ServerUrl, Step, Trace, Wizard, WizardEvent, WizardOptions,
 };
 
 use crate::output::Failure;
@@ -50,6 +50,15 @@ pub struct ConnectArgs {
     /// account only, e.g. a self-signed one. Repeat for several.
     #[arg(long, value_name = "SHA256")]
     trust_cert: Vec<String>,
+    /// Send every request through this proxy: http://HOST:PORT (plain requests forwarded, https
+    /// tunnelled) or socks5://HOST:PORT (socks5h:// to let the proxy resolve names). It replaces
+    /// HTTP_PROXY/HTTPS_PROXY/ALL_PROXY and, unlike them, is used for servers on this machine too.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
+    /// The proxy's user name; its password is read from the environment variable
+    /// HOMEPORT_PROXY_PASSWORD (standard input is for the account's password).
+    #[arg(long, value_name = "NAME", requires = "proxy")]
+    proxy_user: Option<String>,
     /// How to open an OpenID Connect login page: `system` (the desktop's browser, via xdg-open
     /// or $BROWSER), `print` (show the link; open it yourself) or `auto-login` (Homeport fills in
     /// the lookup server's login form with --user and --password-stdin; loopback IdPs only).
@@ -147,7 +156,7 @@ async fn connect(
         _ => Vec::new(),
     };
     let mut wizard =
-        Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, http: trusted(&args.trust_cert, json)? })
+        Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, http: http_config(&args, json)? })
             .map_err(|e| Failure::new(&e, json))?;
     *unwritten = Some(wizard.trace().clone());
     for origin in &args.approve_redirect {
@@ -257,10 +266,35 @@ async fn connect(
     Ok(())
 }
 
-/// `--trust-cert` fingerprints, checked, as the HTTP configuration's pins.
-fn trusted(fingerprints: &[String], json: bool) -> Result<homeport_engine::HttpConfig, Failure> {
+/// The environment variable `--proxy-user`'s password is read from.
+const PROXY_PASSWORD_VAR: &str = "HOMEPORT_PROXY_PASSWORD";
+
+/// `--trust-cert` fingerprints, checked, as the HTTP configuration's pins; `--proxy`.
+fn http_config(args: &ConnectArgs, json: bool) -> Result<homeport_engine::HttpConfig, Failure> {
+    let proxy = match &args.proxy {
+        None => None,
+        Some(url) => {
+            let password = match &args.proxy_user {
+                None => None,
+                Some(_) => match std::env::var(PROXY_PASSWORD_VAR) {
+                    Ok(password) => Some(Secret::new(password)),
+                    Err(_) => {
+                        return Err(Failure::bad_input(
+                            format!(
+                            "--proxy-user needs the proxy's password in the environment variable {PROXY_PASSWORD_VAR}"
+                        ),
+                            json,
+                        ))
+                    }
+                },
+            };
+            let settings = ProxySettings::parse(url, args.proxy_user.clone(), password)
+                .map_err(|reason| Failure::bad_input(format!("--proxy: {reason}"), json))?;
+            Some(settings)
+        }
+    };
     let mut pins = Vec::new();
-    for fingerprint in fingerprints {
+    for fingerprint in &args.trust_cert {
         let Some(pin) = homeport_engine::certificate::normalize_fingerprint(fingerprint) else {
             return Err(Failure::bad_input(
                 format!("--trust-cert {fingerprint:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"),
@@ -269,7 +303,7 @@ fn trusted(fingerprints: &[String], json: bool) -> Result<homeport_engine::HttpC
         };
         pins.push(pin);
     }
-    Ok(homeport_engine::HttpConfig { pinned_certificates: pins, ..Default::default() })
+    Ok(homeport_engine::HttpConfig { pinned_certificates: pins, proxy, ..Default::default() })
 }
 
 fn read_password(json: bool) -> Result<Secret, Failure> {
@@ -359,6 +393,9 @@ fn auto_login_credentials<'c>(
 fn error_hint(error: &ConnectError) -> Option<String> {
     match error {
         ConnectError::AuthFailed { .. } => Some("check the user name and password and try again".into()),
+        ConnectError::ProxyFailed { .. } => Some(format!(
+            "check --proxy (is the proxy running?), --proxy-user and {PROXY_PASSWORD_VAR}; without --proxy, Homeport uses HTTPS_PROXY/HTTP_PROXY/ALL_PROXY"
+        )),
         ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => {
             Some("check the address and your network connection; is the server running?".into())
         }

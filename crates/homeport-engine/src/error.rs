@@ -28,6 +28,11 @@ pub enum ConnectError {
     Unreachable { url: String, reason: String },
     #[error("{url} did not answer within {seconds} seconds")]
     Timeout { url: String, seconds: u64 },
+    /// The proxy itself failed (refused, wants or refused credentials, a failed SOCKS handshake):
+    /// named as such so the person does not look for a fault at the server. `proxy` never
+    /// carries credentials.
+    #[error("the proxy {proxy} failed, so {url} could not be reached: {reason}")]
+    ProxyFailed { proxy: String, url: String, reason: String },
     #[error("the secure connection to {url} failed: {reason}")]
     Tls { url: String, reason: String },
     #[error("{url} presents a certificate this computer does not trust (issued by {}, SHA-256 {})", .certificate.issuer, .certificate.sha256)]
@@ -149,7 +154,9 @@ impl ConnectError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ConnectError::Address(_) => ErrorCode::BadInput,
-            ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => ErrorCode::Unreachable,
+            ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } | ConnectError::ProxyFailed { .. } => {
+                ErrorCode::Unreachable
+            }
             ConnectError::Tls { .. }
             | ConnectError::CertificateUntrusted { .. }
             | ConnectError::CertificateChanged { .. }
@@ -187,6 +194,8 @@ impl ConnectError {
             | ConnectError::Tls { url, .. }
             | ConnectError::PlainHttpRefused { url } => json!({ "url": url }),
             ConnectError::Timeout { url, seconds } => json!({ "url": url, "timeout_seconds": seconds }),
+            // The UI points at the proxy settings on this reason.
+            ConnectError::ProxyFailed { proxy, url, .. } => json!({ "url": url, "proxy": proxy, "reason": "proxy" }),
             ConnectError::CertificateUntrusted { url, certificate } => {
                 json!({ "url": url, "reason": "untrusted", "certificate": certificate })
             }

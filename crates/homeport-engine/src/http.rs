@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::address::Origin;
 use crate::certificate::{self, CertificateLog, CertificateProblem, Presented};
 use crate::error::ConnectError;
+use crate::proxy::{self, ProxySettings};
 use crate::redirect::{is_redirect, Hop, RedirectAnswer, RedirectChain, RedirectPolicy, Verdict};
 use crate::secret::Credentials;
 use crate::trace::{redact_header, Exchange, Participant, Trace};
@@ -30,6 +31,9 @@ pub struct HttpConfig {
     /// SHA-256 fingerprints of certificates the person trusted for this account (any form
     /// [`crate::certificate::parse_fingerprint`] reads): accepted as they are, nothing else is.
     pub pinned_certificates: Vec<String>,
+    /// The person's own proxy, for every request, loopback included. `None`: the environment's
+    /// proxies (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), never for loopback.
+    pub proxy: Option<ProxySettings>,
 }
 
 impl Default for HttpConfig {
@@ -40,6 +44,7 @@ impl Default for HttpConfig {
             max_body_bytes: 4 * 1024 * 1024,
             extra_root_certificates: Vec::new(),
             pinned_certificates: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -160,6 +165,7 @@ impl HttpClient {
     pub fn new(config: HttpConfig, trace: Trace) -> Result<Self, ConnectError> {
         let is_default = config.extra_root_certificates.is_empty()
             && config.pinned_certificates.is_empty()
+            && config.proxy.is_none()
             && config.connect_timeout == HttpConfig::default().connect_timeout
             && config.timeout == HttpConfig::default().timeout;
         if let (true, Some((client, certificates))) = (is_default, DEFAULT_CLIENT.get()) {
@@ -200,7 +206,36 @@ impl HttpClient {
         }
         let tls = certificate::client_config(&config.extra_root_certificates, pins, certificates)
             .map_err(|reason| setup(format!("the HTTP client could not be set up: {reason}")))?;
-        reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        // Adding any proxy turns off reqwest's own reading of the environment, so the manual
+        // proxy replaces the environment's, and the environment's are added with loopback
+        // excluded (see proxy::environment for why).
+        // Through an HTTP proxy, no connection is kept for reuse: proxies like tinyproxy answer
+        // HTTP/1.1 without `Connection: close` and then close anyway, so a reused connection
+        // fails now and then with "connection closed before message completed". A wizard sends
+        // a handful of requests; a new connection each is cheap, a spurious failure is not.
+        let mut http_proxy = false;
+        match &config.proxy {
+            Some(manual) => {
+                http_proxy = manual.is_http();
+                builder = builder.proxy(manual.to_reqwest().map_err(|reason| ConnectError::ProxyFailed {
+                    proxy: manual.display(),
+                    url: String::new(),
+                    reason,
+                })?);
+            }
+            None => {
+                builder = builder.no_proxy();
+                for environment in proxy::environment() {
+                    http_proxy = true;
+                    builder = builder.proxy(environment);
+                }
+            }
+        }
+        if http_proxy {
+            builder = builder.pool_max_idle_per_host(0);
+        }
+        builder
             .use_preconfigured_tls(tls)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
@@ -257,6 +292,17 @@ impl HttpClient {
         let mut response = self.client.execute(built).await.map_err(|e| self.classify(&request.url, &e))?;
         exchange.status = Some(response.status().as_u16());
         exchange.response_headers = recorded_headers(response.headers());
+        if response.status() == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+            // A forwarding proxy answers plain-http requests itself; a server never sends 407.
+            return Err(match &self.config.proxy {
+                Some(manual) => proxy_refused_credentials(manual, &request.url),
+                None => ConnectError::ProxyFailed {
+                    proxy: "from the environment (HTTP_PROXY or ALL_PROXY)".into(),
+                    url: request.url.to_string(),
+                    reason: "it asks for a user name and password (HTTP 407); put them in the variable's URL".into(),
+                },
+            });
+        }
         let limit = self.config.max_body_bytes;
         let too_large = || ConnectError::BodyTooLarge { url: request.url.to_string(), limit };
         if response.content_length().is_some_and(|len| len > limit as u64) {
@@ -333,12 +379,62 @@ impl HttpClient {
                 None => ConnectError::Tls { url, reason },
             };
         }
+        if let (Some(manual), true) = (&self.config.proxy, error.is_connect()) {
+            // Every connection goes to the proxy first: a connect error is the proxy's (for
+            // SOCKS and CONNECT, possibly its report that the server could not be reached —
+            // the reason says which).
+            return match proxy_failure(error) {
+                ProxyFailure::AuthRequired => proxy_refused_credentials(manual, url),
+                ProxyFailure::Other(reason) => {
+                    ConnectError::ProxyFailed { proxy: manual.display(), url: url.to_string(), reason }
+                }
+            };
+        }
         let url = url.to_string();
         if error.is_timeout() {
             return ConnectError::Timeout { url, seconds: self.config.timeout.as_secs() };
         }
         ConnectError::Unreachable { url, reason: root_cause(error) }
     }
+}
+
+fn proxy_refused_credentials(manual: &ProxySettings, url: &Url) -> ConnectError {
+    let reason = if manual.user.is_some() {
+        "it did not accept the proxy user name or password (HTTP 407)"
+    } else {
+        "it asks for a user name and password (HTTP 407)"
+    };
+    ConnectError::ProxyFailed { proxy: manual.display(), url: url.to_string(), reason: reason.into() }
+}
+
+enum ProxyFailure {
+    AuthRequired,
+    Other(String),
+}
+
+/// What went wrong at the proxy, in words: hyper-util's tunnel and SOCKS errors say "tunnel
+/// error: …" and "SOCKS error: …", the innermost cause says the rest ("Connection refused").
+fn proxy_failure(error: &reqwest::Error) -> ProxyFailure {
+    let mut chain = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    if chain.iter().any(|message| message.contains("proxy authorization required")) {
+        return ProxyFailure::AuthRequired;
+    }
+    let mut root = root_cause(error);
+    if root.ends_with("failed to create underlying connection") {
+        // hyper-util's SOCKS connector drops the io::Error ("Connection refused") behind this.
+        root = format!("{root} (the connection to the proxy failed: is it running at that address?)");
+    }
+    let reason = match chain.iter().find(|m| m.to_ascii_lowercase().contains("socks")) {
+        Some(socks) if !socks.contains(&root) => format!("{socks}: {root}"),
+        Some(socks) => socks.clone(),
+        None => root,
+    };
+    ProxyFailure::Other(reason)
 }
 
 fn retarget(mut request: HttpRequest, hop: &Hop) -> HttpRequest {

@@ -4,6 +4,7 @@
 mod certificates;
 mod matrix;
 mod oidc;
+mod proxy;
 mod run;
 mod store;
 mod trace;
