@@ -494,3 +494,21 @@ fn root_cause(error: &reqwest::Error) -> String {
 fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 10_000.0).round() / 10.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn a_client_with_a_proxy_never_shows_its_password() {
+        for url in ["http://127.0.0.1:3128", "socks5://127.0.0.1:1080"] {
+            let proxy = ProxySettings::parse(url, Some("alice".into()), Some(Secret::new("hunter2"))).expect("a proxy");
+            let config = HttpConfig { proxy: Some(proxy), ..HttpConfig::default() };
+            let client = HttpClient::new(config, Trace::new(None)).expect("a client");
+            let shown = format!("{client:?}");
+            assert!(shown.contains("127.0.0.1"), "the proxy is shown: {shown}");
+            assert!(!shown.contains("hunter2"), "Debug of the client (and of reqwest's inside) hides it: {shown}");
+        }
+    }
+}
