@@ -296,11 +296,7 @@ impl HttpClient {
             // A forwarding proxy answers plain-http requests itself; a server never sends 407.
             return Err(match &self.config.proxy {
                 Some(manual) => proxy_refused_credentials(manual, &request.url),
-                None => ConnectError::ProxyFailed {
-                    proxy: "from the environment (HTTP_PROXY or ALL_PROXY)".into(),
-                    url: request.url.to_string(),
-                    reason: "it asks for a user name and password (HTTP 407); put them in the variable's URL".into(),
-                },
+                None => environment_proxy_failed(&request.url, ENVIRONMENT_PROXY_AUTH.into()),
             });
         }
         let limit = self.config.max_body_bytes;
@@ -390,11 +386,33 @@ impl HttpClient {
                 }
             };
         }
+        if self.config.proxy.is_none() && error.is_connect() {
+            // Only a proxy fails a CONNECT tunnel or a SOCKS handshake; a refused connection
+            // stays the server's, as reqwest does not say whether a proxy was in the way.
+            match proxy_failure(error) {
+                ProxyFailure::AuthRequired => return environment_proxy_failed(url, ENVIRONMENT_PROXY_AUTH.into()),
+                ProxyFailure::Other(reason) if reason.contains("tunnel error") || reason.contains("SOCKS") => {
+                    return environment_proxy_failed(url, reason)
+                }
+                ProxyFailure::Other(_) => {}
+            }
+        }
         let url = url.to_string();
         if error.is_timeout() {
             return ConnectError::Timeout { url, seconds: self.config.timeout.as_secs() };
         }
         ConnectError::Unreachable { url, reason: root_cause(error) }
+    }
+}
+
+const ENVIRONMENT_PROXY_AUTH: &str =
+    "it asks for a user name and password (HTTP 407); put them in the variable's URL (http://user:password@host:port)";
+
+fn environment_proxy_failed(url: &Url, reason: String) -> ConnectError {
+    ConnectError::ProxyFailed {
+        proxy: "from the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY)".into(),
+        url: url.to_string(),
+        reason,
     }
 }
 
@@ -429,10 +447,16 @@ fn proxy_failure(error: &reqwest::Error) -> ProxyFailure {
         // hyper-util's SOCKS connector drops the io::Error ("Connection refused") behind this.
         root = format!("{root} (the connection to the proxy failed: is it running at that address?)");
     }
-    let reason = match chain.iter().find(|m| m.to_ascii_lowercase().contains("socks")) {
-        Some(socks) if !socks.contains(&root) => format!("{socks}: {root}"),
-        Some(socks) => socks.clone(),
-        None => root,
+    if root.ends_with("tunnel error: unsuccessful") {
+        // hyper-util drops the proxy's status line; these are the causes a person can act on.
+        root = format!(
+            "{root} (the proxy refused to open a tunnel: wrong proxy credentials, a port it does not allow, or it could not reach the server)"
+        );
+    }
+    let reason = match chain.iter().find(|m| m.to_ascii_lowercase().contains("socks") || m.contains("tunnel error")) {
+        Some(step) if !step.contains(&root) && !root.contains(step.as_str()) => format!("{step}: {root}"),
+        Some(step) if step.contains(&root) => step.clone(),
+        _ => root,
     };
     ProxyFailure::Other(reason)
 }

@@ -314,6 +314,22 @@ async fn environment_proxies_never_get_loopback_traffic() {
         String::from_utf8_lossy(&direct.stdout)
     );
     assert!(!proxy.log().contains("Request (file descriptor"), "the proxy saw nothing: {}", proxy.log());
+
+    // Any other server goes through the environment's proxy (reqwest's reading of it is replaced
+    // by Homeport's, so this checks that it is still honoured); this one asks for credentials.
+    let remote = "https://cloud.homeport-test.invalid/";
+    let args = ["connect", remote, "--user", "alice", "--password-stdin", "--no-store", "--json"];
+    let via_environment = homeport_with(config.path(), &args, None, &env).await;
+    let failure = json(&via_environment);
+    assert_eq!(code(&via_environment), 3, "{failure}");
+    assert_eq!(failure["error"]["detail"]["reason"], "proxy", "the environment's proxy is named: {failure}");
+    let message = failure["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("from the environment") && message.contains("407"), "{message}");
+    assert!(
+        proxy.log().contains("CONNECT cloud.homeport-test.invalid:443"),
+        "the request went to the environment's proxy: {}",
+        proxy.log()
+    );
     drop(proxy);
     server.shutdown().await;
 }
