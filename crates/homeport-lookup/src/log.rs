@@ -47,25 +47,65 @@ pub struct RecordedRequest {
 /// The shared, ordered log of every server of one [`crate::LookupServer`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RequestLog {
-    entries: Arc<Mutex<VecDeque<RecordedRequest>>>,
+    entries: Arc<Mutex<VecDeque<Entry>>>,
+}
+
+/// A [`RecordedRequest`] as the log keeps it: the server's name shared, the method as parsed, so that recording
+/// a request allocates only its path and user name (and a full log frees only those of the entry it drops).
+#[derive(Debug)]
+struct Entry {
+    server: Arc<str>,
+    method: axum::http::Method,
+    path: Box<str>,
+    basic_user: Option<Box<str>>,
+    has_authorization: bool,
+    ocs_api_request: bool,
+}
+
+impl Entry {
+    fn to_recorded(&self) -> RecordedRequest {
+        RecordedRequest {
+            server: self.server.as_ref().to_owned(),
+            method: self.method.as_str().to_owned(),
+            path: self.path.as_ref().to_owned(),
+            basic_user: self.basic_user.as_deref().map(str::to_owned),
+            has_authorization: self.has_authorization,
+            ocs_api_request: self.ocs_api_request,
+        }
+    }
 }
 
 impl RequestLog {
     pub(crate) fn snapshot(&self) -> Vec<RecordedRequest> {
-        self.lock().iter().cloned().collect()
+        self.lock().iter().map(Entry::to_recorded).collect()
     }
 
+    #[cfg(test)]
     fn push(&self, entry: RecordedRequest) {
-        let mut entries = self.lock();
-        if entries.len() >= MAX_RECORDED_REQUESTS {
-            entries.pop_front();
-        }
-        entries.push_back(entry);
+        self.push_entry(Entry {
+            server: Arc::from(entry.server),
+            method: axum::http::Method::from_bytes(entry.method.as_bytes()).unwrap_or_default(),
+            path: entry.path.into_boxed_str(),
+            basic_user: entry.basic_user.map(String::into_boxed_str),
+            has_authorization: entry.has_authorization,
+            ocs_api_request: entry.ocs_api_request,
+        });
+    }
+
+    fn push_entry(&self, entry: Entry) {
+        let dropped = {
+            let mut entries = self.lock();
+            let dropped = if entries.len() >= MAX_RECORDED_REQUESTS { entries.pop_front() } else { None };
+            entries.push_back(entry);
+            dropped
+        };
+        // Freed outside the lock.
+        drop(dropped);
     }
 
     /// A panic elsewhere while holding the lock leaves a log that is still perfectly readable, so poisoning is
     /// ignored rather than turned into a second panic.
-    fn lock(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Entry>> {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -89,19 +129,20 @@ impl Recorder {
         let uri = request.uri();
         let (server, path) = self.attribute(uri.path());
         let server = match self.host_label(request) {
-            Some(label) => format!("{server}/{label}"),
-            None => server.to_owned(),
+            Some(label) => Arc::from(format!("{server}/{label}")),
+            None if std::ptr::eq(server, self.server.as_ref()) => self.server.clone(),
+            None => Arc::from(server),
         };
         let path = match uri.query() {
-            Some(query) => format!("{path}?{}", redact_query(query)),
-            None => path.to_owned(),
+            Some(query) => format!("{path}?{}", redact_query(query)).into_boxed_str(),
+            None => Box::from(path),
         };
         let headers = request.headers();
-        self.log.push(RecordedRequest {
+        self.log.push_entry(Entry {
             server,
-            method: request.method().as_str().to_owned(),
+            method: request.method().clone(),
             path,
-            basic_user: BasicCredentials::user_from_headers(headers),
+            basic_user: BasicCredentials::user_from_headers(headers).map(String::into_boxed_str),
             has_authorization: headers.contains_key(axum::http::header::AUTHORIZATION),
             ocs_api_request: is_ocs_api_request(headers),
         });
