@@ -196,10 +196,13 @@ fn redact_query(query: &str) -> String {
         .join("&")
 }
 
+/// The header's name, parsed once (looking a header up by a string parses that string on every request).
+const OCS_API_REQUEST: axum::http::HeaderName = axum::http::HeaderName::from_static("ocs-apirequest");
+
 /// Whether the request carries `OCS-APIRequest: true`, which ownCloud's OCS API demands of API clients.
 pub(crate) fn is_ocs_api_request(headers: &HeaderMap) -> bool {
     headers
-        .get("ocs-apirequest")
+        .get(&OCS_API_REQUEST)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
 }
