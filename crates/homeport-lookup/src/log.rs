@@ -12,7 +12,7 @@ use axum::Router;
 use serde::Serialize;
 
 use crate::host::RequestHost;
-use crate::owncloud::BasicCredentials;
+use crate::owncloud::{BasicCredentials, USER_BUFFER};
 
 /// A `homeport mock` may run for days; past this many entries the oldest are dropped so memory stays bounded.
 const MAX_RECORDED_REQUESTS: usize = 100_000;
@@ -56,8 +56,8 @@ pub(crate) struct RequestLog {
 struct Entry {
     server: Arc<str>,
     method: axum::http::Method,
-    path: Box<str>,
-    basic_user: Option<Box<str>>,
+    path: Text,
+    basic_user: Option<Text>,
     has_authorization: bool,
     ocs_api_request: bool,
 }
@@ -67,10 +67,43 @@ impl Entry {
         RecordedRequest {
             server: self.server.as_ref().to_owned(),
             method: self.method.as_str().to_owned(),
-            path: self.path.as_ref().to_owned(),
-            basic_user: self.basic_user.as_deref().map(str::to_owned),
+            path: self.path.as_str().to_owned(),
+            basic_user: self.basic_user.as_ref().map(|user| user.as_str().to_owned()),
             has_authorization: self.has_authorization,
             ocs_api_request: self.ocs_api_request,
+        }
+    }
+}
+
+/// How many bytes of text an entry keeps in place; longer paths and user names go on the heap.
+const INLINE_TEXT: usize = 38;
+
+/// A path or user name in the log: short ones inline (recording allocates nothing), longer ones on the heap.
+#[derive(Debug)]
+enum Text {
+    Inline { len: u8, bytes: [u8; INLINE_TEXT] },
+    Heap(Box<str>),
+}
+
+impl Text {
+    fn new(text: &str) -> Text {
+        let mut bytes = [0; INLINE_TEXT];
+        match (bytes.get_mut(..text.len()), u8::try_from(text.len())) {
+            (Some(inline), Ok(len)) => {
+                inline.copy_from_slice(text.as_bytes());
+                Text::Inline { len, bytes }
+            }
+            _ => Text::Heap(Box::from(text)),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Always whole UTF-8: the bytes were copied from a `str`.
+            Text::Inline { len, bytes } => {
+                bytes.get(..usize::from(*len)).and_then(|bytes| std::str::from_utf8(bytes).ok()).unwrap_or_default()
+            }
+            Text::Heap(text) => text,
         }
     }
 }
@@ -85,8 +118,8 @@ impl RequestLog {
         self.push_entry(Entry {
             server: Arc::from(entry.server),
             method: axum::http::Method::from_bytes(entry.method.as_bytes()).unwrap_or_default(),
-            path: entry.path.into_boxed_str(),
-            basic_user: entry.basic_user.map(String::into_boxed_str),
+            path: Text::new(&entry.path),
+            basic_user: entry.basic_user.as_deref().map(Text::new),
             has_authorization: entry.has_authorization,
             ocs_api_request: entry.ocs_api_request,
         });
@@ -134,15 +167,15 @@ impl Recorder {
             None => Arc::from(server),
         };
         let path = match uri.query() {
-            Some(query) => format!("{path}?{}", redact_query(query)).into_boxed_str(),
-            None => Box::from(path),
+            Some(query) => Text::new(&format!("{path}?{}", redact_query(query))),
+            None => Text::new(path),
         };
         let headers = request.headers();
         self.log.push_entry(Entry {
             server,
             method: request.method().clone(),
             path,
-            basic_user: BasicCredentials::user_from_headers(headers).map(String::into_boxed_str),
+            basic_user: BasicCredentials::decode_user(headers, &mut [0; USER_BUFFER]).as_deref().map(Text::new),
             has_authorization: headers.contains_key(axum::http::header::AUTHORIZATION),
             ocs_api_request: is_ocs_api_request(headers),
         });
@@ -283,6 +316,15 @@ mod tests {
         );
         assert_eq!(redact_query("access_token=s3cret"), "access_token=[redacted]", "an access token");
         assert_eq!(redact_query("pass%77ord=x&a=1"), "pass%77ord=[redacted]&a=1", "names are compared decoded");
+    }
+
+    #[test]
+    fn text_keeps_short_and_long_strings_alike() {
+        let long = "/remote.php/webdav/".repeat(4);
+        for text in ["", "/remote.php/webdav/", "test@instance2.com", "ü/€", &"x".repeat(INLINE_TEXT), long.as_str()] {
+            assert_eq!(Text::new(text).as_str(), text, "inline or on the heap, the text reads back as given");
+        }
+        assert!(matches!(Text::new(&long), Text::Heap(_)), "long text goes on the heap");
     }
 
     #[test]

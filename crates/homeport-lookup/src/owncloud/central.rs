@@ -16,7 +16,7 @@ use url::Url;
 
 use super::{
     instance_for_login, not_found, status_document, status_response, unavailable, with_basic_challenge,
-    BasicCredentials,
+    BasicCredentials, USER_BUFFER,
 };
 use crate::wire_faults;
 use crate::{Fault, Scenario};
@@ -156,7 +156,8 @@ async fn webdav(State(state): State<Arc<CentralState>>, request: Request) -> Res
         return outage;
     }
     // The central server only reads the user name; it cannot check a password it does not know.
-    let Some(user) = BasicCredentials::user_from_headers(request.headers()) else {
+    let mut buffer = [0; USER_BUFFER];
+    let Some(user) = BasicCredentials::decode_user(request.headers(), &mut buffer) else {
         return challenge();
     };
     let uri = request.uri();

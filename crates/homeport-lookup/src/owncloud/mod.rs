@@ -6,6 +6,8 @@ pub(crate) mod instance;
 pub(crate) mod ocs;
 pub(crate) mod webdav;
 
+use std::borrow::Cow;
+
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -60,6 +62,9 @@ pub(crate) fn authenticate(headers: &HeaderMap, instance: &str) -> Option<&'stat
     })
 }
 
+/// The buffer [`BasicCredentials::decode_user`] decodes a Basic header into.
+pub(crate) const USER_BUFFER: usize = 192;
+
 /// The user name and password of a Basic `Authorization` header.
 pub(crate) struct BasicCredentials {
     pub(crate) user: String,
@@ -86,22 +91,21 @@ impl BasicCredentials {
         Some(BasicCredentials { user: user.to_owned(), password: password.to_owned() })
     }
 
-    /// Only the user name of [`BasicCredentials::from_headers`] (same rules), decoded without allocating more
-    /// than the name itself: the recorder and the central server read it on every request.
-    pub(crate) fn user_from_headers(headers: &HeaderMap) -> Option<String> {
+    /// The user name of [`BasicCredentials::from_headers`] (same rules), decoded into `buffer` so that the
+    /// common short header allocates nothing: the recorder and the central server read it on every request.
+    pub(crate) fn decode_user<'b>(headers: &HeaderMap, buffer: &'b mut [u8; USER_BUFFER]) -> Option<Cow<'b, str>> {
         let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
         let (scheme, encoded) = value.split_once(' ')?;
         if !scheme.eq_ignore_ascii_case("basic") {
             return None;
         }
-        let mut buffer = [0_u8; 192];
-        let Ok(length) = base64::engine::general_purpose::STANDARD.decode_slice(encoded.trim(), &mut buffer) else {
+        let Ok(length) = base64::engine::general_purpose::STANDARD.decode_slice(encoded.trim(), buffer) else {
             // Too long for the buffer (or invalid): the general path decides.
-            return BasicCredentials::from_headers(headers).map(|credentials| credentials.user);
+            return BasicCredentials::from_headers(headers).map(|credentials| Cow::Owned(credentials.user));
         };
         let decoded = std::str::from_utf8(buffer.get(..length)?).ok()?;
         let (user, _password) = decoded.split_once(':')?;
-        Some(user.to_owned())
+        Some(Cow::Borrowed(user))
     }
 }
 
