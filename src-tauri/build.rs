@@ -28,5 +28,7 @@ fn homeport_commands() -> &'static [&'static str] {
         "account_remove",
         "account_verify",
         "ui_ready",
+        "proxy_get",
+        "proxy_set",
     ]
 }

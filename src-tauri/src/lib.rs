@@ -5,6 +5,7 @@
 mod autopilot;
 mod demo;
 pub mod ipc;
+mod proxy;
 mod session;
 
 use homeport_engine::{
@@ -137,7 +138,7 @@ async fn wizard_start(
     on_event: Channel<WizardEvent>,
     call: CallId,
 ) -> Result<WizardOutcome, ErrorReport> {
-    let options = options_streaming_to(on_event, &state).await;
+    let options = options_streaming_to(on_event, &state).await?;
     let mut wizard = Wizard::new(&address, options).map_err(|e| e.report())?;
     state.autopilot.prepare(&mut wizard).await;
     state.session.start(call, wizard).await
@@ -250,7 +251,7 @@ async fn account_verify(
 ) -> Result<AccountEntry, ErrorReport> {
     let previous_id = id.clone();
     let (stored, secret) = with_store(move |store| Ok((store.get(&id)?, store.secret(&id)?))).await?;
-    let options = options_streaming_to(on_event, &state).await;
+    let options = options_streaming_to(on_event, &state).await?;
     let mut wizard = Wizard::for_account(&stored, secret, options).map_err(|e| e.report())?;
     let connected = match wizard.next().await.map_err(|e| e.report())? {
         Step::Connected(connected) => connected,
@@ -278,15 +279,43 @@ async fn account_verify(
 /// The options every wizard of this window gets: events go to the UI's live diagram, and while
 /// the demo runs, its tenant profile (seed 003) lets a tenant's address lead to its zone.
 /// While a script is loaded, its own options come first: trust for its lookup server's
-/// certificate and its tenant profiles.
-async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) -> WizardOptions {
+/// certificate and its tenant profiles. The saved manual proxy (if any) carries every request;
+/// its password comes from the keyring, so a locked keyring stops the start with its message.
+async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) -> Result<WizardOptions, ErrorReport> {
+    let proxy = blocking(proxy::load).await?;
     let mut options = state.autopilot.wizard_options().await.unwrap_or_default();
+    options.http.proxy = proxy;
     options.observer = Some(std::sync::Arc::new(move |event: &WizardEvent| {
         // The window may be gone; the wizard goes on regardless.
         let _ = on_event.send(event.clone());
     }));
     options.tenant_profiles.extend(state.demo.tenant_profiles().await);
-    options
+    Ok(options)
+}
+
+/// The saved manual proxy ("Proxy…" on the address page): URL and user; whether the keyring
+/// holds its password.
+#[tauri::command]
+#[specta::specta]
+async fn proxy_get() -> Result<proxy::ProxySetting, ErrorReport> {
+    blocking(proxy::get).await
+}
+
+/// Saves the manual proxy (no URL: the system's settings again). The URL and user go to
+/// proxy.json beside accounts.json, the password to the keyring only.
+#[tauri::command]
+#[specta::specta]
+async fn proxy_set(change: proxy::ProxyChange) -> Result<proxy::ProxySetting, ErrorReport> {
+    blocking(move || proxy::set(change)).await
+}
+
+/// Runs file and keyring work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ErrorReport> + Send + 'static,
+) -> Result<T, ErrorReport> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| error(ErrorCode::Internal, format!("the settings work stopped unexpectedly: {e}")))?
 }
 
 /// Keyring calls block (D-Bus): keep them off the async runtime.
@@ -321,6 +350,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             accounts_list,
             account_remove,
             account_verify,
+            proxy_get,
+            proxy_set,
         ],
     )
 }

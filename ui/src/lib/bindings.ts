@@ -56,6 +56,16 @@ export const commands = {
 	 *  identity provider rotates refresh tokens.
 	 */
 	accountVerify: (id: string, onEvent: Channel<WizardEvent>) => typedError<AccountEntry, ErrorReport>(__TAURI_INVOKE("account_verify", { id, onEvent })),
+	/**
+	 *  The saved manual proxy ("Proxy…" on the address page): URL and user; whether the keyring
+	 *  holds its password.
+	 */
+	proxyGet: () => typedError<ProxySetting, ErrorReport>(__TAURI_INVOKE("proxy_get")),
+	/**
+	 *  Saves the manual proxy (no URL: the system's settings again). The URL and user go to
+	 *  proxy.json beside accounts.json, the password to the keyring only.
+	 */
+	proxySet: (change: ProxyChange) => typedError<ProxySetting, ErrorReport>(__TAURI_INVOKE("proxy_set", { change })),
 };
 
 /* Types */
@@ -404,6 +414,28 @@ export type PortalMode =
 "proxy" | 
 /**  The login is answered with 307 to the homeserver: the password goes there only if approved. */
 "redirect";
+
+/**
+ *  What the UI asks to save. `password`: None keeps the stored one (the field was left empty),
+ *  `""` removes it, anything else replaces it.
+ */
+export type ProxyChange = {
+	url: string | null,
+	user: string | null,
+	password: string | null,
+};
+
+/**  The saved proxy, as the UI shows it (never the password itself). */
+export type ProxySetting = {
+	/**
+	 *  `http://host:port`, `https://…`, `socks5://…` or `socks5h://…`; None: the system's
+	 *  (environment's) proxy settings.
+	 */
+	url: string | null,
+	user: string | null,
+	/**  Whether the keyring holds a password for it; None when the keyring could not be asked. */
+	has_password: boolean | null,
+};
 
 export type RedirectStep = {
 	from: string,

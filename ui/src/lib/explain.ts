@@ -27,6 +27,17 @@ export function explain(error: ErrorReport): Explanation {
         hint: "Type a server address such as https://cloud.example.com, or an account such as alice@example.com.",
       };
     case "unreachable":
+      if (detailField(error, "reason") === "proxy") {
+        const proxy = detailField(error, "proxy");
+        const which = proxy ? `The proxy ${proxy}` : "The proxy";
+        return {
+          title: "The proxy refused or did not answer",
+          hint:
+            `${which} refused the connection, did not answer, or did not accept its user name and password — the ` +
+            "server itself was not asked. Check the proxy's address, user and password under \"Proxy…\" on the " +
+            "address page, or choose \"None\" there to use the system's proxy settings.",
+        };
+      }
       return {
         title: "The server could not be reached",
         hint: "Check the address and your network connection, then try again.",

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import type { ErrorReport } from "./bindings";
+import { explain } from "./explain";
+
+describe("explain: proxies", () => {
+  it("names a proxy failure as the proxy's, with the proxy's address", () => {
+    const error: ErrorReport = {
+      code: "unreachable",
+      message: "the proxy http://127.0.0.1:3128 failed, so http://127.0.0.1:4000/status.php could not be reached: refused",
+      detail: { url: "http://127.0.0.1:4000/status.php", proxy: "http://127.0.0.1:3128", reason: "proxy" },
+    };
+    const words = explain(error);
+    expect(words.title).toBe("The proxy refused or did not answer");
+    expect(words.hint).toContain("The proxy http://127.0.0.1:3128 refused");
+    expect(words.hint).toContain("Proxy…");
+    expect(words.hint).not.toContain("network connection");
+  });
+
+  it("keeps the server's words when no proxy is involved", () => {
+    const error: ErrorReport = { code: "unreachable", message: "refused", detail: { url: "http://x/" } };
+    expect(explain(error).title).toBe("The server could not be reached");
+  });
+
+  it("a proxy failure without the proxy's address still names the proxy", () => {
+    const error: ErrorReport = { code: "unreachable", message: "x", detail: { reason: "proxy" } };
+    expect(explain(error).hint.startsWith("The proxy refused")).toBe(true);
+  });
+});
