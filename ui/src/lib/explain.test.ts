@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ErrorReport } from "./bindings";
 import { explain } from "./explain";
+import { isProxyFailure } from "./flow";
 
 describe("explain: proxies", () => {
   it("names a proxy failure as the proxy's, with the proxy's address", () => {
@@ -14,11 +15,13 @@ describe("explain: proxies", () => {
     expect(words.hint).toContain("The proxy http://127.0.0.1:3128 refused");
     expect(words.hint).toContain("Proxy…");
     expect(words.hint).not.toContain("network connection");
+    expect(isProxyFailure(error)).toBe(true);
   });
 
   it("keeps the server's words when no proxy is involved", () => {
     const error: ErrorReport = { code: "unreachable", message: "refused", detail: { url: "http://x/" } };
     expect(explain(error).title).toBe("The server could not be reached");
+    expect(isProxyFailure(error)).toBe(false);
   });
 
   it("a proxy failure without the proxy's address still names the proxy", () => {

@@ -68,6 +68,11 @@ export function errorReason(error: ErrorReport): string | null {
   return typeof reason === "string" ? reason : null;
 }
 
+/** The proxy (the person's own, or the system's) failed, not the server: the error offers the proxy settings. */
+export function isProxyFailure(error: ErrorReport): boolean {
+  return error.code === "unreachable" && errorReason(error) === "proxy";
+}
+
 /**
  * An `auth_failed` that typing the password again cannot fix: a disabled account, a refused
  * tenant, a login the server refused outright, a rate limit already waited out, an expired login.
