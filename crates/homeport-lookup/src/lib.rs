@@ -244,8 +244,7 @@ impl LookupServer {
         // One recorder for the whole listener: it attributes `/instanceN/...` to the mounted instance.
         let central_router = central::with_listener_fault(central_router.fallback(central::fallback), scenario.fault)
             .recorded_by(recorder("central", mounted));
-        let canary_router =
-            central::canary_router().recorded_by(recorder("canary", Vec::new()));
+        let canary_router = central::canary_router().recorded_by(recorder("canary", Vec::new()));
 
         let mut routers: Vec<(TcpListener, Recorded)> =
             vec![(central_listener, central_router), (canary_listener, canary_router)];
@@ -264,8 +263,7 @@ impl LookupServer {
             |server: &str, host_domain: Option<&'static str>| Recorder { host_domain, ..recorder(server, Vec::new()) };
         routers.push((
             oidc.idp_listener,
-            oidc::endpoints::router(oidc.idp.clone())
-                .recorded_by(oidc_recorder("idp", Some(ZONE_DOMAIN))),
+            oidc::endpoints::router(oidc.idp.clone()).recorded_by(oidc_recorder("idp", Some(ZONE_DOMAIN))),
         ));
         routers.push((
             oidc.ocis_listener,
@@ -308,18 +306,14 @@ impl LookupServer {
                 PortalMode::Redirect => matrix_systems.state.redirect_url().clone(),
             };
             let portal = PortalState::new(mode, url, matrix_systems.state.clone(), certificate)?;
-            routers.push((
-                listener,
-                matrix::portal::router(Arc::new(portal))
-                    .recorded_by(recorder(server, Vec::new())),
-            ));
+            routers
+                .push((listener, matrix::portal::router(Arc::new(portal)).recorded_by(recorder(server, Vec::new()))));
         }
         for (name, listener) in matrix_systems.homeserver_listeners {
             let homeserver = HomeserverState { name, matrix: matrix_systems.state.clone() };
             routers.push((
                 listener,
-                matrix::homeserver::router(Arc::new(homeserver))
-                    .recorded_by(recorder(name, Vec::new())),
+                matrix::homeserver::router(Arc::new(homeserver)).recorded_by(recorder(name, Vec::new())),
             ));
         }
 

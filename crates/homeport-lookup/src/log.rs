@@ -256,11 +256,8 @@ pub(crate) trait RecordedBy {
 impl RecordedBy for Router {
     fn recorded_by(self, recorder: Recorder) -> Recorded {
         // No latency, no middleware: the common case pays nothing for the feature.
-        let router = if recorder.latency.is_zero() {
-            self
-        } else {
-            self.layer(from_fn_with_state(recorder.latency, delay))
-        };
+        let router =
+            if recorder.latency.is_zero() { self } else { self.layer(from_fn_with_state(recorder.latency, delay)) };
         Recorded { router, recorder: Arc::new(recorder) }
     }
 }
@@ -321,7 +318,8 @@ mod tests {
     #[test]
     fn text_keeps_short_and_long_strings_alike() {
         let long = "/remote.php/webdav/".repeat(4);
-        for text in ["", "/remote.php/webdav/", "test@instance2.com", "ü/€", &"x".repeat(INLINE_TEXT), long.as_str()] {
+        for text in ["", "/remote.php/webdav/", "test@instance2.com", "ü/€", &"x".repeat(INLINE_TEXT), long.as_str()]
+        {
             assert_eq!(Text::new(text).as_str(), text, "inline or on the heap, the text reads back as given");
         }
         assert!(matches!(Text::new(&long), Text::Heap(_)), "long text goes on the heap");

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::service::Service;
 use hyper::server::conn::http1;
+use hyper::service::Service;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
