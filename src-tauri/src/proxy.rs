@@ -74,7 +74,10 @@ fn read_file(dir: &Path) -> Result<ProxyFile, StoreError> {
 fn write_file(dir: &Path, file: &ProxyFile) -> Result<(), StoreError> {
     fs::create_dir_all(dir).map_err(|source| StoreError::Io { action: "create", path: dir.to_owned(), source })?;
     let path = dir.join(PROXY_FILE);
-    let tmp = dir.join(format!(".{PROXY_FILE}.{}.tmp", std::process::id()));
+    // Unique per write: two saves of this process may overlap.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{PROXY_FILE}.{}.{n}.tmp", std::process::id()));
     let mut json = serde_json::to_vec_pretty(file)
         .map_err(|e| StoreError::Corrupt { path: path.clone(), reason: e.to_string() })?;
     json.push(b'\n');
