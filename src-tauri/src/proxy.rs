@@ -146,6 +146,13 @@ fn delete_password() -> Result<(), StoreError> {
     }
 }
 
+/// Best effort: a proxy without a user needs no keyring, so its absence does not stop the save.
+fn forget_password() {
+    if let Err(e) = delete_password() {
+        eprintln!("homeport-desktop: the proxy password stays in the keyring for now: {e}");
+    }
+}
+
 fn store_report(e: StoreError) -> ErrorReport {
     ConnectError::from(e).report()
 }
@@ -168,9 +175,11 @@ pub fn get() -> Result<ProxySetting, ErrorReport> {
 pub fn set(change: ProxyChange) -> Result<ProxySetting, ErrorReport> {
     let dir = config_dir().map_err(store_report)?;
     let Some(url) = non_empty(change.url) else {
-        // "None": back to the system's settings; the password goes with the URL.
-        delete_password().map_err(store_report)?;
+        // "None": back to the system's settings, with or without a keyring; the password goes
+        // with the URL where the keyring can be reached (an entry left behind is never read
+        // without a user in the file, and the next password replaces it).
         remove_file(&dir).map_err(store_report)?;
+        forget_password();
         return Ok(ProxySetting { url: None, user: None, has_password: Some(false) });
     };
     let user = non_empty(change.user);
@@ -180,7 +189,8 @@ pub fn set(change: ProxyChange) -> Result<ProxySetting, ErrorReport> {
         .map_err(|message| error(ErrorCode::BadInput, message))?;
     let url = parsed.display();
     match (&user, change.password.as_deref()) {
-        (None, _) | (_, Some("")) => delete_password().map_err(store_report)?,
+        (None, _) => forget_password(),
+        (Some(_), Some("")) => delete_password().map_err(store_report)?,
         (Some(_), Some(password)) => set_password(password).map_err(store_report)?,
         (Some(_), None) => {}
     }

@@ -587,7 +587,26 @@ mod ipc {
         let config = scratch.join("config");
         std::fs::create_dir_all(&config).expect("config dir");
         let app = app(false);
+
+        // A proxy password needs the keyring: refused with its message, and nothing written.
+        let change = json!({ "url": "http://127.0.0.1:3128", "user": "alice", "password": "proxy-secret" });
+        let refused = app.invoke("proxy_set", json!({ "change": change })).expect_err("no keyring");
+        assert_eq!(refused["code"], "keyring_unavailable", "{refused}");
+        assert!(refused["message"].as_str().is_some_and(|m| m.contains("keyring")), "{refused}");
+        assert!(!config.join("proxy.json").exists(), "no proxy saved without its password");
+        // A saved proxy user whose password cannot be read stops the wizard with the keyring's words.
+        let file = json!({ "version": 1, "url": "http://127.0.0.1:3128", "user": "alice" });
+        std::fs::write(config.join("proxy.json"), file.to_string()).expect("a proxy.json");
         let central = app.invoke("demo_start", json!({})).expect("demo")["central_url"].clone();
+        let stopped = app
+            .invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:9", "call": 9 }))
+            .expect_err("the proxy password is in the keyring");
+        assert_eq!(stopped["code"], "keyring_unavailable", "{stopped}");
+        // "None" works without a keyring.
+        let none = app.invoke("proxy_set", json!({ "change": { "url": null, "user": null, "password": null } }));
+        assert_eq!(none.expect("cleared without a keyring")["url"], Value::Null);
+        assert!(!config.join("proxy.json").exists(), "the proxy is off");
+
         app.invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:1", "call": 1 }))
             .expect("probe");
         let credentials = json!({ "answer": "credentials", "user": "test@instance2.com", "password": "secret" });
