@@ -903,6 +903,35 @@ mod ipc {
         }
         assert!(log.contains("/status.php"), "status.php went through the proxy: {log}");
 
+        // SOCKS5 with the same user and password (from the keyring): microsocks logs each
+        // connection it makes for the wizard.
+        let socks_log = scratch.join("microsocks.log");
+        let socks_port = free_port();
+        let mut socks = std::process::Command::new("microsocks")
+            .args(["-i", "127.0.0.1", "-p", &socks_port.to_string(), "-u", PROXY_USER, "-P", PROXY_PASSWORD])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&socks_log).expect("log file"))
+            .spawn()
+            .expect("microsocks is needed for the proxy test (apt-get install microsocks)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", socks_port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "microsocks listens within 10 s");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let socks_url = format!("socks5://127.0.0.1:{socks_port}");
+        let change = json!({ "url": socks_url, "user": PROXY_USER, "password": null });
+        app.invoke("proxy_set", json!({ "change": change })).expect("saved");
+        let through_socks = app
+            .invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:4", "call": 6 }))
+            .map(|step| step["decision"]["decision"].clone());
+        let _ = socks.kill();
+        let _ = socks.wait();
+        assert_eq!(through_socks.expect("probe through SOCKS5"), "needs_credentials");
+        let log = std::fs::read_to_string(&socks_log).unwrap_or_default();
+        let central_port = url::Url::parse(&central).expect("url").port().expect("port");
+        assert!(log.contains(&format!("connected to 127.0.0.1:{central_port}")), "through microsocks: {log}");
+
         // A closed proxy port: the proxy's failure, not the server's (the password is kept).
         let closed = format!("http://127.0.0.1:{}", free_port());
         let change = json!({ "url": closed, "user": PROXY_USER, "password": null });
