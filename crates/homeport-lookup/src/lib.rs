@@ -1057,6 +1057,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_central_server_stays_up_under_a_connection_flood_and_garbage() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let server = start(Scenario::default()).await;
+        let url = server.central_url().clone();
+        let addr = SocketAddr::from(([127, 0, 0, 1], url.port().expect("port")));
+        let mut flood = Vec::with_capacity(crate::serve::MAX_CONNECTIONS);
+        for _ in 0..crate::serve::MAX_CONNECTIONS {
+            flood.push(tokio::net::TcpStream::connect(addr).await.expect("connects"));
+        }
+        // One whole request on the last one: once it is answered, every earlier connection was accepted.
+        let last = flood.last_mut().expect("a connection");
+        last.write_all(b"GET /status.php HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+        let mut head = [0u8; 12];
+        last.read_exact(&mut head).await.expect("an answer");
+        assert_eq!(&head, b"HTTP/1.1 200", "served while the flood holds every other slot");
+        let mut extra = tokio::net::TcpStream::connect(addr).await.expect("the kernel still accepts");
+        let mut byte = [0u8; 1];
+        let closed = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut byte)).await;
+        assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "past the bound a connection is closed at once: {closed:?}");
+        for stream in flood.iter_mut().take(8) {
+            stream.write_all(b"\x00\x01 GARBAGE /\xff\r\n\r\n").await.expect("write garbage");
+            let mut answer = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+            assert!(
+                answer.starts_with(b"HTTP/1.1 400"),
+                "garbage gets 400 and a close: {:?}",
+                String::from_utf8_lossy(&answer)
+            );
+        }
+        drop(flood);
+        // The slots free as the server notices the closed sockets; a fresh client is then served.
+        let mut answered = None;
+        for _ in 0..50 {
+            if let Ok(response) = client().get(url.join("status.php").expect("url")).send().await {
+                answered = Some(response.status());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(answered, Some(reqwest::StatusCode::OK), "the server is up and serving again");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn invalid_scenarios_and_busy_ports_are_errors() {
         let invalid = LookupServer::start(loopback(), Scenario { redirect_status: 303, ..Scenario::default() }).await;
         assert!(

@@ -20,6 +20,10 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+/// Connections served at once per listener. Past it a new connection is closed at once, so a
+/// flood of idle or half-sent connections costs bounded memory and the server stays up; the
+/// connections already served carry on.
+pub(crate) const MAX_CONNECTIONS: usize = 1024;
 
 /// Resolves once shutdown was requested or the [`crate::LookupServer`] holding the sender is gone.
 pub(crate) async fn shutdown_requested(shutdown: &mut watch::Receiver<bool>) {
@@ -50,6 +54,7 @@ pub(crate) async fn accept_loop(
             () = shutdown_requested(&mut shutdown) => break,
             Some(_finished) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) if connections.len() >= MAX_CONNECTIONS => drop(stream),
                 Ok((stream, _peer)) => {
                     connections.spawn(serve_connection(
                         stream,
