@@ -82,8 +82,15 @@ async fn a_certificate_for_other_hosts_is_named_as_such() {
 /// A TLS server on 127.0.0.1 presenting `certificate` (and its key) to every connection, answering
 /// nothing: the handshake is all these tests need. Bounded: it serves until dropped.
 async fn tls_server(certificate: &rcgen::Certificate, key: &rcgen::KeyPair) -> (u16, tokio::task::JoinHandle<()>) {
+    tls_server_der(certificate.der().clone(), key).await
+}
+
+/// [`tls_server`] for certificate bytes as given (possibly altered).
+async fn tls_server_der(
+    der: rustls::pki_types::CertificateDer<'static>,
+    key: &rcgen::KeyPair,
+) -> (u16, tokio::task::JoinHandle<()>) {
     use std::sync::Arc;
-    let der = rustls::pki_types::CertificateDer::from(certificate.der().to_vec());
     let private = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("a private key");
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
@@ -128,5 +135,36 @@ async fn an_expired_certificate_is_named_even_from_a_trusted_issuer() {
     assert_eq!(*problem, CertificateProblem::Expired, "{error}");
     assert!(shown.not_after.contains("2021"), "the validity is shown: {shown:?}");
     assert!(error.to_string().contains("has expired"), "{error}");
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_certificate_signed_with_an_unsupported_algorithm_is_named_weak() {
+    let key = rcgen::KeyPair::generate().expect("P-256 key");
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".into()]).expect("params");
+    let certificate = params.self_signed(&key).expect("certificate");
+    // ecdsa-with-SHA256 (1.2.840.10045.4.3.2) → ecdsa-with-SHA224 (…4.3.1), which no one should
+    // accept any more and rustls does not: in the signed part and in the outer algorithm.
+    let sha256 = [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02];
+    let mut der = certificate.der().to_vec();
+    let mut replaced = 0;
+    for start in 0..der.len().saturating_sub(sha256.len()) {
+        if der[start..start + sha256.len()] == sha256 {
+            der[start + sha256.len() - 1] = 0x01;
+            replaced += 1;
+        }
+    }
+    assert_eq!(replaced, 2, "both algorithm identifiers were rewritten");
+    let weak = rustls::pki_types::CertificateDer::from(der);
+    let (port, server) = tls_server_der(weak.clone(), &key).await;
+    let options = WizardOptions {
+        http: homeport_engine::HttpConfig { extra_root_certificates: vec![weak.to_vec()], ..Default::default() },
+        ..WizardOptions::default()
+    };
+    let mut wizard = Wizard::new(&format!("https://127.0.0.1:{port}/"), options).expect("valid address");
+    let error = wizard.next().await.expect_err("a weak signature");
+    let ConnectError::CertificateInvalid { problem, .. } = &error else { panic!("a named problem: {error:?}") };
+    assert_eq!(*problem, CertificateProblem::WeakSignature, "{error}");
+    assert!(error.to_string().contains("weak or unknown algorithm"), "{error}");
     server.abort();
 }
