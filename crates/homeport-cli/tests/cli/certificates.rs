@@ -40,3 +40,50 @@ async fn an_untrusted_certificate_names_its_fingerprint_and_trust_cert_pins_it()
     assert_eq!(code(&bad), 2, "a malformed fingerprint is bad input");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_certificate_the_system_trusts_needs_no_question() {
+    use base64::Engine as _;
+    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let config = tempfile::tempdir().expect("temp");
+    // The system's trust store, as a corporate CA would be installed: rustls-native-certs reads
+    // SSL_CERT_FILE like OpenSSL does.
+    let der = server.certificate_der().expect("a certificate");
+    let body = base64::engine::general_purpose::STANDARD.encode(&der);
+    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|line| std::str::from_utf8(line).unwrap_or("")).collect();
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"));
+    let store = config.path().join("system-roots.pem");
+    std::fs::write(&store, pem).expect("write the store");
+    let central = server.central_url().to_string();
+    let instance2 = origin(&server, "instance2");
+    let output = tokio::process::Command::new(crate::HOMEPORT)
+        .args([
+            "connect",
+            &central,
+            "--user",
+            "test@instance2.com",
+            "--password-stdin",
+            "--approve-redirect",
+            &instance2,
+        ])
+        .args(["--no-store", "--json"])
+        .env("HOMEPORT_CONFIG_DIR", config.path())
+        .env("SSL_CERT_FILE", &store)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("homeport runs");
+    let output = {
+        let mut child = output;
+        use tokio::io::AsyncWriteExt as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"secret\n").await.expect("password");
+        drop(stdin);
+        child.wait_with_output().await.expect("output")
+    };
+    assert_eq!(code(&output), 0, "trusted by the system: {}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(json(&output)["account"]["trusted_certificates"], serde_json::json!([]), "nothing pinned");
+    server.shutdown().await;
+}
