@@ -244,6 +244,9 @@ pub struct Verified {
     /// The redirects that led to the instance, in order.
     pub redirects: Vec<RedirectStep>,
     pub round_trips: u32,
+    /// This account (same user at the same instance) is stored already: Done updates its login
+    /// instead of adding a second one.
+    pub already_stored: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Type)]

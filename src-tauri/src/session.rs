@@ -283,5 +283,9 @@ pub fn verified_view(connected: &Connected) -> Verified {
             })
             .collect(),
         round_trips: connected.round_trips,
+        // accounts.json only (no keyring): a small local read.
+        already_stored: AccountStore::open_default()
+            .and_then(|store| store.find(&connected.account.id))
+            .is_ok_and(|found| found.is_some()),
     }
 }

@@ -615,6 +615,7 @@ mod ipc {
         let answer = json!({ "answer": { "answer": "approve_redirect", "origin": origin }, "call": 3 });
         let verified = app.invoke("wizard_answer", answer).expect("verified");
         assert_eq!(verified["outcome"], "verified", "{verified}");
+        assert_eq!(verified["verified"]["already_stored"], false, "a new account");
 
         let failed = app.invoke("wizard_save", json!({})).expect_err("no keyring");
         assert_eq!(failed["code"], "keyring_unavailable", "{failed}");
@@ -643,6 +644,15 @@ mod ipc {
         let list = app.invoke("accounts_list", json!({})).expect("listed");
         assert_eq!(list["keyring"], Value::Null, "{list}");
         assert_eq!(list["accounts"][0]["has_secret"], true, "the password is in the keyring now: {list}");
+        // The same account again: the verified page says Done updates it instead of adding another.
+        app.invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:1", "call": 11 }))
+            .expect("probe");
+        let credentials = json!({ "answer": "credentials", "user": "test@instance2.com", "password": "secret" });
+        let step = app.invoke("wizard_answer", json!({ "answer": credentials, "call": 12 })).expect("login");
+        let answer =
+            json!({ "answer": { "answer": "approve_redirect", "origin": step["decision"]["to"] }, "call": 13 });
+        let again = app.invoke("wizard_answer", answer).expect("verified again");
+        assert_eq!(again["verified"]["already_stored"], true, "a duplicate is named before Done: {again}");
         let id = list["accounts"][0]["account"]["id"].clone();
         app.invoke("account_remove", json!({ "id": id })).expect("removed, with its keyring entry");
         println!("saved after Try again");

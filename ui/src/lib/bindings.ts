@@ -475,6 +475,11 @@ export type Verified = {
 	/**  The redirects that led to the instance, in order. */
 	redirects: RedirectStep[],
 	round_trips: number,
+	/**
+	 *  This account (same user at the same instance) is stored already: Done updates its login
+	 *  instead of adding a second one.
+	 */
+	already_stored: boolean,
 };
 
 /**  What an observer (the GUI's live diagram, a progress line) is told while the wizard runs. */

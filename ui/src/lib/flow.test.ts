@@ -200,6 +200,7 @@ describe("Matrix behind a portal", () => {
     initials: "A",
     redirects,
     round_trips: 4,
+    already_stored: false,
   });
 
   it("knows a Matrix login form from an ownCloud one, and offers SSO only where the engine says so", () => {
