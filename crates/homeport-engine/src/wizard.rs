@@ -166,6 +166,9 @@ pub struct Wizard {
     restartable: bool,
     /// The stored account a re-verify checks ([`Wizard::for_account`]).
     reverify: Option<Box<Account>>,
+    /// The decision the last [`Wizard::next`] returned, until it is answered: an answer is
+    /// checked against it (a fingerprint other than the one shown is not trusted).
+    pending: Option<Decision>,
     phase: Phase,
 }
 
@@ -197,6 +200,7 @@ impl Wizard {
             matrix_form: None,
             restartable: true,
             reverify: None,
+            pending: None,
             phase,
         })
     }
@@ -324,6 +328,20 @@ impl Wizard {
     /// A wrong password typed into the login form is not the end: the wizard asks for
     /// credentials again (approved redirects stay approved). Any other error finishes it.
     pub async fn next(&mut self) -> Result<Step, ConnectError> {
+        let result = self.next_step().await;
+        self.pending = match &result {
+            Ok(Step::Decide(decision)) => Some(decision.clone()),
+            _ => None,
+        };
+        result
+    }
+
+    /// The decision waiting for an answer, if the last [`Wizard::next`] returned one.
+    pub fn pending(&self) -> Option<&Decision> {
+        self.pending.as_ref()
+    }
+
+    async fn next_step(&mut self) -> Result<Step, ConnectError> {
         let result = match self.advance().await {
             // Why restart: the untrusted server may be met anywhere (central, instance, IdP); once
             // trusted, the run starts over with the approvals and answers it already has.
