@@ -3,8 +3,8 @@
 #   ./dev.sh demo       the desktop app in demo mode, on the embedded lookup server
 #   ./dev.sh test       the whole test suite, exactly as CI runs it (.ci/run calls this)
 #   ./dev.sh bindings   regenerate ui/src/lib/bindings.ts from the Rust IPC types
-#   ./dev.sh bench      start-up time and memory of the release app (figures for README.md)
-#   ./dev.sh bench-load whole S0 flows/s, and redirects/s under wrk beside nginx (figures for README.md)
+#   ./dev.sh bench      start-up time and memory of the release app (figures in docs/benchmarks.md)
+#   ./dev.sh bench-load whole S0 flows/s, and redirects/s under wrk beside nginx (figures in docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 

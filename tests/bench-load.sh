@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load figures for README.md (issue 6), on loopback only, every loop bounded:
+# Load figures for docs/benchmarks.md (issue 6), on loopback only, every loop bounded:
 #  1. whole S0 wizard flows per second against the embedded lookup server (homeport run --repeat);
 #  2. the lookup server's redirect answers per second under wrk (PROPFIND + Basic auth to the
 #     central remote.php/webdav/), side by side with nginx doing the same redirect with a map on
