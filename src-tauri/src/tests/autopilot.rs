@@ -1,0 +1,71 @@
+//! The autopilot: a `--script` reaches the UI resolved, and its verdict uses the expectations.
+
+use super::*;
+
+fn scripted_app(file: &str) -> MockApp {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios").join(file);
+    let scenario = homeport_scenario::Scenario::load(&path).expect("the scenario file reads");
+    let state = AppState::with_script(false, Some(scenario), false);
+    let app = with_homeport(mock_builder(), state).build(tauri::generate_context!()).expect("the app builds");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("main window");
+    MockApp { _app: app, window }
+}
+
+#[test]
+fn a_script_reaches_the_ui_resolved_and_its_verdict_uses_the_expectations() {
+    let app = scripted_app("s0-instance2.toml");
+    let info = app.invoke("app_info", json!({})).expect("app_info");
+    assert!(info["script"].as_str().is_some_and(|f| f.ends_with("s0-instance2.toml")), "--script reaches the UI");
+    let script = app.invoke("autopilot_load", json!({})).expect("autopilot_load is granted");
+    let address = script["address"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        address.starts_with("http://127.0.0.1:"),
+        "${{central}} resolved to the scenario's lookup server: {script}"
+    );
+    assert_eq!(script["user"], "test@instance2.com");
+    assert_eq!(script["password"], "secret", "typed into the password field (as dots)");
+    let approved = script["approve"][0].as_str().unwrap_or_default().to_owned();
+    assert!(approved.starts_with("http://127.0.0.1:"), "the instance's origin: {script}");
+    assert_eq!(script["auto_login"], false);
+    assert_eq!(app.invoke("autopilot_load", json!({})).expect("again")["address"], address.as_str(), "started once");
+
+    // The UI plays it with the normal commands; the file's credentials went with the probe.
+    let step = app
+        .invoke("wizard_start", json!({ "address": address, "onEvent": "__CHANNEL__:1", "call": 1 }))
+        .expect("probe");
+    assert_eq!(step["decision"]["decision"], "confirm_redirect", "credentials up front, as headless: {step}");
+    assert_eq!(step["decision"]["to"], approved.as_str());
+    let answer = json!({ "answer": "approve_redirect", "origin": approved });
+    let step = app.invoke("wizard_answer", json!({ "answer": answer, "call": 2 })).expect("verify");
+    assert_eq!(step["outcome"], "verified", "{step}");
+    let verdict = app.invoke("autopilot_finish", json!({})).expect("autopilot_finish is granted");
+    assert_eq!(verdict["passed"], true, "{verdict}");
+    assert_eq!(verdict["round_trips"], 3, "as many as headless (max_round_trips = 3): {verdict}");
+    assert_eq!(verdict["user_id"], "test@instance2.com");
+    let line = verdict["line"].as_str().unwrap_or_default();
+    assert!(line.starts_with("✓ S0: test@instance2.com is redirected to instance2 — connected as"), "{line}");
+
+    // After the verdict the person is in control: the file's credentials no longer go along,
+    // and a connection that ends otherwise fails the expectations, in words.
+    let step = app
+        .invoke("wizard_start", json!({ "address": address, "onEvent": "__CHANNEL__:2", "call": 3 }))
+        .expect("probe");
+    assert_eq!(step["decision"]["decision"], "needs_credentials", "the person logs in: {step}");
+    let refusal = app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" }, "call": 4 }));
+    let code = refusal.expect_err("declined")["code"].clone();
+    let verdict = app.invoke("autopilot_finish", json!({})).expect("verdict");
+    assert_eq!(verdict["passed"], false, "{verdict}");
+    assert_eq!(verdict["error_code"], code);
+    let failure = verdict["failures"][0].as_str().unwrap_or_default();
+    assert!(failure.starts_with("expected to connect, failed with"), "{verdict}");
+    assert!(verdict["line"].as_str().is_some_and(|line| line.starts_with("✗ ")), "{verdict}");
+}
+
+#[test]
+fn without_a_script_there_is_nothing_to_play() {
+    let app = app(false);
+    assert_eq!(app.invoke("app_info", json!({})).expect("app_info")["script"], Value::Null);
+    assert_eq!(app.invoke("autopilot_load", json!({})).expect("granted"), Value::Null, "no --script");
+    let none = app.invoke("autopilot_finish", json!({})).expect_err("no verdict without a script");
+    assert_eq!(none["code"], "not_found", "{none}");
+}
