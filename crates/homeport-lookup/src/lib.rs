@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+mod error;
 mod host;
 mod log;
 mod matrix;
@@ -54,6 +55,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
+pub use crate::error::LookupError;
 pub use crate::log::RecordedRequest;
 use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
 use crate::matrix::homeserver::HomeserverState;
@@ -73,32 +75,6 @@ pub use crate::scenario::{Fault, Scenario, DEFAULT_TOKEN_LIFETIME};
 pub use crate::tenant::TENANT_HOST_PATTERN;
 use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANTS, ZONE_DOMAIN};
 use crate::tls::SelfSignedTls;
-
-/// Why the lookup server could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LookupError {
-    /// A listener could not be opened (address in use, not local, no permission).
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The self-signed certificate or the TLS configuration could not be made.
-    #[error("cannot set up TLS: {0}")]
-    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The scenario asks for something the server cannot act out, or names an unknown fault.
-    #[error("invalid scenario: {0}")]
-    InvalidScenario(String),
-    /// The IdP's signing key could not be made.
-    #[error("cannot set up the IdP's signing key: {0}")]
-    Crypto(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// [`auto_login`] could not log in: the IdP refused (its message), the credentials were wrong, the IdP is not
-    /// on loopback, or the page was not the login form.
-    #[error("automatic login failed: {0}")]
-    AutoLogin(String),
-}
 
 /// One of the seed's demo people (password [`DEMO_PASSWORD`]).
 #[derive(Clone, Debug, PartialEq, Eq)]

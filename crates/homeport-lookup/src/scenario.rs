@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::LookupError;
+use crate::error::LookupError;
 
 /// The redirect statuses a real multi-tenant front end may answer with; the engine must handle each.
 const VALID_REDIRECT_STATUSES: [u16; 4] = [301, 302, 307, 308];

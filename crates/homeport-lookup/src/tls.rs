@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use tokio_rustls::TlsAcceptor;
 
 use crate::matrix::MATRIX_HOSTS;
-use crate::LookupError;
+use crate::error::LookupError;
 
 /// The names a local client may use to reach the servers; the IPs become real IP SANs (rcgen parses them).
 /// The Matrix hosts ([`MATRIX_HOSTS`]) are added one by one: a wildcard right under `localhost` is one clients

@@ -25,7 +25,8 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use crate::oidc::random_base64url;
-use crate::{Fault, LookupError};
+use crate::error::LookupError;
+use crate::scenario::Fault;
 
 /// The homeservers, by name; each is served at `<name>.localhost` on its own port.
 pub(crate) const HOMESERVER_NAMES: [&str; 2] = ["hs1", "hs2"];

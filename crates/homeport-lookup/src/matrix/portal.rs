@@ -18,7 +18,7 @@ use super::{
     json_response, login_flows, merge, method_not_allowed, unrecognized, versions, well_known, LoginKind, LoginRequest,
     Matrix, MatrixError, LOGIN_PATH, MATRIX_HOSTS,
 };
-use crate::LookupError;
+use crate::error::LookupError;
 
 /// How long the proxy portal waits for a homeserver.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);

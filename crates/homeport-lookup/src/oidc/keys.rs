@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::LookupError;
+use crate::error::LookupError;
 
 /// The `kid` of the one signing key; clients find it in the JWKS.
 pub(crate) const KEY_ID: &str = "homeport-lookup-1";

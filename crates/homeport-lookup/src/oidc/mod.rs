@@ -25,7 +25,8 @@ use url::{Host, Url};
 use self::keys::SigningKey;
 use crate::host::RequestHost;
 use crate::tenant::{self, Tenant};
-use crate::{Fault, LookupError};
+use crate::error::LookupError;
+use crate::scenario::Fault;
 
 /// The client id every Homeport build knows, for providers without dynamic registration (public client, any
 /// loopback redirect URI).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use regex::Regex;
 use url::{Host, Url};
 
-use crate::LookupError;
+use crate::error::LookupError;
 
 /// Each request of the robot gives up after this long.
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -73,9 +73,9 @@ pub(crate) struct ApprouterState {
 }
 
 impl ApprouterState {
-    pub(crate) fn new(port: u16, provider: Arc<Provider>) -> Result<ApprouterState, crate::LookupError> {
+    pub(crate) fn new(port: u16, provider: Arc<Provider>) -> Result<ApprouterState, crate::error::LookupError> {
         let pattern = Regex::new(TENANT_HOST_PATTERN)
-            .map_err(|error| crate::LookupError::InvalidScenario(format!("TENANT_HOST_PATTERN: {error}")))?;
+            .map_err(|error| crate::error::LookupError::InvalidScenario(format!("TENANT_HOST_PATTERN: {error}")))?;
         Ok(ApprouterState { port, pattern, provider })
     }
 
