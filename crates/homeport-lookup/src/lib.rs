@@ -38,6 +38,7 @@ mod matrix;
 mod ocis;
 mod oidc;
 mod owncloud;
+mod people;
 mod scenario;
 mod serve;
 mod tenant;
@@ -60,59 +61,22 @@ pub use crate::log::RecordedRequest;
 use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
 use crate::matrix::homeserver::HomeserverState;
 use crate::matrix::portal::{PortalMode, PortalState};
-use crate::matrix::{Matrix, HOMESERVER_NAMES, MATRIX_HOSTS, MATRIX_USERS, PROXY_HOST, REDIRECT_HOST};
+use crate::matrix::{Matrix, HOMESERVER_NAMES, MATRIX_HOSTS, PROXY_HOST, REDIRECT_HOST};
 use crate::ocis::instance::OcisInstanceState;
 use crate::ocis::server::OcisState;
-use crate::ocis::{OCIS_ACCOUNTS, OCIS_INSTANCE_NAMES};
+use crate::ocis::OCIS_INSTANCE_NAMES;
 pub use crate::oidc::robot::{auto_login, auto_login_trusting, complete_browser_login};
 pub use crate::oidc::BUILT_IN_CLIENT_ID;
-use crate::oidc::{Provider, Zone, OIDC_USERS};
+use crate::oidc::{Provider, Zone, ZONE_DOMAIN};
 use crate::owncloud::central::{self, CentralState};
 use crate::owncloud::instance::{self, InstanceState};
-pub use crate::owncloud::DEMO_PASSWORD;
-use crate::owncloud::{DEMO_USERS, INSTANCE_NAMES};
+use crate::owncloud::INSTANCE_NAMES;
+pub use crate::people::{DemoPerson, MatrixPerson, OidcPerson, DEMO_PASSWORD};
+use crate::people::{MatrixUser, DEMO_USERS, MATRIX_USERS, OCIS_ACCOUNTS, OIDC_USERS, TENANTS};
 pub use crate::scenario::{Fault, Scenario, DEFAULT_TOKEN_LIFETIME};
 pub use crate::tenant::TENANT_HOST_PATTERN;
-use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANTS, ZONE_DOMAIN};
+use crate::tenant::{ApprouterState, APPROUTER_DOMAIN};
 use crate::tls::SelfSignedTls;
-
-/// One of the seed's demo people (password [`DEMO_PASSWORD`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DemoPerson {
-    pub login: &'static str,
-    pub display_name: &'static str,
-    pub instance_url: String,
-}
-
-/// A user of the OpenID Provider (seeds 002, 003), for the desktop app's demo page and `homeport mock`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OidcPerson {
-    pub login: &'static str,
-    pub password: &'static str,
-    pub display_name: &'static str,
-    pub email: &'static str,
-    /// The oCIS instances (names, see [`LookupServer::ocis_instance_urls`]) the account lives on.
-    pub ocis_instances: Vec<&'static str>,
-    /// The IdP logs the person in, but oCIS refuses the account ("account is disabled", seed 002).
-    pub disabled_at_ocis: bool,
-}
-
-/// A user of the Matrix homeservers (seeds 001, 004), for the desktop app's demo page and `homeport mock`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MatrixPerson {
-    pub localpart: &'static str,
-    pub password: &'static str,
-    pub display_name: &'static str,
-    /// The homeserver that owns the account: `hs1` or `hs2` (see [`LookupServer::matrix_homeserver_urls`]).
-    pub homeserver: &'static str,
-    /// The full user id: `@alice:hs1.localhost:41234`.
-    pub user_id: String,
-    /// The homeserver refuses the login with `M_USER_DEACTIVATED`.
-    pub deactivated: bool,
-    /// The first password login per server start (at a portal, or at the homeserver) is answered
-    /// `429 M_LIMIT_EXCEEDED` with `retry_after_ms`; later ones succeed.
-    pub rate_limited: bool,
-}
 
 /// A running lookup server: the central server and its instances. Dropping it stops every task at once;
 /// [`LookupServer::shutdown`] stops them gracefully.
@@ -361,7 +325,7 @@ impl LookupServer {
 
     /// The issuer of a tenant's identity zone (`http://tenant1.auth.localhost:41239`), for known tenants.
     pub fn tenant_issuer(&self, tenant: &str) -> Option<String> {
-        tenant::find(tenant).map(|tenant| self.idp.issuer(Zone::Tenant(tenant)))
+        crate::people::find_tenant(tenant).map(|tenant| self.idp.issuer(Zone::Tenant(tenant)))
     }
 
     /// The issuer of every tenant's identity zone with `{tenant}` for the tenant
@@ -501,7 +465,7 @@ impl LookupServer {
         let matrix_users: Vec<&str> = MATRIX_USERS.iter().map(|user| user.localpart).collect();
         let matrix_passwords: serde_json::Map<String, Value> =
             MATRIX_USERS.iter().map(|user| (user.localpart.to_owned(), Value::from(user.password))).collect();
-        let matrix_with = |wanted: fn(&matrix::MatrixUser) -> bool| -> Vec<&str> {
+        let matrix_with = |wanted: fn(&MatrixUser) -> bool| -> Vec<&str> {
             MATRIX_USERS.iter().filter(|user| wanted(user)).map(|user| user.localpart).collect()
         };
         json!({

@@ -7,8 +7,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest, Sha256};
 use tokio_rustls::TlsAcceptor;
 
-use crate::matrix::MATRIX_HOSTS;
 use crate::error::LookupError;
+use crate::matrix::MATRIX_HOSTS;
 
 /// The names a local client may use to reach the servers; the IPs become real IP SANs (rcgen parses them).
 /// The Matrix hosts ([`MATRIX_HOSTS`]) are added one by one: a wildcard right under `localhost` is one clients

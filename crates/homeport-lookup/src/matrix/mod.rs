@@ -24,8 +24,9 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use url::Url;
 
-use crate::oidc::random_base64url;
 use crate::error::LookupError;
+use crate::oidc::random_base64url;
+use crate::people::{MatrixUser, MATRIX_USERS};
 use crate::scenario::Fault;
 
 /// The homeservers, by name; each is served at `<name>.localhost` on its own port.
@@ -54,55 +55,6 @@ const BAD_BASE_PATH: &str = "not-a-homeserver/";
 /// Bounds on what a long-running `homeport mock` keeps in memory.
 const MAX_SESSIONS: usize = 100_000;
 const MAX_LOGIN_TOKENS: usize = 10_000;
-
-/// A person with an account on one of the homeservers.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct MatrixUser {
-    pub(crate) localpart: &'static str,
-    pub(crate) password: &'static str,
-    pub(crate) display_name: &'static str,
-    /// `hs1` or `hs2`.
-    pub(crate) homeserver: &'static str,
-    /// The homeserver refuses the login with `M_USER_DEACTIVATED` (after checking the password).
-    pub(crate) deactivated: bool,
-    /// The first password login per server start is answered `429 M_LIMIT_EXCEEDED`.
-    pub(crate) rate_limited: bool,
-}
-
-pub(crate) const MATRIX_USERS: [MatrixUser; 4] = [
-    MatrixUser {
-        localpart: "alice",
-        password: "wonderland",
-        display_name: "Alice Liddell",
-        homeserver: "hs1",
-        deactivated: false,
-        rate_limited: false,
-    },
-    MatrixUser {
-        localpart: "bob",
-        password: "builder",
-        display_name: "Bob Builder",
-        homeserver: "hs2",
-        deactivated: false,
-        rate_limited: false,
-    },
-    MatrixUser {
-        localpart: "carol",
-        password: "rate-limit",
-        display_name: "Carol Chase",
-        homeserver: "hs1",
-        deactivated: false,
-        rate_limited: true,
-    },
-    MatrixUser {
-        localpart: "dave",
-        password: "deactivated",
-        display_name: "Dave Departed",
-        homeserver: "hs2",
-        deactivated: true,
-        rate_limited: false,
-    },
-];
 
 /// A Matrix error answer: `{"errcode", "error", …}` with its status.
 #[derive(Debug, PartialEq)]

@@ -13,8 +13,9 @@ use axum::Router;
 use url::{Host, Url};
 
 use super::portal::PortalState;
-use super::{MatrixError, MATRIX_USERS, SSO_IDP_ID};
+use super::{MatrixError, SSO_IDP_ID};
 use crate::oidc::page::{self, LoginForm};
+use crate::people::MATRIX_USERS;
 
 /// Where the login form posts to: the portal's own page, no Matrix endpoint.
 const FORM_ACTION: &str = "/_portal/sso/login";

@@ -11,11 +11,12 @@ use axum::{Json, Router};
 use serde_json::json;
 use url::Url;
 
-use super::{dav_files_owner, ocis_account, ocis_status, serve_home, BearerRefusal, OcisAccount};
-use crate::oidc::{find_user, AccessClaims, Provider};
+use super::{dav_files_owner, ocis_account, ocis_status, serve_home, BearerRefusal};
+use crate::oidc::{AccessClaims, Provider};
 use crate::owncloud::not_found;
 use crate::owncloud::ocs::{self, OcsFormat, OcsVersion};
 use crate::owncloud::webdav::encode_path;
+use crate::people::{find_oidc_user, OcisAccount};
 
 #[derive(Debug)]
 pub(crate) struct OcisInstanceState {
@@ -124,7 +125,7 @@ async fn user(
             return response;
         }
     };
-    let Some(user) = find_user(&claims.preferred_username) else {
+    let Some(user) = find_oidc_user(&claims.preferred_username) else {
         return not_found();
     };
     ocs::ok(

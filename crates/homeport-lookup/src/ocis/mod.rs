@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::oidc::{bearer_error_challenge, bearer_token, AccessClaims, Provider, Zone};
 use crate::owncloud::webdav::{self, decode_path, Depth};
 use crate::owncloud::{not_found, sabre_error, xml_response};
+use crate::people::{find_ocis_account, OcisAccount};
 
 /// The instances, by name; each account lives on one or more of them.
 pub(crate) const OCIS_INSTANCE_NAMES: [&str; 2] = ["A", "B"];
@@ -19,25 +20,6 @@ pub(crate) const OCIS_INSTANCE_NAMES: [&str; 2] = ["A", "B"];
 pub(crate) const ISSUER_REL: &str = "http://openid.net/specs/connect/1.0/issuer";
 /// WebFinger relation of the instances a user's data lives on (oCIS `server-instance`).
 pub(crate) const INSTANCE_REL: &str = "http://webfinger.owncloud/rel/server-instance";
-
-/// What oCIS knows about an IdP user: where their data lives and whether the account may log in.
-#[derive(Debug)]
-pub(crate) struct OcisAccount {
-    pub(crate) login: &'static str,
-    pub(crate) instances: &'static [&'static str],
-    /// Seed 002's "account has been disabled": the IdP logs them in, oCIS refuses them.
-    pub(crate) disabled: bool,
-}
-
-pub(crate) const OCIS_ACCOUNTS: [OcisAccount; 3] = [
-    OcisAccount { login: "einstein", instances: &["A"], disabled: false },
-    OcisAccount { login: "marie", instances: &["A", "B"], disabled: false },
-    OcisAccount { login: "richard", instances: &["A"], disabled: true },
-];
-
-pub(crate) fn find_account(login: &str) -> Option<&'static OcisAccount> {
-    OCIS_ACCOUNTS.iter().find(|account| account.login == login)
-}
 
 /// The message of the challenge for a disabled account.
 pub(crate) const ACCOUNT_DISABLED: &str = "account is disabled";
@@ -132,7 +114,8 @@ pub(crate) fn ocis_account(
     headers: &HeaderMap,
 ) -> Result<(AccessClaims, &'static OcisAccount), BearerRefusal> {
     let claims = bearer_claims(provider, Zone::Main, headers)?;
-    let account = find_account(&claims.preferred_username).ok_or(BearerRefusal::InvalidToken("unknown account"))?;
+    let account =
+        find_ocis_account(&claims.preferred_username).ok_or(BearerRefusal::InvalidToken("unknown account"))?;
     if account.disabled {
         return Err(BearerRefusal::InvalidToken(ACCOUNT_DISABLED));
     }
@@ -198,17 +181,18 @@ pub(crate) fn dav_files_owner(path: &str) -> Option<(String, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::people::{find_oidc_user, OCIS_ACCOUNTS};
 
     #[test]
     fn accounts_match_the_idp_users() {
         for account in &OCIS_ACCOUNTS {
-            assert!(crate::oidc::find_user(account.login).is_some(), "{} logs in at the IdP", account.login);
+            assert!(find_oidc_user(account.login).is_some(), "{} logs in at the IdP", account.login);
             for instance in account.instances {
                 assert!(OCIS_INSTANCE_NAMES.contains(instance), "{} lives on a real instance", account.login);
             }
         }
-        assert_eq!(find_account("marie").map(|a| a.instances.len()), Some(2), "marie has a choice");
-        assert_eq!(find_account("richard").map(|a| a.disabled), Some(true), "richard is disabled");
+        assert_eq!(find_ocis_account("marie").map(|a| a.instances.len()), Some(2), "marie has a choice");
+        assert_eq!(find_ocis_account("richard").map(|a| a.disabled), Some(true), "richard is disabled");
     }
 
     #[test]

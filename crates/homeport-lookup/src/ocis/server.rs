@@ -14,8 +14,8 @@ use url::Url;
 
 use super::instance::fallback;
 use super::{
-    bearer_claims, dav_files_owner, find_account, instance_title, ocis_account, ocis_status, serve_home, BearerRefusal,
-    INSTANCE_REL, ISSUER_REL,
+    bearer_claims, dav_files_owner, instance_title, ocis_account, ocis_status, serve_home, BearerRefusal, INSTANCE_REL,
+    ISSUER_REL,
 };
 use crate::oidc::{Provider, Zone};
 use crate::owncloud::not_found;
@@ -117,7 +117,7 @@ async fn webfinger(State(state): State<Arc<OcisState>>, headers: HeaderMap, RawQ
         if claims.preferred_username != user {
             return jrd_error(StatusCode::FORBIDDEN, "the bearer token belongs to another account");
         }
-        let Some(account) = find_account(user) else {
+        let Some(account) = crate::people::find_ocis_account(user) else {
             return jrd_error(StatusCode::NOT_FOUND, "unknown account");
         };
         let mut links = vec![issuer_link];

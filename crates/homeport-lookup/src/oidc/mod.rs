@@ -23,9 +23,9 @@ use sha2::{Digest, Sha256};
 use url::{Host, Url};
 
 use self::keys::SigningKey;
-use crate::host::RequestHost;
-use crate::tenant::{self, Tenant};
 use crate::error::LookupError;
+use crate::host::RequestHost;
+use crate::people::{find_oidc_user, find_tenant, OidcUser, Tenant, TENANTS};
 use crate::scenario::Fault;
 
 /// The client id every Homeport build knows, for providers without dynamic registration (public client, any
@@ -35,53 +35,16 @@ pub const BUILT_IN_CLIENT_ID: &str = "homeport-desktop";
 pub(crate) const ACCESS_TOKEN_AUDIENCE: &str = "homeport";
 /// Authorization codes are single use and live this long.
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// The domain under which the IdP serves the tenants' identity zones.
+pub(crate) const ZONE_DOMAIN: &str = "auth.localhost";
 /// Bounds on what a long-running `homeport mock` keeps in memory.
 const MAX_CLIENTS: usize = 10_000;
 const MAX_REFRESH_TOKENS: usize = 100_000;
 /// The scopes the provider knows; others asked for are not granted.
 const SUPPORTED_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
-/// A person who can log in at the provider (oCIS's demo users).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct OidcUser {
-    pub(crate) login: &'static str,
-    pub(crate) password: &'static str,
-    pub(crate) display_name: &'static str,
-    pub(crate) email: &'static str,
-    /// The stable subject identifier (oCIS's user ids of these demo users).
-    pub(crate) sub: &'static str,
-}
-
-pub(crate) const OIDC_USERS: [OidcUser; 3] = [
-    OidcUser {
-        login: "einstein",
-        password: "relativity",
-        display_name: "Albert Einstein",
-        email: "einstein@example.org",
-        sub: "4c510ada-c86b-4815-8820-42cdf82c3d51",
-    },
-    OidcUser {
-        login: "marie",
-        password: "radioactivity",
-        display_name: "Marie Curie",
-        email: "marie@example.org",
-        sub: "f7fbf8c8-139b-4376-b307-cf0a8c2d0d9c",
-    },
-    OidcUser {
-        login: "richard",
-        password: "superfluidity",
-        display_name: "Richard Feynman",
-        email: "richard@example.org",
-        sub: "932b4540-8d16-481e-8ef4-588e4b6b151c",
-    },
-];
-
-pub(crate) fn find_user(login: &str) -> Option<&'static OidcUser> {
-    OIDC_USERS.iter().find(|user| user.login == login)
-}
-
 fn check_password(login: &str, password: &str) -> Option<&'static OidcUser> {
-    find_user(login).filter(|user| user.password == password)
+    find_oidc_user(login).filter(|user| user.password == password)
 }
 
 /// Which identity zone a request is for.
@@ -111,7 +74,7 @@ pub(crate) struct AccessClaims {
 
 impl AccessClaims {
     pub(crate) fn user(&self) -> Option<&'static OidcUser> {
-        find_user(&self.preferred_username).filter(|user| user.sub == self.sub)
+        find_oidc_user(&self.preferred_username).filter(|user| user.sub == self.sub)
     }
 }
 
@@ -261,7 +224,7 @@ impl Provider {
     pub(crate) fn issuer(&self, zone: Zone) -> String {
         match zone {
             Zone::Main => self.issuer.clone(),
-            Zone::Tenant(tenant) => format!("{}://{}.{}:{}", self.scheme, tenant.name, tenant::ZONE_DOMAIN, self.port),
+            Zone::Tenant(tenant) => format!("{}://{}.{}:{}", self.scheme, tenant.name, ZONE_DOMAIN, self.port),
         }
     }
 
@@ -278,8 +241,8 @@ impl Provider {
         if host.name == "127.0.0.1" || host.name == "localhost" {
             return Some(Zone::Main);
         }
-        let label = host.label_under(tenant::ZONE_DOMAIN, self.port)?;
-        tenant::find(label).map(Zone::Tenant)
+        let label = host.label_under(ZONE_DOMAIN, self.port)?;
+        find_tenant(label).map(Zone::Tenant)
     }
 
     pub(crate) fn jwks(&self) -> Value {
@@ -454,7 +417,7 @@ impl Provider {
         }
         drop(store);
         // An access token of any zone of this provider: revoke it by its jti.
-        let zones = std::iter::once(Zone::Main).chain(tenant::TENANTS.iter().map(Zone::Tenant));
+        let zones = std::iter::once(Zone::Main).chain(TENANTS.iter().map(Zone::Tenant));
         for zone in zones {
             if let Ok(claims) = self.key.verify::<AccessClaims>(token, &self.issuer(zone), ACCESS_TOKEN_AUDIENCE) {
                 if let Some(record) = self.lock().access_tokens.get_mut(&claims.jti) {
@@ -662,7 +625,7 @@ mod tests {
     #[test]
     fn granted_scope_keeps_known_scopes_and_adds_tenant_scopes() {
         assert_eq!(Provider::granted_scope(Zone::Main, "openid email bogus openid"), "openid email", "main zone");
-        let tenant1 = tenant::find("tenant1").expect("tenant1 exists");
+        let tenant1 = find_tenant("tenant1").expect("tenant1 exists");
         assert_eq!(
             Provider::granted_scope(Zone::Tenant(tenant1), "openid"),
             "openid homeport-demo!t101.Read homeport-demo!t101.Admin",

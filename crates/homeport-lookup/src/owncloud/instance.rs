@@ -13,9 +13,10 @@ use super::ocs::{self, OcsFormat, OcsVersion};
 use super::webdav::{self, decode_path, encode_path, Depth};
 use super::{
     authenticate, not_found, sabre_error, status_response, unauthorized, unavailable, with_basic_challenge,
-    BasicCredentials, DemoUser, DEMO_USERS,
+    BasicCredentials,
 };
 use crate::log::is_ocs_api_request;
+use crate::people::{DemoUser, DEMO_USERS};
 use crate::Fault;
 
 /// What ownCloud answers a browser that GETs a WebDAV folder.

@@ -13,31 +13,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::Fault;
-
-/// The one password of every demo user, as in the seed's example deployment.
-pub const DEMO_PASSWORD: &str = "secret";
-
-/// A demo account. ownCloud's user id is the login name.
-#[derive(Debug)]
-pub(crate) struct DemoUser {
-    pub(crate) login: &'static str,
-    pub(crate) display_name: &'static str,
-    pub(crate) instance: &'static str,
-    /// The picture the instance serves; `None` answers 404, and the client shows initials.
-    pub(crate) avatar_png: Option<&'static [u8]>,
-}
-
-pub(crate) const DEMO_USERS: [DemoUser; 3] = [
-    DemoUser {
-        login: "test@instance1.com",
-        display_name: "Test User One",
-        instance: "instance1",
-        avatar_png: Some(include_bytes!("../../assets/avatar-instance1.png")),
-    },
-    DemoUser { login: "test@instance2.com", display_name: "Test User Two", instance: "instance2", avatar_png: None },
-    DemoUser { login: "test@instance3.com", display_name: "Test User Three", instance: "instance3", avatar_png: None },
-];
+use crate::people::{DemoUser, DEMO_PASSWORD, DEMO_USERS};
+use crate::scenario::Fault;
 
 /// The instances, in order; each user's instance is one of them.
 pub(crate) const INSTANCE_NAMES: [&str; 3] = ["instance1", "instance2", "instance3"];

@@ -15,56 +15,15 @@ use serde_json::json;
 
 use crate::host::RequestHost;
 use crate::ocis::{bearer_claims, serve_home, status_document, BearerRefusal};
-use crate::oidc::{find_user, Provider, Zone};
+use crate::oidc::{Provider, Zone};
 use crate::owncloud::not_found;
 use crate::owncloud::ocs::{self, OcsFormat, OcsVersion};
+use crate::people::{find_oidc_user, find_tenant, Tenant, XSAPPNAME};
 
 /// The approuter's `TENANT_HOST_PATTERN`: the capture is the tenant's subdomain.
 pub const TENANT_HOST_PATTERN: &str = r"^(.*)\.approuter\.localhost$";
 /// The domain under which the approuter serves tenants.
 pub(crate) const APPROUTER_DOMAIN: &str = "approuter.localhost";
-/// The domain under which the IdP serves the tenants' identity zones.
-pub(crate) const ZONE_DOMAIN: &str = "auth.localhost";
-/// The multitenant application, as its scopes name it.
-pub(crate) const XSAPPNAME: &str = "homeport-demo";
-/// The scopes every subscribed tenant's users get, as `<xsappname>!t<index>.<scope>`.
-const APP_SCOPES: [&str; 2] = ["Read", "Admin"];
-
-/// A consumer subaccount.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Tenant {
-    /// The subdomain: `tenant1`.
-    pub(crate) name: &'static str,
-    /// The identity zone id (`zid` claim).
-    pub(crate) zid: &'static str,
-    /// UAA's tenant index in `<xsappname>!t<index>`.
-    pub(crate) index: u32,
-    /// Whether the tenant subscribed to the application; the zone issues tokens only then.
-    pub(crate) subscribed: bool,
-}
-
-pub(crate) const TENANTS: [Tenant; 3] = [
-    Tenant { name: "tenant1", zid: "a1f3c2d4-5b6e-4f70-8a9b-0c1d2e3f4a51", index: 101, subscribed: true },
-    Tenant { name: "tenant2", zid: "b2e4d3c5-6c7f-4a81-9bac-1d2e3f4a5b62", index: 102, subscribed: true },
-    Tenant { name: "tenant3", zid: "c3f5e4d6-7d80-4b92-acbd-2e3f4a5b6c73", index: 103, subscribed: false },
-];
-
-pub(crate) fn find(name: &str) -> Option<&'static Tenant> {
-    TENANTS.iter().find(|tenant| tenant.name == name)
-}
-
-impl Tenant {
-    /// `homeport-demo!t101.Read`, `homeport-demo!t101.Admin`.
-    pub(crate) fn scopes(&self) -> Vec<String> {
-        APP_SCOPES.iter().map(|scope| format!("{XSAPPNAME}!t{}.{scope}", self.index)).collect()
-    }
-
-    /// Why an unsubscribed tenant's zone issues no token.
-    pub(crate) fn refusal(&self) -> String {
-        format!("tenant {} is not subscribed to {XSAPPNAME}", self.name)
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct ApprouterState {
     pub(crate) port: u16,
@@ -90,7 +49,7 @@ impl ApprouterState {
         }
         let subdomain =
             self.pattern.captures(&host.name).and_then(|captures| captures.get(1)).map(|capture| capture.as_str());
-        match subdomain.and_then(find) {
+        match subdomain.and_then(find_tenant) {
             Some(tenant) => Ok(tenant),
             None => Err(unknown(format!("no tenant at {}", host.authority()))),
         }
@@ -179,7 +138,7 @@ async fn user(
             return response;
         }
     };
-    let Some(user) = find_user(&claims.preferred_username) else {
+    let Some(user) = find_oidc_user(&claims.preferred_username) else {
         return not_found();
     };
     ocs::ok(

@@ -1,0 +1,221 @@
+//! The demo's people, in one place: who can log in where, with which password, and the special cases (a
+//! disabled oCIS account, a rate-limited and a deactivated Matrix user, an unsubscribed tenant).
+//!
+//! The systems only read these tables; `homeport mock`'s description and the desktop's demo page list them.
+
+/// One of the seed's demo people (password [`DEMO_PASSWORD`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoPerson {
+    pub login: &'static str,
+    pub display_name: &'static str,
+    pub instance_url: String,
+}
+
+/// A user of the OpenID Provider (seeds 002, 003), for the desktop app's demo page and `homeport mock`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcPerson {
+    pub login: &'static str,
+    pub password: &'static str,
+    pub display_name: &'static str,
+    pub email: &'static str,
+    /// The oCIS instances (names, see [`LookupServer::ocis_instance_urls`](crate::LookupServer::ocis_instance_urls)) the account lives on.
+    pub ocis_instances: Vec<&'static str>,
+    /// The IdP logs the person in, but oCIS refuses the account ("account is disabled", seed 002).
+    pub disabled_at_ocis: bool,
+}
+
+/// A user of the Matrix homeservers (seeds 001, 004), for the desktop app's demo page and `homeport mock`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatrixPerson {
+    pub localpart: &'static str,
+    pub password: &'static str,
+    pub display_name: &'static str,
+    /// The homeserver that owns the account: `hs1` or `hs2` (see [`LookupServer::matrix_homeserver_urls`](crate::LookupServer::matrix_homeserver_urls)).
+    pub homeserver: &'static str,
+    /// The full user id: `@alice:hs1.localhost:41234`.
+    pub user_id: String,
+    /// The homeserver refuses the login with `M_USER_DEACTIVATED`.
+    pub deactivated: bool,
+    /// The first password login per server start (at a portal, or at the homeserver) is answered
+    /// `429 M_LIMIT_EXCEEDED` with `retry_after_ms`; later ones succeed.
+    pub rate_limited: bool,
+}
+
+// ownCloud (seed 000): one password for all, each user on the instance their login's domain names.
+
+/// The one password of every demo user, as in the seed's example deployment.
+pub const DEMO_PASSWORD: &str = "secret";
+
+/// A demo account. ownCloud's user id is the login name.
+#[derive(Debug)]
+pub(crate) struct DemoUser {
+    pub(crate) login: &'static str,
+    pub(crate) display_name: &'static str,
+    pub(crate) instance: &'static str,
+    /// The picture the instance serves; `None` answers 404, and the client shows initials.
+    pub(crate) avatar_png: Option<&'static [u8]>,
+}
+
+pub(crate) const DEMO_USERS: [DemoUser; 3] = [
+    DemoUser {
+        login: "test@instance1.com",
+        display_name: "Test User One",
+        instance: "instance1",
+        avatar_png: Some(include_bytes!("../assets/avatar-instance1.png")),
+    },
+    DemoUser { login: "test@instance2.com", display_name: "Test User Two", instance: "instance2", avatar_png: None },
+    DemoUser { login: "test@instance3.com", display_name: "Test User Three", instance: "instance3", avatar_png: None },
+];
+
+// The OpenID Provider (seeds 002, 003) and what oCIS knows of its users.
+
+/// A person who can log in at the provider (oCIS's demo users).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct OidcUser {
+    pub(crate) login: &'static str,
+    pub(crate) password: &'static str,
+    pub(crate) display_name: &'static str,
+    pub(crate) email: &'static str,
+    /// The stable subject identifier (oCIS's user ids of these demo users).
+    pub(crate) sub: &'static str,
+}
+
+pub(crate) const OIDC_USERS: [OidcUser; 3] = [
+    OidcUser {
+        login: "einstein",
+        password: "relativity",
+        display_name: "Albert Einstein",
+        email: "einstein@example.org",
+        sub: "4c510ada-c86b-4815-8820-42cdf82c3d51",
+    },
+    OidcUser {
+        login: "marie",
+        password: "radioactivity",
+        display_name: "Marie Curie",
+        email: "marie@example.org",
+        sub: "f7fbf8c8-139b-4376-b307-cf0a8c2d0d9c",
+    },
+    OidcUser {
+        login: "richard",
+        password: "superfluidity",
+        display_name: "Richard Feynman",
+        email: "richard@example.org",
+        sub: "932b4540-8d16-481e-8ef4-588e4b6b151c",
+    },
+];
+
+pub(crate) fn find_oidc_user(login: &str) -> Option<&'static OidcUser> {
+    OIDC_USERS.iter().find(|user| user.login == login)
+}
+
+/// What oCIS knows about an IdP user: where their data lives and whether the account may log in.
+#[derive(Debug)]
+pub(crate) struct OcisAccount {
+    pub(crate) login: &'static str,
+    pub(crate) instances: &'static [&'static str],
+    /// Seed 002's "account has been disabled": the IdP logs them in, oCIS refuses them.
+    pub(crate) disabled: bool,
+}
+
+pub(crate) const OCIS_ACCOUNTS: [OcisAccount; 3] = [
+    OcisAccount { login: "einstein", instances: &["A"], disabled: false },
+    OcisAccount { login: "marie", instances: &["A", "B"], disabled: false },
+    OcisAccount { login: "richard", instances: &["A"], disabled: true },
+];
+
+pub(crate) fn find_ocis_account(login: &str) -> Option<&'static OcisAccount> {
+    OCIS_ACCOUNTS.iter().find(|account| account.login == login)
+}
+
+// The tenants of the approuter (seed 003), each with an identity zone at the IdP.
+
+/// The multitenant application, as its scopes name it.
+pub(crate) const XSAPPNAME: &str = "homeport-demo";
+/// The scopes every subscribed tenant's users get, as `<xsappname>!t<index>.<scope>`.
+const APP_SCOPES: [&str; 2] = ["Read", "Admin"];
+
+/// A consumer subaccount.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Tenant {
+    /// The subdomain: `tenant1`.
+    pub(crate) name: &'static str,
+    /// The identity zone id (`zid` claim).
+    pub(crate) zid: &'static str,
+    /// UAA's tenant index in `<xsappname>!t<index>`.
+    pub(crate) index: u32,
+    /// Whether the tenant subscribed to the application; the zone issues tokens only then.
+    pub(crate) subscribed: bool,
+}
+
+pub(crate) const TENANTS: [Tenant; 3] = [
+    Tenant { name: "tenant1", zid: "a1f3c2d4-5b6e-4f70-8a9b-0c1d2e3f4a51", index: 101, subscribed: true },
+    Tenant { name: "tenant2", zid: "b2e4d3c5-6c7f-4a81-9bac-1d2e3f4a5b62", index: 102, subscribed: true },
+    Tenant { name: "tenant3", zid: "c3f5e4d6-7d80-4b92-acbd-2e3f4a5b6c73", index: 103, subscribed: false },
+];
+
+pub(crate) fn find_tenant(name: &str) -> Option<&'static Tenant> {
+    TENANTS.iter().find(|tenant| tenant.name == name)
+}
+
+impl Tenant {
+    /// `homeport-demo!t101.Read`, `homeport-demo!t101.Admin`.
+    pub(crate) fn scopes(&self) -> Vec<String> {
+        APP_SCOPES.iter().map(|scope| format!("{XSAPPNAME}!t{}.{scope}", self.index)).collect()
+    }
+
+    /// Why an unsubscribed tenant's zone issues no token.
+    pub(crate) fn refusal(&self) -> String {
+        format!("tenant {} is not subscribed to {XSAPPNAME}", self.name)
+    }
+}
+
+// Matrix (seeds 001, 004): the homeservers' accounts.
+
+/// A person with an account on one of the homeservers.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct MatrixUser {
+    pub(crate) localpart: &'static str,
+    pub(crate) password: &'static str,
+    pub(crate) display_name: &'static str,
+    /// `hs1` or `hs2`.
+    pub(crate) homeserver: &'static str,
+    /// The homeserver refuses the login with `M_USER_DEACTIVATED` (after checking the password).
+    pub(crate) deactivated: bool,
+    /// The first password login per server start is answered `429 M_LIMIT_EXCEEDED`.
+    pub(crate) rate_limited: bool,
+}
+
+pub(crate) const MATRIX_USERS: [MatrixUser; 4] = [
+    MatrixUser {
+        localpart: "alice",
+        password: "wonderland",
+        display_name: "Alice Liddell",
+        homeserver: "hs1",
+        deactivated: false,
+        rate_limited: false,
+    },
+    MatrixUser {
+        localpart: "bob",
+        password: "builder",
+        display_name: "Bob Builder",
+        homeserver: "hs2",
+        deactivated: false,
+        rate_limited: false,
+    },
+    MatrixUser {
+        localpart: "carol",
+        password: "rate-limit",
+        display_name: "Carol Chase",
+        homeserver: "hs1",
+        deactivated: false,
+        rate_limited: true,
+    },
+    MatrixUser {
+        localpart: "dave",
+        password: "deactivated",
+        display_name: "Dave Departed",
+        homeserver: "hs2",
+        deactivated: true,
+        rate_limited: false,
+    },
+];
