@@ -18,8 +18,6 @@ pub mod tenant;
 pub mod trace;
 pub mod trace_export;
 pub mod wizard;
-mod wizard_matrix;
-mod wizard_oidc;
 
 pub use account::{Account, AccountKind, AuthMethod};
 pub use address::{Address, AddressError, Origin, ServerUrl};

@@ -118,6 +118,13 @@ pub enum RedirectRefusal {
 }
 
 impl RedirectPolicy {
+    /// The plain-http rule, for every URL a request may go to (a redirect's target, a discovered
+    /// homeserver or instance): https, or plain http to this machine, or plain http the person
+    /// allowed for this connection.
+    pub fn permits_scheme(&self, url: &Url) -> bool {
+        url.scheme() != "http" || is_loopback(url) || self.allow_plain_http
+    }
+
     /// Decides what to do with a redirect answer.
     pub fn decide(&self, answer: &RedirectAnswer<'_>, chain: &RedirectChain, approved: &HashSet<Origin>) -> Verdict {
         let RedirectAnswer { method, from, status, location, carries_credentials } = *answer;
@@ -141,7 +148,7 @@ impl RedirectPolicy {
         if from.scheme() == "https" && to.scheme() == "http" {
             return refuse(RedirectRefusal::Downgrade { from: from.to_string(), to: to.to_string() });
         }
-        if to.scheme() == "http" && !is_loopback(&to) && !self.allow_plain_http {
+        if !self.permits_scheme(&to) {
             return refuse(RedirectRefusal::PlainHttp { to: to.to_string() });
         }
         let (next_method, keeps_body) = match status {

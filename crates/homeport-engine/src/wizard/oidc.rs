@@ -19,12 +19,16 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::{refuse_plain_http, unexpected, Decision, Phase, Step, Wizard};
+use crate::account::{Account, AccountKind, AuthMethod};
 use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
 use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, LoopbackCallback, ProviderMetadata};
 use crate::owncloud::ServerStatus;
+use crate::owncloud::{self, OcsUser};
 use crate::secret::Secret;
+use crate::tenant;
 use crate::trace::Participant;
 
 /// How long the wizard waits for the person to finish logging in in the browser.
@@ -404,5 +408,168 @@ fn expect_ok(answer: HttpResponse, expected: &'static str) -> Result<HttpRespons
             expected,
             snippet: snippet(&answer.body),
         })
+    }
+}
+
+impl Wizard {
+    /// The OpenID Connect path's next step, from where it stands.
+    pub(super) async fn advance_oidc(&mut self, phase: OidcPhase) -> Result<Step, ConnectError> {
+        match phase {
+            OidcPhase::Browser(login) => {
+                self.step("authenticate", "waiting for the login in your browser".into());
+                let status = login.status.clone();
+                let session = finish_login(&self.http, *login).await.map_err(|error| {
+                    match (error, &self.tenant) {
+                        // The zone refuses to log anyone in for a tenant that is not subscribed (seed 003).
+                        (ConnectError::BrowserLoginFailed { error, description }, Some((tenant, _)))
+                            if error == "unauthorized_client" || error == "access_denied" =>
+                        {
+                            ConnectError::TenantRefused {
+                                tenant: tenant.clone(),
+                                reason: if description.is_empty() { error } else { description },
+                            }
+                        }
+                        (error, _) => error,
+                    }
+                })?;
+                if self.tenant.is_some() {
+                    // The approuter serves every tenant itself: no instance to discover.
+                    let server = self.server.clone();
+                    return self.verify_bearer(status, session, server, false).await;
+                }
+                self.step("discover", format!("asking {} where the account lives", self.server));
+                let instances = find_instances(&self.http, &self.server, &session).await?;
+                self.after_instances(status, Box::new(session), instances).await
+            }
+            OidcPhase::ChooseInstance { status, session, instances } => {
+                self.after_instances(status, session, instances).await
+            }
+            OidcPhase::Resume(stored) => {
+                let StoredLogin { status, issuer, client_id, refresh_token, claims, instance } = *stored;
+                self.step("authenticate", format!("refreshing the login at {issuer}"));
+                let session = resume(&self.http, &issuer, &client_id, refresh_token, claims).await?;
+                self.verify_bearer(status, session, instance, true).await
+            }
+        }
+    }
+
+    /// A Bearer challenge: find the provider, register, and ask to open the browser.
+    pub(super) async fn start_browser_login(&mut self, status: ServerStatus) -> Result<Step, ConnectError> {
+        self.step(
+            "authenticate",
+            format!("{} logs in with OpenID Connect: finding its identity provider", self.server),
+        );
+        let metadata = match &self.tenant {
+            // The host named the tenant: its identity zone is the issuer (seed 003), no WebFinger.
+            Some((_, zone)) => provider_at(&self.http, zone).await?,
+            None => discover_provider(&self.http, &self.server).await?,
+        };
+        let callback = LoopbackCallback::bind().await?;
+        let client_id = client_id(&self.http, &metadata, callback.redirect_uri()).await?;
+        let login = LoginRequest::new(&metadata, &client_id, callback.redirect_uri(), &SCOPES);
+        let decision = Decision::OpenBrowser { url: login.url.to_string(), issuer: metadata.issuer.clone() };
+        self.phase =
+            Phase::Oidc(OidcPhase::Browser(Box::new(BrowserLogin { status, metadata, client_id, login, callback })));
+        Ok(Step::Decide(decision))
+    }
+
+    /// One instance: verify there. Several: the person chooses (once chosen, verify).
+    async fn after_instances(
+        &mut self,
+        status: ServerStatus,
+        session: Box<Session>,
+        instances: Vec<InstanceLink>,
+    ) -> Result<Step, ConnectError> {
+        let chosen = match instances.as_slice() {
+            [only] => Some(only.url.clone()),
+            _ => self.chosen_instance.clone().filter(|chosen| instances.iter().any(|i| &i.url == chosen)),
+        };
+        let Some(instance) = chosen else {
+            let decision = Decision::ChooseInstance { instances: instances.clone() };
+            self.phase = Phase::Oidc(OidcPhase::ChooseInstance { status, session, instances });
+            return Ok(Step::Decide(decision));
+        };
+        self.verify_bearer(status, *session, instance, false).await
+    }
+
+    /// At the oCIS instance: a bearer PROPFIND (refreshing the token once if it expired), then
+    /// the user's name from OCS.
+    async fn verify_bearer(
+        &mut self,
+        status: ServerStatus,
+        mut session: Session,
+        instance: ServerUrl,
+        mut refreshed: bool,
+    ) -> Result<Step, ConnectError> {
+        // A WebFinger answer may not send the bearer token over plain http to another host.
+        refuse_plain_http(&self.policy, &instance)?;
+        self.step("verify", format!("verifying the account at {instance}"));
+        loop {
+            let request = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&instance), Participant::Instance)
+                .header("Depth", "0")
+                .header("Content-Type", "application/xml; charset=utf-8")
+                .header("Authorization", format!("Bearer {}", session.tokens.access.expose()))
+                .body(owncloud::PROPFIND_BODY);
+            let response = self.http.send(&request, self.trace().next_round()).await?;
+            match response.status {
+                207 => {
+                    owncloud::check_multistatus(&response.url, &response.body)?;
+                    break;
+                }
+                401 => {
+                    let challenge = response.header_values("www-authenticate").join(", ");
+                    if challenge.to_ascii_lowercase().contains("disabled") {
+                        return Err(ConnectError::AccountDisabled { server: Origin::of(&response.url).to_string() });
+                    }
+                    if refreshed || !challenge.contains("invalid_token") {
+                        return Err(ConnectError::LoginExpired { reason: format!("{instance} refused the token") });
+                    }
+                    self.step("authenticate", "the access token expired: refreshing it".into());
+                    refresh(&self.http, &mut session).await?;
+                    refreshed = true;
+                }
+                other => return Err(unexpected(&response, other, "207 Multi-Status")),
+            }
+        }
+        let claims = &session.tokens.claims;
+        let login_name = claims.preferred_username.clone().unwrap_or_else(|| claims.sub.clone());
+        let user_request =
+            HttpRequest::new(reqwest::Method::GET, instance.join(owncloud::USER_PATH), Participant::Instance)
+                .header("OCS-APIRequest", "true")
+                .header("Accept", "application/json")
+                .header("Authorization", format!("Bearer {}", session.tokens.access.expose()));
+        let user = self.http.send(&user_request, self.trace().next_round()).await?;
+        // Why optional: the PROPFIND already proved the account; OCS only adds the name.
+        let ocs_user = if user.status == 200 { OcsUser::parse(&user.url, &user.body).ok() } else { None };
+        let display_name = ocs_user
+            .as_ref()
+            .map(|u| u.display_name.clone())
+            .filter(|name| !name.is_empty())
+            .or_else(|| claims.name.clone())
+            .unwrap_or_else(|| login_name.clone());
+        let user_id = ocs_user.map(|u| u.id).unwrap_or_else(|| login_name.clone());
+        let tenant = self.tenant.as_ref().map(|(tenant, _)| crate::account::TenantInfo {
+            tenant: tenant.clone(),
+            zone_id: claims.zid.clone().unwrap_or_default(),
+            scopes: tenant::application_scopes(&session.tokens.scopes),
+        });
+        let kind = if tenant.is_some() { AccountKind::TenantOidc } else { AccountKind::Ocis };
+        let account = Account {
+            display_name,
+            product: if status.productname.is_empty() {
+                "ownCloud Infinite Scale".into()
+            } else {
+                status.productname.clone()
+            },
+            version: status.versionstring.clone(),
+            tenant,
+            oidc: Some(crate::account::OidcInfo {
+                issuer: session.metadata.issuer.clone(),
+                client_id: session.client_id.clone(),
+            }),
+            ..self.new_account(kind, AuthMethod::Oidc, instance, login_name, user_id)
+        };
+        let secret = session.tokens.refresh.clone().unwrap_or_else(|| session.tokens.access.clone());
+        Ok(self.connected(account, secret, status, Vec::new()))
     }
 }

@@ -1,0 +1,125 @@
+//! What the wizard asks (a [`Decision`]) and what it returns ([`Step`]): the shells show a
+//! decision as a page, a flag or a scenario key; the wizard never prompts.
+
+use serde::Serialize;
+
+use crate::account::Account;
+use crate::address::Origin;
+use crate::error::ConnectError;
+use crate::oidc::InstanceLink;
+use crate::owncloud::{Capabilities, ServerStatus};
+use crate::redirect::{Hop, RedirectRefusal};
+use crate::secret::Secret;
+use crate::trace::Exchange;
+
+/// The secret a redirect would carry to its new origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Resent {
+    /// The user name and password (Basic, or a Matrix password login's body).
+    Password,
+    /// A Matrix SSO login token.
+    LoginToken,
+}
+
+/// A question for the person (or the script) driving the wizard.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// The server is plain http and not on this machine: passwords would travel readable.
+    /// Answer with [`Wizard::allow_plain_http`].
+    ConfirmPlainHttp { url: String },
+    /// Answer with [`Wizard::set_credentials`].
+    NeedsCredentials {
+        server: String,
+        realm: Option<String>,
+        login_hint: Option<String>,
+        product: String,
+        /// The server also offers a login in the browser (Matrix SSO): answer with
+        /// [`Wizard::prefer_browser_login`] instead of credentials.
+        browser_login: bool,
+    },
+    /// The server sends the login elsewhere; credentials go along only if approved with
+    /// [`Wizard::approve_origin`].
+    ConfirmRedirect {
+        from: Origin,
+        to: Origin,
+        location: String,
+        status: u16,
+        permanent: bool,
+        /// What following the redirect sends to `to`.
+        resends: Resent,
+    },
+    /// Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
+    /// browser's answer on a loopback port (RFC 8252).
+    OpenBrowser { url: String, issuer: String },
+    /// The server names several instances for the account: answer with
+    /// [`Wizard::choose_instance`].
+    ChooseInstance { instances: Vec<InstanceLink> },
+    /// The server's certificate is not issued by an authority this computer trusts (self-signed,
+    /// a private CA). Trusting it pins exactly this certificate for this account: answer with
+    /// [`Wizard::trust_certificate`] and `certificate.sha256`.
+    TrustCertificate { url: String, certificate: crate::certificate::CertificateInfo },
+}
+
+impl Decision {
+    /// What declining this decision means, as an error.
+    pub fn declined(&self) -> ConnectError {
+        match self {
+            Decision::ConfirmPlainHttp { url } => ConnectError::PlainHttpRefused { url: url.clone() },
+            Decision::NeedsCredentials { server, .. } => ConnectError::CredentialsRequired { server: server.clone() },
+            Decision::ConfirmRedirect { to, .. } => {
+                ConnectError::RedirectRefused(RedirectRefusal::NotApproved { to: to.clone() })
+            }
+            Decision::OpenBrowser { .. } => {
+                ConnectError::LoginRefused { reason: "the login in the browser was not started".into() }
+            }
+            Decision::ChooseInstance { instances } => ConnectError::InstanceNotChosen { offered: instances.len() },
+            Decision::TrustCertificate { url, certificate } => {
+                ConnectError::CertificateUntrusted { url: url.clone(), certificate: Box::new(certificate.clone()) }
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Step {
+    Decide(Decision),
+    Connected(Box<Connected>),
+}
+
+/// A verified account, ready to be stored.
+#[derive(Debug)]
+pub struct Connected {
+    pub account: Account,
+    pub secret: Secret,
+    /// status.php of the server that was asked first.
+    pub server: ServerStatus,
+    pub capabilities: Capabilities,
+    /// PNG bytes, or None: show initials.
+    pub avatar: Option<Vec<u8>>,
+    pub redirects: Vec<Hop>,
+    pub round_trips: u32,
+    pub trace: Vec<Exchange>,
+}
+
+pub(super) fn confirm_redirect(hop: &Hop, resends: Resent) -> Decision {
+    Decision::ConfirmRedirect {
+        from: Origin::of(&hop.from),
+        to: Origin::of(&hop.to),
+        location: hop.to.to_string(),
+        status: hop.status,
+        permanent: hop.permanent,
+        resends,
+    }
+}
+
+pub(super) fn matrix_resent(sso: bool) -> Resent {
+    if sso {
+        Resent::LoginToken
+    } else {
+        Resent::Password
+    }
+}

@@ -1,0 +1,450 @@
+//! The wizard's Matrix path (seeds 001, 004: MSC1730 portal login). Discovery (well-known, then
+//! `/versions` and the login flows), the login at the portal — password or SSO with the same
+//! loopback listener as OpenID Connect — and where the answer sends the client next: the
+//! portal's `well_known` / `base_cs_url` (proxy mode) or a 307 to the homeserver (redirect
+//! mode, which re-sends the password and so goes through the one redirect policy). Verified
+//! with `whoami` at the final homeserver.
+
+use std::time::Duration;
+
+use super::decision::{confirm_redirect, matrix_resent};
+use super::discovery::Probed;
+use super::oidc::BROWSER_LOGIN_TIMEOUT;
+use super::{participant, refuse_plain_http, Decision, Phase, Step, Wizard};
+use crate::account::{now_unix, Account, AccountKind, AuthMethod, MatrixInfo};
+use crate::address::{Origin, ServerUrl};
+use crate::error::{snippet, ConnectError};
+use crate::http::Followed;
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::matrix::{self, LoginAnswer, LoginFlows};
+use crate::oidc::LoopbackCallback;
+use crate::owncloud::ServerStatus;
+use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
+use crate::secret::Secret;
+use crate::trace::Participant;
+
+/// The longest a rate limit is waited out before the one retry; a server asking for more is
+/// reported instead of hanging the wizard.
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(10);
+
+/// A Matrix server found and ready for login: where to log in and how.
+#[derive(Clone, Debug)]
+pub struct MatrixStart {
+    /// The portal or homeserver the login goes to (the well-known's base URL).
+    pub base: ServerUrl,
+    pub flows: LoginFlows,
+    /// The newest client-server API version it speaks, for the account's "version".
+    pub version: String,
+}
+
+/// Where the Matrix path stands between two calls of `Wizard::next`.
+// One per wizard: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum MatrixPhase {
+    /// Waiting for a password (the form), or for the caller to prefer the browser.
+    NeedCredentials(MatrixStart),
+    /// A 307 would re-send the login to another origin: waiting for approval.
+    AwaitApproval { start: MatrixStart, hop: Hop, request: HttpRequest, chain: RedirectChain, sso: bool },
+    /// The SSO page is open in the browser; the listener waits for `loginToken`.
+    Browser { start: MatrixStart, callback: LoopbackCallback },
+    /// Re-verifying a stored account: its access token at its homeserver.
+    Resume { account: Box<crate::account::Account>, access_token: Secret, secret: Secret },
+}
+
+/// The tokens of a Matrix login, as the keyring keeps them (one JSON secret per account).
+pub fn tokens_secret(answer: &LoginAnswer) -> Secret {
+    Secret::new(
+        serde_json::json!({ "access_token": answer.access_token, "refresh_token": answer.refresh_token }).to_string(),
+    )
+}
+
+/// The access token from a stored tokens secret.
+pub fn access_token_of(secret: &Secret) -> Option<Secret> {
+    let value: serde_json::Value = serde_json::from_str(secret.expose()).ok()?;
+    value.get("access_token").and_then(|token| token.as_str()).map(Secret::new)
+}
+
+/// Matrix discovery for `server`: `.well-known/matrix/client` names the base URL; then the base
+/// must answer `/versions`, and its login flows are read (concurrently, one round trip).
+/// `Ok(None)`: not a Matrix server.
+/// A well-known document may not send the client (and later its password) to a plain-http host
+/// elsewhere unless the person allowed plain http.
+pub async fn discover(
+    http: &HttpClient,
+    server: &ServerUrl,
+    policy: &RedirectPolicy,
+) -> Result<Option<MatrixStart>, ConnectError> {
+    let well_known = HttpRequest::new(reqwest::Method::GET, server.join(matrix::WELL_KNOWN_PATH), Participant::Lookup)
+        .header("Accept", "application/json");
+    let answer = http.send(&well_known, http.trace().next_round()).await?;
+    let base = if answer.status == 200 {
+        matrix::homeserver_from_well_known(&answer.url, &answer.body)?
+    } else {
+        // Why the fallback: a homeserver without delegation serves the API itself and need not
+        // publish a well-known (matrix-rust-sdk treats the server URL as the homeserver then).
+        server.clone()
+    };
+    refuse_plain_http(policy, &base)?;
+    let to = if Origin::of(base.as_url()) == Origin::of(server.as_url()) {
+        Participant::Lookup
+    } else {
+        Participant::Instance
+    };
+    let round = http.trace().next_round();
+    let versions = HttpRequest::new(reqwest::Method::GET, base.join(matrix::VERSIONS_PATH), to)
+        .header("Accept", "application/json");
+    let flows =
+        HttpRequest::new(reqwest::Method::GET, base.join(matrix::LOGIN_PATH), to).header("Accept", "application/json");
+    let (versions, flows) = futures_util::future::join(http.send(&versions, round), http.send(&flows, round)).await;
+    let versions = versions?;
+    if versions.status != 200 {
+        return Ok(None);
+    }
+    let Ok(known) = matrix::versions(&versions.url, &versions.body) else { return Ok(None) };
+    let flows = flows?;
+    if flows.status != 200 {
+        return Err(unexpected(&flows, "200 OK with the login flows"));
+    }
+    let flows = matrix::login_flows(&flows.url, &flows.body)?;
+    let version = known.last().cloned().unwrap_or_default();
+    Ok(Some(MatrixStart { base, flows, version }))
+}
+
+/// `POST /login` at `start.base` with `body` (a password or a login token: a secret body).
+pub fn login_request(start: &MatrixStart, body: Vec<u8>) -> HttpRequest {
+    HttpRequest::new(reqwest::Method::POST, start.base.join(matrix::LOGIN_PATH), Participant::Lookup)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .secret_body(body)
+}
+
+/// What a login answer means: the login, an error to report, or a rate limit to wait out.
+pub enum LoginOutcome {
+    LoggedIn(LoginAnswer),
+    /// Wait this long (at most [`MAX_RATE_LIMIT_WAIT`]), then try once more.
+    RateLimited {
+        retry_after_ms: u64,
+    },
+}
+
+/// Reads the answer to `POST /login` (after any approved redirect).
+pub fn login_outcome(response: &HttpResponse, user: &str, at: Participant) -> Result<LoginOutcome, ConnectError> {
+    let server = Origin::of(&response.url).to_string();
+    if response.status == 200 {
+        return matrix::login_answer(&response.url, &response.body).map(LoginOutcome::LoggedIn);
+    }
+    let Some(error) = matrix::error_of(&response.body) else {
+        return Err(unexpected(response, "200 OK with the login, or a Matrix error"));
+    };
+    match error.errcode.as_str() {
+        "M_FORBIDDEN" => Err(ConnectError::AuthFailed { origin: Origin::of(&response.url), user: user.to_owned(), at }),
+        "M_USER_DEACTIVATED" => Err(ConnectError::AccountDisabled { server }),
+        "M_LIMIT_EXCEEDED" => {
+            let retry_after_ms = error.retry_after_ms.unwrap_or(1000);
+            if Duration::from_millis(retry_after_ms) > MAX_RATE_LIMIT_WAIT {
+                return Err(ConnectError::RateLimited { server, retry_after_ms });
+            }
+            Ok(LoginOutcome::RateLimited { retry_after_ms })
+        }
+        _ => Err(ConnectError::MatrixRefused { server, errcode: error.errcode, message: error.error }),
+    }
+}
+
+/// The base URL of the server that answered a login (the homeserver after a 307): the URL minus
+/// the login path.
+pub fn base_of_login_url(response: &HttpResponse) -> Option<ServerUrl> {
+    let text = response.url.as_str();
+    let base = text.split(matrix::LOGIN_PATH).next().filter(|base| base.len() < text.len())?;
+    ServerUrl::from_url(url::Url::parse(base).ok()?).ok()
+}
+
+/// A base URL the portal named must be a Matrix server: `GET /versions` there.
+pub async fn check_homeserver(http: &HttpClient, base: &ServerUrl) -> Result<(), ConnectError> {
+    let request = HttpRequest::new(reqwest::Method::GET, base.join(matrix::VERSIONS_PATH), Participant::Instance)
+        .header("Accept", "application/json");
+    let unusable = |reason: String| ConnectError::HomeserverUnusable { base: base.to_string(), reason };
+    let answer = match http.send(&request, http.trace().next_round()).await {
+        Ok(answer) => answer,
+        Err(error) => return Err(unusable(error.to_string())),
+    };
+    if answer.status != 200 {
+        return Err(unusable(format!("/_matrix/client/versions answered HTTP {}", answer.status)));
+    }
+    matrix::versions(&answer.url, &answer.body).map(|_| ()).map_err(|e| unusable(e.to_string()))
+}
+
+/// `whoami` at the homeserver with the access token: the user and device it belongs to.
+pub async fn whoami(
+    http: &HttpClient,
+    base: &ServerUrl,
+    access_token: &Secret,
+) -> Result<(String, Option<String>), ConnectError> {
+    whoami_in(http, base, access_token, http.trace().next_round()).await
+}
+
+async fn whoami_in(
+    http: &HttpClient,
+    base: &ServerUrl,
+    access_token: &Secret,
+    round: u32,
+) -> Result<(String, Option<String>), ConnectError> {
+    let request = HttpRequest::new(reqwest::Method::GET, base.join(matrix::WHOAMI_PATH), Participant::Instance)
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {}", access_token.expose()));
+    let answer = http.send(&request, round).await?;
+    match answer.status {
+        200 => matrix::whoami(&answer.url, &answer.body),
+        401 => Err(ConnectError::LoginExpired { reason: format!("{base} no longer accepts the access token") }),
+        _ => Err(unexpected(&answer, "200 OK with the user id (whoami)")),
+    }
+}
+
+/// `whoami` and the user's profile at the homeserver, concurrently (one round trip). The display
+/// name is optional: a homeserver may keep profiles private, and whoami already proves the login.
+pub async fn whoami_and_name(
+    http: &HttpClient,
+    base: &ServerUrl,
+    access_token: &Secret,
+    user_id: &str,
+) -> Result<((String, Option<String>), Option<String>), ConnectError> {
+    let round = http.trace().next_round();
+    let mut url = base.join(matrix::PROFILE_PATH);
+    url.path_segments_mut().map_err(|()| unusable_url(base))?.pop_if_empty().push(user_id);
+    let profile = HttpRequest::new(reqwest::Method::GET, url, Participant::Instance)
+        .header("Accept", "application/json")
+        .header("Authorization", format!("Bearer {}", access_token.expose()));
+    let (who, profile) =
+        futures_util::future::join(whoami_in(http, base, access_token, round), http.send(&profile, round)).await;
+    let name = profile.ok().filter(|answer| answer.status == 200).and_then(|answer| matrix::display_name(&answer.body));
+    Ok((who?, name))
+}
+
+fn unusable_url(base: &ServerUrl) -> ConnectError {
+    ConnectError::HomeserverUnusable { base: base.to_string(), reason: "its URL cannot take a path".into() }
+}
+
+fn unexpected(response: &HttpResponse, expected: &'static str) -> ConnectError {
+    ConnectError::UnexpectedStatus {
+        url: response.url.to_string(),
+        status: response.status,
+        expected,
+        snippet: snippet(&response.body),
+    }
+}
+
+impl Wizard {
+    /// Matrix discovery at the typed server; a server that answers neither the well-known
+    /// document nor `/versions` is not of this kind.
+    pub(super) async fn probe_matrix(&mut self, announce: bool) -> Probed {
+        if announce {
+            self.step("probe", format!("looking up the Matrix server {}", self.server));
+        }
+        match discover(&self.http, &self.server, &self.policy).await {
+            Ok(Some(start)) => Probed::Recognised(self.matrix_login(start).await),
+            Ok(None) => Probed::NotThisKind(ConnectError::InvalidResponse {
+                url: self.server.to_string(),
+                what: "Matrix server",
+                reason: "it answers neither the Matrix well-known document nor /_matrix/client/versions".into(),
+            }),
+            Err(error) => Probed::NotThisKind(error),
+        }
+    }
+
+    /// The Matrix path's next step, from where it stands.
+    pub(super) async fn advance_matrix(&mut self, phase: MatrixPhase) -> Result<Step, ConnectError> {
+        match phase {
+            MatrixPhase::NeedCredentials(start) => self.matrix_login(start).await,
+            MatrixPhase::AwaitApproval { start, hop, request, chain, sso } => {
+                if !self.approved.contains(&Origin::of(&hop.to)) {
+                    let decision = confirm_redirect(&hop, matrix_resent(sso));
+                    self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
+                    return Ok(Step::Decide(decision));
+                }
+                self.step("discover", format!("following the portal to {}", Origin::of(&hop.to)));
+                let followed = self.follow_approved(request, chain, hop).await?;
+                let user = self.credentials.as_ref().map(|c| matrix_user(&c.user)).unwrap_or_default();
+                match self.matrix_followed(start, followed, sso, &user).await? {
+                    MatrixNext::Step(step) => Ok(step),
+                    MatrixNext::RateLimited { retry_after_ms } => Err(ConnectError::RateLimited {
+                        server: Origin::of(self.server.as_url()).to_string(),
+                        retry_after_ms,
+                    }),
+                }
+            }
+            MatrixPhase::Browser { start, callback } => {
+                self.step("authenticate", "waiting for the login in your browser".into());
+                let target = callback.receive(BROWSER_LOGIN_TIMEOUT).await?;
+                let token = crate::matrix::login_token_from_callback(&target)?;
+                let request = login_request(&start, crate::matrix::token_login_body(token.expose()));
+                self.matrix_send(start, request, true, String::new()).await
+            }
+            MatrixPhase::Resume { account, access_token, secret } => {
+                let base = account.instance_url.clone();
+                self.step("verify", format!("checking the login at {base}"));
+                let (user_id, _) = whoami(&self.http, &base, &access_token).await?;
+                if user_id != account.user_id {
+                    return Err(ConnectError::LoginExpired {
+                        reason: format!("{base} says the stored token belongs to {user_id}"),
+                    });
+                }
+                let mut account = *account;
+                account.verified_at = now_unix();
+                let status = ServerStatus {
+                    installed: true,
+                    productname: account.product.clone(),
+                    versionstring: account.version.clone(),
+                    ..ServerStatus::default()
+                };
+                Ok(self.connected(account, secret, status, Vec::new()))
+            }
+        }
+    }
+
+    /// A Matrix server was found: log in with the password, in the browser (SSO), or ask.
+    pub(super) async fn matrix_login(&mut self, start: MatrixStart) -> Result<Step, ConnectError> {
+        if start.flows.password {
+            self.matrix_form = Some(start.clone());
+        }
+        let use_browser = start.flows.sso && (self.prefer_browser || !start.flows.password);
+        if let (Some(credentials), true, false) = (self.credentials.clone(), start.flows.password, use_browser) {
+            let user = matrix_user(&credentials.user);
+            self.step("authenticate", format!("logging in at {} as {user}", start.base));
+            let body = crate::matrix::password_login_body(&user, credentials.password.expose());
+            let request = login_request(&start, body);
+            return self.matrix_send(start, request, false, user).await;
+        }
+        if use_browser {
+            let callback = LoopbackCallback::bind().await?;
+            let url = crate::matrix::sso_redirect_url(&start.base, callback.redirect_uri());
+            let decision = Decision::OpenBrowser { url: url.to_string(), issuer: start.base.to_string() };
+            self.phase = Phase::Matrix(MatrixPhase::Browser { start, callback });
+            return Ok(Step::Decide(decision));
+        }
+        if start.flows.password {
+            let decision = Decision::NeedsCredentials {
+                server: start.base.to_string(),
+                realm: None,
+                login_hint: self.login_hint().map(|hint| matrix_user(&hint)),
+                product: format!("Matrix (client-server API {})", start.version),
+                browser_login: start.flows.sso,
+            };
+            self.phase = Phase::Matrix(MatrixPhase::NeedCredentials(start));
+            return Ok(Step::Decide(decision));
+        }
+        Err(ConnectError::UnsupportedAuth {
+            server: start.base.to_string(),
+            challenge: "the server offers neither a password nor a browser login".into(),
+        })
+    }
+
+    /// Sends a login; a rate limit is waited out once, visibly, then the login is sent again.
+    async fn matrix_send(
+        &mut self,
+        start: MatrixStart,
+        request: HttpRequest,
+        sso: bool,
+        user: String,
+    ) -> Result<Step, ConnectError> {
+        let mut retried = false;
+        loop {
+            let followed = self.follow(request.clone()).await?;
+            match self.matrix_followed(start.clone(), followed, sso, &user).await? {
+                MatrixNext::Step(step) => return Ok(step),
+                MatrixNext::RateLimited { retry_after_ms } if !retried => {
+                    self.step(
+                        "authenticate",
+                        format!(
+                            "{} asks to wait {retry_after_ms} ms before logging in: waiting, then trying once more",
+                            start.base
+                        ),
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(retry_after_ms)).await;
+                    retried = true;
+                }
+                MatrixNext::RateLimited { retry_after_ms } => {
+                    return Err(ConnectError::RateLimited { server: start.base.to_string(), retry_after_ms })
+                }
+            }
+        }
+    }
+
+    /// The answer to a login, after the redirect policy: approval needed, logged in (verify at
+    /// the homeserver the answer names), or a rate limit.
+    async fn matrix_followed(
+        &mut self,
+        start: MatrixStart,
+        followed: Followed,
+        sso: bool,
+        user: &str,
+    ) -> Result<MatrixNext, ConnectError> {
+        let (response, chain) = match followed {
+            Followed::NeedsApproval { hop, request, chain } => {
+                let decision = confirm_redirect(&hop, matrix_resent(sso));
+                self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
+                return Ok(MatrixNext::Step(Step::Decide(decision)));
+            }
+            Followed::Done { response, chain } => (response, chain),
+        };
+        let answer = match login_outcome(&response, user, participant(&chain))? {
+            LoginOutcome::LoggedIn(answer) => answer,
+            LoginOutcome::RateLimited { retry_after_ms } => return Ok(MatrixNext::RateLimited { retry_after_ms }),
+        };
+        let answered_by = base_of_login_url(&response).unwrap_or_else(|| start.base.clone());
+        let base = match answer.base.clone() {
+            Some(named) if Origin::of(named.as_url()) != Origin::of(answered_by.as_url()) => {
+                refuse_plain_http(&self.policy, &named)?;
+                self.step("discover", format!("the portal sends Homeport to {named} from now on"));
+                check_homeserver(&self.http, &named).await?;
+                named
+            }
+            Some(named) => named,
+            None => answered_by,
+        };
+        self.step("verify", format!("verifying the account at {base}"));
+        let access = Secret::new(answer.access_token.clone());
+        let ((user_id, device_id), name) = whoami_and_name(&self.http, &base, &access, &answer.user_id).await?;
+        if user_id != answer.user_id {
+            return Err(ConnectError::InvalidResponse {
+                url: base.join(crate::matrix::WHOAMI_PATH).to_string(),
+                what: "Matrix whoami answer",
+                reason: format!("the token belongs to {user_id}, but the login was for {}", answer.user_id),
+            });
+        }
+        let localpart = crate::matrix::localpart(&user_id).to_owned();
+        let auth_method = if sso { AuthMethod::MatrixSso } else { AuthMethod::MatrixPassword };
+        let account = Account {
+            // The full Matrix ID names the account: one localpart may live on several homeservers.
+            id: Account::id_for(AccountKind::Matrix, &base, &user_id),
+            // The portal is where the login started; the homeserver (`base`) holds the account.
+            server_url: start.base.clone(),
+            display_name: name.unwrap_or_else(|| localpart.clone()),
+            product: "Matrix".into(),
+            version: start.version.clone(),
+            matrix: Some(MatrixInfo { device_id: device_id.unwrap_or(answer.device_id.clone()) }),
+            ..self.new_account(AccountKind::Matrix, auth_method, base, localpart, user_id)
+        };
+        let status = ServerStatus {
+            installed: true,
+            productname: "Matrix".into(),
+            versionstring: start.version.clone(),
+            ..ServerStatus::default()
+        };
+        Ok(MatrixNext::Step(self.connected(account, tokens_secret(&answer), status, chain.hops)))
+    }
+}
+
+/// What a Matrix login answer leads to.
+enum MatrixNext {
+    Step(Step),
+    RateLimited { retry_after_ms: u64 },
+}
+
+/// The user name a Matrix password login sends (`m.id.user`): the localpart, which the server
+/// completes with its own name — a full `@user:server` would name the portal's server, which the
+/// homeserver that owns the account may not be.
+fn matrix_user(typed: &str) -> String {
+    if typed.starts_with('@') {
+        return crate::matrix::localpart(typed).to_owned();
+    }
+    typed.split('@').next().unwrap_or(typed).to_owned()
+}

@@ -1,0 +1,381 @@
+//! The connection wizard: one state machine, probe → authenticate → discover → verify, driven by
+//! the CLI, the desktop app and QA scripts alike. It never prompts: when a person must decide it
+//! returns a [`Decision`], the caller answers (credentials, approvals) and calls [`Wizard::next`]
+//! again. Storing the result is the caller's last step ([`crate::store::AccountStore::save`]).
+
+mod decision;
+mod discovery;
+mod matrix;
+mod oidc;
+mod owncloud;
+
+pub use self::decision::{Connected, Decision, Resent, Step};
+
+use std::collections::HashSet;
+
+use self::matrix::{MatrixPhase, MatrixStart};
+use self::oidc::{OidcPhase, StoredLogin};
+use self::owncloud::OwncloudPhase;
+use crate::account::{now_unix, Account, AccountKind, AuthMethod};
+use crate::address::{Address, Origin, ServerUrl};
+use crate::error::{snippet, ConnectError};
+use crate::http::{Followed, HttpClient, HttpConfig, HttpRequest, HttpResponse};
+use crate::owncloud::{Capabilities, ServerStatus};
+use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
+use crate::secret::{Credentials, Secret};
+use crate::tenant::TenantProfile;
+use crate::trace::{Observer, Participant, Trace, WizardEvent};
+
+#[derive(Clone, Default)]
+pub struct WizardOptions {
+    pub http: HttpConfig,
+    /// Told about every step and exchange as it happens (the GUI's live diagram, progress).
+    pub observer: Option<Observer>,
+    /// Multitenant applications whose hosts name a tenant (seed 003).
+    pub tenant_profiles: Vec<TenantProfile>,
+}
+
+// One per wizard: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+enum Phase {
+    /// Finding out what the typed server is ([`discovery::plan`]).
+    Discover,
+    Owncloud(OwncloudPhase),
+    Oidc(OidcPhase),
+    Matrix(MatrixPhase),
+    Finished,
+}
+
+pub struct Wizard {
+    entered: String,
+    address: Address,
+    server: ServerUrl,
+    http: HttpClient,
+    policy: RedirectPolicy,
+    approved: HashSet<Origin>,
+    credentials: Option<Credentials>,
+    /// What the login form was asked with, so a wrong password can ask again.
+    login_form: Option<(ServerStatus, Option<String>)>,
+    /// The instance the person picked when WebFinger offered several.
+    chosen_instance: Option<ServerUrl>,
+    /// The tenant the host names, and its identity zone's issuer (seed 003).
+    tenant: Option<(String, String)>,
+    /// Log in in the browser (SSO) when the server offers both that and a password.
+    prefer_browser: bool,
+    /// The Matrix server whose password form was shown, so a wrong password can ask again.
+    matrix_form: Option<MatrixStart>,
+    /// Whether an untrusted certificate may become a decision that restarts the wizard: a new
+    /// connection or an ownCloud re-verify may; a stored OIDC/Matrix login is resumed, not redone.
+    restartable: bool,
+    /// The stored account a re-verify checks ([`Wizard::for_account`]).
+    reverify: Option<Box<Account>>,
+    /// The decision the last [`Wizard::next`] returned, until it is answered: an answer is
+    /// checked against it (a fingerprint other than the one shown is not trusted).
+    pending: Option<Decision>,
+    phase: Phase,
+}
+
+impl Wizard {
+    pub fn new(input: &str, options: WizardOptions) -> Result<Self, ConnectError> {
+        let address = Address::parse(input)?;
+        let server = address.server()?;
+        let trace = Trace::new(options.observer);
+        let tenant = options
+            .tenant_profiles
+            .iter()
+            .find_map(|profile| profile.tenant_of(&server).map(|tenant| (tenant.clone(), profile.issuer_for(&tenant))));
+        Ok(Wizard {
+            entered: input.trim().to_owned(),
+            address,
+            server,
+            http: HttpClient::new(options.http, trace)?,
+            policy: RedirectPolicy::default(),
+            approved: HashSet::new(),
+            credentials: None,
+            login_form: None,
+            chosen_instance: None,
+            tenant,
+            prefer_browser: false,
+            matrix_form: None,
+            restartable: true,
+            reverify: None,
+            pending: None,
+            phase: Phase::Discover,
+        })
+    }
+
+    /// A wizard that checks a stored account again: its saved credentials go to the server the
+    /// person entered, and the instance it was stored with is already approved.
+    ///
+    /// An OpenID Connect account's secret is its refresh token: the wizard refreshes the login at
+    /// the stored issuer and verifies at the stored instance; a refused refresh token is
+    /// [`ConnectError::LoginExpired`] (log in again). The new refresh token (providers rotate
+    /// them) is [`Connected::secret`]: store it.
+    pub fn for_account(account: &Account, password: Secret, options: WizardOptions) -> Result<Self, ConnectError> {
+        let mut options = options;
+        // The certificates trusted for this account, and only those, are trusted again.
+        options.http.pinned_certificates.extend(account.trusted_certificates.iter().cloned());
+        let mut wizard = Wizard::new(&account.entered_address, options)?;
+        // A resumed OIDC/Matrix login cannot restart from the probe; an ownCloud re-verify can.
+        wizard.restartable =
+            !matches!(account.auth_method, AuthMethod::Oidc | AuthMethod::MatrixPassword | AuthMethod::MatrixSso);
+        if matches!(account.auth_method, AuthMethod::MatrixPassword | AuthMethod::MatrixSso) {
+            let access_token = matrix::access_token_of(&password).ok_or_else(|| ConnectError::LoginExpired {
+                reason: "the keyring holds no Matrix access token".into(),
+            })?;
+            wizard.phase = Phase::Matrix(MatrixPhase::Resume {
+                account: Box::new(account.clone()),
+                access_token,
+                secret: password,
+            });
+            return Ok(wizard);
+        }
+        if let (AuthMethod::Oidc, Some(oidc)) = (account.auth_method, &account.oidc) {
+            wizard.tenant = account.tenant.as_ref().map(|tenant| (tenant.tenant.clone(), oidc.issuer.clone()));
+            let status = ServerStatus {
+                installed: true,
+                productname: account.product.clone(),
+                versionstring: account.version.clone(),
+                ..ServerStatus::default()
+            };
+            let claims = crate::oidc::IdClaims {
+                iss: oidc.issuer.clone(),
+                sub: account.user_id.clone(),
+                name: Some(account.display_name.clone()),
+                preferred_username: Some(account.login_name.clone()),
+                email: None,
+                nonce: None,
+                zid: account.tenant.as_ref().map(|tenant| tenant.zone_id.clone()),
+            };
+            wizard.phase = Phase::Oidc(OidcPhase::Resume(Box::new(StoredLogin {
+                status,
+                issuer: oidc.issuer.clone(),
+                client_id: oidc.client_id.clone(),
+                refresh_token: password,
+                claims,
+                instance: account.instance_url.clone(),
+            })));
+            return Ok(wizard);
+        }
+        wizard.set_credentials(Credentials { user: account.login_name.clone(), password });
+        wizard.approve_origin(Origin::of(account.instance_url.as_url()));
+        wizard.reverify = Some(Box::new(account.clone()));
+        if !RedirectPolicy::default().permits_scheme(account.server_url.as_url()) {
+            // The person allowed plain http when the account was added.
+            wizard.allow_plain_http();
+        }
+        Ok(wizard)
+    }
+
+    pub fn server(&self) -> &ServerUrl {
+        &self.server
+    }
+
+    pub fn trace(&self) -> &Trace {
+        self.http.trace()
+    }
+
+    /// The login name the address already implies (`https://alice@host`, `alice@host`).
+    pub fn login_hint(&self) -> Option<String> {
+        match &self.address {
+            Address::Server { login_hint, .. } => login_hint.clone(),
+            Address::Account { .. } => Some(self.entered.clone()),
+        }
+    }
+
+    /// Credentials known before the first step are sent with the first PROPFIND (saving a round
+    /// trip, as `curl -u` does); the server URL was already checked against the plain-http rule.
+    pub fn set_credentials(&mut self, credentials: Credentials) {
+        self.credentials = Some(credentials);
+    }
+
+    /// Credentials may be sent to `origin` when a redirect leads there.
+    pub fn approve_origin(&mut self, origin: Origin) {
+        self.approved.insert(origin);
+    }
+
+    /// Answers [`Decision::ChooseInstance`].
+    pub fn choose_instance(&mut self, instance: ServerUrl) {
+        self.chosen_instance = Some(instance);
+    }
+
+    /// Answers [`Decision::TrustCertificate`]: this exact certificate (its SHA-256) is trusted for
+    /// this connection and stored with the account; the wizard then starts over with it.
+    pub fn trust_certificate(&mut self, sha256: &str) -> Result<(), ConnectError> {
+        let Some(pin) = crate::certificate::normalize_fingerprint(sha256) else {
+            return Err(ConnectError::Tls {
+                url: self.server.to_string(),
+                reason: format!("{sha256:?} is not a SHA-256 fingerprint"),
+            });
+        };
+        self.http = self.http.with_pins(&[pin])?;
+        Ok(())
+    }
+
+    /// When a server offers both a password and a login in the browser (Matrix SSO), use the
+    /// browser.
+    pub fn prefer_browser_login(&mut self) {
+        self.prefer_browser = true;
+    }
+
+    /// Plain http to a non-loopback host is accepted for this connection.
+    pub fn allow_plain_http(&mut self) {
+        self.policy.allow_plain_http = true;
+    }
+
+    /// Runs until the account is verified or a person must decide.
+    /// A wrong password typed into the login form is not the end: the wizard asks for
+    /// credentials again (approved redirects stay approved). Any other error finishes it.
+    pub async fn next(&mut self) -> Result<Step, ConnectError> {
+        let result = self.next_step().await;
+        self.pending = match &result {
+            Ok(Step::Decide(decision)) => Some(decision.clone()),
+            _ => None,
+        };
+        result
+    }
+
+    /// The decision waiting for an answer, if the last [`Wizard::next`] returned one.
+    pub fn pending(&self) -> Option<&Decision> {
+        self.pending.as_ref()
+    }
+
+    async fn next_step(&mut self) -> Result<Step, ConnectError> {
+        let result = match self.advance().await {
+            // Why restart: the untrusted server may be met anywhere (central, instance, IdP); once
+            // trusted, the run starts over with the approvals and answers it already has.
+            Err(ConnectError::CertificateUntrusted { url, certificate }) if self.restartable => {
+                self.phase = Phase::Discover;
+                return Ok(Step::Decide(Decision::TrustCertificate { url, certificate: *certificate }));
+            }
+            other => other,
+        };
+        if let Err(error) = &result {
+            self.phase = match (error, self.login_form.clone()) {
+                (ConnectError::AuthFailed { .. }, _) if self.matrix_form.is_some() && self.credentials.is_some() => {
+                    self.credentials = None;
+                    match self.matrix_form.clone() {
+                        Some(start) => Phase::Matrix(MatrixPhase::NeedCredentials(start)),
+                        None => Phase::Finished,
+                    }
+                }
+                (ConnectError::AuthFailed { .. }, Some((status, realm))) => {
+                    self.credentials = None;
+                    Phase::Owncloud(OwncloudPhase::NeedCredentials { status, realm })
+                }
+                _ => Phase::Finished,
+            };
+        }
+        result
+    }
+
+    async fn advance(&mut self) -> Result<Step, ConnectError> {
+        match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Discover => self.discover().await,
+            Phase::Owncloud(phase) => self.advance_owncloud(phase).await,
+            Phase::Oidc(phase) => self.advance_oidc(phase).await,
+            Phase::Matrix(phase) => self.advance_matrix(phase).await,
+            Phase::Finished => Err(ConnectError::Finished),
+        }
+    }
+
+    /// An account as every protocol's path starts it: its id (from kind, instance and login name),
+    /// the address typed, the server asked first, the certificates trusted on the way, the time.
+    /// Each path then sets what it learnt (display name, product, its protocol's own fields).
+    fn new_account(
+        &self,
+        kind: AccountKind,
+        auth_method: AuthMethod,
+        instance: ServerUrl,
+        login_name: String,
+        user_id: String,
+    ) -> Account {
+        let now = now_unix();
+        Account {
+            id: Account::id_for(kind, &instance, &login_name),
+            kind,
+            entered_address: self.entered.clone(),
+            server_url: self.server.clone(),
+            instance_url: instance,
+            redirect_permanent: false,
+            login_name,
+            display_name: user_id.clone(),
+            user_id,
+            auth_method,
+            product: String::new(),
+            version: String::new(),
+            trusted_certificates: self.http.config().pinned_certificates.clone(),
+            created_at: now,
+            verified_at: now,
+            tenant: None,
+            oidc: None,
+            matrix: None,
+        }
+    }
+
+    /// Sends `request` through the one redirect policy, in a round trip of its own.
+    async fn follow(&self, request: HttpRequest) -> Result<Followed, ConnectError> {
+        let round = self.trace().next_round();
+        self.follow_in(request, round).await
+    }
+
+    /// Sends `request` through the one redirect policy in `round`, beside that round's other
+    /// requests.
+    async fn follow_in(&self, request: HttpRequest, round: u32) -> Result<Followed, ConnectError> {
+        let chain = RedirectChain::starting_at(&request.method, &request.url);
+        self.http.send_following(request, &self.policy, &self.approved, chain, round).await
+    }
+
+    /// Goes on where an approved redirect leads: `hop` joins `chain`, the request goes there.
+    async fn follow_approved(
+        &self,
+        request: HttpRequest,
+        mut chain: RedirectChain,
+        hop: Hop,
+    ) -> Result<Followed, ConnectError> {
+        chain.push(hop);
+        let round = self.trace().next_round();
+        self.http.send_following(request, &self.policy, &self.approved, chain, round).await
+    }
+
+    /// The verified account of a path without ownCloud's capabilities and avatar.
+    fn connected(&self, account: Account, secret: Secret, server: ServerStatus, redirects: Vec<Hop>) -> Step {
+        let trace = self.trace();
+        Step::Connected(Box::new(Connected {
+            account,
+            secret,
+            server,
+            capabilities: Capabilities::default(),
+            avatar: None,
+            redirects,
+            round_trips: trace.round_trips(),
+            trace: trace.exchanges(),
+        }))
+    }
+
+    fn step(&self, step: &'static str, detail: String) {
+        self.trace().notify(&WizardEvent::Step { step, detail });
+    }
+}
+
+fn participant(chain: &RedirectChain) -> Participant {
+    if chain.hops.is_empty() {
+        Participant::Lookup
+    } else {
+        Participant::Instance
+    }
+}
+
+fn unexpected(response: &HttpResponse, status: u16, expected: &'static str) -> ConnectError {
+    ConnectError::UnexpectedStatus { url: response.url.to_string(), status, expected, snippet: snippet(&response.body) }
+}
+
+/// A URL a protocol discovered (a homeserver, an instance) gets the redirect policy's plain-http
+/// rule, so it cannot send credentials or tokens readable to another host.
+fn refuse_plain_http(policy: &RedirectPolicy, url: &ServerUrl) -> Result<(), ConnectError> {
+    if policy.permits_scheme(url.as_url()) {
+        Ok(())
+    } else {
+        Err(ConnectError::PlainHttpRefused { url: url.to_string() })
+    }
+}

@@ -1,0 +1,285 @@
+//! The wizard's ownCloud path (docs/protocols/owncloud-redirect.md): status.php and a PROPFIND
+//! in one round trip, Basic credentials, the central server's redirect to the instance through
+//! the one redirect policy, and the instance's capabilities, user and avatar.
+
+use super::decision::{confirm_redirect, Resent};
+use super::discovery::Probed;
+use super::{participant, unexpected, Connected, Decision, Phase, Step, Wizard};
+use crate::account::{Account, AccountKind, AuthMethod};
+use crate::address::{Origin, ServerUrl};
+use crate::error::ConnectError;
+use crate::http::{Followed, HttpRequest, HttpResponse};
+use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
+use crate::redirect::{Hop, RedirectChain, RedirectRefusal};
+use crate::secret::Credentials;
+use crate::trace::Participant;
+
+/// Where the ownCloud path stands between two calls of `Wizard::next`.
+// One per wizard: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum OwncloudPhase {
+    /// The login form is shown; waiting for credentials.
+    NeedCredentials { status: ServerStatus, realm: Option<String> },
+    /// The central server redirects the credentials to another origin: waiting for approval.
+    AwaitApproval { status: ServerStatus, hop: Hop, request: HttpRequest, chain: RedirectChain },
+}
+
+impl Wizard {
+    /// The ownCloud path's next step, from where it stands.
+    pub(super) async fn advance_owncloud(&mut self, phase: OwncloudPhase) -> Result<Step, ConnectError> {
+        match phase {
+            OwncloudPhase::NeedCredentials { status, realm } => {
+                let Some(credentials) = self.credentials.clone() else {
+                    let decision = self.needs_credentials(&status, realm.clone());
+                    self.phase = Phase::Owncloud(OwncloudPhase::NeedCredentials { status, realm });
+                    return Ok(decision);
+                };
+                self.step("authenticate", format!("logging in as {}", credentials.user));
+                let request = self.dav_request(Some(credentials));
+                let followed = self.follow(request).await?;
+                self.after_dav(status, followed).await
+            }
+            OwncloudPhase::AwaitApproval { status, hop, request, chain } => {
+                if !self.approved.contains(&Origin::of(&hop.to)) {
+                    let decision = confirm_redirect(&hop, Resent::Password);
+                    self.phase = Phase::Owncloud(OwncloudPhase::AwaitApproval { status, hop, request, chain });
+                    return Ok(Step::Decide(decision));
+                }
+                self.step("discover", format!("following the redirect to {}", Origin::of(&hop.to)));
+                let followed = self.follow_approved(request, chain, hop).await?;
+                self.after_dav(status, followed).await
+            }
+        }
+    }
+
+    /// status.php and the first PROPFIND, concurrently: one round trip. A server without
+    /// ownCloud's status.php is not of this kind.
+    pub(super) async fn probe_owncloud(&mut self, announce: bool) -> Probed {
+        if announce {
+            let detail = match &self.credentials {
+                Some(credentials) => format!("checking {} and logging in as {}", self.server, credentials.user),
+                None => format!("checking {}", self.server),
+            };
+            self.step("probe", detail);
+        }
+        let status_url = self.server.join(owncloud::STATUS_PATH);
+        let status_request = HttpRequest::new(reqwest::Method::GET, status_url, Participant::Lookup);
+        let dav_request = self.dav_request(self.credentials.clone());
+        let round = self.trace().next_round();
+        let (status, dav) =
+            futures_util::future::join(self.follow_in(status_request, round), self.follow_in(dav_request, round)).await;
+        let status = match status {
+            Ok(Followed::Done { response, .. }) => match parse_status(&response) {
+                Ok(status) => status,
+                Err(not_owncloud) => return Probed::NotThisKind(not_owncloud),
+            },
+            // Without credentials nothing needs approval; kept total for safety.
+            Ok(Followed::NeedsApproval { hop, .. }) => {
+                return Probed::Recognised(Err(ConnectError::RedirectRefused(RedirectRefusal::NotApproved {
+                    to: Origin::of(&hop.to),
+                })))
+            }
+            Err(error) => return Probed::Recognised(Err(error)),
+        };
+        if let Some(reason) = status.not_ready() {
+            return Probed::Recognised(Err(ConnectError::ServerNotReady { server: self.server.to_string(), reason }));
+        }
+        Probed::Recognised(match dav {
+            Ok(dav) => self.after_dav(status, dav).await,
+            Err(error) => Err(error),
+        })
+    }
+
+    /// Decides what the answer to a PROPFIND means: needs credentials, failed, redirected
+    /// elsewhere (ask), or reached the instance (verify).
+    async fn after_dav(&mut self, status: ServerStatus, followed: Followed) -> Result<Step, ConnectError> {
+        let (response, chain) = match followed {
+            Followed::NeedsApproval { hop, request, chain } => {
+                let decision = confirm_redirect(&hop, Resent::Password);
+                self.phase = Phase::Owncloud(OwncloudPhase::AwaitApproval { status, hop, request, chain });
+                return Ok(Step::Decide(decision));
+            }
+            Followed::Done { response, chain } => (response, chain),
+        };
+        match response.status {
+            207 => {
+                owncloud::check_multistatus(&response.url, &response.body)?;
+                let instance = if chain.hops.is_empty() {
+                    self.server.clone()
+                } else {
+                    owncloud::base_of_dav_url(&response.url).ok_or_else(|| ConnectError::InvalidResponse {
+                        url: response.url.to_string(),
+                        what: "redirect target",
+                        reason: "the redirect did not lead to a WebDAV URL (…/remote.php/webdav/)".into(),
+                    })?
+                };
+                self.verify(status, instance, chain).await
+            }
+            401 => {
+                let challenge = AuthChallenge::parse(&response.header_values("www-authenticate"));
+                let server = Origin::of(&response.url).to_string();
+                match (challenge, &self.credentials) {
+                    (Some(AuthChallenge::Bearer), _) => self.start_browser_login(status).await,
+                    (Some(AuthChallenge::Other { challenge }), _) => {
+                        Err(ConnectError::UnsupportedAuth { server, challenge })
+                    }
+                    (challenge, None) => {
+                        let realm = match challenge {
+                            Some(AuthChallenge::Basic { realm }) => realm,
+                            _ => None,
+                        };
+                        let decision = self.needs_credentials(&status, realm.clone());
+                        self.login_form = Some((status.clone(), realm.clone()));
+                        self.phase = Phase::Owncloud(OwncloudPhase::NeedCredentials { status, realm });
+                        Ok(decision)
+                    }
+                    (_, Some(credentials)) => Err(ConnectError::AuthFailed {
+                        origin: Origin::of(&response.url),
+                        user: credentials.user.clone(),
+                        at: participant(&chain),
+                    }),
+                }
+            }
+            other => Err(unexpected(&response, other, "207 Multi-Status (or 401 asking for a login)")),
+        }
+    }
+
+    /// At the instance: capabilities, user and avatar concurrently (the PROPFIND already
+    /// answered 207). The avatar is asked for under the login name, which ownCloud uses as the
+    /// user id; only if the instance reports another id is it asked for again.
+    async fn verify(
+        &mut self,
+        status: ServerStatus,
+        instance: ServerUrl,
+        chain: RedirectChain,
+    ) -> Result<Step, ConnectError> {
+        let credentials = self
+            .credentials
+            .clone()
+            .ok_or_else(|| ConnectError::CredentialsRequired { server: self.server.to_string() })?;
+        self.step("verify", format!("verifying the account at {instance}"));
+        let to = if instance == self.server { Participant::Lookup } else { Participant::Instance };
+        let ocs = |path: &str| {
+            HttpRequest::new(reqwest::Method::GET, instance.join(path), to)
+                .header("OCS-APIRequest", "true")
+                .header("Accept", "application/json")
+                .credentials(Some(credentials.clone()))
+        };
+        let avatar = |id: &str| {
+            HttpRequest::new(reqwest::Method::GET, owncloud::avatar_url(&instance, id), to)
+                .credentials(Some(credentials.clone()))
+        };
+        let round = self.trace().next_round();
+        let (capabilities, user, guessed_avatar) = futures_util::future::join3(
+            self.http.send(&ocs(owncloud::CAPABILITIES_PATH), round),
+            self.http.send(&ocs(owncloud::USER_PATH), round),
+            self.http.send(&avatar(&credentials.user), round),
+        )
+        .await;
+        let capabilities = self.expect_ok(capabilities?, &credentials, &chain)?;
+        let capabilities = Capabilities::parse(&capabilities.url, &capabilities.body)?;
+        let user = self.expect_ok(user?, &credentials, &chain)?;
+        let user = OcsUser::parse(&user.url, &user.body)?;
+        let avatar = if user.id == credentials.user {
+            avatar_image(guessed_avatar?)
+        } else {
+            let round = self.trace().next_round();
+            avatar_image(self.http.send(&avatar(&user.id), round).await?)
+        };
+        let product = [&capabilities.product, &status.productname]
+            .into_iter()
+            .find(|p| !p.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        let version = [&capabilities.version, &status.versionstring]
+            .into_iter()
+            .find(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        let display_name = if user.display_name.is_empty() { user.id.clone() } else { user.display_name };
+        let account = Account {
+            redirect_permanent: chain.is_permanent(),
+            display_name,
+            product,
+            version,
+            ..self.new_account(AccountKind::Owncloud, AuthMethod::Basic, instance, credentials.user.clone(), user.id)
+        };
+        let account = match &self.reverify {
+            Some(stored) => reverified(stored, account),
+            None => account,
+        };
+        let trace = self.trace();
+        Ok(Step::Connected(Box::new(Connected {
+            account,
+            secret: credentials.password,
+            server: status,
+            capabilities,
+            avatar,
+            redirects: chain.hops,
+            round_trips: trace.round_trips(),
+            trace: trace.exchanges(),
+        })))
+    }
+
+    fn expect_ok(
+        &self,
+        response: HttpResponse,
+        credentials: &Credentials,
+        chain: &RedirectChain,
+    ) -> Result<HttpResponse, ConnectError> {
+        match response.status {
+            200 => Ok(response),
+            401 => Err(ConnectError::AuthFailed {
+                origin: Origin::of(&response.url),
+                user: credentials.user.clone(),
+                at: participant(chain),
+            }),
+            other => Err(unexpected(&response, other, "200 OK")),
+        }
+    }
+
+    fn dav_request(&self, credentials: Option<Credentials>) -> HttpRequest {
+        HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&self.server), Participant::Lookup)
+            .header("Depth", "0")
+            .header("Content-Type", "application/xml; charset=utf-8")
+            .body(owncloud::PROPFIND_BODY)
+            .credentials(credentials)
+    }
+
+    fn needs_credentials(&self, status: &ServerStatus, realm: Option<String>) -> Step {
+        Step::Decide(Decision::NeedsCredentials {
+            server: self.server.to_string(),
+            realm,
+            login_hint: self.login_hint(),
+            product: status.describe(),
+            browser_login: false,
+        })
+    }
+}
+
+/// A re-verified ownCloud account: only a permanent redirect (301/308) moves it to another
+/// instance (a new id, as ids follow the instance: store it with [`crate::AccountStore::update`]);
+/// after a temporary one (302/307) it keeps its stored instance and id.
+fn reverified(stored: &Account, mut account: Account) -> Account {
+    account.created_at = stored.created_at;
+    account.entered_address.clone_from(&stored.entered_address);
+    if account.instance_url != stored.instance_url && !account.redirect_permanent {
+        account.instance_url = stored.instance_url.clone();
+        account.id.clone_from(&stored.id);
+        account.redirect_permanent = stored.redirect_permanent;
+    }
+    account
+}
+
+fn parse_status(response: &HttpResponse) -> Result<ServerStatus, ConnectError> {
+    match response.status {
+        200 => ServerStatus::parse(&response.url, &response.body),
+        other => Err(unexpected(response, other, "200 OK with ownCloud's status.php")),
+    }
+}
+
+/// A 200 with an image is an avatar; 404 (none set) or anything else means initials.
+fn avatar_image(response: HttpResponse) -> Option<Vec<u8>> {
+    let is_image = response.header("content-type").is_some_and(|t| t.starts_with("image/"));
+    (response.status == 200 && is_image && !response.body.is_empty()).then_some(response.body)
+}
