@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::error::Error as _;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -17,7 +18,7 @@ use crate::certificate::{self, CertificateLog, CertificateProblem, Presented};
 use crate::error::ConnectError;
 use crate::proxy::{self, ProxySettings};
 use crate::redirect::{is_redirect, Hop, RedirectAnswer, RedirectChain, RedirectPolicy, Verdict};
-use crate::secret::Credentials;
+use crate::secret::{Credentials, Secret};
 use crate::trace::{redact_header, Exchange, Participant, Trace};
 
 #[derive(Clone, Debug)]
@@ -49,13 +50,64 @@ impl Default for HttpConfig {
     }
 }
 
+/// How a request authenticates. The client writes the `Authorization` header from it, so no
+/// call site formats a secret into a header, and the redirect policy knows the request carries
+/// credentials. `Debug` shows the scheme and the user name, never the password or the token.
+#[derive(Clone, Default)]
+pub enum Auth {
+    #[default]
+    None,
+    /// HTTP Basic (RFC 7617): ownCloud's WebDAV and OCS with a password or an app password.
+    Basic(Credentials),
+    /// A bearer token (RFC 6750): an OAuth 2.0 access token, a Matrix access token.
+    Bearer(Secret),
+}
+
+impl Auth {
+    /// Whether the request carries credentials: a redirect to another origin then needs approval.
+    pub fn is_some(&self) -> bool {
+        !matches!(self, Auth::None)
+    }
+}
+
+impl From<Option<Credentials>> for Auth {
+    fn from(credentials: Option<Credentials>) -> Self {
+        credentials.map_or(Auth::None, Auth::Basic)
+    }
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Basic(credentials) => {
+                f.debug_struct("Basic").field("user", &credentials.user).field("password", &REDACTED).finish()
+            }
+            Auth::Bearer(_) => f.debug_tuple("Bearer").field(&REDACTED).finish(),
+        }
+    }
+}
+
+/// What `Debug` shows instead of a secret.
+const REDACTED: Redacted = Redacted;
+
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// A request as the wizard describes it; cloneable so it can be re-sent after a redirect.
-#[derive(Clone, Debug)]
+/// `Debug` redacts what [`Auth`], credential headers and a [secret body](HttpRequest::secret_body)
+/// hold.
+#[derive(Clone)]
 pub struct HttpRequest {
     pub method: Method,
     pub url: Url,
     pub headers: Vec<(&'static str, String)>,
-    pub credentials: Option<Credentials>,
+    pub auth: Auth,
     pub body: Option<Vec<u8>>,
     /// The body carries a secret (a password, a login token): for the redirect policy the request
     /// carries credentials, so a redirect to a new origin needs approval.
@@ -66,7 +118,7 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn new(method: Method, url: Url, to: Participant) -> Self {
-        HttpRequest { method, url, headers: Vec::new(), credentials: None, body: None, secret_body: false, to }
+        HttpRequest { method, url, headers: Vec::new(), auth: Auth::None, body: None, secret_body: false, to }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -74,8 +126,16 @@ impl HttpRequest {
         self
     }
 
+    /// How the request authenticates; the `Authorization` header is written after
+    /// [`HttpRequest::header`]'s, as the last one.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Basic authentication, or none: the older spelling of `.auth(Auth::Basic(…))`.
     pub fn credentials(mut self, credentials: Option<Credentials>) -> Self {
-        self.credentials = credentials;
+        self.auth = credentials.into();
         self
     }
 
@@ -89,6 +149,32 @@ impl HttpRequest {
         self.body = Some(body.into());
         self.secret_body = true;
         self
+    }
+
+    /// Whether a redirect to another origin would take credentials along (the redirect policy's
+    /// `carries_credentials`): an [`Auth`], or a body with a secret in it.
+    pub fn carries_credentials(&self) -> bool {
+        self.auth.is_some() || (self.secret_body && self.body.is_some())
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, String)> =
+            self.headers.iter().map(|(name, value)| (*name, redact_header(name, value))).collect();
+        let body = self.body.as_ref().map(|body| match self.secret_body {
+            true => format!("[redacted, {} bytes]", body.len()),
+            false => String::from_utf8_lossy(body).into_owned(),
+        });
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &headers)
+            .field("auth", &self.auth)
+            .field("body", &body)
+            .field("secret_body", &self.secret_body)
+            .field("to", &self.to)
+            .finish()
     }
 }
 
@@ -281,8 +367,12 @@ impl HttpClient {
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }
-        if let Some(credentials) = &request.credentials {
-            builder = builder.basic_auth(&credentials.user, Some(credentials.password.expose()));
+        match &request.auth {
+            Auth::None => {}
+            Auth::Basic(credentials) => {
+                builder = builder.basic_auth(&credentials.user, Some(credentials.password.expose()));
+            }
+            Auth::Bearer(token) => builder = builder.bearer_auth(token.expose()),
         }
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
@@ -340,7 +430,7 @@ impl HttpClient {
                 from: &request.url,
                 status: response.status,
                 location: response.header("location"),
-                carries_credentials: request.credentials.is_some() || (request.secret_body && request.body.is_some()),
+                carries_credentials: request.carries_credentials(),
             };
             let verdict = policy.decide(&answer, &chain, approved);
             match verdict {
@@ -534,5 +624,42 @@ mod tests {
             assert!(shown.contains("127.0.0.1"), "the proxy is shown: {shown}");
             assert!(!shown.contains("hunter2"), "Debug of the client (and of reqwest's inside) hides it: {shown}");
         }
+    }
+
+    fn request() -> HttpRequest {
+        let url = Url::parse("https://cloud.example.com/remote.php/webdav/").expect("a URL");
+        HttpRequest::new(Method::GET, url, Participant::Lookup)
+    }
+
+    #[test]
+    fn a_request_never_shows_a_password_a_token_or_a_secret_body() {
+        let requests = [
+            request().auth(Auth::Basic(Credentials::new("alice", Secret::new("hunter2")))),
+            request().credentials(Some(Credentials::new("alice", Secret::new("hunter2")))),
+            request().auth(Auth::Bearer(Secret::new("ACCESS-1"))),
+            request().header("Authorization", "Bearer ACCESS-1"),
+            request().secret_body(r#"{"type":"m.login.password","password":"hunter2"}"#),
+        ];
+        for request in requests {
+            let shown = format!("{request:?}");
+            assert!(!shown.contains("hunter2") && !shown.contains("ACCESS-1"), "Debug leaks a secret: {shown}");
+            assert!(shown.contains("cloud.example.com"), "the rest stays readable: {shown}");
+        }
+        let basic = format!("{:?}", request().auth(Auth::Basic(Credentials::new("alice", Secret::new("x")))));
+        assert!(basic.contains("alice") && basic.contains("Basic"), "the scheme and user name are no secret: {basic}");
+        let plain = format!("{:?}", request().body("<d:propfind/>"));
+        assert!(plain.contains("<d:propfind/>"), "an ordinary body is shown: {plain}");
+    }
+
+    #[test]
+    fn every_auth_and_a_secret_body_carry_credentials() {
+        assert!(!request().carries_credentials(), "nothing to protect");
+        assert!(!request().credentials(None).carries_credentials(), "no credentials given");
+        assert!(request().credentials(Some(Credentials::new("a", Secret::new("p")))).carries_credentials());
+        assert!(request().auth(Auth::Bearer(Secret::new("t"))).carries_credentials(), "a token is a credential");
+        assert!(request().secret_body("password=p").carries_credentials(), "a password in the body");
+        let mut dropped = request().secret_body("password=p");
+        dropped.body = None;
+        assert!(!dropped.carries_credentials(), "a redirect that drops the body drops the secret");
     }
 }

@@ -22,7 +22,7 @@ pub mod wizard;
 pub use account::{Account, AccountKind, AuthMethod};
 pub use address::{Address, AddressError, Origin, ServerUrl};
 pub use error::{ConnectError, ErrorCode, ErrorReport, NotReady};
-pub use http::HttpConfig;
+pub use http::{Auth, HttpConfig};
 pub use proxy::ProxySettings;
 pub use secret::{Credentials, Secret};
 pub use store::{AccountStore, SaveOutcome, StoreError};
