@@ -2,7 +2,7 @@
 // shown now. The same answers as the headless runner (`homeport run`, the scenario crate's
 // `drive`): approve only the origins the file names, log in once, choose the named instance,
 // let the login robot use the browser with auto-login, decline everything else. Pure, so it is
-// unit-tested; App.svelte types and presses.
+// unit-tested; lib/player.svelte.ts types and presses.
 import type { AutopilotScript, ErrorReport } from "./bindings";
 import type { Page } from "./flow";
 

@@ -1,0 +1,117 @@
+// The accounts Homeport keeps: saving the verified one (Done), the list, re-verify and remove.
+// The state lives here; the accounts page, the error banner and the remove dialog show it.
+import { tick } from "svelte";
+import { commands } from "./bindings";
+import type { AccountEntry, ErrorReport } from "./bindings";
+import { keyringRetry, needsNewLogin } from "./flow";
+import { connect, events, show, wizard } from "./wizard.svelte";
+
+class AccountsState {
+  accounts: AccountEntry[] = $state([]);
+  /** Why the keyring could not be asked about the listed accounts' secrets, if it could not. */
+  keyringProblem: ErrorReport | null = $state(null);
+  loaded = $state(false);
+  /** The account whose re-verify needs a new login in the browser. */
+  reloginFor: AccountEntry | null = $state(null);
+  /** The account the remove dialog asks about. */
+  removing: AccountEntry | null = $state(null);
+  removeDialog: HTMLDialogElement | undefined = $state();
+}
+
+export const accounts = new AccountsState();
+
+/** Done on the verified page: stores the account (its secret into the keyring), then lists them. */
+export async function done() {
+  wizard.error = null;
+  wizard.notice = "";
+  wizard.busy = "Saving the account…";
+  const result = await commands.wizardSave();
+  wizard.busy = null;
+  if (result.status === "error") {
+    wizard.error = result.error;
+    return;
+  }
+  wizard.notice = `${result.data.display_name} is connected.`;
+  await openAccounts(false);
+}
+
+export async function openAccounts(clearMessages = true) {
+  if (clearMessages) {
+    wizard.error = null;
+    wizard.notice = "";
+    accounts.reloginFor = null;
+  }
+  show({ name: "accounts" });
+  const result = await commands.accountsList();
+  accounts.loaded = true;
+  if (result.status === "ok") {
+    accounts.accounts = result.data.accounts;
+    accounts.keyringProblem = result.data.keyring;
+  } else {
+    wizard.error = result.error;
+  }
+}
+
+/** "Try again" after a keyring error: the same save (the verified account was kept), or the list. */
+export async function retryKeyring() {
+  const retry = keyringRetry(wizard.page, wizard.error);
+  if (retry === "save") {
+    await done();
+  } else {
+    wizard.error = null;
+    await openAccounts(false);
+  }
+  if (wizard.error?.code === "keyring_unavailable" || accounts.keyringProblem) {
+    await tick();
+    document.getElementById("keyring-retry")?.focus();
+  }
+}
+
+export function askRemove(entry: AccountEntry) {
+  accounts.removing = entry;
+  accounts.removeDialog?.showModal();
+  document.getElementById("cancel-remove")?.focus();
+}
+
+export async function confirmRemove() {
+  const entry = accounts.removing;
+  accounts.removeDialog?.close();
+  accounts.removing = null;
+  if (!entry) return;
+  const result = await commands.accountRemove(entry.account.id);
+  if (result.status === "error") {
+    wizard.error = result.error;
+  } else {
+    wizard.notice = `Removed ${entry.account.display_name}; its password is gone from the keyring.`;
+  }
+  await openAccounts(false);
+}
+
+export async function verifyAccount(entry: AccountEntry) {
+  wizard.error = null;
+  wizard.notice = "";
+  wizard.items = [];
+  accounts.reloginFor = null;
+  wizard.busy = `Verifying ${entry.account.display_name}…`;
+  const result = await commands.accountVerify(entry.account.id, events());
+  wizard.busy = null;
+  if (result.status === "error") {
+    wizard.error = result.error;
+    if (needsNewLogin(result.error)) accounts.reloginFor = entry;
+  } else {
+    wizard.notice = `${entry.account.display_name} is verified.`;
+  }
+  await openAccounts(false);
+  if (accounts.reloginFor) {
+    await tick();
+    document.getElementById("relogin")?.focus();
+  }
+}
+
+/** Starts the wizard again with the address the account was added with. */
+export async function logInAgain(entry: AccountEntry) {
+  accounts.reloginFor = null;
+  wizard.address = entry.account.entered_address;
+  show({ name: "address" });
+  await connect();
+}

@@ -1,0 +1,93 @@
+// The manual proxy ("Proxy…" on the address page): the form's state, read from and saved to the
+// shell (which keeps the password in the keyring).
+import { tick } from "svelte";
+import { commands } from "./bindings";
+import type { ErrorReport, ProxySetting } from "./bindings";
+import { wizard } from "./wizard.svelte";
+
+class ProxyState {
+  /** The saved manual proxy; null until read. */
+  saved: ProxySetting | null = $state(null);
+  open = $state(false);
+  manual = $state(false);
+  url = $state("");
+  user = $state("");
+  password = $state("");
+  showPassword = $state(false);
+  problem: ErrorReport | null = $state(null);
+  status = $state("");
+}
+
+export const proxy = new ProxyState();
+
+/** Fills the proxy form from the saved setting. */
+function showProxySetting(saved: ProxySetting) {
+  proxy.saved = saved;
+  proxy.manual = saved.url !== null;
+  proxy.url = saved.url ?? "";
+  proxy.user = saved.user ?? "";
+  proxy.password = "";
+}
+
+export async function loadProxy() {
+  const result = await commands.proxyGet();
+  if (result.status === "ok") showProxySetting(result.data);
+  else proxy.problem = result.error;
+}
+
+export async function toggleProxy() {
+  proxy.open = !proxy.open;
+  proxy.status = "";
+  proxy.problem = null;
+  if (proxy.open) {
+    if (proxy.saved) showProxySetting(proxy.saved);
+    await tick();
+    document.getElementById(proxy.manual ? "proxy-url" : "proxy-none")?.focus();
+  }
+}
+
+/** "Proxy settings…" in a proxy failure's error: the address page with the settings open. */
+export async function openProxySettings() {
+  if (wizard.page.name !== "address") wizard.page = { name: "address" };
+  if (!proxy.open) {
+    proxy.open = true;
+    proxy.status = "";
+    proxy.problem = null;
+    if (proxy.saved) showProxySetting(proxy.saved);
+  }
+  await tick();
+  document.getElementById(proxy.manual ? "proxy-url" : "proxy-none")?.focus();
+}
+
+export async function saveProxy(event?: SubmitEvent) {
+  event?.preventDefault();
+  proxy.problem = null;
+  proxy.status = "";
+  const url = proxy.manual ? proxy.url.trim() : "";
+  if (proxy.manual && url === "") {
+    proxy.problem = {
+      code: "bad_input",
+      message: "Type the proxy's address, such as http://proxy.example.com:3128.",
+      detail: null,
+    };
+    document.getElementById("proxy-url")?.focus();
+    return;
+  }
+  const result = await commands.proxySet({
+    url: url === "" ? null : url,
+    user: proxy.manual && proxy.user.trim() !== "" ? proxy.user.trim() : null,
+    // Empty: keep the password the keyring holds.
+    password: proxy.manual && proxy.password !== "" ? proxy.password : null,
+  });
+  if (result.status === "error") {
+    proxy.problem = result.error;
+    return;
+  }
+  showProxySetting(result.data);
+  proxy.open = false;
+  proxy.status = result.data.url
+    ? `Proxy saved: every connection goes through ${result.data.url}.`
+    : "No manual proxy: the system's proxy settings apply.";
+  await tick();
+  document.getElementById("proxy-toggle")?.focus();
+}
