@@ -1,0 +1,618 @@
+//! Starting the lookup server: every system's listener bound, its router built and served, and the accessors
+//! that tell a client where each system is and who may log in.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::error::LookupError;
+use crate::log::RecordedRequest;
+use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
+use crate::matrix::homeserver::HomeserverState;
+use crate::matrix::portal::{PortalMode, PortalState};
+use crate::matrix::{Matrix, HOMESERVER_NAMES, MATRIX_HOSTS, PROXY_HOST, REDIRECT_HOST};
+use crate::ocis::instance::OcisInstanceState;
+use crate::ocis::server::OcisState;
+use crate::ocis::OCIS_INSTANCE_NAMES;
+use crate::oidc::{Provider, Zone, BUILT_IN_CLIENT_ID, ZONE_DOMAIN};
+use crate::owncloud::central::{self, CentralState};
+use crate::owncloud::instance::{self, InstanceState};
+use crate::owncloud::INSTANCE_NAMES;
+use crate::people::{
+    DemoPerson, MatrixPerson, MatrixUser, OidcPerson, DEMO_PASSWORD, DEMO_USERS, MATRIX_USERS, OCIS_ACCOUNTS,
+    OIDC_USERS, TENANTS,
+};
+use crate::scenario::Scenario;
+use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANT_HOST_PATTERN};
+use crate::tls::SelfSignedTls;
+use crate::{matrix, ocis, oidc, serve, tenant};
+
+/// A running lookup server: the central server and its instances. Dropping it stops every task at once;
+/// [`LookupServer::shutdown`] stops them gracefully.
+pub struct LookupServer {
+    central_url: Url,
+    instance_urls: BTreeMap<String, Url>,
+    scenario: Scenario,
+    ocis_url: Url,
+    ocis_instance_urls: BTreeMap<String, Url>,
+    idp: Arc<Provider>,
+    tenant_urls: BTreeMap<String, Url>,
+    matrix: Arc<Matrix>,
+    canary_url: Url,
+    tls: Option<SelfSignedTls>,
+    log: RequestLog,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl fmt::Debug for LookupServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LookupServer")
+            .field("central_url", &self.central_url.as_str())
+            .field("instance_urls", &self.instance_urls)
+            .field("ocis_url", &self.ocis_url.as_str())
+            .field("ocis_instance_urls", &self.ocis_instance_urls)
+            .field("idp", &self.idp.issuer(Zone::Main))
+            .field("tenant_urls", &self.tenant_urls)
+            .field("matrix_portal", &self.matrix.proxy_url().as_str())
+            .field("matrix_portal_307", &self.matrix.redirect_url().as_str())
+            .field("matrix_homeservers", self.matrix.homeserver_urls())
+            .field("canary_url", &self.canary_url.as_str())
+            .field("scenario", &self.scenario)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LookupServer {
+    /// Starts the central server on `listen` (port 0 picks a free port) and, unless the scenario mounts them
+    /// under the central server, each instance on its own free port of the same IP.
+    ///
+    /// The OIDC systems (IdP, oCIS server and instances, tenants' approuter) and the Matrix systems (portals,
+    /// homeservers) listen on free ports of 127.0.0.1 whatever `listen` says: their demo hosts (`*.localhost`)
+    /// resolve to loopback only.
+    ///
+    /// The servers answer as soon as this returns.
+    pub async fn start(listen: SocketAddr, scenario: Scenario) -> Result<LookupServer, LookupError> {
+        scenario.validate()?;
+        let tls = if scenario.tls { Some(SelfSignedTls::generate()?) } else { None };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+
+        let central_listener = bind(listen).await?;
+        let central_url = base_url(scheme, local_addr(&central_listener, listen)?)?;
+
+        let mut instance_listeners = Vec::new();
+        let mut instance_urls = BTreeMap::new();
+        for name in INSTANCE_NAMES {
+            let url = if scenario.path_instances {
+                join(&central_url, &format!("{name}/"))?
+            } else {
+                // Same IP, own port: a different origin, as a real multi-tenant deployment has.
+                let requested = SocketAddr::new(listen.ip(), 0);
+                let listener = bind(requested).await?;
+                let url = base_url(scheme, local_addr(&listener, requested)?)?;
+                instance_listeners.push((name, listener));
+                url
+            };
+            instance_urls.insert(name.to_owned(), url);
+        }
+
+        // The canary of `redirect-to-other-origin`: a third origin on loopback, always there so that any scenario
+        // can check that nothing reached it.
+        let canary_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        let canary_listener = bind(canary_addr).await?;
+        let canary_url = base_url(scheme, local_addr(&canary_listener, canary_addr)?)?;
+
+        let log = RequestLog::default();
+        let recorder = |server: &str, mounted_instances: Vec<String>| Recorder {
+            log: log.clone(),
+            server: Arc::from(server),
+            mounted_instances: mounted_instances.into(),
+            latency: scenario.latency,
+            host_domain: None,
+        };
+
+        let mut central_router = central::router(Arc::new(CentralState::new(
+            central_url.clone(),
+            instance_urls.clone(),
+            canary_url.clone(),
+            scenario.clone(),
+        )));
+        let mut mounted = Vec::new();
+        if scenario.path_instances {
+            for name in INSTANCE_NAMES {
+                let mount_path = format!("/{name}");
+                let router = instance::router(Arc::new(InstanceState {
+                    name: name.to_owned(),
+                    mount_path: mount_path.clone(),
+                    fault: scenario.fault,
+                }));
+                central_router = central_router.nest_service(&mount_path, router);
+                mounted.push(name.to_owned());
+            }
+        }
+        // One recorder for the whole listener: it attributes `/instanceN/...` to the mounted instance.
+        let central_router = central::with_listener_fault(central_router.fallback(central::fallback), scenario.fault)
+            .recorded_by(recorder("central", mounted));
+        let canary_router = central::canary_router().recorded_by(recorder("canary", Vec::new()));
+
+        let mut routers: Vec<(TcpListener, Recorded)> =
+            vec![(central_listener, central_router), (canary_listener, canary_router)];
+        for (name, listener) in instance_listeners {
+            let router = instance::router(Arc::new(InstanceState {
+                name: name.to_owned(),
+                mount_path: String::new(),
+                fault: scenario.fault,
+            }))
+            .recorded_by(recorder(name, Vec::new()));
+            routers.push((listener, router));
+        }
+
+        let oidc = start_oidc_systems(scheme, &scenario)?;
+        let oidc_recorder =
+            |server: &str, host_domain: Option<&'static str>| Recorder { host_domain, ..recorder(server, Vec::new()) };
+        routers.push((
+            oidc.idp_listener,
+            oidc::endpoints::router(oidc.idp.clone()).recorded_by(oidc_recorder("idp", Some(ZONE_DOMAIN))),
+        ));
+        routers.push((
+            oidc.ocis_listener,
+            ocis::server::router(Arc::new(OcisState {
+                url: oidc.ocis_url.clone(),
+                provider: oidc.idp.clone(),
+                instances: oidc.ocis_instance_urls.clone(),
+                fault: scenario.fault,
+            }))
+            .recorded_by(oidc_recorder("ocis", None)),
+        ));
+        for (name, listener) in oidc.ocis_instance_listeners {
+            let url = oidc
+                .ocis_instance_urls
+                .get(name)
+                .cloned()
+                .ok_or_else(|| LookupError::InvalidScenario(format!("oCIS instance {name} has no URL")))?;
+            let router = ocis::instance::router(Arc::new(OcisInstanceState {
+                name: name.to_owned(),
+                url,
+                provider: oidc.idp.clone(),
+            }))
+            .recorded_by(oidc_recorder(&format!("ocis-{name}"), None));
+            routers.push((listener, router));
+        }
+        routers.push((
+            oidc.tenants_listener,
+            tenant::router(Arc::new(ApprouterState::new(oidc.tenants_port, oidc.idp.clone())?))
+                .recorded_by(oidc_recorder("tenants", Some(APPROUTER_DOMAIN))),
+        ));
+
+        let matrix_systems = start_matrix_systems(scheme, &scenario)?;
+        let certificate = tls.as_ref().map(SelfSignedTls::certificate_der);
+        for (mode, server, listener) in [
+            (PortalMode::Proxy, "matrix-proxy", matrix_systems.proxy_listener),
+            (PortalMode::Redirect, "matrix-307", matrix_systems.redirect_listener),
+        ] {
+            let url = match mode {
+                PortalMode::Proxy => matrix_systems.state.proxy_url().clone(),
+                PortalMode::Redirect => matrix_systems.state.redirect_url().clone(),
+            };
+            let portal = PortalState::new(mode, url, matrix_systems.state.clone(), certificate)?;
+            routers
+                .push((listener, matrix::portal::router(Arc::new(portal)).recorded_by(recorder(server, Vec::new()))));
+        }
+        for (name, listener) in matrix_systems.homeserver_listeners {
+            let homeserver = HomeserverState { name, matrix: matrix_systems.state.clone() };
+            routers.push((
+                listener,
+                matrix::homeserver::router(Arc::new(homeserver)).recorded_by(recorder(name, Vec::new())),
+            ));
+        }
+
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor().clone());
+        let tasks = routers
+            .into_iter()
+            .map(|(listener, router)| {
+                tokio::spawn(serve::accept_loop(listener, router, acceptor.clone(), shutdown_receiver.clone()))
+            })
+            .collect();
+
+        Ok(LookupServer {
+            central_url,
+            instance_urls,
+            scenario,
+            ocis_url: oidc.ocis_url,
+            ocis_instance_urls: oidc.ocis_instance_urls,
+            idp: oidc.idp,
+            tenant_urls: oidc.tenant_urls,
+            matrix: matrix_systems.state,
+            canary_url,
+            tls,
+            log,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The address a person types: the central server, with a trailing slash (`http://127.0.0.1:41234/`).
+    pub fn central_url(&self) -> &Url {
+        &self.central_url
+    }
+
+    /// Each instance's base URL with a trailing slash, by name (`instance1` → `http://127.0.0.1:41235/`, or
+    /// `<central>/instance1/` in the path layout).
+    pub fn instance_urls(&self) -> &BTreeMap<String, Url> {
+        &self.instance_urls
+    }
+
+    /// The canary (fault `redirect-to-other-origin`), with a trailing slash (`http://127.0.0.1:41250/`): a third
+    /// origin on loopback that answers `404` to everything and that no healthy flow reaches. The central server's
+    /// redirect points there in that fault; its requests are in [`LookupServer::requests`] under server `canary`,
+    /// with `has_authorization` telling whether credentials came along.
+    pub fn canary_url(&self) -> &Url {
+        &self.canary_url
+    }
+
+    /// The oCIS server a person types (seed 002), with a trailing slash (`http://127.0.0.1:41240/`).
+    pub fn ocis_url(&self) -> &Url {
+        &self.ocis_url
+    }
+
+    /// The oCIS instances by name (`A`, `B`), each base URL with a trailing slash.
+    pub fn ocis_instance_urls(&self) -> &BTreeMap<String, Url> {
+        &self.ocis_instance_urls
+    }
+
+    /// The IdP's issuer (main zone), without trailing slash: `http://127.0.0.1:41239`.
+    pub fn idp_issuer(&self) -> String {
+        self.idp.issuer(Zone::Main)
+    }
+
+    /// The approuter URL of every tenant (seed 003), with a trailing slash:
+    /// `tenant1` → `http://tenant1.approuter.localhost:41243/`. `tenant3` is not subscribed.
+    pub fn tenant_urls(&self) -> &BTreeMap<String, Url> {
+        &self.tenant_urls
+    }
+
+    /// The issuer of a tenant's identity zone (`http://tenant1.auth.localhost:41239`), for known tenants.
+    pub fn tenant_issuer(&self, tenant: &str) -> Option<String> {
+        crate::people::find_tenant(tenant).map(|tenant| self.idp.issuer(Zone::Tenant(tenant)))
+    }
+
+    /// The issuer of every tenant's identity zone with `{tenant}` for the tenant
+    /// (`http://{tenant}.auth.localhost:41239`): what a client's tenant profile needs besides
+    /// [`TENANT_HOST_PATTERN`].
+    pub fn tenant_issuer_template(&self) -> String {
+        let scheme = if self.central_url.scheme() == "https" { "https" } else { "http" };
+        format!("{scheme}://{{tenant}}.{ZONE_DOMAIN}:{}", self.idp.port())
+    }
+
+    /// The subscribed tenants' names (the others' identity zones refuse to issue tokens).
+    pub fn subscribed_tenants(&self) -> Vec<&'static str> {
+        TENANTS.iter().filter(|tenant| tenant.subscribed).map(|tenant| tenant.name).collect()
+    }
+
+    /// The port every `*.localhost` host of the lookup server must be connected to at 127.0.0.1, by host
+    /// suffix: the IdP's (`auth.localhost`) and the approuter's (`approuter.localhost`), and each Matrix host's
+    /// (`hs1.localhost`, `hs2.localhost`, `proxy.localhost`, `redirect.localhost`).
+    pub fn localhost_ports(&self) -> BTreeMap<&'static str, u16> {
+        let mut ports = BTreeMap::new();
+        ports.insert(ZONE_DOMAIN, self.idp.port());
+        if let Some(port) = self.tenant_urls.values().next().and_then(Url::port) {
+            ports.insert(APPROUTER_DOMAIN, port);
+        }
+        let matrix_urls = [self.matrix.proxy_url(), self.matrix.redirect_url()]
+            .into_iter()
+            .chain(self.matrix.homeserver_urls().values());
+        for url in matrix_urls {
+            let host = MATRIX_HOSTS.iter().find(|host| url.host_str() == Some(**host));
+            if let (Some(host), Some(port)) = (host, url.port()) {
+                ports.insert(*host, port);
+            }
+        }
+        ports
+    }
+
+    /// The proxy-mode Matrix portal (seeds 001, 004), with a trailing slash: `http://proxy.localhost:41245/`. Its
+    /// login answers carry the homeserver's base URL in `well_known` and `base_cs_url`.
+    pub fn matrix_portal_url(&self) -> &Url {
+        self.matrix.proxy_url()
+    }
+
+    /// The redirect-mode Matrix portal, with a trailing slash: `http://redirect.localhost:41246/`. It answers a
+    /// login with `307` to the user's homeserver, without checking the password.
+    pub fn matrix_portal_307_url(&self) -> &Url {
+        self.matrix.redirect_url()
+    }
+
+    /// The Matrix homeservers by name (`hs1` → `http://hs1.localhost:41247/`), each base URL with a trailing
+    /// slash; a homeserver's server name is the authority of its URL (`hs1.localhost:41247`).
+    pub fn matrix_homeserver_urls(&self) -> &BTreeMap<String, Url> {
+        self.matrix.homeserver_urls()
+    }
+
+    /// The Matrix users with their passwords, homeservers, full user ids and special cases.
+    pub fn matrix_people(&self) -> Vec<MatrixPerson> {
+        MATRIX_USERS
+            .iter()
+            .map(|user| MatrixPerson {
+                localpart: user.localpart,
+                password: user.password,
+                display_name: user.display_name,
+                homeserver: user.homeserver,
+                user_id: self.matrix.user_id(user),
+                deactivated: user.deactivated,
+                rate_limited: user.rate_limited,
+            })
+            .collect()
+    }
+
+    /// How many `POST /_matrix/client/v3/login` the Matrix server `server` (`hs1`, `hs2`, `matrix-proxy`,
+    /// `matrix-307`) has received so far: whether a password (or login token) reached it.
+    pub fn matrix_login_posts(&self, server: &str) -> usize {
+        let login_path = format!("/{}", matrix::LOGIN_PATH);
+        self.log
+            .snapshot()
+            .iter()
+            .filter(|request| {
+                request.server == server
+                    && request.method == "POST"
+                    && request.path.split('?').next() == Some(login_path.as_str())
+            })
+            .count()
+    }
+
+    /// The IdP's users with their passwords, oCIS instances and whether oCIS disabled them.
+    pub fn oidc_people(&self) -> Vec<OidcPerson> {
+        OIDC_USERS
+            .iter()
+            .map(|user| {
+                let account = OCIS_ACCOUNTS.iter().find(|account| account.login == user.login);
+                OidcPerson {
+                    login: user.login,
+                    password: user.password,
+                    display_name: user.display_name,
+                    email: user.email,
+                    ocis_instances: account.map(|account| account.instances.to_vec()).unwrap_or_default(),
+                    disabled_at_ocis: account.is_some_and(|account| account.disabled),
+                }
+            })
+            .collect()
+    }
+
+    /// The scenario being acted out.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The seed's demo people, for the desktop app's demo page: login, display name and instance URL.
+    pub fn demo_people(&self) -> Vec<DemoPerson> {
+        DEMO_USERS
+            .iter()
+            .map(|user| DemoPerson {
+                login: user.login,
+                display_name: user.display_name,
+                instance_url: self.instance_urls.get(user.instance).map(Url::to_string).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// What `homeport mock` prints: URLs, demo users, their password, and the certificate fingerprint (or null);
+    /// for seeds 002/003 the oCIS server and instances, the IdP, the tenant pattern and approuter URLs, the OIDC
+    /// users and their passwords; for seeds 001/004 the Matrix portals, homeservers, users and passwords; and the
+    /// canary's URL.
+    pub fn description(&self) -> Value {
+        let url_map = |urls: &BTreeMap<String, Url>| -> serde_json::Map<String, Value> {
+            urls.iter().map(|(name, url)| (name.clone(), Value::from(url.as_str()))).collect()
+        };
+        let users: Vec<&str> = DEMO_USERS.iter().map(|user| user.login).collect();
+        let oidc_users: Vec<&str> = OIDC_USERS.iter().map(|user| user.login).collect();
+        let oidc_passwords: serde_json::Map<String, Value> =
+            OIDC_USERS.iter().map(|user| (user.login.to_owned(), Value::from(user.password))).collect();
+        let tenant_issuers: serde_json::Map<String, Value> = TENANTS
+            .iter()
+            .map(|tenant| (tenant.name.to_owned(), Value::from(self.idp.issuer(Zone::Tenant(tenant)))))
+            .collect();
+        let matrix_users: Vec<&str> = MATRIX_USERS.iter().map(|user| user.localpart).collect();
+        let matrix_passwords: serde_json::Map<String, Value> =
+            MATRIX_USERS.iter().map(|user| (user.localpart.to_owned(), Value::from(user.password))).collect();
+        let matrix_with = |wanted: fn(&MatrixUser) -> bool| -> Vec<&str> {
+            MATRIX_USERS.iter().filter(|user| wanted(user)).map(|user| user.localpart).collect()
+        };
+        json!({
+            "central": self.central_url.as_str(),
+            "instances": url_map(&self.instance_urls),
+            "users": users,
+            "password": DEMO_PASSWORD,
+            "tls_certificate_sha256": self.tls.as_ref().map(SelfSignedTls::sha256_fingerprint),
+            "ocis": self.ocis_url.as_str(),
+            "ocis_instances": url_map(&self.ocis_instance_urls),
+            "idp": self.idp.issuer(Zone::Main),
+            "oidc_client_id": BUILT_IN_CLIENT_ID,
+            "oidc_users": oidc_users,
+            "oidc_passwords": oidc_passwords,
+            "oidc_disabled_users": OCIS_ACCOUNTS.iter().filter(|a| a.disabled).map(|a| a.login).collect::<Vec<_>>(),
+            "tenant_pattern": TENANT_HOST_PATTERN,
+            "tenants": url_map(&self.tenant_urls),
+            "tenant_issuers": tenant_issuers,
+            "tenant_issuer_template": self.tenant_issuer_template(),
+            "tenants_subscribed": self.subscribed_tenants(),
+            "matrix_portal": self.matrix.proxy_url().as_str(),
+            "matrix_portal_307": self.matrix.redirect_url().as_str(),
+            "matrix_homeservers": url_map(self.matrix.homeserver_urls()),
+            "matrix_users": matrix_users,
+            "matrix_passwords": matrix_passwords,
+            "matrix_deactivated_users": matrix_with(|user| user.deactivated),
+            "matrix_rate_limited_users": matrix_with(|user| user.rate_limited),
+            "canary": self.canary_url.as_str(),
+        })
+    }
+
+    /// The self-signed certificate (DER) every server presents when the scenario serves TLS, so a client can
+    /// trust it.
+    pub fn certificate_der(&self) -> Option<Vec<u8>> {
+        self.tls.as_ref().map(|tls| tls.certificate_der().to_vec())
+    }
+
+    /// Acts out time passing for QA and tests: every access token the IdP and the Matrix homeservers have issued
+    /// so far is expired from now on (refresh tokens stay valid), as if the person had waited longer than the
+    /// token lifetime.
+    pub fn expire_access_tokens(&self) {
+        self.idp.expire_all_access_tokens();
+        self.matrix.expire_all_access_tokens();
+    }
+
+    /// Every request received so far by any of the servers, in order of arrival.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.log.snapshot()
+    }
+
+    /// Stops accepting on every listener, lets requests in flight finish (for a few seconds at most) and returns
+    /// when all listeners are closed.
+    pub async fn shutdown(mut self) {
+        self.shutdown.send_replace(true);
+        for task in std::mem::take(&mut self.tasks) {
+            // A task that panicked or was aborted is stopped all the same.
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for LookupServer {
+    fn drop(&mut self) {
+        // Without this a forgotten server would keep its ports until the runtime ends.
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The bound listeners and URLs of the OIDC systems, before their routers exist.
+struct OidcSystems {
+    idp: Arc<Provider>,
+    idp_listener: TcpListener,
+    ocis_url: Url,
+    ocis_listener: TcpListener,
+    ocis_instance_urls: BTreeMap<String, Url>,
+    ocis_instance_listeners: Vec<(&'static str, TcpListener)>,
+    tenants_port: u16,
+    tenants_listener: TcpListener,
+    tenant_urls: BTreeMap<String, Url>,
+}
+
+/// Binds the IdP, the oCIS server, its instances and the approuter on free ports of 127.0.0.1.
+fn start_oidc_systems(scheme: &str, scenario: &Scenario) -> Result<OidcSystems, LookupError> {
+    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let bind_loopback = || -> Result<(TcpListener, SocketAddr), LookupError> {
+        let listener = bind_std(loopback)?;
+        let addr = local_addr(&listener, loopback)?;
+        Ok((listener, addr))
+    };
+    let (idp_listener, idp_addr) = bind_loopback()?;
+    let idp = Arc::new(Provider::new(&base_url(scheme, idp_addr)?, scenario.token_lifetime, scenario.fault)?);
+    let (ocis_listener, ocis_addr) = bind_loopback()?;
+    let ocis_url = base_url(scheme, ocis_addr)?;
+    let mut ocis_instance_urls = BTreeMap::new();
+    let mut ocis_instance_listeners = Vec::new();
+    for name in OCIS_INSTANCE_NAMES {
+        let (listener, addr) = bind_loopback()?;
+        ocis_instance_urls.insert(name.to_owned(), base_url(scheme, addr)?);
+        ocis_instance_listeners.push((name, listener));
+    }
+    let (tenants_listener, tenants_addr) = bind_loopback()?;
+    let tenants_port = tenants_addr.port();
+    let mut tenant_urls = BTreeMap::new();
+    for tenant in &TENANTS {
+        let text = format!("{scheme}://{}.{APPROUTER_DOMAIN}:{tenants_port}/", tenant.name);
+        let url =
+            Url::parse(&text).map_err(|error| LookupError::InvalidScenario(format!("tenant URL {text}: {error}")))?;
+        tenant_urls.insert(tenant.name.to_owned(), url);
+    }
+    Ok(OidcSystems {
+        idp,
+        idp_listener,
+        ocis_url,
+        ocis_listener,
+        ocis_instance_urls,
+        ocis_instance_listeners,
+        tenants_port,
+        tenants_listener,
+        tenant_urls,
+    })
+}
+
+/// The bound listeners of the Matrix systems and their shared state, before their routers exist.
+struct MatrixSystems {
+    state: Arc<Matrix>,
+    proxy_listener: TcpListener,
+    redirect_listener: TcpListener,
+    homeserver_listeners: Vec<(&'static str, TcpListener)>,
+}
+
+/// Binds the Matrix portals and homeservers on free ports of 127.0.0.1; each is named by its own `.localhost`
+/// host (which any client resolves to loopback), and answers whatever `Host` it is sent.
+fn start_matrix_systems(scheme: &str, scenario: &Scenario) -> Result<MatrixSystems, LookupError> {
+    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let bind_named = |host: &str| -> Result<(TcpListener, Url), LookupError> {
+        let listener = bind_std(loopback)?;
+        let port = local_addr(&listener, loopback)?.port();
+        let text = format!("{scheme}://{host}:{port}/");
+        let url =
+            Url::parse(&text).map_err(|error| LookupError::InvalidScenario(format!("Matrix URL {text}: {error}")))?;
+        Ok((listener, url))
+    };
+    let (proxy_listener, proxy_url) = bind_named(PROXY_HOST)?;
+    let (redirect_listener, redirect_url) = bind_named(REDIRECT_HOST)?;
+    let mut homeserver_urls = BTreeMap::new();
+    let mut homeserver_listeners = Vec::new();
+    for name in HOMESERVER_NAMES {
+        let (listener, url) = bind_named(&format!("{name}.localhost"))?;
+        homeserver_urls.insert(name.to_owned(), url);
+        homeserver_listeners.push((name, listener));
+    }
+    let state = Matrix::new(homeserver_urls, proxy_url, redirect_url, scenario.fault, scenario.token_lifetime)?;
+    Ok(MatrixSystems { state: Arc::new(state), proxy_listener, redirect_listener, homeserver_listeners })
+}
+
+/// Binds synchronously (inside the runtime): the OIDC listeners are set up in one non-async step.
+fn bind_std(addr: SocketAddr) -> Result<TcpListener, LookupError> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|source| LookupError::Bind { addr, source })?;
+    listener.set_nonblocking(true).map_err(|source| LookupError::Bind { addr, source })?;
+    TcpListener::from_std(listener).map_err(|source| LookupError::Bind { addr, source })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, LookupError> {
+    TcpListener::bind(addr).await.map_err(|source| LookupError::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener, requested: SocketAddr) -> Result<SocketAddr, LookupError> {
+    listener.local_addr().map_err(|source| LookupError::Bind { addr: requested, source })
+}
+
+/// `scheme://ip:port/` for a bound address. A wildcard address (`0.0.0.0`, `::`) cannot be connected to
+/// portably, so its URL names the loopback address of the same family.
+fn base_url(scheme: &str, addr: SocketAddr) -> Result<Url, LookupError> {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    // SocketAddr's Display brackets IPv6 and drops nothing a URL needs.
+    let text = format!("{scheme}://{}/", SocketAddr::new(ip, addr.port()));
+    Url::parse(&text).map_err(|error| {
+        LookupError::InvalidScenario(format!("listening on {addr} gives no usable URL ({text}): {error}"))
+    })
+}
+
+fn join(base: &Url, relative: &str) -> Result<Url, LookupError> {
+    base.join(relative)
+        .map_err(|error| LookupError::InvalidScenario(format!("cannot form {relative} under {base}: {error}")))
+}
+
+#[cfg(test)]
+mod tests;
