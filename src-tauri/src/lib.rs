@@ -8,8 +8,9 @@ pub mod ipc;
 mod proxy;
 mod session;
 
+use homeport_engine::ops::{self, ReverifyError, ReverifyOptions};
 use homeport_engine::{
-    AccountStore, ConnectError, Decision, ErrorCode, ErrorReport, Step, StoreError, Wizard, WizardEvent, WizardOptions,
+    AccountStore, ConnectError, ErrorCode, ErrorReport, StoreError, Wizard, WizardEvent, WizardOptions,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -240,8 +241,8 @@ async fn account_remove(id: String) -> Result<(), ErrorReport> {
 }
 
 /// Logs in again with the stored secret (password, or an OIDC account's refresh token) and
-/// checks the instance still knows the account. The secret the login ends with is stored: an
-/// identity provider rotates refresh tokens.
+/// checks the instance still knows the account; the engine stores what it found (and the secret
+/// the login ends with: an identity provider rotates refresh tokens).
 #[tauri::command]
 #[specta::specta]
 async fn account_verify(
@@ -249,31 +250,24 @@ async fn account_verify(
     id: String,
     on_event: Channel<WizardEvent>,
 ) -> Result<AccountEntry, ErrorReport> {
-    let previous_id = id.clone();
-    let (stored, secret) = with_store(move |store| Ok((store.get(&id)?, store.secret(&id)?))).await?;
     let options = options_streaming_to(on_event, &state).await?;
-    let mut wizard = Wizard::for_account(&stored, secret, options).map_err(|e| e.report())?;
-    let connected = match wizard.next().await.map_err(|e| e.report())? {
-        Step::Connected(connected) => connected,
-        Step::Decide(decision) => {
-            let mut report = decision.declined().report();
-            if matches!(decision, Decision::OpenBrowser { .. }) {
-                // The stored login is no longer accepted: the UI offers "Log in again".
-                report.code = ErrorCode::AuthFailed;
-                report.message = format!("The login of {} has ended; log in again.", stored.display_name);
-            } else {
-                report.message =
-                    format!("The account needs attention: {}. Remove it and connect again.", report.message);
+    let store = AccountStore::open_default().map_err(|e| ConnectError::from(e).report())?;
+    let options = ReverifyOptions { wizard: options, approve: Vec::new() };
+    let verified = ops::reverify(&store, &id, options).await.map_err(|e| {
+        let mut report = e.report();
+        match &e {
+            // The stored login is no longer accepted (auth_failed): the UI offers "Log in again".
+            ReverifyError::LoginEnded { account } => {
+                report.message = format!("The login of {} has ended; log in again.", account.display_name);
             }
-            return Err(report);
+            ReverifyError::NeedsAttention { refusal, .. } => {
+                report.message = format!("The account needs attention: {refusal}. Remove it and connect again.");
+            }
+            _ => {}
         }
-    };
-    let mut account = connected.account;
-    account.created_at = stored.created_at;
-    let (saved, secret) = (account.clone(), connected.secret);
-    // A permanent redirect may have moved the account to another instance (a new id).
-    with_store(move |store| store.update(&previous_id, &saved, &secret)).await?;
-    Ok(AccountEntry { account, has_secret: Some(true) })
+        report
+    })?;
+    Ok(AccountEntry { account: verified.account, has_secret: Some(true) })
 }
 
 /// The options every wizard of this window gets: events go to the UI's live diagram, and while

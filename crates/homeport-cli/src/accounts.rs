@@ -2,7 +2,8 @@
 
 use clap::{Args, Subcommand};
 use homeport_engine::account::format_unix;
-use homeport_engine::{Account, AccountStore, Decision, ErrorCode, Origin, Step, StoreError, Wizard, WizardOptions};
+use homeport_engine::ops::{self, ReverifyError, ReverifyOptions};
+use homeport_engine::{Account, AccountStore, Decision, ErrorCode, Origin, StoreError, WizardOptions};
 
 use crate::output::Failure;
 
@@ -115,67 +116,55 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<(), StoreEr
     Ok(())
 }
 
+/// The address the account was added with, for a hint.
+fn stored_address(error: &ReverifyError) -> &str {
+    error.account().map(|account| account.entered_address.as_str()).unwrap_or_default()
+}
+
 /// Re-verifies a stored account and stores what the check found (and a rotated refresh token).
 async fn verify(store: AccountStore, args: VerifyArgs, json: bool) -> Result<(), Failure> {
-    let id = args.account.id;
-    let (stored, secret, store) = tokio::task::spawn_blocking(move || {
-        let stored = store.get(&id)?;
-        let secret = store.secret(&id)?;
-        Ok::<_, StoreError>((stored, secret, store))
-    })
-    .await
-    .map_err(|e| Failure::internal(format!("reading the account stopped: {e}"), json))?
-    .map_err(|e| Failure::store(&e, json))?;
-    let mut wizard =
-        Wizard::for_account(&stored, secret, WizardOptions::default()).map_err(|e| Failure::new(&e, json))?;
+    let mut approve = Vec::new();
     for origin in &args.approve_redirect {
         let origin = Origin::parse(origin)
             .map_err(|e| Failure::bad_input(format!("--approve-redirect {origin:?}: {e}"), json))?;
-        wizard.approve_origin(origin);
+        approve.push(origin);
     }
-    let connected = match wizard.next().await {
-        Ok(Step::Connected(connected)) => connected,
-        Ok(Step::Decide(decision)) => {
-            let hint = match &decision {
+    let options = ReverifyOptions { wizard: WizardOptions::default(), approve };
+    let verified = ops::reverify(&store, &args.account.id, options).await.map_err(|error| {
+        let hint = match &error {
+            ReverifyError::NeedsAttention { decision, .. } => match &**decision {
                 Decision::ConfirmRedirect { from, to, status, permanent, .. } => {
                     let what = if *permanent {
                         "permanently: approving moves the account there"
                     } else {
                         "temporarily: the account keeps its stored instance"
                     };
-                    format!("{from} now sends the login to {to} ({status}, {what}); to allow it, run again with --approve-redirect {to}")
+                    Some(format!("{from} now sends the login to {to} ({status}, {what}); to allow it, run again with --approve-redirect {to}"))
                 }
-                _ => format!("remove the account and connect again: homeport connect {}", stored.entered_address),
-            };
-            return Err(Failure::new(&decision.declined(), json).with_hint(Some(hint)));
-        }
-        Err(error) => {
-            let hint = match error.code() {
-                ErrorCode::AuthFailed => Some(format!(
-                    "log in again: homeport connect {} (then remove the old account if it is listed twice)",
-                    stored.entered_address
-                )),
                 _ => None,
-            };
-            return Err(Failure::new(&error, json).with_hint(hint));
-        }
-    };
-    let mut account = connected.account.clone();
-    account.created_at = stored.created_at;
-    let (saved, secret, previous) = (account.clone(), connected.secret.clone(), stored.id.clone());
-    // A permanent redirect moved the account: it is stored under its new id in place of the old.
-    tokio::task::spawn_blocking(move || store.update(&previous, &saved, &secret))
-        .await
-        .map_err(|e| Failure::internal(format!("storing the account stopped: {e}"), json))?
-        .map_err(|e| Failure::store(&e, json))?;
+            }
+            .or_else(|| {
+                Some(format!("remove the account and connect again: homeport connect {}", stored_address(&error)))
+            }),
+            ReverifyError::LoginEnded { .. } | ReverifyError::Connect { .. } if error.code() == ErrorCode::AuthFailed => {
+                Some(format!(
+                    "log in again: homeport connect {} (then remove the old account if it is listed twice)",
+                    stored_address(&error)
+                ))
+            }
+            _ => None,
+        };
+        Failure::report(error.report(), json).with_hint(hint)
+    })?;
+    let (account, stored) = (&verified.account, &verified.previous);
     if json {
         println!(
             "{}",
             serde_json::json!({
                 "status": "verified",
                 "account": account,
-                "round_trips": connected.round_trips,
-                "moved_from": (account.id != stored.id).then(|| serde_json::json!({
+                "round_trips": verified.round_trips,
+                "moved_from": verified.moved().then(|| serde_json::json!({
                     "id": stored.id,
                     "instance_url": stored.instance_url,
                 })),
@@ -184,9 +173,9 @@ async fn verify(store: AccountStore, args: VerifyArgs, json: bool) -> Result<(),
     } else {
         println!(
             "✓ Verified {} ({}) at {} in {} round trips",
-            account.display_name, account.user_id, account.instance_url, connected.round_trips
+            account.display_name, account.user_id, account.instance_url, verified.round_trips
         );
-        if account.id != stored.id {
+        if verified.moved() {
             println!(
                 "  Moved       permanently from {}: stored with the new instance as account {} (was {})",
                 stored.instance_url, account.id, stored.id

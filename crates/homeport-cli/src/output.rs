@@ -41,6 +41,10 @@ impl Failure {
         Failure { report: Box::new(error.report()), hint: None, json, exit_code: None, already_reported: false }
     }
 
+    pub fn report(report: ErrorReport, json: bool) -> Self {
+        Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }
+    }
+
     pub fn store(error: &StoreError, json: bool) -> Self {
         let report = ErrorReport { code: error.code(), message: error.to_string(), detail: error.detail() };
         Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }

@@ -291,16 +291,7 @@ impl AccountStore {
     /// Temp file in the same folder, fsync, rename, fsync the folder: a crash leaves the old or the
     /// new file, never a torn one.
     fn replace_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.dir.join(name);
-        let tmp = self.temp_path(name);
-        let mut out =
-            private_file(&tmp).map_err(|source| StoreError::Io { action: "create", path: tmp.clone(), source })?;
-        if let Err(source) = out.write_all(bytes).and_then(|()| out.sync_all()) {
-            let _ = fs::remove_file(&tmp);
-            return Err(StoreError::Io { action: "write", path: tmp, source });
-        }
-        fs::rename(&tmp, &path).map_err(|source| StoreError::Io { action: "replace", path, source })?;
-        sync_dir(&self.dir)
+        replace_atomically(&self.dir, name, &self.temp_path(name), bytes)
     }
 
     /// One writer at a time across processes (CLI and desktop app may run together).
@@ -316,6 +307,20 @@ impl AccountStore {
         file.lock().map_err(|source| StoreError::Io { action: "lock", path, source })?;
         Ok(file)
     }
+}
+
+/// Writes `dir/name` through the temp file `tmp` (in `dir`): fsync, rename, fsync the folder, so
+/// a crash leaves the old or the new file, never a torn one. Also the settings' writer.
+pub(crate) fn replace_atomically(dir: &Path, name: &str, tmp: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let path = dir.join(name);
+    let mut out =
+        private_file(tmp).map_err(|source| StoreError::Io { action: "create", path: tmp.to_owned(), source })?;
+    if let Err(source) = out.write_all(bytes).and_then(|()| out.sync_all()) {
+        let _ = fs::remove_file(tmp);
+        return Err(StoreError::Io { action: "write", path: tmp.to_owned(), source });
+    }
+    fs::rename(tmp, &path).map_err(|source| StoreError::Io { action: "replace", path, source })?;
+    sync_dir(dir)
 }
 
 fn open_options() -> OpenOptions {
@@ -343,14 +348,14 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// Removes a keyring entry; one that is already gone is fine.
-fn delete_secret(id: &str) -> Result<(), StoreError> {
+pub(crate) fn delete_secret(id: &str) -> Result<(), StoreError> {
     match keyring_entry(id)?.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(keyring_error(e)),
     }
 }
 
-fn keyring_entry(id: &str) -> Result<keyring::Entry, StoreError> {
+pub(crate) fn keyring_entry(id: &str) -> Result<keyring::Entry, StoreError> {
     keyring::Entry::new(KEYRING_SERVICE, id).map_err(keyring_error)
 }
 
@@ -359,7 +364,7 @@ fn is_locked(error: &(dyn std::error::Error + Send + Sync)) -> bool {
     text.contains("IsLocked") || text.contains("locked collection") || text.contains("is locked")
 }
 
-fn keyring_error(error: keyring::Error) -> StoreError {
+pub(crate) fn keyring_error(error: keyring::Error) -> StoreError {
     match error {
         keyring::Error::NoStorageAccess(e) => StoreError::KeyringLocked { reason: e.to_string() },
         // Why text: gnome-keyring refuses to create an item in a locked collection with the D-Bus

@@ -52,8 +52,8 @@ export const commands = {
 	accountRemove: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("account_remove", { id })),
 	/**
 	 *  Logs in again with the stored secret (password, or an OIDC account's refresh token) and
-	 *  checks the instance still knows the account. The secret the login ends with is stored: an
-	 *  identity provider rotates refresh tokens.
+	 *  checks the instance still knows the account; the engine stores what it found (and the secret
+	 *  the login ends with: an identity provider rotates refresh tokens).
 	 */
 	accountVerify: (id: string, onEvent: Channel<WizardEvent>) => typedError<AccountEntry, ErrorReport>(__TAURI_INVOKE("account_verify", { id, onEvent })),
 	/**
@@ -416,8 +416,8 @@ export type PortalMode =
 "redirect";
 
 /**
- *  What the UI asks to save. `password`: None keeps the stored one (the field was left empty),
- *  `""` removes it, anything else replaces it.
+ *  A change to save. `password`: None keeps the stored one (the field was left empty), `""`
+ *  removes it, anything else replaces it.
  */
 export type ProxyChange = {
 	url: string | null,
@@ -425,7 +425,7 @@ export type ProxyChange = {
 	password: string | null,
 };
 
-/**  The saved proxy, as the UI shows it (never the password itself). */
+/**  The saved proxy, as a settings page shows it (never the password itself). */
 export type ProxySetting = {
 	/**
 	 *  `http://host:port`, `https://…`, `socks5://…` or `socks5h://…`; None: the system's
