@@ -201,7 +201,7 @@ async fn connect(
                 }
                 wizard.next().await
             }
-            Ok(Step::Decide(Decision::OpenBrowser { url, issuer })) if auto_login => {
+            Ok(Step::Decide(Decision::OpenBrowser { url, issuer, .. })) if auto_login => {
                 let credentials = auto_login_credentials(&issuer, held_credentials.as_ref(), json)?;
                 if !json {
                     println!("  logging in at {issuer} as {} (auto-login) …", credentials.user);

@@ -47,12 +47,27 @@ pub struct Exchange {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WizardEvent {
-    /// A step started; `step` is one of probe, authenticate, discover, verify.
+    /// A step started.
     Step {
-        step: &'static str,
+        step: StepName,
         detail: String,
     },
     Exchange(Exchange),
+}
+
+/// The wizard's steps, as the progress line and the sequence diagram name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum StepName {
+    /// Finding out what the typed server is.
+    Probe,
+    /// Logging in: a password, the browser, a refresh.
+    Authenticate,
+    /// Finding the instance or homeserver that holds the account.
+    Discover,
+    /// Checking the account where it lives.
+    Verify,
 }
 
 pub type Observer = Arc<dyn Fn(&WizardEvent) + Send + Sync>;

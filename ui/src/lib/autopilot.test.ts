@@ -25,6 +25,7 @@ const login: Page = {
     login_hint: null,
     product: "ownCloud 10.13.4",
     browser_login: false,
+    protocol: "owncloud",
   },
 };
 const redirect = (to: string): Page => ({
@@ -37,6 +38,7 @@ const redirect = (to: string): Page => ({
     status: 301,
     permanent: true,
     resends: "password",
+    protocol: "owncloud",
   },
 });
 
@@ -66,7 +68,12 @@ describe("the autopilot answers as the headless runner does", () => {
     expect(nextAction(sso, script, null, NOTHING_PLAYED).action, "without auto-login: the password").toBe("log-in");
     const browser: Page = {
       name: "browser",
-      decision: { decision: "open_browser", url: "http://127.0.0.1:4300/authorize", issuer: "http://127.0.0.1:4300" },
+      decision: {
+        decision: "open_browser",
+        url: "http://127.0.0.1:4300/authorize",
+        issuer: "http://127.0.0.1:4300",
+        protocol: "oidc",
+      },
     };
     expect(nextAction(browser, auto, null, NOTHING_PLAYED).action).toBe("open-login-page");
     expect(nextAction(browser, script, null, NOTHING_PLAYED).action, "no browser answer: declined").toBe("decline");

@@ -30,6 +30,7 @@ const login: LoginDecision = {
   login_hint: null,
   product: "ownCloud 10.13.4",
   browser_login: false,
+  protocol: "owncloud",
 };
 const error = (code: ErrorReport["code"], detail: ErrorReport["detail"] = null): ErrorReport => ({
   code,
@@ -46,6 +47,7 @@ const redirectPage: Page = {
     status: 301,
     permanent: true,
     resends: "password",
+    protocol: "owncloud",
   },
 };
 
@@ -179,6 +181,7 @@ describe("Matrix behind a portal", () => {
     login_hint: "alice",
     product: "Matrix (client-server API v1.11)",
     browser_login: true,
+    protocol: "matrix",
   };
   const matrixAccount = (server_url: string, instance_url: string): Account => ({
     id: "acct-m",
@@ -220,6 +223,7 @@ describe("Matrix behind a portal", () => {
       status: 307,
       permanent: false,
       resends: "password",
+      protocol: "matrix",
     };
     expect(isMatrixRedirect(matrix307)).toBe(true);
     expect(resentWords(matrix307)).toBe("your password");
@@ -230,9 +234,9 @@ describe("Matrix behind a portal", () => {
 
   it("tells Matrix SSO from an OpenID Provider's login page", () => {
     const sso = "http://proxy.localhost:4200/_matrix/client/v3/login/sso/redirect?redirectUrl=x";
-    expect(isMatrixSso({ decision: "open_browser", url: sso, issuer: "http://proxy.localhost:4200/" })).toBe(true);
+    expect(isMatrixSso({ decision: "open_browser", url: sso, issuer: "http://proxy.localhost:4200/", protocol: "matrix" })).toBe(true);
     const idp = "http://127.0.0.1:4300/authorize?client_id=c";
-    expect(isMatrixSso({ decision: "open_browser", url: idp, issuer: "http://127.0.0.1:4300" })).toBe(false);
+    expect(isMatrixSso({ decision: "open_browser", url: idp, issuer: "http://127.0.0.1:4300", protocol: "oidc" })).toBe(false);
   });
 
   it("shows the portal → homeserver hop when the portal's answer named the homeserver", () => {

@@ -134,11 +134,11 @@ export function secretName(account: Account): string {
 }
 
 /**
- * A Matrix server's login form (the user name is the Matrix ID's localpart). The engine names the
- * product "Matrix (client-server API …)"; only the wording of the form depends on it.
+ * A Matrix server's login form (the user name is the Matrix ID's localpart); only the wording of
+ * the form depends on it. The engine says which protocol asks.
  */
 export function isMatrixLogin(decision: LoginDecision): boolean {
-  return decision.product.startsWith("Matrix");
+  return decision.protocol === "matrix";
 }
 
 /** The server offers a login in the browser (SSO) besides the password: the engine says so. */
@@ -146,21 +146,12 @@ export function offersBrowserLogin(decision: LoginDecision): boolean {
   return decision.browser_login;
 }
 
-/** Whether a URL is on the Matrix client-server API (`/_matrix/client/…`). */
-function isMatrixApi(url: string): boolean {
-  try {
-    return new URL(url).pathname.startsWith("/_matrix/client/");
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A redirect of a Matrix login: the portal answered the login POST with 307 (seed 004). Only the
  * wording depends on it; what is re-sent comes from the engine (`resends`).
  */
 export function isMatrixRedirect(decision: RedirectDecision): boolean {
-  return isMatrixApi(decision.location);
+  return decision.protocol === "matrix";
 }
 
 /** What following a redirect re-sends, in words. */
@@ -170,7 +161,7 @@ export function resentWords(decision: RedirectDecision): string {
 
 /** A browser login at a Matrix server (SSO), rather than at an OpenID Provider. */
 export function isMatrixSso(decision: BrowserDecision): boolean {
-  return isMatrixApi(decision.url);
+  return decision.protocol === "matrix";
 }
 
 /**

@@ -12,6 +12,20 @@ use crate::redirect::{Hop, RedirectRefusal};
 use crate::secret::Secret;
 use crate::trace::Exchange;
 
+/// Which protocol a decision belongs to, so a shell words it without reading URLs or product
+/// names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// ownCloud's WebDAV with Basic credentials (ownCloud, Nextcloud-style servers).
+    Owncloud,
+    /// OpenID Connect (oCIS, tenants' identity zones).
+    Oidc,
+    /// The Matrix client-server API.
+    Matrix,
+}
+
 /// The secret a redirect would carry to its new origin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -40,6 +54,7 @@ pub enum Decision {
         /// The server also offers a login in the browser (Matrix SSO): answer with
         /// [`Wizard::prefer_browser_login`] instead of credentials.
         browser_login: bool,
+        protocol: Protocol,
     },
     /// The server sends the login elsewhere; credentials go along only if approved with
     /// [`Wizard::approve_origin`].
@@ -51,10 +66,11 @@ pub enum Decision {
         permanent: bool,
         /// What following the redirect sends to `to`.
         resends: Resent,
+        protocol: Protocol,
     },
     /// Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
     /// browser's answer on a loopback port (RFC 8252).
-    OpenBrowser { url: String, issuer: String },
+    OpenBrowser { url: String, issuer: String, protocol: Protocol },
     /// The server names several instances for the account: answer with
     /// [`Wizard::choose_instance`].
     ChooseInstance { instances: Vec<InstanceLink> },
@@ -105,7 +121,7 @@ pub struct Connected {
     pub trace: Vec<Exchange>,
 }
 
-pub(super) fn confirm_redirect(hop: &Hop, resends: Resent) -> Decision {
+pub(super) fn confirm_redirect(hop: &Hop, resends: Resent, protocol: Protocol) -> Decision {
     Decision::ConfirmRedirect {
         from: Origin::of(&hop.from),
         to: Origin::of(&hop.to),
@@ -113,6 +129,7 @@ pub(super) fn confirm_redirect(hop: &Hop, resends: Resent) -> Decision {
         status: hop.status,
         permanent: hop.permanent,
         resends,
+        protocol,
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::decision::{confirm_redirect, matrix_resent};
+use super::decision::{confirm_redirect, matrix_resent, Protocol};
 use super::discovery::Probed;
 use super::oidc::BROWSER_LOGIN_TIMEOUT;
 use super::{participant, refuse_plain_http, Decision, Phase, Step, Wizard};
@@ -16,12 +16,12 @@ use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::Followed;
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::loopback::LoopbackCallback;
 use crate::matrix::{self, LoginAnswer, LoginFlows};
-use crate::oidc::LoopbackCallback;
 use crate::owncloud::ServerStatus;
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
 use crate::secret::Secret;
-use crate::trace::Participant;
+use crate::trace::{Participant, StepName};
 
 /// The longest a rate limit is waited out before the one retry; a server asking for more is
 /// reported instead of hanging the wizard.
@@ -237,7 +237,7 @@ impl Wizard {
     /// document nor `/versions` is not of this kind.
     pub(super) async fn probe_matrix(&mut self, announce: bool) -> Probed {
         if announce {
-            self.step("probe", format!("looking up the Matrix server {}", self.server));
+            self.step(StepName::Probe, format!("looking up the Matrix server {}", self.server));
         }
         match discover(&self.http, &self.server, &self.policy).await {
             Ok(Some(start)) => Probed::Recognised(self.matrix_login(start).await),
@@ -256,11 +256,11 @@ impl Wizard {
             MatrixPhase::NeedCredentials(start) => self.matrix_login(start).await,
             MatrixPhase::AwaitApproval { start, hop, request, chain, sso } => {
                 if !self.approved.contains(&Origin::of(&hop.to)) {
-                    let decision = confirm_redirect(&hop, matrix_resent(sso));
+                    let decision = confirm_redirect(&hop, matrix_resent(sso), Protocol::Matrix);
                     self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
                     return Ok(Step::Decide(decision));
                 }
-                self.step("discover", format!("following the portal to {}", Origin::of(&hop.to)));
+                self.step(StepName::Discover, format!("following the portal to {}", Origin::of(&hop.to)));
                 let followed = self.follow_approved(request, chain, hop).await?;
                 let user = self.credentials.as_ref().map(|c| matrix_user(&c.user)).unwrap_or_default();
                 match self.matrix_followed(start, followed, sso, &user).await? {
@@ -272,7 +272,7 @@ impl Wizard {
                 }
             }
             MatrixPhase::Browser { start, callback } => {
-                self.step("authenticate", "waiting for the login in your browser".into());
+                self.step(StepName::Authenticate, "waiting for the login in your browser".into());
                 let target = callback.receive(BROWSER_LOGIN_TIMEOUT).await?;
                 let token = crate::matrix::login_token_from_callback(&target)?;
                 let request = login_request(&start, crate::matrix::token_login_body(token.expose()));
@@ -280,7 +280,7 @@ impl Wizard {
             }
             MatrixPhase::Resume { account, access_token, secret } => {
                 let base = account.instance_url.clone();
-                self.step("verify", format!("checking the login at {base}"));
+                self.step(StepName::Verify, format!("checking the login at {base}"));
                 let (user_id, _) = whoami(&self.http, &base, &access_token).await?;
                 if user_id != account.user_id {
                     return Err(ConnectError::LoginExpired {
@@ -308,7 +308,7 @@ impl Wizard {
         let use_browser = start.flows.sso && (self.prefer_browser || !start.flows.password);
         if let (Some(credentials), true, false) = (self.credentials.clone(), start.flows.password, use_browser) {
             let user = matrix_user(&credentials.user);
-            self.step("authenticate", format!("logging in at {} as {user}", start.base));
+            self.step(StepName::Authenticate, format!("logging in at {} as {user}", start.base));
             let body = crate::matrix::password_login_body(&user, credentials.password.expose());
             let request = login_request(&start, body);
             return self.matrix_send(start, request, false, user).await;
@@ -316,7 +316,11 @@ impl Wizard {
         if use_browser {
             let callback = LoopbackCallback::bind().await?;
             let url = crate::matrix::sso_redirect_url(&start.base, callback.redirect_uri());
-            let decision = Decision::OpenBrowser { url: url.to_string(), issuer: start.base.to_string() };
+            let decision = Decision::OpenBrowser {
+                url: url.to_string(),
+                issuer: start.base.to_string(),
+                protocol: Protocol::Matrix,
+            };
             self.phase = Phase::Matrix(MatrixPhase::Browser { start, callback });
             return Ok(Step::Decide(decision));
         }
@@ -327,6 +331,7 @@ impl Wizard {
                 login_hint: self.login_hint().map(|hint| matrix_user(&hint)),
                 product: format!("Matrix (client-server API {})", start.version),
                 browser_login: start.flows.sso,
+                protocol: Protocol::Matrix,
             };
             self.phase = Phase::Matrix(MatrixPhase::NeedCredentials(start));
             return Ok(Step::Decide(decision));
@@ -352,7 +357,7 @@ impl Wizard {
                 MatrixNext::Step(step) => return Ok(step),
                 MatrixNext::RateLimited { retry_after_ms } if !retried => {
                     self.step(
-                        "authenticate",
+                        StepName::Authenticate,
                         format!(
                             "{} asks to wait {retry_after_ms} ms before logging in: waiting, then trying once more",
                             start.base
@@ -379,7 +384,7 @@ impl Wizard {
     ) -> Result<MatrixNext, ConnectError> {
         let (response, chain) = match followed {
             Followed::NeedsApproval { hop, request, chain } => {
-                let decision = confirm_redirect(&hop, matrix_resent(sso));
+                let decision = confirm_redirect(&hop, matrix_resent(sso), Protocol::Matrix);
                 self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
                 return Ok(MatrixNext::Step(Step::Decide(decision)));
             }
@@ -393,14 +398,14 @@ impl Wizard {
         let base = match answer.base.clone() {
             Some(named) if Origin::of(named.as_url()) != Origin::of(answered_by.as_url()) => {
                 refuse_plain_http(&self.policy, &named)?;
-                self.step("discover", format!("the portal sends Homeport to {named} from now on"));
+                self.step(StepName::Discover, format!("the portal sends Homeport to {named} from now on"));
                 check_homeserver(&self.http, &named).await?;
                 named
             }
             Some(named) => named,
             None => answered_by,
         };
-        self.step("verify", format!("verifying the account at {base}"));
+        self.step(StepName::Verify, format!("verifying the account at {base}"));
         let access = Secret::new(answer.access_token.clone());
         let ((user_id, device_id), name) = whoami_and_name(&self.http, &base, &access, &answer.user_id).await?;
         if user_id != answer.user_id {

@@ -9,7 +9,7 @@ mod matrix;
 mod oidc;
 mod owncloud;
 
-pub use self::decision::{Connected, Decision, Resent, Step};
+pub use self::decision::{Connected, Decision, Protocol, Resent, Step};
 
 use std::collections::HashSet;
 
@@ -24,7 +24,7 @@ use crate::owncloud::{Capabilities, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
 use crate::secret::{Credentials, Secret};
 use crate::tenant::TenantProfile;
-use crate::trace::{Observer, Participant, Trace, WizardEvent};
+use crate::trace::{Observer, Participant, StepName, Trace, WizardEvent};
 
 #[derive(Clone, Default)]
 pub struct WizardOptions {
@@ -353,7 +353,7 @@ impl Wizard {
         }))
     }
 
-    fn step(&self, step: &'static str, detail: String) {
+    fn step(&self, step: StepName, detail: String) {
         self.trace().notify(&WizardEvent::Step { step, detail });
     }
 }

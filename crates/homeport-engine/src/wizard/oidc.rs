@@ -19,17 +19,19 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::decision::Protocol;
 use super::{refuse_plain_http, unexpected, Decision, Phase, Step, Wizard};
 use crate::account::{Account, AccountKind, AuthMethod};
 use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
-use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, LoopbackCallback, ProviderMetadata};
+use crate::loopback::LoopbackCallback;
+use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, ProviderMetadata};
 use crate::owncloud::ServerStatus;
 use crate::owncloud::{self, OcsUser};
 use crate::secret::Secret;
 use crate::tenant;
-use crate::trace::Participant;
+use crate::trace::{Participant, StepName};
 
 /// How long the wizard waits for the person to finish logging in in the browser.
 pub const BROWSER_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -416,7 +418,7 @@ impl Wizard {
     pub(super) async fn advance_oidc(&mut self, phase: OidcPhase) -> Result<Step, ConnectError> {
         match phase {
             OidcPhase::Browser(login) => {
-                self.step("authenticate", "waiting for the login in your browser".into());
+                self.step(StepName::Authenticate, "waiting for the login in your browser".into());
                 let status = login.status.clone();
                 let session = finish_login(&self.http, *login).await.map_err(|error| {
                     match (error, &self.tenant) {
@@ -437,7 +439,7 @@ impl Wizard {
                     let server = self.server.clone();
                     return self.verify_bearer(status, session, server, false).await;
                 }
-                self.step("discover", format!("asking {} where the account lives", self.server));
+                self.step(StepName::Discover, format!("asking {} where the account lives", self.server));
                 let instances = find_instances(&self.http, &self.server, &session).await?;
                 self.after_instances(status, Box::new(session), instances).await
             }
@@ -446,7 +448,7 @@ impl Wizard {
             }
             OidcPhase::Resume(stored) => {
                 let StoredLogin { status, issuer, client_id, refresh_token, claims, instance } = *stored;
-                self.step("authenticate", format!("refreshing the login at {issuer}"));
+                self.step(StepName::Authenticate, format!("refreshing the login at {issuer}"));
                 let session = resume(&self.http, &issuer, &client_id, refresh_token, claims).await?;
                 self.verify_bearer(status, session, instance, true).await
             }
@@ -456,7 +458,7 @@ impl Wizard {
     /// A Bearer challenge: find the provider, register, and ask to open the browser.
     pub(super) async fn start_browser_login(&mut self, status: ServerStatus) -> Result<Step, ConnectError> {
         self.step(
-            "authenticate",
+            StepName::Authenticate,
             format!("{} logs in with OpenID Connect: finding its identity provider", self.server),
         );
         let metadata = match &self.tenant {
@@ -467,7 +469,11 @@ impl Wizard {
         let callback = LoopbackCallback::bind().await?;
         let client_id = client_id(&self.http, &metadata, callback.redirect_uri()).await?;
         let login = LoginRequest::new(&metadata, &client_id, callback.redirect_uri(), &SCOPES);
-        let decision = Decision::OpenBrowser { url: login.url.to_string(), issuer: metadata.issuer.clone() };
+        let decision = Decision::OpenBrowser {
+            url: login.url.to_string(),
+            issuer: metadata.issuer.clone(),
+            protocol: Protocol::Oidc,
+        };
         self.phase =
             Phase::Oidc(OidcPhase::Browser(Box::new(BrowserLogin { status, metadata, client_id, login, callback })));
         Ok(Step::Decide(decision))
@@ -503,7 +509,7 @@ impl Wizard {
     ) -> Result<Step, ConnectError> {
         // A WebFinger answer may not send the bearer token over plain http to another host.
         refuse_plain_http(&self.policy, &instance)?;
-        self.step("verify", format!("verifying the account at {instance}"));
+        self.step(StepName::Verify, format!("verifying the account at {instance}"));
         loop {
             let request = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&instance), Participant::Instance)
                 .header("Depth", "0")
@@ -524,7 +530,7 @@ impl Wizard {
                     if refreshed || !challenge.contains("invalid_token") {
                         return Err(ConnectError::LoginExpired { reason: format!("{instance} refused the token") });
                     }
-                    self.step("authenticate", "the access token expired: refreshing it".into());
+                    self.step(StepName::Authenticate, "the access token expired: refreshing it".into());
                     refresh(&self.http, &mut session).await?;
                     refreshed = true;
                 }

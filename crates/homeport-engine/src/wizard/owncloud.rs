@@ -2,7 +2,7 @@
 //! in one round trip, Basic credentials, the central server's redirect to the instance through
 //! the one redirect policy, and the instance's capabilities, user and avatar.
 
-use super::decision::{confirm_redirect, Resent};
+use super::decision::{confirm_redirect, Protocol, Resent};
 use super::discovery::Probed;
 use super::{participant, unexpected, Connected, Decision, Phase, Step, Wizard};
 use crate::account::{Account, AccountKind, AuthMethod};
@@ -12,7 +12,7 @@ use crate::http::{Followed, HttpRequest, HttpResponse};
 use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectRefusal};
 use crate::secret::Credentials;
-use crate::trace::Participant;
+use crate::trace::{Participant, StepName};
 
 /// Where the ownCloud path stands between two calls of `Wizard::next`.
 // One per wizard: boxing the larger variant would buy nothing.
@@ -34,18 +34,18 @@ impl Wizard {
                     self.phase = Phase::Owncloud(OwncloudPhase::NeedCredentials { status, realm });
                     return Ok(decision);
                 };
-                self.step("authenticate", format!("logging in as {}", credentials.user));
+                self.step(StepName::Authenticate, format!("logging in as {}", credentials.user));
                 let request = self.dav_request(Some(credentials));
                 let followed = self.follow(request).await?;
                 self.after_dav(status, followed).await
             }
             OwncloudPhase::AwaitApproval { status, hop, request, chain } => {
                 if !self.approved.contains(&Origin::of(&hop.to)) {
-                    let decision = confirm_redirect(&hop, Resent::Password);
+                    let decision = confirm_redirect(&hop, Resent::Password, Protocol::Owncloud);
                     self.phase = Phase::Owncloud(OwncloudPhase::AwaitApproval { status, hop, request, chain });
                     return Ok(Step::Decide(decision));
                 }
-                self.step("discover", format!("following the redirect to {}", Origin::of(&hop.to)));
+                self.step(StepName::Discover, format!("following the redirect to {}", Origin::of(&hop.to)));
                 let followed = self.follow_approved(request, chain, hop).await?;
                 self.after_dav(status, followed).await
             }
@@ -60,7 +60,7 @@ impl Wizard {
                 Some(credentials) => format!("checking {} and logging in as {}", self.server, credentials.user),
                 None => format!("checking {}", self.server),
             };
-            self.step("probe", detail);
+            self.step(StepName::Probe, detail);
         }
         let status_url = self.server.join(owncloud::STATUS_PATH);
         let status_request = HttpRequest::new(reqwest::Method::GET, status_url, Participant::Lookup);
@@ -95,7 +95,7 @@ impl Wizard {
     async fn after_dav(&mut self, status: ServerStatus, followed: Followed) -> Result<Step, ConnectError> {
         let (response, chain) = match followed {
             Followed::NeedsApproval { hop, request, chain } => {
-                let decision = confirm_redirect(&hop, Resent::Password);
+                let decision = confirm_redirect(&hop, Resent::Password, Protocol::Owncloud);
                 self.phase = Phase::Owncloud(OwncloudPhase::AwaitApproval { status, hop, request, chain });
                 return Ok(Step::Decide(decision));
             }
@@ -157,7 +157,7 @@ impl Wizard {
             .credentials
             .clone()
             .ok_or_else(|| ConnectError::CredentialsRequired { server: self.server.to_string() })?;
-        self.step("verify", format!("verifying the account at {instance}"));
+        self.step(StepName::Verify, format!("verifying the account at {instance}"));
         let to = if instance == self.server { Participant::Lookup } else { Participant::Instance };
         let ocs = |path: &str| {
             HttpRequest::new(reqwest::Method::GET, instance.join(path), to)
@@ -253,6 +253,7 @@ impl Wizard {
             login_hint: self.login_hint(),
             product: status.describe(),
             browser_login: false,
+            protocol: Protocol::Owncloud,
         })
     }
 }
