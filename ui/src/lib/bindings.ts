@@ -216,19 +216,19 @@ export type Decision =
  *  The server also offers a login in the browser (Matrix SSO): answer with
  *  [`Wizard::prefer_browser_login`] instead of credentials.
  */
-browser_login: boolean } | 
+browser_login: boolean; protocol: Protocol } | 
 /**
  *  The server sends the login elsewhere; credentials go along only if approved with
  *  [`Wizard::approve_origin`].
  */
 { decision: "confirm_redirect"; from: Origin; to: Origin; location: string; status: number; permanent: boolean; 
 /**  What following the redirect sends to `to`. */
-resends: Resent } | 
+resends: Resent; protocol: Protocol } | 
 /**
  *  Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
  *  browser's answer on a loopback port (RFC 8252).
  */
-{ decision: "open_browser"; url: string; issuer: string } | 
+{ decision: "open_browser"; url: string; issuer: string; protocol: Protocol } | 
 /**
  *  The server names several instances for the account: answer with
  *  [`Wizard::choose_instance`].
@@ -416,6 +416,18 @@ export type PortalMode =
 "redirect";
 
 /**
+ *  Which protocol a decision belongs to, so a shell words it without reading URLs or product
+ *  names.
+ */
+export type Protocol = 
+/**  ownCloud's WebDAV with Basic credentials (ownCloud, Nextcloud-style servers). */
+"owncloud" | 
+/**  OpenID Connect (oCIS, tenants' identity zones). */
+"oidc" | 
+/**  The Matrix client-server API. */
+"matrix";
+
+/**
  *  A change to save. `password`: None keeps the stored one (the field was left empty), `""`
  *  removes it, anything else replaces it.
  */
@@ -454,6 +466,17 @@ export type Resent =
 /**  The base URL of a server installation: http(s), a host, no credentials, path ending in `/`. */
 export type ServerUrl = string;
 
+/**  The wizard's steps, as the progress line and the sequence diagram name them. */
+export type StepName = 
+/**  Finding out what the typed server is. */
+"probe" | 
+/**  Logging in: a password, the browser, a refresh. */
+"authenticate" | 
+/**  Finding the instance or homeserver that holds the account. */
+"discover" | 
+/**  Checking the account where it lives. */
+"verify";
+
 /**  What a tenant identity zone said about the login. */
 export type TenantInfo = {
 	/**  The tenant subdomain taken from the host (TENANT_HOST_PATTERN). */
@@ -484,8 +507,8 @@ export type Verified = {
 
 /**  What an observer (the GUI's live diagram, a progress line) is told while the wizard runs. */
 export type WizardEvent = 
-/**  A step started; `step` is one of probe, authenticate, discover, verify. */
-{ event: "step"; step: string; detail: string } | {
+/**  A step started. */
+{ event: "step"; step: StepName; detail: string } | {
 	event: "exchange",
 } & Exchange;
 
