@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+mod dav;
 mod error;
 mod host;
 mod log;

@@ -11,7 +11,8 @@ use axum::{Json, Router};
 use serde_json::json;
 use url::Url;
 
-use super::{dav_files_owner, ocis_account, ocis_status, serve_home, BearerRefusal};
+use super::{ocis_account, ocis_home, ocis_status, BearerRefusal};
+use crate::dav::{dav_files_owner, legacy_relative, route_each, serve_home, DAV_FILES_ROUTES, LEGACY_WEBDAV_ROUTES};
 use crate::oidc::{AccessClaims, Provider};
 use crate::owncloud::not_found;
 use crate::owncloud::ocs::{self, OcsFormat, OcsVersion};
@@ -46,14 +47,9 @@ impl OcisInstanceState {
 }
 
 pub(crate) fn router(state: Arc<OcisInstanceState>) -> Router {
-    Router::new()
-        .route("/status.php", get(status))
-        .route("/remote.php/webdav", any(legacy_webdav))
-        .route("/remote.php/webdav/", any(legacy_webdav))
-        .route("/remote.php/webdav/{*rest}", any(legacy_webdav))
-        .route("/remote.php/dav/files/{user}", any(dav_files))
-        .route("/remote.php/dav/files/{user}/", any(dav_files))
-        .route("/remote.php/dav/files/{user}/{*rest}", any(dav_files))
+    let router = Router::new().route("/status.php", get(status));
+    let router = route_each(router, LEGACY_WEBDAV_ROUTES, any(legacy_webdav));
+    route_each(router, DAV_FILES_ROUTES, any(dav_files))
         .route("/ocs/{version}/cloud/user", get(user))
         .fallback(fallback)
         .with_state(state)
@@ -76,8 +72,8 @@ async fn legacy_webdav(
     if let Err(refusal) = state.account(&headers) {
         return refusal.dav_response(state.realm());
     }
-    let relative = uri.path().strip_prefix("/remote.php/webdav").unwrap_or_default();
-    serve_home(&method, &headers, relative, "/remote.php/webdav/", &format!("ocis{}", state.name))
+    let home = ocis_home("/remote.php/webdav/".to_owned(), &state.name);
+    serve_home(&method, &headers, legacy_relative(uri.path()), &home)
 }
 
 async fn dav_files(
@@ -97,7 +93,7 @@ async fn dav_files(
         return not_found();
     }
     let home_href = format!("/remote.php/dav/files/{}/", encode_path(&owner));
-    serve_home(&method, &headers, relative, &home_href, &format!("ocis{}", state.name))
+    serve_home(&method, &headers, relative, &ocis_home(home_href, &state.name))
 }
 
 /// `ocs/v{1,2}.php/cloud/user` for the bearer's user (JSON with `?format=json`, else XML).

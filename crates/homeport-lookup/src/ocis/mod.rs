@@ -4,13 +4,13 @@
 pub(crate) mod instance;
 pub(crate) mod server;
 
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use serde_json::{json, Value};
 
+use crate::dav::{Home, Product};
 use crate::oidc::{bearer_error_challenge, bearer_token, AccessClaims, Provider, Zone};
-use crate::owncloud::webdav::{self, decode_path, Depth};
-use crate::owncloud::{not_found, sabre_error, xml_response};
+use crate::owncloud::sabre_error;
 use crate::people::{find_ocis_account, OcisAccount};
 
 /// The instances, by name; each account lives on one or more of them.
@@ -45,6 +45,11 @@ pub(crate) fn status_document(product: &str, version: &str) -> Value {
 
 pub(crate) fn ocis_status() -> Value {
     status_document("Infinite Scale", "7.1.0")
+}
+
+/// The demo home at `href` as the oCIS instance `instance` (`A`, `B`) serves it.
+pub(crate) fn ocis_home(href: String, instance: &str) -> Home {
+    Home { href, instance_tag: format!("ocis{instance}"), product: Product::Ocis }
 }
 
 /// A 401 with SabreDAV's body and the given `WWW-Authenticate` challenge.
@@ -122,62 +127,6 @@ pub(crate) fn ocis_account(
     Ok((claims, account))
 }
 
-/// The methods the read-only demo home supports.
-const ALLOWED_METHODS: &str = "OPTIONS, GET, HEAD, PROPFIND";
-
-/// PROPFIND / GET / HEAD / OPTIONS on the demo home at `relative` (percent-encoded, relative to the home).
-pub(crate) fn serve_home(
-    method: &Method,
-    headers: &HeaderMap,
-    relative: &str,
-    home_href: &str,
-    instance_tag: &str,
-) -> Response {
-    let Some(relative) = decode_path(relative) else {
-        return not_found();
-    };
-    let Some(resource) = webdav::find(&relative) else {
-        return not_found();
-    };
-    match method.as_str() {
-        "PROPFIND" => {
-            let depth = Depth::from_header(headers.get("depth").and_then(|value| value.to_str().ok()));
-            let body = webdav::multistatus(resource, depth, home_href, instance_tag);
-            xml_response(StatusCode::MULTI_STATUS, "application/xml; charset=utf-8", body)
-        }
-        "GET" | "HEAD" => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
-            format!("Homeport demo: {}\n", resource.path),
-        )
-            .into_response(),
-        "OPTIONS" => (
-            StatusCode::OK,
-            [
-                (header::HeaderName::from_static("dav"), HeaderValue::from_static("1, 3")),
-                (header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS)),
-            ],
-        )
-            .into_response(),
-        _ => {
-            let mut response = sabre_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Sabre\\DAV\\Exception\\MethodNotAllowed",
-                "The demo home is read-only",
-            );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
-            response
-        }
-    }
-}
-
-/// Splits `/remote.php/dav/files/<owner>/<rest>` after the prefix into the decoded owner and the rest.
-pub(crate) fn dav_files_owner(path: &str) -> Option<(String, &str)> {
-    let after = path.strip_prefix("/remote.php/dav/files/")?;
-    let (owner, rest) = after.split_once('/').unwrap_or((after, ""));
-    Some((decode_path(owner)?, rest))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,16 +142,5 @@ mod tests {
         }
         assert_eq!(find_ocis_account("marie").map(|a| a.instances.len()), Some(2), "marie has a choice");
         assert_eq!(find_ocis_account("richard").map(|a| a.disabled), Some(true), "richard is disabled");
-    }
-
-    #[test]
-    fn dav_files_paths_split() {
-        assert_eq!(dav_files_owner("/remote.php/dav/files/marie/"), Some(("marie".to_owned(), "")), "home");
-        assert_eq!(
-            dav_files_owner("/remote.php/dav/files/ma%72ie/Photos/"),
-            Some(("marie".to_owned(), "Photos/")),
-            "decoded owner, raw rest"
-        );
-        assert_eq!(dav_files_owner("/remote.php/webdav/"), None, "another endpoint");
     }
 }

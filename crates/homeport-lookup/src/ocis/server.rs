@@ -14,9 +14,9 @@ use url::Url;
 
 use super::instance::fallback;
 use super::{
-    bearer_claims, dav_files_owner, instance_title, ocis_account, ocis_status, serve_home, BearerRefusal, INSTANCE_REL,
-    ISSUER_REL,
+    bearer_claims, instance_title, ocis_account, ocis_home, ocis_status, BearerRefusal, INSTANCE_REL, ISSUER_REL,
 };
+use crate::dav::{dav_files_owner, route_each, serve_home, DAV_FILES_ROUTES, LEGACY_WEBDAV, LEGACY_WEBDAV_ROUTES};
 use crate::oidc::{Provider, Zone};
 use crate::owncloud::not_found;
 use crate::owncloud::webdav::encode_path;
@@ -52,17 +52,9 @@ impl OcisState {
 }
 
 pub(crate) fn router(state: Arc<OcisState>) -> Router {
-    Router::new()
-        .route("/status.php", get(status))
-        .route("/.well-known/webfinger", get(webfinger))
-        .route("/remote.php/webdav", any(webdav))
-        .route("/remote.php/webdav/", any(webdav))
-        .route("/remote.php/webdav/{*rest}", any(webdav))
-        .route("/remote.php/dav/files/{user}", any(webdav))
-        .route("/remote.php/dav/files/{user}/", any(webdav))
-        .route("/remote.php/dav/files/{user}/{*rest}", any(webdav))
-        .fallback(fallback)
-        .with_state(state)
+    let router = Router::new().route("/status.php", get(status)).route("/.well-known/webfinger", get(webfinger));
+    let router = route_each(router, LEGACY_WEBDAV_ROUTES, any(webdav));
+    route_each(router, DAV_FILES_ROUTES, any(webdav)).fallback(fallback).with_state(state)
 }
 
 async fn status() -> Response {
@@ -76,14 +68,14 @@ async fn webdav(State(state): State<Arc<OcisState>>, method: Method, headers: He
         Ok(found) => found,
         Err(refusal) => return refusal.dav_response(state.realm()),
     };
-    let tag = format!("ocis{}", account.instances.first().copied().unwrap_or("A"));
-    if let Some(relative) = uri.path().strip_prefix("/remote.php/webdav") {
-        return serve_home(&method, &headers, relative, "/remote.php/webdav/", &tag);
+    let instance = account.instances.first().copied().unwrap_or("A");
+    if let Some(relative) = uri.path().strip_prefix(LEGACY_WEBDAV) {
+        return serve_home(&method, &headers, relative, &ocis_home("/remote.php/webdav/".to_owned(), instance));
     }
     match dav_files_owner(uri.path()) {
         Some((owner, relative)) if owner == claims.preferred_username => {
             let home_href = format!("/remote.php/dav/files/{}/", encode_path(&owner));
-            serve_home(&method, &headers, relative, &home_href, &tag)
+            serve_home(&method, &headers, relative, &ocis_home(home_href, instance))
         }
         _ => not_found(),
     }

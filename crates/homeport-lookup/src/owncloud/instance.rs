@@ -10,21 +10,16 @@ use axum::Router;
 use serde_json::json;
 
 use super::ocs::{self, OcsFormat, OcsVersion};
-use super::webdav::{self, decode_path, encode_path, Depth};
+use super::webdav::encode_path;
 use super::{
-    authenticate, not_found, sabre_error, status_response, unauthorized, unavailable, with_basic_challenge,
-    BasicCredentials,
+    authenticate, not_found, status_response, unauthorized, unavailable, with_basic_challenge, BasicCredentials,
+};
+use crate::dav::{
+    dav_files_owner, legacy_relative, route_each, serve_home, Home, Product, DAV_FILES_ROUTES, LEGACY_WEBDAV_ROUTES,
 };
 use crate::log::is_ocs_api_request;
 use crate::people::{DemoUser, DEMO_USERS};
 use crate::Fault;
-
-/// What ownCloud answers a browser that GETs a WebDAV folder.
-const WEBDAV_GET_NOTICE: &str = "This is the WebDAV interface. It can only be accessed by WebDAV clients such as the \
-                                 ownCloud desktop sync client.";
-
-/// The methods the read-only demo home supports.
-const ALLOWED_METHODS: &str = "OPTIONS, GET, HEAD, PROPFIND";
 
 #[derive(Debug)]
 pub(crate) struct InstanceState {
@@ -41,18 +36,19 @@ impl InstanceState {
     fn instance_id(&self) -> String {
         format!("oc{}", self.name)
     }
+
+    /// The demo home at `href`, as this instance serves it.
+    fn home(&self, href: String) -> Home {
+        let malformed_xml = self.fault == Some(Fault::MalformedXml);
+        Home { href, instance_tag: self.instance_id(), product: Product::OwnCloud { malformed_xml } }
+    }
 }
 
 /// The instance's routes with a 404 fallback; the caller adds the recorder.
 pub(crate) fn router(state: Arc<InstanceState>) -> Router {
-    Router::new()
-        .route("/status.php", get(status))
-        .route("/remote.php/webdav", any(legacy_webdav))
-        .route("/remote.php/webdav/", any(legacy_webdav))
-        .route("/remote.php/webdav/{*rest}", any(legacy_webdav))
-        .route("/remote.php/dav/files/{user}", any(dav_files))
-        .route("/remote.php/dav/files/{user}/", any(dav_files))
-        .route("/remote.php/dav/files/{user}/{*rest}", any(dav_files))
+    let router = Router::new().route("/status.php", get(status));
+    let router = route_each(router, LEGACY_WEBDAV_ROUTES, any(legacy_webdav));
+    route_each(router, DAV_FILES_ROUTES, any(dav_files))
         .route("/remote.php/dav/avatars/{id}/{size}", get(avatar))
         .route("/ocs/{version}/cloud/capabilities", get(capabilities))
         .route("/ocs/{version}/cloud/user", get(user))
@@ -81,9 +77,8 @@ async fn legacy_webdav(
     if let Err(challenge) = authenticated(&state, &headers) {
         return *challenge;
     }
-    let relative = uri.path().strip_prefix("/remote.php/webdav").unwrap_or_default();
     let home_href = format!("{}/remote.php/webdav/", state.mount_path);
-    serve_home(&state, &method, &headers, relative, &home_href)
+    serve_home(&method, &headers, legacy_relative(uri.path()), &state.home(home_href))
 }
 
 /// `remote.php/dav/files/<user id>/...`: the same home under the newer endpoint; only the owner may look.
@@ -95,17 +90,14 @@ async fn dav_files(State(state): State<Arc<InstanceState>>, method: Method, head
         Ok(user) => user,
         Err(challenge) => return *challenge,
     };
-    let after_files = uri.path().strip_prefix("/remote.php/dav/files/").unwrap_or_default();
-    let (owner, relative) = match after_files.split_once('/') {
-        Some((owner, rest)) => (owner, rest),
-        None => (after_files, ""),
-    };
-    if decode_path(owner).as_deref() != Some(user.login) {
+    match dav_files_owner(uri.path()) {
+        Some((owner, relative)) if owner == user.login => {
+            let home_href = format!("{}/remote.php/dav/files/{}/", state.mount_path, encode_path(user.login));
+            serve_home(&method, &headers, relative, &state.home(home_href))
+        }
         // Another user's files do not exist for this user, as in ownCloud.
-        return not_found();
+        _ => not_found(),
     }
-    let home_href = format!("{}/remote.php/dav/files/{}/", state.mount_path, encode_path(user.login));
-    serve_home(&state, &method, &headers, relative, &home_href)
 }
 
 /// The demo user behind valid credentials for this instance, or the 401 to send (boxed: responses are large).
@@ -120,63 +112,6 @@ fn authenticated(state: &InstanceState, headers: &HeaderMap) -> Result<&'static 
             unauthorized("Username or password was incorrect")
         })
     })
-}
-
-/// PROPFIND / GET / HEAD / OPTIONS on the demo home at `relative` (percent-encoded, relative to the home).
-fn serve_home(
-    state: &InstanceState,
-    method: &Method,
-    headers: &HeaderMap,
-    relative: &str,
-    home_href: &str,
-) -> Response {
-    let Some(relative) = decode_path(relative) else {
-        return not_found();
-    };
-    let Some(resource) = webdav::find(&relative) else {
-        return not_found();
-    };
-    match method.as_str() {
-        "PROPFIND" => {
-            let depth = Depth::from_header(headers.get("depth").and_then(|value| value.to_str().ok()));
-            let mut body = webdav::multistatus(resource, depth, home_href, &state.instance_id());
-            if state.fault == Some(Fault::MalformedXml) {
-                body = webdav::cut_short_by_a_fatal_error(&body);
-            }
-            super::xml_response(StatusCode::MULTI_STATUS, "application/xml; charset=utf-8", body)
-        }
-        "GET" | "HEAD" if resource.is_collection() => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
-            WEBDAV_GET_NOTICE,
-        )
-            .into_response(),
-        // The demo files have no real content; a short stand-in keeps downloads from failing.
-        "GET" | "HEAD" => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, HeaderValue::from_static(resource.content_type()))],
-            format!("Homeport demo file: {}\n", resource.path),
-        )
-            .into_response(),
-        "OPTIONS" => (
-            StatusCode::OK,
-            [
-                (header::HeaderName::from_static("dav"), HeaderValue::from_static("1, 3")),
-                (header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS)),
-                (header::HeaderName::from_static("ms-author-via"), HeaderValue::from_static("DAV")),
-            ],
-        )
-            .into_response(),
-        _ => {
-            let mut response = sabre_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Sabre\\DAV\\Exception\\MethodNotAllowed",
-                "The demo home is read-only",
-            );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
-            response
-        }
-    }
 }
 
 /// `remote.php/dav/avatars/<user id>/<size>.png`: a picture for users that have one, else 404 (initials).

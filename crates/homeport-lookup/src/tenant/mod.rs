@@ -13,8 +13,9 @@ use axum::{Json, Router};
 use regex::Regex;
 use serde_json::json;
 
+use crate::dav::{legacy_relative, route_each, serve_home, Home, Product, LEGACY_WEBDAV_ROUTES};
 use crate::host::RequestHost;
-use crate::ocis::{bearer_claims, serve_home, status_document, BearerRefusal};
+use crate::ocis::{bearer_claims, status_document, BearerRefusal};
 use crate::oidc::{Provider, Zone};
 use crate::owncloud::not_found;
 use crate::owncloud::ocs::{self, OcsFormat, OcsVersion};
@@ -61,11 +62,7 @@ impl ApprouterState {
 }
 
 pub(crate) fn router(state: Arc<ApprouterState>) -> Router {
-    Router::new()
-        .route("/status.php", get(status))
-        .route("/remote.php/webdav", any(webdav))
-        .route("/remote.php/webdav/", any(webdav))
-        .route("/remote.php/webdav/{*rest}", any(webdav))
+    route_each(Router::new().route("/status.php", get(status)), LEGACY_WEBDAV_ROUTES, any(webdav))
         .route("/ocs/{version}/cloud/user", get(user))
         .fallback(fallback)
         .with_state(state)
@@ -91,8 +88,9 @@ async fn webdav(State(state): State<Arc<ApprouterState>>, method: Method, header
     if let Err(refusal) = bearer_claims(&state.provider, Zone::Tenant(tenant), &headers) {
         return approuter_refusal(&refusal, &realm);
     }
-    let relative = uri.path().strip_prefix("/remote.php/webdav").unwrap_or_default();
-    serve_home(&method, &headers, relative, "/remote.php/webdav/", tenant.name)
+    let home =
+        Home { href: "/remote.php/webdav/".to_owned(), instance_tag: tenant.name.to_owned(), product: Product::Ocis };
+    serve_home(&method, &headers, legacy_relative(uri.path()), &home)
 }
 
 /// The approuter always names the tenant's zone as realm, so a client knows where to log in.
