@@ -122,3 +122,10 @@ pub(crate) async fn log_in(issuer: &str, user: &str, password: &str) -> serde_js
 pub(crate) fn access_token(tokens: &serde_json::Value) -> String {
     tokens["access_token"].as_str().expect("an access token").to_owned()
 }
+
+/// `GET url` with [`localhost_client`]: the status and the JSON answer.
+pub(crate) async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let response = localhost_client().get(url).send().await.expect("the IdP answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}

@@ -5,10 +5,15 @@
 //! (`http://127.0.0.1:<port>`, oCIS's IdP) and one zone per tenant (`http://<tenant>.auth.localhost:<port>`,
 //! the XSUAA identity zones of seed 003). Tokens are ES256 JWTs signed with a key generated at start.
 
+mod answers;
+mod authorize;
 pub(crate) mod endpoints;
 mod keys;
 pub(crate) mod page;
+mod registration;
 pub(crate) mod robot;
+mod token;
+mod userinfo;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};

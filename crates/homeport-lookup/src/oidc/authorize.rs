@@ -1,0 +1,227 @@
+//! `GET|POST /authorize`: the authorization request checked, the login form, and the code sent back.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use url::Url;
+
+use super::answers::{form_pairs, found, InZone};
+use super::{check_password, is_pkce_value, now_seconds, page, Grant, Provider, Zone};
+
+/// A validated authorization request.
+#[derive(Debug)]
+struct AuthorizeRequest {
+    /// Every parameter as received, for the hidden fields of the form.
+    params: Vec<(String, String)>,
+    client_id: String,
+    redirect_uri: Url,
+    state: Option<String>,
+    nonce: Option<String>,
+    scope: String,
+    code_challenge: String,
+}
+
+/// The parameters the authorization request may carry once only.
+const SINGLE_PARAMS: [&str; 8] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// Checks an authorization request in RFC 6749 §4.1.2.1 order: problems with the client or its redirect URI are
+/// shown on a page, the rest is sent back to the redirect URI.
+fn validate_authorize(
+    provider: &Provider,
+    zone: Zone,
+    params: Vec<(String, String)>,
+) -> Result<AuthorizeRequest, Box<Response>> {
+    let title = zone_title(zone);
+    let refuse = |status: StatusCode, body: String| Box::new(page::html(status, body));
+    for name in SINGLE_PARAMS {
+        if params.iter().filter(|(key, _)| key == name).count() > 1 {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                page::error(&title, &format!("invalid_request: the parameter {name} is repeated")),
+            ));
+        }
+    }
+    let get = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let Some(client_id) = get("client_id").filter(|id| provider.is_known_client(id)) else {
+        return Err(refuse(StatusCode::BAD_REQUEST, page::error(&title, "invalid_client: unknown client_id")));
+    };
+    let Some(redirect_uri) = get("redirect_uri").and_then(|uri| Url::parse(&uri).ok()) else {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            page::error(&title, "invalid_request: redirect_uri is missing or not a URL"),
+        ));
+    };
+    if let Err(problem) = provider.check_client(&client_id, &redirect_uri) {
+        return Err(refuse(StatusCode::BAD_REQUEST, page::error(&title, &format!("invalid_request: {problem}"))));
+    }
+    let state = get("state");
+    let issuer = provider.issuer(zone);
+    let back =
+        |error: &str, description: &str| error_redirect(&redirect_uri, error, description, state.as_deref(), &issuer);
+    if let Zone::Tenant(tenant) = zone {
+        // The client and its redirect are genuine, so the refusal goes back to it (RFC 6749 §4.1.2.1): the app
+        // can say why at once instead of leaving the person at an error page.
+        if !tenant.subscribed {
+            return Err(Box::new(back("unauthorized_client", &tenant.refusal())));
+        }
+    }
+    if get("response_type").as_deref() != Some("code") {
+        return Err(Box::new(back("unsupported_response_type", "only response_type=code is supported")));
+    }
+    if get("code_challenge_method").as_deref() != Some("S256") {
+        return Err(Box::new(back("invalid_request", "PKCE is required: code_challenge_method must be S256")));
+    }
+    let Some(code_challenge) = get("code_challenge").filter(|challenge| is_pkce_value(challenge)) else {
+        return Err(Box::new(back("invalid_request", "PKCE is required: code_challenge is missing or malformed")));
+    };
+    let scope = get("scope").unwrap_or_default();
+    let nonce = get("nonce");
+    Ok(AuthorizeRequest { params, client_id, redirect_uri, state, nonce, scope, code_challenge })
+}
+
+/// The IdP's login form for `title`.
+fn idp_form(title: &str) -> page::LoginForm<'_> {
+    page::LoginForm {
+        title,
+        action: "/authorize",
+        hint: "Demo users: einstein / relativity, marie / radioactivity, richard / superfluidity.",
+    }
+}
+
+fn zone_title(zone: Zone) -> String {
+    match zone {
+        Zone::Main => "Infinite Scale".to_owned(),
+        Zone::Tenant(tenant) => format!("{} · identity zone", tenant.name),
+    }
+}
+
+fn error_redirect(redirect_uri: &Url, error: &str, description: &str, state: Option<&str>, issuer: &str) -> Response {
+    let mut location = redirect_uri.clone();
+    {
+        let mut query = location.query_pairs_mut();
+        query.append_pair("error", error).append_pair("error_description", description);
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", issuer);
+    }
+    found(&location)
+}
+
+/// `GET /authorize`: the login form, carrying the request in hidden fields.
+pub(super) async fn authorize_page(
+    State(provider): State<Arc<Provider>>,
+    InZone(zone): InZone,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = form_pairs(query.unwrap_or_default().as_bytes());
+    match validate_authorize(&provider, zone, params) {
+        Ok(request) => page::html(StatusCode::OK, page::login(&idp_form(&zone_title(zone)), &request.params, None, "")),
+        Err(refusal) => *refusal,
+    }
+}
+
+/// `POST /authorize`: the submitted form; right credentials redirect back with a code.
+pub(super) async fn authorize_submit(
+    State(provider): State<Arc<Provider>>,
+    InZone(zone): InZone,
+    body: Bytes,
+) -> Response {
+    let mut params = form_pairs(&body);
+    let username = take(&mut params, "username").unwrap_or_default();
+    let password = take(&mut params, "password").unwrap_or_default();
+    let request = match validate_authorize(&provider, zone, params) {
+        Ok(request) => request,
+        Err(refusal) => return *refusal,
+    };
+    let Some(user) = check_password(username.trim(), &password) else {
+        let title = zone_title(zone);
+        let page = page::login(&idp_form(&title), &request.params, Some("Wrong user name or password."), &username);
+        return page::html(StatusCode::OK, page);
+    };
+    let grant = Grant {
+        client_id: request.client_id,
+        user,
+        scope: Provider::granted_scope(zone, &request.scope),
+        zone,
+        nonce: request.nonce,
+        auth_time: now_seconds(),
+    };
+    let code = match provider.create_code(grant, &request.redirect_uri, &request.code_challenge) {
+        Ok(code) => code,
+        Err(error) => return page::html(error.status, page::error(&zone_title(zone), &error.description)),
+    };
+    let mut location = request.redirect_uri;
+    {
+        let mut query = location.query_pairs_mut();
+        query.append_pair("code", &code);
+        if let Some(state) = &request.state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", &provider.issuer(zone));
+    }
+    found(&location)
+}
+
+/// Removes every `name` parameter, returning the first value.
+fn take(params: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let value = params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    params.retain(|(key, _)| key != name);
+    value
+}
+
+#[cfg(test)]
+mod tests {
+
+    use url::Url;
+
+    use crate::error::LookupError;
+    use crate::oidc::robot::auto_login;
+    use crate::oidc::BUILT_IN_CLIENT_ID;
+    use crate::scenario::Scenario;
+    use crate::test_support::{authorization, localhost_client, start};
+    #[tokio::test]
+    async fn the_login_page_is_a_form_and_wrong_passwords_show_an_error() {
+        let server = start(Scenario::default()).await;
+        let request = authorization(&server.idp_issuer(), "page");
+        let response = localhost_client().get(request.url.clone()).send().await.expect("answers");
+        assert_eq!(response.status(), 200, "the login page");
+        let page = response.text().await.expect("HTML");
+        assert!(page.contains("<form id=\"login\" method=\"post\" action=\"/authorize\">"), "{page}");
+        assert!(page.contains("name=\"username\"") && page.contains("type=\"password\""), "credentials inputs");
+        assert!(page.contains("type=\"hidden\" name=\"code_challenge\""), "the request rides along: {page}");
+        assert!(page.contains("id=\"submit\""), "a submit button");
+
+        let wrong = auto_login(&request.url, "einstein", "wrong").await;
+        assert!(
+            matches!(wrong, Err(LookupError::AutoLogin(ref message)) if message.contains("Wrong user name or password")),
+            "a wrong password shows the form's error: {wrong:?}"
+        );
+
+        // No PKCE: sent back to the client with an error.
+        let without_pkce =
+            Url::parse(&request.url.as_str().replace("code_challenge_method=S256", "code_challenge_method=plain"))
+                .expect("URL");
+        let response = localhost_client().get(without_pkce).send().await.expect("answers");
+        assert_eq!(response.status(), 302, "an error redirect");
+        let location = response.headers()["location"].to_str().expect("ASCII");
+        assert!(location.starts_with("http://127.0.0.1:53682/callback?error=invalid_request"), "{location}");
+        assert!(location.contains("state=state-page"), "with the state: {location}");
+        let unknown_client = Url::parse(&request.url.as_str().replace(BUILT_IN_CLIENT_ID, "nobody")).expect("URL");
+        let response = localhost_client().get(unknown_client).send().await.expect("answers");
+        assert_eq!(response.status(), 400, "an unknown client is not redirected to");
+        server.shutdown().await;
+    }
+}
