@@ -10,7 +10,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::{json_response, login_flows, method_not_allowed, unrecognized, versions, well_known, LoginRequest, Matrix};
+use super::api::{
+    json_response, login_flows, method_not_allowed, unrecognized, versions, well_known, LoginRequest, MatrixError,
+};
+use super::state::Matrix;
 use crate::oidc::bearer_token;
 
 #[derive(Debug)]
@@ -67,7 +70,7 @@ async fn refresh(State(state): State<Arc<HomeserverState>>, body: Bytes) -> Resp
         .ok()
         .and_then(|body| body.get("refresh_token").and_then(Value::as_str).map(str::to_owned));
     let Some(token) = token else {
-        return super::MatrixError::bad_json("refresh_token must be a string").into_response();
+        return MatrixError::bad_json("refresh_token must be a string").into_response();
     };
     match state.matrix.refresh(state.name, &token) {
         Ok(tokens) => ok(tokens),
@@ -90,7 +93,7 @@ async fn profile(State(state): State<Arc<HomeserverState>>, Path(user_id): Path<
         .filter(|user| user.homeserver == state.name && user_id.starts_with('@') && !user.deactivated);
     match user {
         Some(user) => ok(json!({"displayname": user.display_name})),
-        None => super::MatrixError::new(StatusCode::NOT_FOUND, "M_NOT_FOUND", "Profile was not found").into_response(),
+        None => MatrixError::new(StatusCode::NOT_FOUND, "M_NOT_FOUND", "Profile was not found").into_response(),
     }
 }
 

@@ -2,7 +2,6 @@
 //! proxies the login there (adding `well_known` and `base_cs_url` to the answer) or redirects it with a `307`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,63 +12,13 @@ use axum::Router;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::sso;
-use super::{
+use super::api::{
     json_response, login_flows, merge, method_not_allowed, unrecognized, versions, well_known, LoginKind, LoginRequest,
-    Matrix, MatrixError, LOGIN_PATH, MATRIX_HOSTS,
+    MatrixError,
 };
-use crate::error::LookupError;
-
-/// How long the proxy portal waits for a homeserver.
-const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
-/// A homeserver answer larger than this is not a login answer.
-const MAX_FORWARDED_BYTES: usize = 64 * 1024;
-
-/// The two behaviours of MSC1730's portal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PortalMode {
-    /// Passes the login on to the homeserver and adds `well_known` + `base_cs_url` to its answer.
-    Proxy,
-    /// Answers the login with `307 Temporary Redirect` to the homeserver's login endpoint.
-    Redirect,
-}
-
-#[derive(Debug)]
-pub(crate) struct PortalState {
-    pub(crate) mode: PortalMode,
-    /// The portal's own base URL (trailing slash).
-    pub(crate) url: Url,
-    pub(crate) matrix: Arc<Matrix>,
-    /// The proxy portal really forwards the login over HTTP (rather than calling the homeserver's state in
-    /// process): the homeserver's request log shows it, with its latency, as MSC1730's sequence diagram does.
-    client: reqwest::Client,
-}
-
-impl PortalState {
-    /// `certificate_der`: the lookup server's self-signed certificate when it serves TLS, for the forwarding.
-    pub(crate) fn new(
-        mode: PortalMode,
-        url: Url,
-        matrix: Arc<Matrix>,
-        certificate_der: Option<&[u8]>,
-    ) -> Result<PortalState, LookupError> {
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(FORWARD_TIMEOUT)
-            .tls_built_in_root_certs(false);
-        for host in MATRIX_HOSTS {
-            // Port 0: the URL's port is used.
-            builder = builder.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-        }
-        if let Some(der) = certificate_der {
-            let certificate = reqwest::Certificate::from_der(der).map_err(|error| LookupError::Tls(Box::new(error)))?;
-            builder = builder.add_root_certificate(certificate);
-        }
-        let client = builder.build().map_err(|error| LookupError::Tls(Box::new(error)))?;
-        Ok(PortalState { mode, url, matrix, client })
-    }
-}
+use super::sso;
+use super::state::{PortalMode, PortalState, MAX_FORWARDED_BYTES};
+use super::LOGIN_PATH;
 
 pub(crate) fn router(state: Arc<PortalState>) -> Router {
     Router::new()

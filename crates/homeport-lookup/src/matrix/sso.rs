@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use url::{Host, Url};
 
-use super::portal::PortalState;
-use super::{MatrixError, SSO_IDP_ID};
+use super::api::{MatrixError, SSO_IDP_ID};
+use super::state::PortalState;
 use crate::oidc::page::{self, LoginForm};
 use crate::people::MATRIX_USERS;
 
