@@ -14,8 +14,7 @@ use super::{participant, refuse_plain_http, Decision, Phase, Step, Wizard};
 use crate::account::{now_unix, Account, AccountKind, AuthMethod, MatrixInfo};
 use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
-use crate::http::Followed;
-use crate::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::http::{Auth, Followed, HttpClient, HttpRequest, HttpResponse};
 use crate::loopback::LoopbackCallback;
 use crate::matrix::{self, LoginAnswer, LoginFlows};
 use crate::owncloud::ServerStatus;
@@ -190,7 +189,7 @@ async fn whoami_in(
 ) -> Result<(String, Option<String>), ConnectError> {
     let request = HttpRequest::new(reqwest::Method::GET, base.join(matrix::WHOAMI_PATH), Participant::Instance)
         .header("Accept", "application/json")
-        .header("Authorization", format!("Bearer {}", access_token.expose()));
+        .auth(Auth::Bearer(access_token.clone()));
     let answer = http.send(&request, round).await?;
     match answer.status {
         200 => matrix::whoami(&answer.url, &answer.body),
@@ -212,7 +211,7 @@ pub async fn whoami_and_name(
     url.path_segments_mut().map_err(|()| unusable_url(base))?.pop_if_empty().push(user_id);
     let profile = HttpRequest::new(reqwest::Method::GET, url, Participant::Instance)
         .header("Accept", "application/json")
-        .header("Authorization", format!("Bearer {}", access_token.expose()));
+        .auth(Auth::Bearer(access_token.clone()));
     let (who, profile) =
         futures_util::future::join(whoami_in(http, base, access_token, round), http.send(&profile, round)).await;
     let name = profile.ok().filter(|answer| answer.status == 200).and_then(|answer| matrix::display_name(&answer.body));

@@ -24,7 +24,7 @@ use super::{refuse_plain_http, unexpected, Decision, Phase, Step, Wizard};
 use crate::account::{Account, AccountKind, AuthMethod};
 use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
-use crate::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::http::{Auth, HttpClient, HttpRequest, HttpResponse};
 use crate::loopback::LoopbackCallback;
 use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, ProviderMetadata};
 use crate::owncloud::ServerStatus;
@@ -233,7 +233,7 @@ async fn userinfo(http: &HttpClient, endpoint: &Url, session: &mut Session) -> R
     loop {
         let request = HttpRequest::new(reqwest::Method::GET, endpoint.clone(), Participant::Idp)
             .header("Accept", "application/json")
-            .header("Authorization", format!("Bearer {}", session.tokens.access.expose()));
+            .auth(Auth::Bearer(session.tokens.access.clone()));
         let answer = http.send(&request, http.trace().next_round()).await?;
         let expired =
             answer.status == 401 && answer.header_values("www-authenticate").join(", ").contains("invalid_token");
@@ -325,7 +325,7 @@ pub async fn find_instances(
         Participant::Lookup,
     )
     .header("Accept", "application/jrd+json, application/json")
-    .header("Authorization", format!("Bearer {}", session.tokens.access.expose()));
+    .auth(Auth::Bearer(session.tokens.access.clone()));
     let answer = expect_ok(http.send(&request, round).await?, "200 OK with the account's instances (WebFinger)")?;
     oidc::instances_from_webfinger(&answer.url, &answer.body, &subject)
 }
@@ -514,7 +514,7 @@ impl Wizard {
             let request = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&instance), Participant::Instance)
                 .header("Depth", "0")
                 .header("Content-Type", "application/xml; charset=utf-8")
-                .header("Authorization", format!("Bearer {}", session.tokens.access.expose()))
+                .auth(Auth::Bearer(session.tokens.access.clone()))
                 .body(owncloud::PROPFIND_BODY);
             let response = self.http.send(&request, self.trace().next_round()).await?;
             match response.status {
@@ -543,7 +543,7 @@ impl Wizard {
             HttpRequest::new(reqwest::Method::GET, instance.join(owncloud::USER_PATH), Participant::Instance)
                 .header("OCS-APIRequest", "true")
                 .header("Accept", "application/json")
-                .header("Authorization", format!("Bearer {}", session.tokens.access.expose()));
+                .auth(Auth::Bearer(session.tokens.access.clone()));
         let user = self.http.send(&user_request, self.trace().next_round()).await?;
         // Why optional: the PROPFIND already proved the account; OCS only adds the name.
         let ocs_user = if user.status == 200 { OcsUser::parse(&user.url, &user.body).ok() } else { None };

@@ -8,7 +8,7 @@ use super::{participant, unexpected, Connected, Decision, Phase, Step, Wizard};
 use crate::account::{Account, AccountKind, AuthMethod};
 use crate::address::{Origin, ServerUrl};
 use crate::error::ConnectError;
-use crate::http::{Followed, HttpRequest, HttpResponse};
+use crate::http::{Auth, Followed, HttpRequest, HttpResponse};
 use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectRefusal};
 use crate::secret::Credentials;
@@ -163,11 +163,11 @@ impl Wizard {
             HttpRequest::new(reqwest::Method::GET, instance.join(path), to)
                 .header("OCS-APIRequest", "true")
                 .header("Accept", "application/json")
-                .credentials(Some(credentials.clone()))
+                .auth(Auth::Basic(credentials.clone()))
         };
         let avatar = |id: &str| {
             HttpRequest::new(reqwest::Method::GET, owncloud::avatar_url(&instance, id), to)
-                .credentials(Some(credentials.clone()))
+                .auth(Auth::Basic(credentials.clone()))
         };
         let round = self.trace().next_round();
         let (capabilities, user, guessed_avatar) = futures_util::future::join3(
@@ -243,7 +243,7 @@ impl Wizard {
             .header("Depth", "0")
             .header("Content-Type", "application/xml; charset=utf-8")
             .body(owncloud::PROPFIND_BODY)
-            .credentials(credentials)
+            .auth(credentials.into())
     }
 
     fn needs_credentials(&self, status: &ServerStatus, realm: Option<String>) -> Step {
