@@ -15,9 +15,6 @@ use homeport_scenario::{Prepared, RunResult, Scenario};
 use crate::ipc::{error, AutopilotScript, AutopilotVerdict};
 use crate::session::Ended;
 
-/// Exit code of `--exit-when-done` when an expectation was not met (as `homeport run`).
-pub const EXIT_EXPECTATIONS_FAILED: i32 = 12;
-
 /// The scenario given with `--script`, once its lookup server runs.
 pub struct Autopilot {
     scenario: Option<Scenario>,

@@ -1,8 +1,8 @@
 //! The shapes that cross IPC, besides the engine's own (Decision, Account, Exchange, ErrorReport).
 //! TypeScript for all of them is generated into `ui/src/lib/bindings.ts`.
 
-use homeport_engine::{Account, Decision, ErrorCode, ErrorReport, Origin, Secret, ServerUrl};
-use serde::{Deserialize, Serialize};
+use homeport_engine::{Account, Decision, ErrorCode, ErrorReport, Secret};
+use serde::Serialize;
 use specta::Type;
 
 /// What the UI needs to know at start.
@@ -175,55 +175,6 @@ pub struct DemoTenant {
     pub url: String,
     /// An unsubscribed tenant's identity zone issues no token: Homeport refuses it clearly.
     pub subscribed: bool,
-}
-
-/// The person's answer to the last [`Decision`].
-#[derive(Deserialize, Type)]
-#[serde(tag = "answer", rename_all = "snake_case")]
-pub enum Answer {
-    Credentials {
-        user: String,
-        password: String,
-    },
-    ApproveRedirect {
-        origin: Origin,
-    },
-    AllowPlainHttp,
-    /// Continue in the browser: the app opens the login page in the system browser and waits
-    /// for its answer.
-    ContinueInBrowser,
-    /// Instead of the password form: log in in the browser (Matrix SSO), when the server offers
-    /// it. The answer is [`Decision::OpenBrowser`]; a server without SSO asks for the password again.
-    UseBrowserLogin,
-    /// The instance picked from [`Decision::ChooseInstance`].
-    ChooseInstance {
-        instance: ServerUrl,
-    },
-    /// Trust the certificate of [`Decision::TrustCertificate`] for this account: `sha256` must be
-    /// the fingerprint that was shown (the wizard then starts over and connects with it).
-    TrustCertificate {
-        sha256: String,
-    },
-    /// No: the wizard ends with the decision's refusal.
-    Decline,
-}
-
-// By hand, so the password never reaches a log.
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Answer::Credentials { user, .. } => {
-                write!(f, "Credentials {{ user: {user:?}, password: {:?} }}", Secret::new(""))
-            }
-            Answer::ApproveRedirect { origin } => write!(f, "ApproveRedirect({origin})"),
-            Answer::AllowPlainHttp => f.write_str("AllowPlainHttp"),
-            Answer::ContinueInBrowser => f.write_str("ContinueInBrowser"),
-            Answer::UseBrowserLogin => f.write_str("UseBrowserLogin"),
-            Answer::ChooseInstance { instance } => write!(f, "ChooseInstance({instance})"),
-            Answer::TrustCertificate { sha256 } => write!(f, "TrustCertificate({sha256})"),
-            Answer::Decline => f.write_str("Decline"),
-        }
-    }
 }
 
 /// Where the wizard stands after a step.

@@ -10,15 +10,15 @@ mod session;
 
 use homeport_engine::ops::{self, ReverifyError, ReverifyOptions};
 use homeport_engine::{
-    AccountStore, ConnectError, ErrorCode, ErrorReport, StoreError, Wizard, WizardEvent, WizardOptions,
+    AccountStore, Answer, ConnectError, ErrorCode, ErrorReport, StoreError, Wizard, WizardEvent, WizardOptions,
 };
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 
-use crate::autopilot::{Autopilot, EXIT_EXPECTATIONS_FAILED};
+use crate::autopilot::Autopilot;
 use crate::demo::Demo;
 use crate::ipc::{
-    error, AccountEntry, AccountList, Answer, AppInfo, AutopilotScript, AutopilotVerdict, DemoInfo, WizardOutcome,
+    error, AccountEntry, AccountList, AppInfo, AutopilotScript, AutopilotVerdict, DemoInfo, WizardOutcome,
 };
 use crate::session::{CallId, Robot, WizardSession};
 
@@ -93,7 +93,8 @@ async fn autopilot_finish(state: State<'_, AppState>) -> Result<AutopilotVerdict
     let verdict = state.autopilot.verdict(ended, engine_time).await?;
     if verdict.exit_when_done {
         println!("{}", verdict.line);
-        let code = if verdict.passed { 0 } else { EXIT_EXPECTATIONS_FAILED };
+        // As `homeport run`: 12 when an expectation was not met.
+        let code = if verdict.passed { 0 } else { i32::from(homeport_scenario::EXIT_EXPECTATIONS_FAILED) };
         if let Some(exit) = state.exit.get() {
             let exit = exit.clone();
             tauri::async_runtime::spawn(async move {

@@ -3,8 +3,6 @@
 //! Every wizard of the window gets it as `HttpConfig::proxy`; without one, the environment's
 //! proxies apply (the engine's default). Blocking (file and D-Bus): called off the runtime.
 
-#[cfg(test)]
-pub use homeport_engine::settings::PROXY_KEYRING_ENTRY as KEYRING_ENTRY;
 pub use homeport_engine::settings::{ProxyChange, ProxySetting};
 use homeport_engine::settings::{Settings, SettingsError};
 use homeport_engine::{ConnectError, ErrorReport, ProxySettings};

@@ -7,19 +7,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use homeport_engine::certificate::parse_fingerprint;
 use homeport_engine::owncloud::initials;
 use homeport_engine::{
-    Account, AccountStore, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Secret, Step, Wizard,
+    Account, AccountStore, Answer, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Secret, Step, Wizard,
 };
 use tokio::task::AbortHandle;
 
-use crate::ipc::{error, Answer, RedirectStep, Verified, WizardOutcome};
+use crate::ipc::{error, RedirectStep, Verified, WizardOutcome};
 
 #[derive(Default)]
 pub struct WizardSession {
     wizard: Arc<tokio::sync::Mutex<Option<Wizard>>>,
-    /// The question the UI is answering now (to turn "Decline" into the right refusal).
+    /// The question the UI is answering now (the login page of "Continue in browser"); the
+    /// wizard checks the answers against its own copy.
     pending: Mutex<Option<Decision>>,
     /// Verified and waiting for "Done".
     verified: Mutex<Option<Connected>>,
@@ -87,48 +87,30 @@ impl WizardSession {
         {
             let mut guard = self.wizard.lock().await;
             let wizard = guard.as_mut().ok_or_else(no_wizard)?;
-            match answer {
+            let answer = match answer {
                 Answer::Credentials { user, password } => {
                     let user = user.trim().to_owned();
                     if user.is_empty() {
                         return Err(error(ErrorCode::BadInput, "Enter your user name."));
                     }
-                    wizard.set_credentials(homeport_engine::Credentials::new(user, password.into()));
-                }
-                Answer::ApproveRedirect { origin } => wizard.approve_origin(origin),
-                Answer::AllowPlainHttp => wizard.allow_plain_http(),
-                Answer::ContinueInBrowser => {}
-                Answer::UseBrowserLogin => wizard.prefer_browser_login(),
-                Answer::ChooseInstance { instance } => wizard.choose_instance(instance),
-                Answer::TrustCertificate { sha256 } => {
-                    // Only the certificate the person was shown: an answer for another one is
-                    // refused, not pinned.
-                    let shown = match &*lock(&self.pending) {
-                        Some(Decision::TrustCertificate { certificate, .. }) => Some(certificate.sha256.clone()),
-                        _ => None,
-                    };
-                    let shown = shown.filter(|shown| {
-                        parse_fingerprint(shown).is_some_and(|shown| parse_fingerprint(&sha256) == Some(shown))
-                    });
-                    let Some(shown) = shown else {
-                        return Err(error(
-                            ErrorCode::PolicyRefused,
-                            "That is not the certificate Homeport asked about; nothing was trusted.",
-                        ));
-                    };
-                    // As shown (the engine's spelling), so the account stores one form of it.
-                    wizard.trust_certificate(&shown).map_err(|e| e.report())?;
+                    Answer::Credentials { user, password }
                 }
                 Answer::Decline => {
                     let round_trips = wizard.trace().round_trips();
+                    // The decision's refusal; without one (the wizard finished) there is nothing to decline.
+                    let refusal = wizard.pending().is_some().then(|| wizard.answer(Answer::Decline));
+                    let refusal = refusal.and_then(Result::err).map(|e| e.report());
                     *guard = None;
-                    let refusal = lock(&self.pending).take().map(|decision| decision.declined().report());
+                    lock(&self.pending).take();
                     if let Some(refusal) = &refusal {
                         lock(&self.ended).0 = Some(Ended::Failed(refusal.clone(), round_trips));
                     }
                     return Err(refusal.unwrap_or_else(no_wizard));
                 }
-            }
+                other => other,
+            };
+            // Checked against the decision it answers (only the certificate shown is trusted).
+            wizard.answer(answer).map_err(|e| e.report())?;
         }
         let robot = match (robot, self.login_page()) {
             (Some(robot), Some(url)) => Some((robot, url)),

@@ -12,11 +12,11 @@ use homeport_engine::owncloud::initials;
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::trace_export::{self, TraceFormat, TraceMeta};
 use homeport_engine::{
-    AccountStore, ConnectError, Connected, Credentials, Decision, Origin, ProxySettings, SaveOutcome, Secret,
-    ServerUrl, Step, Trace, Wizard, WizardEvent, WizardOptions,
+    AccountStore, Answer, Answerer, ConnectError, Connected, Credentials, Decision, Origin, ProxySettings, SaveOutcome,
+    Secret, ServerUrl, Step, Trace, Wizard, WizardEvent, WizardOptions,
 };
 
-use crate::output::Failure;
+use crate::output::{Done, Failure};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BrowserMode {
@@ -79,9 +79,6 @@ pub struct ConnectArgs {
     /// Verify only; do not store the account.
     #[arg(long)]
     no_store: bool,
-    /// Print one JSON object (for scripts) instead of the story.
-    #[arg(long)]
-    json: bool,
     /// Write every HTTP exchange to FILE, also when the connection fails (secrets redacted).
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
@@ -101,7 +98,7 @@ pub enum TraceFormatArg {
 }
 
 /// Connects; with `--trace`, the trace is written on failure too (a bug report's attachment).
-pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
+pub async fn run(args: ConnectArgs, json: bool) -> Result<Done, Failure> {
     let trace_file = args.trace.clone().map(|path| {
         let format = match args.trace_format {
             Some(TraceFormatArg::Har) => TraceFormat::Har,
@@ -111,10 +108,9 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
         };
         (path, format, args.address.clone())
     });
-    let json = args.json;
     // Before the wizard exists (a malformed address) the trace is empty; it is taken once written.
     let mut unwritten = Some(Trace::default());
-    let result = connect(args, &mut unwritten, trace_file.as_ref()).await;
+    let result = connect(args, json, &mut unwritten, trace_file.as_ref()).await;
     if let (Err(_), Some(trace), Some((path, format, address))) = (&result, unwritten, &trace_file) {
         // On stderr: with --json, stdout stays the one failure object.
         match write_trace(&trace, path, *format, address) {
@@ -138,10 +134,10 @@ fn write_trace(trace: &Trace, path: &Path, format: TraceFormat, address: &str) -
 
 async fn connect(
     args: ConnectArgs,
+    json: bool,
     unwritten: &mut Option<Trace>,
     trace_file: Option<&(PathBuf, TraceFormat, String)>,
-) -> Result<(), Failure> {
-    let json = args.json;
+) -> Result<Done, Failure> {
     let started = Instant::now();
     let observer: Option<homeport_engine::Observer> = (!json).then(|| {
         Arc::new(|event: &WizardEvent| {
@@ -152,16 +148,15 @@ async fn connect(
     });
     let tenant_profiles = match (&args.tenant_pattern, &args.tenant_issuer) {
         (Some(pattern), Some(issuer)) => vec![TenantProfile::new("tenant", pattern, issuer)
-            .map_err(|e| Failure::bad_input(format!("--tenant-pattern/--tenant-issuer: {e}"), json))?],
+            .map_err(|e| Failure::bad_input(format!("--tenant-pattern/--tenant-issuer: {e}")))?],
         _ => Vec::new(),
     };
-    let mut wizard =
-        Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, http: http_config(&args, json)? })
-            .map_err(|e| Failure::new(&e, json))?;
+    let mut wizard = Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, http: http_config(&args)? })
+        .map_err(|e| Failure::new(&e))?;
     *unwritten = Some(wizard.trace().clone());
     for origin in &args.approve_redirect {
-        let origin = Origin::parse(origin)
-            .map_err(|e| Failure::bad_input(format!("--approve-redirect {origin:?}: {e}"), json))?;
+        let origin =
+            Origin::parse(origin).map_err(|e| Failure::bad_input(format!("--approve-redirect {origin:?}: {e}")))?;
         wizard.approve_origin(origin);
     }
     if args.allow_plain_http {
@@ -177,11 +172,10 @@ async fn connect(
     match (&args.user, args.password_stdin) {
         (Some(user), true) if auto_login => held_credentials = Some(Credentials::new(user, read_password(json)?)),
         (Some(user), true) => wizard.set_credentials(Credentials::new(user, read_password(json)?)),
-        (None, true) => return Err(Failure::bad_input("--password-stdin needs --user", json)),
+        (None, true) => return Err(Failure::bad_input("--password-stdin needs --user")),
         (Some(_), false) => {
             return Err(Failure::bad_input(
                 "--user needs --password-stdin (Homeport never takes a password as an argument)",
-                json,
             ))
         }
         (None, false) => {}
@@ -189,61 +183,35 @@ async fn connect(
     if !json {
         println!("Connecting to {} …", wizard.server());
     }
-    let mut instance_offered = false;
     // Flags answer decisions; a decision no flag answers ends the run with the flag that would.
-    let mut step = wizard.next().await;
-    let connected = loop {
-        step = match step {
-            Ok(Step::Connected(connected)) => break connected,
-            Ok(Step::Decide(Decision::NeedsCredentials { .. })) if held_credentials.is_some() => {
-                if let Some(credentials) = held_credentials.take() {
-                    wizard.set_credentials(credentials);
+    let mut answerer = FlagAnswerer {
+        args: &args,
+        json,
+        auto_login,
+        held: held_credentials,
+        instance_offered: false,
+        robot: None,
+        failure: None,
+        hint: None,
+    };
+    let connected = match homeport_engine::drive(&mut wizard, &mut answerer).await {
+        Ok(connected) => connected,
+        Err(error) => {
+            if let Some(failure) = answerer.failure.take() {
+                return Err(failure);
+            }
+            let hint = match (answerer.hint.take(), &error) {
+                (Some(hint), _) => Some(hint),
+                (None, ConnectError::BrowserLoginFailed { .. }) if auto_login => {
+                    Some("check --user and the password on standard input".into())
                 }
-                wizard.next().await
-            }
-            Ok(Step::Decide(Decision::OpenBrowser { url, issuer, .. })) if auto_login => {
-                let credentials = auto_login_credentials(&issuer, held_credentials.as_ref(), json)?;
-                if !json {
-                    println!("  logging in at {issuer} as {} (auto-login) …", credentials.user);
-                }
-                homeport_scenario::next_with_browser_robot(&mut wizard, &url, &credentials.user, &credentials.password)
-                    .await
-            }
-            Ok(Step::Decide(Decision::OpenBrowser { url, .. })) if args.browser.is_some() => {
-                open_login_page(args.browser, &url, json);
-                wizard.next().await
-            }
-            Ok(Step::Decide(Decision::ChooseInstance { instances }))
-                if args.instance.is_some() && !instance_offered =>
-            {
-                instance_offered = true;
-                let wanted = args.instance.as_deref().unwrap_or_default().trim_end_matches('/');
-                match instances.iter().find(|i| i.url.as_url().as_str().trim_end_matches('/') == wanted) {
-                    Some(found) => wizard.choose_instance(found.url.clone()),
-                    None => {
-                        let decision = Decision::ChooseInstance { instances };
-                        let hint = format!("--instance must be one of: {}", offered_instances(&decision));
-                        return Err(Failure::new(&decision.declined(), json).with_hint(Some(hint)));
-                    }
-                }
-                wizard.next().await
-            }
-            Ok(Step::Decide(decision)) => {
-                return Err(Failure::new(&decision.declined(), json).with_hint(Some(answer_hint(&decision))))
-            }
-            Err(error) => {
-                let hint = match &error {
-                    ConnectError::BrowserLoginFailed { .. } if auto_login => {
-                        Some("check --user and the password on standard input".into())
-                    }
-                    other => error_hint(other),
-                };
-                return Err(Failure::new(&error, json).with_hint(hint));
-            }
-        };
+                (None, other) => error_hint(other),
+            };
+            return Err(Failure::new(&error).with_hint(hint));
+        }
     };
     if let (Some(trace), Some((path, format, address))) = (unwritten.take(), trace_file) {
-        write_trace(&trace, path, *format, address).map_err(|e| Failure::internal(e, json))?;
+        write_trace(&trace, path, *format, address).map_err(Failure::internal)?;
         if !json {
             println!("  Trace written to {} ({})", path.display(), format.name());
         }
@@ -251,26 +219,94 @@ async fn connect(
     let stored = if args.no_store {
         None
     } else {
-        let store = AccountStore::open_default().map_err(|e| Failure::store(&e, json))?;
+        let store = AccountStore::open_default().map_err(|e| Failure::store(&e))?;
         let (account, secret) = (connected.account.clone(), connected.secret.clone());
         let saved = tokio::task::spawn_blocking(move || store.save(&account, &secret).map(|outcome| (store, outcome)))
             .await
-            .map_err(|e| Failure::internal(format!("storing the account stopped: {e}"), json))?;
-        Some(saved.map_err(|e| Failure::store(&e, json))?)
+            .map_err(|e| Failure::internal(format!("storing the account stopped: {e}")))?;
+        Some(saved.map_err(|e| Failure::store(&e))?)
     };
-    if json {
-        print_json(&connected, stored.as_ref().map(|(_, outcome)| *outcome));
-    } else {
-        print_story(&connected, stored.as_ref(), started);
+    let json = connected_json(&connected, stored.as_ref().map(|(_, outcome)| *outcome));
+    Ok(Done::new(&json, story(&connected, stored.as_ref(), started)))
+}
+
+/// The flags' answers to the decisions left after the up-front ones; a decision no flag answers
+/// is declined, with the flag that would have answered it as the hint.
+struct FlagAnswerer<'a> {
+    args: &'a ConnectArgs,
+    json: bool,
+    auto_login: bool,
+    /// With auto-login the credentials are for the IdP's form; they go to the server only if it asks.
+    held: Option<Credentials>,
+    instance_offered: bool,
+    /// The login page the lookup server's login robot logs in at during the next step, and as whom.
+    robot: Option<(String, Credentials)>,
+    /// The run ends with this instead of the decision's refusal (a flag is missing or refused).
+    failure: Option<Failure>,
+    /// What to do about the declined decision, in words.
+    hint: Option<String>,
+}
+
+impl Answerer for FlagAnswerer<'_> {
+    async fn answer(&mut self, decision: &Decision) -> Result<Answer, ConnectError> {
+        let json = self.json;
+        Ok(match decision {
+            Decision::NeedsCredentials { .. } if self.held.is_some() => match self.held.take() {
+                Some(credentials) => Answer::credentials(credentials),
+                None => Answer::Decline,
+            },
+            Decision::OpenBrowser { url, issuer, .. } if self.auto_login => {
+                match auto_login_credentials(issuer, self.held.as_ref()) {
+                    Ok(credentials) => {
+                        if !json {
+                            println!("  logging in at {issuer} as {} (auto-login) …", credentials.user);
+                        }
+                        self.robot = Some((url.clone(), credentials.clone()));
+                        Answer::ContinueInBrowser
+                    }
+                    Err(failure) => {
+                        self.failure = Some(failure);
+                        Answer::Decline
+                    }
+                }
+            }
+            Decision::OpenBrowser { url, .. } if self.args.browser.is_some() => {
+                open_login_page(self.args.browser, url, json);
+                Answer::ContinueInBrowser
+            }
+            Decision::ChooseInstance { instances } if self.args.instance.is_some() && !self.instance_offered => {
+                self.instance_offered = true;
+                let wanted = self.args.instance.as_deref().unwrap_or_default().trim_end_matches('/');
+                match instances.iter().find(|i| i.url.as_url().as_str().trim_end_matches('/') == wanted) {
+                    Some(found) => Answer::ChooseInstance { instance: found.url.clone() },
+                    None => {
+                        self.hint = Some(format!("--instance must be one of: {}", offered_instances(decision)));
+                        Answer::Decline
+                    }
+                }
+            }
+            decision => {
+                self.hint = Some(answer_hint(decision));
+                Answer::Decline
+            }
+        })
     }
-    Ok(())
+
+    async fn step(&mut self, wizard: &mut Wizard) -> Result<Step, ConnectError> {
+        match self.robot.take() {
+            Some((url, credentials)) => {
+                homeport_scenario::next_with_browser_robot(wizard, &url, &credentials.user, &credentials.password).await
+            }
+            None => wizard.next().await,
+        }
+    }
 }
 
 /// The environment variable `--proxy-user`'s password is read from.
 const PROXY_PASSWORD_VAR: &str = "HOMEPORT_PROXY_PASSWORD";
 
 /// `--trust-cert` fingerprints, checked, as the HTTP configuration's pins; `--proxy`.
-fn http_config(args: &ConnectArgs, json: bool) -> Result<homeport_engine::HttpConfig, Failure> {
+fn http_config(args: &ConnectArgs) -> Result<homeport_engine::HttpConfig, Failure> {
     let proxy = match &args.proxy {
         None => None,
         Some(url) => {
@@ -279,27 +315,23 @@ fn http_config(args: &ConnectArgs, json: bool) -> Result<homeport_engine::HttpCo
                 Some(_) => match std::env::var(PROXY_PASSWORD_VAR) {
                     Ok(password) => Some(Secret::new(password)),
                     Err(_) => {
-                        return Err(Failure::bad_input(
-                            format!(
+                        return Err(Failure::bad_input(format!(
                             "--proxy-user needs the proxy's password in the environment variable {PROXY_PASSWORD_VAR}"
-                        ),
-                            json,
-                        ))
+                        )))
                     }
                 },
             };
             let settings = ProxySettings::parse(url, args.proxy_user.clone(), password)
-                .map_err(|reason| Failure::bad_input(format!("--proxy: {reason}"), json))?;
+                .map_err(|reason| Failure::bad_input(format!("--proxy: {reason}")))?;
             Some(settings)
         }
     };
     let mut pins = Vec::new();
     for fingerprint in &args.trust_cert {
         let Some(pin) = homeport_engine::certificate::normalize_fingerprint(fingerprint) else {
-            return Err(Failure::bad_input(
-                format!("--trust-cert {fingerprint:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"),
-                json,
-            ));
+            return Err(Failure::bad_input(format!(
+                "--trust-cert {fingerprint:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"
+            )));
         };
         pins.push(pin);
     }
@@ -315,10 +347,10 @@ fn read_password(json: bool) -> Result<Secret, Failure> {
     stdin
         .lock()
         .read_line(&mut line)
-        .map_err(|e| Failure::bad_input(format!("could not read the password from standard input: {e}"), json))?;
+        .map_err(|e| Failure::bad_input(format!("could not read the password from standard input: {e}")))?;
     let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
     if password.is_empty() {
-        return Err(Failure::bad_input("the password on standard input is empty", json));
+        return Err(Failure::bad_input("the password on standard input is empty"));
     }
     Ok(Secret::new(password))
 }
@@ -371,20 +403,15 @@ fn open_login_page(mode: Option<BrowserMode>, url: &str, json: bool) {
 
 /// `--browser auto-login` needs the credentials, and logs in only at an identity provider on this
 /// machine (the lookup server): it is a QA tool, not a way to send passwords to real sites.
-fn auto_login_credentials<'c>(
-    issuer: &str,
-    credentials: Option<&'c Credentials>,
-    json: bool,
-) -> Result<&'c Credentials, Failure> {
+fn auto_login_credentials<'c>(issuer: &str, credentials: Option<&'c Credentials>) -> Result<&'c Credentials, Failure> {
     let Some(credentials) = credentials else {
-        return Err(Failure::bad_input("--browser auto-login needs --user NAME --password-stdin", json));
+        return Err(Failure::bad_input("--browser auto-login needs --user NAME --password-stdin"));
     };
     let loopback =
         url::Url::parse(issuer).ok().and_then(|url| ServerUrl::from_url(url).ok()).is_some_and(|s| s.is_loopback());
     if !loopback {
         return Err(Failure::bad_input(
             format!("--browser auto-login only logs in at an identity provider on this machine (the lookup server), not at {issuer}: use --browser system or print"),
-            json,
         ));
     }
     Ok(credentials)
@@ -412,8 +439,8 @@ fn error_hint(error: &ConnectError) -> Option<String> {
     }
 }
 
-fn print_json(connected: &Connected, stored: Option<SaveOutcome>) {
-    let value = serde_json::json!({
+fn connected_json(connected: &Connected, stored: Option<SaveOutcome>) -> serde_json::Value {
+    serde_json::json!({
         "status": "connected",
         "account": connected.account,
         "stored": stored.is_some(),
@@ -424,8 +451,7 @@ fn print_json(connected: &Connected, stored: Option<SaveOutcome>) {
         "avatar": connected.avatar.is_some(),
         "round_trips": connected.round_trips,
         "trace": connected.trace,
-    });
-    println!("{value}");
+    })
 }
 
 fn secret_name(account: &homeport_engine::Account) -> &'static str {
@@ -436,62 +462,75 @@ fn secret_name(account: &homeport_engine::Account) -> &'static str {
     }
 }
 
-fn print_story(connected: &Connected, store: Option<&(AccountStore, SaveOutcome)>, started: Instant) {
+fn story(connected: &Connected, store: Option<&(AccountStore, SaveOutcome)>, started: Instant) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let account = &connected.account;
-    println!();
-    println!("✓ Connected: {} ({})", account.display_name, account.user_id);
-    println!("  Server      {} at {}", connected.server.describe(), account.server_url);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "✓ Connected: {} ({})", account.display_name, account.user_id);
+    let _ = writeln!(out, "  Server      {} at {}", connected.server.describe(), account.server_url);
     for hop in &connected.redirects {
         let kind = if hop.permanent {
             "permanent: Homeport connects there directly from now on"
         } else {
             "temporary: the server is asked again next time"
         };
-        println!("  Redirected  {} to {} ({kind})", hop.status, hop.to);
+        let _ = writeln!(out, "  Redirected  {} to {} ({kind})", hop.status, hop.to);
     }
     match &account.matrix {
         Some(matrix) => {
             if account.instance_url != account.server_url {
-                println!("  Portal      {} sent Homeport to the homeserver below (MSC1730)", account.server_url);
+                let _ = writeln!(
+                    out,
+                    "  Portal      {} sent Homeport to the homeserver below (MSC1730)",
+                    account.server_url
+                );
             }
-            println!(
+            let _ = writeln!(
+                out,
                 "  Homeserver  {} — Matrix {}, device {}",
                 account.instance_url, account.version, matrix.device_id
             );
         }
-        None => println!("  Instance    {} — {} {}", account.instance_url, account.product, account.version),
+        None => {
+            let _ = writeln!(out, "  Instance    {} — {} {}", account.instance_url, account.product, account.version);
+        }
     }
     if let Some(oidc) = &account.oidc {
-        println!("  Identity    {} (OpenID Connect, client {})", oidc.issuer, oidc.client_id);
+        let _ = writeln!(out, "  Identity    {} (OpenID Connect, client {})", oidc.issuer, oidc.client_id);
     }
     if let Some(tenant) = &account.tenant {
-        println!("  Tenant      {} (identity zone {})", tenant.tenant, tenant.zone_id);
+        let _ = writeln!(out, "  Tenant      {} (identity zone {})", tenant.tenant, tenant.zone_id);
         let scopes = if tenant.scopes.is_empty() { "none".to_owned() } else { tenant.scopes.join(", ") };
-        println!("  Scopes      {scopes}");
+        let _ = writeln!(out, "  Scopes      {scopes}");
     }
-    match &connected.avatar {
-        Some(png) => println!("  Avatar      {} bytes", png.len()),
-        None if account.matrix.is_some() => {}
-        None => println!("  Avatar      none set (shown as initials {})", initials(&account.display_name)),
-    }
-    match store {
-        Some((_, SaveOutcome::Replaced)) => println!(
+    let _ = match &connected.avatar {
+        Some(png) => writeln!(out, "  Avatar      {} bytes", png.len()),
+        None if account.matrix.is_some() => Ok(()),
+        None => writeln!(out, "  Avatar      none set (shown as initials {})", initials(&account.display_name)),
+    };
+    let _ = match store {
+        Some((_, SaveOutcome::Replaced)) => writeln!(
+            out,
             "  Stored      already connected as account {}: updated its login (details and {}), no second account",
             account.id,
             secret_name(account)
         ),
-        Some((store, SaveOutcome::Added)) => println!(
+        Some((store, SaveOutcome::Added)) => writeln!(
+            out,
             "  Stored      account {} in {}; {} in the system keyring",
             account.id,
             store.accounts_path().display(),
             secret_name(account)
         ),
-        None => println!("  Not stored  (--no-store)"),
-    }
-    println!(
+        None => writeln!(out, "  Not stored  (--no-store)"),
+    };
+    let _ = writeln!(
+        out,
         "  Took        {} round trips, {} ms, verified {}",
         connected.round_trips,
         started.elapsed().as_millis(),
         format_unix(account.verified_at)
     );
+    out
 }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::Failure;
+use crate::output::{Done, Failure};
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +20,10 @@ use crate::output::Failure;
     about = "Connect an account from one address: finds the server that holds it, logs in, verifies and stores it."
 )]
 struct Cli {
+    /// Print one JSON object (for scripts) instead of text; errors too, as
+    /// {"status":"failed","error":{code,message,detail,hint}}. Accepted before or after the command.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,16 +54,21 @@ fn main() -> ExitCode {
             return ExitCode::from(output::EXIT_INTERNAL);
         }
     };
-    let result: Result<(), Failure> = runtime.block_on(async {
+    let json = cli.json;
+    let result: Result<Done, Failure> = runtime.block_on(async {
         match cli.command {
-            Command::Connect(args) => connect::run(args).await,
+            Command::Connect(args) => connect::run(args, json).await,
             Command::Accounts(command) => accounts::run(command).await,
             Command::Mock(args) => mock::run(args).await,
-            Command::Run(args) => run::run(args).await,
+            Command::Run(args) => run::run(args, json).await,
         }
     });
+    // The one place output is rendered: the outcome, or the failure, as text or JSON.
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => failure.exit(),
+        Ok(done) => {
+            done.print(json);
+            ExitCode::SUCCESS
+        }
+        Err(failure) => failure.exit(json),
     }
 }

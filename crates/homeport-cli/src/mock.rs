@@ -9,7 +9,7 @@ use clap::builder::TypedValueParser as _;
 use clap::Args;
 use homeport_lookup::{Fault, LookupServer, Scenario};
 
-use crate::output::Failure;
+use crate::output::{Done, Failure};
 
 #[derive(Args)]
 pub struct MockArgs {
@@ -41,7 +41,7 @@ pub struct MockArgs {
     token_lifetime_secs: u64,
 }
 
-pub async fn run(args: MockArgs) -> Result<(), Failure> {
+pub async fn run(args: MockArgs) -> Result<Done, Failure> {
     if !args.listen.ip().is_loopback() {
         eprintln!(
             "warning: serving on {}, reachable from other machines; the demo users have a known password",
@@ -58,7 +58,7 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     };
     let server = LookupServer::start(args.listen, scenario)
         .await
-        .map_err(|e| Failure::bad_input(format!("the lookup server could not start: {e}"), false))?;
+        .map_err(|e| Failure::bad_input(format!("the lookup server could not start: {e}")))?;
     let mut stdout = std::io::stdout();
     // The one line a script waits for: written and flushed before we wait for signals (the
     // listeners already accept connections).
@@ -66,7 +66,7 @@ pub async fn run(args: MockArgs) -> Result<(), Failure> {
     let _ = stdout.flush();
     wait_for_stop_signal().await;
     server.shutdown().await;
-    Ok(())
+    Ok(Done::nothing())
 }
 
 async fn wait_for_stop_signal() {

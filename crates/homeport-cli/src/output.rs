@@ -1,9 +1,13 @@
-//! How the CLI reports failures: a message (and hint) for people, `{"status":"failed","error":…}`
-//! for `--json`, and one exit code per error class.
+//! How the CLI reports, rendered once in main.rs: a command ends with [`Done`] (its JSON object
+//! for `--json`, else its text) or a [`Failure`] (`{"status":"failed","error":…}` for `--json`,
+//! else a message and hint on stderr), and each error class has its exit code.
 
 use std::process::ExitCode;
 
 use homeport_engine::{ConnectError, ErrorCode, ErrorReport, StoreError};
+/// Exit code when a scenario's expectations were not met (README: exit codes): the same for
+/// `homeport run` and the desktop app's `--exit-when-done`.
+pub use homeport_scenario::EXIT_EXPECTATIONS_FAILED;
 
 pub const EXIT_INTERNAL: u8 = 1;
 
@@ -24,54 +28,82 @@ pub fn exit_code(code: ErrorCode) -> u8 {
     }
 }
 
+/// What a command ended with, in both forms; main.rs prints the one asked for.
+#[derive(Default)]
+pub struct Done {
+    /// One JSON document, printed on its own line with `--json`.
+    json: Option<String>,
+    /// Printed as it is without `--json` (each line ends with a newline).
+    text: String,
+}
+
+impl Done {
+    pub fn new(json: &impl serde::Serialize, text: String) -> Self {
+        Done { json: Some(serde_json::to_string(json).unwrap_or_default()), text }
+    }
+
+    /// The command has printed all it had to say (`homeport mock`'s line).
+    pub fn nothing() -> Self {
+        Done::default()
+    }
+
+    pub fn print(&self, json: bool) {
+        match (&self.json, json) {
+            (Some(document), true) => println!("{document}"),
+            (_, true) => {}
+            (_, false) => print!("{}", self.text),
+        }
+    }
+}
+
 pub struct Failure {
     // Boxed: a `Result<_, Failure>` stays small (the report holds a JSON value).
     pub report: Box<ErrorReport>,
     /// What the person can do next, in words.
     pub hint: Option<String>,
-    pub json: bool,
     /// An exit code of its own (`homeport run`: expectations not met), else by the report's code.
     pub exit_code: Option<u8>,
-    /// The outcome is already on stdout (`run --json`): print nothing more.
-    pub already_reported: bool,
+    /// The command's results, printed before the failure (`homeport run`'s summary); with
+    /// `--json` they are the whole output.
+    pub results: Option<Box<Done>>,
 }
 
 impl Failure {
-    pub fn new(error: &ConnectError, json: bool) -> Self {
-        Failure { report: Box::new(error.report()), hint: None, json, exit_code: None, already_reported: false }
+    pub fn new(error: &ConnectError) -> Self {
+        Failure::report(error.report())
     }
 
-    pub fn report(report: ErrorReport, json: bool) -> Self {
-        Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }
+    pub fn report(report: ErrorReport) -> Self {
+        Failure { report: Box::new(report), hint: None, exit_code: None, results: None }
     }
 
-    pub fn store(error: &StoreError, json: bool) -> Self {
-        let report = ErrorReport { code: error.code(), message: error.to_string(), detail: error.detail() };
-        Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }
+    pub fn store(error: &StoreError) -> Self {
+        Failure::report(ErrorReport { code: error.code(), message: error.to_string(), detail: error.detail() })
     }
 
-    pub fn bad_input(message: impl Into<String>, json: bool) -> Self {
-        let report =
-            ErrorReport { code: ErrorCode::BadInput, message: message.into(), detail: serde_json::Value::Null };
-        Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Failure::report(ErrorReport {
+            code: ErrorCode::BadInput,
+            message: message.into(),
+            detail: serde_json::Value::Null,
+        })
     }
 
-    pub fn internal(message: impl Into<String>, json: bool) -> Self {
-        let report =
-            ErrorReport { code: ErrorCode::Internal, message: message.into(), detail: serde_json::Value::Null };
-        Failure { report: Box::new(report), hint: None, json, exit_code: None, already_reported: false }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Failure::report(ErrorReport {
+            code: ErrorCode::Internal,
+            message: message.into(),
+            detail: serde_json::Value::Null,
+        })
     }
 
-    /// Scenarios ran but some expectation failed; with `--json` the results are already printed.
-    pub fn expectations(message: impl Into<String>, json: bool) -> Self {
-        let report =
-            ErrorReport { code: ErrorCode::Internal, message: message.into(), detail: serde_json::Value::Null };
+    /// Scenarios ran but some expectation failed: `results` are printed, then (without `--json`)
+    /// the message; the exit code is [`EXIT_EXPECTATIONS_FAILED`].
+    pub fn expectations(message: impl Into<String>, results: Done) -> Self {
         Failure {
-            report: Box::new(report),
-            hint: None,
-            json,
-            exit_code: Some(crate::run::EXIT_EXPECTATIONS_FAILED),
-            already_reported: json,
+            exit_code: Some(EXIT_EXPECTATIONS_FAILED),
+            results: Some(Box::new(results)),
+            ..Failure::internal(message)
         }
     }
 
@@ -80,12 +112,16 @@ impl Failure {
         self
     }
 
-    pub fn exit(self) -> ExitCode {
+    pub fn exit(self, json: bool) -> ExitCode {
         let code = self.exit_code.unwrap_or_else(|| exit_code(self.report.code));
-        if self.already_reported {
-            return ExitCode::from(code);
+        if let Some(results) = &self.results {
+            results.print(json);
+            if json {
+                // The results are the one JSON object on stdout.
+                return ExitCode::from(code);
+            }
         }
-        if self.json {
+        if json {
             let mut error = serde_json::to_value(&self.report).unwrap_or_default();
             if let (Some(hint), Some(object)) = (&self.hint, error.as_object_mut()) {
                 object.insert("hint".into(), hint.clone().into());

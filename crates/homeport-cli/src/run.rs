@@ -11,10 +11,7 @@ use clap::Args;
 use homeport_engine::trace_export::{render, TraceFormat, TraceMeta};
 use homeport_scenario::{junit, Outcome, Prepared, RunResult, Scenario};
 
-use crate::output::Failure;
-
-/// Exit code when a scenario's expectations were not met (README: exit codes).
-pub const EXIT_EXPECTATIONS_FAILED: u8 = 12;
+use crate::output::{Done, Failure};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -24,9 +21,6 @@ pub struct RunArgs {
     /// Write a JUnit XML report here (CI systems read it).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Print one JSON object with every result instead of lines.
-    #[arg(long)]
-    json: bool,
     /// Play each scenario this many times (a load test against its lookup server).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     repeat: u32,
@@ -49,11 +43,10 @@ struct Played {
     wall: Duration,
 }
 
-pub async fn run(args: RunArgs) -> Result<(), Failure> {
-    let json = args.json;
-    let scenarios = Scenario::load_all(&args.paths).map_err(|e| Failure::bad_input(e.to_string(), json))?;
+pub async fn run(args: RunArgs, json: bool) -> Result<Done, Failure> {
+    let scenarios = Scenario::load_all(&args.paths).map_err(|e| Failure::bad_input(e.to_string()))?;
     if scenarios.is_empty() {
-        return Err(Failure::bad_input("no scenario files (*.toml) found", json));
+        return Err(Failure::bad_input("no scenario files (*.toml) found"));
     }
     let total_plays = scenarios.len() as u64 * u64::from(args.repeat);
     let progress = (total_plays > 1 && std::io::stderr().is_terminal() && !json).then(|| {
@@ -70,7 +63,7 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
         if let Some(bar) = &progress {
             bar.set_message(scenario.name.clone());
         }
-        let played = play(scenario, &args, progress.as_ref()).await.map_err(|e| Failure::bad_input(e, json))?;
+        let played = play(scenario, &args, progress.as_ref()).await.map_err(Failure::bad_input)?;
         if !json {
             let line = describe(&played);
             match &progress {
@@ -90,13 +83,12 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(path) = &args.junit {
         let outcomes: Vec<Outcome> = results.iter().map(|r| r.representative.clone()).collect();
         std::fs::write(path, junit::report("homeport", &outcomes))
-            .map_err(|e| Failure::bad_input(format!("cannot write {}: {e}", path.display()), json))?;
+            .map_err(|e| Failure::bad_input(format!("cannot write {}: {e}", path.display())))?;
     }
-    if json {
-        print_json(&results, started.elapsed());
-    } else {
-        println!(
-            "\n{} scenarios: {} passed, {failed} failed in {:.1} s{}",
+    let done = Done::new(
+        &results_json(&results, started.elapsed()),
+        format!(
+            "\n{} scenarios: {} passed, {failed} failed in {:.1} s{}\n",
             results.len(),
             results.len() - failed,
             started.elapsed().as_secs_f64(),
@@ -105,12 +97,12 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
             } else {
                 String::new()
             }
-        );
-    }
+        ),
+    );
     if failed > 0 {
-        return Err(Failure::expectations(format!("{failed} of {} scenarios failed", results.len()), json));
+        return Err(Failure::expectations(format!("{failed} of {} scenarios failed", results.len()), done));
     }
-    Ok(())
+    Ok(done)
 }
 
 async fn play(scenario: Scenario, args: &RunArgs, progress: Option<&indicatif::ProgressBar>) -> Result<Played, String> {
@@ -204,7 +196,7 @@ fn write_artifact(dir: &Path, outcome: &Outcome) {
     }
 }
 
-fn print_json(results: &[Played], elapsed: Duration) {
+fn results_json(results: &[Played], elapsed: Duration) -> serde_json::Value {
     let scenarios: Vec<serde_json::Value> = results
         .iter()
         .map(|played| {
@@ -230,13 +222,10 @@ fn print_json(results: &[Played], elapsed: Duration) {
         })
         .collect();
     let failed = results.iter().filter(|r| r.failed > 0).count();
-    println!(
-        "{}",
-        serde_json::json!({
-            "status": if failed == 0 { "passed" } else { "failed" },
-            "scenarios": scenarios,
-            "summary": { "total": results.len(), "passed": results.len() - failed, "failed": failed,
-                         "seconds": elapsed.as_secs_f64() },
-        })
-    );
+    serde_json::json!({
+        "status": if failed == 0 { "passed" } else { "failed" },
+        "scenarios": scenarios,
+        "summary": { "total": results.len(), "passed": results.len() - failed, "failed": failed,
+                     "seconds": elapsed.as_secs_f64() },
+    })
 }

@@ -87,6 +87,9 @@ pub enum ConnectError {
     Store(#[from] StoreError),
     #[error("the wizard was asked to continue after it finished")]
     Finished,
+    /// A trust answer for a certificate other than the one shown ([`crate::drive::Answer`]).
+    #[error("That is not the certificate Homeport asked about; nothing was trusted.")]
+    CertificateNotShown,
 }
 
 fn not_ready_message(server: &str, reason: NotReady) -> String {
@@ -169,7 +172,8 @@ impl ConnectError {
             | ConnectError::RedirectRefused(_)
             | ConnectError::IssuerMismatch { .. }
             | ConnectError::LoginRefused { .. }
-            | ConnectError::InvalidIdToken { .. } => ErrorCode::PolicyRefused,
+            | ConnectError::InvalidIdToken { .. }
+            | ConnectError::CertificateNotShown => ErrorCode::PolicyRefused,
             ConnectError::BrowserLoginFailed { .. }
             | ConnectError::LoginExpired { .. }
             | ConnectError::AccountDisabled { .. }
@@ -237,7 +241,9 @@ impl ConnectError {
             ConnectError::LoginExpired { .. } => json!({ "reason": "login_expired" }),
             ConnectError::LoginRefused { .. } | ConnectError::InvalidIdToken { .. } => serde_json::Value::Null,
             ConnectError::Store(e) => e.detail(),
-            ConnectError::Address(_) | ConnectError::Finished => serde_json::Value::Null,
+            ConnectError::Address(_) | ConnectError::Finished | ConnectError::CertificateNotShown => {
+                serde_json::Value::Null
+            }
         }
     }
 

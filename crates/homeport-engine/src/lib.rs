@@ -5,6 +5,7 @@
 pub mod account;
 pub mod address;
 pub mod certificate;
+pub mod drive;
 pub mod error;
 pub mod http;
 pub mod loopback;
@@ -24,6 +25,7 @@ pub mod wizard;
 
 pub use account::{Account, AccountKind, AuthMethod};
 pub use address::{Address, AddressError, Origin, ServerUrl};
+pub use drive::{drive, Answer, Answerer};
 pub use error::{ConnectError, ErrorCode, ErrorReport, NotReady};
 pub use http::{Auth, HttpConfig};
 pub use proxy::ProxySettings;

@@ -32,23 +32,12 @@ pub struct ProxySetting {
 
 /// A change to save. `password`: None keeps the stored one (the field was left empty), `""`
 /// removes it, anything else replaces it.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ProxyChange {
     pub url: Option<String>,
     pub user: Option<String>,
-    pub password: Option<String>,
-}
-
-// By hand, so the password never reaches a log.
-impl std::fmt::Debug for ProxyChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProxyChange")
-            .field("url", &self.url)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| Secret::new("")))
-            .finish()
-    }
+    pub password: Option<Secret>,
 }
 
 /// Why a proxy setting could not be saved or used.
@@ -136,11 +125,11 @@ impl Settings {
         };
         let user = non_empty(change.user);
         // Checked before anything changes (a password without a user is refused there too).
-        let new_password = change.password.as_deref().filter(|p| !p.is_empty()).map(Secret::new);
+        let new_password = change.password.clone().filter(|p| !p.is_empty());
         let parsed = ProxySettings::parse(&url, user.clone(), new_password).map_err(SettingsError::InvalidProxy)?;
         let url = parsed.display();
         let mut password_left = None;
-        match (&user, change.password.as_deref()) {
+        match (&user, change.password.as_ref().map(Secret::expose)) {
             (None, _) => password_left = forget_password(),
             (Some(_), Some("")) => store::delete_secret(PROXY_KEYRING_ENTRY)?,
             (Some(_), Some(password)) => {

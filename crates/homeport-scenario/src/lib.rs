@@ -8,4 +8,6 @@ pub mod junit;
 pub mod runner;
 
 pub use file::{Scenario, ScenarioError};
-pub use runner::{drive, next_with_browser_robot, verdict_line, Answers, Outcome, Prepared, RunResult};
+pub use runner::{
+    drive, next_with_browser_robot, verdict_line, Answers, Outcome, Prepared, RunResult, EXIT_EXPECTATIONS_FAILED,
+};

@@ -9,13 +9,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{
-    Account, ConnectError, Connected, Credentials, Decision, ErrorReport, Exchange, HttpConfig, Origin, Secret, Step,
-    Wizard, WizardOptions,
+    Account, Answer, Answerer, ConnectError, Connected, Credentials, Decision, ErrorReport, Exchange, HttpConfig,
+    Origin, Secret, Step, Wizard, WizardOptions,
 };
 use homeport_lookup::{Fault, LookupServer};
 use url::Url;
 
 use crate::file::{expand, BrowserAnswer, ExpectedStatus, Scenario, ScenarioError};
+
+/// The exit code of a play whose expectations were not met: `homeport run` and the desktop app's
+/// `--exit-when-done` end with it (README: exit codes).
+pub const EXIT_EXPECTATIONS_FAILED: u8 = 12;
 
 /// The answers to every decision, with `${…}` resolved and the password read.
 #[derive(Clone, Debug, Default)]
@@ -329,39 +333,57 @@ impl Answers {
 /// server's browser login with `auto-login`), approved origins, the instance to choose. A decision
 /// the answers do not cover ends the run with that decision's refusal.
 pub async fn drive(wizard: &mut Wizard, answers: &Answers) -> Result<Box<Connected>, ConnectError> {
-    let auto_login = answers.browser == Some(BrowserAnswer::AutoLogin);
-    let mut held = answers.apply_up_front(wizard);
-    let mut instance_offered = false;
-    let mut step = wizard.next().await?;
-    loop {
-        step = match step {
-            Step::Connected(connected) => return Ok(connected),
-            Step::Decide(Decision::NeedsCredentials { .. }) if held.is_some() => {
-                if let Some(credentials) = held.take() {
-                    wizard.set_credentials(credentials);
-                }
-                wizard.next().await?
-            }
-            Step::Decide(Decision::OpenBrowser { url, .. }) if auto_login => {
-                let Some(credentials) = &answers.credentials else {
+    let held = answers.apply_up_front(wizard);
+    let mut answerer = ScenarioAnswerer { answers, held, instance_offered: false, robot_at: None };
+    homeport_engine::drive(wizard, &mut answerer).await
+}
+
+/// A scenario's answers to the decisions its up-front answers left.
+struct ScenarioAnswerer<'a> {
+    answers: &'a Answers,
+    /// With `auto-login`: the credentials, for a password form if the server asks for one.
+    held: Option<Credentials>,
+    instance_offered: bool,
+    /// The login page the lookup server's login robot logs in at, during the next step.
+    robot_at: Option<String>,
+}
+
+impl Answerer for ScenarioAnswerer<'_> {
+    async fn answer(&mut self, decision: &Decision) -> Result<Answer, ConnectError> {
+        let auto_login = self.answers.browser == Some(BrowserAnswer::AutoLogin);
+        Ok(match decision {
+            Decision::NeedsCredentials { .. } if self.held.is_some() => match self.held.take() {
+                Some(credentials) => Answer::credentials(credentials),
+                None => Answer::Decline,
+            },
+            Decision::OpenBrowser { url, .. } if auto_login => {
+                if self.answers.credentials.is_none() {
                     return Err(ConnectError::LoginRefused {
                         reason: "auto-login needs connect.user and a password".into(),
                     });
-                };
-                next_with_browser_robot(wizard, &url, &credentials.user, &credentials.password).await?
+                }
+                self.robot_at = Some(url.clone());
+                Answer::ContinueInBrowser
             }
-            Step::Decide(Decision::ChooseInstance { instances }) if answers.instance.is_some() && !instance_offered => {
-                instance_offered = true;
-                let wanted = answers.instance.as_deref().unwrap_or_default().trim_end_matches('/');
-                let Some(found) = instances.iter().find(|i| i.url.as_url().as_str().trim_end_matches('/') == wanted)
-                else {
-                    return Err(Decision::ChooseInstance { instances }.declined());
-                };
-                wizard.choose_instance(found.url.clone());
-                wizard.next().await?
+            Decision::ChooseInstance { instances } if self.answers.instance.is_some() && !self.instance_offered => {
+                self.instance_offered = true;
+                let wanted = self.answers.instance.as_deref().unwrap_or_default().trim_end_matches('/');
+                match instances.iter().find(|i| i.url.as_url().as_str().trim_end_matches('/') == wanted) {
+                    Some(found) => Answer::ChooseInstance { instance: found.url.clone() },
+                    None => Answer::Decline,
+                }
             }
-            Step::Decide(decision) => return Err(decision.declined()),
-        };
+            _ => Answer::Decline,
+        })
+    }
+
+    async fn step(&mut self, wizard: &mut Wizard) -> Result<Step, ConnectError> {
+        match (self.robot_at.take(), &self.answers.credentials) {
+            (Some(url), Some(credentials)) => {
+                next_with_browser_robot(wizard, &url, &credentials.user, &credentials.password).await
+            }
+            _ => wizard.next().await,
+        }
     }
 }
 

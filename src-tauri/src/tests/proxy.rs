@@ -125,9 +125,10 @@ fn a_saved_proxy_keeps_its_password_in_the_keyring_and_carries_every_wizard_requ
     let file = std::fs::read_to_string(config.join("proxy.json")).expect("proxy.json beside accounts.json");
     assert!(file.contains(&proxy_url) && file.contains(PROXY_USER), "URL and user are in the file: {file}");
     assert!(!file.contains(PROXY_PASSWORD), "never the password: {file}");
-    let entry = keyring::Entry::new(homeport_engine::store::KEYRING_SERVICE, crate::proxy::KEYRING_ENTRY)
-        .expect("keyring entry");
-    assert_eq!(entry.get_password().expect("the keyring holds it"), PROXY_PASSWORD);
+    // The engine's settings read the keyring entry (service homeport, entry proxy) the shell saved.
+    let entry = homeport_engine::Settings::at(&config);
+    let stored = entry.proxy_password().expect("the keyring holds it");
+    assert_eq!(stored.as_ref().map(homeport_engine::Secret::expose), Some(PROXY_PASSWORD));
     assert_eq!(app.invoke("proxy_get", json!({})).expect("read back"), saved);
 
     // The demo's servers are on loopback, which an environment proxy never gets: only the
@@ -199,7 +200,7 @@ fn a_saved_proxy_keeps_its_password_in_the_keyring_and_carries_every_wizard_requ
     let none = app.invoke("proxy_set", json!({ "change": { "url": null, "user": null, "password": null } }));
     assert_eq!(none.expect("cleared")["url"], Value::Null);
     assert!(!config.join("proxy.json").exists(), "the file is gone");
-    assert!(matches!(entry.get_password(), Err(keyring::Error::NoEntry)), "the keyring entry is gone");
+    assert!(matches!(entry.proxy_password(), Ok(None)), "the keyring entry is gone");
     let direct = app.invoke("wizard_start", json!({ "address": central, "onEvent": "__CHANNEL__:3", "call": 5 }));
     assert_eq!(direct.expect("direct again")["decision"]["decision"], "needs_credentials");
     app.invoke("demo_stop", json!({})).expect("the demo stops");

@@ -123,11 +123,17 @@ export type AccountList = {
 	keyring: ErrorReport | null,
 };
 
-/**  The person's answer to the last [`Decision`]. */
-export type Answer = { answer: "credentials"; user: string; password: string } | { answer: "approve_redirect"; origin: Origin } | { answer: "allow_plain_http" } | 
+/**  The answer to the pending [`Decision`]. */
+export type Answer = 
+/**  For [`Decision::NeedsCredentials`]. */
+{ answer: "credentials"; user: string; password: Secret } | 
+/**  For [`Decision::ConfirmRedirect`]: the login may go to `origin`. */
+{ answer: "approve_redirect"; origin: Origin } | 
+/**  For [`Decision::ConfirmPlainHttp`]. */
+{ answer: "allow_plain_http" } | 
 /**
- *  Continue in the browser: the app opens the login page in the system browser and waits
- *  for its answer.
+ *  For [`Decision::OpenBrowser`]: the login page is open in a browser (the shell opened it,
+ *  or a robot logs in there); the wizard waits for its answer.
  */
 { answer: "continue_in_browser" } | 
 /**
@@ -142,7 +148,7 @@ export type Answer = { answer: "credentials"; user: string; password: string } |
  *  the fingerprint that was shown (the wizard then starts over and connects with it).
  */
 { answer: "trust_certificate"; sha256: string } | 
-/**  No: the wizard ends with the decision's refusal. */
+/**  No: the wizard ends with the decision's refusal ([`Decision::declined`]). */
 { answer: "decline" };
 
 /**  What the UI needs to know at start. */
@@ -434,7 +440,7 @@ export type Protocol =
 export type ProxyChange = {
 	url: string | null,
 	user: string | null,
-	password: string | null,
+	password: Secret | null,
 };
 
 /**  The saved proxy, as a settings page shows it (never the password itself). */
@@ -462,6 +468,15 @@ export type Resent =
 "password" | 
 /**  A Matrix SSO login token. */
 "login_token";
+
+/**
+ *  A password or token. `Debug` and `Display` print `[redacted]`; it is not `Serialize`, so it
+ *  cannot end up in accounts.json, a trace or `--json` output. It is `Deserialize` (a plain JSON
+ *  string), so a password typed in the desktop app crosses IPC as a `Secret`, never as a `String`
+ *  a derived `Debug` would print. Read it with [`Secret::expose`] only where it is sent or handed
+ *  to the keyring.
+ */
+export type Secret = string;
 
 /**  The base URL of a server installation: http(s), a host, no credentials, path ending in `/`. */
 export type ServerUrl = string;
