@@ -116,7 +116,7 @@ fn describe(server: &LookupServer, self_signed: &LookupServer) -> DemoInfo {
         matrix: describe_matrix(server),
         self_signed: DemoSelfSigned {
             central_url: self_signed.central_url().to_string(),
-            sha256: self_signed.description()["tls_certificate_sha256"].as_str().unwrap_or_default().to_owned(),
+            sha256: self_signed.description().tls_certificate_sha256.unwrap_or_default(),
         },
     }
 }

@@ -32,6 +32,7 @@
 //! ```
 
 mod dav;
+mod description;
 mod error;
 mod host;
 mod log;
@@ -49,6 +50,7 @@ mod test_support;
 mod tls;
 mod wire_faults;
 
+pub use crate::description::Description;
 pub use crate::error::LookupError;
 pub use crate::log::RecordedRequest;
 pub use crate::oidc::robot::{auto_login, auto_login_trusting, complete_browser_login};

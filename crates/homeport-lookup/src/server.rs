@@ -6,12 +6,12 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use crate::description::Description;
 use crate::error::LookupError;
 use crate::log::RecordedRequest;
 use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
@@ -402,55 +402,38 @@ impl LookupServer {
             .collect()
     }
 
-    /// What `homeport mock` prints: URLs, demo users, their password, and the certificate fingerprint (or null);
-    /// for seeds 002/003 the oCIS server and instances, the IdP, the tenant pattern and approuter URLs, the OIDC
-    /// users and their passwords; for seeds 001/004 the Matrix portals, homeservers, users and passwords; and the
-    /// canary's URL.
-    pub fn description(&self) -> Value {
-        let url_map = |urls: &BTreeMap<String, Url>| -> serde_json::Map<String, Value> {
-            urls.iter().map(|(name, url)| (name.clone(), Value::from(url.as_str()))).collect()
+    /// What `homeport mock` prints: where every system listens and who may log in (see [`Description`]).
+    pub fn description(&self) -> Description {
+        let logins = |users: &'static [MatrixUser], wanted: fn(&MatrixUser) -> bool| -> Vec<&'static str> {
+            users.iter().filter(|user| wanted(user)).map(|user| user.localpart).collect()
         };
-        let users: Vec<&str> = DEMO_USERS.iter().map(|user| user.login).collect();
-        let oidc_users: Vec<&str> = OIDC_USERS.iter().map(|user| user.login).collect();
-        let oidc_passwords: serde_json::Map<String, Value> =
-            OIDC_USERS.iter().map(|user| (user.login.to_owned(), Value::from(user.password))).collect();
-        let tenant_issuers: serde_json::Map<String, Value> = TENANTS
-            .iter()
-            .map(|tenant| (tenant.name.to_owned(), Value::from(self.idp.issuer(Zone::Tenant(tenant)))))
-            .collect();
-        let matrix_users: Vec<&str> = MATRIX_USERS.iter().map(|user| user.localpart).collect();
-        let matrix_passwords: serde_json::Map<String, Value> =
-            MATRIX_USERS.iter().map(|user| (user.localpart.to_owned(), Value::from(user.password))).collect();
-        let matrix_with = |wanted: fn(&MatrixUser) -> bool| -> Vec<&str> {
-            MATRIX_USERS.iter().filter(|user| wanted(user)).map(|user| user.localpart).collect()
-        };
-        json!({
-            "central": self.central_url.as_str(),
-            "instances": url_map(&self.instance_urls),
-            "users": users,
-            "password": DEMO_PASSWORD,
-            "tls_certificate_sha256": self.tls.as_ref().map(SelfSignedTls::sha256_fingerprint),
-            "ocis": self.ocis_url.as_str(),
-            "ocis_instances": url_map(&self.ocis_instance_urls),
-            "idp": self.idp.issuer(Zone::Main),
-            "oidc_client_id": BUILT_IN_CLIENT_ID,
-            "oidc_users": oidc_users,
-            "oidc_passwords": oidc_passwords,
-            "oidc_disabled_users": OCIS_ACCOUNTS.iter().filter(|a| a.disabled).map(|a| a.login).collect::<Vec<_>>(),
-            "tenant_pattern": TENANT_HOST_PATTERN,
-            "tenants": url_map(&self.tenant_urls),
-            "tenant_issuers": tenant_issuers,
-            "tenant_issuer_template": self.tenant_issuer_template(),
-            "tenants_subscribed": self.subscribed_tenants(),
-            "matrix_portal": self.matrix.proxy_url().as_str(),
-            "matrix_portal_307": self.matrix.redirect_url().as_str(),
-            "matrix_homeservers": url_map(self.matrix.homeserver_urls()),
-            "matrix_users": matrix_users,
-            "matrix_passwords": matrix_passwords,
-            "matrix_deactivated_users": matrix_with(|user| user.deactivated),
-            "matrix_rate_limited_users": matrix_with(|user| user.rate_limited),
-            "canary": self.canary_url.as_str(),
-        })
+        Description {
+            central: self.central_url.clone(),
+            instances: self.instance_urls.clone(),
+            users: DEMO_USERS.iter().map(|user| user.login).collect(),
+            password: DEMO_PASSWORD,
+            tls_certificate_sha256: self.tls.as_ref().map(SelfSignedTls::sha256_fingerprint),
+            ocis: self.ocis_url.clone(),
+            ocis_instances: self.ocis_instance_urls.clone(),
+            idp: self.idp.issuer(Zone::Main),
+            oidc_client_id: BUILT_IN_CLIENT_ID,
+            oidc_users: OIDC_USERS.iter().map(|user| user.login).collect(),
+            oidc_passwords: OIDC_USERS.iter().map(|user| (user.login, user.password)).collect(),
+            oidc_disabled_users: OCIS_ACCOUNTS.iter().filter(|a| a.disabled).map(|a| a.login).collect(),
+            tenant_pattern: TENANT_HOST_PATTERN,
+            tenants: self.tenant_urls.clone(),
+            tenant_issuers: TENANTS.iter().map(|tenant| (tenant.name, self.idp.issuer(Zone::Tenant(tenant)))).collect(),
+            tenant_issuer_template: self.tenant_issuer_template(),
+            tenants_subscribed: self.subscribed_tenants(),
+            matrix_portal: self.matrix.proxy_url().clone(),
+            matrix_portal_307: self.matrix.redirect_url().clone(),
+            matrix_homeservers: self.matrix.homeserver_urls().clone(),
+            matrix_users: logins(&MATRIX_USERS, |_| true),
+            matrix_passwords: MATRIX_USERS.iter().map(|user| (user.localpart, user.password)).collect(),
+            matrix_deactivated_users: logins(&MATRIX_USERS, |user| user.deactivated),
+            matrix_rate_limited_users: logins(&MATRIX_USERS, |user| user.rate_limited),
+            canary: self.canary_url.clone(),
+        }
     }
 
     /// The self-signed certificate (DER) every server presents when the scenario serves TLS, so a client can

@@ -169,7 +169,7 @@ mod tests {
     #[tokio::test]
     async fn served_certificate_matches_the_description() {
         let server = start(Scenario { tls: true, ..Scenario::default() }).await;
-        let description = server.description();
+        let description = server.description().to_json();
         let described = description["tls_certificate_sha256"]
             .as_str()
             .expect("a TLS scenario describes its certificate fingerprint")

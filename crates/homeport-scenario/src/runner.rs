@@ -82,7 +82,8 @@ impl Prepared {
             }
             None => None,
         };
-        let description = lookup.as_ref().map(LookupServer::description).unwrap_or(serde_json::Value::Null);
+        let description =
+            lookup.as_ref().map(|server| server.description().to_json()).unwrap_or(serde_json::Value::Null);
         let resolve = |text: &str| -> Result<String, ScenarioError> {
             if lookup.is_none() {
                 return Ok(text.to_owned());

@@ -9,7 +9,7 @@ use crate::{code, homeport, json, lookup, origin};
 async fn an_untrusted_certificate_names_its_fingerprint_and_trust_cert_pins_it() {
     let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
     let config = tempfile::tempdir().expect("temp");
-    let fingerprint = server.description()["tls_certificate_sha256"].as_str().expect("fingerprint").to_owned();
+    let fingerprint = server.description().tls_certificate_sha256.expect("fingerprint");
     let central = server.central_url().to_string();
     let instance2 = origin(&server, "instance2");
     let base =

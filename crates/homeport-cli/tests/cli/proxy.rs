@@ -217,7 +217,7 @@ async fn an_http_proxy_forwards_every_request_and_wants_its_credentials() {
 async fn an_http_proxy_tunnels_https_and_wrong_credentials_are_the_proxys_failure() {
     let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
     let config = tempfile::tempdir().expect("temp");
-    let fingerprint = server.description()["tls_certificate_sha256"].as_str().expect("fingerprint").to_owned();
+    let fingerprint = server.description().tls_certificate_sha256.expect("fingerprint");
     let central = server.central_url().to_string();
     let instance2 = origin(&server, "instance2");
     let proxy = tinyproxy();

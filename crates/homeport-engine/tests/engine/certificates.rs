@@ -11,7 +11,7 @@ use crate::{instance_origin, lookup, options, PASSWORD};
 #[tokio::test]
 async fn an_untrusted_certificate_is_a_decision_then_pinned_for_the_account_only() {
     let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
-    let expected = server.description()["tls_certificate_sha256"].as_str().expect("a fingerprint").to_owned();
+    let expected = server.description().tls_certificate_sha256.expect("a fingerprint");
     // No extra roots: the self-signed certificate is untrusted, as on a person's computer.
     let mut wizard = Wizard::new(server.central_url().as_str(), WizardOptions::default()).expect("valid address");
     wizard.set_credentials(Credentials::new("test@instance2.com", Secret::new(PASSWORD)));
@@ -48,7 +48,7 @@ async fn an_untrusted_certificate_is_a_decision_then_pinned_for_the_account_only
 #[tokio::test]
 async fn a_changed_certificate_is_refused_loudly_never_accepted() {
     let first = lookup(Scenario { tls: true, ..Scenario::default() }).await;
-    let pin = first.description()["tls_certificate_sha256"].as_str().expect("fingerprint").to_owned();
+    let pin = first.description().tls_certificate_sha256.expect("fingerprint");
     first.shutdown().await;
     // The server now presents another certificate (a new lookup server, a new key).
     let changed = lookup(Scenario { tls: true, ..Scenario::default() }).await;

@@ -544,7 +544,7 @@ mod tests {
         let location = redirected.headers()["location"].to_str().expect("ASCII").to_owned();
         assert!(!location.starts_with(server.canary_url().as_str()), "the demo redirects to the instance: {location}");
         assert_eq!(
-            server.description()["canary"].as_str(),
+            server.description().to_json()["canary"].as_str(),
             Some(server.canary_url().as_str()),
             "scenario files can name the canary"
         );

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value};
+
 use super::*;
 use crate::oidc::robot::{auto_login, auto_login_trusting};
 use crate::test_support::{self, client, propfind, start, with_password};
@@ -14,7 +16,7 @@ fn loopback() -> SocketAddr {
 #[tokio::test]
 async fn description_lists_urls_users_and_no_certificate_without_tls() {
     let server = start(Scenario::default()).await;
-    let description = server.description();
+    let description = server.description().to_json();
     assert_eq!(description["central"].as_str(), Some(server.central_url().as_str()), "the central URL");
     assert!(server.central_url().as_str().ends_with('/'), "base URLs end with a slash");
     assert_eq!(
@@ -36,7 +38,7 @@ async fn description_lists_urls_users_and_no_certificate_without_tls() {
 #[tokio::test]
 async fn description_lists_the_oidc_systems() {
     let server = start(Scenario::default()).await;
-    let description = server.description();
+    let description = server.description().to_json();
     assert_eq!(description["ocis"].as_str(), Some(server.ocis_url().as_str()), "the oCIS server");
     assert_eq!(
         description["ocis_instances"]["B"].as_str(),
@@ -83,7 +85,7 @@ async fn oidc_systems_serve_tls_for_their_localhost_names() {
 #[tokio::test]
 async fn description_lists_the_matrix_systems() {
     let server = start(Scenario::default()).await;
-    let description = server.description();
+    let description = server.description().to_json();
     assert_eq!(description["matrix_portal"].as_str(), Some(server.matrix_portal_url().as_str()), "proxy portal");
     assert_eq!(
         description["matrix_portal_307"].as_str(),
