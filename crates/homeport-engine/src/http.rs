@@ -17,9 +17,10 @@ use crate::address::Origin;
 use crate::certificate::{self, CertificateLog, CertificateProblem, Presented};
 use crate::error::ConnectError;
 use crate::proxy::{self, ProxySettings};
+use crate::redact::redact_header;
 use crate::redirect::{is_redirect, Hop, RedirectAnswer, RedirectChain, RedirectPolicy, Verdict};
 use crate::secret::{Credentials, Secret};
-use crate::trace::{redact_header, Exchange, Participant, Trace};
+use crate::trace::{Exchange, Participant, Trace};
 
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -565,13 +566,11 @@ fn retarget(mut request: HttpRequest, hop: &Hop) -> HttpRequest {
     request
 }
 
+/// The headers as sent or received; [`Trace`] redacts them when it records the exchange.
 fn recorded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes());
-            (name.as_str().to_owned(), redact_header(name.as_str(), &value))
-        })
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
         .collect()
 }
 

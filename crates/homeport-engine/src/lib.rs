@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod ops;
 pub mod owncloud;
 pub mod proxy;
+pub mod redact;
 pub mod redirect;
 pub mod secret;
 pub mod settings;

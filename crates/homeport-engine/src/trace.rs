@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::redact;
+
 /// Who answered an exchange. The client is always the other side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -20,7 +22,8 @@ pub enum Participant {
     Idp,
 }
 
-/// One request and its answer (or failure), with secrets already redacted.
+/// One request and its answer (or failure), with secrets already redacted: [`Trace`] redacts
+/// every exchange it records (see [`crate::redact`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Exchange {
@@ -107,7 +110,10 @@ impl Trace {
         self.rounds.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// Redacts `exchange` and keeps it; the observer gets the redacted exchange too, so the live
+    /// diagram shows what `--json` and the trace files show.
     pub(crate) fn record(&self, mut exchange: Exchange) {
+        redact(&mut exchange);
         {
             let mut exchanges = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             exchange.seq = u32::try_from(exchanges.len() + 1).unwrap_or(u32::MAX);
@@ -139,29 +145,21 @@ impl Trace {
     }
 }
 
-/// Header values that must never be recorded as they are.
-pub(crate) fn redact_header(name: &str, value: &str) -> String {
-    match name.to_ascii_lowercase().as_str() {
-        "authorization" | "proxy-authorization" => match value.split_once(' ') {
-            Some((scheme, _)) => format!("{scheme} [redacted]"),
-            None => "[redacted]".to_owned(),
-        },
-        "cookie" | "set-cookie" => "[redacted]".to_owned(),
-        _ => value.to_owned(),
+/// The one place a recorded exchange is redacted: the URL (tokens and codes in the query or the
+/// fragment, a password in the userinfo), the headers, and the error (which may quote a URL).
+fn redact(exchange: &mut Exchange) {
+    exchange.url = redact::redact_url(&exchange.url);
+    if let Some(error) = &mut exchange.error {
+        *error = redact::redact_text(error);
+    }
+    for (name, value) in exchange.request_headers.iter_mut().chain(exchange.response_headers.iter_mut()) {
+        *value = redact::redact_any_header(name, value);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credentials_and_cookies_are_redacted() {
-        assert_eq!(redact_header("Authorization", "Basic dGVzdDpzZWNyZXQ="), "Basic [redacted]");
-        assert_eq!(redact_header("authorization", "opaque"), "[redacted]");
-        assert_eq!(redact_header("Set-Cookie", "oc_session=abc"), "[redacted]");
-        assert_eq!(redact_header("Depth", "0"), "0", "ordinary headers stay readable");
-    }
 
     fn exchange(round: u32, started_ms: f64) -> Exchange {
         Exchange {
@@ -189,5 +187,41 @@ mod tests {
         assert_eq!(trace.round_trips(), 3, "three distinct rounds");
         let seqs: Vec<u32> = trace.exchanges().iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6], "sequence numbers follow sending order");
+    }
+
+    #[test]
+    fn an_exchange_is_redacted_when_it_is_recorded_for_every_reader() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let observer: Observer = {
+            let seen = seen.clone();
+            Arc::new(move |event: &WizardEvent| {
+                if let WizardEvent::Exchange(exchange) = event {
+                    seen.lock().expect("not poisoned").push(exchange.clone());
+                }
+            })
+        };
+        let trace = Trace::new(Some(observer));
+        let mut leaky = exchange(1, 0.0);
+        leaky.url = "http://alice:hunter2@127.0.0.1/_matrix/client/v3/login?loginToken=LOGIN-1&x=1".into();
+        leaky.status = None;
+        leaky.error = Some("refused at http://127.0.0.1:5000/cb?code=CODE-1&state=STATE-1".into());
+        leaky.request_headers = vec![
+            ("authorization".into(), "Bearer ACCESS-1".into()),
+            ("x-auth-token".into(), "TOKEN-1".into()),
+            ("cookie".into(), "s=COOKIE-1".into()),
+        ];
+        leaky.response_headers = vec![("location".into(), "http://127.0.0.1:5000/cb?code=CODE-2".into())];
+        trace.record(leaky);
+        let recorded = trace.exchanges();
+        let observed = seen.lock().expect("not poisoned").clone();
+        assert_eq!(recorded, observed, "the observer and the record hold the same redacted exchange");
+        let shown = format!("{recorded:?}");
+        for secret in ["hunter2", "LOGIN-1", "CODE-1", "STATE-1", "ACCESS-1", "TOKEN-1", "COOKIE-1", "CODE-2"] {
+            assert!(!shown.contains(secret), "{secret} was recorded: {shown}");
+        }
+        let exchange = &recorded[0];
+        assert_eq!(exchange.url, "http://alice@127.0.0.1/_matrix/client/v3/login?loginToken=[redacted]&x=1");
+        assert_eq!(exchange.request_headers[0].1, "Bearer [redacted]", "the scheme stays readable");
+        assert_eq!(exchange.response_headers[0].1, "http://127.0.0.1:5000/cb?code=[redacted]");
     }
 }
