@@ -227,5 +227,5 @@ pub struct AccountList {
 }
 
 pub fn error(code: ErrorCode, message: impl Into<String>) -> ErrorReport {
-    ErrorReport { code, message: message.into(), detail: serde_json::Value::Null }
+    ErrorReport::new(code, message)
 }

@@ -78,23 +78,15 @@ impl Failure {
     }
 
     pub fn store(error: &StoreError) -> Self {
-        Failure::report(ErrorReport { code: error.code(), message: error.to_string(), detail: error.detail() })
+        Failure::report(error.report())
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
-        Failure::report(ErrorReport {
-            code: ErrorCode::BadInput,
-            message: message.into(),
-            detail: serde_json::Value::Null,
-        })
+        Failure::report(ErrorReport::new(ErrorCode::BadInput, message))
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Failure::report(ErrorReport {
-            code: ErrorCode::Internal,
-            message: message.into(),
-            detail: serde_json::Value::Null,
-        })
+        Failure::report(ErrorReport::new(ErrorCode::Internal, message))
     }
 
     /// Scenarios ran but some expectation failed: `results` are printed, then (without `--json`)

@@ -1,10 +1,11 @@
-//! Typed errors of the engine, and their flat form `{code, message, detail}` for the CLI and IPC.
+//! Typed errors of the engine, and their flat form ([`ErrorReport`]) for the CLI and IPC.
 
 use serde::Serialize;
 
 use crate::address::{AddressError, Origin};
 use crate::certificate::{CertificateInfo, CertificateProblem};
 use crate::redirect::RedirectRefusal;
+use crate::report::{ErrorCode, ErrorReason, ErrorReport};
 use crate::store::StoreError;
 use crate::trace::Participant;
 
@@ -106,53 +107,6 @@ fn not_ready_message(server: &str, reason: NotReady) -> String {
     }
 }
 
-/// The closed set of error classes the CLI maps to exit codes and the UI branches on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    BadInput,
-    Unreachable,
-    Tls,
-    AuthFailed,
-    ServerNotReady,
-    PolicyRefused,
-    KeyringUnavailable,
-    NotFound,
-    Protocol,
-    /// The person stopped a running step (the desktop app's Cancel).
-    Cancelled,
-    Internal,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadInput => "bad_input",
-            ErrorCode::Unreachable => "unreachable",
-            ErrorCode::Tls => "tls",
-            ErrorCode::AuthFailed => "auth_failed",
-            ErrorCode::ServerNotReady => "server_not_ready",
-            ErrorCode::PolicyRefused => "policy_refused",
-            ErrorCode::KeyringUnavailable => "keyring_unavailable",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Protocol => "protocol",
-            ErrorCode::Cancelled => "cancelled",
-            ErrorCode::Internal => "internal",
-        }
-    }
-}
-
-/// `{code, message, detail}`: what crosses the CLI `--json` and IPC boundary.
-#[derive(Clone, Debug, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct ErrorReport {
-    pub code: ErrorCode,
-    pub message: String,
-    pub detail: serde_json::Value,
-}
-
 impl ConnectError {
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -247,8 +201,41 @@ impl ConnectError {
         }
     }
 
+    /// What the UI tells apart within [`ConnectError::code`] (see [`ErrorReason`]).
+    pub fn reason(&self) -> Option<ErrorReason> {
+        Some(match self {
+            ConnectError::ProxyFailed { .. } => ErrorReason::Proxy,
+            ConnectError::CertificateUntrusted { .. } => ErrorReason::Untrusted,
+            ConnectError::CertificateChanged { .. } => ErrorReason::Changed,
+            ConnectError::CertificateInvalid { problem, .. } => match problem {
+                CertificateProblem::Untrusted => ErrorReason::Untrusted,
+                CertificateProblem::Changed => ErrorReason::Changed,
+                CertificateProblem::Expired => ErrorReason::Expired,
+                CertificateProblem::NotYetValid => ErrorReason::NotYetValid,
+                CertificateProblem::WrongHost => ErrorReason::WrongHost,
+                CertificateProblem::WeakSignature => ErrorReason::WeakSignature,
+                CertificateProblem::Other => ErrorReason::CertificateInvalid,
+            },
+            ConnectError::ServerNotReady { reason, .. } => match reason {
+                NotReady::Maintenance => ErrorReason::Maintenance,
+                NotReady::NeedsDbUpgrade => ErrorReason::NeedsDbUpgrade,
+                NotReady::NotInstalled => ErrorReason::NotInstalled,
+            },
+            ConnectError::AuthFailed { .. } => ErrorReason::WrongPassword,
+            ConnectError::LoginExpired { .. } => ErrorReason::LoginExpired,
+            ConnectError::AccountDisabled { .. } => ErrorReason::AccountDisabled,
+            ConnectError::TenantRefused { .. } => ErrorReason::TenantRefused,
+            ConnectError::RateLimited { .. } => ErrorReason::RateLimited,
+            ConnectError::MatrixRefused { .. } => ErrorReason::MatrixRefused,
+            ConnectError::BrowserLoginFailed { .. } => ErrorReason::IdpRefused,
+            ConnectError::HomeserverUnusable { .. } => ErrorReason::HomeserverUnusable,
+            ConnectError::Store(e) => return e.reason(),
+            _ => return None,
+        })
+    }
+
     pub fn report(&self) -> ErrorReport {
-        ErrorReport { code: self.code(), message: self.to_string(), detail: self.detail() }
+        ErrorReport { code: self.code(), message: self.to_string(), detail: self.detail(), reason: self.reason() }
     }
 }
 
@@ -272,5 +259,69 @@ fn problem_words(problem: &CertificateProblem) -> &'static str {
         CertificateProblem::Untrusted => "is not issued by an authority this computer trusts",
         CertificateProblem::Changed => "has changed since you trusted it",
         CertificateProblem::Other => "is not valid",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    fn certificate() -> Box<CertificateInfo> {
+        Box::new(CertificateInfo {
+            subject: "CN=x".into(),
+            issuer: "CN=x".into(),
+            not_before: String::new(),
+            not_after: String::new(),
+            sha256: "AB".into(),
+        })
+    }
+
+    #[test]
+    fn the_typed_reason_says_what_detail_reason_says() {
+        let url = String::from("https://x/");
+        let errors = [
+            ConnectError::ProxyFailed { proxy: "p".into(), url: url.clone(), reason: "r".into() },
+            ConnectError::CertificateUntrusted { url: url.clone(), certificate: certificate() },
+            ConnectError::CertificateChanged { url: url.clone(), certificate: certificate() },
+            ConnectError::CertificateInvalid {
+                url: url.clone(),
+                problem: CertificateProblem::WrongHost,
+                certificate: certificate(),
+                detail: String::new(),
+            },
+            ConnectError::ServerNotReady { server: url.clone(), reason: NotReady::NeedsDbUpgrade },
+            ConnectError::AuthFailed {
+                origin: Origin::parse("https://x").expect("origin"),
+                user: "u".into(),
+                at: Participant::Lookup,
+            },
+            ConnectError::LoginExpired { reason: "r".into() },
+            ConnectError::AccountDisabled { server: url.clone() },
+        ];
+        for error in errors {
+            let report = serde_json::to_value(error.report()).expect("a report serializes");
+            assert_eq!(report["reason"], report["detail"]["reason"], "one word for one reason: {report}");
+        }
+    }
+
+    #[test]
+    fn reasons_the_ui_told_apart_by_detail_fields_are_typed_too() {
+        let cases = [
+            (ConnectError::TenantRefused { tenant: "t".into(), reason: "not subscribed".into() }, "tenant_refused"),
+            (ConnectError::RateLimited { server: "s".into(), retry_after_ms: 1 }, "rate_limited"),
+            (
+                ConnectError::MatrixRefused { server: "s".into(), errcode: "M_X".into(), message: "m".into() },
+                "matrix_refused",
+            ),
+            (ConnectError::BrowserLoginFailed { error: "e".into(), description: String::new() }, "idp_refused"),
+            (ConnectError::HomeserverUnusable { base: "b".into(), reason: "r".into() }, "homeserver_unusable"),
+            (ConnectError::Store(StoreError::KeyringLocked { reason: "r".into() }), "keyring_locked"),
+        ];
+        for (error, reason) in cases {
+            assert_eq!(serde_json::to_value(error.report()).expect("serializes")["reason"], reason, "{error:?}");
+        }
+        let report = serde_json::to_value(ConnectError::Finished.report()).expect("serializes");
+        assert!(report.get("reason").is_none(), "no reason, no field: --json only gains one: {report}");
     }
 }

@@ -3,7 +3,8 @@
 
 use crate::account::Account;
 use crate::address::Origin;
-use crate::error::{ConnectError, ErrorCode, ErrorReport};
+use crate::error::ConnectError;
+use crate::report::{ErrorCode, ErrorReport};
 use crate::store::{AccountStore, StoreError};
 use crate::wizard::{Decision, Step, Wizard, WizardOptions};
 
@@ -79,13 +80,13 @@ impl ReverifyError {
     }
 
     pub fn report(&self) -> ErrorReport {
-        let detail = match self {
-            ReverifyError::Store(e) => e.detail(),
-            ReverifyError::Connect { error, .. } => error.detail(),
-            ReverifyError::LoginEnded { .. } | ReverifyError::Stopped(_) => serde_json::Value::Null,
-            ReverifyError::NeedsAttention { refusal, .. } => refusal.detail(),
+        let (detail, reason) = match self {
+            ReverifyError::Store(e) => (e.detail(), e.reason()),
+            ReverifyError::Connect { error, .. } => (error.detail(), error.reason()),
+            ReverifyError::LoginEnded { .. } | ReverifyError::Stopped(_) => (serde_json::Value::Null, None),
+            ReverifyError::NeedsAttention { refusal, .. } => (refusal.detail(), refusal.reason()),
         };
-        ErrorReport { code: self.code(), message: self.to_string(), detail }
+        ErrorReport { code: self.code(), message: self.to_string(), detail, reason }
     }
 }
 

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, ErrorReport};
 use crate::proxy::ProxySettings;
+use crate::report::{ErrorCode, ErrorReport};
 use crate::secret::Secret;
 use crate::store::{self, AccountStore, StoreError};
 
@@ -56,11 +56,9 @@ impl SettingsError {
     /// `bad_input` for an unusable proxy, else the store's (keyring, file) code and words.
     pub fn report(&self) -> ErrorReport {
         match self {
-            SettingsError::InvalidProxy(message) => {
-                ErrorReport { code: ErrorCode::BadInput, message: message.clone(), detail: serde_json::Value::Null }
-            }
+            SettingsError::InvalidProxy(message) => ErrorReport::new(ErrorCode::BadInput, message.clone()),
             // As `ConnectError::Store` reports it (transparent).
-            SettingsError::Store(e) => ErrorReport { code: e.code(), message: e.to_string(), detail: e.detail() },
+            SettingsError::Store(e) => e.report(),
         }
     }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
-use crate::error::ErrorCode;
+use crate::report::{ErrorCode, ErrorReason, ErrorReport};
 use crate::secret::Secret;
 
 pub const KEYRING_SERVICE: &str = "homeport";
@@ -65,6 +65,15 @@ impl StoreError {
             StoreError::Io { path, .. } | StoreError::Corrupt { path, .. } => json!({ "path": path }),
             StoreError::KeyringRejected { .. } | StoreError::NoConfigDir => serde_json::Value::Null,
         }
+    }
+
+    /// A locked keyring can be unlocked; the UI says how.
+    pub fn reason(&self) -> Option<ErrorReason> {
+        matches!(self, StoreError::KeyringLocked { .. }).then_some(ErrorReason::KeyringLocked)
+    }
+
+    pub fn report(&self) -> ErrorReport {
+        ErrorReport { code: self.code(), message: self.to_string(), detail: self.detail(), reason: self.reason() }
     }
 }
 

@@ -4,12 +4,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::redact;
 
 /// Who answered an exchange. The client is always the other side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Participant {
@@ -22,9 +22,10 @@ pub enum Participant {
     Idp,
 }
 
-/// One request and its answer (or failure), with secrets already redacted: [`Trace`] redacts
-/// every exchange it records (see [`crate::redact`]).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One request and its answer (or failure), with secrets already redacted: the trace redacts
+/// every exchange when it records it. `Deserialize`: the desktop's webview can hand its copy back
+/// to be rendered by [`crate::trace_export`] (which redacts again: the copy is not trusted).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Exchange {
     /// Order in which the exchange completed, from 1 (`started_ms` gives the order sent).
@@ -187,6 +188,14 @@ mod tests {
         assert_eq!(trace.round_trips(), 3, "three distinct rounds");
         let seqs: Vec<u32> = trace.exchanges().iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5, 6], "sequence numbers follow sending order");
+    }
+
+    #[test]
+    fn an_exchange_reads_back_from_its_json() {
+        let sent = exchange(2, 1.5);
+        let json = serde_json::to_string(&sent).expect("an exchange serializes");
+        let back: Exchange = serde_json::from_str(&json).expect("and reads back");
+        assert_eq!(back, sent, "what the webview holds is the exchange that was recorded");
     }
 
     #[test]

@@ -79,11 +79,7 @@ mod tests {
             path: PathBuf::from("scenarios/x.toml"),
             passed,
             failures: if passed { vec![] } else { vec!["expected error auth_failed, got <tls>".into()] },
-            result: RunResult::Failed(ErrorReport {
-                code: ErrorCode::Tls,
-                message: "a \"bad\" certificate & more".into(),
-                detail: serde_json::Value::Null,
-            }),
+            result: RunResult::Failed(ErrorReport::new(ErrorCode::Tls, "a \"bad\" certificate & more")),
             round_trips: 2,
             started: std::time::SystemTime::now(),
             duration: Duration::from_millis(1500),

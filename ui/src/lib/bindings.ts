@@ -355,14 +355,71 @@ export type ErrorCode = "bad_input" | "unreachable" | "tls" | "auth_failed" | "s
 /**  The person stopped a running step (the desktop app's Cancel). */
 "cancelled" | "internal";
 
-/**  `{code, message, detail}`: what crosses the CLI `--json` and IPC boundary. */
+/**
+ *  Within an [`ErrorCode`], what the UI tells apart to say what happened and what to do next
+ *  (which page, which words): typed, so the UI never reads `detail`'s free-form JSON for it. Where
+ *  `detail.reason` (the CLI's `--json` contract) names the same thing, the word is the same.
+ *  A reason is added only when a consumer branches on it.
+ */
+export type ErrorReason = 
+/**  `unreachable`: the proxy failed, not the server (the UI offers the proxy settings). */
+"proxy" | 
+/**  `tls`: not issued by an authority this computer trusts (the person may trust it). */
+"untrusted" | 
+/**  `tls`: not the certificate the account pinned; never accepted silently (a loud warning). */
+"changed" | 
+/**  `tls`: the certificate has expired. */
+"expired" | 
+/**  `tls`: the certificate is not valid yet (a wrong clock, usually). */
+"not_yet_valid" | 
+/**  `tls`: the certificate was issued for other host names. */
+"wrong_host" | 
+/**  `tls`: signed with an algorithm too weak or unknown to check. */
+"weak_signature" | 
+/**  `tls`: any other reason the certificate is not valid (`detail.reason` says `other`). */
+"certificate_invalid" | 
+/**  `server_not_ready`: maintenance mode. */
+"maintenance" | 
+/**  `server_not_ready`: the database needs an upgrade. */
+"needs_db_upgrade" | 
+/**  `server_not_ready`: the software is not installed there. */
+"not_installed" | 
+/**  `auth_failed`: the only one typing the password again can fix (the login form comes back). */
+"wrong_password" | 
+/**  `auth_failed`: the stored sign-in is no longer accepted (the UI offers "Log in again"). */
+"login_expired" | 
+/**  `auth_failed`: logged in, but the server does not let the account in. */
+"account_disabled" | 
+/**  `auth_failed`: the tenant's identity zone issues no login for the application. */
+"tenant_refused" | 
+/**  `auth_failed`: the server asked to wait; Homeport waited and tried once more, in vain. */
+"rate_limited" | 
+/**  `auth_failed`: a Matrix server refused the login with an error code (`detail.errcode`). */
+"matrix_refused" | 
+/**  `auth_failed`: the identity provider answered the browser login with an error. */
+"idp_refused" | 
+/**  `protocol`: the Matrix portal named a homeserver that does not work. */
+"homeserver_unusable" | 
+/**  `keyring_unavailable`: there is a keyring, but it is locked. */
+"keyring_locked";
+
+/**
+ *  `{code, message, detail, reason}`: what crosses the CLI `--json` and IPC boundary. `detail` holds
+ *  machine-readable specifics (URLs, a certificate, the server's error code); `reason` is left out
+ *  of the JSON when there is none, so `--json` output only gained a field.
+ */
 export type ErrorReport = {
 	code: ErrorCode,
 	message: string,
 	detail: Value,
+	reason?: ErrorReason | null,
 };
 
-/**  One request and its answer (or failure), with secrets already redacted. */
+/**
+ *  One request and its answer (or failure), with secrets already redacted: the trace redacts
+ *  every exchange when it records it. `Deserialize`: the desktop's webview can hand its copy back
+ *  to be rendered by [`crate::trace_export`] (which redacts again: the copy is not trusted).
+ */
 export type Exchange = {
 	/**  Order in which the exchange completed, from 1 (`started_ms` gives the order sent). */
 	seq: number,

@@ -1,5 +1,5 @@
-// Plain words for every error the engine reports. The UI branches on `code` (and on
-// `detail.reason` for a server that is not ready) — never on the message text.
+// Plain words for every error the engine reports. The UI branches on `code` and the typed `reason`
+// — never on the message text, nor on which fields `detail` happens to hold.
 import type { ErrorReport } from "./bindings";
 
 /** `loud`: a warning to be shown louder than an ordinary error (a changed certificate). */
@@ -14,11 +14,6 @@ function detailField(error: ErrorReport, field: string): string | undefined {
   return undefined;
 }
 
-function isNumberField(error: ErrorReport, field: string): boolean {
-  const detail = error.detail;
-  return !!detail && typeof detail === "object" && !Array.isArray(detail) && typeof detail[field] === "number";
-}
-
 export function explain(error: ErrorReport): Explanation {
   switch (error.code) {
     case "bad_input":
@@ -27,7 +22,7 @@ export function explain(error: ErrorReport): Explanation {
         hint: "Type a server address such as https://cloud.example.com, or an account such as alice@example.com.",
       };
     case "unreachable":
-      if (detailField(error, "reason") === "proxy") {
+      if (error.reason === "proxy") {
         const proxy = detailField(error, "proxy");
         const which = proxy ? `The proxy ${proxy}` : "The proxy";
         return {
@@ -45,42 +40,40 @@ export function explain(error: ErrorReport): Explanation {
     case "tls":
       return explainCertificate(error);
     case "auth_failed":
-      if (detailField(error, "reason") === "account_disabled") {
-        return {
-          title: "The account is disabled",
-          hint: "You logged in, but the server does not let this account in. Ask its administrator.",
-        };
+      switch (error.reason) {
+        case "account_disabled":
+          return {
+            title: "The account is disabled",
+            hint: "You logged in, but the server does not let this account in. Ask its administrator.",
+          };
+        case "tenant_refused":
+          return {
+            title: "This tenant may not use the application",
+            hint: "Its identity zone issues no login for this application (not subscribed). Ask your administrator, or check the address.",
+          };
+        case "rate_limited":
+          return {
+            title: "The server is busy",
+            hint: "It asked Homeport to wait; Homeport waited and tried once more. Try again in a minute.",
+          };
+        case "matrix_refused":
+          return {
+            title: "The Matrix server refused the login",
+            hint: "It gave the reason above. Check the address and the user name, or ask the server's administrator.",
+          };
+        case "idp_refused":
+          return {
+            title: "The identity provider did not log you in",
+            hint: "Start again from the address and log in in your browser.",
+          };
+        default:
+          return {
+            title: "The login did not work",
+            hint: "Check the user name and password and try again.",
+          };
       }
-      if (detailField(error, "tenant") !== undefined) {
-        return {
-          title: "This tenant may not use the application",
-          hint: "Its identity zone issues no login for this application (not subscribed). Ask your administrator, or check the address.",
-        };
-      }
-      if (isNumberField(error, "retry_after_ms")) {
-        return {
-          title: "The server is busy",
-          hint: "It asked Homeport to wait; Homeport waited and tried once more. Try again in a minute.",
-        };
-      }
-      if (detailField(error, "errcode") !== undefined) {
-        return {
-          title: "The Matrix server refused the login",
-          hint: "It gave the reason above. Check the address and the user name, or ask the server's administrator.",
-        };
-      }
-      if (detailField(error, "error") !== undefined) {
-        return {
-          title: "The identity provider did not log you in",
-          hint: "Start again from the address and log in in your browser.",
-        };
-      }
-      return {
-        title: "The login did not work",
-        hint: "Check the user name and password and try again.",
-      };
     case "server_not_ready":
-      switch (detailField(error, "reason")) {
+      switch (error.reason) {
         case "maintenance":
           return {
             title: "The server is in maintenance mode",
@@ -105,7 +98,7 @@ export function explain(error: ErrorReport): Explanation {
         hint: "Your password was not sent. Start again and approve the server only if you trust it.",
       };
     case "keyring_unavailable":
-      if (detailField(error, "keyring") === "locked") {
+      if (error.reason === "keyring_locked") {
         return {
           title: "The system keyring is locked",
           hint:
@@ -125,7 +118,7 @@ export function explain(error: ErrorReport): Explanation {
     case "not_found":
       return { title: "Not found", hint: "Start again from the address." };
     case "protocol":
-      if (detailField(error, "base_url") !== undefined) {
+      if (error.reason === "homeserver_unusable") {
         return {
           title: "The portal named a homeserver that does not work",
           hint: "The Matrix portal's login answer points to a server that is not a usable homeserver. Nothing was stored; tell the portal's administrator.",
@@ -143,11 +136,11 @@ export function explain(error: ErrorReport): Explanation {
 }
 
 /**
- * A certificate the engine did not accept (`code: "tls"`), by `detail.reason`. A changed
+ * A certificate the engine did not accept (`code: "tls"`), by its `reason`. A changed
  * certificate is the loud one: Homeport never accepts it silently.
  */
 function explainCertificate(error: ErrorReport): Explanation {
-  switch (detailField(error, "reason")) {
+  switch (error.reason) {
     case "changed":
       return {
         title: "Warning: the server's certificate has changed",

@@ -32,11 +32,15 @@ const login: LoginDecision = {
   browser_login: false,
   protocol: "owncloud",
 };
-const error = (code: ErrorReport["code"], detail: ErrorReport["detail"] = null): ErrorReport => ({
-  code,
-  message: "m",
-  detail,
-});
+/** An error as the engine reports it: the typed `reason` is `detail.reason` where that names one. */
+const error = (
+  code: ErrorReport["code"],
+  detail: ErrorReport["detail"] = null,
+  reason: ErrorReport["reason"] = undefined,
+): ErrorReport => {
+  const said = detail && typeof detail === "object" && !Array.isArray(detail) ? detail["reason"] : undefined;
+  return { code, message: "m", detail, reason: reason ?? (said as ErrorReport["reason"]) };
+};
 const redirectPage: Page = {
   name: "redirect",
   decision: {
@@ -162,7 +166,7 @@ describe("OIDC accounts", () => {
     const disabled = error("auth_failed", { server: "s", reason: "account_disabled" });
     expect(needsNewLogin(disabled)).toBe(false);
     expect(explain(disabled).title).toMatch(/disabled/);
-    const tenant = error("auth_failed", { tenant: "tenant3", reason: "not subscribed" });
+    const tenant = error("auth_failed", { tenant: "tenant3", reason: "not subscribed" }, "tenant_refused");
     expect(needsNewLogin(tenant)).toBe(false);
     expect(explain(tenant).title).toMatch(/tenant/);
   });
@@ -259,15 +263,15 @@ describe("Matrix behind a portal", () => {
     expect(isFinalRefusal(wrong)).toBe(false);
     expect(pageAfterError({ name: "login", decision: matrixLogin }, wrong, matrixLogin, "a").name).toBe("login");
     const deactivated = error("auth_failed", { server: "s", reason: "account_disabled" });
-    const limited = error("auth_failed", { server: "s", retry_after_ms: 400 });
-    const refused = error("auth_failed", { server: "s", errcode: "M_UNKNOWN" });
+    const limited = error("auth_failed", { server: "s", retry_after_ms: 400 }, "rate_limited");
+    const refused = error("auth_failed", { server: "s", errcode: "M_UNKNOWN" }, "matrix_refused");
     for (const final of [deactivated, limited, refused]) {
       expect(isFinalRefusal(final), JSON.stringify(final.detail)).toBe(true);
       expect(pageAfterError({ name: "login", decision: matrixLogin }, final, matrixLogin, "a").name).toBe("address");
     }
     expect(explain(limited).title).toMatch(/busy/);
     expect(explain(refused).title).toMatch(/Matrix/);
-    expect(explain(error("protocol", { base_url: "http://hs9.localhost/" })).title).toMatch(/homeserver/);
+    expect(explain(error("protocol", { base_url: "http://hs9.localhost/" }, "homeserver_unusable")).title).toMatch(/homeserver/);
   });
 
   it("offers a new login when the homeserver forgot the stored token, and names the tokens", () => {
@@ -298,7 +302,7 @@ describe("certificates", () => {
   });
 
   it("offers Try again for the keyring where it can repeat something", () => {
-    const keyring = error("keyring_unavailable", { keyring: "locked" });
+    const keyring = error("keyring_unavailable", { keyring: "locked" }, "keyring_locked");
     const verifiedPage = { name: "verified" } as Page;
     expect(keyringRetry(verifiedPage, keyring)).toBe("save");
     expect(keyringRetry({ name: "accounts" }, keyring)).toBe("list");
@@ -322,7 +326,7 @@ describe("certificates", () => {
   });
 
   it("explains a keyring: what it is, never a file, how to unlock", () => {
-    const locked = explain(error("keyring_unavailable", { keyring: "locked" }));
+    const locked = explain(error("keyring_unavailable", { keyring: "locked" }, "keyring_locked"));
     expect(locked.title).toContain("locked");
     expect(locked.hint).toContain("never in a file");
     expect(locked.hint).toContain("unlock");

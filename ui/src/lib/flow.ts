@@ -60,7 +60,10 @@ export function pageAfterError(current: Page, error: ErrorReport, login: LoginDe
   }
 }
 
-/** The reason the engine gives in an error's `detail`, if any. */
+/**
+ * The reason in an error's `detail` (the CLI's `--json` words), for the error box's `data-reason`
+ * attribute only: the UI's branches use the typed `reason` (the same word where both exist).
+ */
 export function errorReason(error: ErrorReport): string | null {
   const detail = error.detail;
   if (!detail || typeof detail !== "object" || Array.isArray(detail)) return null;
@@ -70,7 +73,7 @@ export function errorReason(error: ErrorReport): string | null {
 
 /** The proxy (the person's own, or the system's) failed, not the server: the error offers the proxy settings. */
 export function isProxyFailure(error: ErrorReport): boolean {
-  return error.code === "unreachable" && errorReason(error) === "proxy";
+  return error.code === "unreachable" && error.reason === "proxy";
 }
 
 /**
@@ -80,7 +83,7 @@ export function isProxyFailure(error: ErrorReport): boolean {
  * only that keeps the form.
  */
 export function isFinalRefusal(error: ErrorReport): boolean {
-  return error.code === "auth_failed" && errorReason(error) !== "wrong_password";
+  return error.code === "auth_failed" && error.reason !== "wrong_password";
 }
 
 export const CANCELLED_NOTICE = "Cancelled. Nothing was saved.";
@@ -120,7 +123,7 @@ export function formatTime(unixSeconds: number | null): string {
  * Matrix access token) is no longer accepted. The engine says so with `reason: "login_expired"`.
  */
 export function needsNewLogin(report: ErrorReport): boolean {
-  return report.code === "auth_failed" && errorReason(report) === "login_expired";
+  return report.code === "auth_failed" && report.reason === "login_expired";
 }
 
 export function isMatrixAccount(account: Account): boolean {
