@@ -134,12 +134,6 @@ impl HttpRequest {
         self
     }
 
-    /// Basic authentication, or none: the older spelling of `.auth(Auth::Basic(…))`.
-    pub fn credentials(mut self, credentials: Option<Credentials>) -> Self {
-        self.auth = credentials.into();
-        self
-    }
-
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = Some(body.into());
         self
@@ -634,7 +628,7 @@ mod tests {
     fn a_request_never_shows_a_password_a_token_or_a_secret_body() {
         let requests = [
             request().auth(Auth::Basic(Credentials::new("alice", Secret::new("hunter2")))),
-            request().credentials(Some(Credentials::new("alice", Secret::new("hunter2")))),
+            request().auth(Some(Credentials::new("alice", Secret::new("hunter2"))).into()),
             request().auth(Auth::Bearer(Secret::new("ACCESS-1"))),
             request().header("Authorization", "Bearer ACCESS-1"),
             request().secret_body(r#"{"type":"m.login.password","password":"hunter2"}"#),
@@ -653,8 +647,8 @@ mod tests {
     #[test]
     fn every_auth_and_a_secret_body_carry_credentials() {
         assert!(!request().carries_credentials(), "nothing to protect");
-        assert!(!request().credentials(None).carries_credentials(), "no credentials given");
-        assert!(request().credentials(Some(Credentials::new("a", Secret::new("p")))).carries_credentials());
+        assert!(!request().auth(None::<Credentials>.into()).carries_credentials(), "no credentials given");
+        assert!(request().auth(Some(Credentials::new("a", Secret::new("p"))).into()).carries_credentials());
         assert!(request().auth(Auth::Bearer(Secret::new("t"))).carries_credentials(), "a token is a credential");
         assert!(request().secret_body("password=p").carries_credentials(), "a password in the body");
         let mut dropped = request().secret_body("password=p");
