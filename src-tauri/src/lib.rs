@@ -371,55 +371,34 @@ pub fn with_homeport<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
     })
 }
 
-const USAGE: &str = "usage: homeport-desktop [--demo] [--script FILE [--exit-when-done]]
-
-  --demo              open in demo mode: start the embedded lookup server and offer its demo accounts
-  --script FILE       play a QA scenario (the file `homeport run` plays) visibly: the autopilot types
-                      and clicks through the pages; Stop or Escape hands over to you
-  --exit-when-done    with --script: print the verdict line and exit, 0 when the expectations were
-                      met, 12 when not";
+/// The desktop app's arguments, parsed as the CLI parses its own (clap): a usage error exits
+/// with 2, `--help` and `--version` print and exit with 0.
+#[derive(clap::Parser)]
+#[command(name = "homeport-desktop", version, about = "Homeport: connect an account from one address.")]
+struct Arguments {
+    /// Open in demo mode: start the embedded lookup server and offer its demo accounts.
+    #[arg(long)]
+    demo: bool,
+    /// Play a QA scenario (the file `homeport run` plays) visibly: the autopilot types and clicks
+    /// through the pages; Stop or Escape hands over to you.
+    #[arg(long, value_name = "FILE")]
+    script: Option<std::path::PathBuf>,
+    /// With --script: print the verdict line and exit, 0 when the expectations were met, 12 when not.
+    #[arg(long, requires = "script")]
+    exit_when_done: bool,
+}
 
 pub fn run() {
-    let mut demo_requested = false;
-    let mut script = None;
-    let mut exit_when_done = false;
-    let mut arguments = std::env::args().skip(1);
-    while let Some(argument) = arguments.next() {
-        match argument.as_str() {
-            "--demo" => demo_requested = true,
-            "--exit-when-done" => exit_when_done = true,
-            "--script" => {
-                let Some(file) = arguments.next() else {
-                    eprintln!("homeport-desktop: --script needs a scenario file\n{USAGE}");
-                    std::process::exit(2);
-                };
-                // Read and checked before the window opens: a typo is named with file, line and key.
-                match homeport_scenario::Scenario::load(std::path::Path::new(&file)) {
-                    Ok(scenario) => script = Some(scenario),
-                    Err(e) => {
-                        eprintln!("homeport-desktop: {e}");
-                        std::process::exit(2);
-                    }
-                }
-            }
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return;
-            }
-            "--version" | "-V" => {
-                println!("homeport-desktop {}", env!("CARGO_PKG_VERSION"));
-                return;
-            }
-            other => {
-                eprintln!("homeport-desktop: unknown argument {other:?}\n{USAGE}");
-                std::process::exit(2);
-            }
+    let arguments = <Arguments as clap::Parser>::parse();
+    let (demo_requested, exit_when_done) = (arguments.demo, arguments.exit_when_done);
+    // Read and checked before the window opens: a typo is named with file, line and key.
+    let script = match arguments.script.as_deref().map(homeport_scenario::Scenario::load).transpose() {
+        Ok(script) => script,
+        Err(e) => {
+            eprintln!("homeport-desktop: {e}");
+            std::process::exit(2);
         }
-    }
-    if exit_when_done && script.is_none() {
-        eprintln!("homeport-desktop: --exit-when-done goes with --script FILE\n{USAGE}");
-        std::process::exit(2);
-    }
+    };
     let state = AppState::with_script(demo_requested, script, exit_when_done);
     if let Err(e) = with_homeport(tauri::Builder::default(), state).run(tauri::generate_context!()) {
         eprintln!("homeport-desktop: {e}");
