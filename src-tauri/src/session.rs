@@ -1,28 +1,36 @@
 //! One wizard run at a time, driven by the UI: start, answer decisions, cancel, save.
-//! The wizard lives behind an async mutex; each step runs in its own task so Cancel can abort
-//! it without waiting for the network.
+//! Each connection is the engine's decision loop ([`homeport_engine::drive`]) in a task of its
+//! own, whose answerer is the UI: a decision goes back to the command that is waiting for it,
+//! the next `wizard_answer` hands the answer in. Cancel aborts the task without waiting for the
+//! network (the wizard's state was mid-step: it is dropped).
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use homeport_engine::owncloud::initials;
 use homeport_engine::{
-    Account, AccountStore, Answer, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Secret, Step, Wizard,
+    Account, AccountStore, Answer, Answerer, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Secret, Step,
+    Trace, Wizard,
 };
-use tokio::task::AbortHandle;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use crate::ipc::{error, RedirectStep, Verified, WizardOutcome};
 
 #[derive(Default)]
 pub struct WizardSession {
-    wizard: Arc<tokio::sync::Mutex<Option<Wizard>>>,
-    /// The question the UI is answering now (the login page of "Continue in browser"); the
-    /// wizard checks the answers against its own copy.
+    /// The connection in progress, waiting for an answer or running a step.
+    run: Mutex<Option<Run>>,
+    /// Numbers the runs, so that a late cancel or failure stops only its own.
+    runs: std::sync::atomic::AtomicU64,
+    /// The question the UI is answering now (the login page of "Continue in browser", and
+    /// whether there is anything to decline); the wizard checks the answers against its own copy.
     pending: Mutex<Option<Decision>>,
     /// Verified and waiting for "Done".
     verified: Mutex<Option<Connected>>,
+    /// The call whose step runs now.
     running: Mutex<Option<Running>>,
     /// Cancels that overtook their call: commands run concurrently, so the UI's Cancel may be
     /// handled before the step it cancels has started. That step is aborted as soon as it starts.
@@ -54,7 +62,31 @@ const EARLY_CANCELS_KEPT: usize = 8;
 
 struct Running {
     call: CallId,
-    step: AbortHandle,
+    run: u64,
+}
+
+/// A connection's decision loop: its task, and where the UI's answers go.
+struct Run {
+    id: u64,
+    turns: mpsc::UnboundedSender<Turn>,
+    task: JoinHandle<()>,
+}
+
+/// An answer from the UI, and where the step it leads to is reported.
+struct Turn {
+    answer: Answer,
+    /// With "Continue in browser" and `auto-login`: the robot, and the login page it logs in at.
+    robot: Option<(Robot, String)>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// What the loop tells the waiting command.
+enum Reply {
+    /// The step the answer led to, and the round trips so far.
+    Stepped(Result<Step, ErrorReport>, u32),
+    /// The wizard refused the answer (not the certificate shown): nothing changed, the
+    /// question stays open.
+    Refused(ErrorReport),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -65,10 +97,17 @@ impl WizardSession {
     /// Replaces whatever ran before (a new address starts over) and runs the first step.
     pub async fn start(&self, call: CallId, wizard: Wizard) -> Result<WizardOutcome, ErrorReport> {
         self.cancel();
-        *self.wizard.lock().await = Some(wizard);
         *lock(&self.verified) = None;
         *lock(&self.ended) = (None, Duration::ZERO);
-        self.step(call, None).await
+        *lock(&self.pending) = None;
+        let (turns, received) = mpsc::unbounded_channel();
+        let (reply, replied) = oneshot::channel();
+        let id = self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let task = tokio::spawn(drive_for_the_ui(wizard, received, reply));
+        if let Some(previous) = lock(&self.run).replace(Run { id, turns, task }) {
+            previous.task.abort();
+        }
+        self.step(call, id, replied).await
     }
 
     /// How the last connection ended (None while it waits for an answer) and its engine time.
@@ -84,39 +123,36 @@ impl WizardSession {
         answer: Answer,
         robot: Option<Robot>,
     ) -> Result<WizardOutcome, ErrorReport> {
-        {
-            let mut guard = self.wizard.lock().await;
-            let wizard = guard.as_mut().ok_or_else(no_wizard)?;
-            let answer = match answer {
-                Answer::Credentials { user, password } => {
-                    let user = user.trim().to_owned();
-                    if user.is_empty() {
-                        return Err(error(ErrorCode::BadInput, "Enter your user name."));
-                    }
-                    Answer::Credentials { user, password }
+        let answer = match answer {
+            Answer::Credentials { user, password } => {
+                let user = user.trim().to_owned();
+                if user.is_empty() {
+                    return Err(error(ErrorCode::BadInput, "Enter your user name."));
                 }
-                Answer::Decline => {
-                    let round_trips = wizard.trace().round_trips();
-                    // The decision's refusal; without one (the wizard finished) there is nothing to decline.
-                    let refusal = wizard.pending().is_some().then(|| wizard.answer(Answer::Decline));
-                    let refusal = refusal.and_then(Result::err).map(|e| e.report());
-                    *guard = None;
-                    lock(&self.pending).take();
-                    if let Some(refusal) = &refusal {
-                        lock(&self.ended).0 = Some(Ended::Failed(refusal.clone(), round_trips));
-                    }
-                    return Err(refusal.unwrap_or_else(no_wizard));
+                Answer::Credentials { user, password }
+            }
+            // Nothing asked (the wizard finished, or failed with a wrong password): nothing to
+            // decline, and the connection ends.
+            Answer::Decline if lock(&self.pending).is_none() => {
+                if let Some(run) = lock(&self.run).take() {
+                    run.task.abort();
                 }
-                other => other,
-            };
-            // Checked against the decision it answers (only the certificate shown is trusted).
-            wizard.answer(answer).map_err(|e| e.report())?;
-        }
+                return Err(no_wizard());
+            }
+            other => other,
+        };
         let robot = match (robot, self.login_page()) {
             (Some(robot), Some(url)) => Some((robot, url)),
             _ => None,
         };
-        self.step(call, robot).await
+        let (reply, replied) = oneshot::channel();
+        let id = {
+            let run = lock(&self.run);
+            let run = run.as_ref().ok_or_else(no_wizard)?;
+            run.turns.send(Turn { answer, robot, reply }).map_err(|_| no_wizard())?;
+            run.id
+        };
+        self.step(call, id, replied).await
     }
 
     /// The login page of the pending [`Decision::OpenBrowser`], if that is the question.
@@ -130,7 +166,16 @@ impl WizardSession {
     /// Stops the running step, if any. The wizard is dropped: its state was mid-step.
     pub fn cancel(&self) {
         if let Some(running) = lock(&self.running).take() {
-            running.step.abort();
+            self.abort(running.run);
+        }
+    }
+
+    fn abort(&self, id: u64) {
+        let mut run = lock(&self.run);
+        if run.as_ref().is_some_and(|run| run.id == id) {
+            if let Some(run) = run.take() {
+                run.task.abort();
+            }
         }
     }
 
@@ -141,7 +186,7 @@ impl WizardSession {
         let mut running = lock(&self.running);
         if running.as_ref().is_some_and(|running| running.call == call) {
             if let Some(running) = running.take() {
-                running.step.abort();
+                self.abort(running.run);
             }
             return;
         }
@@ -179,42 +224,53 @@ impl WizardSession {
         }
     }
 
-    async fn step(&self, call: CallId, robot: Option<(Robot, String)>) -> Result<WizardOutcome, ErrorReport> {
-        let wizard = self.wizard.clone();
+    /// Waits for the step of call `call` in run `id` and records how it ended.
+    async fn step(
+        &self,
+        call: CallId,
+        id: u64,
+        replied: oneshot::Receiver<Reply>,
+    ) -> Result<WizardOutcome, ErrorReport> {
         let started = Instant::now();
-        let task = tokio::spawn(async move {
-            let mut guard = wizard.lock().await;
-            let Some(wizard) = guard.as_mut() else { return (Err(no_wizard()), 0) };
-            let result = match robot {
-                Some((robot, url)) => {
-                    homeport_scenario::next_with_browser_robot(wizard, &url, &robot.user, &robot.password).await
-                }
-                None => wizard.next().await,
-            };
-            let round_trips = wizard.trace().round_trips();
-            if matches!(&result, Err(e) if !matches!(e, ConnectError::AuthFailed { .. })) {
-                // Finished with an error: only a wrong password can be retried (the engine asks
-                // again). A disabled account or a rate limit shares the code, not the retry.
-                *guard = None;
-            }
-            (result.map_err(|e| e.report()), round_trips)
-        });
         {
             let mut running = lock(&self.running);
-            *running = Some(Running { call, step: task.abort_handle() });
+            *running = Some(Running { call, run: id });
             let mut early = lock(&self.early_cancels);
             if let Some(at) = early.iter().position(|&cancelled| cancelled == call) {
                 early.remove(at);
-                task.abort();
+                self.abort(id);
             }
         }
-        let (result, round_trips) = match task.await {
-            Ok(result) => result,
-            Err(e) if e.is_cancelled() => {
-                *self.wizard.lock().await = None;
-                (Err(error(ErrorCode::Cancelled, "Cancelled. Nothing was saved.")), 0)
+        let replied = replied.await;
+        {
+            let mut running = lock(&self.running);
+            if running.as_ref().is_some_and(|running| running.call == call && running.run == id) {
+                *running = None;
             }
-            Err(e) => (Err(error(ErrorCode::Internal, format!("the connection step stopped unexpectedly: {e}"))), 0),
+        }
+        let (result, round_trips) = match replied {
+            Ok(Reply::Stepped(result, round_trips)) => (result, round_trips),
+            Ok(Reply::Refused(report)) => return Err(report),
+            // The loop is gone without an answer: aborted by Cancel, or it stopped.
+            Err(_) => {
+                let task = {
+                    let mut run = lock(&self.run);
+                    match run.as_ref().is_some_and(|run| run.id == id) {
+                        true => run.take().map(|run| run.task),
+                        false => None,
+                    }
+                };
+                let stopped = match task {
+                    Some(task) => task.await.err().filter(|e| !e.is_cancelled()),
+                    None => None,
+                };
+                match stopped {
+                    Some(e) => {
+                        (Err(error(ErrorCode::Internal, format!("the connection step stopped unexpectedly: {e}"))), 0)
+                    }
+                    None => (Err(error(ErrorCode::Cancelled, "Cancelled. Nothing was saved.")), 0),
+                }
+            }
         };
         {
             let mut ended = lock(&self.ended);
@@ -239,6 +295,80 @@ impl WizardSession {
                 Ok(WizardOutcome::Verified { verified })
             }
         }
+    }
+}
+
+/// The engine's decision loop with the UI as its answerer. Only a wrong password can be
+/// retried (the engine asks again): a disabled account or a rate limit shares the code, not the
+/// retry; any other end finishes the task, and with it the connection.
+async fn drive_for_the_ui(mut wizard: Wizard, turns: mpsc::UnboundedReceiver<Turn>, first: oneshot::Sender<Reply>) {
+    let trace = wizard.trace().clone();
+    let mut answerer = UiAnswerer { turns, reply: Some(first), robot: None, trace };
+    loop {
+        let result = homeport_engine::drive(&mut wizard, &mut answerer).await;
+        let retry = matches!(&result, Err(ConnectError::AuthFailed { .. }));
+        let Some(reply) = answerer.reply.take() else { return };
+        let round_trips = wizard.trace().round_trips();
+        let _ = reply.send(Reply::Stepped(result.map(Step::Connected).map_err(|e| e.report()), round_trips));
+        if !retry {
+            return;
+        }
+        // The login form again, with the error: its answer goes to the wizard, then the loop
+        // goes on where it stopped.
+        loop {
+            let Some(turn) = answerer.turns.recv().await else { return };
+            match wizard.answer(turn.answer) {
+                Ok(()) => {
+                    answerer.reply = Some(turn.reply);
+                    answerer.robot = turn.robot;
+                    break;
+                }
+                Err(e) => {
+                    let _ = turn.reply.send(Reply::Refused(e.report()));
+                }
+            }
+        }
+    }
+}
+
+/// The UI, answering the wizard's decisions: each decision goes to the command waiting for the
+/// step, each answer comes with the next command.
+struct UiAnswerer {
+    turns: mpsc::UnboundedReceiver<Turn>,
+    /// Where the step under way is reported.
+    reply: Option<oneshot::Sender<Reply>>,
+    robot: Option<(Robot, String)>,
+    trace: Trace,
+}
+
+impl Answerer for UiAnswerer {
+    async fn answer(&mut self, decision: &Decision) -> Result<Answer, ConnectError> {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(Reply::Stepped(Ok(Step::Decide(decision.clone())), self.trace.round_trips()));
+        }
+        // The session dropped the connection (a new one started): nothing answers any more.
+        let Some(turn) = self.turns.recv().await else { return Err(ConnectError::Finished) };
+        self.reply = Some(turn.reply);
+        self.robot = turn.robot;
+        Ok(turn.answer)
+    }
+
+    /// With `robot`, "Continue in browser" lets the lookup server's login robot log in at the
+    /// login page while the wizard waits for the browser.
+    async fn step(&mut self, wizard: &mut Wizard) -> Result<Step, ConnectError> {
+        match self.robot.take() {
+            Some((robot, url)) => {
+                homeport_scenario::next_with_browser_robot(wizard, &url, &robot.user, &robot.password).await
+            }
+            None => wizard.next().await,
+        }
+    }
+
+    fn refused(&mut self, error: ConnectError) -> Result<(), ConnectError> {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(Reply::Refused(error.report()));
+        }
+        Ok(())
     }
 }
 

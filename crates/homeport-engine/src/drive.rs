@@ -56,19 +56,33 @@ pub trait Answerer {
     fn step(&mut self, wizard: &mut Wizard) -> impl Future<Output = Result<Step, ConnectError>> + Send {
         wizard.next()
     }
+
+    /// The wizard refused the answer (a certificate other than the one shown): by default the
+    /// run ends with `error`; an answerer that can ask again (the desktop's page stays open)
+    /// returns `Ok` and is asked the same decision again.
+    fn refused(&mut self, error: ConnectError) -> Result<(), ConnectError> {
+        Err(error)
+    }
 }
 
 /// Drives `wizard` to the end: each decision goes to `answerer`, its answer is checked and
 /// applied ([`Wizard::answer`]), and the wizard goes on. Declining ends the run with the
-/// decision's refusal.
+/// decision's refusal; an answer the wizard refuses goes back to [`Answerer::refused`].
 pub async fn drive(wizard: &mut Wizard, answerer: &mut impl Answerer) -> Result<Box<Connected>, ConnectError> {
     loop {
         let decision = match answerer.step(wizard).await? {
             Step::Connected(connected) => return Ok(connected),
             Step::Decide(decision) => decision,
         };
-        let answer = answerer.answer(&decision).await?;
-        wizard.answer(answer)?;
+        loop {
+            let answer = answerer.answer(&decision).await?;
+            let declined = matches!(answer, Answer::Decline);
+            match wizard.answer(answer) {
+                Ok(()) => break,
+                Err(error) if !declined => answerer.refused(error)?,
+                Err(refusal) => return Err(refusal),
+            }
+        }
     }
 }
 
