@@ -119,7 +119,7 @@ async fn addresses_that_look_local_but_are_not_ask_before_any_request() {
         ("localhost as a subdomain", "http://localhost.evil.example/"),
         ("an IPv4-mapped IPv6 loopback", "http://[::ffff:127.0.0.1]/"),
     ] {
-        let mut wizard = wizard(case, input, short_options(), Some(HOSTILE_PASSWORD));
+        let mut wizard = wizard(case, input, loopback_options(), Some(HOSTILE_PASSWORD));
         let (outcome, _) = step(case, &mut wizard).await;
         check(case, &outcome, matches!(outcome, Outcome::Asked(Decision::ConfirmPlainHttp { .. })));
         assert!(wizard.trace().exchanges().is_empty(), "{case}: nothing was sent before the person decided");
@@ -133,7 +133,7 @@ async fn a_10_kb_host_name_under_localhost_reaches_a_bounded_typed_end() {
     let host: Vec<String> = (0..160).map(|i| format!("{i:03}{}", "a".repeat(60))).collect();
     let address = format!("http://{}.localhost:{}/", host.join("."), server.port);
     let case = "a 10 KB host under .localhost";
-    match Wizard::new(&address, short_options()) {
+    match Wizard::new(&address, loopback_options()) {
         Err(error) => assert!(matches!(error, ConnectError::Address(_)), "{case}: typed: {error:?}"),
         Ok(mut wizard) => {
             let (outcome, elapsed) = step(case, &mut wizard).await;

@@ -185,7 +185,7 @@ async fn matrix_servers_that_lie_refuse_or_stall_end_in_typed_errors() {
         let remote_url = remote.url_as("0.0.0.0");
         let server = Scripted::start(move |s| homeserver(s, answer, &remote_url)).await;
         let address = format!("@alice:127.0.0.1:{}", server.port);
-        let mut wizard = wizard(case, &address, short_options(), Some(HOSTILE_PASSWORD));
+        let mut wizard = wizard(case, &address, loopback_options(), Some(HOSTILE_PASSWORD));
         let (outcome, elapsed) = step(case, &mut wizard).await;
         if case.starts_with("control") {
             assert!(matches!(outcome, Outcome::Connected), "{case}: the scripted homeserver is faithful: {outcome:?}");

@@ -143,7 +143,7 @@ async fn lying_webfinger_and_discovery_documents_stop_before_the_browser_opens()
     ];
     let runs = rows.into_iter().map(|(case, route, expected)| async move {
         let server = Scripted::start(route).await;
-        let mut wizard = wizard(case, server.url().as_str(), short_options(), None);
+        let mut wizard = wizard(case, server.url().as_str(), loopback_options(), None);
         let (outcome, elapsed) = step(case, &mut wizard).await;
         check(case, &outcome, expected(&outcome));
         assert!(elapsed < BOUNDED, "{case}: took {elapsed:?}");
@@ -171,7 +171,7 @@ async fn login_behind_scripted_ocis(
         })
     })
     .await;
-    let options = WizardOptions { http: short(), ..options(idp) };
+    let options = WizardOptions { http: loopback(), ..options(idp) };
     let mut wizard = wizard(case, server.url().as_str(), options, None);
     let (outcome, _) = step(case, &mut wizard).await;
     let Outcome::Asked(Decision::OpenBrowser { url, .. }) = outcome else {

@@ -199,7 +199,8 @@ async fn redirects_that_lie_loop_or_leak_end_in_refusals_or_questions() {
         let canary = canary().await;
         let target = canary.url();
         let server = Scripted::start(move |s| route(s, &target)).await;
-        let mut wizard = wizard(case, server.url().as_str(), short_options(), credentials.then_some(HOSTILE_PASSWORD));
+        let mut wizard =
+            wizard(case, server.url().as_str(), loopback_options(), credentials.then_some(HOSTILE_PASSWORD));
         let (outcome, elapsed) = step(case, &mut wizard).await;
         check(case, &outcome, expected(&outcome, &canary.url(), &server.seen(), &canary.seen()));
         assert!(canary.authorized().is_empty(), "{case}: credentials reached an origin nobody approved");

@@ -17,7 +17,7 @@ async fn an_https_url_answered_by_something_that_is_not_tls_is_a_tls_error() {
     let runs = rows.into_iter().map(|(case, acts, expected)| async move {
         let server = Scripted::start(move |_| acts.clone()).await;
         let address = format!("https://127.0.0.1:{}/", server.port);
-        let mut wizard = wizard(case, &address, short_options(), Some(HOSTILE_PASSWORD));
+        let mut wizard = wizard(case, &address, options_for(expected), Some(HOSTILE_PASSWORD));
         let (outcome, elapsed) = step(case, &mut wizard).await;
         check(case, &outcome, expected(&outcome));
         assert!(server.seen().iter().all(|s| s.method == "(not http)"), "{case}: nothing was sent in clear");

@@ -43,7 +43,7 @@ async fn status_php_that_is_not_owncloud_json_is_an_invalid_response() {
     let count = rows.len();
     let runs = rows.into_iter().map(|(case, body, expected)| async move {
         let server = Scripted::start(status_body(body)).await;
-        let mut wizard = wizard(case, server.url().as_str(), short_options(), None);
+        let mut wizard = wizard(case, server.url().as_str(), options_for(expected), None);
         let (outcome, elapsed) = step(case, &mut wizard).await;
         check(case, &outcome, expected(&outcome));
         assert!(elapsed < BOUNDED, "{case}: took {elapsed:?}");
@@ -143,7 +143,7 @@ async fn servers_that_break_http_itself_end_in_bounded_typed_errors() {
     let count = rows.len();
     let runs = rows.into_iter().map(|(case, acts, expected)| async move {
         let server = Scripted::start(move |_| acts.clone()).await;
-        let mut wizard = wizard(case, server.url().as_str(), short_options(), Some(HOSTILE_PASSWORD));
+        let mut wizard = wizard(case, server.url().as_str(), options_for(expected), Some(HOSTILE_PASSWORD));
         let (outcome, elapsed) = step(case, &mut wizard).await;
         check(case, &outcome, expected(&outcome));
         assert!(elapsed < BOUNDED, "{case}: bounded by the configured timeouts, took {elapsed:?}");
@@ -156,7 +156,7 @@ async fn servers_that_break_http_itself_end_in_bounded_typed_errors() {
 async fn a_5xx_storm_is_reported_at_once_without_a_retry_storm() {
     let server = Scripted::start(|_| http("502 Bad Gateway", &[("Content-Type", "text/html")], "<h1>502</h1>")).await;
     let case = "502 to every request";
-    let mut wizard = wizard(case, server.url().as_str(), short_options(), Some(HOSTILE_PASSWORD));
+    let mut wizard = wizard(case, server.url().as_str(), loopback_options(), Some(HOSTILE_PASSWORD));
     let (outcome, elapsed) = step(case, &mut wizard).await;
     check(case, &outcome, matches!(outcome, Outcome::Failed(ConnectError::UnexpectedStatus { status: 502, .. })));
     let requests = server.seen().len();
@@ -178,7 +178,7 @@ async fn the_lookup_servers_wire_faults_end_in_typed_errors() {
     let runs = rows.into_iter().map(|(fault, expected)| async move {
         let case = fault.name();
         let server = lookup(Scenario { fault: Some(fault), ..Scenario::default() }).await;
-        let options = WizardOptions { http: short(), ..options(&server) };
+        let options = WizardOptions { http: bounds_for(expected), ..options(&server) };
         let mut wizard = lookup_wizard(case, &server, options);
         wizard.approve_origin(crate::instance_origin(&server, "instance1"));
         let (outcome, elapsed) = step(case, &mut wizard).await;
