@@ -101,7 +101,7 @@ pub(crate) async fn token_request(issuer: &str, fields: &[(&str, &str)]) -> (u16
 /// The whole code flow for `user` at `issuer`: the token response.
 pub(crate) async fn log_in(issuer: &str, user: &str, password: &str) -> serde_json::Value {
     let authorization = authorization(issuer, user);
-    let callback = crate::oidc::robot::auto_login(&authorization.url, user, password).await.expect("the robot logs in");
+    let callback = crate::robot::auto_login(&authorization.url, user, password).await.expect("the robot logs in");
     let code = code_of(&callback, &authorization);
     let (status, tokens) = token_request(
         issuer,

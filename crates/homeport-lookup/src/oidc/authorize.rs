@@ -188,8 +188,8 @@ mod tests {
     use url::Url;
 
     use crate::error::LookupError;
-    use crate::oidc::robot::auto_login;
     use crate::oidc::BUILT_IN_CLIENT_ID;
+    use crate::robot::auto_login;
     use crate::scenario::Scenario;
     use crate::test_support::{authorization, localhost_client, start};
     #[tokio::test]

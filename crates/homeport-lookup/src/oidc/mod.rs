@@ -11,7 +11,6 @@ pub(crate) mod endpoints;
 mod keys;
 pub(crate) mod page;
 mod registration;
-pub(crate) mod robot;
 mod token;
 mod userinfo;
 

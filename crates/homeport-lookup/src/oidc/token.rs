@@ -83,8 +83,8 @@ mod tests {
         access_token, authorization, code_of, get_json, localhost_client, log_in, start, token_request,
     };
 
-    use crate::oidc::robot::auto_login;
     use crate::oidc::BUILT_IN_CLIENT_ID;
+    use crate::robot::auto_login;
     use crate::scenario::Scenario;
     #[tokio::test]
     async fn the_code_flow_checks_pkce_and_codes_are_single_use() {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::oidc::robot::{auto_login, auto_login_trusting};
+use crate::robot::{auto_login, auto_login_trusting};
 use crate::test_support::{self, client, propfind, start, with_password};
 
 fn loopback() -> SocketAddr {

@@ -1,6 +1,8 @@
-//! A robot that logs in at the lookup server's IdP like a person in a browser would: for tests, QA and the CLI's
-//! `--browser auto-login`. It refuses any IdP that is not on loopback: it is not a password-spraying tool.
+//! The one browser robot: it logs in on the lookup server's login pages (the IdP's and the Matrix portals' SSO page
+//! share one form) like a person in a browser would, for the tests, QA, the CLI's `--browser auto-login` and the
+//! desktop's autopilot. It refuses any login page that is not on loopback: it is not a password-spraying tool.
 
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -108,9 +110,39 @@ pub async fn auto_login_trusting(
     }))
 }
 
+/// What the browser saw of a whole login ([`browser_login`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrowserLogin {
+    /// Where the IdP sent the browser: the client's loopback callback, with `code` and `state` (or `error`).
+    pub callback: Url,
+    /// The status of the client's answer to the callback.
+    pub status: u16,
+    /// The page the client answered the callback with.
+    pub page: String,
+}
+
 /// The whole browser part of a login: [`auto_login`], then the browser's last step — loading the callback URL the
-/// IdP redirected to, which is the client's loopback listener (RFC 8252 §7.3). Returns the page's status.
+/// IdP redirected to, which is the client's loopback listener (RFC 8252 §7.3).
+pub async fn browser_login(authorize_url: &Url, user: &str, password: &str) -> Result<BrowserLogin, LookupError> {
+    let (callback, answer) = load_callback(authorize_url, user, password).await?;
+    let status = answer.status().as_u16();
+    let page = read_page(answer).await?;
+    Ok(BrowserLogin { callback, status, page })
+}
+
+/// [`browser_login`], telling only the status the client answered the callback with (its page is not read).
 pub async fn complete_browser_login(authorize_url: &Url, user: &str, password: &str) -> Result<u16, LookupError> {
+    let (_, answer) = load_callback(authorize_url, user, password).await?;
+    Ok(answer.status().as_u16())
+}
+
+/// [`auto_login`], then the client's answer to the callback, which must be on a loopback IP over http.
+async fn load_callback(
+    authorize_url: &Url,
+    user: &str,
+    password: &str,
+) -> Result<(Url, reqwest::Response), LookupError> {
     let callback = auto_login(authorize_url, user, password).await?;
     let is_loopback_ip = matches!(callback.host(), Some(Host::Ipv4(ip)) if ip.is_loopback())
         || matches!(callback.host(), Some(Host::Ipv6(ip)) if ip.is_loopback());
@@ -120,8 +152,44 @@ pub async fn complete_browser_login(authorize_url: &Url, user: &str, password: &
         )));
     }
     let client = client_for(&callback, None)?;
-    let page = client.get(callback).send().await.map_err(|error| failed("the client's callback", &error))?;
-    Ok(page.status().as_u16())
+    let answer = client.get(callback.clone()).send().await.map_err(|error| failed("the client's callback", &error))?;
+    Ok((callback, answer))
+}
+
+/// What [`while_browser_logs_in`] saw.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Raced<T> {
+    /// What the waiting client came to.
+    pub outcome: T,
+    /// The status of the client's answer to the callback, when the robot was done before the client.
+    pub callback_status: Option<u16>,
+}
+
+/// Runs `waiting` — a client waiting for the browser to come back to its loopback listener — while the robot does
+/// the browser's part ([`complete_browser_login`] at `authorize_url`). The robot's failure (a wrong password, a
+/// refused IdP) ends the wait at once, instead of the client waiting minutes for a browser that never comes back.
+pub async fn while_browser_logs_in<T>(
+    waiting: impl Future<Output = T>,
+    authorize_url: &Url,
+    user: &str,
+    password: &str,
+) -> Result<Raced<T>, LookupError> {
+    let (url, user, password) = (authorize_url.clone(), user.to_owned(), password.to_owned());
+    // Its own task: the robot and the client's listener must make progress together.
+    let mut robot = tokio::spawn(async move { complete_browser_login(&url, &user, &password).await });
+    tokio::pin!(waiting);
+    let mut callback_status = None;
+    loop {
+        tokio::select! {
+            outcome = &mut waiting => return Ok(Raced { outcome, callback_status }),
+            finished = &mut robot, if callback_status.is_none() => match finished {
+                Ok(Ok(status)) => callback_status = Some(status),
+                Ok(Err(error)) => return Err(error),
+                Err(error) => return Err(LookupError::AutoLogin(format!("the login robot stopped: {error}"))),
+            },
+        }
+    }
 }
 
 fn ensure_loopback(url: &Url) -> Result<(), LookupError> {
