@@ -399,28 +399,15 @@ pub async fn next_with_browser_robot(
 ) -> Result<Step, ConnectError> {
     let url =
         Url::parse(url).map_err(|e| ConnectError::LoginRefused { reason: format!("the login page {url:?}: {e}") })?;
-    let (user, password) = (user.to_owned(), password.clone());
-    let mut robot = tokio::spawn(async move {
-        homeport_lookup::complete_browser_login(&url, &user, password.expose()).await.map_err(|e| match e {
-            homeport_lookup::LookupError::AutoLogin(reason) => reason,
-            other => other.to_string(),
-        })
-    });
-    let next = wizard.next();
-    tokio::pin!(next);
-    let mut robot_done = false;
-    loop {
-        tokio::select! {
-            step = &mut next => return step,
-            finished = &mut robot, if !robot_done => {
-                robot_done = true;
-                let failure = match finished {
-                    Ok(Ok(_status)) => continue,
-                    Ok(Err(reason)) => reason,
-                    Err(e) => format!("the login robot stopped: {e}"),
-                };
-                return Err(ConnectError::BrowserLoginFailed { error: failure, description: String::new() });
-            }
+    let raced = homeport_lookup::while_browser_logs_in(wizard.next(), &url, user, password.expose()).await;
+    match raced {
+        Ok(raced) => raced.outcome,
+        Err(e) => {
+            let failure = match e {
+                homeport_lookup::LookupError::AutoLogin(reason) => reason,
+                other => other.to_string(),
+            };
+            Err(ConnectError::BrowserLoginFailed { error: failure, description: String::new() })
         }
     }
 }

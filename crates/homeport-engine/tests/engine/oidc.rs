@@ -9,7 +9,7 @@ use homeport_engine::{
     AccountKind, AccountStore, AuthMethod, ConnectError, Connected, Decision, ErrorCode, Participant, Step, Wizard,
     WizardOptions,
 };
-use homeport_lookup::{auto_login, complete_browser_login, Fault, LookupServer, Scenario, TENANT_HOST_PATTERN};
+use homeport_lookup::{auto_login, while_browser_logs_in, Fault, LookupServer, Scenario, TENANT_HOST_PATTERN};
 use url::Url;
 
 use crate::{lookup, options};
@@ -25,21 +25,11 @@ fn tenant_options(server: &LookupServer) -> WizardOptions {
 /// robot failing ends the test at once (the wizard would wait minutes for the browser).
 async fn next_with_browser(wizard: &mut Wizard, url: &str, user: &str, password: &str) -> Result<Step, ConnectError> {
     let url = Url::parse(url).expect("the login page is a URL");
-    let (user, password) = (user.to_owned(), password.to_owned());
-    let mut robot = tokio::spawn(async move { complete_browser_login(&url, &user, &password).await });
-    let next = wizard.next();
-    tokio::pin!(next);
-    let mut robot_done = false;
-    loop {
-        tokio::select! {
-            step = &mut next => return step,
-            finished = &mut robot, if !robot_done => {
-                robot_done = true;
-                let status = finished.expect("the robot runs").expect("the robot logs in");
-                assert_eq!(status, 200, "the loopback listener answers the browser with its page");
-            }
-        }
+    let raced = while_browser_logs_in(wizard.next(), &url, user, password).await.expect("the robot logs in");
+    if let Some(status) = raced.callback_status {
+        assert_eq!(status, 200, "the loopback listener answers the browser with its page");
     }
+    raced.outcome
 }
 
 /// Runs the wizard to its first OpenBrowser decision and returns the login page's URL.
