@@ -1,7 +1,5 @@
 //! A self-signed certificate: shown, declined, then trusted for this account only.
 
-use std::net::{Ipv4Addr, SocketAddr};
-
 use homeport_lookup::{LookupServer, Scenario};
 use thirtyfour::prelude::*;
 
@@ -12,9 +10,7 @@ async fn a_self_signed_certificate_is_shown_declined_then_trusted_for_this_accou
     let _one = ONE_APP_AT_A_TIME.lock().await;
     // S0 over https: every server presents the same self-signed certificate.
     let scenario = Scenario { tls: true, ..Scenario::default() };
-    let server = LookupServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), scenario)
-        .await
-        .expect("the lookup server starts on loopback with TLS");
+    let server = homeport_lookup::testing::start(scenario).await;
     let app = App::launch(&[]).await.expect("the app starts under tauri-driver");
     let outcome = trust_certificate(&app, &server).await;
     app.finish("trust-certificate", outcome).await;

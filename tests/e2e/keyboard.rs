@@ -1,9 +1,8 @@
 //! The keyboard alone: a whole connection, and Escape cancelling a slow server check.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use homeport_lookup::{LookupServer, Scenario};
+use homeport_lookup::Scenario;
 use thirtyfour::prelude::*;
 
 use crate::harness::*;
@@ -46,9 +45,7 @@ async fn escape_cancels_a_slow_server_check_and_keeps_the_address() {
     let _one = ONE_APP_AT_A_TIME.lock().await;
     // Every answer takes 3 s: long enough to see the progress and press Escape.
     let scenario = Scenario { latency: Duration::from_secs(3), ..Scenario::default() };
-    let server = LookupServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), scenario)
-        .await
-        .expect("the lookup server starts on loopback");
+    let server = homeport_lookup::testing::start(scenario).await;
     let app = App::launch(&[]).await.expect("the app starts under tauri-driver");
     let outcome = cancel_slow_check(&app, server.central_url().as_str()).await;
     app.finish("cancelled", outcome).await;

@@ -1,7 +1,5 @@
 //! Matrix: the proxy portal, the 307 portal (the password only after approval), and SSO.
 
-use std::net::{Ipv4Addr, SocketAddr};
-
 use homeport_engine::Origin;
 use homeport_lookup::{LookupServer, Scenario};
 use thirtyfour::prelude::*;
@@ -132,9 +130,7 @@ async fn matrix_proxy_portal(app: &App) -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_behind_the_307_portal_sends_the_password_on_only_after_approval() {
     let _one = ONE_APP_AT_A_TIME.lock().await;
-    let server = LookupServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), Scenario::default())
-        .await
-        .expect("the lookup server starts on loopback");
+    let server = homeport_lookup::testing::start(Scenario::default()).await;
     let app = App::launch(&[]).await.expect("the app starts under tauri-driver");
     let outcome = matrix_307_portal(&app, &server).await;
     app.finish("matrix-307", outcome).await;

@@ -1,10 +1,8 @@
 //! ownCloud through the demo: connect through the redirect, store in the keyring, remove; a wrong password; maintenance.
 
-use std::net::{Ipv4Addr, SocketAddr};
-
 use base64::Engine as _;
 use homeport_engine::ErrorCode;
-use homeport_lookup::{Fault, LookupServer, Scenario};
+use homeport_lookup::{Fault, Scenario};
 use thirtyfour::prelude::*;
 
 use crate::harness::*;
@@ -110,9 +108,7 @@ async fn wrong_password(app: &App) -> TestResult {
 async fn a_server_in_maintenance_is_explained() {
     let _one = ONE_APP_AT_A_TIME.lock().await;
     let scenario = Scenario { fault: Some(Fault::Maintenance), ..Scenario::default() };
-    let server = LookupServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), scenario)
-        .await
-        .expect("the lookup server starts on loopback");
+    let server = homeport_lookup::testing::start(scenario).await;
     let app = App::launch(&[]).await.expect("the app starts under tauri-driver");
     let outcome = maintenance(&app, server.central_url().as_str()).await;
     app.finish("maintenance", outcome).await;

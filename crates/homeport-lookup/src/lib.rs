@@ -46,8 +46,8 @@ mod scenario;
 mod serve;
 mod server;
 mod tenant;
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod tls;
 mod wire_faults;
 

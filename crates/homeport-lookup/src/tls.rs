@@ -84,7 +84,7 @@ mod tests {
     use tokio::net::TcpStream;
 
     use super::*;
-    use crate::test_support::{client, start};
+    use crate::testing::{client, start};
     use crate::Scenario;
 
     #[test]

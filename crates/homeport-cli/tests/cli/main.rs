@@ -21,7 +21,7 @@ use tokio::process::Command;
 const HOMEPORT: &str = env!("CARGO_BIN_EXE_homeport");
 
 async fn lookup(scenario: Scenario) -> LookupServer {
-    LookupServer::start("127.0.0.1:0".parse().expect("addr"), scenario).await.expect("lookup server starts")
+    homeport_lookup::testing::start(scenario).await
 }
 
 fn origin(server: &LookupServer, instance: &str) -> String {

@@ -15,8 +15,7 @@ use homeport_lookup::{LookupServer, Scenario};
 pub const PASSWORD: &str = "secret";
 
 pub async fn lookup(scenario: Scenario) -> LookupServer {
-    let listen = "127.0.0.1:0".parse().expect("loopback address");
-    LookupServer::start(listen, scenario).await.expect("the lookup server starts on loopback")
+    homeport_lookup::testing::start(scenario).await
 }
 
 /// Wizard options that trust the lookup server's self-signed certificate, if it has one.

@@ -102,7 +102,7 @@ mod tests {
     use serde_json::json;
 
     use crate::matrix::test_support::{get, get_with_token, login, password_login, post_raw, token_login};
-    use crate::test_support::start;
+    use crate::testing::start;
     use crate::Scenario;
 
     #[tokio::test]

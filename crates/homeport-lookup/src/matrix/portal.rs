@@ -155,7 +155,7 @@ mod tests {
 
     use crate::matrix::test_support::{get, login, password_login, post_raw, token_login};
     use crate::matrix::LOGIN_PATH;
-    use crate::test_support::start;
+    use crate::testing::start;
     use crate::{Fault, Scenario};
 
     fn login_posts_at(server: &crate::LookupServer, name: &str) -> usize {

@@ -146,7 +146,7 @@ mod tests {
 
     use super::*;
     use crate::matrix::test_support::{get, get_with_token, login, token_login};
-    use crate::test_support::{localhost_client, start};
+    use crate::testing::{localhost_client, start};
     use crate::{auto_login, auto_login_trusting, LookupError, Scenario};
 
     fn sso_url(portal: &Url, path: &str, redirect: &str) -> Url {

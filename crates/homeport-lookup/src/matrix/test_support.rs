@@ -4,7 +4,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use url::Url;
 
-use crate::test_support::localhost_client;
+use crate::testing::localhost_client;
 
 /// One answer of a Matrix server: status, headers and the JSON body (`Null` when empty or not JSON).
 #[derive(Debug)]

@@ -142,7 +142,7 @@ mod tests {
 
     use serde_json::Value;
 
-    use crate::test_support::{access_token, localhost_client, log_in, propfind, start};
+    use crate::testing::{access_token, localhost_client, log_in, propfind, start};
     use crate::Scenario;
 
     #[tokio::test]

@@ -179,7 +179,7 @@ fn jrd_refusal(refusal: &BearerRefusal, realm: &str) -> Response {
 mod tests {
     use serde_json::{json, Value};
 
-    use crate::test_support::{access_token, localhost_client, log_in, propfind, start};
+    use crate::testing::{access_token, localhost_client, log_in, propfind, start};
     use crate::{Fault, Scenario};
 
     use super::{INSTANCE_REL, ISSUER_REL};

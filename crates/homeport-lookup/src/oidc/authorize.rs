@@ -191,7 +191,7 @@ mod tests {
     use crate::oidc::BUILT_IN_CLIENT_ID;
     use crate::robot::auto_login;
     use crate::scenario::Scenario;
-    use crate::test_support::{authorization, localhost_client, start};
+    use crate::testing::{authorization, localhost_client, start};
     #[tokio::test]
     async fn the_login_page_is_a_form_and_wrong_passwords_show_an_error() {
         let server = start(Scenario::default()).await;

@@ -72,7 +72,7 @@ mod tests {
     use serde_json::{json, Value};
     use url::Url;
 
-    use crate::test_support::{access_token, get_json, localhost_client, log_in, start, token_request};
+    use crate::testing::{access_token, get_json, localhost_client, log_in, start, token_request};
 
     use crate::oidc::BUILT_IN_CLIENT_ID;
     use crate::scenario::Scenario;

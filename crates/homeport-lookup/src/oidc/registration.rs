@@ -100,7 +100,7 @@ mod tests {
     use crate::oidc::BUILT_IN_CLIENT_ID;
     use crate::robot::auto_login;
     use crate::scenario::Scenario;
-    use crate::test_support::{authorization, localhost_client, start};
+    use crate::testing::{authorization, localhost_client, start};
     async fn register(issuer: &str, metadata: &Value) -> (u16, Value) {
         let response =
             localhost_client().post(format!("{issuer}/register")).json(metadata).send().await.expect("answers");

@@ -79,7 +79,7 @@ mod tests {
     use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     use serde_json::Value;
 
-    use crate::test_support::{
+    use crate::testing::{
         access_token, authorization, code_of, get_json, localhost_client, log_in, start, token_request,
     };
 

@@ -44,7 +44,7 @@ pub(super) async fn userinfo(
 mod tests {
     use std::time::Duration;
 
-    use crate::test_support::{access_token, localhost_client, log_in, start};
+    use crate::testing::{access_token, localhost_client, log_in, start};
 
     use crate::scenario::Scenario;
     #[tokio::test]

@@ -219,7 +219,7 @@ fn challenge() -> Response {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::{client, propfind, start, with_password};
+    use crate::testing::{client, propfind, start, with_password};
     use crate::{Fault, Scenario};
 
     #[tokio::test]

@@ -204,7 +204,7 @@ fn ocs_request(
 mod tests {
     use std::collections::BTreeMap;
 
-    use crate::test_support::{client, propfind, start, with_password};
+    use crate::testing::{client, propfind, start, with_password};
     use crate::{Fault, LookupServer, Scenario};
 
     const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::robot::{auto_login, auto_login_trusting};
-use crate::test_support::{self, client, propfind, start, with_password};
+use crate::testing::{self, client, propfind, start, with_password};
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
@@ -73,7 +73,7 @@ async fn oidc_systems_serve_tls_for_their_localhost_names() {
     let server = start(Scenario { tls: true, ..Scenario::default() }).await;
     let zone = server.tenant_issuer("tenant2").expect("tenant2's zone");
     assert!(zone.starts_with("https://tenant2.auth.localhost:"), "https issuers: {zone}");
-    let request = test_support::authorization(&zone, "tls");
+    let request = testing::authorization(&zone, "tls");
     let certificate = server.certificate_der().expect("a certificate");
     let callback = auto_login_trusting(&request.url, "marie", "radioactivity", Some(&certificate))
         .await

@@ -159,7 +159,7 @@ mod tests {
     use serde_json::Value;
     use url::Url;
 
-    use crate::test_support::{access_token, authorization, localhost_client, log_in, propfind, start, token_request};
+    use crate::testing::{access_token, authorization, localhost_client, log_in, propfind, start, token_request};
     use crate::{auto_login, Scenario, BUILT_IN_CLIENT_ID};
 
     #[test]

@@ -1,4 +1,5 @@
-//! Helpers of the crate's own tests: a server on loopback, clients like the engine's, an OIDC code flow.
+//! Test helpers (cargo feature `testing`, and this crate's own tests): a server on loopback, clients like the
+//! engine's, an OIDC code flow. They panic on anything unexpected, as test code does; not for production code.
 
 use std::net::SocketAddr;
 
@@ -8,7 +9,8 @@ use crate::people::DEMO_PASSWORD;
 use crate::scenario::Scenario;
 use crate::server::LookupServer;
 
-pub(crate) async fn start(scenario: Scenario) -> LookupServer {
+/// Starts the lookup server on a free port of 127.0.0.1.
+pub async fn start(scenario: Scenario) -> LookupServer {
     LookupServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), scenario)
         .await
         .expect("the lookup server starts on loopback")
@@ -16,7 +18,7 @@ pub(crate) async fn start(scenario: Scenario) -> LookupServer {
 
 /// A client like the engine's: no automatic redirects, and no proxy from the environment between it and
 /// the loopback servers.
-pub(crate) fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -24,17 +26,17 @@ pub(crate) fn client() -> reqwest::Client {
         .expect("a plain reqwest client")
 }
 
-pub(crate) fn propfind(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+pub fn propfind(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
     let method = reqwest::Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method token");
     client.request(method, url)
 }
 
-pub(crate) fn with_password(request: reqwest::RequestBuilder, user: &str) -> reqwest::RequestBuilder {
+pub fn with_password(request: reqwest::RequestBuilder, user: &str) -> reqwest::RequestBuilder {
     request.basic_auth(user, Some(DEMO_PASSWORD))
 }
 
 /// Like [`client`], and connecting the demo's `*.localhost` hosts to 127.0.0.1 (RFC 6761), as the engine does.
-pub(crate) fn localhost_client() -> reqwest::Client {
+pub fn localhost_client() -> reqwest::Client {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut builder = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none());
     for tenant in ["tenant1", "tenant2", "tenant3", "tenant9"] {
@@ -50,16 +52,16 @@ pub(crate) fn localhost_client() -> reqwest::Client {
 
 /// One authorization request's secrets, as the engine keeps them.
 #[derive(Debug)]
-pub(crate) struct Authorization {
-    pub(crate) url: Url,
-    pub(crate) verifier: String,
-    pub(crate) state: String,
-    pub(crate) redirect_uri: String,
-    pub(crate) client_id: String,
+pub struct Authorization {
+    pub url: Url,
+    pub verifier: String,
+    pub state: String,
+    pub redirect_uri: String,
+    pub client_id: String,
 }
 
 /// An authorization request to `issuer` for the built-in client, PKCE S256, redirect to a loopback port.
-pub(crate) fn authorization(issuer: &str, seed: &str) -> Authorization {
+pub fn authorization(issuer: &str, seed: &str) -> Authorization {
     let verifier = format!("verifier-{seed}-{}", "v".repeat(48));
     let redirect_uri = "http://127.0.0.1:53682/callback".to_owned();
     let state = format!("state-{seed}");
@@ -78,14 +80,14 @@ pub(crate) fn authorization(issuer: &str, seed: &str) -> Authorization {
 }
 
 /// The `code` of a callback URL, after checking its `state`.
-pub(crate) fn code_of(callback: &Url, authorization: &Authorization) -> String {
+pub fn code_of(callback: &Url, authorization: &Authorization) -> String {
     let query: std::collections::HashMap<String, String> = callback.query_pairs().into_owned().collect();
     assert_eq!(query.get("state"), Some(&authorization.state), "the state comes back: {callback}");
     query.get("code").cloned().expect("the callback carries a code")
 }
 
 /// `POST <issuer>/token` with form fields; the status and the JSON answer.
-pub(crate) async fn token_request(issuer: &str, fields: &[(&str, &str)]) -> (u16, serde_json::Value) {
+pub async fn token_request(issuer: &str, fields: &[(&str, &str)]) -> (u16, serde_json::Value) {
     let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
     let response = localhost_client()
         .post(format!("{issuer}/token"))
@@ -99,7 +101,7 @@ pub(crate) async fn token_request(issuer: &str, fields: &[(&str, &str)]) -> (u16
 }
 
 /// The whole code flow for `user` at `issuer`: the token response.
-pub(crate) async fn log_in(issuer: &str, user: &str, password: &str) -> serde_json::Value {
+pub async fn log_in(issuer: &str, user: &str, password: &str) -> serde_json::Value {
     let authorization = authorization(issuer, user);
     let callback = crate::robot::auto_login(&authorization.url, user, password).await.expect("the robot logs in");
     let code = code_of(&callback, &authorization);
@@ -119,12 +121,12 @@ pub(crate) async fn log_in(issuer: &str, user: &str, password: &str) -> serde_js
 }
 
 /// The access token of a token response.
-pub(crate) fn access_token(tokens: &serde_json::Value) -> String {
+pub fn access_token(tokens: &serde_json::Value) -> String {
     tokens["access_token"].as_str().expect("an access token").to_owned()
 }
 
 /// `GET url` with [`localhost_client`]: the status and the JSON answer.
-pub(crate) async fn get_json(url: &str) -> (u16, serde_json::Value) {
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let response = localhost_client().get(url).send().await.expect("the IdP answers");
     let status = response.status().as_u16();
     (status, response.json().await.expect("JSON"))
