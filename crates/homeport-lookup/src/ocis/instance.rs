@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
@@ -114,11 +114,7 @@ async fn user(
                 BearerRefusal::Forbidden(_) => (StatusCode::FORBIDDEN, 403),
                 _ => (StatusCode::UNAUTHORIZED, 997),
             };
-            let mut response = ocs::failure(status, format, code, "Unauthorised");
-            if let Some(challenge) = refusal.challenge(state.realm()).and_then(|c| HeaderValue::from_str(&c).ok()) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
-            }
-            return response;
+            return ocs::unauthorised(status, format, code, refusal.challenge(state.realm()).as_deref());
         }
     };
     let Some(user) = find_oidc_user(&claims.preferred_username) else {

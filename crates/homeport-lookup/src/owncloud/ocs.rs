@@ -63,6 +63,16 @@ pub(crate) fn failure(http: StatusCode, format: OcsFormat, code: u16, message: &
     envelope(http, format, "failure", code, message, json!([]))
 }
 
+/// The `Unauthorised` failure of a request without valid credentials, with the `WWW-Authenticate` challenge
+/// (when there is one) that tells the client where and how to log in.
+pub(crate) fn unauthorised(http: StatusCode, format: OcsFormat, code: u16, challenge: Option<&str>) -> Response {
+    let mut response = failure(http, format, code, "Unauthorised");
+    if let Some(value) = challenge.and_then(|challenge| HeaderValue::from_str(challenge).ok()) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
 fn envelope(http: StatusCode, format: OcsFormat, status: &str, code: u16, message: &str, data: Value) -> Response {
     let document = json!({
         "ocs": {

@@ -96,11 +96,20 @@ async fn webdav(State(state): State<Arc<ApprouterState>>, method: Method, header
 /// The approuter always names the tenant's zone as realm, so a client knows where to log in.
 fn approuter_refusal(refusal: &BearerRefusal, realm: &str) -> Response {
     match refusal {
-        BearerRefusal::InvalidToken(description) => crate::ocis::dav_unauthorized(
-            &format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{description}\""),
-            description,
-        ),
+        BearerRefusal::InvalidToken(description) => {
+            crate::ocis::dav_unauthorized(&approuter_challenge(refusal, realm), description)
+        }
         other => other.dav_response(realm),
+    }
+}
+
+/// The approuter's `WWW-Authenticate` challenge: the realm always, the token's problem when there is one.
+fn approuter_challenge(refusal: &BearerRefusal, realm: &str) -> String {
+    match refusal {
+        BearerRefusal::InvalidToken(description) => {
+            format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{description}\"")
+        }
+        _ => format!("Bearer realm=\"{realm}\""),
     }
 }
 
@@ -122,18 +131,8 @@ async fn user(
     let claims = match bearer_claims(&state.provider, Zone::Tenant(tenant), &headers) {
         Ok(claims) => claims,
         Err(refusal) => {
-            let realm = state.realm(tenant);
-            let mut response = ocs::failure(StatusCode::UNAUTHORIZED, format, 997, "Unauthorised");
-            let challenge = match &refusal {
-                BearerRefusal::InvalidToken(description) => {
-                    format!("Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{description}\"")
-                }
-                _ => format!("Bearer realm=\"{realm}\""),
-            };
-            if let Ok(value) = challenge.parse() {
-                response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, value);
-            }
-            return response;
+            let challenge = approuter_challenge(&refusal, &state.realm(tenant));
+            return ocs::unauthorised(StatusCode::UNAUTHORIZED, format, 997, Some(&challenge));
         }
     };
     let Some(user) = find_oidc_user(&claims.preferred_username) else {
