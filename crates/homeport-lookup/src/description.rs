@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-/// The lookup server's description (see [`LookupServer::description`](crate::LookupServer::description)): URLs,
-/// demo users and their passwords, and the certificate fingerprint; for seeds 002/003 the oCIS server and
-/// instances, the IdP, the tenant pattern and approuter URLs, the OIDC users and their passwords; for seeds
-/// 001/004 the Matrix portals, homeservers, users and passwords; and the canary's URL.
+/// The lookup server's description (see [`LookupServer::description`](crate::LookupServer::description)): URLs, demo
+/// users and their passwords, and the certificate fingerprint; the oCIS server and instances, the IdP, the tenant
+/// pattern and approuter URLs, the OIDC users and their passwords; the Matrix portals, homeservers, users and
+/// passwords; and the canary's URL.
 ///
 /// Its `Display` is the JSON line `homeport mock` prints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -1,22 +1,28 @@
 //! Homeport's embedded lookup server: a faithful mock of the systems Homeport connects to, for the demo mode, the
 //! CLI's `homeport mock` and the engine's tests.
 //!
-//! Today it acts out seed 000, an ownCloud multi-tenant setup: a central server that knows only `status.php` and
-//! `remote.php/webdav` and redirects each user to their instance by the domain of the user name, and three
-//! ownCloud 10 instances on their own ports (or under `<central>/instanceN/`). A [`Scenario`] picks the redirect
+//! It acts out an ownCloud multi-tenant setup (`docs/protocols/owncloud-redirect.md`): a central server that knows only
+//! `status.php` and `remote.php/webdav` and redirects each user to their instance by the domain of the user name, and
+//! three ownCloud 10 instances on their own ports (or under `<central>/instanceN/`). A [`Scenario`] picks the redirect
 //! status, latency, layout, TLS and one [`Fault`].
 //!
-//! It also acts out seeds 002 and 003, each server on its own 127.0.0.1 port: an OpenID Provider (discovery,
+//! It also acts out oCIS with OpenID Connect and tenants by host (`docs/protocols/oidc-ocis.md`,
+//! `docs/protocols/tenant-by-host.md`), each server on its own 127.0.0.1 port: an OpenID Provider (discovery,
 //! JWKS, registration, an HTML login form, code + PKCE, refresh with rotation, userinfo, revocation; ES256 JWTs),
 //! an oCIS-like server with WebFinger and two instances that accept only the IdP's bearer tokens, and an
 //! approuter that serves tenants by host (`<tenant>.approuter.localhost`, [`TENANT_HOST_PATTERN`]) with one
 //! identity zone per tenant on the IdP port (`<tenant>.auth.localhost`). [`auto_login`] submits the login form
 //! like a person would, for tests and QA.
 //!
-//! And it acts out seeds 001 and 004 (MSC1730), again each server on its own 127.0.0.1 port: two Matrix
-//! homeservers (`hs1.localhost`, `hs2.localhost`) and a login portal in front of them in both of the MSC's modes,
-//! proxy (`proxy.localhost`: the answer names the homeserver in `well_known` and `base_cs_url`) and redirect
-//! (`redirect.localhost`: a `307` to the homeserver), each with SSO through a login page [`auto_login`] can fill.
+//! And it acts out Matrix behind a login portal (MSC1730, `docs/protocols/matrix-msc1730.md`), again each server on its
+//! own 127.0.0.1 port: two Matrix homeservers (`hs1.localhost`, `hs2.localhost`) and a login portal in front of them in
+//! both of the MSC's modes, proxy (`proxy.localhost`: the answer names the homeserver in `well_known` and
+//! `base_cs_url`) and redirect (`redirect.localhost`: a `307` to the homeserver), each with SSO through a login page
+//! [`auto_login`] can fill.
+//!
+//! The browser robot (`robot.rs`: [`auto_login`], [`browser_login`], [`while_browser_logs_in`]) is the one the
+//! tests, `homeport run` and the desktop's autopilot share; `testing` (cargo feature `testing`) holds the helpers
+//! of the other crates' tests.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), homeport_lookup::LookupError> {

@@ -3,7 +3,7 @@
 //!
 //! The systems only read these tables; `homeport mock`'s description and the desktop's demo page list them.
 
-/// One of the seed's demo people (password [`DEMO_PASSWORD`]).
+/// One of the ownCloud demo people (password [`DEMO_PASSWORD`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoPerson {
     pub login: &'static str,
@@ -11,26 +11,28 @@ pub struct DemoPerson {
     pub instance_url: String,
 }
 
-/// A user of the OpenID Provider (seeds 002, 003), for the desktop app's demo page and `homeport mock`.
+/// A user of the OpenID Provider (oCIS and the tenants), for the desktop app's demo page and `homeport mock`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OidcPerson {
     pub login: &'static str,
     pub password: &'static str,
     pub display_name: &'static str,
     pub email: &'static str,
-    /// The oCIS instances (names, see [`LookupServer::ocis_instance_urls`](crate::LookupServer::ocis_instance_urls)) the account lives on.
+    /// The oCIS instances (names, see [`LookupServer::ocis_instance_urls`](crate::LookupServer::ocis_instance_urls))
+    /// the account lives on.
     pub ocis_instances: Vec<&'static str>,
-    /// The IdP logs the person in, but oCIS refuses the account ("account is disabled", seed 002).
+    /// The IdP logs the person in, but oCIS refuses the account ("account is disabled").
     pub disabled_at_ocis: bool,
 }
 
-/// A user of the Matrix homeservers (seeds 001, 004), for the desktop app's demo page and `homeport mock`.
+/// A user of the Matrix homeservers, for the desktop app's demo page and `homeport mock`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatrixPerson {
     pub localpart: &'static str,
     pub password: &'static str,
     pub display_name: &'static str,
-    /// The homeserver that owns the account: `hs1` or `hs2` (see [`LookupServer::matrix_homeserver_urls`](crate::LookupServer::matrix_homeserver_urls)).
+    /// The homeserver that owns the account: `hs1` or `hs2` (see
+    /// [`LookupServer::matrix_homeserver_urls`](crate::LookupServer::matrix_homeserver_urls)).
     pub homeserver: &'static str,
     /// The full user id: `@alice:hs1.localhost:41234`.
     pub user_id: String,
@@ -41,9 +43,10 @@ pub struct MatrixPerson {
     pub rate_limited: bool,
 }
 
-// ownCloud (seed 000): one password for all, each user on the instance their login's domain names.
+// ownCloud (`docs/protocols/owncloud-redirect.md`): one password for all, each user on the instance their login's
+// domain names.
 
-/// The one password of every demo user, as in the seed's example deployment.
+/// The one password of every ownCloud demo user, as in ownCloud's example deployment.
 pub const DEMO_PASSWORD: &str = "secret";
 
 /// A demo account. ownCloud's user id is the login name.
@@ -67,7 +70,7 @@ pub(crate) const DEMO_USERS: [DemoUser; 3] = [
     DemoUser { login: "test@instance3.com", display_name: "Test User Three", instance: "instance3", avatar_png: None },
 ];
 
-// The OpenID Provider (seeds 002, 003) and what oCIS knows of its users.
+// The OpenID Provider (`docs/protocols/oidc-ocis.md`) and what oCIS knows of its users.
 
 /// A person who can log in at the provider (oCIS's demo users).
 #[derive(Debug, PartialEq, Eq)]
@@ -113,7 +116,7 @@ pub(crate) fn find_oidc_user(login: &str) -> Option<&'static OidcUser> {
 pub(crate) struct OcisAccount {
     pub(crate) login: &'static str,
     pub(crate) instances: &'static [&'static str],
-    /// Seed 002's "account has been disabled": the IdP logs them in, oCIS refuses them.
+    /// oCIS's "account has been disabled": the IdP logs them in, oCIS refuses them.
     pub(crate) disabled: bool,
 }
 
@@ -127,7 +130,7 @@ pub(crate) fn find_ocis_account(login: &str) -> Option<&'static OcisAccount> {
     OCIS_ACCOUNTS.iter().find(|account| account.login == login)
 }
 
-// The tenants of the approuter (seed 003), each with an identity zone at the IdP.
+// The tenants of the approuter (`docs/protocols/tenant-by-host.md`), each with an identity zone at the IdP.
 
 /// The multitenant application, as its scopes name it.
 pub(crate) const XSAPPNAME: &str = "homeport-demo";
@@ -169,7 +172,7 @@ impl Tenant {
     }
 }
 
-// Matrix (seeds 001, 004): the homeservers' accounts.
+// Matrix (`docs/protocols/matrix-msc1730.md`): the homeservers' accounts.
 
 /// A person with an account on one of the homeservers.
 #[derive(Debug, PartialEq, Eq)]

@@ -16,14 +16,14 @@ pub struct Scenario {
     pub redirect_status: u16,
     /// Added before every response of every server, to make a slow network visible.
     pub latency: Duration,
-    /// Serve the instances under `<central>/instanceN/` (as the seed's example deployment does) instead of on
+    /// Serve the instances under `<central>/instanceN/` (as ownCloud's example deployment does) instead of on
     /// their own ports.
     pub path_instances: bool,
     /// Serve https on every server with a freshly generated self-signed certificate.
     pub tls: bool,
     /// At most one injected fault.
     pub fault: Option<Fault>,
-    /// How long the IdP's access tokens are valid (seeds 002/003); a short one makes expiry testable. At least
+    /// How long the IdP's access tokens are valid (oCIS and the tenants); a short one makes expiry testable. At least
     /// one millisecond; `expires_in` rounds it up to whole seconds.
     pub token_lifetime: Duration,
 }

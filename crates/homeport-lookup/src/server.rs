@@ -258,7 +258,7 @@ impl LookupServer {
         &self.canary_url
     }
 
-    /// The oCIS server a person types (seed 002), with a trailing slash (`http://127.0.0.1:41240/`).
+    /// The oCIS server a person types, with a trailing slash (`http://127.0.0.1:41240/`).
     pub fn ocis_url(&self) -> &Url {
         &self.ocis_url
     }
@@ -273,7 +273,7 @@ impl LookupServer {
         self.idp.issuer(Zone::Main)
     }
 
-    /// The approuter URL of every tenant (seed 003), with a trailing slash:
+    /// The approuter URL of every tenant, with a trailing slash:
     /// `tenant1` → `http://tenant1.approuter.localhost:41243/`. `tenant3` is not subscribed.
     pub fn tenant_urls(&self) -> &BTreeMap<String, Url> {
         &self.tenant_urls
@@ -318,7 +318,7 @@ impl LookupServer {
         ports
     }
 
-    /// The proxy-mode Matrix portal (seeds 001, 004), with a trailing slash: `http://proxy.localhost:41245/`. Its
+    /// The proxy-mode Matrix portal (MSC1730), with a trailing slash: `http://proxy.localhost:41245/`. Its
     /// login answers carry the homeserver's base URL in `well_known` and `base_cs_url`.
     pub fn matrix_portal_url(&self) -> &Url {
         self.matrix.proxy_url()
@@ -390,7 +390,7 @@ impl LookupServer {
         &self.scenario
     }
 
-    /// The seed's demo people, for the desktop app's demo page: login, display name and instance URL.
+    /// The ownCloud demo people, for the desktop app's demo page: login, display name and instance URL.
     pub fn demo_people(&self) -> Vec<DemoPerson> {
         DEMO_USERS
             .iter()

@@ -1,4 +1,5 @@
-//! Seeds 001 and 004, MSC1730: a login portal in front of two homeservers, each on its own 127.0.0.1 port.
+//! Matrix behind a login portal, MSC1730 (`docs/protocols/matrix-msc1730.md`): a login portal in front of two
+//! homeservers, each on its own 127.0.0.1 port.
 //!
 //! The homeservers `hs1` and `hs2` (`http://hs1.localhost:<port>/`, server name `hs1.localhost:<port>`) each own
 //! some of [`MATRIX_USERS`] and answer the client-server API a login needs: well-known, versions, login flows,
@@ -7,7 +8,8 @@
 //! `well_known` and MSC1730's `base_cs_url` to the answer; the redirect portal (`redirect.localhost`) answers the
 //! login with a `307` to the homeserver. Both portals offer SSO: a login page that sends the browser back to the
 //! client's loopback `redirectUrl` with a `loginToken`, which the owning homeserver accepts once (`m.login.token`).
-//! The portals keep that per-token state (seed 004's footnote \[1\]) in [`Matrix`](state::Matrix), shared with the homeservers.
+//! The portals keep that per-token state (the MSC's footnote \[1\]) in [`Matrix`](state::Matrix), shared with the
+//! homeservers.
 
 mod api;
 pub(crate) mod homeserver;

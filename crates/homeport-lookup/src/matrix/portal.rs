@@ -59,7 +59,7 @@ async fn login(State(state): State<Arc<PortalState>>, body: Bytes) -> Response {
             Some(user) => user.homeserver,
             None => return MatrixError::forbidden().into_response(),
         },
-        // Seed 004's footnote [1]: the token is the only thing that identifies an SSO session, so the portal
+        // MSC1730's footnote [1]: the token is the only thing that identifies an SSO session, so the portal
         // looks up the state it stored under it.
         LoginKind::Token { token } => match state.matrix.login_token_homeserver(token) {
             Some(homeserver) => homeserver,

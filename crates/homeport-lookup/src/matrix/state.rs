@@ -48,7 +48,7 @@ struct PendingLoginToken {
 struct Store {
     access_tokens: HashMap<String, AccessRecord>,
     refresh_tokens: HashMap<String, Session>,
-    /// SSO login tokens the portals issued: the per-token session state of seed 004's footnote \[1\].
+    /// SSO login tokens the portals issued: the per-token session state of MSC1730's footnote \[1\].
     login_tokens: HashMap<String, PendingLoginToken>,
 }
 

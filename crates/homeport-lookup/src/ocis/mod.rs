@@ -1,5 +1,5 @@
-//! Seed 002: an oCIS-like server (the address a person types: `status.php`, the Bearer challenge, WebFinger) and
-//! two instances that accept only valid bearer tokens of the IdP.
+//! oCIS with OpenID Connect (`docs/protocols/oidc-ocis.md`): an oCIS-like server (the address a person types:
+//! `status.php`, the Bearer challenge, WebFinger) and two instances that accept only valid bearer tokens of the IdP.
 
 pub(crate) mod instance;
 pub(crate) mod server;

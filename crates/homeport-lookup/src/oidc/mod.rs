@@ -1,9 +1,10 @@
-//! The OpenID Provider of seeds 002 and 003: discovery, JWKS, dynamic client registration, an HTML login form,
-//! authorization code + PKCE, refresh with rotation, userinfo and revocation.
+//! The OpenID Provider of oCIS and of the tenants (`docs/protocols/oidc-ocis.md`, `tenant-by-host.md`): discovery,
+//! JWKS, dynamic client registration, an HTML login form, authorization code + PKCE, refresh with rotation, userinfo
+//! and revocation.
 //!
 //! One provider serves several identity zones on one port, chosen by the `Host` header: the main zone
 //! (`http://127.0.0.1:<port>`, oCIS's IdP) and one zone per tenant (`http://<tenant>.auth.localhost:<port>`,
-//! the XSUAA identity zones of seed 003). Tokens are ES256 JWTs signed with a key generated at start.
+//! the XSUAA-style identity zones of the tenants). Tokens are ES256 JWTs signed with a key generated at start.
 
 mod answers;
 mod authorize;

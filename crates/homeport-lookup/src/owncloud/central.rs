@@ -1,4 +1,4 @@
-//! The central server: `status.php` and `remote.php/webdav`, nothing else — exactly the seed's two files.
+//! The central server: `status.php` and `remote.php/webdav`, nothing else — exactly the deployment's two files.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -93,7 +93,7 @@ pub(crate) fn with_listener_fault(router: Router, fault: Option<Fault>) -> Route
 }
 
 pub(crate) async fn fallback() -> Response {
-    // The seed's central server is two PHP files; the web server answers everything else with a plain 404.
+    // The deployment's central server is two PHP files; the web server answers everything else with a plain 404.
     (StatusCode::NOT_FOUND, "Not Found").into_response()
 }
 
@@ -210,7 +210,7 @@ fn redirect_to(state: &CentralState, location: HeaderValue) -> Response {
     (status, [(header::LOCATION, location)]).into_response()
 }
 
-/// The seed's answer to a request without usable credentials.
+/// The central server's answer to a request without usable credentials.
 fn challenge() -> Response {
     let mut response = (StatusCode::UNAUTHORIZED, "Authentication required\n").into_response();
     with_basic_challenge(&mut response);

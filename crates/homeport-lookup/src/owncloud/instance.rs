@@ -64,7 +64,7 @@ async fn status(State(state): State<Arc<InstanceState>>) -> Response {
     status_response(state.fault)
 }
 
-/// `remote.php/webdav/...`: the user's home, the endpoint the seed's clients use.
+/// `remote.php/webdav/...`: the user's home, the endpoint ownCloud's clients use.
 async fn legacy_webdav(
     State(state): State<Arc<InstanceState>>,
     method: Method,

@@ -1,5 +1,5 @@
-//! The ownCloud multi-tenant deployment of seed 000: a central server that only knows `status.php` and
-//! `remote.php/webdav` and redirects by the user name's domain, and three ownCloud 10 instances.
+//! The ownCloud multi-tenant deployment (`docs/protocols/owncloud-redirect.md`): a central server that only knows
+//! `status.php` and `remote.php/webdav` and redirects by the user name's domain, and three ownCloud 10 instances.
 
 pub(crate) mod central;
 pub(crate) mod instance;
@@ -20,7 +20,7 @@ use crate::scenario::Fault;
 pub(crate) const INSTANCE_NAMES: [&str; 3] = ["instance1", "instance2", "instance3"];
 
 /// The instance a login name is routed to, by its domain alone (`felix@instance2.com` → `instance2`), like the
-/// seed's `remote.php`: the central server neither knows the users nor checks passwords.
+/// deployment's `remote.php`: the central server neither knows the users nor checks passwords.
 pub(crate) fn instance_for_login(login: &str) -> Option<&'static str> {
     let (_, domain) = login.rsplit_once('@')?;
     // Case-insensitive without allocating: the domain is `<instance>.com` in any case.

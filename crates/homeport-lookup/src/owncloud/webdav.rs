@@ -102,7 +102,7 @@ pub(crate) enum Depth {
 }
 
 impl Depth {
-    /// `Depth: 0`, `1` or `infinity`; a missing or unreadable header counts as 1, as the seed's clients expect.
+    /// `Depth: 0`, `1` or `infinity`; a missing or unreadable header counts as 1, as ownCloud's clients expect.
     pub(crate) fn from_header(value: Option<&str>) -> Depth {
         match value.map(str::trim) {
             Some("0") => Depth::Zero,

@@ -406,7 +406,7 @@ async fn dropping_the_server_stops_it() {
 #[tokio::test]
 async fn the_seeds_curl_flow_works_in_the_path_layout() {
     // `curl -L -u test@instance3.com:secret <central>/remote.php/webdav/`: curl, like reqwest, keeps the
-    // credentials only on the same origin, which the seed's deployment (instances under paths) has.
+    // credentials only on the same origin, which ownCloud's example deployment (instances under paths) has.
     let server = start(Scenario { path_instances: true, ..Scenario::default() }).await;
     let following = reqwest::Client::builder().no_proxy().build().expect("a client that follows redirects");
     let response = following

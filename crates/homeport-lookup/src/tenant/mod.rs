@@ -1,7 +1,7 @@
-//! Seed 003, SAP BTP style: one approuter port serving every tenant by host (`<tenant>.approuter.localhost`,
-//! matched by `TENANT_HOST_PATTERN`), and one identity zone per tenant on the IdP port
-//! (`<tenant>.auth.localhost`), issuing JWTs with the tenant's `zid` and `<xsappname>!t<index>.<scope>` scopes.
-//! Only subscribed tenants get tokens.
+//! Tenants by host, SAP BTP style (`docs/protocols/tenant-by-host.md`): one approuter port serving every tenant by host
+//! (`<tenant>.approuter.localhost`, matched by `TENANT_HOST_PATTERN`), and one identity zone per tenant on the IdP port
+//! (`<tenant>.auth.localhost`), issuing JWTs with the tenant's `zid` and `<xsappname>!t<index>.<scope>` scopes. Only
+//! subscribed tenants get tokens.
 
 use std::sync::Arc;
 
