@@ -10,6 +10,7 @@ cd "$(dirname "$0")"
 
 SYSTEM_PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev ca-certificates curl file  # building
+  python3                                     # tests/import_cycles.py: no import cycle between files
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev  # the desktop app
   librsvg2-dev libxdo-dev
   dbus dbus-x11 gnome-keyring libsecret-tools                                    # a real Secret Service
@@ -128,6 +129,8 @@ run_tests() {
   say "Checking formatting and lints"
   cargo fmt --all --check
   cargo clippy --workspace --all-targets --locked -- -D warnings
+  say "Checking that no two source files import each other (ARCHITECTURE.md's one-way arrows)"
+  python3 tests/import_cycles.py crates/*/src src-tauri/src
   say "Building (first build takes a few minutes)"
   cargo build --workspace --locked
   local real_config="${XDG_CONFIG_HOME:-$HOME/.config}/homeport"
