@@ -41,7 +41,7 @@ fn hint() -> String {
 
 /// `GET …/login/sso/redirect?redirectUrl=…`: the login page, carrying the request in hidden fields.
 async fn redirect(RawQuery(query): RawQuery) -> Response {
-    let params = form_pairs(query.unwrap_or_default().as_bytes());
+    let params = page::form_pairs(query.unwrap_or_default().as_bytes());
     if let Err(error) = redirect_url(&params) {
         return error.into_response();
     }
@@ -59,9 +59,8 @@ async fn redirect_to_idp(Path(idp_id): Path<String>, query: RawQuery) -> Respons
 
 /// The submitted form: the right password sends the browser back with a login token.
 async fn submit(State(state): State<Arc<PortalState>>, body: Bytes) -> Response {
-    let mut params = form_pairs(&body);
-    let username = take(&mut params, "username").unwrap_or_default();
-    let password = take(&mut params, "password").unwrap_or_default();
+    let mut params = page::form_pairs(&body);
+    let (username, password) = page::take_credentials(&mut params);
     let target = match redirect_url(&params) {
         Ok(target) => target,
         Err(error) => {
@@ -126,17 +125,6 @@ fn redirect_url(params: &[(String, String)]) -> Result<Url, MatrixError> {
         return Err(invalid("must not have a fragment"));
     }
     Ok(url)
-}
-
-fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes).into_owned().collect()
-}
-
-/// Removes every `name` parameter, returning the first value.
-fn take(params: &mut Vec<(String, String)>, name: &str) -> Option<String> {
-    let value = params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
-    params.retain(|(key, _)| key != name);
-    value
 }
 
 #[cfg(test)]

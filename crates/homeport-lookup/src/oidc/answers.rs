@@ -50,10 +50,6 @@ pub(super) fn found(location: &Url) -> Response {
     }
 }
 
-pub(super) fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes).into_owned().collect()
-}
-
 pub(crate) fn unauthorized(challenge: String) -> Response {
     let mut response = (
         StatusCode::UNAUTHORIZED,

@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use url::Url;
 
-use super::answers::{form_pairs, found, InZone};
+use super::answers::{found, InZone};
+use super::page::form_pairs;
 use super::{check_password, is_pkce_value, now_seconds, page, Grant, Provider, Zone};
 
 /// A validated authorization request.
@@ -140,8 +141,7 @@ pub(super) async fn authorize_submit(
     body: Bytes,
 ) -> Response {
     let mut params = form_pairs(&body);
-    let username = take(&mut params, "username").unwrap_or_default();
-    let password = take(&mut params, "password").unwrap_or_default();
+    let (username, password) = page::take_credentials(&mut params);
     let request = match validate_authorize(&provider, zone, params) {
         Ok(request) => request,
         Err(refusal) => return *refusal,
@@ -173,13 +173,6 @@ pub(super) async fn authorize_submit(
         query.append_pair("iss", &provider.issuer(zone));
     }
     found(&location)
-}
-
-/// Removes every `name` parameter, returning the first value.
-fn take(params: &mut Vec<(String, String)>, name: &str) -> Option<String> {
-    let value = params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
-    params.retain(|(key, _)| key != name);
-    value
 }
 
 #[cfg(test)]

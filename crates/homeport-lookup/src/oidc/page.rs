@@ -87,6 +87,26 @@ box-shadow:0 1px 4px rgba(0,0,0,.15)}label,input,button{display:block;width:100%
 input{margin:.25rem 0 1rem;padding:.5rem}button{padding:.6rem;background:#0d5b9d;color:#fff;border:0;\
 border-radius:4px}#error{color:#b00020;font-weight:600}.hint{color:#666;font-size:.8rem}";
 
+/// The fields of a form-urlencoded body or query, in order (the login form's, or a token request's).
+pub(crate) fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+/// Takes the user name and password (empty when missing) out of a submitted login form's fields, leaving the
+/// request the form carried in its hidden fields.
+pub(crate) fn take_credentials(params: &mut Vec<(String, String)>) -> (String, String) {
+    let username = take(params, "username").unwrap_or_default();
+    let password = take(params, "password").unwrap_or_default();
+    (username, password)
+}
+
+/// Removes every `name` parameter, returning the first value.
+fn take(params: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let value = params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    params.retain(|(key, _)| key != name);
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use super::answers::{form_pairs, no_store, oauth_error, InZone};
+use super::answers::{no_store, oauth_error, InZone};
+use super::page::form_pairs;
 use super::{OAuthError, Provider, Zone};
 use crate::owncloud::BasicCredentials;
 
