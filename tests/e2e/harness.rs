@@ -93,8 +93,11 @@ impl App {
         field.send_keys(text).await
     }
 
+    /// Clicks the element once it is displayed and enabled: a disabled button ignores a click
+    /// (the address page's, while the demo starts).
     pub(crate) async fn click(&self, css: &str) -> WebDriverResult<()> {
-        self.wait_for(css).await?.click().await
+        let query = self.driver.query(By::Css(css)).ignore_errors(true).wait(WAIT, POLL);
+        query.and_displayed().and_enabled().first().await?.click().await
     }
 
     /// Clicks `element` once it is scrolled to the middle of its scrolling page and painted there

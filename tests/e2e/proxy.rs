@@ -63,7 +63,10 @@ async fn a_manual_proxy_is_set_on_the_address_page_and_its_failure_is_named() {
 }
 
 async fn manual_proxy(app: &App, proxy: &Tinyproxy) -> TestResult {
-    app.value("#address").await?;
+    // The demo starts first (the address page's buttons are disabled meanwhile), then focuses the
+    // address field: open the settings after both, or the start-up takes the focus back from them.
+    app.wait_for("#demo-banner").await?;
+    app.focus_reaches("address").await?;
     // A closed port first: the failure is the proxy's, and the error leads to the settings.
     let closed = format!("http://127.0.0.1:{}", free_port()?);
     app.click("#proxy-toggle").await?;
