@@ -75,8 +75,10 @@ impl App {
         AccountStore::at(self.config.path())
     }
 
+    /// Waits until an element matching `css` is displayed. One that is found but re-rendered
+    /// before its check (a stale element reference) is looked up again at the next poll.
     pub(crate) async fn wait_for(&self, css: &str) -> WebDriverResult<WebElement> {
-        self.driver.query(By::Css(css)).wait(WAIT, POLL).and_displayed().first().await
+        self.driver.query(By::Css(css)).ignore_errors(true).wait(WAIT, POLL).and_displayed().first().await
     }
 
     pub(crate) async fn text(&self, css: &str) -> WebDriverResult<String> {
