@@ -138,7 +138,7 @@ run_tests() {
   [ -e "$real_config" ] && had_config=yes
   say "Running the tests (real loopback servers, real Secret Service, the app in a real window)"
   rm -rf "$SCREENSHOTS"
-  with_scratch_keyring "${XVFB[@]}" cargo test --workspace --locked
+  with_scratch_keyring "${XVFB[@]}" cargo test --workspace --locked --no-fail-fast
   echo "Screenshots of the end-to-end tests' last pages: $SCREENSHOTS/"
   if [ "$had_config" = no ] && [ -e "$real_config" ]; then
     echo "A test wrote to the real config folder $real_config: tests must stay hermetic." >&2
