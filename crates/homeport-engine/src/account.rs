@@ -116,10 +116,16 @@ pub fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
-/// `2026-11-22 21:05 UTC`, without a calendar crate (Howard Hinnant's days-from-civil inverse).
+/// `2026-11-22 21:05 UTC`, without a calendar crate.
 pub fn format_unix(seconds: u64) -> String {
-    let days = i64::try_from(seconds / 86_400).unwrap_or_default();
+    let (year, month, day) = civil_date(seconds);
     let rem = seconds % 86_400;
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
+/// The UTC calendar date of `seconds` since the Unix epoch (Howard Hinnant's civil-from-days).
+pub(crate) fn civil_date(seconds: u64) -> (i64, i64, i64) {
+    let days = i64::try_from(seconds / 86_400).unwrap_or_default();
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -129,7 +135,7 @@ pub fn format_unix(seconds: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    (year, month, day)
 }
 
 #[cfg(test)]
