@@ -47,7 +47,9 @@ pub struct Exchange {
 }
 
 /// What an observer (the GUI's live diagram, a progress line) is told while the wizard runs.
-#[derive(Clone, Debug, Serialize)]
+/// `Deserialize`: the desktop's webview hands the events it drew back for "Copy as text"
+/// ([`crate::trace_export::to_plantuml_events`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum WizardEvent {
@@ -60,7 +62,7 @@ pub enum WizardEvent {
 }
 
 /// The wizard's steps, as the progress line and the sequence diagram name them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum StepName {
@@ -72,6 +74,19 @@ pub enum StepName {
     Discover,
     /// Checking the account where it lives.
     Verify,
+}
+
+impl StepName {
+    /// The step as a person reads it: the title of its note in the PlantUML export (the UI's
+    /// `stepTitle` in `ui/src/lib/diagram.ts` shows the same words in the live diagram).
+    pub fn title(self) -> &'static str {
+        match self {
+            StepName::Probe => "Checking the server",
+            StepName::Authenticate => "Logging in",
+            StepName::Discover => "Finding the account's server",
+            StepName::Verify => "Verifying the account",
+        }
+    }
 }
 
 pub type Observer = Arc<dyn Fn(&WizardEvent) + Send + Sync>;
@@ -196,6 +211,18 @@ mod tests {
         let json = serde_json::to_string(&sent).expect("an exchange serializes");
         let back: Exchange = serde_json::from_str(&json).expect("and reads back");
         assert_eq!(back, sent, "what the webview holds is the exchange that was recorded");
+    }
+
+    #[test]
+    fn events_read_back_from_the_json_the_webview_holds() {
+        let step = r#"{"event":"step","step":"authenticate","detail":"logging in"}"#;
+        let step: WizardEvent = serde_json::from_str(step).expect("a step reads back");
+        assert_eq!(step, WizardEvent::Step { step: StepName::Authenticate, detail: "logging in".into() });
+        let sent = WizardEvent::Exchange(exchange(2, 1.5));
+        let json = serde_json::to_string(&sent).expect("an event serializes");
+        assert!(json.starts_with(r#"{"event":"exchange","seq":"#), "the exchange's fields beside the tag: {json}");
+        let back: WizardEvent = serde_json::from_str(&json).expect("and reads back");
+        assert_eq!(back, sent);
     }
 
     #[test]

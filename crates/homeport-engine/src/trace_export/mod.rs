@@ -1,6 +1,7 @@
 //! Traces as files (`homeport connect --trace`): HAR 1.2 for browsers' devtools, and Mermaid and
 //! PlantUML sequence diagrams that draw the picture of seeds 000 and 002 — the same lanes and
-//! labels as the UI's live diagram (`ui/src/lib/diagram.ts`), whose PlantUML goes to the clipboard.
+//! labels as the UI's live diagram (`ui/src/lib/diagram.ts`); the desktop's "Copy as text" is
+//! [`to_plantuml_events`] (the shell's `trace_plantuml` command).
 //!
 //! Pure functions over [`Exchange`]s: no I/O. The trace redacted them when it recorded them
 //! ([`crate::redact`]: credentials, cookies, the values of query parameters that carry secrets such
@@ -28,7 +29,7 @@ mod tests;
 
 pub use har::to_har;
 pub use mermaid::to_mermaid;
-pub use plantuml::to_plantuml;
+pub use plantuml::{to_plantuml, to_plantuml_events};
 
 /// The lanes in the UI's order (`LANES` in diagram.ts): alias and label.
 const LANES: [(Participant, &str, &str); 4] = [

@@ -4,6 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::json;
 
 use super::*;
+use crate::trace::{StepName, WizardEvent};
 
 const LOOKUP: &str = "http://127.0.0.1:4000";
 const INSTANCE: &str = "http://127.0.0.1:4002";
@@ -319,4 +320,84 @@ fn format_from_extension_and_name() {
     assert_eq!(TraceFormat::for_path(Path::new("bug.txt")), TraceFormat::Har, "HAR unless the name says");
     assert_eq!("plantuml".parse::<TraceFormat>(), Ok(TraceFormat::PlantUml));
     assert!("svg".parse::<TraceFormat>().is_err());
+}
+
+fn step(step: StepName, detail: &str) -> WizardEvent {
+    WizardEvent::Step { step, detail: detail.into() }
+}
+
+/// What the desktop's "Copy as text" renders (it was `toPlantUml` in the UI's diagram.ts; its
+/// Vitest checks are here): the participants, a note per step, round dividers, the status with
+/// its timing, and where a redirect points (its `Location`).
+#[test]
+fn plantuml_of_the_events_notes_each_step_between_the_rounds() {
+    let mut redirect = s0().remove(1);
+    redirect.duration_ms = 12.4;
+    let mut events = vec![step(StepName::Authenticate, "logging in as test@instance2.com")];
+    events.push(WizardEvent::Exchange(redirect));
+    events.push(step(StepName::Verify, "PROPFIND where the account lives"));
+    events.extend(s0().into_iter().skip(2).map(WizardEvent::Exchange));
+    let plantuml = to_plantuml_events(&events);
+    let expected = "\
+@startuml
+participant \"Client\" as Client
+participant \"Lookup server\" as Lookup
+participant \"Instance\" as Instance
+note over Client: Logging in: logging in as test@instance2.com
+== round 1 ==
+Client -> Lookup: PROPFIND /remote.php/webdav/
+Lookup --> Client: 301 Moved Permanently → http://127.0.0.1:4002 (12 ms)
+note over Client: Verifying the account: PROPFIND where the account lives
+== round 2 ==
+Client -> Instance: PROPFIND /remote.php/webdav/
+Instance --> Client: 207 Multi-Status (3 ms)
+== round 3 ==
+par
+  Client -> Instance: GET /ocs/v2.php/cloud/capabilities?format=json
+  Instance --> Client: 200 OK (3 ms)
+else
+  Client -> Instance: GET /ocs/v2.php/cloud/user?format=json
+  Instance --> Client: 200 OK (3 ms)
+else
+  Client -> Instance: GET /remote.php/dav/avatars/test@instance2.com/128.png
+  Instance --> Client: 404 Not Found (3 ms)
+end
+@enduml
+";
+    assert_eq!(plantuml, expected, "steps as notes where they started, the exchanges as --trace draws them");
+    let exchanges: Vec<WizardEvent> = s0().into_iter().map(WizardEvent::Exchange).collect();
+    assert_eq!(to_plantuml_events(&exchanges), to_plantuml(&s0()), "without steps: the CLI's file");
+}
+
+#[test]
+fn plantuml_of_the_events_shows_where_a_redirect_points_and_the_full_request_line() {
+    let mut hop = s0().remove(1);
+    hop.response_headers = vec![("Location".into(), "/login;jsessionid=1#top".into())];
+    let mut long = s0().remove(0);
+    long.round = 2;
+    long.started_ms = 1.0;
+    long.url = format!("{LOOKUP}/.well-known/webfinger?resource={}", "a".repeat(80));
+    let plantuml = to_plantuml_events(&[WizardEvent::Exchange(hop), WizardEvent::Exchange(long)]);
+    assert!(
+        plantuml.contains("Lookup --> Client: 301 Moved Permanently → /login;jsessionid=1#top (3 ms)\n"),
+        "{plantuml}"
+    );
+    assert!(plantuml.contains(&format!("resource={}\n", "a".repeat(80))), "not fitted as drawn: {plantuml}");
+}
+
+#[test]
+fn plantuml_of_the_events_redacts_what_the_webview_hands_back() {
+    let mut events = vec![step(StepName::Probe, "checking http://127.0.0.1/?code=CODE-1")];
+    events.extend(leaky().into_iter().map(WizardEvent::Exchange));
+    let plantuml = to_plantuml_events(&events);
+    for secret in SECRETS {
+        assert!(!plantuml.contains(secret), "shows {secret}:\n{plantuml}");
+    }
+    assert!(plantuml.contains("participant \"IdP\" as IdP\n"), "the lanes in use: {plantuml}");
+    assert!(
+        plantuml.contains("note over Client: Checking the server: checking http://127.0.0.1/?code=[redacted]\n"),
+        "{plantuml}"
+    );
+    let multiline = to_plantuml_events(&[step(StepName::Discover, "one\ntwo \\n")]);
+    assert!(multiline.contains("note over Client: Finding the account's server: one two \\\\n\n"), "{multiline}");
 }
