@@ -30,5 +30,6 @@ fn homeport_commands() -> &'static [&'static str] {
         "ui_ready",
         "proxy_get",
         "proxy_set",
+        "trace_plantuml",
     ]
 }

@@ -304,6 +304,15 @@ async fn proxy_set(change: proxy::ProxyChange) -> Result<proxy::ProxySetting, Er
     blocking(move || proxy::set(change)).await
 }
 
+/// "Copy as text": the events the sequence diagram drew, as PlantUML by the engine's one
+/// renderer (the CLI's `--trace-format plantuml` too). The webview's copy is not trusted: the
+/// renderer redacts it again.
+#[tauri::command]
+#[specta::specta]
+fn trace_plantuml(events: Vec<WizardEvent>) -> String {
+    homeport_engine::trace_export::to_plantuml_events(&events)
+}
+
 /// Runs file and keyring work off the async runtime.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ErrorReport> + Send + 'static,
@@ -347,6 +356,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             account_verify,
             proxy_get,
             proxy_set,
+            trace_plantuml,
         ],
     )
 }

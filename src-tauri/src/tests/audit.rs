@@ -208,6 +208,7 @@ fn each_granted_command_is_one_the_ui_calls_and_each_call_is_granted() {
         "demo_stop",
         "proxy_get",
         "proxy_set",
+        "trace_plantuml",
         "ui_ready",
         "wizard_answer",
         "wizard_cancel",

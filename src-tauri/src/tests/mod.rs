@@ -9,6 +9,7 @@ mod autopilot;
 mod bindings;
 mod demo;
 mod proxy;
+mod trace;
 mod wizard;
 
 use serde_json::{json, Value};

@@ -66,6 +66,12 @@ export const commands = {
 	 *  proxy.json beside accounts.json, the password to the keyring only.
 	 */
 	proxySet: (change: ProxyChange) => typedError<ProxySetting, ErrorReport>(__TAURI_INVOKE("proxy_set", { change })),
+	/**
+	 *  "Copy as text": the events the sequence diagram drew, as PlantUML by the engine's one
+	 *  renderer (the CLI's `--trace-format plantuml` too). The webview's copy is not trusted: the
+	 *  renderer redacts it again.
+	 */
+	tracePlantuml: (events: WizardEvent[]) => __TAURI_INVOKE<string>("trace_plantuml", { events }),
 };
 
 /* Types */
@@ -577,7 +583,11 @@ export type Verified = {
 	already_stored: boolean,
 };
 
-/**  What an observer (the GUI's live diagram, a progress line) is told while the wizard runs. */
+/**
+ *  What an observer (the GUI's live diagram, a progress line) is told while the wizard runs.
+ *  `Deserialize`: the desktop's webview hands the events it drew back for "Copy as text"
+ *  ([`crate::trace_export::to_plantuml_events`]).
+ */
 export type WizardEvent = 
 /**  A step started. */
 { event: "step"; step: StepName; detail: string } | {

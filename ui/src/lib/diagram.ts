@@ -1,9 +1,10 @@
 // The live sequence diagram's model: what the wizard streams (steps and exchanges) becomes rows
-// with lanes, arrows and labels, and a PlantUML text like seed 000's diagram. Pure: no DOM.
-import type { Exchange, Participant, WizardEvent } from "./bindings";
+// with lanes, arrows and labels. Pure: no DOM. Its PlantUML text ("Copy as text") is the engine's
+// one renderer (the `trace_plantuml` command), so the events go back as they came (`eventOf`).
+import type { Exchange, Participant, StepName, WizardEvent } from "./bindings";
 
 export type TraceItem =
-  | { kind: "step"; step: string; detail: string }
+  | { kind: "step"; step: StepName; detail: string }
   | { kind: "exchange"; exchange: Exchange };
 
 export const LANES: { id: Participant; label: string; alias: string }[] = [
@@ -24,6 +25,12 @@ export function itemFromEvent(event: WizardEvent): TraceItem {
   if (event.event === "step") return { kind: "step", step: event.step, detail: event.detail };
   const { event: _tag, ...exchange } = event;
   return { kind: "exchange", exchange };
+}
+
+/** The event an item came from: what the `trace_plantuml` command renders. */
+export function eventOf(item: TraceItem): WizardEvent {
+  if (item.kind === "step") return { event: "step", step: item.step, detail: item.detail };
+  return { event: "exchange", ...item.exchange };
 }
 
 /** Appends an event; exchanges arrive as they complete, the diagram shows them in the order sent. */
@@ -106,7 +113,7 @@ export function locationOf(exchange: Exchange): string | undefined {
 }
 
 export type Row =
-  | { kind: "step"; step: string; detail: string }
+  | { kind: "step"; step: StepName; detail: string }
   | {
       kind: "exchange";
       exchange: Exchange;
@@ -114,7 +121,7 @@ export type Row =
       startsRound: boolean;
       fromX: number;
       toX: number;
-      /** The full request line (details, PlantUML, screen readers). */
+      /** The full request line (details, screen readers). */
       request: string;
       /** The request line as drawn: fitted between the lanes. */
       label: string;
@@ -147,6 +154,7 @@ export function roundCount(items: TraceItem[]): number {
   return new Set(items.flatMap((item) => (item.kind === "exchange" ? [item.exchange.round] : []))).size;
 }
 
+// The same words as the engine's StepName::title, which titles the steps' notes in the PlantUML.
 const STEP_NAMES: { [step: string]: string } = {
   probe: "Checking the server",
   authenticate: "Logging in",
@@ -156,24 +164,4 @@ const STEP_NAMES: { [step: string]: string } = {
 
 export function stepTitle(step: string): string {
   return STEP_NAMES[step] ?? step;
-}
-
-/** The whole trace as PlantUML, in the spirit of seed 000's diagram (Copy as text). */
-export function toPlantUml(items: TraceItem[]): string {
-  const alias = (participant: Participant) => LANES.find((lane) => lane.id === participant)?.alias ?? participant;
-  const lines = ["@startuml", ...LANES.map((lane) => `participant "${lane.label}" as ${lane.alias}`)];
-  for (const row of rows(items)) {
-    if (row.kind === "step") {
-      lines.push(`note over Client: ${stepTitle(row.step)}: ${row.detail}`);
-      continue;
-    }
-    const { exchange } = row;
-    if (row.startsRound) lines.push(`== round ${exchange.round} ==`);
-    lines.push(`${alias(exchange.from)} -> ${alias(exchange.to)}: ${row.request}`);
-    const location = locationOf(exchange);
-    const answer = location ? `${row.response}, Location: ${location}` : row.response;
-    lines.push(`${alias(exchange.to)} --> ${alias(exchange.from)}: ${answer} (${Math.round(exchange.duration_ms ?? 0)} ms)`);
-  }
-  lines.push("@enduml");
-  return lines.join("\n");
 }
