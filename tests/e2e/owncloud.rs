@@ -53,6 +53,11 @@ async fn demo_account_lifecycle(app: &App) -> TestResult {
     let basic = base64::engine::general_purpose::STANDARD.encode("test@instance2.com:secret");
     assert!(detail.contains("Basic [redacted]"), "the Authorization header is shown redacted: {detail}");
     assert!(!detail.contains(&basic) && !detail.contains("secret"), "no credential in the details: {detail}");
+    // Copy as text asks the shell for the engine's PlantUML (trace_plantuml): granted, and the
+    // events the window drew read back there, or no confirmation would appear.
+    app.click("#copy-trace").await?;
+    let copied = app.text(".copied").await?;
+    assert_eq!(copied, "Copied the diagram as PlantUML text.", "the diagram was copied");
     app.click("#done").await?;
     let entry = app.wait_for("li.account").await?;
     app.snapshot("demo-3-accounts").await?;
