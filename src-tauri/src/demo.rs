@@ -11,7 +11,8 @@ use crate::ipc::{
     DemoSelfSigned, DemoTenant, PortalMode,
 };
 
-/// The name the demo's multitenant application goes by (seed 003's xsappname).
+/// The name the demo's multitenant application goes by (its xsappname,
+/// docs/protocols/tenant-by-host.md).
 const DEMO_APPLICATION: &str = "homeport-demo";
 
 #[derive(Default)]

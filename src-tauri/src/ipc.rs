@@ -66,27 +66,31 @@ pub struct AutopilotVerdict {
 }
 
 /// The running embedded lookup server, as the demo page shows it: the ownCloud central server
-/// (seed 000), the Matrix portals (seeds 001/004), the oCIS server with its OpenID Provider
-/// (seed 002) and the tenants (seed 003).
+/// (docs/protocols/owncloud-redirect.md), the Matrix portals (matrix-msc1730.md), the oCIS
+/// server with its OpenID Provider (oidc-ocis.md) and the tenants (tenant-by-host.md).
 #[derive(Clone, Debug, Serialize, Type)]
 pub struct DemoInfo {
-    /// Seed 000: the central server that redirects each user to their instance.
+    /// The ownCloud central server that redirects each user to their instance
+    /// (docs/protocols/owncloud-redirect.md).
     pub central_url: String,
     pub people: Vec<DemoPerson>,
-    /// The password of every seed 000 person.
+    /// The password of every ownCloud demo person.
     pub password: String,
-    /// Seed 002: the oCIS server; it logs in through the OpenID Provider at `idp_url`.
+    /// oCIS (docs/protocols/oidc-ocis.md): the oCIS server; it logs in through the OpenID Provider
+    /// at `idp_url`.
     pub ocis_url: String,
     pub idp_url: String,
     /// A second lookup server that serves S0 over https with a self-signed certificate, which
     /// this computer does not trust: connecting shows the certificate and asks.
     pub self_signed: DemoSelfSigned,
-    /// The people the OpenID Provider knows (seeds 002 and 003), with their passwords: the demo
+    /// The people the OpenID Provider knows (oCIS and the tenants), with their passwords: the demo
     /// page shows what to type into the browser's login page.
     pub oidc_people: Vec<DemoOidcPerson>,
-    /// Seed 003: one address per tenant; Homeport derives the tenant from the host.
+    /// Tenants by host (docs/protocols/tenant-by-host.md): one address per tenant; Homeport derives
+    /// the tenant from the host.
     pub tenants: Vec<DemoTenant>,
-    /// Seeds 001/004: two Matrix login portals in front of two homeservers.
+    /// MSC1730 (docs/protocols/matrix-msc1730.md): two Matrix login portals in front of two
+    /// homeservers.
     pub matrix: DemoMatrix,
 }
 
@@ -136,10 +140,11 @@ pub struct DemoMatrixPerson {
     pub rate_limited: bool,
 }
 
-/// The demo's "self-signed certificate" server (seed 000 over https).
+/// The demo's "self-signed certificate" server (the ownCloud redirect over https).
 #[derive(Clone, Debug, Serialize, Type)]
 pub struct DemoSelfSigned {
-    /// Its central server (`https://127.0.0.1:…/`); the seed 000 people and password work there.
+    /// Its central server (`https://127.0.0.1:…/`); the ownCloud demo people and password work
+    /// there.
     pub central_url: String,
     /// The SHA-256 fingerprint of its certificate, as an administrator would hand it out.
     pub sha256: String,
@@ -159,7 +164,8 @@ pub struct DemoOidcPerson {
     pub display_name: String,
     /// The oCIS instances the account lives on (several: Homeport asks which one).
     pub instances: Vec<DemoInstance>,
-    /// The IdP logs the person in, but oCIS refuses the account (seed 002's disabled account).
+    /// The IdP logs the person in, but oCIS refuses the account (a disabled account,
+    /// docs/protocols/oidc-ocis.md).
     pub disabled: bool,
 }
 

@@ -272,10 +272,11 @@ async fn account_verify(
 }
 
 /// The options every wizard of this window gets: events go to the UI's live diagram, and while
-/// the demo runs, its tenant profile (seed 003) lets a tenant's address lead to its zone.
-/// While a script is loaded, its own options come first: trust for its lookup server's
-/// certificate and its tenant profiles. The saved manual proxy (if any) carries every request;
-/// its password comes from the keyring, so a locked keyring stops the start with its message.
+/// the demo runs, its tenant profile (docs/protocols/tenant-by-host.md) lets a tenant's address
+/// lead to its zone. While a script is loaded, its own options come first: trust for its lookup
+/// server's certificate and its tenant profiles. The saved manual proxy (if any) carries every
+/// request; its password comes from the keyring, so a locked keyring stops the start with its
+/// message.
 async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) -> Result<WizardOptions, ErrorReport> {
     let proxy = blocking(proxy::load).await?;
     let mut options = state.autopilot.wizard_options().await.unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Benchmark (not a test): `homeport connect` against `homeport mock --latency-ms 100`, both as
 //! real processes over loopback. Prints wall time and round trips per run, and the median.
-//! Seed 000's Desktop 2.7 diagram needs 11 sequential exchanges; Homeport's target is ≤ 3.
+//! ownCloud Desktop 2.7 needs 11 sequential exchanges for the redirect
+//! (docs/protocols/owncloud-redirect.md); Homeport's target is ≤ 3.
 //!
 //! Run: `cargo bench -p homeport-cli --bench connect` (RUNS=n to change the count, default 5).
 

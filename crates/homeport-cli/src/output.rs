@@ -5,13 +5,14 @@
 use std::process::ExitCode;
 
 use homeport_engine::{ConnectError, ErrorCode, ErrorReport, StoreError};
-/// Exit code when a scenario's expectations were not met (README: exit codes): the same for
-/// `homeport run` and the desktop app's `--exit-when-done`.
+/// Exit code when a scenario's expectations were not met (docs/cli.md: exit codes): the
+/// same for `homeport run` and the desktop app's `--exit-when-done`.
 pub use homeport_scenario::EXIT_EXPECTATIONS_FAILED;
 
 pub const EXIT_INTERNAL: u8 = 1;
 
-/// Exit codes scripts can rely on (documented in README.md). 2 is also clap's usage error.
+/// Exit codes scripts can rely on (documented in docs/cli.md). 2 is also clap's usage
+/// error.
 pub fn exit_code(code: ErrorCode) -> u8 {
     match code {
         ErrorCode::BadInput => 2,

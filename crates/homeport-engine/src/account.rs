@@ -61,7 +61,8 @@ pub struct Account {
     // Unix seconds fit a JavaScript number exactly.
     #[cfg_attr(feature = "specta", specta(type = f64))]
     pub verified_at: u64,
-    /// For tenant-by-host accounts (seed 003): the tenant, its identity zone and granted scopes.
+    /// For tenant-by-host accounts (docs/protocols/tenant-by-host.md): the tenant, its identity zone
+    /// and granted scopes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<TenantInfo>,
     /// For OpenID Connect accounts: where to refresh the login (the refresh token is in the keyring).

@@ -17,7 +17,7 @@ pub enum Address {
         login_hint: Option<String>,
     },
     /// `user@domain` or the Matrix form `@user:domain`: the account's home is to be discovered
-    /// from the domain (WebFinger, Matrix well-known); the seed-000 central server is `https://domain/`.
+    /// from the domain (WebFinger, Matrix well-known); the ownCloud central server is `https://domain/`.
     Account {
         user: String,
         domain: String,

@@ -1,6 +1,7 @@
-//! Matrix client-server wire formats (seeds 001, 004: MSC1730 portal login), sans I/O: server
-//! discovery (`.well-known/matrix/client`, `/versions`), login flows, the login request and
-//! answer (with the portal's `well_known` / `base_cs_url`), errors and `whoami`.
+//! Matrix client-server wire formats (MSC1730 portal login,
+//! docs/protocols/matrix-msc1730.md), sans I/O: server discovery
+//! (`.well-known/matrix/client`, `/versions`), login flows, the login request and answer
+//! (with the portal's `well_known` / `base_cs_url`), errors and `whoami`.
 
 use serde::Deserialize;
 use serde_json::json;

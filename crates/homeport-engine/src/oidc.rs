@@ -1,7 +1,8 @@
-//! OpenID Connect for servers that answer `WWW-Authenticate: Bearer` (oCIS, seed 002) and for
-//! tenant identity zones (seed 003). Sans I/O where it pays: discovery documents, WebFinger,
-//! registration, the authorization request and callback, and ID-token validation are plain
-//! functions over bytes and URLs; the browser's way back is [`crate::loopback::LoopbackCallback`].
+//! OpenID Connect for servers that answer `WWW-Authenticate: Bearer` (oCIS,
+//! docs/protocols/oidc-ocis.md) and for tenant identity zones (docs/protocols/tenant-by-host.md).
+//! Sans I/O where it pays: discovery documents, WebFinger, registration, the authorization request
+//! and callback, and ID-token validation are plain functions over bytes and URLs; the browser's
+//! way back is [`crate::loopback::LoopbackCallback`].
 //!
 //! Security rules kept here: the discovered issuer must equal the one asked for (mix-up
 //! defence), PKCE is S256 only, `state` and `nonce` are random per login and checked, exactly
@@ -298,7 +299,7 @@ pub struct IdClaims {
     pub email: Option<String>,
     #[serde(default)]
     pub nonce: Option<String>,
-    /// Identity zone of a tenant (seed 003).
+    /// Identity zone of a tenant (docs/protocols/tenant-by-host.md).
     #[serde(default)]
     pub zid: Option<String>,
 }

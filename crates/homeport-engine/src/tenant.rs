@@ -1,6 +1,7 @@
-//! Tenant by host (seed 003, SAP BTP approuter style): the host a person typed names the tenant
-//! through a `TENANT_HOST_PATTERN` with one capture group, and the tenant's identity zone is the
-//! OpenID issuer. Pure data and matching; the login itself is the OIDC path.
+//! Tenant by host (SAP BTP approuter style, docs/protocols/tenant-by-host.md): the host a person
+//! typed names the tenant through a `TENANT_HOST_PATTERN` with one capture group, and the
+//! tenant's identity zone is the OpenID issuer. Pure data and matching; the login itself is the
+//! OIDC path.
 
 use regex::Regex;
 

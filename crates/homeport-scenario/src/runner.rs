@@ -18,7 +18,7 @@ use url::Url;
 use crate::file::{expand, BrowserAnswer, ExpectedStatus, Scenario, ScenarioError};
 
 /// The exit code of a play whose expectations were not met: `homeport run` and the desktop app's
-/// `--exit-when-done` end with it (README: exit codes).
+/// `--exit-when-done` end with it (docs/cli.md: exit codes).
 pub const EXIT_EXPECTATIONS_FAILED: u8 = 12;
 
 /// The answers to every decision, with `${…}` resolved and the password read.

@@ -99,7 +99,10 @@ export type Account = {
 	/**  Seconds since the Unix epoch. */
 	created_at: number | null,
 	verified_at: number | null,
-	/**  For tenant-by-host accounts (seed 003): the tenant, its identity zone and granted scopes. */
+	/**
+	 *  For tenant-by-host accounts (docs/protocols/tenant-by-host.md): the tenant, its identity zone
+	 *  and granted scopes.
+	 */
 	tenant?: TenantInfo | null,
 	/**  For OpenID Connect accounts: where to refresh the login (the refresh token is in the keyring). */
 	oidc?: OidcInfo | null,
@@ -255,16 +258,22 @@ resends: Resent; protocol: Protocol } |
 
 /**
  *  The running embedded lookup server, as the demo page shows it: the ownCloud central server
- *  (seed 000), the Matrix portals (seeds 001/004), the oCIS server with its OpenID Provider
- *  (seed 002) and the tenants (seed 003).
+ *  (docs/protocols/owncloud-redirect.md), the Matrix portals (matrix-msc1730.md), the oCIS
+ *  server with its OpenID Provider (oidc-ocis.md) and the tenants (tenant-by-host.md).
  */
 export type DemoInfo = {
-	/**  Seed 000: the central server that redirects each user to their instance. */
+	/**
+	 *  The ownCloud central server that redirects each user to their instance
+	 *  (docs/protocols/owncloud-redirect.md).
+	 */
 	central_url: string,
 	people: DemoPerson[],
-	/**  The password of every seed 000 person. */
+	/**  The password of every ownCloud demo person. */
 	password: string,
-	/**  Seed 002: the oCIS server; it logs in through the OpenID Provider at `idp_url`. */
+	/**
+	 *  oCIS (docs/protocols/oidc-ocis.md): the oCIS server; it logs in through the OpenID Provider
+	 *  at `idp_url`.
+	 */
 	ocis_url: string,
 	idp_url: string,
 	/**
@@ -273,13 +282,19 @@ export type DemoInfo = {
 	 */
 	self_signed: DemoSelfSigned,
 	/**
-	 *  The people the OpenID Provider knows (seeds 002 and 003), with their passwords: the demo
+	 *  The people the OpenID Provider knows (oCIS and the tenants), with their passwords: the demo
 	 *  page shows what to type into the browser's login page.
 	 */
 	oidc_people: DemoOidcPerson[],
-	/**  Seed 003: one address per tenant; Homeport derives the tenant from the host. */
+	/**
+	 *  Tenants by host (docs/protocols/tenant-by-host.md): one address per tenant; Homeport derives
+	 *  the tenant from the host.
+	 */
 	tenants: DemoTenant[],
-	/**  Seeds 001/004: two Matrix login portals in front of two homeservers. */
+	/**
+	 *  MSC1730 (docs/protocols/matrix-msc1730.md): two Matrix login portals in front of two
+	 *  homeservers.
+	 */
 	matrix: DemoMatrix,
 };
 
@@ -324,7 +339,10 @@ export type DemoOidcPerson = {
 	display_name: string,
 	/**  The oCIS instances the account lives on (several: Homeport asks which one). */
 	instances: DemoInstance[],
-	/**  The IdP logs the person in, but oCIS refuses the account (seed 002's disabled account). */
+	/**
+	 *  The IdP logs the person in, but oCIS refuses the account (a disabled account,
+	 *  docs/protocols/oidc-ocis.md).
+	 */
 	disabled: boolean,
 };
 
@@ -341,9 +359,12 @@ export type DemoPortal = {
 	server_name: string,
 };
 
-/**  The demo's "self-signed certificate" server (seed 000 over https). */
+/**  The demo's "self-signed certificate" server (the ownCloud redirect over https). */
 export type DemoSelfSigned = {
-	/**  Its central server (`https://127.0.0.1:…/`); the seed 000 people and password work there. */
+	/**
+	 *  Its central server (`https://127.0.0.1:…/`); the ownCloud demo people and password work
+	 *  there.
+	 */
 	central_url: string,
 	/**  The SHA-256 fingerprint of its certificate, as an administrator would hand it out. */
 	sha256: string,

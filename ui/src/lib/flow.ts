@@ -150,8 +150,9 @@ export function offersBrowserLogin(decision: LoginDecision): boolean {
 }
 
 /**
- * A redirect of a Matrix login: the portal answered the login POST with 307 (seed 004). Only the
- * wording depends on it; what is re-sent comes from the engine (`resends`).
+ * A redirect of a Matrix login: the portal answered the login POST with 307
+ * (docs/protocols/matrix-msc1730.md). Only the wording depends on it; what is re-sent comes from
+ * the engine (`resends`).
  */
 export function isMatrixRedirect(decision: RedirectDecision): boolean {
   return decision.protocol === "matrix";

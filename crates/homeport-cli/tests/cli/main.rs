@@ -1,5 +1,6 @@
 //! The `homeport` binary as a user and a script run it: against the lookup server over loopback,
-//! with the real Secret Service (started by the README test command), and the seed's own curl.
+//! with the real Secret Service (started by the README test command), and the documented curl of
+//! docs/protocols/owncloud-redirect.md.
 
 mod certificates;
 mod matrix;
@@ -266,7 +267,8 @@ async fn the_mock_command_prints_its_urls_serves_and_stops_cleanly_on_sigterm() 
     assert!(central.starts_with("http://127.0.0.1:"), "loopback by default: {central}");
     assert_eq!(description["instances"]["instance3"], format!("{central}instance3/"), "path layout");
 
-    // The seed's own command, exactly: curl -v -L -u 'test@instance3.com:secret' <central>/remote.php/webdav/
+    // The documented command of docs/protocols/owncloud-redirect.md, exactly: curl -v -L -u
+    // 'test@instance3.com:secret' <central>/remote.php/webdav/
     let curl = |extra: &'static [&'static str]| {
         let url = format!("{central}remote.php/webdav/");
         async move {

@@ -1,5 +1,6 @@
-//! `homeport connect` for Matrix behind an MSC1730 portal (seeds 001, 004): every address form,
-//! the 307 portal and `--approve-redirect`, SSO with `--browser auto-login`, `accounts verify`.
+//! `homeport connect` for Matrix behind an MSC1730 portal (docs/protocols/matrix-msc1730.md):
+//! every address form, the 307 portal and `--approve-redirect`, SSO with `--browser
+//! auto-login`, `accounts verify`.
 
 use homeport_lookup::{LookupServer, Scenario};
 

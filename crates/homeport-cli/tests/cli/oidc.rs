@@ -1,5 +1,6 @@
-//! `homeport connect` for servers that log in with OpenID Connect (seed 002) and tenants by host
-//! (seed 003), with `--browser auto-login` and `--browser print`, and `accounts verify`.
+//! `homeport connect` for servers that log in with OpenID Connect (docs/protocols/oidc-ocis.md)
+//! and tenants by host (docs/protocols/tenant-by-host.md), with `--browser auto-login` and
+//! `--browser print`, and `accounts verify`.
 
 use std::process::Stdio;
 use std::time::Duration;

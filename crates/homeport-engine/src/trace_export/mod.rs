@@ -1,7 +1,7 @@
 //! Traces as files (`homeport connect --trace`): HAR 1.2 for browsers' devtools, and Mermaid and
-//! PlantUML sequence diagrams that draw the picture of seeds 000 and 002 — the same lanes and
-//! labels as the UI's live diagram (`ui/src/lib/diagram.ts`); the desktop's "Copy as text" is
-//! [`to_plantuml_events`] (the shell's `trace_plantuml` command).
+//! PlantUML sequence diagrams that draw the picture of docs/protocols/owncloud-redirect.md and
+//! oidc-ocis.md — the same lanes and labels as the UI's live diagram (`ui/src/lib/diagram.ts`); the
+//! desktop's "Copy as text" is [`to_plantuml_events`] (the shell's `trace_plantuml` command).
 //!
 //! Pure functions over [`Exchange`]s: no I/O. The trace redacted them when it recorded them
 //! ([`crate::redact`]: credentials, cookies, the values of query parameters that carry secrets such

@@ -37,7 +37,7 @@ fn exchange(
     }
 }
 
-/// Seed 000 as the CLI runs it (credentials up front): 3 rounds, 6 exchanges.
+/// The ownCloud redirect as the CLI runs it (credentials up front): 3 rounds, 6 exchanges.
 fn s0() -> Vec<Exchange> {
     let basic = [("Authorization", "Basic [redacted]"), ("Depth", "0")];
     let ocs = [("Authorization", "Basic [redacted]"), ("OCS-APIRequest", "true")];

@@ -1,9 +1,9 @@
-//! The wizard's Matrix path (seeds 001, 004: MSC1730 portal login). Discovery (well-known, then
-//! `/versions` and the login flows), the login at the portal — password or SSO with the same
-//! loopback listener as OpenID Connect — and where the answer sends the client next: the
-//! portal's `well_known` / `base_cs_url` (proxy mode) or a 307 to the homeserver (redirect
-//! mode, which re-sends the password and so goes through the one redirect policy). Verified
-//! with `whoami` at the final homeserver.
+//! The wizard's Matrix path (MSC1730 portal login, docs/protocols/matrix-msc1730.md). Discovery
+//! (well-known, then `/versions` and the login flows), the login at the portal — password or
+//! SSO with the same loopback listener as OpenID Connect — and where the answer sends the
+//! client next: the portal's `well_known` / `base_cs_url` (proxy mode) or a 307 to the
+//! homeserver (redirect mode, which re-sends the password and so goes through the one redirect
+//! policy). Verified with `whoami` at the final homeserver.
 
 use std::time::Duration;
 

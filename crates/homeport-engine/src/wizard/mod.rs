@@ -31,7 +31,7 @@ pub struct WizardOptions {
     pub http: HttpConfig,
     /// Told about every step and exchange as it happens (the GUI's live diagram, progress).
     pub observer: Option<Observer>,
-    /// Multitenant applications whose hosts name a tenant (seed 003).
+    /// Multitenant applications whose hosts name a tenant (docs/protocols/tenant-by-host.md).
     pub tenant_profiles: Vec<TenantProfile>,
 }
 
@@ -58,7 +58,8 @@ pub struct Wizard {
     login_form: Option<(ServerStatus, Option<String>)>,
     /// The instance the person picked when WebFinger offered several.
     chosen_instance: Option<ServerUrl>,
-    /// The tenant the host names, and its identity zone's issuer (seed 003).
+    /// The tenant the host names, and its identity zone's issuer
+    /// (docs/protocols/tenant-by-host.md).
     tenant: Option<(String, String)>,
     /// Log in in the browser (SSO) when the server offers both that and a password.
     prefer_browser: bool,

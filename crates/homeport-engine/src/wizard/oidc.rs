@@ -1,8 +1,9 @@
-//! The wizard's OpenID Connect path (seed 002, oCIS): a Bearer challenge leads here. Issuer
-//! discovery (WebFinger, else the server itself), client registration, the login in the system
-//! browser ([`Decision::OpenBrowser`]), the code exchange through `oauth2` with the engine's own
-//! HTTP client (so every request is traced and no redirect is followed behind the policy's
-//! back), ID-token validation, then instance discovery by WebFinger and a bearer PROPFIND.
+//! The wizard's OpenID Connect path (oCIS, docs/protocols/oidc-ocis.md): a Bearer challenge
+//! leads here. Issuer discovery (WebFinger, else the server itself), client registration, the
+//! login in the system browser ([`Decision::OpenBrowser`]), the code exchange through `oauth2`
+//! with the engine's own HTTP client (so every request is traced and no redirect is followed
+//! behind the policy's back), ID-token validation, then instance discovery by WebFinger and a
+//! bearer PROPFIND.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -422,7 +423,8 @@ impl Wizard {
                 let status = login.status.clone();
                 let session = finish_login(&self.http, *login).await.map_err(|error| {
                     match (error, &self.tenant) {
-                        // The zone refuses to log anyone in for a tenant that is not subscribed (seed 003).
+                        // The zone refuses to log anyone in for a tenant that is not subscribed
+                        // (docs/protocols/tenant-by-host.md).
                         (ConnectError::BrowserLoginFailed { error, description }, Some((tenant, _)))
                             if error == "unauthorized_client" || error == "access_denied" =>
                         {
@@ -462,7 +464,8 @@ impl Wizard {
             format!("{} logs in with OpenID Connect: finding its identity provider", self.server),
         );
         let metadata = match &self.tenant {
-            // The host named the tenant: its identity zone is the issuer (seed 003), no WebFinger.
+            // The host named the tenant: its identity zone is the issuer
+            // (docs/protocols/tenant-by-host.md), no WebFinger.
             Some((_, zone)) => provider_at(&self.http, zone).await?,
             None => discover_provider(&self.http, &self.server).await?,
         };

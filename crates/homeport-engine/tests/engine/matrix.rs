@@ -1,5 +1,5 @@
-//! Seeds 001/004 (MSC1730 portal login) end to end: the wizard against the lookup server's Matrix
-//! portals (proxy and 307 mode) and homeservers over loopback.
+//! Matrix behind an MSC1730 portal (docs/protocols/matrix-msc1730.md) end to end: the wizard
+//! against the lookup server's Matrix portals (proxy and 307 mode) and homeservers over loopback.
 
 use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,7 @@
-//! Seeds 002 (oCIS + OpenID Connect) and 003 (tenant by host) end to end: the wizard against the
-//! lookup server's IdP, oCIS server and approuter over loopback, with the lookup server's robot
-//! doing what a person does in the browser.
+//! oCIS with OpenID Connect and tenants by host (docs/protocols/oidc-ocis.md,
+//! docs/protocols/tenant-by-host.md) end to end: the wizard against the lookup server's IdP,
+//! oCIS server and approuter over loopback, with the lookup server's robot doing what a person
+//! does in the browser.
 
 use std::collections::HashMap;
 
@@ -14,7 +15,8 @@ use url::Url;
 
 use crate::{lookup, options};
 
-/// The lookup server's demo tenants as a client's tenant profile (seed 003).
+/// The lookup server's demo tenants as a client's tenant profile
+/// (docs/protocols/tenant-by-host.md).
 fn tenant_options(server: &LookupServer) -> WizardOptions {
     let profile = TenantProfile::new("homeport-demo", TENANT_HOST_PATTERN, &server.tenant_issuer_template())
         .expect("the demo's tenant profile is valid");

@@ -1,4 +1,5 @@
-//! Seed 000 end to end: the wizard against the lookup server, success paths and every refusal.
+//! The ownCloud redirect (docs/protocols/owncloud-redirect.md) end to end: the wizard against
+//! the lookup server, success paths and every refusal.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
