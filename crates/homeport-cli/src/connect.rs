@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use clap::Args;
 use homeport_engine::account::format_unix;
+use homeport_engine::oidc::InstanceLink;
 use homeport_engine::owncloud::initials;
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::trace_export::{self, TraceFormat, TraceMeta};
@@ -276,8 +277,7 @@ impl Answerer for FlagAnswerer<'_> {
             }
             Decision::ChooseInstance { instances } if self.args.instance.is_some() && !self.instance_offered => {
                 self.instance_offered = true;
-                let wanted = self.args.instance.as_deref().unwrap_or_default().trim_end_matches('/');
-                match instances.iter().find(|i| i.url.as_url().as_str().trim_end_matches('/') == wanted) {
+                match InstanceLink::named(instances, self.args.instance.as_deref().unwrap_or_default()) {
                     Some(found) => Answer::ChooseInstance { instance: found.url.clone() },
                     None => {
                         self.hint = Some(format!("--instance must be one of: {}", offered_instances(decision)));

@@ -158,6 +158,15 @@ pub struct InstanceLink {
     pub title: Option<String>,
 }
 
+impl InstanceLink {
+    /// The offered instance a person named by its URL (`--instance`, a scenario's `instance`),
+    /// with or without the trailing slash.
+    pub fn named<'a>(offered: &'a [InstanceLink], wanted: &str) -> Option<&'a InstanceLink> {
+        let wanted = wanted.trim_end_matches('/');
+        offered.iter().find(|instance| instance.url.as_url().as_str().trim_end_matches('/') == wanted)
+    }
+}
+
 /// The instances WebFinger offers for `expected_subject` (rel [`SERVER_INSTANCE_REL`]). The
 /// answer must be about the account asked for; several links mean the person chooses.
 pub fn instances_from_webfinger(
@@ -510,5 +519,18 @@ mod tests {
         let other = userinfo_for(&url, br#"{"sub":"u2","name":"Someone Else"}"#, &claims);
         assert!(matches!(other, Err(ConnectError::InvalidResponse { .. })), "another subject: {other:?}");
         assert!(userinfo_for(&url, b"<html>", &claims).is_err(), "not JSON");
+    }
+
+    #[test]
+    fn an_instance_is_named_by_its_url_with_or_without_the_slash() {
+        let link = |url: &str| InstanceLink {
+            url: ServerUrl::from_url(Url::parse(url).expect("url")).expect("server url"),
+            title: None,
+        };
+        let offered = [link("https://a.example.org/"), link("https://b.example.org/sub/")];
+        let named = |wanted| InstanceLink::named(&offered, wanted).map(|i| i.url.to_string());
+        assert_eq!(named("https://b.example.org/sub").as_deref(), Some("https://b.example.org/sub/"), "no slash");
+        assert_eq!(named("https://a.example.org/").as_deref(), Some("https://a.example.org/"), "with the slash");
+        assert_eq!(named("https://c.example.org/"), None, "an instance not offered is not chosen");
     }
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use homeport_engine::oidc::InstanceLink;
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{
     Account, Answer, Answerer, ConnectError, Connected, Credentials, Decision, ErrorReport, Exchange, HttpConfig,
@@ -368,8 +369,7 @@ impl Answerer for ScenarioAnswerer<'_> {
             }
             Decision::ChooseInstance { instances } if self.answers.instance.is_some() && !self.instance_offered => {
                 self.instance_offered = true;
-                let wanted = self.answers.instance.as_deref().unwrap_or_default().trim_end_matches('/');
-                match instances.iter().find(|i| i.url.as_url().as_str().trim_end_matches('/') == wanted) {
+                match InstanceLink::named(instances, self.answers.instance.as_deref().unwrap_or_default()) {
                     Some(found) => Answer::ChooseInstance { instance: found.url.clone() },
                     None => Answer::Decline,
                 }

@@ -336,6 +336,7 @@ fn plantuml_of_the_events_notes_each_step_between_the_rounds() {
     let mut events = vec![step(StepName::Authenticate, "logging in as test@instance2.com")];
     events.push(WizardEvent::Exchange(redirect));
     events.push(step(StepName::Verify, "PROPFIND where the account lives"));
+    // The fixture's exchanges after its first round (status.php and the redirect, drawn above).
     events.extend(s0().into_iter().skip(2).map(WizardEvent::Exchange));
     let plantuml = to_plantuml_events(&events);
     let expected = "\
