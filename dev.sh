@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 SYSTEM_PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev ca-certificates curl file  # building
-  python3                                     # tests/import_cycles.py: no import cycle between files
+  python3                                     # tests/import_cycles.py, tests/peers/browser-robot.py
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev  # the desktop app
   librsvg2-dev libxdo-dev
   dbus dbus-x11 gnome-keyring libsecret-tools                                    # a real Secret Service
@@ -77,6 +77,16 @@ build_ui() {
   npm run --prefix ui build
 }
 
+# The real OpenID Provider the tests start (node-oidc-provider, pinned by tests/peers/oidc-provider's lockfile,
+# docs/testing.md); reinstalled only when the lockfile changed.
+install_peers() {
+  local peer=tests/peers/oidc-provider
+  if [ ! -f $peer/node_modules/.package-lock.json ] || [ $peer/package-lock.json -nt $peer/node_modules/.package-lock.json ]; then
+    say "Installing the test peers' packages (npm ci: node-oidc-provider)"
+    npm ci --prefix $peer --no-audit --no-fund
+  fi
+}
+
 # Runs "$@" in a private D-Bus session with a fresh, unlocked gnome-keyring and scratch HOME and
 # XDG folders, so tests use the real Secret Service and never touch the person's own keyring or
 # config. Cargo and rustup keep their real homes.
@@ -123,6 +133,7 @@ run_tests() {
   install_system_packages
   install_tauri_driver
   build_ui
+  install_peers
   say "UI: type check and unit tests"
   npm run --prefix ui check
   npm test --prefix ui

@@ -1,6 +1,9 @@
 //! Test helpers (cargo feature `testing`, and this crate's own tests): a server on loopback, clients like the
 //! engine's, an OIDC code flow. They panic on anything unexpected, as test code does; not for production code.
 
+pub mod real_flow;
+mod real_idp;
+
 use std::net::SocketAddr;
 
 use url::Url;
@@ -8,6 +11,10 @@ use url::Url;
 use crate::people::DEMO_PASSWORD;
 use crate::scenario::Scenario;
 use crate::server::LookupServer;
+
+pub use real_idp::{
+    browser_robot, free_loopback_port, peers_dir, BrowserRobot, RealIdp, RealIdpSetup, PEER_INSTALL_COMMAND,
+};
 
 /// Starts the lookup server on a free port of 127.0.0.1.
 pub async fn start(scenario: Scenario) -> LookupServer {
