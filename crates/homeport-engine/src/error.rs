@@ -68,6 +68,10 @@ pub enum ConnectError {
     BrowserLoginFailed { error: String, description: String },
     #[error("no answer came back from the browser within {seconds} seconds")]
     BrowserLoginTimedOut { seconds: u64 },
+    /// The loopback port(s) the login's redirect URI must use are taken (a fixed port a provider
+    /// was registered with, or an admin's range): another program listens there.
+    #[error("Homeport cannot listen for the browser's answer on port {ports}: {reason}; close the program using it or choose another port")]
+    CallbackPortUnavailable { ports: String, reason: String },
     #[error("the identity provider's ID token is not valid: {reason}")]
     InvalidIdToken { reason: String },
     #[error("the login has expired: {reason}; log in again")]
@@ -132,7 +136,9 @@ impl ConnectError {
             | ConnectError::LoginExpired { .. }
             | ConnectError::AccountDisabled { .. }
             | ConnectError::TenantRefused { .. } => ErrorCode::AuthFailed,
-            ConnectError::InstanceNotChosen { .. } => ErrorCode::BadInput,
+            ConnectError::InstanceNotChosen { .. } | ConnectError::CallbackPortUnavailable { .. } => {
+                ErrorCode::BadInput
+            }
             ConnectError::MatrixRefused { .. } | ConnectError::RateLimited { .. } => ErrorCode::AuthFailed,
             ConnectError::HomeserverUnusable { .. } => ErrorCode::Protocol,
             ConnectError::BrowserLoginTimedOut { .. } => ErrorCode::Cancelled,
@@ -183,6 +189,7 @@ impl ConnectError {
                 json!({ "error": error, "description": description })
             }
             ConnectError::BrowserLoginTimedOut { seconds } => json!({ "timeout_seconds": seconds }),
+            ConnectError::CallbackPortUnavailable { ports, .. } => json!({ "ports": ports }),
             ConnectError::AccountDisabled { server } => json!({ "server": server, "reason": "account_disabled" }),
             ConnectError::TenantRefused { tenant, reason } => json!({ "tenant": tenant, "reason": reason }),
             ConnectError::InstanceNotChosen { offered } => json!({ "offered": offered }),

@@ -30,6 +30,7 @@ pub use address::{Address, AddressError, Origin, ServerUrl};
 pub use drive::{drive, Answer, Answerer};
 pub use error::{ConnectError, NotReady};
 pub use http::{Auth, HttpConfig};
+pub use loopback::{RedirectHost, RedirectPort, RedirectSpec};
 pub use proxy::ProxySettings;
 pub use report::{ErrorCode, ErrorReason, ErrorReport};
 pub use secret::{Credentials, Secret};

@@ -273,6 +273,15 @@ impl LoginRequest {
         &self.verifier
     }
 
+    /// Whether the callback's request target carries this login's `state`: one that does not is
+    /// no answer to this login (forged, or left over), so the loopback listener answers it 400 and
+    /// keeps waiting ([`crate::loopback::LoopbackCallback::receive`]).
+    pub fn is_this_login(&self, target: &str) -> bool {
+        Url::parse("http://127.0.0.1/")
+            .and_then(|base| base.join(target))
+            .is_ok_and(|url| url.query_pairs().any(|(name, value)| name == "state" && value == self.state.expose()))
+    }
+
     /// The authorization code from the callback's request target (`/callback?code=…&state=…`),
     /// after checking `state`. An `error` from the provider is reported as such.
     pub fn code_from_callback(&self, target: &str) -> Result<Secret, ConnectError> {

@@ -15,7 +15,7 @@ use crate::account::{now_unix, Account, AccountKind, AuthMethod, MatrixInfo};
 use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::{Auth, Followed, HttpClient, HttpRequest, HttpResponse};
-use crate::loopback::LoopbackCallback;
+use crate::loopback::{CallbackRejected, LoopbackCallback};
 use crate::matrix::{self, LoginAnswer, LoginFlows};
 use crate::owncloud::ServerStatus;
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
@@ -272,8 +272,14 @@ impl Wizard {
             }
             MatrixPhase::Browser { start, callback } => {
                 self.step(StepName::Authenticate, "waiting for the login in your browser".into());
-                let target = callback.receive(BROWSER_LOGIN_TIMEOUT).await?;
-                let token = crate::matrix::login_token_from_callback(&target)?;
+                // No state in Matrix SSO: the path's random segment keeps forgers out; a request
+                // there without a login token is no answer (400, and the wait goes on).
+                let token = callback
+                    .receive(BROWSER_LOGIN_TIMEOUT, |target| {
+                        crate::matrix::login_token_from_callback(target)
+                            .map_err(|_| CallbackRejected::new("it carries no login token"))
+                    })
+                    .await?;
                 let request = login_request(&start, crate::matrix::token_login_body(token.expose()));
                 self.matrix_send(start, request, true, String::new()).await
             }

@@ -26,7 +26,7 @@ use crate::account::{Account, AccountKind, AuthMethod};
 use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::{Auth, HttpClient, HttpRequest, HttpResponse};
-use crate::loopback::LoopbackCallback;
+use crate::loopback::{CallbackRejected, LoopbackCallback};
 use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, ProviderMetadata};
 use crate::owncloud::ServerStatus;
 use crate::owncloud::{self, OcsUser};
@@ -191,8 +191,14 @@ fn client(metadata: &ProviderMetadata, client_id: &str, redirect_uri: &Url) -> O
 /// Waits for the browser, exchanges the code (PKCE verifier), checks the ID token.
 pub async fn finish_login(http: &HttpClient, login: BrowserLogin) -> Result<Session, ConnectError> {
     let redirect_uri = login.callback.redirect_uri().clone();
-    let target = login.callback.receive(BROWSER_LOGIN_TIMEOUT).await?;
-    let code = login.login.code_from_callback(&target)?;
+    // A callback with another state is no answer to this login: 400, and the wait goes on.
+    let code = login
+        .callback
+        .receive(BROWSER_LOGIN_TIMEOUT, |target| match login.login.is_this_login(target) {
+            true => Ok(login.login.code_from_callback(target)),
+            false => Err(CallbackRejected::new("it belongs to no login Homeport started (state mismatch)")),
+        })
+        .await??;
     let client = client(&login.metadata, &login.client_id, &redirect_uri);
     let verifier = oauth2::PkceCodeVerifier::new(login.login.pkce_verifier().secret().clone());
     let transport = Transport { http, round: http.trace().next_round() };

@@ -1,6 +1,7 @@
 //! The engine against the real lookup server over loopback sockets, and the account store against
 //! the real Secret Service (the README test command starts gnome-keyring under dbus-run-session).
 
+mod callback;
 mod certificates;
 mod hostile;
 mod matrix;

@@ -139,7 +139,7 @@ async fn without_registration_the_built_in_client_id_is_used() {
 }
 
 #[tokio::test]
-async fn a_callback_with_another_state_is_refused() {
+async fn a_callback_with_another_state_is_refused_and_the_login_goes_on() {
     let server = lookup(Scenario::default()).await;
     let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
     let page = login_page(&mut wizard).await;
@@ -155,13 +155,23 @@ async fn a_callback_with_another_state_is_refused() {
                 }
             })
             .collect();
+    let real = callback.clone();
     callback.query_pairs_mut().clear().extend_pairs(forged);
     let browser = reqwest::Client::builder().no_proxy().build().expect("client");
-    let (step, _) = tokio::join!(wizard.next(), browser.get(callback).send());
-    let error = step.expect_err("a callback for another login is refused");
-    assert!(matches!(error, ConnectError::LoginRefused { ref reason } if reason.contains("state")), "{error:?}");
-    let log = server.requests();
-    assert!(!log.iter().any(|r| r.server == "idp" && r.path == "/token"), "the code was never exchanged");
+    let browser_returns = async {
+        let forged = browser.get(callback).send().await.expect("the forged callback is answered");
+        assert_eq!(forged.status(), 400, "a callback for another login is refused, and the wait goes on");
+        assert!(
+            !server.requests().iter().any(|r| r.server == "idp" && r.path == "/token"),
+            "the forged callback's code was never exchanged"
+        );
+        browser.get(real).send().await.expect("the real callback is answered").status()
+    };
+    let (step, status) = tokio::join!(wizard.next(), browser_returns);
+    assert_eq!(status, 200);
+    assert!(matches!(step, Ok(Step::Connected(_))), "the real callback still logs in: {step:?}");
+    let tokens = server.requests().iter().filter(|r| r.server == "idp" && r.path == "/token").count();
+    assert_eq!(tokens, 1, "one code exchanged: the real one");
     server.shutdown().await;
 }
 
