@@ -26,6 +26,11 @@ pub struct MockArgs {
     /// seed's example deployment; then `curl -L -u user:pw <central>/remote.php/webdav/` works.
     #[arg(long)]
     path_instances: bool,
+    /// Put the oCIS server in front of this OpenID Provider (on this machine, e.g. one a test
+    /// started): its WebFinger names this issuer, and it and its instances accept the issuer's
+    /// access tokens, checked at the issuer's userinfo endpoint as oCIS's proxy does.
+    #[arg(long, value_name = "URL")]
+    oidc_issuer: Option<url::Url>,
     /// Serve https with a generated self-signed certificate.
     #[arg(long)]
     tls: bool,
@@ -52,6 +57,7 @@ pub async fn run(args: MockArgs) -> Result<Done, Failure> {
         redirect_status: args.redirect_status,
         latency: Duration::from_millis(args.latency_ms),
         path_instances: args.path_instances,
+        oidc_issuer: args.oidc_issuer,
         tls: args.tls,
         fault: args.fault,
         token_lifetime: Duration::from_secs(args.token_lifetime_secs),

@@ -30,6 +30,9 @@ pub struct Description {
     pub tls_certificate_sha256: Option<String>,
     /// The oCIS server.
     pub ocis: Url,
+    /// The external issuer the oCIS server trusts instead of the IdP below ([`Scenario::oidc_issuer`](crate::Scenario::oidc_issuer)), without trailing slash;
+    /// `None`: the IdP below.
+    pub ocis_issuer: Option<String>,
     /// The oCIS instances by name.
     pub ocis_instances: BTreeMap<String, Url>,
     /// The IdP's issuer (main zone), without trailing slash.

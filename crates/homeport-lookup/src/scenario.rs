@@ -4,6 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use url::Url;
+
 use crate::error::LookupError;
 
 /// The redirect statuses a real multi-tenant front end may answer with; the engine must handle each.
@@ -19,6 +21,10 @@ pub struct Scenario {
     /// Serve the instances under `<central>/instanceN/` (as ownCloud's example deployment does) instead of on
     /// their own ports.
     pub path_instances: bool,
+    /// oCIS in front of another OpenID Provider (a real one a test started, `homeport mock --oidc-issuer`): its
+    /// WebFinger names this issuer and its servers accept that issuer's access tokens, checked at the issuer's
+    /// userinfo endpoint as oCIS's proxy checks opaque tokens. Only issuers on this machine (loopback).
+    pub oidc_issuer: Option<Url>,
     /// Serve https on every server with a freshly generated self-signed certificate.
     pub tls: bool,
     /// At most one injected fault.
@@ -37,6 +43,7 @@ impl Default for Scenario {
             redirect_status: 301,
             latency: Duration::ZERO,
             path_instances: false,
+            oidc_issuer: None,
             tls: false,
             fault: None,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
@@ -52,6 +59,19 @@ impl Scenario {
                 "redirect_status {} is not a redirect the central server would send (use 301, 302, 307 or 308)",
                 self.redirect_status
             )));
+        }
+        if let Some(issuer) = &self.oidc_issuer {
+            let web = matches!(issuer.scheme(), "http" | "https");
+            if !web || !crate::ocis::external::is_loopback_url(issuer) {
+                return Err(LookupError::InvalidScenario(format!(
+                    "oidc_issuer {issuer} must be an http(s) URL on this machine (127.0.0.1, [::1], localhost): the lookup server talks to loopback only"
+                )));
+            }
+            if issuer.query().is_some() || issuer.fragment().is_some() {
+                return Err(LookupError::InvalidScenario(format!(
+                    "oidc_issuer {issuer} must have no query or fragment (OpenID Connect Discovery §2)"
+                )));
+            }
         }
         if self.token_lifetime < Duration::from_millis(1) {
             return Err(LookupError::InvalidScenario(
@@ -246,6 +266,27 @@ mod tests {
                 matches!(scenario.validate(), Err(LookupError::InvalidScenario(_))),
                 "{status} must be rejected: the engine is only tested against 301/302/307/308"
             );
+        }
+    }
+
+    #[test]
+    fn an_external_issuer_must_be_on_loopback() {
+        assert_eq!(Scenario::default().oidc_issuer, None, "the demo's oCIS trusts the lookup server's IdP");
+        let with =
+            |issuer: &str| Scenario { oidc_issuer: Some(Url::parse(issuer).expect("a URL")), ..Scenario::default() };
+        for good in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/realms/homeport",
+            "https://localhost:9443",
+            "http://[::1]:1",
+        ] {
+            assert!(with(good).validate().is_ok(), "{good} is on this machine");
+        }
+        for bad in ["https://idp.example.org", "http://10.0.0.1:8080", "ftp://127.0.0.1/", "http://127.0.0.1:1/?x=1"] {
+            let Err(LookupError::InvalidScenario(message)) = with(bad).validate() else {
+                panic!("{bad} is refused");
+            };
+            assert!(message.contains("oidc_issuer"), "the error names the key: {message}");
         }
     }
 

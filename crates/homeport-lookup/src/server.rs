@@ -18,6 +18,7 @@ use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
 use crate::matrix::homeserver::HomeserverState;
 use crate::matrix::state::{Matrix, PortalMode, PortalState};
 use crate::matrix::{HOMESERVER_NAMES, MATRIX_HOSTS, PROXY_HOST, REDIRECT_HOST};
+use crate::ocis::external::ExternalIssuer;
 use crate::ocis::instance::OcisInstanceState;
 use crate::ocis::server::OcisState;
 use crate::ocis::OCIS_INSTANCE_NAMES;
@@ -155,6 +156,7 @@ impl LookupServer {
         }
 
         let oidc = start_oidc_systems(scheme, &scenario)?;
+        let external = scenario.oidc_issuer.as_ref().map(|issuer| Arc::new(ExternalIssuer::new(issuer)));
         let oidc_recorder =
             |server: &str, host_domain: Option<&'static str>| Recorder { host_domain, ..recorder(server, Vec::new()) };
         routers.push((
@@ -166,6 +168,7 @@ impl LookupServer {
             ocis::server::router(Arc::new(OcisState {
                 url: oidc.ocis_url.clone(),
                 provider: oidc.idp.clone(),
+                external: external.clone(),
                 instances: oidc.ocis_instance_urls.clone(),
                 fault: scenario.fault,
             }))
@@ -181,6 +184,7 @@ impl LookupServer {
                 name: name.to_owned(),
                 url,
                 provider: oidc.idp.clone(),
+                external: external.clone(),
             }))
             .recorded_by(oidc_recorder(&format!("ocis-{name}"), None));
             routers.push((listener, router));
@@ -414,6 +418,7 @@ impl LookupServer {
             password: DEMO_PASSWORD,
             tls_certificate_sha256: self.tls.as_ref().map(SelfSignedTls::sha256_fingerprint),
             ocis: self.ocis_url.clone(),
+            ocis_issuer: self.scenario.oidc_issuer.as_ref().map(|url| url.as_str().trim_end_matches('/').to_owned()),
             ocis_instances: self.ocis_instance_urls.clone(),
             idp: self.idp.issuer(Zone::Main),
             oidc_client_id: BUILT_IN_CLIENT_ID,

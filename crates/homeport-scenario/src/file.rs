@@ -5,7 +5,7 @@
 //!
 //! [lookup]                      # the embedded lookup server (or [target] url = "https://…")
 //! fault = "maintenance"         # optional; also redirect_status, latency_ms, token_lifetime_secs,
-//!                               # path_instances, tls
+//!                               # path_instances, tls, oidc_issuer = "${env:HOMEPORT_ISSUER}"
 //!
 //! [connect]
 //! address = "${central}"        # ${…} names a URL the lookup server prints (`homeport mock`)
@@ -77,6 +77,10 @@ pub struct LookupSettings {
     pub path_instances: bool,
     #[serde(default)]
     pub tls: bool,
+    /// oCIS in front of this OpenID Provider (`homeport mock --oidc-issuer`), on loopback; usually
+    /// `${env:NAME}`, the issuer a harness started and exported.
+    #[serde(default)]
+    pub oidc_issuer: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -251,6 +255,10 @@ fn lookup_value(key: &str, description: &serde_json::Value) -> Result<String, St
         Some((transform, path)) => (Some(transform), path),
         None => (None, key),
     };
+    if transform == Some("env") {
+        // `${env:NAME}`: what a harness exported, such as the issuer of an OpenID Provider it started.
+        return std::env::var(path).map_err(|_| format!("${{{key}}}: the environment variable {path} is not set"));
+    }
     let value = path
         .split('.')
         .try_fold(description, |value, part| value.get(part))
@@ -269,7 +277,7 @@ fn lookup_value(key: &str, description: &serde_json::Value) -> Result<String, St
                 None => host.to_owned(),
             })
         }
-        Some(other) => Err(format!("${{{key}}}: unknown transform {other:?} (origin, authority)")),
+        Some(other) => Err(format!("${{{key}}}: unknown transform {other:?} (origin, authority, env)")),
     }
 }
 
@@ -313,6 +321,14 @@ max_round_trips = 3
     }
 
     #[test]
+    fn the_lookup_server_can_stand_in_front_of_another_issuer() {
+        let file = TEN_LINES.replace("[connect]", "[lookup]\noidc_issuer = \"${env:HOMEPORT_ISSUER}\"\n[connect]");
+        let scenario = Scenario::parse(Path::new("s.toml"), &file).expect("valid");
+        let lookup = scenario.lookup.expect("[lookup]");
+        assert_eq!(lookup.oidc_issuer.as_deref(), Some("${env:HOMEPORT_ISSUER}"), "kept as written until run");
+    }
+
+    #[test]
     fn contradictions_are_refused() {
         let both = format!("{TEN_LINES}\n[target]\nurl = \"https://x\"\n");
         assert!(matches!(Scenario::parse(Path::new("s"), &both), Err(ScenarioError::Unusable { .. })));
@@ -341,6 +357,13 @@ max_round_trips = 3
             "a {{tenant}} in a value stays"
         );
         assert!(expand("${nope}", &description).is_err_and(|e| e.contains("nope")), "unknown keys are named");
+        // PATH is set in every test process; a name nobody sets is named in the error.
+        assert_eq!(expand("${env:PATH}", &description).ok(), std::env::var("PATH").ok(), "the environment's value");
+        assert!(
+            expand("x${env:HOMEPORT_TEST_NEVER_SET_4711}", &description)
+                .is_err_and(|e| e.contains("HOMEPORT_TEST_NEVER_SET_4711") && e.contains("not set")),
+            "an unset variable is named"
+        );
         assert!(expand("${central", &description).is_err(), "unclosed");
     }
 }

@@ -78,6 +78,15 @@ impl Prepared {
                 }
                 lookup_scenario.path_instances = settings.path_instances;
                 lookup_scenario.tls = settings.tls;
+                if let Some(issuer) = &settings.oidc_issuer {
+                    // Before the lookup server starts, only the environment can fill a placeholder.
+                    let issuer = expand(issuer, &serde_json::Value::Null).map_err(|e| {
+                        unusable(format!("lookup.oidc_issuer: {e} (only ${{env:NAME}} works here: the lookup server has not started yet)"))
+                    })?;
+                    let url = url::Url::parse(&issuer)
+                        .map_err(|e| unusable(format!("lookup.oidc_issuer {issuer:?} is not a URL: {e}")))?;
+                    lookup_scenario.oidc_issuer = Some(url);
+                }
                 let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
                 Some(LookupServer::start(loopback, lookup_scenario).await.map_err(|e| unusable(e.to_string()))?)
             }
@@ -408,6 +417,54 @@ pub async fn next_with_browser_robot(
                 other => other.to_string(),
             };
             Err(ConnectError::BrowserLoginFailed { error: failure, description: String::new() })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn with_issuer(issuer: &str) -> Scenario {
+        let text = format!(
+            "name = \"oCIS in front of another issuer\"\n[lookup]\noidc_issuer = \"{issuer}\"\n[connect]\naddress = \"${{ocis}}\"\n"
+        );
+        Scenario::parse(Path::new("issuer.toml"), &text).expect("a valid file")
+    }
+
+    #[tokio::test]
+    async fn oidc_issuer_takes_an_env_placeholder_and_the_lookup_server_names_it() {
+        // Only this test reads this variable.
+        std::env::set_var("HOMEPORT_TEST_RUNNER_ISSUER", "http://127.0.0.1:9/realms/homeport");
+        let prepared = Prepared::start(with_issuer("${env:HOMEPORT_TEST_RUNNER_ISSUER}")).await.expect("it starts");
+        let lookup = prepared.lookup.as_ref().expect("the lookup server");
+        assert_eq!(
+            lookup.description().ocis_issuer.as_deref(),
+            Some("http://127.0.0.1:9/realms/homeport"),
+            "the oCIS server trusts the issuer from the environment"
+        );
+        assert_eq!(
+            &prepared.answers.address,
+            lookup.ocis_url().as_str(),
+            "placeholders of the lookup server still work"
+        );
+        prepared.stop().await;
+    }
+
+    #[tokio::test]
+    async fn oidc_issuer_refuses_unset_variables_lookup_placeholders_and_other_machines() {
+        for (issuer, expected) in [
+            ("${env:HOMEPORT_TEST_NEVER_SET_4712}", "HOMEPORT_TEST_NEVER_SET_4712 is not set"),
+            ("${idp}", "only ${env:NAME} works here"),
+            ("https://idp.example.org", "on this machine"),
+        ] {
+            let Err(error) = Prepared::start(with_issuer(issuer)).await else {
+                panic!("{issuer} is refused");
+            };
+            let message = error.to_string();
+            assert!(message.contains(expected), "{issuer}: {message}");
         }
     }
 }

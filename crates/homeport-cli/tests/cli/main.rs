@@ -6,6 +6,7 @@ mod certificates;
 mod matrix;
 mod oidc;
 mod proxy;
+mod real_idp;
 mod run;
 mod store;
 mod trace;

@@ -11,9 +11,10 @@ use axum::{Json, Router};
 use serde_json::json;
 use url::Url;
 
+use super::external::ExternalIssuer;
 use super::{ocis_account, ocis_home, ocis_status, BearerRefusal};
 use crate::dav::{dav_files_owner, legacy_relative, route_each, serve_home, DAV_FILES_ROUTES, LEGACY_WEBDAV_ROUTES};
-use crate::oidc::{AccessClaims, Provider};
+use crate::oidc::Provider;
 use crate::owncloud::not_found;
 use crate::owncloud::ocs::{self, OcsFormat, OcsVersion};
 use crate::owncloud::webdav::encode_path;
@@ -26,6 +27,8 @@ pub(crate) struct OcisInstanceState {
     /// Base URL with trailing slash: the realm of its challenges.
     pub(crate) url: Url,
     pub(crate) provider: Arc<Provider>,
+    /// The issuer oCIS trusts instead of `provider`, when the scenario names one.
+    pub(crate) external: Option<Arc<ExternalIssuer>>,
 }
 
 impl OcisInstanceState {
@@ -33,16 +36,16 @@ impl OcisInstanceState {
         self.url.as_str().trim_end_matches('/')
     }
 
-    /// The account behind the bearer token, if it lives on this instance.
-    fn account(&self, headers: &HeaderMap) -> Result<(AccessClaims, &'static OcisAccount), BearerRefusal> {
-        let (claims, account) = ocis_account(&self.provider, headers)?;
+    /// The account behind the bearer token (its user name and oCIS account), if it lives on this instance.
+    async fn account(&self, headers: &HeaderMap) -> Result<(String, &'static OcisAccount), BearerRefusal> {
+        let (user, account) = ocis_account(&self.provider, self.external.as_deref(), headers).await?;
         if !account.instances.contains(&self.name.as_str()) {
             return Err(BearerRefusal::Forbidden(format!(
                 "{} has no account on instance {}",
                 account.login, self.name
             )));
         }
-        Ok((claims, account))
+        Ok((user, account))
     }
 }
 
@@ -69,7 +72,7 @@ async fn legacy_webdav(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    if let Err(refusal) = state.account(&headers) {
+    if let Err(refusal) = state.account(&headers).await {
         return refusal.dav_response(state.realm());
     }
     let home = ocis_home("/remote.php/webdav/".to_owned(), &state.name);
@@ -82,14 +85,14 @@ async fn dav_files(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let (claims, _) = match state.account(&headers) {
+    let (user, _) = match state.account(&headers).await {
         Ok(found) => found,
         Err(refusal) => return refusal.dav_response(state.realm()),
     };
     let Some((owner, relative)) = dav_files_owner(uri.path()) else {
         return not_found();
     };
-    if owner != claims.preferred_username {
+    if owner != user {
         return not_found();
     }
     let home_href = format!("/remote.php/dav/files/{}/", encode_path(&owner));
@@ -107,8 +110,8 @@ async fn user(
         return not_found();
     };
     let format = OcsFormat::from_query(uri.query());
-    let claims = match state.account(&headers) {
-        Ok((claims, _)) => claims,
+    let user = match state.account(&headers).await {
+        Ok((user, _)) => user,
         Err(refusal) => {
             let (status, code) = match refusal {
                 BearerRefusal::Forbidden(_) => (StatusCode::FORBIDDEN, 403),
@@ -117,7 +120,7 @@ async fn user(
             return ocs::unauthorised(status, format, code, refusal.challenge(state.realm()).as_deref());
         }
     };
-    let Some(user) = find_oidc_user(&claims.preferred_username) else {
+    let Some(user) = find_oidc_user(&user) else {
         return not_found();
     };
     ocs::ok(

@@ -1,6 +1,7 @@
 //! oCIS with OpenID Connect (`docs/protocols/oidc-ocis.md`): an oCIS-like server (the address a person types:
 //! `status.php`, the Bearer challenge, WebFinger) and two instances that accept only valid bearer tokens of the IdP.
 
+pub(crate) mod external;
 pub(crate) mod instance;
 pub(crate) mod server;
 
@@ -8,6 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
+use self::external::ExternalIssuer;
 use crate::dav::{Home, Product};
 use crate::oidc::{bearer_error_challenge, bearer_token, AccessClaims, Provider, Zone};
 use crate::owncloud::sabre_error;
@@ -113,18 +115,39 @@ pub(crate) fn bearer_claims(
     Ok(claims)
 }
 
-/// The oCIS account behind the request's bearer token: valid, of the main zone, not disabled.
-pub(crate) fn ocis_account(
+/// The issuer oCIS trusts, as WebFinger names it: the lookup server's IdP (main zone), or the external one.
+pub(crate) fn ocis_issuer(provider: &Provider, external: Option<&ExternalIssuer>) -> String {
+    match external {
+        Some(external) => external.issuer().to_owned(),
+        None => provider.issuer(Zone::Main),
+    }
+}
+
+/// The user name (`preferred_username`) behind the request's bearer token, checked by the issuer oCIS trusts: the
+/// lookup server's IdP (its JWT, main zone), or an external issuer's userinfo endpoint.
+pub(crate) async fn ocis_user(
     provider: &Provider,
+    external: Option<&ExternalIssuer>,
     headers: &HeaderMap,
-) -> Result<(AccessClaims, &'static OcisAccount), BearerRefusal> {
-    let claims = bearer_claims(provider, Zone::Main, headers)?;
-    let account =
-        find_ocis_account(&claims.preferred_username).ok_or(BearerRefusal::InvalidToken("unknown account"))?;
+) -> Result<String, BearerRefusal> {
+    match external {
+        Some(external) => external.user(bearer_token(headers).ok_or(BearerRefusal::Missing)?).await,
+        None => bearer_claims(provider, Zone::Main, headers).map(|claims| claims.preferred_username),
+    }
+}
+
+/// The oCIS account behind the request's bearer token: valid, of the issuer oCIS trusts, not disabled.
+pub(crate) async fn ocis_account(
+    provider: &Provider,
+    external: Option<&ExternalIssuer>,
+    headers: &HeaderMap,
+) -> Result<(String, &'static OcisAccount), BearerRefusal> {
+    let user = ocis_user(provider, external, headers).await?;
+    let account = find_ocis_account(&user).ok_or(BearerRefusal::InvalidToken("unknown account"))?;
     if account.disabled {
         return Err(BearerRefusal::InvalidToken(ACCOUNT_DISABLED));
     }
-    Ok((claims, account))
+    Ok((user, account))
 }
 
 #[cfg(test)]

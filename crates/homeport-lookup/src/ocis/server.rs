@@ -12,12 +12,14 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use url::Url;
 
+use super::external::ExternalIssuer;
 use super::instance::fallback;
 use super::{
-    bearer_claims, instance_title, ocis_account, ocis_home, ocis_status, BearerRefusal, INSTANCE_REL, ISSUER_REL,
+    instance_title, ocis_account, ocis_home, ocis_issuer, ocis_status, ocis_user, BearerRefusal, INSTANCE_REL,
+    ISSUER_REL,
 };
 use crate::dav::{dav_files_owner, route_each, serve_home, DAV_FILES_ROUTES, LEGACY_WEBDAV, LEGACY_WEBDAV_ROUTES};
-use crate::oidc::{Provider, Zone};
+use crate::oidc::Provider;
 use crate::owncloud::not_found;
 use crate::owncloud::webdav::encode_path;
 use crate::Fault;
@@ -31,6 +33,8 @@ pub(crate) struct OcisState {
     /// The server's URL with trailing slash.
     pub(crate) url: Url,
     pub(crate) provider: Arc<Provider>,
+    /// The issuer oCIS trusts instead of `provider`, when the scenario names one.
+    pub(crate) external: Option<Arc<ExternalIssuer>>,
     /// Each instance's base URL (trailing slash) by name.
     pub(crate) instances: BTreeMap<String, Url>,
     /// The scenario's fault; WebFinger acts out `webfinger-no-instances` and `webfinger-many-instances`.
@@ -64,7 +68,7 @@ async fn status() -> Response {
 /// WebDAV at the server itself: a challenge naming the server as realm; with a valid bearer token the proxy
 /// answers for the account's first instance.
 async fn webdav(State(state): State<Arc<OcisState>>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
-    let (claims, account) = match ocis_account(&state.provider, &headers) {
+    let (user, account) = match ocis_account(&state.provider, state.external.as_deref(), &headers).await {
         Ok(found) => found,
         Err(refusal) => return refusal.dav_response(state.realm()),
     };
@@ -73,7 +77,7 @@ async fn webdav(State(state): State<Arc<OcisState>>, method: Method, headers: He
         return serve_home(&method, &headers, relative, &ocis_home("/remote.php/webdav/".to_owned(), instance));
     }
     match dav_files_owner(uri.path()) {
-        Some((owner, relative)) if owner == claims.preferred_username => {
+        Some((owner, relative)) if owner == user => {
             let home_href = format!("/remote.php/dav/files/{}/", encode_path(&owner));
             serve_home(&method, &headers, relative, &ocis_home(home_href, instance))
         }
@@ -91,7 +95,7 @@ async fn webfinger(State(state): State<Arc<OcisState>>, headers: HeaderMap, RawQ
         return jrd_error(StatusCode::BAD_REQUEST, "exactly one resource parameter is required");
     };
     let rels: Vec<&str> = params.iter().filter(|(key, _)| key == "rel").map(|(_, value)| value.as_str()).collect();
-    let issuer_link = json!({"rel": ISSUER_REL, "href": state.provider.issuer(Zone::Main)});
+    let issuer_link = json!({"rel": ISSUER_REL, "href": ocis_issuer(&state.provider, state.external.as_deref())});
 
     let links = if resource.trim_end_matches('/') == state.realm() {
         vec![issuer_link]
@@ -102,11 +106,11 @@ async fn webfinger(State(state): State<Arc<OcisState>>, headers: HeaderMap, RawQ
         if !host.eq_ignore_ascii_case(&state.authority()) {
             return jrd_error(StatusCode::NOT_FOUND, "the account is not on this server");
         }
-        let claims = match bearer_claims(&state.provider, Zone::Main, &headers) {
-            Ok(claims) => claims,
+        let bearer = match ocis_user(&state.provider, state.external.as_deref(), &headers).await {
+            Ok(bearer) => bearer,
             Err(refusal) => return jrd_refusal(&refusal, state.realm()),
         };
-        if claims.preferred_username != user {
+        if bearer != user {
             return jrd_error(StatusCode::FORBIDDEN, "the bearer token belongs to another account");
         }
         let Some(account) = crate::people::find_ocis_account(user) else {

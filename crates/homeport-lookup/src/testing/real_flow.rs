@@ -163,3 +163,21 @@ pub async fn real_idp_tokens(idp: &RealIdp, robot: &BrowserRobot, redirect_port:
     assert_eq!(status, 200, "the code is exchanged: {tokens}; provider log:\n{}", idp.log());
     tokens
 }
+
+/// Whether `check` comes true within `bound`, asking every 200 ms (a bound, not a timed assertion).
+pub async fn eventually<F, Fut>(bound: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

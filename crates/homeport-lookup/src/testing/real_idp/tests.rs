@@ -160,7 +160,8 @@ async fn keycloak_setup_accepts_only_its_one_redirect_port() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_tokens_expire_and_the_refresh_token_renews_them() {
-    let idp = RealIdp::start(RealIdpSetup::Ocis { access_token_ttl: Some(Duration::from_secs(1)) });
+    // Three seconds: long enough for the first check on a loaded machine, short enough to wait out.
+    let idp = RealIdp::start(RealIdpSetup::Ocis { access_token_ttl: Some(Duration::from_secs(3)) });
     let robot = robot();
     let tokens = crate::testing::real_flow::real_idp_tokens(&idp, &robot, None).await;
     let userinfo_endpoint = discovery(&idp).await["userinfo_endpoint"].as_str().expect("userinfo").to_owned();
@@ -173,9 +174,14 @@ async fn access_tokens_expire_and_the_refresh_token_renews_them() {
     assert_eq!(fresh.status(), 200, "a fresh token is good at userinfo");
     let claims: serde_json::Value = fresh.json().await.expect("JSON");
     assert_eq!(claims["preferred_username"], "einstein", "{claims}");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let expired = userinfo(access).await;
-    assert_eq!(expired.status(), 401, "the one-second token has expired");
+    let expires_in = tokens["expires_in"].as_u64();
+    assert!(expires_in.is_some_and(|seconds| (1..=3).contains(&seconds)), "the short lifetime: {tokens}");
+    let expired = crate::testing::real_flow::eventually(Duration::from_secs(15), || {
+        let attempt = userinfo(access.clone());
+        async move { attempt.await.status() == 401 }
+    })
+    .await;
+    assert!(expired, "the three-second token is refused within 15 s");
     let refresh = tokens["refresh_token"].as_str().expect("a refresh token");
     let (status, renewed) = token_request(&idp, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
     assert_eq!(status, 200, "the refresh token renews: {renewed}");
