@@ -196,6 +196,9 @@ ${Object.entries(out).map(([key, value]) => `<pre><strong>${escapeHtml(key)}</st
       redirect_uris: [`http://127.0.0.1:${options.redirectPort}/*`],
     }],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    // Keycloak's ID tokens carry the profile and email claims too (lico's, like the library's default, only sub
+    // and the like when an access token comes along: the rest is at userinfo).
+    conformIdTokenClaims: false,
     // Keycloak issues a refresh token with every code exchange (offline_access only makes it an offline one).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     // Keycloak's clients have "Consent required" off by default: no consent page unless prompt=consent asks.

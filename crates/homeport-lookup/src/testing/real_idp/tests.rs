@@ -12,6 +12,14 @@ fn robot() -> BrowserRobot {
     browser_robot(EINSTEIN.0, EINSTEIN.1)
 }
 
+/// The claims of a JWT (not verified: the provider's own token, for what it carries).
+fn jwt_claims(token: &serde_json::Value) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.as_str().and_then(|jwt| jwt.split('.').nth(1)).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
 fn callback_uri(host: &str, port: u16, path: &str) -> String {
     format!("http://{host}:{port}{path}")
 }
@@ -57,6 +65,9 @@ async fn ocis_setup_grants_offline_access_only_with_prompt_consent() {
     assert_eq!(status, 200, "{tokens}\n{}", idp.log());
     assert!(tokens["refresh_token"].is_string(), "prompt=consent gives offline_access: {tokens}");
     assert!(tokens["access_token"].is_string(), "{tokens}");
+    let id_token = jwt_claims(&tokens["id_token"]);
+    assert_eq!(id_token["aud"], idp.client_id(), "{id_token}");
+    assert!(id_token.get("preferred_username").is_none(), "as lico: the user's name is at userinfo: {id_token}");
 
     // Any port and any path, and localhost too; without prompt=consent no refresh token.
     let port = free_loopback_port();
@@ -147,6 +158,8 @@ async fn keycloak_setup_accepts_only_its_one_redirect_port() {
     let (status, tokens) = exchange_code(&idp, &authorized).await;
     assert_eq!(status, 200, "a public client exchanges the code with PKCE and no secret: {tokens}\n{}", idp.log());
     assert!(tokens["refresh_token"].is_string(), "Keycloak gives a refresh token: {tokens}");
+    let id_token = jwt_claims(&tokens["id_token"]);
+    assert_eq!(id_token["preferred_username"], "einstein", "Keycloak's ID token names the user: {id_token}");
 
     // Another port is not registered: the provider shows an error page, no callback.
     let other_port = free_loopback_port();
