@@ -44,9 +44,11 @@ pub struct ConnectArgs {
     /// (e.g. https://instance2.example.com). Repeat for several.
     #[arg(long, value_name = "ORIGIN")]
     approve_redirect: Vec<String>,
-    /// Accept plain http to a host that is not this machine (the password travels readable).
-    #[arg(long)]
-    allow_plain_http: bool,
+    /// Accept plain http to a host that is not this machine (the password travels readable):
+    /// alone, to the server typed; `--allow-plain-http=ORIGIN` (e.g. http://files.example:8080),
+    /// to that origin. Repeat for several; any other plain-http origin ends the run and is named.
+    #[arg(long, value_name = "ORIGIN", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    allow_plain_http: Vec<String>,
     /// Trust the server certificate with this SHA-256 fingerprint (as Homeport shows it) for this
     /// account only, e.g. a self-signed one. Repeat for several.
     #[arg(long, value_name = "SHA256")]
@@ -160,8 +162,14 @@ async fn connect(
             Origin::parse(origin).map_err(|e| Failure::bad_input(format!("--approve-redirect {origin:?}: {e}")))?;
         wizard.approve_origin(origin);
     }
-    if args.allow_plain_http {
-        wizard.allow_plain_http();
+    for origin in &args.allow_plain_http {
+        let origin = match origin.as_str() {
+            "" => Origin::of(wizard.server().as_url()),
+            given => {
+                Origin::parse(given).map_err(|e| Failure::bad_input(format!("--allow-plain-http={given}: {e}")))?
+            }
+        };
+        wizard.allow_plain_http(origin);
     }
     if args.browser.is_some() {
         // Asking for a browser means: log in there (Matrix SSO) even where a password form exists.
@@ -360,7 +368,10 @@ fn answer_hint(decision: &Decision) -> String {
         Decision::ConfirmRedirect { from, to, .. } => format!(
             "{from} sends your login to {to}. Homeport sends your password there only if you approve: run again with --approve-redirect {to}"
         ),
-        Decision::ConfirmPlainHttp { .. } => "use https://, or run again with --allow-plain-http if you trust this network".into(),
+        Decision::ConfirmPlainHttp { url } => {
+            let origin = url::Url::parse(url).map(|url| Origin::of(&url).to_string()).unwrap_or_else(|_| url.clone());
+            format!("use https://, or run again with --allow-plain-http={origin} if you trust this network")
+        }
         Decision::NeedsCredentials { .. } => "pass --user NAME --password-stdin (the password on standard input)".into(),
         Decision::OpenBrowser { issuer, .. } => format!(
             "this server logs in with OpenID Connect at {issuer}, in the browser: run again with --browser system (or --browser print)"

@@ -22,7 +22,7 @@ pub enum Answer {
     Credentials { user: String, password: Secret },
     /// For [`Decision::ConfirmRedirect`]: the login may go to `origin`.
     ApproveRedirect { origin: Origin },
-    /// For [`Decision::ConfirmPlainHttp`].
+    /// For [`Decision::ConfirmPlainHttp`]: plain http to the origin of its `url`, no other.
     AllowPlainHttp,
     /// For [`Decision::OpenBrowser`]: the login page is open in a browser (the shell opened it,
     /// or a robot logs in there); the wizard waits for its answer.
@@ -95,7 +95,15 @@ impl Wizard {
         match answer {
             Answer::Credentials { user, password } => self.set_credentials(Credentials { user, password }),
             Answer::ApproveRedirect { origin } => self.approve_origin(origin),
-            Answer::AllowPlainHttp => self.allow_plain_http(),
+            Answer::AllowPlainHttp => {
+                // The origin of the URL that was shown, and only that one.
+                let shown = match self.pending() {
+                    Some(Decision::ConfirmPlainHttp { url }) => url::Url::parse(url).ok(),
+                    _ => None,
+                };
+                let Some(shown) = shown else { return Err(ConnectError::Finished) };
+                self.allow_plain_http(Origin::of(&shown));
+            }
             Answer::ContinueInBrowser => {}
             Answer::UseBrowserLogin => self.prefer_browser_login(),
             Answer::ChooseInstance { instance } => self.choose_instance(instance),

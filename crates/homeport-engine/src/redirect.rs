@@ -22,13 +22,14 @@ pub fn is_permanent(status: u16) -> bool {
 #[derive(Clone, Debug)]
 pub struct RedirectPolicy {
     pub max_hops: usize,
-    /// Plain http to a non-loopback host, approved by the person for this connection.
-    pub allow_plain_http: bool,
+    /// Origins the person allowed plain http to for this connection, each one asked for
+    /// (docs/security.md): consent to one plain-http host is no consent to another.
+    pub plain_http_origins: HashSet<Origin>,
 }
 
 impl Default for RedirectPolicy {
     fn default() -> Self {
-        RedirectPolicy { max_hops: 10, allow_plain_http: false }
+        RedirectPolicy { max_hops: 10, plain_http_origins: HashSet::new() }
     }
 }
 
@@ -111,7 +112,9 @@ pub enum RedirectRefusal {
     Loop { to: String },
     #[error("{from} redirected from https to plain http ({to}); Homeport never downgrades a connection")]
     Downgrade { from: String, to: String },
-    #[error("{to} uses plain http; only loopback servers may, unless plain http was allowed for this connection")]
+    #[error(
+        "{to} uses plain http; only loopback servers may, unless plain http to it was allowed for this connection"
+    )]
     PlainHttp { to: String },
     #[error("sending credentials to {to} was not approved")]
     NotApproved { to: Origin },
@@ -119,10 +122,10 @@ pub enum RedirectRefusal {
 
 impl RedirectPolicy {
     /// The plain-http rule, for every URL a request may go to (a redirect's target, a discovered
-    /// homeserver or instance): https, or plain http to this machine, or plain http the person
-    /// allowed for this connection.
+    /// homeserver or instance, an identity provider's endpoint): https, or plain http to this
+    /// machine, or plain http to an origin the person allowed for this connection.
     pub fn permits_scheme(&self, url: &Url) -> bool {
-        url.scheme() != "http" || is_loopback(url) || self.allow_plain_http
+        url.scheme() != "http" || is_loopback(url) || self.plain_http_origins.contains(&Origin::of(url))
     }
 
     /// Decides what to do with a redirect answer.
@@ -306,6 +309,37 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_is_allowed_per_origin() {
+        let mut policy = RedirectPolicy::default();
+        policy.plain_http_origins.insert(Origin::parse("http://a.example:8080").expect("origin"));
+        assert!(policy.permits_scheme(&url("http://a.example:8080/remote.php/webdav/")), "the allowed origin");
+        for other in
+            ["http://b.example:8080/", "http://a.example/", "http://a.example:9090/", "http://sub.a.example:8080/"]
+        {
+            assert!(!policy.permits_scheme(&url(other)), "{other}: another origin is asked again");
+        }
+        assert!(
+            policy.permits_scheme(&url("https://b.example/")) && policy.permits_scheme(&url("http://127.0.0.1:9/"))
+        );
+        let from = url("http://a.example:8080/");
+        let answer = RedirectAnswer {
+            method: &Method::GET,
+            from: &from,
+            status: 302,
+            location: Some("http://b.example:8080/"),
+            carries_credentials: false,
+        };
+        let chain = RedirectChain::starting_at(&Method::GET, &from);
+        assert!(
+            matches!(
+                policy.decide(&answer, &chain, &HashSet::new()),
+                Verdict::Refuse(RedirectRefusal::PlainHttp { .. })
+            ),
+            "a redirect to a second plain-http origin is not followed"
+        );
+    }
+
+    #[test]
     fn userinfo_in_a_location_is_dropped() {
         let Verdict::Follow(hop) = decide(302, "https://a.example/", "https://evil:pw@a.example/x", false, &[]) else {
             panic!("same origin")
@@ -315,7 +349,7 @@ mod tests {
 
     #[test]
     fn loops_and_long_chains_stop() {
-        let policy = RedirectPolicy { max_hops: 3, allow_plain_http: false };
+        let policy = RedirectPolicy { max_hops: 3, ..RedirectPolicy::default() };
         let start = url("https://a.example/1");
         let mut chain = RedirectChain::starting_at(&propfind(), &start);
         let none = HashSet::new();

@@ -106,6 +106,7 @@ pub struct Connect {
     /// Origins the credentials may be sent to when a server redirects there.
     #[serde(default)]
     pub approve_redirect: Vec<String>,
+    /// Plain http to the typed server's origin (not to any other one it leads to).
     #[serde(default)]
     pub allow_plain_http: bool,
     /// `auto-login`: the runner logs in at the lookup server's login page with `user` and the

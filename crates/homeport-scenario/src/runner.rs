@@ -327,7 +327,10 @@ impl Answers {
             wizard.approve_origin(origin.clone());
         }
         if self.allow_plain_http {
-            wizard.allow_plain_http();
+            // The typed server's origin only: another plain-http origin is asked about, and a
+            // scenario declines it (docs/scenarios.md).
+            let server = Origin::of(wizard.server().as_url());
+            wizard.allow_plain_http(server);
         }
         if auto_login {
             wizard.prefer_browser_login();

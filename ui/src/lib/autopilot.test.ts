@@ -96,8 +96,12 @@ describe("the autopilot answers as the headless runner does", () => {
     });
     expect(nextAction(choose, script, null, NOTHING_PLAYED).action).toBe("decline");
     const plain: Page = { name: "plain-http", decision: { decision: "confirm_plain_http", url: "http://x/" } };
-    expect(nextAction(plain, script, null, NOTHING_PLAYED).action).toBe("decline");
-    expect(nextAction(plain, { ...script, allow_plain_http: true }, null, NOTHING_PLAYED).action).toBe("allow-plain-http");
+    const typedX = { ...script, address: "http://x/", allow_plain_http: true };
+    expect(nextAction(plain, { ...typedX, allow_plain_http: false }, null, NOTHING_PLAYED).action).toBe("decline");
+    expect(nextAction(plain, typedX, null, NOTHING_PLAYED).action).toBe("allow-plain-http");
+    // Consent is for the typed server's origin: a second plain-http origin is declined, as headless.
+    const second: Page = { name: "plain-http", decision: { decision: "confirm_plain_http", url: "http://y:8080/z" } };
+    expect(nextAction(second, typedX, null, NOTHING_PLAYED).action).toBe("decline");
   });
 
   it("finishes when the connection ends: verified, or any error", () => {

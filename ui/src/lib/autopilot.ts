@@ -25,6 +25,15 @@ export const NOTHING_PLAYED: Played = { loggedIn: false, browserOpened: false, b
 
 const sameUrl = (a: string, b: string) => a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 
+/** Whether two URLs have one origin; an address that is no URL (`alice@host`) is never plain http. */
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
 export function nextAction(page: Page, script: AutopilotScript, error: ErrorReport | null, played: Played): AutopilotAction {
   if (error) return { action: "finish" };
   switch (page.name) {
@@ -43,7 +52,10 @@ export function nextAction(page: Page, script: AutopilotScript, error: ErrorRepo
         : { action: "decline" };
     }
     case "plain-http":
-      return script.allow_plain_http ? { action: "allow-plain-http" } : { action: "decline" };
+      // The typed server's origin only, as headless: another plain-http origin is declined.
+      return script.allow_plain_http && sameOrigin(page.decision.url, script.address)
+        ? { action: "allow-plain-http" }
+        : { action: "decline" };
     case "browser":
       return script.auto_login && script.user !== null && !played.browserOpened
         ? { action: "open-login-page" }

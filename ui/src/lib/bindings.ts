@@ -138,7 +138,7 @@ export type Answer =
 { answer: "credentials"; user: string; password: Secret } | 
 /**  For [`Decision::ConfirmRedirect`]: the login may go to `origin`. */
 { answer: "approve_redirect"; origin: Origin } | 
-/**  For [`Decision::ConfirmPlainHttp`]. */
+/**  For [`Decision::ConfirmPlainHttp`]: plain http to the origin of its `url`, no other. */
 { answer: "allow_plain_http" } | 
 /**
  *  For [`Decision::OpenBrowser`]: the login page is open in a browser (the shell opened it,
@@ -221,8 +221,10 @@ export type CertificateInfo = {
 /**  A question for the person (or the script) driving the wizard. */
 export type Decision = 
 /**
- *  The server is plain http and not on this machine: passwords would travel readable.
- *  Answer with [`Wizard::allow_plain_http`].
+ *  `url` is plain http and not on this machine: passwords and tokens would travel readable.
+ *  The typed server, or another origin met on the way (a redirect's target, a discovered
+ *  instance or identity provider): each origin is asked about. Answer with
+ *  [`Wizard::allow_plain_http`] and the origin of `url`.
  */
 { decision: "confirm_plain_http"; url: string } | 
 /**  Answer with [`Wizard::set_credentials`]. */

@@ -42,8 +42,10 @@ pub enum Resent {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
-    /// The server is plain http and not on this machine: passwords would travel readable.
-    /// Answer with [`Wizard::allow_plain_http`].
+    /// `url` is plain http and not on this machine: passwords and tokens would travel readable.
+    /// The typed server, or another origin met on the way (a redirect's target, a discovered
+    /// instance or identity provider): each origin is asked about. Answer with
+    /// [`Wizard::allow_plain_http`] and the origin of `url`.
     ConfirmPlainHttp { url: String },
     /// Answer with [`Wizard::set_credentials`].
     NeedsCredentials {

@@ -117,6 +117,12 @@ impl Wizard {
         // The certificates trusted for this account, and only those, are trusted again.
         options.http.pinned_certificates.extend(account.trusted_certificates.iter().cloned());
         let mut wizard = Wizard::new(&account.entered_address, options)?;
+        // Plain http to these was allowed when the account was added (each origin asked for).
+        for stored in [&account.server_url, &account.instance_url] {
+            if !RedirectPolicy::default().permits_scheme(stored.as_url()) {
+                wizard.allow_plain_http(Origin::of(stored.as_url()));
+            }
+        }
         // A resumed OIDC/Matrix login cannot restart from the probe; an ownCloud re-verify can.
         wizard.restartable =
             !matches!(account.auth_method, AuthMethod::Oidc | AuthMethod::MatrixPassword | AuthMethod::MatrixSso);
@@ -161,10 +167,6 @@ impl Wizard {
         wizard.set_credentials(Credentials { user: account.login_name.clone(), password });
         wizard.approve_origin(Origin::of(account.instance_url.as_url()));
         wizard.reverify = Some(Box::new(account.clone()));
-        if !RedirectPolicy::default().permits_scheme(account.server_url.as_url()) {
-            // The person allowed plain http when the account was added.
-            wizard.allow_plain_http();
-        }
         Ok(wizard)
     }
 
@@ -219,9 +221,12 @@ impl Wizard {
         self.prefer_browser = true;
     }
 
-    /// Plain http to a non-loopback host is accepted for this connection.
-    pub fn allow_plain_http(&mut self) {
-        self.policy.allow_plain_http = true;
+    /// Answers [`Decision::ConfirmPlainHttp`]: plain http to `origin` (and to no other
+    /// non-loopback origin) is accepted for this connection. Another plain-http origin met later
+    /// (a redirect's target, a discovered instance or homeserver, an identity provider) is asked
+    /// about again.
+    pub fn allow_plain_http(&mut self, origin: Origin) {
+        self.policy.plain_http_origins.insert(origin);
     }
 
     /// Runs until the account is verified or a person must decide.
@@ -249,6 +254,15 @@ impl Wizard {
                 self.phase = Phase::Discover;
                 return Ok(Step::Decide(Decision::TrustCertificate { url, certificate: *certificate }));
             }
+            // Why restart here too: a plain-http origin may be met anywhere; once allowed, the
+            // run starts over and goes there. An origin already allowed is not asked again.
+            Err(error) if self.restartable => match plain_http_refused(&error) {
+                Some(url) if !self.policy.plain_http_origins.contains(&Origin::of(&url)) => {
+                    self.phase = Phase::Discover;
+                    return Ok(Step::Decide(Decision::ConfirmPlainHttp { url: url.to_string() }));
+                }
+                _ => Err(error),
+            },
             other => other,
         };
         if let Err(error) = &result {
@@ -369,6 +383,16 @@ fn participant(chain: &RedirectChain) -> Participant {
 
 fn unexpected(response: &HttpResponse, status: u16, expected: &'static str) -> ConnectError {
     ConnectError::UnexpectedStatus { url: response.url.to_string(), status, expected, snippet: snippet(&response.body) }
+}
+
+/// The URL a plain-http refusal names: a redirect's target or a discovered URL.
+fn plain_http_refused(error: &ConnectError) -> Option<url::Url> {
+    let url = match error {
+        ConnectError::PlainHttpRefused { url } => url,
+        ConnectError::RedirectRefused(crate::redirect::RedirectRefusal::PlainHttp { to }) => to,
+        _ => return None,
+    };
+    url::Url::parse(url).ok()
 }
 
 /// A URL a protocol discovered (a homeserver, an instance) gets the redirect policy's plain-http

@@ -6,6 +6,7 @@ mod certificates;
 mod hostile;
 mod matrix;
 mod oidc;
+mod plain_http;
 mod properties;
 mod store;
 mod wizard;

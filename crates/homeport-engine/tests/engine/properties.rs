@@ -132,12 +132,13 @@ proptest! {
         credentials in any::<bool>(),
         approved in prop::collection::vec(
             prop_oneof![Just("https://b.example"), Just("http://b.example"), Just("https://a.example"), Just("http://localhost")], 0..3),
-        allow_plain_http in any::<bool>(),
+        plain_http in prop::collection::vec(prop_oneof![Just("http://a.example"), Just("http://b.example")], 0..2),
         hops in 0usize..12,
     ) {
         let from = Url::parse(&format!("{from_scheme}://{from_host}/remote.php/webdav/")).expect("from");
         let approved: HashSet<Origin> = approved.iter().map(|o| Origin::parse(o).expect("origin")).collect();
-        let policy = RedirectPolicy { allow_plain_http, ..RedirectPolicy::default() };
+        let plain_http: HashSet<Origin> = plain_http.iter().map(|o| Origin::parse(o).expect("origin")).collect();
+        let policy = RedirectPolicy { plain_http_origins: plain_http.clone(), ..RedirectPolicy::default() };
         let method = Method::from_bytes(b"PROPFIND").expect("method");
         let mut chain = RedirectChain::starting_at(&method, &from);
         for n in 0..hops {
@@ -160,7 +161,8 @@ proptest! {
         // `localhost.` (a trailing dot) and `*.localhost` are this machine too (RFC 6761).
         let host = hop.to.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
         let loopback = matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") || host.ends_with(".localhost");
-        prop_assert!(hop.to.scheme() == "https" || loopback || allow_plain_http, "{location:?} → {}: plain http", hop.to);
+        prop_assert!(hop.to.scheme() == "https" || loopback || plain_http.contains(&Origin::of(&hop.to)),
+            "{location:?} → {}: plain http to an origin nobody allowed", hop.to);
         if let Verdict::Follow(hop) = &verdict {
             let new_origin = Origin::of(&hop.to) != Origin::of(&from);
             prop_assert!(!(credentials && new_origin) || approved.contains(&Origin::of(&hop.to)),

@@ -124,7 +124,7 @@ async fn matrix_servers_that_lie_refuse_or_stall_end_in_typed_errors() {
                     json(serde_json::json!({ "user_id": "@alice:x", "access_token": "t", "base_cs_url": remote.as_str() }).to_string())
                 })
             },
-            |o| matches!(o, Outcome::Failed(ConnectError::PlainHttpRefused { .. })),
+            |o| matches!(o, Outcome::Asked(Decision::ConfirmPlainHttp { url }) if url.starts_with("http://0.0.0.0:")),
             1,
         ),
         (
@@ -154,7 +154,7 @@ async fn matrix_servers_that_lie_refuse_or_stall_end_in_typed_errors() {
                 (s.path() == "/.well-known/matrix/client")
                     .then(|| json(serde_json::json!({ "m.homeserver": { "base_url": remote.as_str() } }).to_string()))
             },
-            |o| matches!(o, Outcome::Failed(ConnectError::PlainHttpRefused { .. })),
+            |o| matches!(o, Outcome::Asked(Decision::ConfirmPlainHttp { url }) if url.starts_with("http://0.0.0.0:")),
             0,
         ),
         (
