@@ -50,7 +50,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "ORIGIN", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     allow_plain_http: Vec<String>,
     /// Trust the server certificate with this SHA-256 fingerprint (as Homeport shows it) for this
-    /// account only, e.g. a self-signed one. Repeat for several.
+    /// account only, e.g. a self-signed one, at each server that presents it on the way (each
+    /// host:port is pinned on its own). Repeat for several.
     #[arg(long, value_name = "SHA256")]
     trust_cert: Vec<String>,
     /// Send every request through this proxy: http://HOST:PORT (plain requests forwarded, https
@@ -293,6 +294,13 @@ impl Answerer for FlagAnswerer<'_> {
                     }
                 }
             }
+            // --trust-cert answers for every server presenting that certificate on the way; each
+            // is pinned at its own host:port (docs/cli.md).
+            Decision::TrustCertificate { certificate, .. }
+                if trusted_by_flag(&self.args.trust_cert, &certificate.sha256) =>
+            {
+                Answer::TrustCertificate { sha256: certificate.sha256.clone() }
+            }
             decision => {
                 self.hint = Some(answer_hint(decision));
                 Answer::Decline
@@ -334,16 +342,20 @@ fn http_config(args: &ConnectArgs) -> Result<homeport_engine::HttpConfig, Failur
             Some(settings)
         }
     };
-    let mut pins = Vec::new();
     for fingerprint in &args.trust_cert {
-        let Some(pin) = homeport_engine::certificate::normalize_fingerprint(fingerprint) else {
+        if homeport_engine::certificate::parse_fingerprint(fingerprint).is_none() {
             return Err(Failure::bad_input(format!(
                 "--trust-cert {fingerprint:?} is not a SHA-256 fingerprint (64 hex digits, colons allowed)"
             )));
-        };
-        pins.push(pin);
+        }
     }
-    Ok(homeport_engine::HttpConfig { pinned_certificates: pins, proxy, ..Default::default() })
+    Ok(homeport_engine::HttpConfig { proxy, ..Default::default() })
+}
+
+/// Whether one of the `--trust-cert` fingerprints is `shown` (any way of writing it).
+fn trusted_by_flag(flags: &[String], shown: &str) -> bool {
+    let shown = homeport_engine::certificate::parse_fingerprint(shown);
+    shown.is_some() && flags.iter().any(|flag| homeport_engine::certificate::parse_fingerprint(flag) == shown)
 }
 
 fn read_password(json: bool) -> Result<Secret, Failure> {

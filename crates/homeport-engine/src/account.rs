@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::address::ServerUrl;
+use crate::certificate::{authority, normalize_fingerprint, CertificatePin};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -52,8 +53,13 @@ pub struct Account {
     pub product: String,
     #[serde(default)]
     pub version: String,
-    #[serde(default)]
-    pub trusted_certificates: Vec<String>,
+    /// Certificates the person trusted, each at one `host:port`. Written before pins were tied to
+    /// servers, an entry is a bare fingerprint: it reads as a pin with no authority, which
+    /// [`Account::certificate_pins`] ties to this account's own servers.
+    #[serde(default, deserialize_with = "pins_or_fingerprints")]
+    // What the UI receives is always the typed pin (the bare form only comes from old files).
+    #[cfg_attr(feature = "specta", specta(type = Vec<CertificatePin>))]
+    pub trusted_certificates: Vec<CertificatePin>,
     /// Seconds since the Unix epoch.
     // Unix seconds fit a JavaScript number exactly.
     #[cfg_attr(feature = "specta", specta(type = f64))]
@@ -102,7 +108,59 @@ pub struct TenantInfo {
     pub scopes: Vec<String>,
 }
 
+/// An accounts.json entry of `trusted_certificates`: a pin, or (older files) a bare fingerprint.
+fn pins_or_fingerprints<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<CertificatePin>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Pin(CertificatePin),
+        Fingerprint(String),
+    }
+    let stored: Vec<Stored> = Vec::deserialize(deserializer)?;
+    Ok(stored
+        .into_iter()
+        .map(|entry| match entry {
+            Stored::Pin(pin) => pin,
+            Stored::Fingerprint(sha256) => {
+                let sha256 = normalize_fingerprint(&sha256).unwrap_or(sha256);
+                CertificatePin { authority: String::new(), sha256 }
+            }
+        })
+        .collect())
+}
+
 impl Account {
+    /// The pins to connect with again. A pin stored without an authority (a bare fingerprint
+    /// from before pins were tied to servers) is tied to the servers this account talks to: the
+    /// server entered, its instance, and its identity provider — where it was trusted, so it
+    /// keeps working there, and nowhere else.
+    pub fn certificate_pins(&self) -> Vec<CertificatePin> {
+        let mut servers: Vec<String> = [Some(self.server_url.as_url()), Some(self.instance_url.as_url())]
+            .into_iter()
+            .flatten()
+            .filter_map(authority)
+            .collect();
+        if let Some(issuer) = self.oidc.as_ref().and_then(|oidc| url::Url::parse(&oidc.issuer).ok()) {
+            servers.extend(authority(&issuer));
+        }
+        let mut pins = Vec::new();
+        for pin in &self.trusted_certificates {
+            let tied: Vec<CertificatePin> = match pin.authority.is_empty() {
+                false => vec![pin.clone()],
+                true => servers
+                    .iter()
+                    .map(|authority| CertificatePin { authority: authority.clone(), sha256: pin.sha256.clone() })
+                    .collect(),
+            };
+            for pin in tied {
+                if !pins.contains(&pin) {
+                    pins.push(pin);
+                }
+            }
+        }
+        pins
+    }
+
     /// A stable id: the same login at the same instance is the same account.
     pub fn id_for(kind: AccountKind, instance: &ServerUrl, login_name: &str) -> String {
         let mut hash = Sha256::new();
@@ -152,6 +210,33 @@ mod tests {
         assert_eq!(a, b, "same login at the same instance");
         assert_ne!(a, c, "another instance is another account");
         assert!(a.starts_with("acct-") && a.len() == 15, "short and typeable: {a}");
+    }
+
+    #[test]
+    fn fingerprints_stored_before_pins_had_servers_are_tied_to_the_accounts_servers() {
+        let sha256 = "AB:".repeat(31) + "AB";
+        let stored = serde_json::json!({
+            "id": "acct-1", "kind": "ocis", "entered_address": "https://cloud.example.com",
+            "server_url": "https://cloud.example.com/", "instance_url": "https://files.example.com:8443/",
+            "login_name": "alice", "user_id": "alice", "display_name": "Alice", "auth_method": "oidc",
+            "trusted_certificates": [sha256.to_lowercase().replace(':', ""),
+                {"authority": "other.example:9443", "sha256": sha256}],
+            "created_at": 0, "verified_at": 0,
+            "oidc": {"issuer": "https://idp.example.com:4443", "client_id": "c"}
+        });
+        let account: Account = serde_json::from_value(stored).expect("an old accounts.json entry still loads");
+        assert_eq!(account.trusted_certificates[0].sha256, sha256, "read in the stored form, nothing lost");
+        let authorities: Vec<String> = account.certificate_pins().into_iter().map(|pin| pin.authority).collect();
+        assert_eq!(
+            authorities,
+            ["cloud.example.com:443", "files.example.com:8443", "idp.example.com:4443", "other.example:9443"],
+            "the bare fingerprint at the account's own servers; a typed pin where it was trusted"
+        );
+        let written = serde_json::to_value(&account).expect("serializes");
+        assert_eq!(
+            written["trusted_certificates"][1],
+            serde_json::json!({"authority": "other.example:9443", "sha256": sha256})
+        );
     }
 
     #[test]

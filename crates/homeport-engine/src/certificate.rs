@@ -1,8 +1,10 @@
 //! Server certificates: the system's trust store first, then the person's per-account pins.
 //!
-//! [`PinningVerifier`] wraps rustls' WebPKI verifier (system roots plus any extra roots). A
-//! certificate whose SHA-256 the account pinned is accepted as that server's, exactly that one;
-//! any other certificate must pass the normal checks. When a check fails the verifier notes what
+//! [`PinningVerifier`] wraps rustls' WebPKI verifier (system roots plus any extra roots). A pin is
+//! a SHA-256 tied to one `host:port` ([`CertificatePin`]): the certificate is accepted as that
+//! server's, exactly that one, at exactly that host and port — the HTTP client connects to each
+//! pinned `host:port` with a verifier holding only its pins ([`crate::http`]), since rustls shows
+//! a verifier the server's name but not its port. Any other certificate must pass the normal checks. When a check fails the verifier notes what
 //! was presented and why, per host, so the wizard can turn "unknown issuer" into a decision
 //! (subject, issuer, validity, fingerprint) and name the other failures (expired, wrong host,
 //! weak signature, a pinned certificate that changed) precisely.
@@ -55,6 +57,28 @@ pub struct Presented {
     pub info: CertificateInfo,
     pub problem: CertificateProblem,
     pub detail: String,
+}
+
+/// A certificate the person trusted at one server: `authority` is `host:port` (the port always
+/// written, IPv6 hosts in brackets), `sha256` the `AB:CD:…` fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CertificatePin {
+    pub authority: String,
+    pub sha256: String,
+}
+
+impl CertificatePin {
+    /// `sha256` (any form [`parse_fingerprint`] reads, stored as `AB:CD:…`) trusted at `url`'s
+    /// `host:port`; `None` if it is no fingerprint or `url` has no host.
+    pub fn at(url: &url::Url, sha256: &str) -> Option<CertificatePin> {
+        Some(CertificatePin { authority: authority(url)?, sha256: normalize_fingerprint(sha256)? })
+    }
+}
+
+/// `host:port` of `url`, with the scheme's default port written out (`cloud.example.com:443`).
+pub fn authority(url: &url::Url) -> Option<String> {
+    Some(format!("{}:{}", url.host_str()?.to_ascii_lowercase(), url.port_or_known_default()?))
 }
 
 /// `AB:CD:…` of the DER bytes.
@@ -152,17 +176,24 @@ impl CertificateLog {
     }
 }
 
-/// The system's trust, plus exactly the pinned certificates.
+/// The system's trust, plus exactly the certificates pinned for one server.
 #[derive(Debug)]
 pub struct PinningVerifier {
     inner: Arc<WebPkiServerVerifier>,
+    /// The host the pins are for (`None`: no pins); a pin never vouches for another name.
+    host: Option<String>,
     pins: Vec<[u8; 32]>,
     log: Arc<CertificateLog>,
 }
 
 impl PinningVerifier {
-    pub fn new(inner: Arc<WebPkiServerVerifier>, pins: Vec<[u8; 32]>, log: Arc<CertificateLog>) -> Self {
-        PinningVerifier { inner, pins, log }
+    pub fn new(
+        inner: Arc<WebPkiServerVerifier>,
+        host: Option<String>,
+        pins: Vec<[u8; 32]>,
+        log: Arc<CertificateLog>,
+    ) -> Self {
+        PinningVerifier { inner, host, pins, log }
     }
 }
 
@@ -176,7 +207,9 @@ impl ServerCertVerifier for PinningVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, TlsError> {
         let digest: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
-        if self.pins.contains(&digest) {
+        let name = server_name.to_str();
+        let for_this_host = self.host.as_deref().is_some_and(|host| host.trim_matches(['[', ']']) == name.as_ref());
+        if for_this_host && self.pins.contains(&digest) {
             // The person trusted exactly this certificate for this account.
             return Ok(ServerCertVerified::assertion());
         }
@@ -217,13 +250,8 @@ impl ServerCertVerifier for PinningVerifier {
     }
 }
 
-/// A rustls client configuration: the system's roots and `extra_roots`, `pins` accepted as they
-/// are, failures noted in `log`.
-pub fn client_config(
-    extra_roots: &[Vec<u8>],
-    pins: Vec<[u8; 32]>,
-    log: Arc<CertificateLog>,
-) -> Result<rustls::ClientConfig, String> {
+/// The system's roots and `extra_roots`, read once for all of one HTTP client's connections.
+pub fn trust_roots(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::RootCertStore>, String> {
     let mut roots = rustls::RootCertStore::empty();
     // A missing or partly unreadable system store leaves fewer roots, not a broken wizard: the
     // person then sees an untrusted-certificate decision instead.
@@ -234,11 +262,23 @@ pub fn client_config(
     for der in extra_roots {
         roots.add(CertificateDer::from(der.clone())).map_err(|e| format!("a trusted certificate is not valid: {e}"))?;
     }
+    Ok(Arc::new(roots))
+}
+
+/// A rustls client configuration: `roots`, and `pins` accepted as they are for the server named
+/// `host` (the caller connects this configuration only to the pins' `host:port`), failures noted
+/// in `log`.
+pub fn client_config(
+    roots: &Arc<rustls::RootCertStore>,
+    host: Option<String>,
+    pins: Vec<[u8; 32]>,
+    log: Arc<CertificateLog>,
+) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
         .build()
         .map_err(|e| format!("no usable trust store: {e}"))?;
-    let verifier = Arc::new(PinningVerifier::new(webpki, pins, log));
+    let verifier = Arc::new(PinningVerifier::new(webpki, host, pins, log));
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?

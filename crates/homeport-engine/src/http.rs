@@ -14,7 +14,7 @@ use url::Url;
 use std::sync::Arc;
 
 use crate::address::Origin;
-use crate::certificate::{self, CertificateLog, CertificateProblem, Presented};
+use crate::certificate::{self, CertificateLog, CertificatePin, CertificateProblem, Presented};
 use crate::error::ConnectError;
 use crate::proxy::{self, ProxySettings};
 use crate::redact::redact_header;
@@ -30,9 +30,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Extra trusted roots (DER), e.g. the lookup server's self-signed certificate in tests.
     pub extra_root_certificates: Vec<Vec<u8>>,
-    /// SHA-256 fingerprints of certificates the person trusted for this account (any form
-    /// [`crate::certificate::parse_fingerprint`] reads): accepted as they are, nothing else is.
-    pub pinned_certificates: Vec<String>,
+    /// Certificates the person trusted for this account, each at one `host:port`: accepted as
+    /// they are there and nowhere else (docs/security.md).
+    pub pinned_certificates: Vec<CertificatePin>,
     /// The person's own proxy, for every request, loopback included. `None`: the environment's
     /// proxies (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), never for loopback.
     pub proxy: Option<ProxySettings>,
@@ -210,7 +210,11 @@ pub enum Followed {
 
 #[derive(Clone, Debug)]
 pub struct HttpClient {
+    /// For every server without pins: the system's trust (and the extra roots) only.
     client: reqwest::Client,
+    /// One client per pinned `host:port`, whose verifier holds that server's pins only: rustls
+    /// tells a verifier the server's name, not its port, so the port is chosen here.
+    pinned: Arc<std::collections::HashMap<String, reqwest::Client>>,
     config: HttpConfig,
     trace: Trace,
     /// What the certificate verifier saw fail, for typed TLS errors and the trust decision.
@@ -250,19 +254,46 @@ impl HttpClient {
             && config.connect_timeout == HttpConfig::default().connect_timeout
             && config.timeout == HttpConfig::default().timeout;
         if let (true, Some((client, certificates))) = (is_default, DEFAULT_CLIENT.get()) {
-            return Ok(HttpClient { client: client.clone(), config, trace, certificates: certificates.clone() });
+            let pinned = Arc::default();
+            return Ok(HttpClient {
+                client: client.clone(),
+                pinned,
+                config,
+                trace,
+                certificates: certificates.clone(),
+            });
         }
         let certificates = Arc::new(CertificateLog::default());
-        let client = Self::build(&config, certificates.clone())?;
+        let setup = |reason: String| ConnectError::Tls {
+            url: String::new(),
+            reason: format!("the HTTP client could not be set up: {reason}"),
+        };
+        let roots = certificate::trust_roots(&config.extra_root_certificates).map_err(setup)?;
+        let client = Self::build(&config, &roots, None, certificates.clone())?;
+        let mut pinned = std::collections::HashMap::new();
+        for pin in &config.pinned_certificates {
+            if pinned.contains_key(&pin.authority) || pin.authority.is_empty() {
+                continue;
+            }
+            let pins: Vec<&CertificatePin> =
+                config.pinned_certificates.iter().filter(|p| p.authority == pin.authority).collect();
+            let client = Self::build(&config, &roots, Some(&pins), certificates.clone())?;
+            pinned.insert(pin.authority.clone(), client);
+        }
         if is_default {
             let _ = DEFAULT_CLIENT.set((client.clone(), certificates.clone()));
         }
-        Ok(HttpClient { client, config, trace, certificates })
+        Ok(HttpClient { client, pinned: Arc::new(pinned), config, trace, certificates })
+    }
+
+    /// The client for `url`: the one holding its `host:port`'s pins, or the one without pins.
+    fn client_for(&self, url: &Url) -> &reqwest::Client {
+        certificate::authority(url).and_then(|authority| self.pinned.get(&authority)).unwrap_or(&self.client)
     }
 
     /// The same client trusting `pins` as well (the person trusted a certificate), recording into
     /// the same trace.
-    pub fn with_pins(&self, pins: &[String]) -> Result<Self, ConnectError> {
+    pub fn with_pins(&self, pins: &[CertificatePin]) -> Result<Self, ConnectError> {
         let mut config = self.config.clone();
         for pin in pins {
             if !config.pinned_certificates.contains(pin) {
@@ -276,16 +307,25 @@ impl HttpClient {
         &self.config
     }
 
-    fn build(config: &HttpConfig, certificates: Arc<CertificateLog>) -> Result<reqwest::Client, ConnectError> {
+    /// A reqwest client; with `pins` (all for one `host:port`), one that trusts them there.
+    fn build(
+        config: &HttpConfig,
+        roots: &Arc<rustls::RootCertStore>,
+        pins: Option<&[&CertificatePin]>,
+        certificates: Arc<CertificateLog>,
+    ) -> Result<reqwest::Client, ConnectError> {
         let setup = |reason: String| ConnectError::Tls { url: String::new(), reason };
-        let mut pins = Vec::new();
-        for pin in &config.pinned_certificates {
-            pins.push(
-                certificate::parse_fingerprint(pin)
-                    .ok_or_else(|| setup(format!("{pin:?} is not a SHA-256 fingerprint")))?,
+        let mut digests = Vec::new();
+        let mut host = None;
+        for pin in pins.unwrap_or_default() {
+            digests.push(
+                certificate::parse_fingerprint(&pin.sha256)
+                    .ok_or_else(|| setup(format!("{:?} is not a SHA-256 fingerprint", pin.sha256)))?,
             );
+            // `host:port` → host (an IPv6 host keeps its brackets until the verifier compares).
+            host = pin.authority.rsplit_once(':').map(|(host, _)| host.to_owned());
         }
-        let tls = certificate::client_config(&config.extra_root_certificates, pins, certificates)
+        let tls = certificate::client_config(roots, host, digests, certificates)
             .map_err(|reason| setup(format!("the HTTP client could not be set up: {reason}")))?;
         let mut builder = reqwest::Client::builder();
         // Adding any proxy turns off reqwest's own reading of the environment, so the manual
@@ -358,7 +398,8 @@ impl HttpClient {
     }
 
     async fn exchange(&self, request: &HttpRequest, exchange: &mut Exchange) -> Result<HttpResponse, ConnectError> {
-        let mut builder = self.client.request(request.method.clone(), request.url.clone());
+        let client = self.client_for(&request.url);
+        let mut builder = client.request(request.method.clone(), request.url.clone());
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }
@@ -374,7 +415,7 @@ impl HttpClient {
         }
         let built = builder.build().map_err(|e| self.classify(&request.url, &e))?;
         exchange.request_headers = recorded_headers(built.headers());
-        let mut response = self.client.execute(built).await.map_err(|e| self.classify(&request.url, &e))?;
+        let mut response = client.execute(built).await.map_err(|e| self.classify(&request.url, &e))?;
         exchange.status = Some(response.status().as_u16());
         exchange.response_headers = recorded_headers(response.headers());
         if response.status() == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED {

@@ -140,9 +140,16 @@ fn the_demos_self_signed_server_asks_to_trust_its_certificate_and_pins_exactly_t
     let origin = step["decision"]["to"].clone();
     assert!(origin.as_str().is_some_and(|o| o.starts_with("https://")), "the instance over https too: {step}");
     let answer = json!({ "answer": { "answer": "approve_redirect", "origin": origin }, "call": 5 });
-    let step = app.invoke("wizard_answer", answer).expect("verified with the pinned certificate");
+    let step = app.invoke("wizard_answer", answer).expect("the instance");
+    // The instance presents the same certificate at another port: a pin holds at one host:port.
+    assert_eq!(step["decision"]["decision"], "trust_certificate", "asked again at the instance: {step}");
+    assert_eq!(step["decision"]["certificate"]["sha256"], sha256.as_str(), "the same certificate: {step}");
+    let trust = json!({ "answer": "trust_certificate", "sha256": sha256 });
+    let step = app.invoke("wizard_answer", json!({ "answer": trust, "call": 50 })).expect("verified, pinned");
     assert_eq!(step["outcome"], "verified", "{step}");
-    assert_eq!(step["verified"]["account"]["trusted_certificates"], json!([sha256]), "pinned for this account");
+    let pins = step["verified"]["account"]["trusted_certificates"].as_array().cloned().unwrap_or_default();
+    assert_eq!(pins.len(), 2, "pinned for this account at the server and the instance: {step}");
+    assert!(pins.iter().all(|pin| pin["sha256"] == sha256.as_str()), "{step}");
 
     // Don't trust: the wizard ends with the certificate named, code tls.
     app.invoke("wizard_start", json!({ "address": server, "onEvent": "__CHANNEL__:2", "call": 6 })).expect("probe");

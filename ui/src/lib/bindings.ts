@@ -95,7 +95,12 @@ export type Account = {
 	auth_method: AuthMethod,
 	product?: string,
 	version?: string,
-	trusted_certificates?: string[],
+	/**
+	 *  Certificates the person trusted, each at one `host:port`. Written before pins were tied to
+	 *  servers, an entry is a bare fingerprint: it reads as a pin with no authority, which
+	 *  [`Account::certificate_pins`] ties to this account's own servers.
+	 */
+	trusted_certificates?: CertificatePin[],
 	/**  Seconds since the Unix epoch. */
 	created_at: number | null,
 	verified_at: number | null,
@@ -215,6 +220,15 @@ export type CertificateInfo = {
 	not_before: string,
 	not_after: string,
 	/**  Uppercase hex with `:` separators, as browsers show it. */
+	sha256: string,
+};
+
+/**
+ *  A certificate the person trusted at one server: `authority` is `host:port` (the port always
+ *  written, IPv6 hosts in brackets), `sha256` the `AB:CD:…` fingerprint.
+ */
+export type CertificatePin = {
+	authority: string,
 	sha256: string,
 };
 

@@ -296,7 +296,7 @@ describe("certificates", () => {
   });
 
   it("names the certificate an account trusts", () => {
-    const account = { trusted_certificates: [sha256] } as unknown as Account;
+    const account = { trusted_certificates: [{ authority: "127.0.0.1:4000", sha256 }] } as unknown as Account;
     expect(trustedCertificate(account)).toBe(sha256);
     expect(trustedCertificate({} as Account)).toBeNull();
   });

@@ -201,7 +201,7 @@ export function fingerprintSpoken(sha256: string): string {
 
 /** The certificate an account trusts (pinned when it was added), if any. */
 export function trustedCertificate(account: Account): string | null {
-  return account.trusted_certificates?.[0] ?? null;
+  return account.trusted_certificates?.[0]?.sha256 ?? null;
 }
 
 /** What to do when "Try again" is pressed after a keyring error: save again, or reload the list. */

@@ -26,7 +26,15 @@ async fn an_untrusted_certificate_names_its_fingerprint_and_trust_cert_pins_it()
         homeport(config.path(), &[&base[..], &["--trust-cert", &fingerprint, "--json"]].concat(), Some("secret")).await;
     assert_eq!(code(&trusted), 0, "{}", String::from_utf8_lossy(&trusted.stdout));
     let account = &json(&trusted)["account"];
-    assert_eq!(account["trusted_certificates"], serde_json::json!([fingerprint]), "pinned with the account");
+    let authority = |url: &url::Url| format!("127.0.0.1:{}", url.port().expect("port"));
+    assert_eq!(
+        account["trusted_certificates"],
+        serde_json::json!([
+            { "authority": authority(server.central_url()), "sha256": fingerprint },
+            { "authority": authority(&server.instance_urls()["instance2"]), "sha256": fingerprint },
+        ]),
+        "--trust-cert answered for both servers presenting it, each pinned at its host:port"
+    );
     let id = account["id"].as_str().expect("id").to_owned();
     let verify = homeport(config.path(), &["accounts", "verify", &id], None).await;
     assert_eq!(

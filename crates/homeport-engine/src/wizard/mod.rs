@@ -115,7 +115,8 @@ impl Wizard {
     pub fn for_account(account: &Account, password: Secret, options: WizardOptions) -> Result<Self, ConnectError> {
         let mut options = options;
         // The certificates trusted for this account, and only those, are trusted again.
-        options.http.pinned_certificates.extend(account.trusted_certificates.iter().cloned());
+        // Each at the host:port it was trusted at (docs/security.md).
+        options.http.pinned_certificates.extend(account.certificate_pins());
         let mut wizard = Wizard::new(&account.entered_address, options)?;
         // Plain http to these was allowed when the account was added (each origin asked for).
         for stored in [&account.server_url, &account.instance_url] {
@@ -202,12 +203,19 @@ impl Wizard {
         self.chosen_instance = Some(instance);
     }
 
-    /// Answers [`Decision::TrustCertificate`]: this exact certificate (its SHA-256) is trusted for
-    /// this connection and stored with the account; the wizard then starts over with it.
+    /// Answers [`Decision::TrustCertificate`]: this exact certificate (its SHA-256) is trusted at
+    /// the `host:port` of the decision's `url` (the typed server's, if no such decision is
+    /// pending) — there only — for this connection, and stored with the account; the wizard then
+    /// starts over with it. The same certificate at another host or port is asked about again.
     pub fn trust_certificate(&mut self, sha256: &str) -> Result<(), ConnectError> {
-        let Some(pin) = crate::certificate::normalize_fingerprint(sha256) else {
+        let at = match &self.pending {
+            Some(Decision::TrustCertificate { url, .. }) => url::Url::parse(url).ok(),
+            _ => None,
+        };
+        let at = at.unwrap_or_else(|| self.server.as_url().clone());
+        let Some(pin) = crate::certificate::CertificatePin::at(&at, sha256) else {
             return Err(ConnectError::Tls {
-                url: self.server.to_string(),
+                url: at.to_string(),
                 reason: format!("{sha256:?} is not a SHA-256 fingerprint"),
             });
         };

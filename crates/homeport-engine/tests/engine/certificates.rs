@@ -2,7 +2,7 @@
 //! certificate is a decision showing what to check, trusting pins exactly it for the account,
 //! re-verify honours the pin, a changed certificate is refused loudly, a wrong host is named.
 
-use homeport_engine::certificate::CertificateProblem;
+use homeport_engine::certificate::{CertificatePin, CertificateProblem};
 use homeport_engine::{ConnectError, Credentials, Decision, ErrorCode, Secret, Step, Wizard, WizardOptions};
 use homeport_lookup::Scenario;
 
@@ -30,8 +30,26 @@ async fn an_untrusted_certificate_is_a_decision_then_pinned_for_the_account_only
     assert_eq!(declined.code(), ErrorCode::Tls, "declining is a TLS refusal");
 
     wizard.trust_certificate(&certificate.sha256).expect("a fingerprint");
+    // The instance presents the same certificate at another port: a pin holds at its host:port only.
+    let step = wizard.next().await.expect("a decision for the instance");
+    let Step::Decide(Decision::TrustCertificate { url: at_instance, certificate: same }) = step else {
+        panic!("the same certificate at another port is asked about again: {step:?}")
+    };
+    assert!(at_instance.starts_with(server.instance_urls()["instance2"].as_str()), "at the instance: {at_instance}");
+    assert_eq!(same.sha256, expected, "the same certificate");
+    wizard.trust_certificate(&same.sha256).expect("a fingerprint");
     let Step::Connected(connected) = wizard.next().await.expect("trusted: connected") else { panic!("connected") };
-    assert_eq!(connected.account.trusted_certificates, [expected], "pinned with the account");
+    let pinned: Vec<(String, String)> =
+        connected.account.trusted_certificates.iter().map(|pin| (pin.authority.clone(), pin.sha256.clone())).collect();
+    let authority = |url: &url::Url| format!("127.0.0.1:{}", url.port().expect("port"));
+    assert_eq!(
+        pinned,
+        [
+            (authority(server.central_url()), expected.clone()),
+            (authority(&server.instance_urls()["instance2"]), expected.clone())
+        ],
+        "pinned with the account, each at its host:port"
+    );
 
     let mut again =
         Wizard::for_account(&connected.account, connected.secret.clone(), WizardOptions::default()).expect("re-verify");
@@ -53,7 +71,10 @@ async fn a_changed_certificate_is_refused_loudly_never_accepted() {
     // The server now presents another certificate (a new lookup server, a new key).
     let changed = lookup(Scenario { tls: true, ..Scenario::default() }).await;
     let options = WizardOptions {
-        http: homeport_engine::HttpConfig { pinned_certificates: vec![pin.clone()], ..Default::default() },
+        http: homeport_engine::HttpConfig {
+            pinned_certificates: vec![CertificatePin::at(changed.central_url(), &pin).expect("a pin")],
+            ..Default::default()
+        },
         ..WizardOptions::default()
     };
     let mut wizard = Wizard::new(changed.central_url().as_str(), options).expect("valid address");
@@ -167,4 +188,63 @@ async fn a_certificate_signed_with_an_unsupported_algorithm_is_named_weak() {
     assert_eq!(*problem, CertificateProblem::WeakSignature, "{error}");
     assert!(error.to_string().contains("weak or unknown algorithm"), "{error}");
     server.abort();
+}
+
+#[tokio::test]
+async fn a_certificate_trusted_at_one_host_and_port_is_asked_about_at_any_other() {
+    // Two servers presenting one self-signed certificate: the lookup server's central server and
+    // its instances (same certificate, other ports); `localhost` is the same server by another name.
+    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let port = server.central_url().port().expect("port");
+    let mut wizard = Wizard::new(server.central_url().as_str(), WizardOptions::default()).expect("valid address");
+    let step = wizard.next().await.expect("a decision");
+    let Step::Decide(Decision::TrustCertificate { certificate, .. }) = step else { panic!("untrusted: {step:?}") };
+    wizard.trust_certificate(&certificate.sha256).expect("trusted at 127.0.0.1");
+    let step = wizard.next().await.expect("the central server answers now");
+    assert!(
+        matches!(step, Step::Decide(Decision::NeedsCredentials { .. })),
+        "trusted at 127.0.0.1:{port}: the probe gets through: {step:?}"
+    );
+    // What a re-verify does with an account trusted at 127.0.0.1:<port>, typed as another host
+    // or port: the pin does not vouch there.
+    let mut account = homeport_engine::Account {
+        trusted_certificates: vec![CertificatePin::at(server.central_url(), &certificate.sha256).expect("pin")],
+        ..stored_account(&server)
+    };
+    for elsewhere in [format!("https://localhost:{port}/"), server.instance_urls()["instance2"].to_string()] {
+        account.entered_address = elsewhere.clone();
+        let mut again = Wizard::for_account(&account, Secret::new(PASSWORD), WizardOptions::default()).expect("wizard");
+        let step = again.next().await;
+        let Ok(Step::Decide(Decision::TrustCertificate { url, certificate: shown })) = step else {
+            panic!("{elsewhere}: a certificate pinned for 127.0.0.1:{port} is not trusted here: {step:?}")
+        };
+        assert!(url.starts_with(&elsewhere), "asked for {elsewhere}: {url}");
+        assert_eq!(shown.sha256, certificate.sha256, "the same certificate");
+    }
+    server.shutdown().await;
+}
+
+/// An ownCloud account as the store holds it, at the lookup server's central server.
+fn stored_account(server: &homeport_lookup::LookupServer) -> homeport_engine::Account {
+    let central = homeport_engine::ServerUrl::from_url(server.central_url().clone()).expect("a server URL");
+    homeport_engine::Account {
+        id: "acct-test".into(),
+        kind: homeport_engine::AccountKind::Owncloud,
+        entered_address: central.to_string(),
+        server_url: central.clone(),
+        instance_url: central,
+        redirect_permanent: false,
+        login_name: "test@instance2.com".into(),
+        user_id: "test".into(),
+        display_name: "test".into(),
+        auth_method: homeport_engine::AuthMethod::Basic,
+        product: String::new(),
+        version: String::new(),
+        trusted_certificates: Vec::new(),
+        created_at: 0,
+        verified_at: 0,
+        tenant: None,
+        oidc: None,
+        matrix: None,
+    }
 }
