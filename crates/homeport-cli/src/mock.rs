@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::builder::TypedValueParser as _;
 use clap::Args;
-use homeport_lookup::{Fault, LookupServer, Scenario};
+use homeport_lookup::{Fault, IdpSetup, LookupServer, PublicClient, Scenario};
 
 use crate::output::{Done, Failure};
 
@@ -35,7 +35,7 @@ pub struct MockArgs {
     #[arg(long)]
     tls: bool,
     /// Inject a fault: maintenance, needs-db-upgrade, not-installed, redirect-loop, redirect-to-plain-http,
-    /// idp-issuer-mismatch, idp-bad-signature, idp-no-registration, expired-access-token, matrix-bad-base-url,
+    /// idp-issuer-mismatch, idp-bad-signature, expired-access-token, matrix-bad-base-url,
     /// server-error, redirect-to-other-origin, oversized-body, malformed-json, malformed-xml,
     /// html-instead-of-json, slow-body, connection-reset, webfinger-no-instances, webfinger-many-instances,
     /// revoked-refresh-token.
@@ -44,6 +44,17 @@ pub struct MockArgs {
     /// How long the IdP's access tokens live, in seconds (short ones make expiry and refresh visible).
     #[arg(long, default_value_t = homeport_lookup::DEFAULT_TOKEN_LIFETIME.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     token_lifetime_secs: u64,
+    /// The IdP offers dynamic client registration (RFC 7591). By default it acts out oCIS's built-in IdP: no
+    /// registration, and the ownCloud desktop client (with its secret) as its only client.
+    #[arg(long)]
+    idp_registration: bool,
+    /// The IdP also knows a public client `homeport` (no secret, any loopback port and path).
+    #[arg(long, conflicts_with = "idp_realm_redirect_port")]
+    idp_public_client: bool,
+    /// The IdP is a Keycloak-style realm: its only client is the public `homeport`, registered with the redirect
+    /// URI http://127.0.0.1:PORT/* (connect with `--client-id homeport --redirect-port PORT`).
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    idp_realm_redirect_port: Option<u16>,
 }
 
 pub async fn run(args: MockArgs) -> Result<Done, Failure> {
@@ -61,6 +72,14 @@ pub async fn run(args: MockArgs) -> Result<Done, Failure> {
         tls: args.tls,
         fault: args.fault,
         token_lifetime: Duration::from_secs(args.token_lifetime_secs),
+        idp: IdpSetup {
+            registration: args.idp_registration,
+            public_client: match (args.idp_realm_redirect_port, args.idp_public_client) {
+                (Some(redirect_port), _) => Some(PublicClient::Realm { redirect_port }),
+                (None, true) => Some(PublicClient::AnyPort),
+                (None, false) => None,
+            },
+        },
     };
     let server = LookupServer::start(args.listen, scenario)
         .await

@@ -37,8 +37,16 @@ pub struct Description {
     pub ocis_instances: BTreeMap<String, Url>,
     /// The IdP's issuer (main zone), without trailing slash.
     pub idp: String,
-    /// The client id every Homeport build knows.
+    /// The IdP's own client: the ownCloud desktop client (oCIS's IdP), or `homeport` in a realm.
     pub oidc_client_id: &'static str,
+    /// Its secret (the ownCloud desktop client's public one); `None` for a public client.
+    pub oidc_client_secret: Option<&'static str>,
+    /// The one redirect port a realm registered; `None`: any port.
+    pub oidc_redirect_port: Option<u16>,
+    /// Whether the IdP offers dynamic client registration.
+    pub oidc_registration: bool,
+    /// The public client the tenants' identity zones know.
+    pub tenant_client_id: &'static str,
     /// The IdP's users' logins.
     pub oidc_users: Vec<&'static str>,
     /// Their passwords, by login.

@@ -60,11 +60,13 @@ mod wire_faults;
 pub use crate::description::Description;
 pub use crate::error::LookupError;
 pub use crate::log::RecordedRequest;
-pub use crate::oidc::BUILT_IN_CLIENT_ID;
+pub use crate::oidc::{
+    BUILT_IN_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET, PUBLIC_CLIENT_ID,
+};
 pub use crate::people::{DemoPerson, MatrixPerson, OidcPerson, DEMO_PASSWORD};
 pub use crate::robot::{
     auto_login, auto_login_trusting, browser_login, complete_browser_login, while_browser_logs_in, BrowserLogin, Raced,
 };
-pub use crate::scenario::{Fault, Scenario, DEFAULT_TOKEN_LIFETIME};
+pub use crate::scenario::{Fault, IdpSetup, PublicClient, Scenario, DEFAULT_TOKEN_LIFETIME};
 pub use crate::server::LookupServer;
 pub use crate::tenant::TENANT_HOST_PATTERN;

@@ -20,14 +20,17 @@ const MAX_PAGE_BYTES: usize = 256 * 1024;
 static INPUT: LazyLock<Result<Regex, regex::Error>> = LazyLock::new(|| Regex::new(r"(?s)<input\s[^>]*>"));
 static FORM: LazyLock<Result<Regex, regex::Error>> =
     LazyLock::new(|| Regex::new(r#"(?s)<form\s[^>]*id="login"[^>]*>"#));
+static CONSENT_FORM: LazyLock<Result<Regex, regex::Error>> =
+    LazyLock::new(|| Regex::new(r#"(?s)<form\s[^>]*id="consent"[^>]*>"#));
 static ATTRIBUTE: LazyLock<Result<Regex, regex::Error>> =
     LazyLock::new(|| Regex::new(r#"([A-Za-z_:-]+)\s*=\s*"([^"]*)""#));
 static ERROR: LazyLock<Result<Regex, regex::Error>> =
     LazyLock::new(|| Regex::new(r#"(?s)<p id="error"[^>]*>(.*?)</p>"#));
 
 /// Opens `authorize_url` (the IdP's authorization request, as the engine would open it in the browser), submits
-/// the login form with `user` and `password`, and returns the redirect the IdP answers with — the loopback
-/// callback URL with `code` and `state` — without following it.
+/// the login form with `user` and `password`, allows on the consent page when the IdP shows one (oCIS's IdP does),
+/// and returns the redirect the IdP answers with — the loopback callback URL with `code` and `state` — without
+/// following it.
 ///
 /// Refuses IdPs that are not on loopback (`127.0.0.0/8`, `::1`, `localhost`, `*.localhost`; the latter are
 /// connected to at 127.0.0.1, RFC 6761). Fails with [`LookupError::AutoLogin`] when the IdP refuses (the
@@ -59,55 +62,89 @@ pub async fn auto_login_trusting(
             None => format!("the login page answered {status}"),
         }));
     }
-    let form = FORM
-        .as_ref()
-        .map_err(|error| LookupError::AutoLogin(error.to_string()))?
-        .find(&html)
+    let (action, hidden) = form_of(&html, &FORM, authorize_url)?
         .ok_or_else(|| LookupError::AutoLogin("the page has no login form".into()))?;
-    let action = attributes(form.as_str())
-        .into_iter()
-        .find(|(name, _)| name == "action")
-        .map(|(_, value)| value)
-        .unwrap_or_default();
-    let action = authorize_url
-        .join(&action)
-        .map_err(|error| LookupError::AutoLogin(format!("the form's action is not a URL: {error}")))?;
-    if action.origin() != authorize_url.origin() {
-        return Err(LookupError::AutoLogin(format!("the form posts to another origin: {action}")));
-    }
-
-    // Built in a block: the serializer is not Send and must be gone before the next await.
-    let body = {
-        let mut body = url::form_urlencoded::Serializer::new(String::new());
-        for input in INPUT.as_ref().map_err(|error| LookupError::AutoLogin(error.to_string()))?.find_iter(&html) {
-            let attributes = attributes(input.as_str());
-            let get =
-                |wanted: &str| attributes.iter().find(|(name, _)| name == wanted).map(|(_, value)| value.as_str());
-            if get("type") == Some("hidden") {
-                if let Some(name) = get("name") {
-                    body.append_pair(name, get("value").unwrap_or_default());
-                }
-            }
-        }
-        body.append_pair("username", user).append_pair("password", password);
-        body.finish()
-    };
-    let answer = client
-        .post(action.clone())
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .map_err(|error| failed("the login form", &error))?;
+    let mut fields = hidden;
+    fields.push(("username".to_owned(), user.to_owned()));
+    fields.push(("password".to_owned(), password.to_owned()));
+    let answer = post_form(&client, &action, &fields, "the login form").await?;
     if let Some(location) = redirect_target(&answer, &action)? {
         return Ok(location);
     }
     let status = answer.status();
     let html = read_page(answer).await?;
+    // The consent page: allowed, as a person who wants to connect would.
+    if status.is_success() {
+        if let Some((consent_action, mut fields)) = form_of(&html, &CONSENT_FORM, &action)? {
+            fields.push(("consent".to_owned(), "allow".to_owned()));
+            let answer = post_form(&client, &consent_action, &fields, "the consent page").await?;
+            if let Some(location) = redirect_target(&answer, &consent_action)? {
+                return Ok(location);
+            }
+            let status = answer.status();
+            let html = read_page(answer).await?;
+            return Err(LookupError::AutoLogin(match error_message(&html) {
+                Some(message) => format!("the consent failed: {message}"),
+                None => format!("the consent page answered {status} without a redirect"),
+            }));
+        }
+    }
     Err(LookupError::AutoLogin(match error_message(&html) {
         Some(message) => format!("the login failed: {message}"),
         None => format!("the login form answered {status} without a redirect"),
     }))
+}
+
+/// A form's fields, in order.
+type Fields = Vec<(String, String)>;
+
+/// The form `pattern` finds on the page: where it posts (on the page's own origin only) and its hidden fields.
+fn form_of(
+    html: &str,
+    pattern: &LazyLock<Result<Regex, regex::Error>>,
+    page_url: &Url,
+) -> Result<Option<(Url, Fields)>, LookupError> {
+    let Some(form) = pattern.as_ref().map_err(|error| LookupError::AutoLogin(error.to_string()))?.find(html) else {
+        return Ok(None);
+    };
+    let action = attributes(form.as_str())
+        .into_iter()
+        .find(|(name, _)| name == "action")
+        .map(|(_, value)| value)
+        .unwrap_or_default();
+    let action = page_url
+        .join(&action)
+        .map_err(|error| LookupError::AutoLogin(format!("the form's action is not a URL: {error}")))?;
+    if action.origin() != page_url.origin() {
+        return Err(LookupError::AutoLogin(format!("the form posts to another origin: {action}")));
+    }
+    let mut hidden = Vec::new();
+    for input in INPUT.as_ref().map_err(|error| LookupError::AutoLogin(error.to_string()))?.find_iter(html) {
+        let attributes = attributes(input.as_str());
+        let get = |wanted: &str| attributes.iter().find(|(name, _)| name == wanted).map(|(_, value)| value.as_str());
+        if get("type") == Some("hidden") {
+            if let Some(name) = get("name") {
+                hidden.push((name.to_owned(), get("value").unwrap_or_default().to_owned()));
+            }
+        }
+    }
+    Ok(Some((action, hidden)))
+}
+
+async fn post_form(
+    client: &reqwest::Client,
+    action: &Url,
+    fields: &[(String, String)],
+    what: &str,
+) -> Result<reqwest::Response, LookupError> {
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+    client
+        .post(action.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(|error| failed(what, &error))
 }
 
 /// What the browser saw of a whole login ([`browser_login`]).

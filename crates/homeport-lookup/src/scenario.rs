@@ -32,6 +32,31 @@ pub struct Scenario {
     /// How long the IdP's access tokens are valid (oCIS and the tenants); a short one makes expiry testable. At least
     /// one millisecond; `expires_in` rounds it up to whole seconds.
     pub token_lifetime: Duration,
+    /// How the IdP's main zone (oCIS's IdP) is set up; the default is oCIS's built-in IdP.
+    pub idp: IdpSetup,
+}
+
+/// The IdP's main zone. The default acts out oCIS's built-in IdP (libregraph/lico with `owncloud/ocis`
+/// services/idp's default configuration, `docs/protocols/oidc-ocis.md`): no dynamic client registration, and one
+/// client, the ownCloud desktop client with its secret. The switches add the other behaviours real deployments have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IdpSetup {
+    /// Offer RFC 7591 dynamic client registration (lico's `allow_dynamic_client_registration`), in discovery and at
+    /// `/register`.
+    pub registration: bool,
+    /// A public client `homeport` (no secret) registered by the IdP's admin.
+    pub public_client: Option<PublicClient>,
+}
+
+/// The public client `homeport` ([`crate::PUBLIC_CLIENT_ID`]) an admin registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicClient {
+    /// Next to the ownCloud desktop client: any loopback host, port and path (an Entra-style "mobile and desktop"
+    /// public client).
+    AnyPort,
+    /// A Keycloak-style realm: `homeport` is the only client, its redirect URI registered as
+    /// `http://127.0.0.1:<redirect_port>/*` (Keycloak's wildcard: a prefix match), so one port only.
+    Realm { redirect_port: u16 },
 }
 
 /// The IdP's default access token lifetime: five minutes.
@@ -47,6 +72,7 @@ impl Default for Scenario {
             tls: false,
             fault: None,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            idp: IdpSetup::default(),
         }
     }
 }
@@ -78,6 +104,11 @@ impl Scenario {
                 "token_lifetime must be at least one millisecond: the IdP issues no already-expired tokens".into(),
             ));
         }
+        if self.idp.public_client == Some(PublicClient::Realm { redirect_port: 0 }) {
+            return Err(LookupError::InvalidScenario(
+                "the realm's redirect port must be a port (1-65535): a realm registers one fixed redirect URI".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -102,9 +133,6 @@ pub enum Fault {
     IdpIssuerMismatch,
     /// The IdP's ID tokens carry a signature its published keys do not verify (a forged token).
     IdpBadSignature,
-    /// The IdP offers no dynamic client registration (its discovery document names no `registration_endpoint`):
-    /// clients use their built-in client id.
-    IdpNoRegistration,
     /// The access token from the code exchange is already expired when it reaches a resource server (a long
     /// login, a skewed clock); refreshed tokens are fine.
     ExpiredAccessToken,
@@ -170,7 +198,7 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault, for CLIs and pickers that list them.
-    pub const ALL: [Fault; 21] = [
+    pub const ALL: [Fault; 20] = [
         Fault::Maintenance,
         Fault::NeedsDbUpgrade,
         Fault::NotInstalled,
@@ -178,7 +206,6 @@ impl Fault {
         Fault::RedirectToPlainHttp,
         Fault::IdpIssuerMismatch,
         Fault::IdpBadSignature,
-        Fault::IdpNoRegistration,
         Fault::ExpiredAccessToken,
         Fault::MatrixBadBaseUrl,
         Fault::ServerError,
@@ -204,7 +231,6 @@ impl Fault {
             Fault::RedirectToPlainHttp => "redirect-to-plain-http",
             Fault::IdpIssuerMismatch => "idp-issuer-mismatch",
             Fault::IdpBadSignature => "idp-bad-signature",
-            Fault::IdpNoRegistration => "idp-no-registration",
             Fault::ExpiredAccessToken => "expired-access-token",
             Fault::MatrixBadBaseUrl => "matrix-bad-base-url",
             Fault::ServerError => "server-error",
@@ -251,6 +277,7 @@ mod tests {
         assert!(!demo.path_instances, "the demo shows real cross-origin redirects");
         assert!(!demo.tls, "the demo needs no certificate decision");
         assert_eq!(demo.fault, None, "the demo succeeds");
+        assert_eq!(demo.idp, IdpSetup { registration: false, public_client: None }, "oCIS's IdP as it ships");
         assert!(demo.validate().is_ok(), "the demo scenario must be valid");
     }
 
@@ -297,6 +324,20 @@ mod tests {
         assert!(short.validate().is_ok(), "a one-second lifetime is how tests make tokens expire");
         let zero = Scenario { token_lifetime: Duration::ZERO, ..Scenario::default() };
         assert!(matches!(zero.validate(), Err(LookupError::InvalidScenario(_))), "zero is refused");
+    }
+
+    #[test]
+    fn a_realm_needs_a_real_redirect_port() {
+        let realm = |redirect_port| Scenario {
+            idp: IdpSetup { public_client: Some(PublicClient::Realm { redirect_port }), ..IdpSetup::default() },
+            ..Scenario::default()
+        };
+        assert!(realm(53682).validate().is_ok(), "a fixed port is a realm");
+        let Err(LookupError::InvalidScenario(message)) = realm(0).validate() else {
+            panic!("port 0 is no redirect URI a realm could register");
+        };
+        assert!(message.contains("redirect port"), "the error names the switch: {message}");
+        assert!("idp-no-registration".parse::<Fault>().is_err(), "no registration is oCIS's default now, not a fault");
     }
 
     #[test]

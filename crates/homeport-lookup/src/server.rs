@@ -22,7 +22,10 @@ use crate::ocis::external::ExternalIssuer;
 use crate::ocis::instance::OcisInstanceState;
 use crate::ocis::server::OcisState;
 use crate::ocis::OCIS_INSTANCE_NAMES;
-use crate::oidc::{Provider, Zone, BUILT_IN_CLIENT_ID, ZONE_DOMAIN};
+use crate::oidc::{
+    Provider, Zone, BUILT_IN_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET, PUBLIC_CLIENT_ID,
+    ZONE_DOMAIN,
+};
 use crate::owncloud::central::{self, CentralState};
 use crate::owncloud::instance::{self, InstanceState};
 use crate::owncloud::INSTANCE_NAMES;
@@ -30,7 +33,7 @@ use crate::people::{
     DemoPerson, MatrixPerson, MatrixUser, OidcPerson, DEMO_PASSWORD, DEMO_USERS, MATRIX_USERS, OCIS_ACCOUNTS,
     OIDC_USERS, TENANTS,
 };
-use crate::scenario::Scenario;
+use crate::scenario::{PublicClient, Scenario};
 use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANT_HOST_PATTERN};
 use crate::tls::SelfSignedTls;
 use crate::{matrix, ocis, oidc, serve, tenant};
@@ -411,6 +414,12 @@ impl LookupServer {
         let logins = |users: &'static [MatrixUser], wanted: fn(&MatrixUser) -> bool| -> Vec<&'static str> {
             users.iter().filter(|user| wanted(user)).map(|user| user.localpart).collect()
         };
+        let (oidc_client_id, oidc_client_secret, oidc_redirect_port) = match self.idp.setup().public_client {
+            Some(PublicClient::Realm { redirect_port }) => (PUBLIC_CLIENT_ID, None, Some(redirect_port)),
+            None | Some(PublicClient::AnyPort) => {
+                (OWNCLOUD_DESKTOP_CLIENT_ID, Some(OWNCLOUD_DESKTOP_CLIENT_SECRET), None)
+            }
+        };
         Description {
             central: self.central_url.clone(),
             instances: self.instance_urls.clone(),
@@ -421,7 +430,11 @@ impl LookupServer {
             ocis_issuer: self.scenario.oidc_issuer.as_ref().map(|url| url.as_str().trim_end_matches('/').to_owned()),
             ocis_instances: self.ocis_instance_urls.clone(),
             idp: self.idp.issuer(Zone::Main),
-            oidc_client_id: BUILT_IN_CLIENT_ID,
+            oidc_client_id,
+            oidc_client_secret,
+            oidc_redirect_port,
+            oidc_registration: self.idp.offers_registration(Zone::Main),
+            tenant_client_id: BUILT_IN_CLIENT_ID,
             oidc_users: OIDC_USERS.iter().map(|user| user.login).collect(),
             oidc_passwords: OIDC_USERS.iter().map(|user| (user.login, user.password)).collect(),
             oidc_disabled_users: OCIS_ACCOUNTS.iter().filter(|a| a.disabled).map(|a| a.login).collect(),
@@ -502,7 +515,8 @@ fn start_oidc_systems(scheme: &str, scenario: &Scenario) -> Result<OidcSystems, 
         Ok((listener, addr))
     };
     let (idp_listener, idp_addr) = bind_loopback()?;
-    let idp = Arc::new(Provider::new(&base_url(scheme, idp_addr)?, scenario.token_lifetime, scenario.fault)?);
+    let idp =
+        Arc::new(Provider::new(&base_url(scheme, idp_addr)?, scenario.token_lifetime, scenario.fault, scenario.idp)?);
     let (ocis_listener, ocis_addr) = bind_loopback()?;
     let ocis_url = base_url(scheme, ocis_addr)?;
     let mut ocis_instance_urls = BTreeMap::new();

@@ -65,25 +65,59 @@ pub struct Authorization {
     pub state: String,
     pub redirect_uri: String,
     pub client_id: String,
+    /// The client's secret, for the token request (`None`: a public client).
+    pub client_secret: Option<String>,
 }
 
-/// An authorization request to `issuer` for the built-in client, PKCE S256, redirect to a loopback port.
+/// An authorization request to `issuer` for the client a zone knows without registration — at the main zone (on
+/// 127.0.0.1) the ownCloud desktop client with `prompt=select_account consent` as the ownCloud client sends it, at
+/// a tenant's zone the public `homeport-desktop` — PKCE S256, redirect to a loopback port.
 pub fn authorization(issuer: &str, seed: &str) -> Authorization {
+    let main_zone = Url::parse(issuer).ok().and_then(|url| url.host_str().map(|host| host == "127.0.0.1"));
+    if main_zone == Some(true) {
+        let mut request =
+            authorization_for(issuer, seed, crate::OWNCLOUD_DESKTOP_CLIENT_ID, Some("select_account consent"));
+        request.client_secret = Some(crate::OWNCLOUD_DESKTOP_CLIENT_SECRET.to_owned());
+        request
+    } else {
+        authorization_for(issuer, seed, crate::BUILT_IN_CLIENT_ID, None)
+    }
+}
+
+/// An authorization request to `issuer` for `client_id` (no secret), with `prompt` when given.
+pub fn authorization_for(issuer: &str, seed: &str, client_id: &str, prompt: Option<&str>) -> Authorization {
+    authorization_to(issuer, seed, client_id, prompt, "http://127.0.0.1:53682/callback")
+}
+
+/// [`authorization_for`] with another redirect URI.
+pub fn authorization_to(
+    issuer: &str,
+    seed: &str,
+    client_id: &str,
+    prompt: Option<&str>,
+    redirect_uri: &str,
+) -> Authorization {
     let verifier = format!("verifier-{seed}-{}", "v".repeat(48));
-    let redirect_uri = "http://127.0.0.1:53682/callback".to_owned();
+    let redirect_uri = redirect_uri.to_owned();
     let state = format!("state-{seed}");
     let nonce = format!("nonce-{seed}");
     let mut url = Url::parse(&format!("{issuer}/authorize")).expect("authorize URL");
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", crate::oidc::BUILT_IN_CLIENT_ID)
-        .append_pair("redirect_uri", &redirect_uri)
-        .append_pair("scope", "openid profile email offline_access")
-        .append_pair("state", &state)
-        .append_pair("nonce", &nonce)
-        .append_pair("code_challenge", &crate::oidc::pkce_challenge(&verifier))
-        .append_pair("code_challenge_method", "S256");
-    Authorization { url, verifier, state, redirect_uri, client_id: crate::oidc::BUILT_IN_CLIENT_ID.to_owned() }
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", &redirect_uri)
+            .append_pair("scope", "openid profile email offline_access")
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &crate::oidc::pkce_challenge(&verifier))
+            .append_pair("code_challenge_method", "S256");
+        if let Some(prompt) = prompt {
+            query.append_pair("prompt", prompt);
+        }
+    }
+    Authorization { url, verifier, state, redirect_uri, client_id: client_id.to_owned(), client_secret: None }
 }
 
 /// The `code` of a callback URL, after checking its `state`.
@@ -107,24 +141,40 @@ pub async fn token_request(issuer: &str, fields: &[(&str, &str)]) -> (u16, serde
     (status, response.json().await.expect("a JSON answer"))
 }
 
-/// The whole code flow for `user` at `issuer`: the token response.
+/// The whole code flow for `user` at `issuer` with [`authorization`]'s client (its secret sent as
+/// `client_secret_post`): the token response.
 pub async fn log_in(issuer: &str, user: &str, password: &str) -> serde_json::Value {
     let authorization = authorization(issuer, user);
     let callback = crate::robot::auto_login(&authorization.url, user, password).await.expect("the robot logs in");
     let code = code_of(&callback, &authorization);
-    let (status, tokens) = token_request(
-        issuer,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &authorization.redirect_uri),
-            ("client_id", &authorization.client_id),
-            ("code_verifier", &authorization.verifier),
-        ],
-    )
-    .await;
+    let mut fields = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", authorization.redirect_uri.as_str()),
+        ("client_id", authorization.client_id.as_str()),
+        ("code_verifier", authorization.verifier.as_str()),
+    ];
+    if let Some(secret) = &authorization.client_secret {
+        fields.push(("client_secret", secret.as_str()));
+    }
+    let (status, tokens) = token_request(issuer, &fields).await;
     assert_eq!(status, 200, "the code is exchanged: {tokens}");
     tokens
+}
+
+/// `grant_type=refresh_token` at `issuer` for [`authorization`]'s client of that zone (with its secret at the main
+/// zone): the status and the JSON answer.
+pub async fn refresh_grant(issuer: &str, refresh_token: &str) -> (u16, serde_json::Value) {
+    let client = authorization(issuer, "refresh");
+    let mut fields = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", client.client_id.as_str()),
+    ];
+    if let Some(secret) = &client.client_secret {
+        fields.push(("client_secret", secret.as_str()));
+    }
+    token_request(issuer, &fields).await
 }
 
 /// The access token of a token response.

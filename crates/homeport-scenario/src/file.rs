@@ -5,7 +5,8 @@
 //!
 //! [lookup]                      # the embedded lookup server (or [target] url = "https://…")
 //! fault = "maintenance"         # optional; also redirect_status, latency_ms, token_lifetime_secs,
-//!                               # path_instances, tls, oidc_issuer = "${env:HOMEPORT_ISSUER}"
+//!                               # path_instances, tls, oidc_issuer = "${env:HOMEPORT_ISSUER}",
+//!                               # idp_registration, idp_public_client, idp_realm_redirect_port
 //!
 //! [connect]
 //! address = "${central}"        # ${…} names a URL the lookup server prints (`homeport mock`)
@@ -81,6 +82,16 @@ pub struct LookupSettings {
     /// `${env:NAME}`, the issuer a harness started and exported.
     #[serde(default)]
     pub oidc_issuer: Option<String>,
+    /// The IdP offers dynamic client registration (`homeport mock --idp-registration`; oCIS's IdP ships without).
+    #[serde(default)]
+    pub idp_registration: bool,
+    /// The IdP also knows the public client `homeport`, any loopback port (`--idp-public-client`).
+    #[serde(default)]
+    pub idp_public_client: bool,
+    /// The IdP is a Keycloak-style realm whose only client, the public `homeport`, may redirect to
+    /// `http://127.0.0.1:<port>/*` only (`--idp-realm-redirect-port`).
+    #[serde(default)]
+    pub idp_realm_redirect_port: Option<u16>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -197,6 +208,16 @@ impl Scenario {
         }
         if scenario.connect.tenant_pattern.is_some() != scenario.connect.tenant_issuer.is_some() {
             return Err(unusable("tenant_pattern and tenant_issuer go together"));
+        }
+        if let Some(lookup) = &scenario.lookup {
+            if lookup.idp_public_client && lookup.idp_realm_redirect_port.is_some() {
+                return Err(unusable(
+                    "give either idp_public_client or idp_realm_redirect_port: a realm's one client is public already",
+                ));
+            }
+            if lookup.idp_realm_redirect_port == Some(0) {
+                return Err(unusable("idp_realm_redirect_port must be a port (1-65535)"));
+            }
         }
         if scenario.expect.status == ExpectedStatus::Connected && scenario.expect.error_code.is_some() {
             return Err(unusable("expect.error_code needs status = \"failed\""));
@@ -327,6 +348,27 @@ max_round_trips = 3
         let scenario = Scenario::parse(Path::new("s.toml"), &file).expect("valid");
         let lookup = scenario.lookup.expect("[lookup]");
         assert_eq!(lookup.oidc_issuer.as_deref(), Some("${env:HOMEPORT_ISSUER}"), "kept as written until run");
+    }
+
+    #[test]
+    fn the_idp_switches_are_typed_and_a_realm_excludes_the_other_public_client() {
+        let with = |lookup: &str| format!("name = \"x\"\n[lookup]\n{lookup}\n[connect]\naddress = \"${{ocis}}\"\n");
+        let realm = Scenario::parse(Path::new("s"), &with("idp_registration = true\nidp_realm_redirect_port = 53682"))
+            .expect("valid");
+        let settings = realm.lookup.expect("[lookup]");
+        assert!(settings.idp_registration, "registration on");
+        assert_eq!(settings.idp_realm_redirect_port, Some(53682), "the realm's port");
+        for (lookup, why) in [
+            ("idp_public_client = true\nidp_realm_redirect_port = 53682", "both public clients"),
+            ("idp_realm_redirect_port = 0", "port 0"),
+        ] {
+            let refused = Scenario::parse(Path::new("s"), &with(lookup));
+            assert!(matches!(refused, Err(ScenarioError::Unusable { .. })), "{why}: {refused:?}");
+        }
+        let error = Scenario::parse(Path::new("s"), &with("idp_realm_redirect_port = 70000")).expect_err("no u16");
+        assert!(error.to_string().contains("s:3:"), "a port out of range names its line: {error}");
+        let error = Scenario::parse(Path::new("s"), &with("idp_registration = \"yes\"")).expect_err("a bool");
+        assert!(error.to_string().contains("s:3:"), "a wrong type names its line: {error}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use homeport_engine::{
     Account, Answer, Answerer, ConnectError, Connected, Credentials, Decision, ErrorReport, Exchange, HttpConfig,
     Origin, Secret, Step, Wizard, WizardOptions,
 };
-use homeport_lookup::{Fault, LookupServer};
+use homeport_lookup::{Fault, IdpSetup, LookupServer, PublicClient};
 use url::Url;
 
 use crate::file::{expand, BrowserAnswer, ExpectedStatus, Scenario, ScenarioError};
@@ -87,6 +87,14 @@ impl Prepared {
                         .map_err(|e| unusable(format!("lookup.oidc_issuer {issuer:?} is not a URL: {e}")))?;
                     lookup_scenario.oidc_issuer = Some(url);
                 }
+                lookup_scenario.idp = IdpSetup {
+                    registration: settings.idp_registration,
+                    public_client: match (settings.idp_realm_redirect_port, settings.idp_public_client) {
+                        (Some(redirect_port), _) => Some(PublicClient::Realm { redirect_port }),
+                        (None, true) => Some(PublicClient::AnyPort),
+                        (None, false) => None,
+                    },
+                };
                 let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
                 Some(LookupServer::start(loopback, lookup_scenario).await.map_err(|e| unusable(e.to_string()))?)
             }

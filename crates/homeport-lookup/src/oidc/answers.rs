@@ -62,8 +62,13 @@ pub(crate) fn unauthorized(challenge: String) -> Response {
     response
 }
 
+/// An OAuth error answer; a `401` (`invalid_client`) carries a `Basic` challenge (RFC 6749 §5.2).
 pub(super) fn oauth_error(error: &OAuthError) -> Response {
-    (error.status, no_store(), Json(error.body())).into_response()
+    let mut response = (error.status, no_store(), Json(error.body())).into_response();
+    if error.status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"token\""));
+    }
+    response
 }
 
 /// RFC 6749 §5.1: token answers must not be cached.

@@ -1,4 +1,5 @@
-//! `GET|POST /authorize`: the authorization request checked, the login form, and the code sent back.
+//! `GET|POST /authorize`: the authorization request checked, the login form, and — at the main zone after the
+//! consent page ([`super::consent`]) — the code sent back with `iss` (RFC 9207).
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::response::Response;
 use url::Url;
 
 use super::answers::{found, InZone};
+use super::clients::Client;
 use super::page::form_pairs;
 use super::{check_password, is_pkce_value, now_seconds, page, Grant, Provider, Zone};
 
@@ -17,16 +19,26 @@ use super::{check_password, is_pkce_value, now_seconds, page, Grant, Provider, Z
 struct AuthorizeRequest {
     /// Every parameter as received, for the hidden fields of the form.
     params: Vec<(String, String)>,
-    client_id: String,
+    client: Client,
     redirect_uri: Url,
     state: Option<String>,
     nonce: Option<String>,
     scope: String,
     code_challenge: String,
+    /// The `prompt` values (OpenID Connect Core §3.1.2.1), space-separated in the request.
+    prompt: Vec<String>,
+    /// Prefills the login form's user name, as lico's sign-in page does.
+    login_hint: Option<String>,
+}
+
+impl AuthorizeRequest {
+    fn prompts(&self, value: &str) -> bool {
+        self.prompt.iter().any(|prompt| prompt == value)
+    }
 }
 
 /// The parameters the authorization request may carry once only.
-const SINGLE_PARAMS: [&str; 8] = [
+const SINGLE_PARAMS: [&str; 10] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -35,10 +47,13 @@ const SINGLE_PARAMS: [&str; 8] = [
     "nonce",
     "code_challenge",
     "code_challenge_method",
+    "prompt",
+    "login_hint",
 ];
 
 /// Checks an authorization request in RFC 6749 §4.1.2.1 order: problems with the client or its redirect URI are
-/// shown on a page, the rest is sent back to the redirect URI.
+/// shown on a page — the redirect URI of an unknown client cannot be trusted — the rest is sent back to the
+/// redirect URI.
 fn validate_authorize(
     provider: &Provider,
     zone: Zone,
@@ -55,8 +70,12 @@ fn validate_authorize(
         }
     }
     let get = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
-    let Some(client_id) = get("client_id").filter(|id| provider.is_known_client(id)) else {
-        return Err(refuse(StatusCode::BAD_REQUEST, page::error(&title, "invalid_client: unknown client_id")));
+    let Some(client) = get("client_id").and_then(|id| provider.client(zone, &id)) else {
+        let named = get("client_id").unwrap_or_default();
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            page::error(&title, &format!("invalid_client: unknown client_id {named:?}")),
+        ));
     };
     let Some(redirect_uri) = get("redirect_uri").and_then(|uri| Url::parse(&uri).ok()) else {
         return Err(refuse(
@@ -64,7 +83,7 @@ fn validate_authorize(
             page::error(&title, "invalid_request: redirect_uri is missing or not a URL"),
         ));
     };
-    if let Err(problem) = provider.check_client(&client_id, &redirect_uri) {
+    if let Err(problem) = client.redirects.check(&redirect_uri) {
         return Err(refuse(StatusCode::BAD_REQUEST, page::error(&title, &format!("invalid_request: {problem}"))));
     }
     let state = get("state");
@@ -87,9 +106,21 @@ fn validate_authorize(
     let Some(code_challenge) = get("code_challenge").filter(|challenge| is_pkce_value(challenge)) else {
         return Err(Box::new(back("invalid_request", "PKCE is required: code_challenge is missing or malformed")));
     };
+    let prompt: Vec<String> =
+        get("prompt").unwrap_or_default().split(' ').filter(|value| !value.is_empty()).map(str::to_owned).collect();
+    if prompt.iter().any(|value| value == "none") {
+        // OpenID Connect Core §3.1.2.1: `none` with another value is an error; alone it needs a session, and this
+        // provider keeps none (every login shows the form).
+        return Err(Box::new(if prompt.len() > 1 {
+            back("invalid_request", "prompt=none cannot be combined with other prompt values")
+        } else {
+            back("login_required", "prompt=none: nobody is logged in")
+        }));
+    }
     let scope = get("scope").unwrap_or_default();
     let nonce = get("nonce");
-    Ok(AuthorizeRequest { params, client_id, redirect_uri, state, nonce, scope, code_challenge })
+    let login_hint = get("login_hint");
+    Ok(AuthorizeRequest { params, client, redirect_uri, state, nonce, scope, code_challenge, prompt, login_hint })
 }
 
 /// The IdP's login form for `title`.
@@ -101,14 +132,20 @@ fn idp_form(title: &str) -> page::LoginForm<'_> {
     }
 }
 
-fn zone_title(zone: Zone) -> String {
+pub(super) fn zone_title(zone: Zone) -> String {
     match zone {
         Zone::Main => "Infinite Scale".to_owned(),
         Zone::Tenant(tenant) => format!("{} · identity zone", tenant.name),
     }
 }
 
-fn error_redirect(redirect_uri: &Url, error: &str, description: &str, state: Option<&str>, issuer: &str) -> Response {
+pub(super) fn error_redirect(
+    redirect_uri: &Url,
+    error: &str,
+    description: &str,
+    state: Option<&str>,
+    issuer: &str,
+) -> Response {
     let mut location = redirect_uri.clone();
     {
         let mut query = location.query_pairs_mut();
@@ -121,7 +158,32 @@ fn error_redirect(redirect_uri: &Url, error: &str, description: &str, state: Opt
     found(&location)
 }
 
-/// `GET /authorize`: the login form, carrying the request in hidden fields.
+/// The successful authorization response: a fresh code, the state and `iss` (RFC 9207) on the redirect URI.
+pub(super) fn code_redirect(
+    provider: &Provider,
+    grant: Grant,
+    redirect_uri: Url,
+    code_challenge: &str,
+    state: Option<&str>,
+) -> Response {
+    let zone = grant.zone;
+    let code = match provider.create_code(grant, &redirect_uri, code_challenge) {
+        Ok(code) => code,
+        Err(error) => return page::html(error.status, page::error(&zone_title(zone), &error.description)),
+    };
+    let mut location = redirect_uri;
+    {
+        let mut query = location.query_pairs_mut();
+        query.append_pair("code", &code);
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", &provider.issuer(zone));
+    }
+    found(&location)
+}
+
+/// `GET /authorize`: the login form, carrying the request in hidden fields; `login_hint` fills in the user name.
 pub(super) async fn authorize_page(
     State(provider): State<Arc<Provider>>,
     InZone(zone): InZone,
@@ -129,12 +191,16 @@ pub(super) async fn authorize_page(
 ) -> Response {
     let params = form_pairs(query.unwrap_or_default().as_bytes());
     match validate_authorize(&provider, zone, params) {
-        Ok(request) => page::html(StatusCode::OK, page::login(&idp_form(&zone_title(zone)), &request.params, None, "")),
+        Ok(request) => {
+            let hint = request.login_hint.clone().unwrap_or_default();
+            page::html(StatusCode::OK, page::login(&idp_form(&zone_title(zone)), &request.params, None, &hint))
+        }
         Err(refusal) => *refusal,
     }
 }
 
-/// `POST /authorize`: the submitted form; right credentials redirect back with a code.
+/// `POST /authorize`: the submitted form. Right credentials lead to the consent page at the main zone (lico asks
+/// every client that is not trusted), straight back to the client with a code at a tenant's zone.
 pub(super) async fn authorize_submit(
     State(provider): State<Arc<Provider>>,
     InZone(zone): InZone,
@@ -152,27 +218,26 @@ pub(super) async fn authorize_submit(
         return page::html(StatusCode::OK, page);
     };
     let grant = Grant {
-        client_id: request.client_id,
+        client_id: request.client.id.clone(),
         user,
-        scope: Provider::granted_scope(zone, &request.scope),
+        scope: Provider::granted_scope(zone, &request.scope, request.prompts("consent")),
         zone,
-        nonce: request.nonce,
+        nonce: request.nonce.clone(),
         auth_time: now_seconds(),
     };
-    let code = match provider.create_code(grant, &request.redirect_uri, &request.code_challenge) {
-        Ok(code) => code,
-        Err(error) => return page::html(error.status, page::error(&zone_title(zone), &error.description)),
-    };
-    let mut location = request.redirect_uri;
-    {
-        let mut query = location.query_pairs_mut();
-        query.append_pair("code", &code);
-        if let Some(state) = &request.state {
-            query.append_pair("state", state);
+    match zone {
+        Zone::Main => super::consent::consent_page(
+            &provider,
+            &request.client,
+            grant,
+            request.redirect_uri,
+            request.code_challenge,
+            request.state,
+        ),
+        Zone::Tenant(_) => {
+            code_redirect(&provider, grant, request.redirect_uri, &request.code_challenge, request.state.as_deref())
         }
-        query.append_pair("iss", &provider.issuer(zone));
     }
-    found(&location)
 }
 
 #[cfg(test)]
@@ -181,7 +246,7 @@ mod tests {
     use url::Url;
 
     use crate::error::LookupError;
-    use crate::oidc::BUILT_IN_CLIENT_ID;
+    use crate::oidc::OWNCLOUD_DESKTOP_CLIENT_ID;
     use crate::robot::auto_login;
     use crate::scenario::Scenario;
     use crate::testing::{authorization, localhost_client, start};
@@ -212,7 +277,8 @@ mod tests {
         let location = response.headers()["location"].to_str().expect("ASCII");
         assert!(location.starts_with("http://127.0.0.1:53682/callback?error=invalid_request"), "{location}");
         assert!(location.contains("state=state-page"), "with the state: {location}");
-        let unknown_client = Url::parse(&request.url.as_str().replace(BUILT_IN_CLIENT_ID, "nobody")).expect("URL");
+        let unknown_client =
+            Url::parse(&request.url.as_str().replace(OWNCLOUD_DESKTOP_CLIENT_ID, "nobody")).expect("URL");
         let response = localhost_client().get(unknown_client).send().await.expect("answers");
         assert_eq!(response.status(), 400, "an unknown client is not redirected to");
         server.shutdown().await;

@@ -11,10 +11,11 @@ use serde_json::json;
 
 use super::answers::{fallback, InZone};
 use super::authorize::{authorize_page, authorize_submit};
+use super::consent::consent_submit;
 use super::registration::register;
 use super::token::{revoke, token};
 use super::userinfo::userinfo;
-use super::Provider;
+use super::{Provider, Zone};
 
 /// The provider's routes; the caller adds the recorder.
 pub(crate) fn router(provider: Arc<Provider>) -> Router {
@@ -23,6 +24,7 @@ pub(crate) fn router(provider: Arc<Provider>) -> Router {
         .route("/jwks", get(jwks))
         .route("/register", post(register))
         .route("/authorize", get(authorize_page).post(authorize_submit))
+        .route("/authorize/consent", post(consent_submit))
         .route("/token", post(token))
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/revoke", post(revoke))
@@ -30,8 +32,19 @@ pub(crate) fn router(provider: Arc<Provider>) -> Router {
         .with_state(provider)
 }
 
+/// The discovery document. The main zone's says what lico's says where it matters to a client:
+/// `token_endpoint_auth_methods_supported` (`client_secret_basic` and `none`; lico takes `client_secret` in the body
+/// too without saying so — here said once registration can register such clients), no `prompt_values_supported`,
+/// `registration_endpoint` only when registration is on. Unlike lico (which sends no `iss` in the authorization
+/// response) it says `authorization_response_iss_parameter_supported` and does send it (RFC 9207), as
+/// node-oidc-provider and Keycloak do.
 async fn discovery(State(provider): State<Arc<Provider>>, InZone(zone): InZone) -> Response {
     let issuer = provider.issuer(zone);
+    let auth_methods: &[&str] = match zone {
+        Zone::Main if provider.offers_registration(zone) => &["client_secret_basic", "client_secret_post", "none"],
+        Zone::Main => &["client_secret_basic", "none"],
+        Zone::Tenant(_) => &["none"],
+    };
     let mut document = json!({
         "issuer": provider.advertised_issuer(zone),
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -47,13 +60,13 @@ async fn discovery(State(provider): State<Arc<Provider>>, InZone(zone): InZone) 
         "code_challenge_methods_supported": ["S256"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "scopes_supported": super::SUPPORTED_SCOPES,
-        "token_endpoint_auth_methods_supported": ["none"],
+        "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": ["none"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "name", "preferred_username",
                              "email", "email_verified", "zid"],
         "authorization_response_iss_parameter_supported": true,
     });
-    if !provider.offers_registration() {
+    if !provider.offers_registration(zone) {
         if let Some(fields) = document.as_object_mut() {
             fields.remove("registration_endpoint");
         }
@@ -72,10 +85,10 @@ mod tests {
     use serde_json::{json, Value};
     use url::Url;
 
-    use crate::testing::{access_token, get_json, localhost_client, log_in, start, token_request};
+    use crate::testing::{access_token, get_json, localhost_client, log_in, refresh_grant, start};
 
-    use crate::oidc::BUILT_IN_CLIENT_ID;
-    use crate::scenario::Scenario;
+    use crate::oidc::OWNCLOUD_DESKTOP_CLIENT_ID;
+    use crate::scenario::{IdpSetup, Scenario};
     #[tokio::test]
     async fn discovery_names_every_endpoint_under_the_issuer() {
         let server = start(Scenario::default()).await;
@@ -89,7 +102,6 @@ mod tests {
             ("token_endpoint", "/token"),
             ("userinfo_endpoint", "/userinfo"),
             ("jwks_uri", "/jwks"),
-            ("registration_endpoint", "/register"),
             ("revocation_endpoint", "/revoke"),
         ] {
             assert_eq!(config[field], format!("{issuer}{path}"), "{field}");
@@ -99,7 +111,17 @@ mod tests {
         assert_eq!(config["code_challenge_methods_supported"], json!(["S256"]), "PKCE S256");
         assert_eq!(config["id_token_signing_alg_values_supported"], json!(["ES256"]), "ES256");
         assert_eq!(config["scopes_supported"], json!(["openid", "profile", "email", "offline_access"]), "scopes");
-        assert_eq!(config["token_endpoint_auth_methods_supported"], json!(["none"]), "public clients");
+        assert_eq!(config.get("registration_endpoint"), None, "oCIS's IdP ships without dynamic registration");
+        assert_eq!(
+            config["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "none"]),
+            "what lico says"
+        );
+        assert_eq!(config.get("prompt_values_supported"), None, "lico publishes no prompt values");
+        assert_eq!(config["authorization_response_iss_parameter_supported"], true, "RFC 9207");
+        let response = localhost_client().post(format!("{issuer}/register")).json(&json!({})).send().await.expect("ok");
+        assert_eq!(response.status(), 404, "no registration path, as at lico");
+        assert_eq!(response.text().await.expect("text"), "404 page not found\n", "Go's plain 404");
 
         let (status, jwks) = get_json(&format!("{issuer}/jwks")).await;
         assert_eq!(status, 200, "JWKS answers");
@@ -113,12 +135,29 @@ mod tests {
         assert_eq!(status, 200, "a tenant zone answers on the same port by host");
         assert_eq!(config["issuer"], zone.as_str(), "with its own issuer");
         assert_eq!(config["token_endpoint"], format!("{zone}/token"), "and endpoints under its host");
+        assert_eq!(config["registration_endpoint"], format!("{zone}/register"), "the tenants' zones register clients");
+        assert_eq!(config["token_endpoint_auth_methods_supported"], json!(["none"]), "public clients there");
         let port = Url::parse(&zone).expect("URL").port().expect("a port");
         let (status, _) =
             get_json(&format!("http://tenant9.auth.localhost:{port}/.well-known/openid-configuration")).await;
         assert_eq!(status, 404, "an unknown zone is not served");
         server.shutdown().await;
     }
+    #[tokio::test]
+    async fn the_registration_switch_puts_registration_into_discovery() {
+        let setup = IdpSetup { registration: true, ..IdpSetup::default() };
+        let server = start(Scenario { idp: setup, ..Scenario::default() }).await;
+        let issuer = server.idp_issuer();
+        let (_, config) = get_json(&format!("{issuer}/.well-known/openid-configuration")).await;
+        assert_eq!(config["registration_endpoint"], format!("{issuer}/register"), "registration is offered");
+        assert_eq!(
+            config["token_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "client_secret_post", "none"]),
+            "every method a registration can ask for"
+        );
+        server.shutdown().await;
+    }
+
     #[tokio::test]
     async fn idp_faults_mix_up_the_issuer_forge_the_signature_and_expire_the_first_access_token() {
         use crate::Fault;
@@ -137,7 +176,7 @@ mod tests {
             .expect("an EC key from the JWK");
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[&issuer]);
-        validation.set_audience(&[BUILT_IN_CLIENT_ID]);
+        validation.set_audience(&[OWNCLOUD_DESKTOP_CLIENT_ID]);
         let id_token = tokens["id_token"].as_str().expect("an ID token");
         assert!(jsonwebtoken::decode::<Value>(id_token, &decoding, &validation).is_err(), "the signature is forged");
         forged.shutdown().await;
@@ -159,11 +198,7 @@ mod tests {
         };
         assert_eq!(userinfo(access_token(&tokens)).await, 401, "the first access token is already expired");
         let refresh = tokens["refresh_token"].as_str().expect("a refresh token");
-        let (status, renewed) = token_request(
-            &issuer,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", BUILT_IN_CLIENT_ID)],
-        )
-        .await;
+        let (status, renewed) = refresh_grant(&issuer, refresh).await;
         assert_eq!(status, 200, "refresh works: {renewed}");
         assert_eq!(userinfo(access_token(&renewed)).await, 200, "the refreshed access token is good");
         expired.shutdown().await;

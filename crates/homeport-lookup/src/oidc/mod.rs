@@ -1,6 +1,6 @@
 //! The OpenID Provider of oCIS and of the tenants (`docs/protocols/oidc-ocis.md`, `tenant-by-host.md`): discovery,
-//! JWKS, dynamic client registration, an HTML login form, authorization code + PKCE, refresh with rotation, userinfo
-//! and revocation.
+//! JWKS, dynamic client registration (when the scenario offers it), an HTML login form and a consent page,
+//! authorization code + PKCE, confidential and public clients, refresh with rotation, userinfo and revocation.
 //!
 //! One provider serves several identity zones on one port, chosen by the `Host` header: the main zone
 //! (`http://127.0.0.1:<port>`, oCIS's IdP) and one zone per tenant (`http://<tenant>.auth.localhost:<port>`,
@@ -8,10 +8,14 @@
 
 mod answers;
 mod authorize;
+pub(crate) mod clients;
+mod consent;
 pub(crate) mod endpoints;
 mod keys;
 pub(crate) mod page;
 mod registration;
+#[cfg(test)]
+mod setup_tests;
 mod token;
 mod userinfo;
 
@@ -25,17 +29,17 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use url::{Host, Url};
+use url::Url;
 
+use self::clients::{static_clients, Client};
+pub use self::clients::{
+    BUILT_IN_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET, PUBLIC_CLIENT_ID,
+};
 use self::keys::SigningKey;
 use crate::error::LookupError;
 use crate::host::RequestHost;
 use crate::people::{find_oidc_user, find_tenant, OidcUser, Tenant, TENANTS};
-use crate::scenario::Fault;
-
-/// The client id every Homeport build knows, for providers without dynamic registration (public client, any
-/// loopback redirect URI).
-pub const BUILT_IN_CLIENT_ID: &str = "homeport-desktop";
+use crate::scenario::{Fault, IdpSetup};
 /// The `aud` of every access token: the resource servers (oCIS instances, approuters) accept only this.
 pub(crate) const ACCESS_TOKEN_AUDIENCE: &str = "homeport";
 /// Authorization codes are single use and live this long.
@@ -185,9 +189,11 @@ struct AccessRecord {
 
 #[derive(Debug, Default)]
 struct Store {
-    /// Dynamically registered clients and their redirect URIs.
-    clients: HashMap<String, Vec<Url>>,
+    /// Dynamically registered clients, each with the zone it registered at.
+    clients: HashMap<String, (Zone, Client)>,
     codes: HashMap<String, PendingCode>,
+    /// Consent pages shown, by their single-use ticket.
+    consents: HashMap<String, consent::PendingConsent>,
     refresh_tokens: HashMap<String, Grant>,
     /// Issued access tokens by `jti`: expiry to the millisecond, and revocation.
     access_tokens: HashMap<String, AccessRecord>,
@@ -204,12 +210,19 @@ pub(crate) struct Provider {
     token_lifetime: Duration,
     /// The scenario's fault, when it is one the IdP acts out.
     fault: Option<Fault>,
+    /// How the main zone is set up.
+    setup: IdpSetup,
     store: Mutex<Store>,
 }
 
 impl Provider {
     /// A provider for the IdP listening at `base` (`http://127.0.0.1:<port>/`).
-    pub(crate) fn new(base: &Url, token_lifetime: Duration, fault: Option<Fault>) -> Result<Provider, LookupError> {
+    pub(crate) fn new(
+        base: &Url,
+        token_lifetime: Duration,
+        fault: Option<Fault>,
+        setup: IdpSetup,
+    ) -> Result<Provider, LookupError> {
         let port = base
             .port_or_known_default()
             .ok_or_else(|| LookupError::InvalidScenario(format!("the IdP URL {base} has no port")))?;
@@ -221,6 +234,7 @@ impl Provider {
             key: SigningKey::generate()?,
             token_lifetime,
             fault,
+            setup,
             store: Mutex::new(Store::default()),
         })
     }
@@ -254,9 +268,8 @@ impl Provider {
         json!({"keys": [self.key.jwk()]})
     }
 
-    /// Registers a public client with these (already validated) redirect URIs; returns its id.
-    fn register(&self, redirect_uris: Vec<Url>) -> Result<String, OAuthError> {
-        let client_id = format!("homeport-{}", random_token(12)?);
+    /// Adds a dynamically registered client to `zone` (its id is chosen here).
+    fn register(&self, zone: Zone, client: Client) -> Result<(), OAuthError> {
         let mut store = self.lock();
         if store.clients.len() >= MAX_CLIENTS {
             return Err(OAuthError {
@@ -265,35 +278,22 @@ impl Provider {
                 description: "too many registered clients; restart the lookup server".into(),
             });
         }
-        store.clients.insert(client_id.clone(), redirect_uris);
-        Ok(client_id)
+        store.clients.insert(client.id.clone(), (zone, client));
+        Ok(())
     }
 
-    /// Whether `client_id` is known and may use `redirect_uri` (RFC 8252 §7.3: loopback, any port, same path).
-    fn check_client(&self, client_id: &str, redirect_uri: &Url) -> Result<(), String> {
-        if !is_loopback_redirect(redirect_uri) {
-            return Err(format!("redirect_uri {redirect_uri} is not an http://127.0.0.1 or http://[::1] URI"));
-        }
-        if client_id == BUILT_IN_CLIENT_ID {
-            return Ok(());
+    /// The client `client_id` of `zone`: one the scenario set up, or one registered at this zone.
+    pub(crate) fn client(&self, zone: Zone, client_id: &str) -> Option<Client> {
+        if let Some(client) = static_clients(zone, self.setup.public_client).into_iter().find(|c| c.id == client_id) {
+            return Some(client);
         }
         let store = self.lock();
-        let registered = store.clients.get(client_id).ok_or_else(|| format!("unknown client_id {client_id:?}"))?;
-        let matches = registered.iter().any(|allowed| {
-            allowed.scheme() == redirect_uri.scheme()
-                && allowed.host() == redirect_uri.host()
-                && allowed.path() == redirect_uri.path()
-                && allowed.query() == redirect_uri.query()
-        });
-        if matches {
-            Ok(())
-        } else {
-            Err(format!("redirect_uri {redirect_uri} is not registered for this client"))
-        }
+        store.clients.get(client_id).filter(|(registered_at, _)| *registered_at == zone).map(|(_, c)| c.clone())
     }
 
-    fn is_known_client(&self, client_id: &str) -> bool {
-        client_id == BUILT_IN_CLIENT_ID || self.lock().clients.contains_key(client_id)
+    /// How the main zone is set up.
+    pub(crate) fn setup(&self) -> IdpSetup {
+        self.setup
     }
 
     /// A fresh single-use code for `grant`.
@@ -314,7 +314,8 @@ impl Provider {
         Ok(code)
     }
 
-    /// `grant_type=authorization_code`. The code is used up by any attempt, successful or not.
+    /// `grant_type=authorization_code` for an authenticated client. The code is used up by any attempt, successful or
+    /// not.
     fn exchange_code(
         &self,
         zone: Zone,
@@ -365,9 +366,13 @@ impl Provider {
         }
     }
 
-    /// Whether clients may register themselves (RFC 7591).
-    pub(crate) fn offers_registration(&self) -> bool {
-        self.fault != Some(Fault::IdpNoRegistration)
+    /// Whether clients may register themselves at `zone` (RFC 7591): at the main zone when the scenario says so
+    /// (oCIS's IdP ships with registration off), at the tenants' zones always.
+    pub(crate) fn offers_registration(&self, zone: Zone) -> bool {
+        match zone {
+            Zone::Main => self.setup.registration,
+            Zone::Tenant(_) => true,
+        }
     }
 
     /// Every access token issued so far expires now.
@@ -482,28 +487,38 @@ impl Provider {
         } else {
             None
         };
-        let refresh_token = random_token(32)?;
+        // OpenID Connect Core §11: a refresh token only for a granted offline_access. The tenants' zones (XSUAA)
+        // always issue one.
+        let offline = match grant.zone {
+            Zone::Main => grant.scope.split(' ').any(|scope| scope == "offline_access"),
+            Zone::Tenant(_) => true,
+        };
+        let refresh_token = if offline { Some(random_token(32)?) } else { None };
         {
             let mut store = self.lock();
             store.access_tokens.retain(|_, record| record.expires_at > now);
             store.access_tokens.insert(jti, AccessRecord { expires_at, revoked: false });
-            if store.refresh_tokens.len() >= MAX_REFRESH_TOKENS {
-                return Err(OAuthError {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    error: "temporarily_unavailable",
-                    description: "too many refresh tokens; restart the lookup server".into(),
-                });
+            if let Some(refresh_token) = &refresh_token {
+                if store.refresh_tokens.len() >= MAX_REFRESH_TOKENS {
+                    return Err(OAuthError {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        error: "temporarily_unavailable",
+                        description: "too many refresh tokens; restart the lookup server".into(),
+                    });
+                }
+                store.refresh_tokens.insert(refresh_token.clone(), grant.clone());
             }
-            store.refresh_tokens.insert(refresh_token.clone(), grant.clone());
         }
         let expires_in = self.token_lifetime.as_secs() + u64::from(self.token_lifetime.subsec_nanos() > 0);
         let mut response = json!({
             "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": expires_in,
-            "refresh_token": refresh_token,
             "scope": grant.scope,
         });
+        if let Some(refresh_token) = refresh_token {
+            response["refresh_token"] = Value::from(refresh_token);
+        }
         if let Some(id_token) = id_token {
             response["id_token"] = Value::from(id_token);
         }
@@ -525,10 +540,15 @@ impl Provider {
         }
     }
 
-    /// The granted scope for a request: the supported scopes asked for, plus a tenant's application scopes.
-    fn granted_scope(zone: Zone, requested: &str) -> String {
+    /// The granted scope for a request: the supported scopes asked for, plus a tenant's application scopes. At the
+    /// main zone `offline_access` only when the request had `prompt=consent` (OpenID Connect Core §11, as lico does
+    /// for a client that is not trusted — every client here).
+    fn granted_scope(zone: Zone, requested: &str, prompt_consent: bool) -> String {
         let mut scopes: Vec<String> = Vec::new();
-        for scope in requested.split(' ').filter(|scope| SUPPORTED_SCOPES.contains(scope)) {
+        let offline_allowed = prompt_consent || zone != Zone::Main;
+        let allowed =
+            |scope: &&str| SUPPORTED_SCOPES.contains(scope) && (offline_allowed || *scope != "offline_access");
+        for scope in requested.split(' ').filter(allowed) {
             if !scopes.iter().any(|known| known == scope) {
                 scopes.push(scope.to_owned());
             }
@@ -562,16 +582,6 @@ pub(crate) fn pkce_challenge(verifier: &str) -> String {
 fn is_pkce_value(value: &str) -> bool {
     (43..=128).contains(&value.len())
         && value.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-._~".contains(&byte))
-}
-
-/// `http://127.0.0.1:<port>/<path>` or `http://[::1]:<port>/<path>`, without fragment (RFC 8252 §7.3).
-pub(crate) fn is_loopback_redirect(uri: &Url) -> bool {
-    let loopback = match uri.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
-    uri.scheme() == "http" && loopback && uri.fragment().is_none() && uri.username().is_empty()
 }
 
 /// `bytes` random bytes, base64url: ids, codes and opaque tokens.
@@ -611,28 +621,14 @@ mod tests {
     }
 
     #[test]
-    fn only_loopback_ip_redirects_are_native_app_redirects() {
-        for good in ["http://127.0.0.1:1234/callback", "http://[::1]:9/cb?x=1", "http://127.0.0.1/"] {
-            assert!(is_loopback_redirect(&Url::parse(good).expect("URL")), "{good} is a loopback redirect");
-        }
-        for bad in [
-            "https://127.0.0.1:1234/callback",
-            "http://localhost:1234/callback",
-            "http://example.com/callback",
-            "http://127.0.0.1:1234/callback#frag",
-            "http://10.0.0.1/cb",
-            "com.example.app:/callback",
-        ] {
-            assert!(!is_loopback_redirect(&Url::parse(bad).expect("URL")), "{bad} is refused");
-        }
-    }
-
-    #[test]
     fn granted_scope_keeps_known_scopes_and_adds_tenant_scopes() {
-        assert_eq!(Provider::granted_scope(Zone::Main, "openid email bogus openid"), "openid email", "main zone");
+        assert_eq!(Provider::granted_scope(Zone::Main, "openid email bogus openid", true), "openid email", "main zone");
+        let offline = "openid offline_access";
+        assert_eq!(Provider::granted_scope(Zone::Main, offline, true), offline, "offline_access with prompt=consent");
+        assert_eq!(Provider::granted_scope(Zone::Main, offline, false), "openid", "without it, OIDC Core §11");
         let tenant1 = find_tenant("tenant1").expect("tenant1 exists");
         assert_eq!(
-            Provider::granted_scope(Zone::Tenant(tenant1), "openid"),
+            Provider::granted_scope(Zone::Tenant(tenant1), "openid", false),
             "openid homeport-demo!t101.Read homeport-demo!t101.Admin",
             "tenant scopes follow <xsappname>!t<index>.<scope>"
         );

@@ -41,9 +41,10 @@ pub(crate) fn login(form: &LoginForm<'_>, params: &[(String, String)], error: Op
          <form id=\"login\" method=\"post\" action=\"{action}\">\n{hidden}      \
          <label for=\"username\">Username</label>\n      \
          <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" value=\"{username}\" \
-         required autofocus>\n      \
+         required{user_focus}>\n      \
          <label for=\"password\">Password</label>\n      \
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n      \
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" \
+         required{password_focus}>\n      \
          <button id=\"submit\" type=\"submit\">Log in</button>\n    </form>\n    \
          <p class=\"hint\">{hint}</p>\n  \
          </main>\n</body>\n</html>\n",
@@ -52,6 +53,35 @@ pub(crate) fn login(form: &LoginForm<'_>, params: &[(String, String)], error: Op
         hint = xml_escape(form.hint),
         error = error.unwrap_or_default(),
         username = xml_escape(username),
+        // With the user name known (typed before, or a `login_hint`), the password is next, as at lico.
+        user_focus = if username.is_empty() { " autofocus" } else { "" },
+        password_focus = if username.is_empty() { "" } else { " autofocus" },
+    )
+}
+
+/// The consent page: `client` asks for `scopes` on behalf of `user`; the form posts the `ticket` and
+/// `consent=allow` (the button `#allow`) or `consent=deny` (`#deny`).
+pub(crate) fn consent(title: &str, client: &str, user: &str, scopes: &[String], ticket: &str) -> String {
+    let mut items = String::new();
+    for scope in scopes {
+        // Writing into a String cannot fail.
+        let _ = writeln!(items, "      <li>{}</li>", xml_escape(scope));
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  \
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>Consent · {title}</title>\n  \
+         <style>{STYLE}</style>\n</head>\n<body>\n  <main>\n    <h1>{title}</h1>\n    \
+         <p>Hello {user}. <strong>{client}</strong> asks for access to your account:</p>\n    \
+         <ul id=\"scopes\">\n{items}    </ul>\n    \
+         <form id=\"consent\" method=\"post\" action=\"/authorize/consent\">\n      \
+         <input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">\n      \
+         <button id=\"allow\" name=\"consent\" value=\"allow\" type=\"submit\">Allow</button>\n      \
+         <button id=\"deny\" name=\"consent\" value=\"deny\" type=\"submit\">Cancel</button>\n    </form>\n  \
+         </main>\n</body>\n</html>\n",
+        title = xml_escape(title),
+        user = xml_escape(user),
+        client = xml_escape(client),
+        ticket = xml_escape(ticket),
     )
 }
 

@@ -11,8 +11,7 @@ use serde_json::Value;
 
 use super::answers::{no_store, oauth_error, InZone};
 use super::page::form_pairs;
-use super::{OAuthError, Provider, Zone};
-use crate::owncloud::BasicCredentials;
+use super::{clients, OAuthError, Provider, Zone};
 
 /// `POST /token`: authorization code (with PKCE) and refresh token grants.
 pub(super) async fn token(
@@ -42,23 +41,35 @@ fn token_grant(provider: &Provider, zone: Zone, headers: &HeaderMap, body: &[u8]
     let get = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
     let required =
         |name: &str| get(name).ok_or_else(|| OAuthError::new("invalid_request", format!("{name} is missing")));
-    // A public client names itself in the body; some libraries send it as a Basic user with an empty secret.
-    let basic_user = BasicCredentials::from_headers(headers).map(|credentials| credentials.user);
-    let client_id = get("client_id").map(str::to_owned).or(basic_user);
-    if let Some(client_id) = &client_id {
-        if !provider.is_known_client(client_id) {
-            return Err(OAuthError::new("invalid_client", format!("unknown client_id {client_id:?}")));
+    // Every grant authenticates its client, as lico does: a confidential client with its secret (Basic or in the
+    // body), a public one by naming itself.
+    let presented = clients::presented(headers, &params)?;
+    let client = match &presented {
+        Some(presented) => {
+            let client = provider
+                .client(zone, &presented.client_id)
+                .ok_or_else(|| clients::invalid_client(format!("unknown client_id {:?}", presented.client_id)))?;
+            clients::authenticate(&client, presented)?;
+            Some(client)
         }
-    }
+        None => None,
+    };
     match get("grant_type") {
         Some("authorization_code") => {
             let code = required("code")?;
             let redirect_uri = required("redirect_uri")?;
             let code_verifier = required("code_verifier")?;
-            let client_id = client_id.ok_or_else(|| OAuthError::new("invalid_request", "client_id is missing"))?;
-            provider.exchange_code(zone, code, &client_id, redirect_uri, code_verifier)
+            let client = client.ok_or_else(|| OAuthError::new("invalid_request", "client_id is missing"))?;
+            provider.exchange_code(zone, code, &client.id, redirect_uri, code_verifier)
         }
-        Some("refresh_token") => provider.refresh(zone, required("refresh_token")?, client_id.as_deref()),
+        Some("refresh_token") => {
+            // The tenants' zones always took a refresh without the client naming itself; the main zone (lico)
+            // authenticates the client here too.
+            if zone == Zone::Main && client.is_none() {
+                return Err(clients::invalid_client("the client must authenticate to refresh"));
+            }
+            provider.refresh(zone, required("refresh_token")?, client.as_ref().map(|client| client.id.as_str()))
+        }
         Some(other) => Err(OAuthError::new("unsupported_grant_type", format!("grant_type {other:?} is not supported"))),
         None => Err(OAuthError::new("invalid_request", "grant_type is missing")),
     }
@@ -81,12 +92,135 @@ mod tests {
     use serde_json::Value;
 
     use crate::testing::{
-        access_token, authorization, code_of, get_json, localhost_client, log_in, start, token_request,
+        access_token, authorization, authorization_for, code_of, get_json, localhost_client, log_in, refresh_grant,
+        start, token_request,
     };
 
-    use crate::oidc::BUILT_IN_CLIENT_ID;
+    use crate::oidc::{OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET};
     use crate::robot::auto_login;
     use crate::scenario::Scenario;
+
+    /// `POST /token` with form fields and, when given, `Authorization: Basic`: the status, the challenge and the JSON.
+    async fn token_with_basic(
+        issuer: &str,
+        basic: Option<(&str, &str)>,
+        fields: &[(&str, &str)],
+    ) -> (u16, String, Value) {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let mut request = localhost_client()
+            .post(format!("{issuer}/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        let response = request.send().await.expect("the token endpoint answers");
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, challenge, response.json().await.expect("JSON"))
+    }
+
+    #[tokio::test]
+    async fn the_desktop_clients_secret_is_checked_by_basic_or_in_the_body() {
+        let server = start(Scenario::default()).await;
+        let issuer = server.idp_issuer();
+        let code_for = |seed: &'static str| {
+            let issuer = issuer.clone();
+            async move {
+                let request = authorization(&issuer, seed);
+                let callback = auto_login(&request.url, "einstein", "relativity").await.expect("logged in");
+                let code = code_of(&callback, &request);
+                (request, code)
+            }
+        };
+        let grant = |code: &str, request: &crate::testing::Authorization| -> Vec<(String, String)> {
+            vec![
+                ("grant_type".into(), "authorization_code".into()),
+                ("code".into(), code.to_owned()),
+                ("redirect_uri".into(), request.redirect_uri.clone()),
+                ("code_verifier".into(), request.verifier.clone()),
+            ]
+        };
+        let send = |basic: Option<(&'static str, &'static str)>, fields: Vec<(String, String)>| {
+            let issuer = issuer.clone();
+            async move {
+                let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                token_with_basic(&issuer, basic, &refs).await
+            }
+        };
+
+        let (request, code) = code_for("basic").await;
+        let (status, _, tokens) =
+            send(Some((OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET)), grant(&code, &request)).await;
+        assert_eq!(status, 200, "client_secret_basic: {tokens}");
+
+        let (request, code) = code_for("post").await;
+        let mut fields = grant(&code, &request);
+        fields.push(("client_id".into(), OWNCLOUD_DESKTOP_CLIENT_ID.into()));
+        fields.push(("client_secret".into(), OWNCLOUD_DESKTOP_CLIENT_SECRET.into()));
+        let (status, _, tokens) = send(None, fields).await;
+        assert_eq!(status, 200, "client_secret_post: {tokens}");
+
+        let (request, code) = code_for("wrong").await;
+        let (status, challenge, error) =
+            send(Some((OWNCLOUD_DESKTOP_CLIENT_ID, "not-the-secret")), grant(&code, &request)).await;
+        assert_eq!((status, error["error"].as_str()), (401, Some("invalid_client")), "a wrong secret: {error}");
+        assert!(challenge.starts_with("Basic"), "RFC 6749 §5.2: a 401 names the scheme: {challenge:?}");
+
+        let mut fields = grant(&code, &request);
+        fields.push(("client_id".into(), OWNCLOUD_DESKTOP_CLIENT_ID.into()));
+        let (status, _, error) = send(None, fields).await;
+        assert_eq!((status, error["error"].as_str()), (401, Some("invalid_client")), "no secret: {error}");
+
+        let mut fields = grant(&code, &request);
+        fields.push(("client_id".into(), "homeport-desktop".into()));
+        let (status, _, error) = send(None, fields).await;
+        assert_eq!((status, error["error"].as_str()), (401, Some("invalid_client")), "the old client id: {error}");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn offline_access_gives_a_refresh_token_only_with_prompt_consent() {
+        let server = start(Scenario::default()).await;
+        let issuer = server.idp_issuer();
+        for (prompt, offline) in [
+            (None, false),
+            (Some("select_account"), false),
+            (Some("consent"), true),
+            (Some("select_account consent"), true),
+        ] {
+            let mut request = authorization_for(&issuer, "offline", OWNCLOUD_DESKTOP_CLIENT_ID, prompt);
+            request.client_secret = Some(OWNCLOUD_DESKTOP_CLIENT_SECRET.to_owned());
+            let callback = auto_login(&request.url, "marie", "radioactivity").await.expect("logged in");
+            let code = code_of(&callback, &request);
+            let (status, tokens) = token_request(
+                &issuer,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", &request.redirect_uri),
+                    ("client_id", OWNCLOUD_DESKTOP_CLIENT_ID),
+                    ("client_secret", OWNCLOUD_DESKTOP_CLIENT_SECRET),
+                    ("code_verifier", &request.verifier),
+                ],
+            )
+            .await;
+            assert_eq!(status, 200, "prompt {prompt:?}: {tokens}");
+            let scope = tokens["scope"].as_str().expect("a scope");
+            assert_eq!(tokens.get("refresh_token").is_some(), offline, "prompt {prompt:?}: a refresh token? {tokens}");
+            assert_eq!(
+                scope.contains("offline_access"),
+                offline,
+                "prompt {prompt:?}: the granted scope says so: {scope}"
+            );
+        }
+        server.shutdown().await;
+    }
     #[tokio::test]
     async fn the_code_flow_checks_pkce_and_codes_are_single_use() {
         let server = start(Scenario::default()).await;
@@ -105,7 +239,8 @@ mod tests {
                         ("grant_type", "authorization_code"),
                         ("code", &code),
                         ("redirect_uri", &redirect_uri),
-                        ("client_id", BUILT_IN_CLIENT_ID),
+                        ("client_id", OWNCLOUD_DESKTOP_CLIENT_ID),
+                        ("client_secret", OWNCLOUD_DESKTOP_CLIENT_SECRET),
                         ("code_verifier", &verifier),
                     ],
                 )
@@ -135,7 +270,7 @@ mod tests {
         let (status, error) =
             token_request(&issuer, &[("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", "nobody")])
                 .await;
-        assert_eq!((status, error["error"].as_str()), (400, Some("invalid_client")), "an unknown client");
+        assert_eq!((status, error["error"].as_str()), (401, Some("invalid_client")), "an unknown client");
         server.shutdown().await;
     }
     #[tokio::test]
@@ -152,7 +287,7 @@ mod tests {
         assert_eq!((header.alg, header.kid.as_deref()), (Algorithm::ES256, Some("homeport-lookup-1")), "ES256 + kid");
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[&issuer]);
-        validation.set_audience(&[BUILT_IN_CLIENT_ID]);
+        validation.set_audience(&[OWNCLOUD_DESKTOP_CLIENT_ID]);
         let claims = jsonwebtoken::decode::<Value>(id_token, &decoding, &validation).expect("a valid ID token").claims;
         assert_eq!(claims["nonce"], "nonce-einstein", "the nonce of the authorization request");
         assert_eq!(claims["preferred_username"], "einstein", "the user");
@@ -195,15 +330,17 @@ mod tests {
         let issuer = server.idp_issuer();
         let tokens = log_in(&issuer, "einstein", "relativity").await;
         let old = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
+        let (status, error) = token_request(
+            &issuer,
+            &[("grant_type", "refresh_token"), ("refresh_token", &old), ("client_id", OWNCLOUD_DESKTOP_CLIENT_ID)],
+        )
+        .await;
+        assert_eq!((status, error["error"].as_str()), (401, Some("invalid_client")), "a refresh needs the secret too");
+        let (status, error) = token_request(&issuer, &[("grant_type", "refresh_token"), ("refresh_token", &old)]).await;
+        assert_eq!((status, error["error"].as_str()), (401, Some("invalid_client")), "and the client: {error}");
         let refresh = |token: String| {
             let issuer = issuer.clone();
-            async move {
-                token_request(
-                    &issuer,
-                    &[("grant_type", "refresh_token"), ("refresh_token", &token), ("client_id", BUILT_IN_CLIENT_ID)],
-                )
-                .await
-            }
+            async move { refresh_grant(&issuer, &token).await }
         };
         let (status, renewed) = refresh(old.clone()).await;
         assert_eq!(status, 200, "the refresh token works once: {renewed}");
@@ -232,11 +369,7 @@ mod tests {
         let tokens = log_in(&issuer, "marie", "radioactivity").await;
         let refresh_token = tokens["refresh_token"].as_str().expect("the login still issues a refresh token");
         for attempt in ["first", "second"] {
-            let (status, error) = token_request(
-                &issuer,
-                &[("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", BUILT_IN_CLIENT_ID)],
-            )
-            .await;
+            let (status, error) = refresh_grant(&issuer, refresh_token).await;
             assert_eq!(status, 400, "{attempt} refresh: refused");
             assert_eq!(error["error"], "invalid_grant", "{attempt} refresh: the grant is gone: {error}");
             assert!(error.get("access_token").is_none(), "{attempt} refresh: no new tokens");
