@@ -307,3 +307,38 @@ async fn the_mock_command_prints_its_urls_serves_and_stops_cleanly_on_sigterm() 
         tokio::time::timeout(Duration::from_secs(10), mock.wait()).await.expect("stops in time").expect("status");
     assert!(status.success(), "SIGTERM is a clean exit: {status:?}");
 }
+
+#[tokio::test]
+async fn the_mock_flags_set_up_the_idp_as_a_realm_with_registration_and_refuse_contradictions() {
+    let mut mock = Command::new(HOMEPORT)
+        .args(["mock", "--idp-registration", "--idp-realm-redirect-port", "53874"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("homeport mock runs");
+    let mut lines = BufReader::new(mock.stdout.take().expect("stdout")).lines();
+    let first =
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("a line in time").expect("read");
+    let description: Value = serde_json::from_str(&first.expect("one line")).expect("the line is JSON");
+    assert_eq!(description["oidc_client_id"], "homeport", "the realm's one client: {description}");
+    assert_eq!(description["oidc_client_secret"], Value::Null, "a public client");
+    assert_eq!(description["oidc_redirect_port"], 53874, "its one redirect port");
+    assert_eq!(description["oidc_registration"], true, "registration on");
+    mock.kill().await.expect("stopped");
+
+    let server = homeport_lookup::testing::start(Scenario::default()).await;
+    let default = server.description().to_json();
+    server.shutdown().await;
+    assert_eq!(default["oidc_client_id"], homeport_lookup::OWNCLOUD_DESKTOP_CLIENT_ID, "oCIS's desktop client");
+    assert_eq!(default["oidc_client_secret"], homeport_lookup::OWNCLOUD_DESKTOP_CLIENT_SECRET, "with its secret");
+    assert_eq!(default["oidc_registration"], false, "no registration, as oCIS ships");
+
+    for (args, why) in [
+        (&["--idp-public-client", "--idp-realm-redirect-port", "53875"][..], "two public clients"),
+        (&["--idp-realm-redirect-port", "0"][..], "port 0"),
+        (&["--fault", "idp-no-registration"][..], "the removed fault"),
+    ] {
+        let output = Command::new(HOMEPORT).arg("mock").args(args).output().await.expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{why}: a usage error: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
