@@ -75,8 +75,7 @@ pub async fn auto_login_trusting(
     let html = read_page(answer).await?;
     // The consent page: allowed, as a person who wants to connect would.
     if status.is_success() {
-        if let Some((consent_action, mut fields)) = form_of(&html, &CONSENT_FORM, &action)? {
-            fields.push(("consent".to_owned(), "allow".to_owned()));
+        if let Some((consent_action, fields)) = form_of(&html, &CONSENT_FORM, &action)? {
             let answer = post_form(&client, &consent_action, &fields, "the consent page").await?;
             if let Some(location) = redirect_target(&answer, &consent_action)? {
                 return Ok(location);
@@ -98,7 +97,8 @@ pub async fn auto_login_trusting(
 /// A form's fields, in order.
 type Fields = Vec<(String, String)>;
 
-/// The form `pattern` finds on the page: where it posts (on the page's own origin only) and its hidden fields.
+/// The form `pattern` finds on the page: where it posts (on the page's own origin only) and its hidden fields (the
+/// consent page's answer among them).
 fn form_of(
     html: &str,
     pattern: &LazyLock<Result<Regex, regex::Error>>,
@@ -118,8 +118,11 @@ fn form_of(
     if action.origin() != page_url.origin() {
         return Err(LookupError::AutoLogin(format!("the form posts to another origin: {action}")));
     }
+    // The inputs of this form only: up to its `</form>`.
+    let inside = &html[form.end()..];
+    let inside = &inside[..inside.find("</form>").unwrap_or(inside.len())];
     let mut hidden = Vec::new();
-    for input in INPUT.as_ref().map_err(|error| LookupError::AutoLogin(error.to_string()))?.find_iter(html) {
+    for input in INPUT.as_ref().map_err(|error| LookupError::AutoLogin(error.to_string()))?.find_iter(inside) {
         let attributes = attributes(input.as_str());
         let get = |wanted: &str| attributes.iter().find(|(name, _)| name == wanted).map(|(_, value)| value.as_str());
         if get("type") == Some("hidden") {

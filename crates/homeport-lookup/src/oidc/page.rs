@@ -59,29 +59,35 @@ pub(crate) fn login(form: &LoginForm<'_>, params: &[(String, String)], error: Op
     )
 }
 
-/// The consent page: `client` asks for `scopes` on behalf of `user`; the form posts the `ticket` and
-/// `consent=allow` (the button `#allow`) or `consent=deny` (`#deny`).
+/// The consent page: `client` asks for `scopes` on behalf of `user`. Two forms post the `ticket`: `#consent`
+/// (its button `#allow`) with `consent=allow`, `#cancel` (its button `#deny`) with `consent=deny` — each answer in
+/// hidden fields, so a browser robot that submits the first form without its button allows.
 pub(crate) fn consent(title: &str, client: &str, user: &str, scopes: &[String], ticket: &str) -> String {
     let mut items = String::new();
     for scope in scopes {
         // Writing into a String cannot fail.
         let _ = writeln!(items, "      <li>{}</li>", xml_escape(scope));
     }
+    let form = |id: &str, answer: &str, button: &str, label: &str| {
+        format!(
+            "    <form id=\"{id}\" method=\"post\" action=\"/authorize/consent\">\n      \
+             <input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">\n      \
+             <input type=\"hidden\" name=\"consent\" value=\"{answer}\">\n      \
+             <button id=\"{button}\" type=\"submit\">{label}</button>\n    </form>\n",
+            ticket = xml_escape(ticket),
+        )
+    };
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  \
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>Consent · {title}</title>\n  \
          <style>{STYLE}</style>\n</head>\n<body>\n  <main>\n    <h1>{title}</h1>\n    \
          <p>Hello {user}. <strong>{client}</strong> asks for access to your account:</p>\n    \
-         <ul id=\"scopes\">\n{items}    </ul>\n    \
-         <form id=\"consent\" method=\"post\" action=\"/authorize/consent\">\n      \
-         <input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">\n      \
-         <button id=\"allow\" name=\"consent\" value=\"allow\" type=\"submit\">Allow</button>\n      \
-         <button id=\"deny\" name=\"consent\" value=\"deny\" type=\"submit\">Cancel</button>\n    </form>\n  \
-         </main>\n</body>\n</html>\n",
+         <ul id=\"scopes\">\n{items}    </ul>\n{allow}{deny}  </main>\n</body>\n</html>\n",
         title = xml_escape(title),
         user = xml_escape(user),
         client = xml_escape(client),
-        ticket = xml_escape(ticket),
+        allow = form("consent", "allow", "allow", "Allow"),
+        deny = form("cancel", "deny", "deny", "Cancel"),
     )
 }
 

@@ -102,6 +102,7 @@ async fn the_consent_page_follows_the_login_and_the_callback_carries_iss() {
     assert_eq!(login.status(), 200, "the consent page, not yet a redirect");
     let page = login.text().await.expect("HTML");
     assert!(page.contains("<form id=\"consent\" method=\"post\" action=\"/authorize/consent\">"), "{page}");
+    assert!(page.contains("<form id=\"cancel\" method=\"post\" action=\"/authorize/consent\">"), "{page}");
     assert!(page.contains("ownCloud desktop app") && page.contains("<li>offline_access</li>"), "what it asks: {page}");
     let ticket = page
         .split("name=\"ticket\" value=\"")
