@@ -92,8 +92,15 @@ pub struct MatrixInfo {
 pub struct OidcInfo {
     /// The issuer, exactly as discovered (its discovery document must still name it).
     pub issuer: String,
-    /// The client id Homeport used (registered dynamically, or the built-in one).
+    /// The client id Homeport used (docs/protocols/oidc-ocis.md#the-client).
     pub client_id: String,
+    /// How that client authenticates at the token endpoint (its secret, if any, is in the keyring).
+    #[serde(default)]
+    pub token_auth: crate::oidc_client::TokenAuth,
+    /// The provider gave no refresh token: the login ends then (Unix seconds), and the person
+    /// logs in again. None: the login refreshes itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_expires_at: Option<u64>,
 }
 
 /// What a tenant identity zone said about the login.

@@ -314,6 +314,26 @@ impl fmt::Display for Origin {
     }
 }
 
+/// Whether two URLs are on the same site: the same registrable domain (`cloud.example.com` and
+/// `login.example.com`, by the Public Suffix List), the same IP address, or both this machine.
+/// Scheme and port do not matter; `a.github.io` and `b.github.io` are different sites.
+pub fn same_site(a: &Url, b: &Url) -> bool {
+    if is_loopback(a) && is_loopback(b) {
+        return true;
+    }
+    fn site(url: &Url) -> Option<String> {
+        match url.host()? {
+            url::Host::Domain(name) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                let registrable = psl::domain_str(&name).map(str::to_owned);
+                Some(registrable.unwrap_or(name))
+            }
+            other => Some(other.to_string()),
+        }
+    }
+    site(a).is_some_and(|site_a| Some(site_a) == site(b))
+}
+
 /// 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761 keeps those on this machine).
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
@@ -378,6 +398,13 @@ mod tests {
         let remote = Address::parse("http://example.com").expect("valid").server().expect("server");
         assert!(remote.is_plain_http() && !remote.is_loopback());
         assert!(is_loopback(&Url::parse("http://app.localhost/").expect("url")));
+        let url = |s: &str| Url::parse(s).expect("url");
+        assert!(same_site(&url("https://cloud.example.com/"), &url("https://login.example.com:8443/")), "one site");
+        assert!(!same_site(&url("https://cloud.example.com/"), &url("https://idp.example.org/")), "two sites");
+        assert!(!same_site(&url("https://a.github.io/"), &url("https://b.github.io/")), "a public suffix");
+        assert!(!same_site(&url("https://cloud.example.co.uk/"), &url("https://login.other.co.uk/")), "co.uk");
+        assert!(same_site(&url("http://127.0.0.1:1/"), &url("http://localhost:2/")), "this machine");
+        assert!(!same_site(&url("https://192.0.2.1/"), &url("https://192.0.2.2/")), "other addresses");
         assert!(is_loopback(&Url::parse("http://[::1]:9/").expect("url")));
     }
 

@@ -27,6 +27,8 @@ pub enum Answer {
     /// For [`Decision::OpenBrowser`]: the login page is open in a browser (the shell opened it,
     /// or a robot logs in there); the wizard waits for its answer.
     ContinueInBrowser,
+    /// For [`Decision::ConfirmUser`]: go on as the user the provider logged in.
+    ContinueAsLoggedInUser,
     /// Instead of the password form: log in in the browser (Matrix SSO), when the server offers
     /// it. The answer is [`Decision::OpenBrowser`]; a server without SSO asks for the password again.
     UseBrowserLogin,
@@ -104,7 +106,7 @@ impl Wizard {
                 let Some(shown) = shown else { return Err(ConnectError::Finished) };
                 self.allow_plain_http(Origin::of(&shown));
             }
-            Answer::ContinueInBrowser => {}
+            Answer::ContinueInBrowser | Answer::ContinueAsLoggedInUser => {}
             Answer::UseBrowserLogin => self.prefer_browser_login(),
             Answer::ChooseInstance { instance } => self.choose_instance(instance),
             Answer::TrustCertificate { sha256 } => {

@@ -74,6 +74,12 @@ pub enum ConnectError {
     CallbackPortUnavailable { ports: String, reason: String },
     #[error("the identity provider's ID token is not valid: {reason}")]
     InvalidIdToken { reason: String },
+    #[error("you logged in as {logged_in}, not as {typed}; start over to log in as {typed} (log out at the identity provider first, or use a private window)")]
+    OtherUserLoggedIn { typed: String, logged_in: String },
+    #[error(
+        "{server} logs in at {issuer}, on another site; Homeport did not log in there because that was not approved"
+    )]
+    IssuerNotApproved { server: String, issuer: String },
     #[error("the login has expired: {reason}; log in again")]
     LoginExpired { reason: String },
     #[error("{server} says the account is disabled; ask its administrator")]
@@ -130,9 +136,11 @@ impl ConnectError {
             | ConnectError::RedirectRefused(_)
             | ConnectError::IssuerMismatch { .. }
             | ConnectError::LoginRefused { .. }
+            | ConnectError::IssuerNotApproved { .. }
             | ConnectError::InvalidIdToken { .. }
             | ConnectError::CertificateNotShown => ErrorCode::PolicyRefused,
             ConnectError::BrowserLoginFailed { .. }
+            | ConnectError::OtherUserLoggedIn { .. }
             | ConnectError::LoginExpired { .. }
             | ConnectError::AccountDisabled { .. }
             | ConnectError::TenantRefused { .. } => ErrorCode::AuthFailed,
@@ -198,6 +206,8 @@ impl ConnectError {
                 json!({ "server": server, "retry_after_ms": retry_after_ms })
             }
             ConnectError::HomeserverUnusable { base, .. } => json!({ "base_url": base }),
+            ConnectError::OtherUserLoggedIn { typed, logged_in } => json!({ "typed": typed, "logged_in": logged_in }),
+            ConnectError::IssuerNotApproved { server, issuer } => json!({ "server": server, "issuer": issuer }),
             // The UI offers "Log in again" on this reason.
             ConnectError::LoginExpired { .. } => json!({ "reason": "login_expired" }),
             ConnectError::LoginRefused { .. } | ConnectError::InvalidIdToken { .. } => serde_json::Value::Null,
@@ -230,6 +240,7 @@ impl ConnectError {
             },
             ConnectError::AuthFailed { .. } => ErrorReason::WrongPassword,
             ConnectError::LoginExpired { .. } => ErrorReason::LoginExpired,
+            ConnectError::OtherUserLoggedIn { .. } => ErrorReason::OtherUser,
             ConnectError::AccountDisabled { .. } => ErrorReason::AccountDisabled,
             ConnectError::TenantRefused { .. } => ErrorReason::TenantRefused,
             ConnectError::RateLimited { .. } => ErrorReason::RateLimited,

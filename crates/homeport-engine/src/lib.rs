@@ -11,6 +11,7 @@ pub mod http;
 pub mod loopback;
 pub mod matrix;
 pub mod oidc;
+pub mod oidc_client;
 pub mod ops;
 pub mod owncloud;
 pub mod proxy;

@@ -19,14 +19,13 @@ use url::Url;
 
 use crate::address::ServerUrl;
 use crate::error::{snippet, ConnectError};
+use crate::oidc_client::{OidcClient, TokenAuth};
 use crate::secret::Secret;
 
 /// WebFinger relation naming a server's OpenID issuer (OpenID Connect Discovery §2).
 pub const ISSUER_REL: &str = "http://openid.net/specs/connect/1.0/issuer";
 /// WebFinger relation naming the oCIS instance that holds an account.
 pub const SERVER_INSTANCE_REL: &str = "http://webfinger.owncloud/rel/server-instance";
-/// The client id used when the provider offers no dynamic registration.
-pub const BUILT_IN_CLIENT_ID: &str = "homeport-desktop";
 
 /// The parts of an OpenID provider's discovery document Homeport uses.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -43,9 +42,26 @@ pub struct ProviderMetadata {
     pub revocation_endpoint: Option<Url>,
     #[serde(default)]
     pub code_challenge_methods_supported: Vec<String>,
+    /// How clients may authenticate at the token endpoint; empty: `client_secret_basic`
+    /// (Discovery §3).
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 9207: the provider names itself (`iss`) in every authorization response, so a
+    /// response from another provider (a mix-up) is recognised.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 impl ProviderMetadata {
+    /// Every endpoint the document names, each to pass the https rule before it is used.
+    pub fn endpoints(&self) -> Vec<&Url> {
+        let optional = [&self.userinfo_endpoint, &self.registration_endpoint, &self.revocation_endpoint];
+        [&self.authorization_endpoint, &self.token_endpoint, &self.jwks_uri]
+            .into_iter()
+            .chain(optional.into_iter().flatten())
+            .collect()
+    }
+
     /// `<issuer>/.well-known/openid-configuration`: the path is appended to the issuer's own path
     /// (OpenID Connect Discovery §4), so an issuer with a path keeps it.
     pub fn discovery_url(issuer: &Url) -> Url {
@@ -69,11 +85,7 @@ impl ProviderMetadata {
         }
         // The login page goes to the browser and the rest to our client: a `javascript:` or `file:`
         // endpoint is never opened or fetched.
-        let endpoints =
-            [Some(&metadata.authorization_endpoint), Some(&metadata.token_endpoint), Some(&metadata.jwks_uri)];
-        let optional = [&metadata.userinfo_endpoint, &metadata.registration_endpoint, &metadata.revocation_endpoint];
-        if let Some(bad) = endpoints.into_iter().chain(optional.map(Option::as_ref)).flatten().find(|url| !is_http(url))
-        {
+        if let Some(bad) = metadata.endpoints().into_iter().find(|url| !is_http(url)) {
             return Err(ConnectError::InvalidResponse {
                 url: url.to_string(),
                 what: "OpenID discovery document",
@@ -214,17 +226,38 @@ pub fn registration_body(redirect_uri: &Url) -> serde_json::Value {
     })
 }
 
-/// The client id a registration answer grants.
-pub fn client_id_from_registration(url: &Url, body: &[u8]) -> Result<String, ConnectError> {
+/// What a registration answer grants: the client id and, when the provider made Homeport a
+/// confidential client after all, its secret and how to send it (RFC 7591 §3.2.1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Registration {
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub token_auth: TokenAuth,
+}
+
+/// Reads a registration answer.
+pub fn registration_from_answer(url: &Url, body: &[u8]) -> Result<Registration, ConnectError> {
     #[derive(Deserialize)]
     struct Registered {
         client_id: String,
+        #[serde(default)]
+        client_secret: Option<Secret>,
+        #[serde(default)]
+        token_endpoint_auth_method: Option<String>,
     }
-    serde_json::from_slice::<Registered>(body).map(|r| r.client_id).map_err(|e| ConnectError::InvalidResponse {
+    let registered: Registered = serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
         url: url.to_string(),
         what: "client registration answer",
         reason: format!("{e}; the body starts with: {}", snippet(body)),
-    })
+    })?;
+    let client_secret = registered.client_secret.filter(|secret| !secret.is_empty());
+    let token_auth = match (registered.token_endpoint_auth_method.as_deref(), &client_secret) {
+        (_, None) => TokenAuth::Public,
+        (Some("client_secret_post"), Some(_)) => TokenAuth::ClientSecretPost,
+        // The default of RFC 7591 §2 for a client with a secret.
+        (_, Some(_)) => TokenAuth::ClientSecretBasic,
+    };
+    Ok(Registration { client_id: registered.client_id, client_secret, token_auth })
 }
 
 /// One login in the browser: the URL to open and what the callback must match.
@@ -233,6 +266,10 @@ pub struct LoginRequest {
     state: Secret,
     nonce: Secret,
     verifier: PkceCodeVerifier,
+    /// The issuer an RFC 9207 `iss` in the callback must name.
+    issuer: String,
+    /// The provider promised `iss` in every authorization response: one without it is refused.
+    iss_required: bool,
 }
 
 impl std::fmt::Debug for LoginRequest {
@@ -242,26 +279,43 @@ impl std::fmt::Debug for LoginRequest {
 }
 
 impl LoginRequest {
-    /// Authorization code request with PKCE S256, a random `state` and a random `nonce`.
-    pub fn new(metadata: &ProviderMetadata, client_id: &str, redirect_uri: &Url, scopes: &[&str]) -> LoginRequest {
+    /// Authorization code request with PKCE S256, a random `state` and a random `nonce`, the
+    /// client's scopes and `prompt`, and `login_hint` (the user the person typed) when known.
+    pub fn new(
+        metadata: &ProviderMetadata,
+        client: &OidcClient,
+        redirect_uri: &Url,
+        login_hint: Option<&str>,
+    ) -> LoginRequest {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let state = CsrfToken::new_random();
         let nonce = CsrfToken::new_random();
         let mut url = metadata.authorization_endpoint.clone();
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", redirect_uri.as_str())
-            .append_pair("scope", &scopes.join(" "))
-            .append_pair("state", state.secret())
-            .append_pair("nonce", nonce.secret())
-            .append_pair("code_challenge", challenge.as_str())
-            .append_pair("code_challenge_method", challenge.method().as_str());
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &client.client_id)
+                .append_pair("redirect_uri", redirect_uri.as_str())
+                .append_pair("scope", &client.scopes.join(" "))
+                .append_pair("state", state.secret())
+                .append_pair("nonce", nonce.secret())
+                .append_pair("code_challenge", challenge.as_str())
+                .append_pair("code_challenge_method", challenge.method().as_str());
+            if let Some(prompt) = &client.prompt {
+                query.append_pair("prompt", prompt);
+            }
+            if let Some(hint) = login_hint.filter(|hint| !hint.is_empty()) {
+                query.append_pair("login_hint", hint);
+            }
+        }
         LoginRequest {
             url,
             state: Secret::new(state.secret().clone()),
             nonce: Secret::new(nonce.secret().clone()),
             verifier,
+            issuer: metadata.issuer.clone(),
+            iss_required: metadata.authorization_response_iss_parameter_supported,
         }
     }
 
@@ -293,6 +347,25 @@ impl LoginRequest {
             return Err(ConnectError::LoginRefused {
                 reason: "the answer from the browser does not belong to this login (state mismatch)".into(),
             });
+        }
+        // RFC 9207 §2.4: an `iss` that is present must be this login's issuer; a provider that
+        // promised it must send it. Checked before `error` too: a mixed-up error is not ours.
+        match query.get("iss") {
+            Some(iss) if iss != &self.issuer => {
+                return Err(ConnectError::LoginRefused {
+                    reason: format!(
+                        "the answer from the browser comes from another identity provider ({iss}, not {})",
+                        self.issuer
+                    ),
+                })
+            }
+            None if self.iss_required => {
+                return Err(ConnectError::LoginRefused {
+                    reason: "the answer from the browser does not name its identity provider (iss), which it promised"
+                        .into(),
+                })
+            }
+            _ => {}
         }
         if let Some(error) = query.get("error") {
             let description = query.get("error_description").cloned().unwrap_or_default();
@@ -398,6 +471,19 @@ mod tests {
             registration_endpoint: None,
             revocation_endpoint: None,
             code_challenge_methods_supported: vec!["S256".into()],
+            token_endpoint_auth_methods_supported: Vec::new(),
+            authorization_response_iss_parameter_supported: false,
+        }
+    }
+
+    fn client(id: &str, scopes: &[&str]) -> OidcClient {
+        OidcClient {
+            client_id: id.into(),
+            secret: None,
+            token_auth: TokenAuth::Public,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            prompt: Some(crate::oidc_client::DEFAULT_PROMPT.into()),
+            source: crate::oidc_client::ClientSource::BuiltIn,
         }
     }
 
@@ -439,14 +525,18 @@ mod tests {
     #[test]
     fn the_authorization_request_uses_pkce_s256_state_and_nonce() {
         let redirect = Url::parse("http://127.0.0.1:5555/homeport/callback").expect("url");
-        let login = LoginRequest::new(&metadata(), "client-1", &redirect, &["openid", "profile"]);
+        let login =
+            LoginRequest::new(&metadata(), &client("client-1", &["openid", "profile"]), &redirect, Some("marie"));
         let query: BTreeMap<String, String> = login.url.query_pairs().into_owned().collect();
         assert_eq!(query["code_challenge_method"], "S256");
         assert_eq!(query["redirect_uri"], redirect.as_str());
         assert_eq!(query["scope"], "openid profile");
+        assert_eq!(query["prompt"], "select_account consent", "as the ownCloud client: a refresh token needs consent");
+        assert_eq!(query["login_hint"], "marie", "the user the person typed");
         assert_eq!(query["nonce"], login.nonce().expose());
         assert!(query["state"].len() >= 16 && query["code_challenge"].len() >= 43, "random enough");
-        let other = LoginRequest::new(&metadata(), "client-1", &redirect, &["openid"]);
+        let other = LoginRequest::new(&metadata(), &client("client-1", &["openid"]), &redirect, None);
+        assert!(!other.url.query_pairs().any(|(key, _)| key == "login_hint"), "no hint when nobody was typed");
         assert_ne!(other.nonce().expose(), login.nonce().expose(), "a fresh nonce per login");
 
         let state = &query["state"];
@@ -456,6 +546,42 @@ mod tests {
         assert!(matches!(forged, Err(ConnectError::LoginRefused { .. })), "wrong state is refused");
         let denied = login.code_from_callback(&format!("/homeport/callback?error=access_denied&state={state}"));
         assert!(matches!(denied, Err(ConnectError::BrowserLoginFailed { .. })), "{denied:?}");
+    }
+
+    #[test]
+    fn rfc_9207_the_callback_must_come_from_this_logins_issuer() {
+        let redirect = Url::parse("http://127.0.0.1:5555/homeport/callback").expect("url");
+        let promised = ProviderMetadata { authorization_response_iss_parameter_supported: true, ..metadata() };
+        let login = LoginRequest::new(&promised, &client("c", &["openid"]), &redirect, None);
+        let state = login.url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).expect("state");
+        let at = |extra: &str| login.code_from_callback(&format!("/homeport/callback?code=abc&state={state}{extra}"));
+        assert!(at("&iss=http%3A%2F%2F127.0.0.1%3A4000").is_ok(), "the right issuer");
+        let mixed = at("&iss=http%3A%2F%2F127.0.0.1%3A6666");
+        assert!(matches!(mixed, Err(ConnectError::LoginRefused { .. })), "another issuer (a mix-up): {mixed:?}");
+        let missing = at("");
+        assert!(matches!(missing, Err(ConnectError::LoginRefused { .. })), "promised but missing: {missing:?}");
+
+        let silent = LoginRequest::new(&metadata(), &client("c", &["openid"]), &redirect, None);
+        let state = silent.url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).expect("state");
+        assert!(silent.code_from_callback(&format!("/homeport/callback?code=a&state={state}")).is_ok(), "not promised");
+        let wrong = silent.code_from_callback(&format!("/homeport/callback?code=a&state={state}&iss=http%3A%2F%2Fx"));
+        assert!(wrong.is_err(), "an iss that is present is checked even when not promised");
+    }
+
+    #[test]
+    fn a_registration_answer_keeps_its_secret_and_auth_method() {
+        let url = Url::parse("http://127.0.0.1:4000/register").expect("url");
+        let public = registration_from_answer(&url, br#"{"client_id":"c1"}"#).expect("public");
+        assert_eq!((public.client_id.as_str(), public.token_auth), ("c1", TokenAuth::Public));
+        let confidential = registration_from_answer(
+            &url,
+            br#"{"client_id":"c2","client_secret":"s2","token_endpoint_auth_method":"client_secret_post"}"#,
+        )
+        .expect("confidential");
+        assert_eq!(confidential.client_secret.as_ref().map(Secret::expose), Some("s2"), "the secret is kept");
+        assert_eq!(confidential.token_auth, TokenAuth::ClientSecretPost, "and how to send it");
+        let basic = registration_from_answer(&url, br#"{"client_id":"c3","client_secret":"s3"}"#).expect("basic");
+        assert_eq!(basic.token_auth, TokenAuth::ClientSecretBasic, "RFC 7591's default with a secret");
     }
 
     /// A provider key (ES256, as the lookup server uses) and its JWKS.

@@ -77,6 +77,8 @@ pub enum ErrorReason {
     WrongPassword,
     /// `auth_failed`: the stored sign-in is no longer accepted (the UI offers "Log in again").
     LoginExpired,
+    /// `auth_failed`: the identity provider logged in another user than the one typed.
+    OtherUser,
     /// `auth_failed`: logged in, but the server does not let the account in.
     AccountDisabled,
     /// `auth_failed`: the tenant's identity zone issues no login for the application.

@@ -71,8 +71,14 @@ pub enum Decision {
         protocol: Protocol,
     },
     /// Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
-    /// browser's answer on a loopback port (RFC 8252).
-    OpenBrowser { url: String, issuer: String, protocol: Protocol },
+    /// browser's answer on a loopback port (RFC 8252). `issuer` is where the password goes;
+    /// `issuer_elsewhere`: it is on another site than `server`, the one the person typed — show
+    /// both, and continuing is the person's consent that the provider's tokens go to `server`.
+    OpenBrowser { url: String, issuer: String, server: String, issuer_elsewhere: bool, protocol: Protocol },
+    /// The identity provider logged in `logged_in`, not `typed` (the person was logged in there
+    /// as someone else): continue as that user ([`crate::Answer::ContinueAsLoggedInUser`]), or
+    /// decline and start over.
+    ConfirmUser { typed: String, logged_in: String, display_name: Option<String> },
     /// The server names several instances for the account: answer with
     /// [`Wizard::choose_instance`].
     ChooseInstance { instances: Vec<InstanceLink> },
@@ -91,8 +97,14 @@ impl Decision {
             Decision::ConfirmRedirect { to, .. } => {
                 ConnectError::RedirectRefused(RedirectRefusal::NotApproved { to: to.clone() })
             }
+            Decision::OpenBrowser { issuer, server, issuer_elsewhere: true, .. } => {
+                ConnectError::IssuerNotApproved { server: server.clone(), issuer: issuer.clone() }
+            }
             Decision::OpenBrowser { .. } => {
                 ConnectError::LoginRefused { reason: "the login in the browser was not started".into() }
+            }
+            Decision::ConfirmUser { typed, logged_in, .. } => {
+                ConnectError::OtherUserLoggedIn { typed: typed.clone(), logged_in: logged_in.clone() }
             }
             Decision::ChooseInstance { instances } => ConnectError::InstanceNotChosen { offered: instances.len() },
             Decision::TrustCertificate { url, certificate } => {

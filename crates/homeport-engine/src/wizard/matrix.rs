@@ -324,6 +324,8 @@ impl Wizard {
             let decision = Decision::OpenBrowser {
                 url: url.to_string(),
                 issuer: start.base.to_string(),
+                server: start.base.to_string(),
+                issuer_elsewhere: false,
                 protocol: Protocol::Matrix,
             };
             self.phase = Phase::Matrix(MatrixPhase::Browser { start, callback });

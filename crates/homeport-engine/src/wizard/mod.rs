@@ -7,6 +7,7 @@ mod decision;
 mod discovery;
 mod matrix;
 mod oidc;
+mod oidc_tokens;
 mod owncloud;
 
 pub use self::decision::{Connected, Decision, Protocol, Resent, Step};
@@ -20,6 +21,7 @@ use crate::account::{now_unix, Account, AccountKind, AuthMethod};
 use crate::address::{Address, Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::{Followed, HttpClient, HttpConfig, HttpRequest, HttpResponse};
+use crate::oidc_client::{ClientSettings, OidcClient};
 use crate::owncloud::{Capabilities, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
 use crate::secret::{Credentials, Secret};
@@ -33,6 +35,9 @@ pub struct WizardOptions {
     pub observer: Option<Observer>,
     /// Multitenant applications whose hosts name a tenant (docs/protocols/tenant-by-host.md).
     pub tenant_profiles: Vec<TenantProfile>,
+    /// OpenID Connect clients: the person's settings by issuer, and the memory of registered ones
+    /// (docs/protocols/oidc-ocis.md#the-client).
+    pub oidc_clients: ClientSettings,
 }
 
 // One per wizard: boxing the larger variant would buy nothing.
@@ -68,6 +73,8 @@ pub struct Wizard {
     /// Whether an untrusted certificate may become a decision that restarts the wizard: a new
     /// connection or an ownCloud re-verify may; a stored OIDC/Matrix login is resumed, not redone.
     restartable: bool,
+    /// Which OpenID Connect client to be at which provider.
+    clients: ClientSettings,
     /// The stored account a re-verify checks ([`Wizard::for_account`]).
     reverify: Option<Box<Account>>,
     /// The decision the last [`Wizard::next`] returned, until it is answered: an answer is
@@ -90,6 +97,7 @@ impl Wizard {
             address,
             server,
             http: HttpClient::new(options.http, trace)?,
+            clients: options.oidc_clients,
             policy: RedirectPolicy::default(),
             approved: HashSet::new(),
             credentials: None,
@@ -155,11 +163,32 @@ impl Wizard {
                 nonce: None,
                 zid: account.tenant.as_ref().map(|tenant| tenant.zone_id.clone()),
             };
+            let tokens = oidc_tokens::StoredTokens::from_secret(&password);
+            // The same client as at the login: its id and method from accounts.json, its secret
+            // from the keyring (or, for accounts stored before secrets were kept, the product's).
+            let client_secret = tokens.client_secret.clone().or_else(|| {
+                crate::oidc_client::for_product(&account.product)
+                    .filter(|known| known.client_id.as_deref() == Some(oidc.client_id.as_str()))
+                    .and_then(|known| known.client_secret)
+            });
+            let token_auth = match (&client_secret, oidc.token_auth) {
+                (Some(_), crate::oidc_client::TokenAuth::Public) => crate::oidc_client::TokenAuth::ClientSecretBasic,
+                (_, auth) => auth,
+            };
+            let client = OidcClient {
+                client_id: oidc.client_id.clone(),
+                secret: client_secret,
+                token_auth,
+                scopes: Vec::new(),
+                prompt: None,
+                source: crate::oidc_client::ClientSource::Remembered,
+            };
             wizard.phase = Phase::Oidc(OidcPhase::Resume(Box::new(StoredLogin {
                 status,
                 issuer: oidc.issuer.clone(),
-                client_id: oidc.client_id.clone(),
-                refresh_token: password,
+                client,
+                tokens,
+                login_expires_at: oidc.login_expires_at,
                 claims,
                 instance: account.instance_url.clone(),
             })));

@@ -1,33 +1,26 @@
 //! The wizard's OpenID Connect path (oCIS, docs/protocols/oidc-ocis.md): a Bearer challenge
-//! leads here. Issuer discovery (WebFinger, else the server itself), client registration, the
-//! login in the system browser ([`Decision::OpenBrowser`]), the code exchange through `oauth2`
-//! with the engine's own HTTP client (so every request is traced and no redirect is followed
-//! behind the policy's back), ID-token validation, then instance discovery by WebFinger and a
-//! bearer PROPFIND.
+//! leads here. Issuer discovery (WebFinger, else the server itself), every endpoint through the
+//! https rule, the client ([`crate::oidc_client`]), the login in the system browser
+//! ([`Decision::OpenBrowser`], naming both sites when the provider is on another one), the code
+//! exchange ([`super::oidc_tokens`]), ID-token validation, the person's check that the provider
+//! logged in the user they meant, then instance discovery by WebFinger and a bearer PROPFIND.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
-use oauth2::basic::{
-    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
-};
-use oauth2::{
-    AuthUrl, AuthorizationCode, Client, ClientId, EndpointNotSet, EndpointSet, ExtraTokenFields, RedirectUrl,
-    RefreshToken, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
-};
-use serde::{Deserialize, Serialize};
+use oauth2::TokenResponse;
 use url::Url;
 
 use super::decision::Protocol;
+use super::oidc_tokens::{self, StoredTokens, Tokens};
 use super::{refuse_plain_http, unexpected, Decision, Phase, Step, Wizard};
-use crate::account::{Account, AccountKind, AuthMethod};
-use crate::address::{Origin, ServerUrl};
+use crate::account::{now_unix, Account, AccountKind, AuthMethod};
+use crate::address::{same_site, Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
 use crate::http::{Auth, HttpClient, HttpRequest, HttpResponse};
 use crate::loopback::{CallbackRejected, LoopbackCallback};
 use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, ProviderMetadata};
+use crate::oidc_client::{self, ClientProfile, ClientSource, OidcClient, RegisteredClient, HOMEPORT_CLIENT_ID};
 use crate::owncloud::ServerStatus;
 use crate::owncloud::{self, OcsUser};
 use crate::secret::Secret;
@@ -36,64 +29,26 @@ use crate::trace::{Participant, StepName};
 
 /// How long the wizard waits for the person to finish logging in in the browser.
 pub const BROWSER_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
-pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
-
-/// The token response with the OpenID `id_token`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct IdTokenField {
-    #[serde(default)]
-    pub id_token: Option<String>,
-}
-impl ExtraTokenFields for IdTokenField {}
-
-type TokenAnswer = StandardTokenResponse<IdTokenField, BasicTokenType>;
-type OidcClient = Client<
-    BasicErrorResponse,
-    TokenAnswer,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
-
-type RefreshClient = Client<
-    BasicErrorResponse,
-    TokenAnswer,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
 
 /// A login waiting for the browser.
 pub struct BrowserLogin {
     pub status: ServerStatus,
     pub metadata: ProviderMetadata,
-    pub client_id: String,
+    pub client: OidcClient,
     pub login: LoginRequest,
     pub callback: LoopbackCallback,
 }
 
-/// Tokens after a successful login (never written anywhere but the keyring).
-pub struct Tokens {
-    pub access: Secret,
-    pub refresh: Option<Secret>,
-    pub claims: IdClaims,
-    /// The scopes the provider granted (its `scope` answer).
-    pub scopes: Vec<String>,
-}
-
 /// Where the OIDC path stands between two calls of `Wizard::next`.
 pub enum OidcPhase {
+    /// Finding the provider (again, after the person allowed plain http for one of its endpoints).
+    Start(ServerStatus),
     Browser(Box<BrowserLogin>),
+    /// The provider logged in someone else than the person typed: continue as them, or not.
+    ConfirmUser {
+        status: ServerStatus,
+        session: Box<Session>,
+    },
     ChooseInstance {
         status: ServerStatus,
         session: Box<Session>,
@@ -107,8 +62,10 @@ pub enum OidcPhase {
 pub struct StoredLogin {
     pub status: ServerStatus,
     pub issuer: String,
-    pub client_id: String,
-    pub refresh_token: Secret,
+    pub client: OidcClient,
+    pub tokens: StoredTokens,
+    /// When a login without a refresh token ends (Unix seconds).
+    pub login_expires_at: Option<u64>,
     pub claims: IdClaims,
     pub instance: ServerUrl,
 }
@@ -116,17 +73,17 @@ pub struct StoredLogin {
 /// What the rest of the path needs after the login.
 pub struct Session {
     pub metadata: ProviderMetadata,
-    pub client_id: String,
+    pub client: OidcClient,
     pub tokens: Tokens,
 }
 
-/// Finds the issuer for `server`: WebFinger first (oCIS names its IdP there), else the server
-/// itself; then its discovery document, checked to speak for exactly that issuer.
-pub async fn discover_provider(http: &HttpClient, server: &ServerUrl) -> Result<ProviderMetadata, ConnectError> {
-    let issuer = issuer_of(http, server).await?;
-    provider_at(http, &issuer).await
+impl Session {
+    async fn refresh(&mut self, http: &HttpClient) -> Result<(), ConnectError> {
+        oidc_tokens::refresh_tokens(http, &self.client, &self.metadata.token_endpoint, &mut self.tokens).await
+    }
 }
 
+/// The issuer `server` names in WebFinger (oCIS names its IdP there), else the server itself.
 async fn issuer_of(http: &HttpClient, server: &ServerUrl) -> Result<String, ConnectError> {
     let round = http.trace().next_round();
     let finger = HttpRequest::new(
@@ -144,30 +101,31 @@ async fn issuer_of(http: &HttpClient, server: &ServerUrl) -> Result<String, Conn
     }
 }
 
-/// The discovery document of `issuer`, checked to speak for exactly that issuer.
-pub async fn provider_at(http: &HttpClient, issuer: &str) -> Result<ProviderMetadata, ConnectError> {
-    let issuer_url = Url::parse(issuer).map_err(|e| ConnectError::InvalidResponse {
+fn issuer_url(issuer: &str) -> Result<Url, ConnectError> {
+    Url::parse(issuer).map_err(|e| ConnectError::InvalidResponse {
         url: issuer.to_owned(),
         what: "OpenID issuer",
         reason: e.to_string(),
-    })?;
+    })
+}
+
+/// The discovery document of `issuer`, checked to speak for exactly that issuer.
+pub async fn provider_at(http: &HttpClient, issuer: &str) -> Result<ProviderMetadata, ConnectError> {
     let discovery =
-        HttpRequest::new(reqwest::Method::GET, ProviderMetadata::discovery_url(&issuer_url), Participant::Idp)
+        HttpRequest::new(reqwest::Method::GET, ProviderMetadata::discovery_url(&issuer_url(issuer)?), Participant::Idp)
             .header("Accept", "application/json");
     let answer = http.send(&discovery, http.trace().next_round()).await?;
     let answer = expect_ok(answer, "200 OK with the OpenID discovery document")?;
     ProviderMetadata::parse(&answer.url, &answer.body, issuer)
 }
 
-/// Registers Homeport when the provider allows it (RFC 7591), else uses the built-in client id.
-pub async fn client_id(
+/// RFC 7591 registration as a native public client; None when the provider refuses (closed to
+/// anonymous clients): the next source of a client id applies.
+async fn register(
     http: &HttpClient,
-    metadata: &ProviderMetadata,
+    endpoint: &Url,
     redirect_uri: &Url,
-) -> Result<String, ConnectError> {
-    let Some(endpoint) = &metadata.registration_endpoint else {
-        return Ok(oidc::BUILT_IN_CLIENT_ID.to_owned());
-    };
+) -> Result<Option<oidc::Registration>, ConnectError> {
     let body = oidc::registration_body(redirect_uri).to_string();
     let request = HttpRequest::new(reqwest::Method::POST, endpoint.clone(), Participant::Idp)
         .header("Content-Type", "application/json")
@@ -175,17 +133,9 @@ pub async fn client_id(
         .body(body);
     let answer = http.send(&request, http.trace().next_round()).await?;
     if answer.status != 200 && answer.status != 201 {
-        // Why the fallback: registration may be closed to anonymous clients.
-        return Ok(oidc::BUILT_IN_CLIENT_ID.to_owned());
+        return Ok(None);
     }
-    oidc::client_id_from_registration(&answer.url, &answer.body)
-}
-
-fn client(metadata: &ProviderMetadata, client_id: &str, redirect_uri: &Url) -> OidcClient {
-    Client::new(ClientId::new(client_id.to_owned()))
-        .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint.clone()))
-        .set_token_uri(TokenUrl::from_url(metadata.token_endpoint.clone()))
-        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
+    oidc::registration_from_answer(&answer.url, &answer.body).map(Some)
 }
 
 /// Waits for the browser, exchanges the code (PKCE verifier), checks the ID token.
@@ -199,32 +149,38 @@ pub async fn finish_login(http: &HttpClient, login: BrowserLogin) -> Result<Sess
             false => Err(CallbackRejected::new("it belongs to no login Homeport started (state mismatch)")),
         })
         .await??;
-    let client = client(&login.metadata, &login.client_id, &redirect_uri);
-    let verifier = oauth2::PkceCodeVerifier::new(login.login.pkce_verifier().secret().clone());
-    let transport = Transport { http, round: http.trace().next_round() };
-    let answer = client
-        .exchange_code(AuthorizationCode::new(code.expose().to_owned()))
-        .set_pkce_verifier(verifier)
-        .request_async(&transport)
-        .await
-        .map_err(|e| token_error(&login.metadata.token_endpoint, e))?;
+    let answer = oidc_tokens::exchange_code(
+        http,
+        &login.client,
+        &login.metadata.token_endpoint,
+        &redirect_uri,
+        &code,
+        login.login.pkce_verifier(),
+    )
+    .await?;
     let id_token = answer
         .extra_fields()
         .id_token
         .clone()
         .ok_or_else(|| ConnectError::InvalidIdToken { reason: "the token answer has no ID token".into() })?;
     let jwks = fetch_jwks(http, &login.metadata).await?;
-    let claims =
-        oidc::validate_id_token(&id_token, &jwks, &login.metadata.issuer, &login.client_id, login.login.nonce())?;
+    let claims = oidc::validate_id_token(
+        &id_token,
+        &jwks,
+        &login.metadata.issuer,
+        &login.client.client_id,
+        login.login.nonce(),
+    )?;
     let mut session = Session {
         tokens: Tokens {
             access: Secret::new(answer.access_token().secret().clone()),
             refresh: answer.refresh_token().map(|t| Secret::new(t.secret().clone())),
             claims,
             scopes: answer.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
+            access_expires_at: oidc_tokens::expires_at(&answer),
         },
         metadata: login.metadata,
-        client_id: login.client_id,
+        client: login.client,
     };
     // Why optional: the ID token already names the person; userinfo only adds to it.
     if let Some(endpoint) = session.metadata.userinfo_endpoint.clone() {
@@ -244,8 +200,8 @@ async fn userinfo(http: &HttpClient, endpoint: &Url, session: &mut Session) -> R
         let answer = http.send(&request, http.trace().next_round()).await?;
         let expired =
             answer.status == 401 && answer.header_values("www-authenticate").join(", ").contains("invalid_token");
-        if expired && !refreshed {
-            refresh(http, session).await?;
+        if expired && !refreshed && session.tokens.refresh.is_some() {
+            session.refresh(http).await?;
             refreshed = true;
             continue;
         }
@@ -256,51 +212,52 @@ async fn userinfo(http: &HttpClient, endpoint: &Url, session: &mut Session) -> R
 
 /// Picks up a stored login: the provider's discovery document (still naming the same issuer),
 /// then a new access token from the refresh token. `claims` stand in for the ID token, which a
-/// refresh does not repeat.
-pub async fn resume(
-    http: &HttpClient,
-    issuer: &str,
-    client_id: &str,
-    refresh_token: Secret,
-    claims: IdClaims,
-) -> Result<Session, ConnectError> {
-    let metadata = provider_at(http, issuer).await?;
+/// refresh does not repeat. A login stored without a refresh token goes on with its access token
+/// until it ends.
+async fn resume(http: &HttpClient, stored: StoredLogin) -> Result<(ServerStatus, Session, ServerUrl), ConnectError> {
+    let StoredLogin { status, issuer, client, tokens, login_expires_at, claims, instance } = stored;
+    if tokens.refresh.is_none() {
+        let ended = login_expires_at.is_some_and(|end| end <= now_unix());
+        let Some(access) = tokens.access.filter(|_| !ended) else {
+            return Err(ConnectError::LoginExpired {
+                reason: "the identity provider gave no refresh token and the login has ended".into(),
+            });
+        };
+        let metadata = provider_at(http, &issuer).await?;
+        let tokens = Tokens { access, refresh: None, claims, scopes: Vec::new(), access_expires_at: login_expires_at };
+        return Ok((status, Session { metadata, client, tokens }, instance));
+    }
+    let metadata = provider_at(http, &issuer).await?;
     let mut session = Session {
         metadata,
-        client_id: client_id.to_owned(),
-        tokens: Tokens { access: Secret::new(""), refresh: Some(refresh_token), claims, scopes: Vec::new() },
+        client,
+        tokens: Tokens {
+            access: Secret::new(""),
+            refresh: tokens.refresh,
+            claims,
+            scopes: Vec::new(),
+            access_expires_at: None,
+        },
     };
-    refresh(http, &mut session).await?;
-    Ok(session)
+    session.refresh(http).await?;
+    Ok((status, session, instance))
 }
 
-/// A new access token from the refresh token (the provider may rotate the refresh token too).
-pub async fn refresh(http: &HttpClient, session: &mut Session) -> Result<(), ConnectError> {
-    let Some(refresh_token) = &session.tokens.refresh else {
-        return Err(ConnectError::LoginExpired { reason: "the provider gave no refresh token".into() });
-    };
-    // The redirect URI is not used by a refresh; oauth2 wants one only for the code exchange.
-    let client: RefreshClient = Client::new(ClientId::new(session.client_id.clone()))
-        .set_token_uri(TokenUrl::from_url(session.metadata.token_endpoint.clone()));
-    let transport = Transport { http, round: http.trace().next_round() };
-    let answer: TokenAnswer = client
-        .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_owned()))
-        .request_async(&transport)
-        .await
-        .map_err(|e| match token_error(&session.metadata.token_endpoint, e) {
-            ConnectError::BrowserLoginFailed { error, description } if error == "invalid_grant" => {
-                ConnectError::LoginExpired { reason: format!("the refresh token was refused ({description})") }
-            }
-            other => other,
-        })?;
-    session.tokens.access = Secret::new(answer.access_token().secret().clone());
-    if let Some(rotated) = answer.refresh_token() {
-        session.tokens.refresh = Some(Secret::new(rotated.secret().clone()));
-    }
-    if let Some(scopes) = answer.scopes() {
-        session.tokens.scopes = scopes.iter().map(|scope| scope.to_string()).collect();
-    }
-    Ok(())
+/// Whether the provider's user is the one the person typed: their login name, email or subject,
+/// or the name part of an address typed as `user@server`.
+fn is_typed_user(typed: &str, claims: &IdClaims) -> bool {
+    let typed = typed.trim().to_lowercase();
+    let same = |value: &Option<String>| value.as_deref().is_some_and(|v| v.to_lowercase() == typed);
+    let local = typed.rsplit_once('@').map(|(local, _)| local.to_owned());
+    same(&claims.preferred_username)
+        || same(&claims.email)
+        || claims.sub.to_lowercase() == typed
+        || local.is_some_and(|local| claims.preferred_username.as_deref().is_some_and(|u| u.to_lowercase() == local))
+}
+
+/// The name to show for the provider's user.
+fn logged_in_as(claims: &IdClaims) -> String {
+    claims.preferred_username.clone().or_else(|| claims.email.clone()).unwrap_or_else(|| claims.sub.clone())
 }
 
 async fn fetch_jwks(http: &HttpClient, metadata: &ProviderMetadata) -> Result<JwkSet, ConnectError> {
@@ -337,76 +294,6 @@ pub async fn find_instances(
     oidc::instances_from_webfinger(&answer.url, &answer.body, &subject)
 }
 
-/// oauth2's HTTP client: the engine's own (a named type, not a closure, so the futures stay `Send`).
-struct Transport<'a> {
-    http: &'a HttpClient,
-    round: u32,
-}
-
-impl<'c> oauth2::AsyncHttpClient<'c> for Transport<'_> {
-    type Error = ConnectError;
-    type Future = Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, ConnectError>> + Send + 'c>>;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(send_for_oauth2(self.http, request, self.round))
-    }
-}
-
-/// Adapts oauth2's requests to the engine's client: traced, bounded, no automatic redirects.
-async fn send_for_oauth2(
-    http: &HttpClient,
-    request: oauth2::HttpRequest,
-    round: u32,
-) -> Result<oauth2::HttpResponse, ConnectError> {
-    let url = Url::parse(&request.uri().to_string()).map_err(|e| ConnectError::InvalidResponse {
-        url: request.uri().to_string(),
-        what: "token endpoint",
-        reason: e.to_string(),
-    })?;
-    let method = reqwest::Method::from_bytes(request.method().as_str().as_bytes())
-        .map_err(|e| ConnectError::InvalidResponse { url: url.to_string(), what: "method", reason: e.to_string() })?;
-    let mut ours = HttpRequest::new(method, url, Participant::Idp);
-    for (name, value) in request.headers() {
-        // oauth2 sends only these; HttpRequest keeps static header names.
-        let name: &'static str = match name.as_str() {
-            "accept" => "Accept",
-            "content-type" => "Content-Type",
-            "authorization" => "Authorization",
-            _ => continue,
-        };
-        ours = ours.header(name, value.to_str().unwrap_or_default());
-    }
-    let ours = ours.body(request.into_body());
-    let answer = http.send(&ours, round).await?;
-    let mut response = oauth2::http::Response::builder().status(answer.status);
-    for (name, value) in &answer.headers {
-        response = response.header(name.as_str(), value.as_bytes());
-    }
-    response.body(answer.body).map_err(|e| ConnectError::InvalidResponse {
-        url: answer.url.to_string(),
-        what: "token answer",
-        reason: e.to_string(),
-    })
-}
-
-fn token_error(endpoint: &Url, error: oauth2::RequestTokenError<ConnectError, BasicErrorResponse>) -> ConnectError {
-    match error {
-        oauth2::RequestTokenError::ServerResponse(response) => ConnectError::BrowserLoginFailed {
-            error: response.error().to_string(),
-            description: response.error_description().cloned().unwrap_or_default(),
-        },
-        oauth2::RequestTokenError::Request(inner) => inner,
-        oauth2::RequestTokenError::Parse(e, body) => ConnectError::InvalidResponse {
-            url: endpoint.to_string(),
-            what: "token answer",
-            reason: format!("{e}; the body starts with: {}", snippet(&body)),
-        },
-        oauth2::RequestTokenError::Other(reason) => {
-            ConnectError::InvalidResponse { url: endpoint.to_string(), what: "token answer", reason }
-        }
-    }
-}
-
 fn expect_ok(answer: HttpResponse, expected: &'static str) -> Result<HttpResponse, ConnectError> {
     if answer.status == 200 {
         Ok(answer)
@@ -424,9 +311,12 @@ impl Wizard {
     /// The OpenID Connect path's next step, from where it stands.
     pub(super) async fn advance_oidc(&mut self, phase: OidcPhase) -> Result<Step, ConnectError> {
         match phase {
+            OidcPhase::Start(status) => self.start_browser_login(status).await,
             OidcPhase::Browser(login) => {
                 self.step(StepName::Authenticate, "waiting for the login in your browser".into());
                 let status = login.status.clone();
+                let remembered =
+                    (login.client.source == ClientSource::Remembered).then(|| login.metadata.issuer.clone());
                 let session = finish_login(&self.http, *login).await.map_err(|error| {
                     match (error, &self.tenant) {
                         // The zone refuses to log anyone in for a tenant that is not subscribed
@@ -441,51 +331,168 @@ impl Wizard {
                         }
                         (error, _) => error,
                     }
-                })?;
-                if self.tenant.is_some() {
-                    // The approuter serves every tenant itself: no instance to discover.
-                    let server = self.server.clone();
-                    return self.verify_bearer(status, session, server, false).await;
+                });
+                let session = match (session, remembered) {
+                    // The provider no longer knows the client it registered: forget it, so the
+                    // next connect registers anew.
+                    (Err(ConnectError::BrowserLoginFailed { error, description }), Some(issuer))
+                        if error == "invalid_client" =>
+                    {
+                        self.forget_client(issuer).await;
+                        return Err(ConnectError::BrowserLoginFailed { error, description });
+                    }
+                    (session, _) => session?,
+                };
+                if let Some(typed) = self.typed_user() {
+                    if !is_typed_user(&typed, &session.tokens.claims) {
+                        let decision = Decision::ConfirmUser {
+                            typed,
+                            logged_in: logged_in_as(&session.tokens.claims),
+                            display_name: session.tokens.claims.name.clone(),
+                        };
+                        self.phase = Phase::Oidc(OidcPhase::ConfirmUser { status, session: Box::new(session) });
+                        return Ok(Step::Decide(decision));
+                    }
                 }
-                self.step(StepName::Discover, format!("asking {} where the account lives", self.server));
-                let instances = find_instances(&self.http, &self.server, &session).await?;
-                self.after_instances(status, Box::new(session), instances).await
+                self.after_login(status, Box::new(session)).await
             }
+            OidcPhase::ConfirmUser { status, session } => self.after_login(status, session).await,
             OidcPhase::ChooseInstance { status, session, instances } => {
                 self.after_instances(status, session, instances).await
             }
             OidcPhase::Resume(stored) => {
-                let StoredLogin { status, issuer, client_id, refresh_token, claims, instance } = *stored;
-                self.step(StepName::Authenticate, format!("refreshing the login at {issuer}"));
-                let session = resume(&self.http, &issuer, &client_id, refresh_token, claims).await?;
+                self.step(StepName::Authenticate, format!("refreshing the login at {}", stored.issuer));
+                let (status, session, instance) = resume(&self.http, *stored).await?;
                 self.verify_bearer(status, session, instance, true).await
             }
         }
     }
 
-    /// A Bearer challenge: find the provider, register, and ask to open the browser.
+    /// The user the person meant: typed in the address (`einstein@…`) or given as the login name.
+    fn typed_user(&self) -> Option<String> {
+        self.login_hint().or_else(|| self.credentials.as_ref().map(|c| c.user.clone())).filter(|u| !u.is_empty())
+    }
+
+    /// Logged in as the right user: a tenant is verified at the approuter itself, else WebFinger
+    /// names the account's instance(s).
+    async fn after_login(&mut self, status: ServerStatus, session: Box<Session>) -> Result<Step, ConnectError> {
+        if self.tenant.is_some() {
+            // The approuter serves every tenant itself: no instance to discover.
+            let server = self.server.clone();
+            return self.verify_bearer(status, *session, server, false).await;
+        }
+        self.step(StepName::Discover, format!("asking {} where the account lives", self.server));
+        let instances = find_instances(&self.http, &self.server, &session).await?;
+        self.after_instances(status, session, instances).await
+    }
+
+    /// The first of `urls` the https rule does not permit yet (plain http to a host that is not
+    /// this machine): the person is asked before anything is sent there.
+    fn needs_plain_http_consent<'u>(&self, urls: impl IntoIterator<Item = &'u Url>) -> Option<&'u Url> {
+        urls.into_iter().find(|url| !self.policy.permits_scheme(url))
+    }
+
+    /// A Bearer challenge: find the provider, choose the client, and ask to open the browser.
     pub(super) async fn start_browser_login(&mut self, status: ServerStatus) -> Result<Step, ConnectError> {
         self.step(
             StepName::Authenticate,
             format!("{} logs in with OpenID Connect: finding its identity provider", self.server),
         );
-        let metadata = match &self.tenant {
+        let issuer = match &self.tenant {
             // The host named the tenant: its identity zone is the issuer
             // (docs/protocols/tenant-by-host.md), no WebFinger.
-            Some((_, zone)) => provider_at(&self.http, zone).await?,
-            None => discover_provider(&self.http, &self.server).await?,
+            Some((_, zone)) => zone.clone(),
+            None => issuer_of(&self.http, &self.server).await?,
         };
+        let issuer_at = issuer_url(&issuer)?;
+        if let Some(url) = self.needs_plain_http_consent([&issuer_at]) {
+            return Ok(self.ask_plain_http(url, status));
+        }
+        let metadata = provider_at(&self.http, &issuer).await?;
+        if let Some(url) = self.needs_plain_http_consent(metadata.endpoints()) {
+            return Ok(self.ask_plain_http(url, status));
+        }
         let callback = LoopbackCallback::bind().await?;
-        let client_id = client_id(&self.http, &metadata, callback.redirect_uri()).await?;
-        let login = LoginRequest::new(&metadata, &client_id, callback.redirect_uri(), &SCOPES);
+        let client = self.choose_client(&metadata, &status, callback.redirect_uri()).await?;
+        let hint = self.typed_user();
+        let login = LoginRequest::new(&metadata, &client, callback.redirect_uri(), hint.as_deref());
+        // The person confirms a provider on another site than the server they typed: it is
+        // where their password goes, and its tokens then go to the server and the instances
+        // it names. A tenant's zone is the person's own setting.
+        let issuer_elsewhere = self.tenant.is_none() && !same_site(self.server.as_url(), &issuer_at);
         let decision = Decision::OpenBrowser {
             url: login.url.to_string(),
             issuer: metadata.issuer.clone(),
+            server: self.server.to_string(),
+            issuer_elsewhere,
             protocol: Protocol::Oidc,
         };
         self.phase =
-            Phase::Oidc(OidcPhase::Browser(Box::new(BrowserLogin { status, metadata, client_id, login, callback })));
+            Phase::Oidc(OidcPhase::Browser(Box::new(BrowserLogin { status, metadata, client, login, callback })));
         Ok(Step::Decide(decision))
+    }
+
+    fn ask_plain_http(&mut self, url: &Url, status: ServerStatus) -> Step {
+        self.phase = Phase::Oidc(OidcPhase::Start(status));
+        Step::Decide(Decision::ConfirmPlainHttp { url: url.to_string() })
+    }
+
+    /// The client for this provider (docs/protocols/oidc-ocis.md#the-client): the person's
+    /// setting, the server product's known client, one registered earlier, a new registration,
+    /// Homeport's own id — in that order, field by field.
+    async fn choose_client(
+        &self,
+        metadata: &ProviderMetadata,
+        status: &ServerStatus,
+        redirect_uri: &Url,
+    ) -> Result<OidcClient, ConnectError> {
+        let setting = self.clients.profile_for(&metadata.issuer).cloned();
+        // Product knowledge is about the server's own IdP; a tenant's zone is no oCIS.
+        let product = if self.tenant.is_none() { oidc_client::for_product(&status.productname) } else { None };
+        let mut layers: Vec<(ClientProfile, ClientSource)> = Vec::new();
+        layers.extend(setting.map(|p| (p, ClientSource::Setting)));
+        layers.extend(product.map(|p| (p, ClientSource::Product)));
+        if !layers.iter().any(|(profile, _)| profile.client_id.is_some()) {
+            if let Some(client) = self.recall_client(&metadata.issuer).await {
+                layers.push((registered_profile(&client), ClientSource::Remembered));
+            } else if let Some(endpoint) = &metadata.registration_endpoint {
+                if let Some(registration) = register(&self.http, endpoint, redirect_uri).await? {
+                    let client = RegisteredClient {
+                        issuer: metadata.issuer.clone(),
+                        client_id: registration.client_id,
+                        secret: registration.client_secret,
+                        token_auth: registration.token_auth,
+                    };
+                    self.remember_client(client.clone()).await;
+                    layers.push((registered_profile(&client), ClientSource::Registered));
+                }
+            }
+        }
+        let borrowed: Vec<(&ClientProfile, ClientSource)> = layers.iter().map(|(p, s)| (p, *s)).collect();
+        OidcClient::from_layers(
+            &borrowed,
+            (HOMEPORT_CLIENT_ID, ClientSource::BuiltIn),
+            &metadata.token_endpoint_auth_methods_supported,
+        )
+    }
+
+    async fn recall_client(&self, issuer: &str) -> Option<RegisteredClient> {
+        let memory = self.clients.memory.clone()?;
+        let issuer = issuer.to_owned();
+        // The keyring blocks: off the runtime's threads.
+        tokio::task::spawn_blocking(move || memory.recall(&issuer)).await.ok().flatten()
+    }
+
+    async fn remember_client(&self, client: RegisteredClient) {
+        if let Some(memory) = self.clients.memory.clone() {
+            let _ = tokio::task::spawn_blocking(move || memory.remember(&client)).await;
+        }
+    }
+
+    async fn forget_client(&self, issuer: String) {
+        if let Some(memory) = self.clients.memory.clone() {
+            let _ = tokio::task::spawn_blocking(move || memory.forget(&issuer)).await;
+        }
     }
 
     /// One instance: verify there. Several: the person chooses (once chosen, verify).
@@ -536,11 +543,11 @@ impl Wizard {
                     if challenge.to_ascii_lowercase().contains("disabled") {
                         return Err(ConnectError::AccountDisabled { server: Origin::of(&response.url).to_string() });
                     }
-                    if refreshed || !challenge.contains("invalid_token") {
+                    if refreshed || session.tokens.refresh.is_none() || !challenge.contains("invalid_token") {
                         return Err(ConnectError::LoginExpired { reason: format!("{instance} refused the token") });
                     }
                     self.step(StepName::Authenticate, "the access token expired: refreshing it".into());
-                    refresh(&self.http, &mut session).await?;
+                    session.refresh(&self.http).await?;
                     refreshed = true;
                 }
                 other => return Err(unexpected(&response, other, "207 Multi-Status")),
@@ -580,11 +587,29 @@ impl Wizard {
             tenant,
             oidc: Some(crate::account::OidcInfo {
                 issuer: session.metadata.issuer.clone(),
-                client_id: session.client_id.clone(),
+                client_id: session.client.client_id.clone(),
+                token_auth: session.client.token_auth,
+                // Without a refresh token the login ends with its access token: the account says
+                // so ("log in again in N minutes") instead of passing for a lasting one.
+                login_expires_at: if session.tokens.refresh.is_none() {
+                    session.tokens.access_expires_at.or(Some(now_unix()))
+                } else {
+                    None
+                },
             }),
             ..self.new_account(kind, AuthMethod::Oidc, instance, login_name, user_id)
         };
-        let secret = session.tokens.refresh.clone().unwrap_or_else(|| session.tokens.access.clone());
+        let secret = StoredTokens::to_secret(&session.tokens, &session.client);
         Ok(self.connected(account, secret, status, Vec::new()))
+    }
+}
+
+/// A registered client as a profile layer.
+fn registered_profile(client: &RegisteredClient) -> ClientProfile {
+    ClientProfile {
+        client_id: Some(client.client_id.clone()),
+        client_secret: client.secret.clone(),
+        token_auth: Some(client.token_auth),
+        ..ClientProfile::default()
     }
 }

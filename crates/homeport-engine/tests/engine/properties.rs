@@ -203,7 +203,7 @@ proptest! {
         let _ = ProviderMetadata::parse(&url, &body, &expected);
         let _ = oidc::issuer_from_webfinger(&url, &body);
         let _ = oidc::instances_from_webfinger(&url, &body, &expected);
-        let _ = oidc::client_id_from_registration(&url, &body);
+        let _ = oidc::registration_from_answer(&url, &body);
         let claims = IdClaims {
             iss: expected.clone(), sub: expected.clone(), name: None, preferred_username: None,
             email: None, nonce: None, zid: None,
