@@ -165,6 +165,9 @@ fn describe_account(a: &Account, secret: &str) -> String {
     let _ = writeln!(out, "  Product         {} {}", a.product, a.version);
     if let Some(oidc) = &a.oidc {
         let _ = writeln!(out, "  Identity        {} (client {})", oidc.issuer, oidc.client_id);
+        if let Some(words) = oidc.login_end_words(homeport_engine::account::now_unix()) {
+            let _ = writeln!(out, "  Login           {words}");
+        }
     }
     if let Some(tenant) = &a.tenant {
         let _ = writeln!(out, "  Tenant          {} (zone {})", tenant.tenant, tenant.zone_id);
@@ -178,6 +181,7 @@ fn describe_account(a: &Account, secret: &str) -> String {
         let _ = writeln!(out, "  Device          {}", matrix.device_id);
     }
     let what = match (&a.oidc, &a.matrix) {
+        (Some(oidc), _) if oidc.login_expires_at.is_some() => "Access token   ",
         (Some(_), _) => "Refresh token  ",
         (_, Some(_)) => "Tokens         ",
         _ => "Password       ",

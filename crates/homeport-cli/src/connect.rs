@@ -9,14 +9,16 @@ use std::time::{Instant, SystemTime};
 use clap::Args;
 use homeport_engine::account::format_unix;
 use homeport_engine::oidc::InstanceLink;
+use homeport_engine::oidc_client::ClientSettings;
 use homeport_engine::owncloud::initials;
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::trace_export::{self, TraceFormat, TraceMeta};
 use homeport_engine::{
     AccountStore, Answer, Answerer, ConnectError, Connected, Credentials, Decision, Origin, ProxySettings, SaveOutcome,
-    Secret, ServerUrl, Step, Trace, Wizard, WizardEvent, WizardOptions,
+    Secret, ServerUrl, Settings, Step, Trace, Wizard, WizardEvent, WizardOptions,
 };
 
+use crate::oidc_flags::OidcFlags;
 use crate::output::{Done, Failure};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -77,6 +79,8 @@ pub struct ConnectArgs {
     /// (e.g. 'https://{tenant}.authentication.eu10.hana.ondemand.com'). Needs --tenant-pattern.
     #[arg(long, value_name = "URL", requires = "tenant_pattern")]
     tenant_issuer: Option<String>,
+    #[command(flatten)]
+    oidc: OidcFlags,
     /// The instance to use when the server offers several for the account.
     #[arg(long, value_name = "URL")]
     instance: Option<String>,
@@ -155,8 +159,17 @@ async fn connect(
             .map_err(|e| Failure::bad_input(format!("--tenant-pattern/--tenant-issuer: {e}")))?],
         _ => Vec::new(),
     };
-    let mut wizard = Wizard::new(&args.address, WizardOptions { observer, tenant_profiles, http: http_config(&args)? })
-        .map_err(|e| Failure::new(&e))?;
+    let oidc_clients = ClientSettings {
+        profiles: args.oidc.profile()?.into_iter().collect(),
+        // Registered clients are kept with the accounts; --no-store keeps nothing.
+        memory: if args.no_store {
+            None
+        } else {
+            Some(Settings::open_default().map_err(|e| Failure::store(&e))?.registered_clients())
+        },
+    };
+    let options = WizardOptions { observer, tenant_profiles, http: http_config(&args)?, oidc_clients };
+    let mut wizard = Wizard::new(&args.address, options).map_err(|e| Failure::new(&e))?;
     *unwritten = Some(wizard.trace().clone());
     for origin in &args.approve_redirect {
         let origin =
@@ -183,6 +196,10 @@ async fn connect(
         (Some(user), true) if auto_login => held_credentials = Some(Credentials::new(user, read_password(json)?)),
         (Some(user), true) => wizard.set_credentials(Credentials::new(user, read_password(json)?)),
         (None, true) => return Err(Failure::bad_input("--password-stdin needs --user")),
+        // Logging in in the browser takes no password here: the user is the provider's hint.
+        (Some(user), false) if matches!(args.browser, Some(BrowserMode::System | BrowserMode::Print)) => {
+            wizard.set_login_hint(user)
+        }
         (Some(_), false) => {
             return Err(Failure::bad_input(
                 "--user needs --password-stdin (Homeport never takes a password as an argument)",
@@ -257,6 +274,15 @@ struct FlagAnswerer<'a> {
     hint: Option<String>,
 }
 
+impl FlagAnswerer<'_> {
+    /// `--approve-issuer` names the provider's origin.
+    fn issuer_approved(&self, issuer: &str) -> bool {
+        let Ok(issuer) = url::Url::parse(issuer) else { return false };
+        let wanted = Origin::of(&issuer);
+        self.args.oidc.approve_issuer.iter().any(|origin| Origin::parse(origin).is_ok_and(|origin| origin == wanted))
+    }
+}
+
 impl Answerer for FlagAnswerer<'_> {
     async fn answer(&mut self, decision: &Decision) -> Result<Answer, ConnectError> {
         let json = self.json;
@@ -265,6 +291,15 @@ impl Answerer for FlagAnswerer<'_> {
                 Some(credentials) => Answer::credentials(credentials),
                 None => Answer::Decline,
             },
+            Decision::OpenBrowser { issuer, issuer_elsewhere: true, .. } if !self.issuer_approved(issuer) => {
+                self.hint = Some(answer_hint(decision));
+                Answer::Decline
+            }
+            Decision::ConfirmUser { logged_in, .. }
+                if self.args.oidc.continue_as.as_deref().is_some_and(|user| user.eq_ignore_ascii_case(logged_in)) =>
+            {
+                Answer::ContinueAsLoggedInUser
+            }
             Decision::OpenBrowser { url, issuer, .. } if self.auto_login => {
                 match auto_login_credentials(issuer, self.held.as_ref()) {
                     Ok(credentials) => {
@@ -385,6 +420,13 @@ fn answer_hint(decision: &Decision) -> String {
             format!("use https://, or run again with --allow-plain-http={origin} if you trust this network")
         }
         Decision::NeedsCredentials { .. } => "pass --user NAME --password-stdin (the password on standard input)".into(),
+        Decision::OpenBrowser { issuer, server, issuer_elsewhere: true, .. } => format!(
+            "{server} logs in at {issuer}, which is on another site: your password goes there, and its tokens then go to {server}. If you expected that, run again with --approve-issuer {}",
+            url::Url::parse(issuer).map(|url| Origin::of(&url).to_string()).unwrap_or_else(|_| issuer.clone())
+        ),
+        Decision::ConfirmUser { typed, logged_in, .. } => format!(
+            "the identity provider logged you in as {logged_in}, not {typed}: log out there (or use a private window) and run again, or run again with --continue-as {logged_in}"
+        ),
         Decision::OpenBrowser { issuer, .. } => format!(
             "this server logs in with OpenID Connect at {issuer}, in the browser: run again with --browser system (or --browser print)"
         ),
@@ -479,6 +521,7 @@ fn connected_json(connected: &Connected, stored: Option<SaveOutcome>) -> serde_j
 
 fn secret_name(account: &homeport_engine::Account) -> &'static str {
     match (&account.oidc, &account.matrix) {
+        (Some(oidc), _) if oidc.login_expires_at.is_some() => "access token",
         (Some(_), _) => "refresh token",
         (_, Some(_)) => "access and refresh tokens",
         _ => "password",
@@ -521,6 +564,9 @@ fn story(connected: &Connected, store: Option<&(AccountStore, SaveOutcome)>, sta
     }
     if let Some(oidc) = &account.oidc {
         let _ = writeln!(out, "  Identity    {} (OpenID Connect, client {})", oidc.issuer, oidc.client_id);
+        if let Some(words) = oidc.login_end_words(homeport_engine::account::now_unix()) {
+            let _ = writeln!(out, "  Login       {words}");
+        }
     }
     if let Some(tenant) = &account.tenant {
         let _ = writeln!(out, "  Tenant      {} (identity zone {})", tenant.tenant, tenant.zone_id);

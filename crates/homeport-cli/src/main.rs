@@ -4,6 +4,7 @@
 mod accounts;
 mod connect;
 mod mock;
+mod oidc_flags;
 mod output;
 mod run;
 
@@ -31,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Connect an account: probe the server, log in, follow it to the instance, verify, store.
-    Connect(connect::ConnectArgs),
+    Connect(Box<connect::ConnectArgs>),
     /// List, show or remove stored accounts.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
     let json = cli.json;
     let result: Result<Done, Failure> = runtime.block_on(async {
         match cli.command {
-            Command::Connect(args) => connect::run(args, json).await,
+            Command::Connect(args) => connect::run(*args, json).await,
             Command::Accounts(command) => accounts::run(command).await,
             Command::Mock(args) => mock::run(args).await,
             Command::Run(args) => run::run(args, json).await,

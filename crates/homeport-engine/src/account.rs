@@ -103,6 +103,23 @@ pub struct OidcInfo {
     pub login_expires_at: Option<u64>,
 }
 
+impl OidcInfo {
+    /// For a login without a refresh token: when it ends, in words ("you will need to log in
+    /// again in 5 minutes"); None for a login that refreshes itself.
+    pub fn login_end_words(&self, now: u64) -> Option<String> {
+        let end = self.login_expires_at?;
+        if end <= now {
+            return Some("ended: the identity provider gave no refresh token; log in again".into());
+        }
+        let minutes = (end - now).div_ceil(60);
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        Some(format!(
+            "the identity provider gave no refresh token: you will need to log in again in {minutes} {unit} (at {})",
+            format_unix(end)
+        ))
+    }
+}
+
 /// What a tenant identity zone said about the login.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -17,6 +17,7 @@ pub mod owncloud;
 pub mod proxy;
 pub mod redact;
 pub mod redirect;
+pub mod registered_clients;
 pub mod report;
 pub mod secret;
 pub mod settings;

@@ -100,6 +100,12 @@ impl Settings {
         &self.dir
     }
 
+    /// The clients identity providers registered for Homeport, for a wizard's
+    /// [`crate::oidc_client::ClientSettings::memory`].
+    pub fn registered_clients(&self) -> std::sync::Arc<dyn crate::oidc_client::ClientMemory> {
+        std::sync::Arc::new(crate::registered_clients::RegisteredClients::at(&self.dir))
+    }
+
     /// The saved proxy, for a settings page.
     pub fn proxy(&self) -> Result<ProxySetting, StoreError> {
         let file = self.read()?;

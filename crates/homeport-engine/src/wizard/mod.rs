@@ -61,6 +61,8 @@ pub struct Wizard {
     credentials: Option<Credentials>,
     /// What the login form was asked with, so a wrong password can ask again.
     login_form: Option<(ServerStatus, Option<String>)>,
+    /// The user the person means, given without a password (a browser login's `login_hint`).
+    login_user: Option<String>,
     /// The instance the person picked when WebFinger offered several.
     chosen_instance: Option<ServerUrl>,
     /// The tenant the host names, and its identity zone's issuer
@@ -102,6 +104,7 @@ impl Wizard {
             approved: HashSet::new(),
             credentials: None,
             login_form: None,
+            login_user: None,
             chosen_instance: None,
             tenant,
             prefer_browser: false,
@@ -220,6 +223,12 @@ impl Wizard {
     /// trip, as `curl -u` does); the server URL was already checked against the plain-http rule.
     pub fn set_credentials(&mut self, credentials: Credentials) {
         self.credentials = Some(credentials);
+    }
+
+    /// The user the person means when they log in in the browser (sent as `login_hint`, and the
+    /// provider's user is checked against it); credentials imply it.
+    pub fn set_login_hint(&mut self, user: impl Into<String>) {
+        self.login_user = Some(user.into());
     }
 
     /// Credentials may be sent to `origin` when a redirect leads there.

@@ -370,7 +370,10 @@ impl Wizard {
 
     /// The user the person meant: typed in the address (`einstein@…`) or given as the login name.
     fn typed_user(&self) -> Option<String> {
-        self.login_hint().or_else(|| self.credentials.as_ref().map(|c| c.user.clone())).filter(|u| !u.is_empty())
+        self.login_hint()
+            .or_else(|| self.login_user.clone())
+            .or_else(|| self.credentials.as_ref().map(|c| c.user.clone()))
+            .filter(|u| !u.is_empty())
     }
 
     /// Logged in as the right user: a tenant is verified at the approuter itself, else WebFinger
