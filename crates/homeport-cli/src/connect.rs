@@ -459,9 +459,8 @@ fn open_login_page(mode: Option<BrowserMode>, url: &str, json: bool) {
         println!("  {line}");
     }
     if mode == Some(BrowserMode::System) {
-        let opener = std::env::var("BROWSER").unwrap_or_else(|_| "xdg-open".into());
-        if let Err(e) = std::process::Command::new(&opener).arg(url).spawn() {
-            eprintln!("  could not start {opener} ({e}); open the link yourself");
+        if let Err(reason) = homeport_scenario::open_system_browser(url) {
+            eprintln!("  {reason}");
         }
     }
 }

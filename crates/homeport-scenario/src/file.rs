@@ -135,12 +135,38 @@ pub struct Connect {
     /// The bound for each exchange (default 30 s): a slow server fails the run after this long.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+    /// The OpenID Connect client to log in as, as the identity provider's admin registered it
+    /// (docs/protocols/oidc-ocis.md#the-client); default: what the server product's desktop
+    /// client uses, else a registered one.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The environment variable holding that client's secret (never written in the file).
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// `client_secret_basic`, `client_secret_post` or `none`; default: from the provider.
+    #[serde(default)]
+    pub token_auth: Option<homeport_engine::oidc_client::TokenAuth>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// The `prompt` parameter ("" sends none); default `select_account consent`.
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// Identity providers on another site than the server that may log the person in.
+    #[serde(default)]
+    pub approve_issuer: Vec<String>,
+    /// Go on when the provider logs in this user instead of `user`.
+    #[serde(default)]
+    pub continue_as: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum BrowserAnswer {
+    /// The runner fills in the lookup server's login page itself.
     AutoLogin,
+    /// The login page goes to the system browser (`$BROWSER`, else xdg-open), as a person's
+    /// would; the runner waits for it to come back. `user` alone is the login hint.
+    System,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -205,6 +231,9 @@ impl Scenario {
         }
         if scenario.connect.password.is_some() && scenario.connect.password_env.is_some() {
             return Err(unusable("give either password or password_env, not both"));
+        }
+        if scenario.connect.client_secret_env.is_some() && scenario.connect.client_id.is_none() {
+            return Err(unusable("client_secret_env needs client_id: a secret goes only with its client id"));
         }
         if scenario.connect.tenant_pattern.is_some() != scenario.connect.tenant_issuer.is_some() {
             return Err(unusable("tenant_pattern and tenant_issuer go together"));

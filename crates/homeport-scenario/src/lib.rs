@@ -9,5 +9,6 @@ pub mod runner;
 
 pub use file::{Scenario, ScenarioError};
 pub use runner::{
-    drive, next_with_browser_robot, verdict_line, Answers, Outcome, Prepared, RunResult, EXIT_EXPECTATIONS_FAILED,
+    drive, next_with_browser_robot, open_system_browser, verdict_line, Answers, Outcome, Prepared, RunResult,
+    EXIT_EXPECTATIONS_FAILED,
 };

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use homeport_engine::oidc::InstanceLink;
+use homeport_engine::oidc_client::{ClientProfile, ClientSettings};
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{
     Account, Answer, Answerer, ConnectError, Connected, Credentials, Decision, ErrorReport, Exchange, HttpConfig,
@@ -32,6 +33,12 @@ pub struct Answers {
     pub browser: Option<BrowserAnswer>,
     pub instance: Option<String>,
     pub tenant_profiles: Vec<TenantProfile>,
+    /// The user meant, without a password (a browser login's hint).
+    pub login_hint: Option<String>,
+    /// The OpenID Connect client the file names, if any.
+    pub oidc_client: Option<ClientProfile>,
+    pub approve_issuer: Vec<Origin>,
+    pub continue_as: Option<String>,
 }
 
 /// What must hold, with `${…}` resolved.
@@ -117,11 +124,36 @@ impl Prepared {
             )),
             (None, None) => None,
         };
-        let credentials = match (&connect.user, password) {
-            (Some(user), Some(password)) => Some(Credentials::new(resolve(user)?, password)),
-            (None, None) => None,
+        let system_browser = connect.browser == Some(BrowserAnswer::System);
+        let (credentials, login_hint) = match (&connect.user, password) {
+            (Some(user), Some(password)) => (Some(Credentials::new(resolve(user)?, password)), None),
+            // In the system browser the person types the password there: the user is the hint.
+            (Some(user), None) if system_browser => (None, Some(resolve(user)?)),
+            (None, None) => (None, None),
             _ => return Err(unusable("connect.user and a password go together".into())),
         };
+        let client_secret =
+            match &connect.client_secret_env {
+                Some(variable) => Some(Secret::new(std::env::var(variable).map_err(|_| {
+                    unusable(format!("the client secret is to come from ${variable}, which is not set"))
+                })?)),
+                None => None,
+            };
+        let oidc_client = ClientProfile {
+            issuer: None,
+            client_id: connect.client_id.as_deref().map(resolve).transpose()?,
+            client_secret,
+            token_auth: connect.token_auth,
+            scopes: connect.scopes.clone(),
+            prompt: connect.prompt.clone(),
+        };
+        let oidc_client = (oidc_client != ClientProfile::default()).then_some(oidc_client);
+        let mut approve_issuer = Vec::new();
+        for origin in &connect.approve_issuer {
+            let origin = resolve(origin)?;
+            approve_issuer
+                .push(Origin::parse(&origin).map_err(|e| unusable(format!("approve_issuer {origin:?}: {e}")))?);
+        }
         let mut approve = Vec::new();
         for origin in &connect.approve_redirect {
             let origin = resolve(origin)?;
@@ -142,6 +174,10 @@ impl Prepared {
             browser: connect.browser,
             instance: connect.instance.as_deref().map(resolve).transpose()?,
             tenant_profiles,
+            login_hint,
+            oidc_client,
+            approve_issuer,
+            continue_as: connect.continue_as.as_deref().map(resolve).transpose()?,
         };
         let expect = &scenario.expect;
         let expect = Expectations {
@@ -169,6 +205,8 @@ impl Prepared {
         WizardOptions {
             http: self.http.clone(),
             tenant_profiles: self.answers.tenant_profiles.clone(),
+            // No memory of registered clients: each play starts from what the file says.
+            oidc_clients: ClientSettings { profiles: self.answers.oidc_client.iter().cloned().collect(), memory: None },
             ..WizardOptions::default()
         }
     }
@@ -340,6 +378,12 @@ impl Answers {
             let server = Origin::of(wizard.server().as_url());
             wizard.allow_plain_http(server);
         }
+        if let Some(user) = &self.login_hint {
+            wizard.set_login_hint(user.clone());
+        }
+        if self.browser == Some(BrowserAnswer::System) {
+            wizard.prefer_browser_login();
+        }
         if auto_login {
             wizard.prefer_browser_login();
             return self.credentials.clone();
@@ -378,6 +422,21 @@ impl Answerer for ScenarioAnswerer<'_> {
                 Some(credentials) => Answer::credentials(credentials),
                 None => Answer::Decline,
             },
+            Decision::OpenBrowser { issuer, issuer_elsewhere: true, .. }
+                if !url::Url::parse(issuer)
+                    .is_ok_and(|url| self.answers.approve_issuer.contains(&Origin::of(&url))) =>
+            {
+                Answer::Decline
+            }
+            Decision::ConfirmUser { logged_in, .. }
+                if self.answers.continue_as.as_deref().is_some_and(|user| user.eq_ignore_ascii_case(logged_in)) =>
+            {
+                Answer::ContinueAsLoggedInUser
+            }
+            Decision::OpenBrowser { url, .. } if self.answers.browser == Some(BrowserAnswer::System) => {
+                open_system_browser(url).map_err(|reason| ConnectError::LoginRefused { reason })?;
+                Answer::ContinueInBrowser
+            }
             Decision::OpenBrowser { url, .. } if auto_login => {
                 if self.answers.credentials.is_none() {
                     return Err(ConnectError::LoginRefused {
@@ -406,6 +465,18 @@ impl Answerer for ScenarioAnswerer<'_> {
             _ => wizard.next().await,
         }
     }
+}
+
+/// Hands `url` to the system browser: `$BROWSER` (a person's choice, or a test's robot), else
+/// xdg-open. It is not waited for: the wizard waits for the browser to come back to it.
+pub fn open_system_browser(url: &str) -> Result<(), String> {
+    let opener = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()).unwrap_or_else(|| "xdg-open".into());
+    std::process::Command::new(&opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| format!("could not start {opener} ({e}); open the link yourself: {url}"))
 }
 
 /// The wizard's next step while the lookup server's login robot logs in at `url` like a person
