@@ -259,3 +259,90 @@ async fn oidc_login(case: &str, server: &LookupServer, choose: Option<Url>) -> O
         (outcome, _) => outcome,
     }
 }
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+#[tokio::test]
+async fn every_oidc_endpoint_goes_through_the_https_rule_before_anything_is_sent_there() {
+    // 0.0.0.0 reaches this machine, but is not loopback by name: Homeport treats it as a remote
+    // host, so plain http to it needs the person's consent.
+    let idp = Scripted::start(|_: &Seen| not_found()).await;
+    let idp_issuer = leak(idp.url_as("0.0.0.0").as_str().trim_end_matches('/').to_owned());
+    drop(idp);
+    let server = Scripted::start(move |s: &Seen| ocis(s, |_| jrd("x", &[(ISSUER_REL, idp_issuer)]))).await;
+    let mut first = wizard("plain-http issuer", server.url().as_str(), loopback_options(), None);
+    let (outcome, _) = step("plain-http issuer", &mut first).await;
+    match &outcome {
+        Outcome::Asked(Decision::ConfirmPlainHttp { url }) => {
+            assert!(url.starts_with(idp_issuer), "the issuer is named before its discovery document is asked: {url}")
+        }
+        other => panic!("a plain-http issuer on another host must be a question, got {other:#?}"),
+    }
+    assert!(
+        server.seen().iter().all(|s| !s.target.contains("openid-configuration")),
+        "nothing was asked of the issuer before the consent"
+    );
+
+    // The provider is loopback, but its discovery document sends the token endpoint (where the
+    // code and the client secret go) to plain http elsewhere.
+    let rows: Vec<(&str, &str)> = vec![
+        ("token_endpoint", "http://0.0.0.0:9/token"),
+        ("userinfo_endpoint", "http://0.0.0.0:9/userinfo"),
+        ("jwks_uri", "http://0.0.0.0:9/jwks"),
+        ("authorization_endpoint", "http://0.0.0.0:9/authorize"),
+        ("registration_endpoint", "http://0.0.0.0:9/register"),
+    ];
+    let runs = rows.into_iter().map(|(field, endpoint)| async move {
+        let case = format!("discovery names a plain-http {field}");
+        let server = Scripted::start(move |s: &Seen| {
+            ocis(s, |s| match s.path() {
+                "/.well-known/openid-configuration" => {
+                    discovery(&own_issuer(s), serde_json::json!({ field: endpoint }))
+                }
+                _ => not_found(),
+            })
+        })
+        .await;
+        let mut wizard = wizard(&case, server.url().as_str(), loopback_options(), None);
+        let (outcome, _) = step(&case, &mut wizard).await;
+        let asked = matches!(&outcome, Outcome::Asked(Decision::ConfirmPlainHttp { url }) if url == endpoint);
+        assert!(asked, "{case}: the endpoint is a question before the browser opens, got {outcome:#?}");
+    });
+    all_rows(runs).await;
+}
+
+#[tokio::test]
+async fn an_identity_provider_on_another_site_is_named_beside_the_server_and_needs_consent() {
+    // The provider names itself by the host it is asked under (0.0.0.0: another site).
+    let idp = Scripted::start(|s: &Seen| match s.path() {
+        "/.well-known/openid-configuration" => discovery(&own_issuer(s), serde_json::json!({})),
+        _ => not_found(),
+    })
+    .await;
+    let issuer = leak(idp.url_as("0.0.0.0").as_str().trim_end_matches('/').to_owned());
+    let server = Scripted::start(move |s: &Seen| ocis(s, |_| jrd("x", &[(ISSUER_REL, issuer)]))).await;
+    let case = "issuer on another site";
+    let mut wizard = wizard(case, server.url().as_str(), loopback_options(), None);
+    let (outcome, _) = step(case, &mut wizard).await;
+    assert!(matches!(outcome, Outcome::Asked(Decision::ConfirmPlainHttp { .. })), "{case}: {outcome:#?}");
+    wizard.answer(homeport_engine::Answer::AllowPlainHttp).expect("plain http allowed for the provider");
+    let (outcome, _) = step(case, &mut wizard).await;
+    let Outcome::Asked(decision @ Decision::OpenBrowser { .. }) = outcome else {
+        panic!("{case}: the browser decision, got {outcome:#?}")
+    };
+    let Decision::OpenBrowser { server: typed, issuer: named, issuer_elsewhere, .. } = &decision else {
+        unreachable!()
+    };
+    assert!(*issuer_elsewhere, "{case}: 127.0.0.1 and 0.0.0.0 are two sites");
+    assert_eq!(typed, server.url().as_str(), "{case}: the decision names the server typed");
+    assert_eq!(named, issuer, "{case}: and the identity provider");
+    let declined = wizard.answer(homeport_engine::Answer::Decline);
+    assert!(
+        matches!(declined, Err(ConnectError::IssuerNotApproved { .. })),
+        "{case}: declining is a typed refusal naming both, got {declined:?}"
+    );
+    assert!(server.authorized().is_empty(), "{case}: no token or credential went to the server");
+    assert!(idp.authorized().is_empty(), "{case}: nor to the provider");
+}
