@@ -5,6 +5,12 @@
 
 use std::collections::HashMap;
 
+use std::sync::{Arc, Mutex};
+
+use homeport_engine::oidc_client::{
+    ClientMemory, ClientProfile, ClientSettings, RegisteredClient, TokenAuth, OWNCLOUD_DESKTOP_CLIENT_ID,
+    OWNCLOUD_DESKTOP_CLIENT_SECRET,
+};
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{
     AccountKind, AccountStore, AuthMethod, ConnectError, Connected, Decision, ErrorCode, Participant, Step, Wizard,
@@ -71,14 +77,21 @@ async fn connect_oidc(
     }
 }
 
+/// The refresh token in an OpenID Connect account's keyring secret (a small JSON object).
+fn refresh_token_of(secret: &homeport_engine::Secret) -> String {
+    let form: serde_json::Value = serde_json::from_str(secret.expose()).expect("the keyring form is JSON");
+    form["refresh_token"].as_str().unwrap_or_default().to_owned()
+}
+
 fn query(url: &Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
 #[tokio::test]
-async fn einstein_connects_to_his_instance_with_pkce_a_registered_client_and_a_refresh_token() {
+async fn einstein_connects_to_his_instance_with_pkce_the_owncloud_desktop_client_and_a_refresh_token() {
     let server = lookup(Scenario::default()).await;
     let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
+    wizard.set_login_hint("einstein");
     let page = login_page(&mut wizard).await;
     let request = query(&page);
     assert_eq!(request.get("code_challenge_method").map(String::as_str), Some("S256"), "PKCE S256: {page}");
@@ -86,7 +99,13 @@ async fn einstein_connects_to_his_instance_with_pkce_a_registered_client_and_a_r
     assert!(request.get("nonce").is_some_and(|n| n.len() >= 16), "a random nonce");
     let redirect = Url::parse(&request["redirect_uri"]).expect("redirect_uri");
     assert_eq!(redirect.host_str(), Some("127.0.0.1"), "an IPv4 loopback redirect (RFC 8252)");
-    assert!(request["client_id"].starts_with("homeport-"), "a registered client: {}", request["client_id"]);
+    assert_eq!(request["client_id"], OWNCLOUD_DESKTOP_CLIENT_ID, "oCIS's IdP knows the ownCloud desktop client");
+    assert_eq!(
+        request.get("prompt").map(String::as_str),
+        Some("select_account consent"),
+        "a refresh token needs consent"
+    );
+    assert_eq!(request.get("login_hint").map(String::as_str), Some("einstein"), "the user typed");
     assert!(page.as_str().starts_with(&server.idp_issuer()), "the login page is the IdP's");
 
     let callback = auto_login(&page, "einstein", "relativity").await.expect("the robot logs in");
@@ -103,38 +122,31 @@ async fn einstein_connects_to_his_instance_with_pkce_a_registered_client_and_a_r
     assert_eq!(account.display_name, "Albert Einstein");
     let oidc = account.oidc.as_ref().expect("the IdP is kept with the account");
     assert_eq!(oidc.issuer, server.idp_issuer(), "the discovered issuer");
-    assert_eq!(oidc.client_id, request["client_id"], "the registered client");
+    assert_eq!(oidc.client_id, request["client_id"], "the client that logged in");
+    assert_eq!(oidc.token_auth, TokenAuth::ClientSecretBasic, "its secret in Basic, the specifications' default");
+    assert_eq!(oidc.login_expires_at, None, "a refresh token: the login lasts");
+    let kept = refresh_token_of(&connected.secret);
+    assert!(!kept.is_empty(), "the keyring's secret holds the refresh token");
 
     let replay = browser.get(callback).send().await;
     assert!(replay.is_err(), "a replayed callback finds nobody: the listener took one and closed");
 
     let trace = serde_json::to_string(&connected.trace).expect("trace serializes");
-    for secret in [connected.secret.expose(), "relativity"] {
+    for secret in [kept.as_str(), "relativity", OWNCLOUD_DESKTOP_CLIENT_SECRET] {
         assert!(!trace.contains(secret), "no token or password in the trace");
     }
     assert!(trace.contains("Bearer [redacted]"), "bearer tokens are redacted, not dropped");
     let to_idp: Vec<&str> =
         connected.trace.iter().filter(|e| e.to == Participant::Idp).map(|e| e.url.as_str()).collect();
-    for path in ["/.well-known/openid-configuration", "/register", "/token", "/jwks", "/userinfo"] {
+    for path in ["/.well-known/openid-configuration", "/token", "/jwks", "/userinfo"] {
         assert!(to_idp.iter().any(|url| url.contains(path)), "{path} is drawn in the IdP lane: {to_idp:?}");
     }
     let log = server.requests();
     assert!(log.iter().any(|r| r.server == "ocis-A" && r.method == "PROPFIND"), "verified at instance A");
     let recorded = serde_json::to_string(&log).expect("log");
-    assert!(!recorded.contains(connected.secret.expose()) && !recorded.contains("relativity"), "no secret logged");
+    assert!(!recorded.contains(kept.as_str()) && !recorded.contains("relativity"), "no secret logged");
+    assert!(!log.iter().any(|r| r.path == "/register"), "nothing registered: oCIS's IdP offers no registration");
     assert!(!log.iter().any(|r| r.server == "ocis-B"), "instance B was never asked");
-    server.shutdown().await;
-}
-
-#[tokio::test]
-async fn without_registration_the_built_in_client_id_is_used() {
-    let server = lookup(Scenario { fault: Some(Fault::IdpNoRegistration), ..Scenario::default() }).await;
-    let connected = connect_oidc(&server, server.ocis_url().as_str(), options(&server), "einstein", "relativity", None)
-        .await
-        .expect("the built-in client logs in");
-    let oidc = connected.account.oidc.as_ref().expect("oidc info");
-    assert_eq!(oidc.client_id, homeport_lookup::BUILT_IN_CLIENT_ID, "the fallback client id");
-    assert!(!server.requests().iter().any(|r| r.path == "/register"), "no registration was tried");
     server.shutdown().await;
 }
 
@@ -280,7 +292,7 @@ async fn re_verify_rotates_the_refresh_token_in_the_keyring_and_a_revoked_one_me
     };
     saved.expect("the refresh token goes to the real Secret Service");
     let file = std::fs::read_to_string(store.accounts_path()).expect("accounts.json");
-    assert!(!file.contains(first.expose()), "the refresh token is not in accounts.json");
+    assert!(!file.contains(&refresh_token_of(&first)), "the refresh token is not in accounts.json");
     assert_eq!(store.secret(&account.id).expect("from the keyring").expose(), first.expose(), "kept in the keyring");
 
     let logins = |server: &LookupServer| server.requests().iter().filter(|r| r.path.starts_with("/authorize")).count();
@@ -297,7 +309,8 @@ async fn re_verify_rotates_the_refresh_token_in_the_keyring_and_a_revoked_one_me
         .expect("client")
         .post(format!("{}/revoke", server.idp_issuer()))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("token={}&token_type_hint=refresh_token", again.secret.expose()))
+        .basic_auth(OWNCLOUD_DESKTOP_CLIENT_ID, Some(OWNCLOUD_DESKTOP_CLIENT_SECRET))
+        .body(format!("token={}&token_type_hint=refresh_token", refresh_token_of(&again.secret)))
         .send()
         .await
         .expect("the IdP answers");
@@ -370,5 +383,109 @@ async fn a_tenant_token_does_not_open_another_tenant() {
     let mut wizard = Wizard::for_account(&foreign, tenant1.secret.clone(), WizardOptions::default()).expect("wizard");
     let error = wizard.next().await.expect_err("another zone's refresh token");
     assert!(matches!(error, ConnectError::LoginExpired { .. }), "{error:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn another_user_than_typed_is_a_question_and_declining_sends_the_token_nowhere() {
+    let server = lookup(Scenario::default()).await;
+    let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
+    wizard.set_login_hint("einstein");
+    let page = login_page(&mut wizard).await;
+    // The person was logged in at the provider as marie (or typed her name there).
+    let step = next_with_browser(&mut wizard, page.as_str(), "marie", "radioactivity").await.expect("logged in");
+    let Step::Decide(Decision::ConfirmUser { typed, logged_in, display_name }) = step else {
+        panic!("another user is a question, got {step:?}")
+    };
+    assert_eq!((typed.as_str(), logged_in.as_str()), ("einstein", "marie"), "both named");
+    assert_eq!(display_name.as_deref(), Some("Marie Curie"), "with the provider's name for her");
+    let asked_instances = |server: &LookupServer| {
+        server.requests().iter().filter(|r| r.path.contains("webfinger") && r.path.contains("acct")).count()
+    };
+    assert_eq!(asked_instances(&server), 0, "her token went nowhere before the answer");
+    let declined = wizard.answer(homeport_engine::Answer::Decline);
+    let Err(error) = declined else { panic!("declining ends the run") };
+    assert!(matches!(error, ConnectError::OtherUserLoggedIn { .. }), "{error:?}");
+    assert_eq!(error.report().reason, Some(homeport_engine::ErrorReason::OtherUser), "a typed reason for the UI");
+    assert_eq!(asked_instances(&server), 0, "and after declining neither");
+
+    let mut wizard = Wizard::new(server.ocis_url().as_str(), options(&server)).expect("valid address");
+    wizard.set_login_hint("einstein");
+    let page = login_page(&mut wizard).await;
+    let step = next_with_browser(&mut wizard, page.as_str(), "marie", "radioactivity").await.expect("logged in");
+    assert!(matches!(step, Step::Decide(Decision::ConfirmUser { .. })), "{step:?}");
+    wizard.answer(homeport_engine::Answer::ContinueAsLoggedInUser).expect("going on as marie");
+    let step = wizard.next().await.expect("marie's instances");
+    assert!(matches!(step, Step::Decide(Decision::ChooseInstance { .. })), "as marie: her two instances, {step:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_consent_there_is_no_refresh_token_and_the_account_says_when_the_login_ends() {
+    let server = lookup(Scenario { token_lifetime: std::time::Duration::from_secs(2), ..Scenario::default() }).await;
+    // No `consent` in prompt: oCIS's IdP (as most) grants offline_access only with it.
+    let no_consent = ClientProfile { prompt: Some(String::new()), ..ClientProfile::default() };
+    let options =
+        WizardOptions { oidc_clients: ClientSettings { profiles: vec![no_consent], memory: None }, ..options(&server) };
+    let connected = connect_oidc(&server, server.ocis_url().as_str(), options.clone(), "einstein", "relativity", None)
+        .await
+        .expect("connected, for now");
+    let oidc = connected.account.oidc.as_ref().expect("oidc info");
+    let ends = oidc.login_expires_at.expect("no refresh token: the login's end is recorded");
+    let now = homeport_engine::account::now_unix();
+    assert!(ends > now.saturating_sub(1) && ends <= now + 3, "the access token's lifetime, 2 s: {ends} vs {now}");
+    let words = oidc.login_end_words(ends - 1).expect("words for the person");
+    assert!(words.contains("log in again in 1 minute"), "{words}");
+    let form: serde_json::Value = serde_json::from_str(connected.secret.expose()).expect("the keyring form");
+    assert!(form.get("refresh_token").is_none(), "no refresh token to keep: {form}");
+    assert!(form["access_token"].as_str().is_some_and(|t| !t.is_empty()), "the access token is all there is");
+
+    let mut wizard =
+        Wizard::for_account(&connected.account, connected.secret.clone(), options.clone()).expect("wizard");
+    let Step::Connected(_) = wizard.next().await.expect("still valid: re-verified") else { panic!("no question") };
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let mut wizard = Wizard::for_account(&connected.account, connected.secret.clone(), options).expect("wizard");
+    let error = wizard.next().await.expect_err("the login has ended");
+    assert!(matches!(error, ConnectError::LoginExpired { .. }), "{error:?}");
+    assert!(error.to_string().contains("no refresh token"), "the message says why: {error}");
+    server.shutdown().await;
+}
+
+/// Registered clients kept in memory, as the desktop's and the CLI's settings keep them on disk.
+#[derive(Default)]
+struct Remembered(Mutex<Vec<RegisteredClient>>);
+
+impl ClientMemory for Remembered {
+    fn recall(&self, issuer: &str) -> Option<RegisteredClient> {
+        self.0.lock().expect("lock").iter().find(|c| c.issuer == issuer).cloned()
+    }
+    fn remember(&self, client: &RegisteredClient) {
+        self.0.lock().expect("lock").push(client.clone());
+    }
+    fn forget(&self, issuer: &str) {
+        self.0.lock().expect("lock").retain(|c| c.issuer != issuer);
+    }
+}
+
+#[tokio::test]
+async fn a_client_registered_with_a_provider_is_remembered_and_reused_on_the_next_connect() {
+    let server = lookup(Scenario::default()).await;
+    let memory = Arc::new(Remembered::default());
+    let options = WizardOptions {
+        oidc_clients: ClientSettings { profiles: Vec::new(), memory: Some(memory.clone()) },
+        ..tenant_options(&server)
+    };
+    let tenant_url = server.tenant_urls()["tenant1"].to_string();
+    let registrations = |server: &LookupServer| server.requests().iter().filter(|r| r.path == "/register").count();
+    let first = connect_oidc(&server, &tenant_url, options.clone(), "einstein", "relativity", None)
+        .await
+        .expect("the zone registers Homeport");
+    assert_eq!(registrations(&server), 1, "registered once");
+    let kept = memory.recall(&server.tenant_issuer("tenant1").expect("zone")).expect("the client is remembered");
+    assert_eq!(first.account.oidc.as_ref().map(|o| o.client_id.clone()), Some(kept.client_id.clone()));
+    let second =
+        connect_oidc(&server, &tenant_url, options, "einstein", "relativity", None).await.expect("connected again");
+    assert_eq!(registrations(&server), 1, "no second registration");
+    assert_eq!(second.account.oidc.map(|o| o.client_id), Some(kept.client_id), "the same client");
     server.shutdown().await;
 }
