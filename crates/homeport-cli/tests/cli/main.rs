@@ -7,6 +7,7 @@ mod matrix;
 mod oidc;
 mod plain_http;
 mod proxy;
+mod real_connect;
 mod real_idp;
 mod run;
 mod store;
@@ -33,9 +34,15 @@ fn origin(server: &LookupServer, instance: &str) -> String {
 
 /// Runs `homeport ARGS`, the password (if any) on stdin, in a private config dir.
 async fn homeport(config: &Path, args: &[&str], password: Option<&str>) -> Output {
+    homeport_with(config, args, password, &[]).await
+}
+
+/// [`homeport`] with more environment (`$BROWSER`, a client secret).
+async fn homeport_with(config: &Path, args: &[&str], password: Option<&str>, envs: &[(&str, String)]) -> Output {
     let mut child = Command::new(HOMEPORT)
         .args(args)
         .env("HOMEPORT_CONFIG_DIR", config)
+        .envs(envs.iter().map(|(name, value)| (*name, value.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
