@@ -3,6 +3,7 @@
 //! the engine takes for this connection (docs/protocols/oidc-ocis.md#the-client).
 
 use clap::Args;
+use homeport_engine::loopback::{RedirectHost, RedirectPort, RedirectSpec};
 use homeport_engine::oidc_client::{ClientProfile, TokenAuth};
 use homeport_engine::Secret;
 
@@ -31,6 +32,13 @@ pub struct OidcFlags {
     /// (as the ownCloud client: consent is what makes providers grant a refresh token).
     #[arg(long, value_name = "PROMPT")]
     pub prompt: Option<String>,
+    /// The port the browser comes back to, for a client registered with a fixed redirect URI:
+    /// PORT, or FIRST-LAST (the first free one). Default: any free port.
+    #[arg(long, value_name = "PORT|FIRST-LAST")]
+    pub redirect_port: Option<RedirectPort>,
+    /// The host of the redirect URI the client was registered with. Default: 127.0.0.1.
+    #[arg(long, value_enum, value_name = "HOST")]
+    pub redirect_host: Option<RedirectHostArg>,
     /// Let the identity provider on another site than the server log you in (its tokens then go
     /// to the server): the provider's origin, as Homeport names it. Repeat for several.
     #[arg(long, value_name = "ORIGIN")]
@@ -39,6 +47,13 @@ pub struct OidcFlags {
     /// someone else), go on as this user instead of stopping.
     #[arg(long, value_name = "USER")]
     pub continue_as: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RedirectHostArg {
+    #[value(name = "127.0.0.1")]
+    Ipv4Loopback,
+    Localhost,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -75,6 +90,13 @@ impl OidcFlags {
             }),
             scopes,
             prompt: self.prompt.clone(),
+            redirect: (self.redirect_port.is_some() || self.redirect_host.is_some()).then(|| RedirectSpec {
+                host: match self.redirect_host {
+                    Some(RedirectHostArg::Localhost) => RedirectHost::Localhost,
+                    _ => RedirectHost::Ipv4Loopback,
+                },
+                port: self.redirect_port.unwrap_or_default(),
+            }),
         };
         Ok((profile != ClientProfile::default()).then_some(profile))
     }

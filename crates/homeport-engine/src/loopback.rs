@@ -26,6 +26,7 @@ use crate::error::ConnectError;
 /// The host the redirect URI names. Listening is always on 127.0.0.1 (and `::1` for `localhost`
 /// when that port is free there too), as the ownCloud desktop client does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum RedirectHost {
     /// `http://127.0.0.1:<port>/…`: RFC 8252 §7.3's recommendation (no name resolution).
     #[default]
@@ -39,6 +40,7 @@ pub enum RedirectHost {
 /// The redirect URI's port: providers registered with a fixed redirect URI (a Keycloak realm)
 /// need a fixed one; a range is for admins who open a few ports (the ownCloud client's `Ports`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum RedirectPort {
     /// A free port the system picks (RFC 8252 §7.3: providers accept any port).
@@ -55,6 +57,7 @@ pub enum RedirectPort {
 /// Where the browser comes back to: a plain serde type, so a client profile (CLI flags, scenario
 /// keys, an admin's file) carries it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RedirectSpec {
     #[serde(default)]
     pub host: RedirectHost,

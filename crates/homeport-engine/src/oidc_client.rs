@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectError;
+use crate::loopback::RedirectSpec;
 use crate::secret::Secret;
 
 /// The ownCloud desktop client every ownCloud desktop app ships (public values of its theme);
@@ -118,6 +119,9 @@ pub struct ClientProfile {
     pub scopes: Option<Vec<String>>,
     /// The `prompt` parameter; an empty string sends none.
     pub prompt: Option<String>,
+    /// Where the browser comes back: host (127.0.0.1 or localhost) and port (random, fixed, or a
+    /// range), for a client registered with a fixed redirect URI.
+    pub redirect: Option<RedirectSpec>,
 }
 
 impl ClientProfile {
@@ -132,6 +136,7 @@ impl ClientProfile {
             && self.token_auth.is_none()
             && self.scopes.is_none()
             && self.prompt.is_none()
+            && self.redirect.is_none()
     }
 }
 

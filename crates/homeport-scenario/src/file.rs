@@ -151,6 +151,12 @@ pub struct Connect {
     /// The `prompt` parameter ("" sends none); default `select_account consent`.
     #[serde(default)]
     pub prompt: Option<String>,
+    /// The client's redirect port: `8080`, or a range `8000-8010` (a client registered for them).
+    #[serde(default)]
+    pub redirect_port: Option<String>,
+    /// `127.0.0.1` (default) or `localhost`: the host its redirect URI was registered with.
+    #[serde(default)]
+    pub redirect_host: Option<homeport_engine::loopback::RedirectHost>,
     /// Identity providers on another site than the server that may log the person in.
     #[serde(default)]
     pub approve_issuer: Vec<String>,

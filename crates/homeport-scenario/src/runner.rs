@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use homeport_engine::loopback::{RedirectPort, RedirectSpec};
 use homeport_engine::oidc::InstanceLink;
 use homeport_engine::oidc_client::{ClientProfile, ClientSettings};
 use homeport_engine::tenant::TenantProfile;
@@ -139,6 +140,16 @@ impl Prepared {
                 })?)),
                 None => None,
             };
+        let redirect_port = match &connect.redirect_port {
+            Some(text) => Some(
+                resolve(text)?.parse::<RedirectPort>().map_err(|e| unusable(format!("redirect_port {text:?}: {e}")))?,
+            ),
+            None => None,
+        };
+        let redirect = (redirect_port.is_some() || connect.redirect_host.is_some()).then(|| RedirectSpec {
+            host: connect.redirect_host.unwrap_or_default(),
+            port: redirect_port.unwrap_or_default(),
+        });
         let oidc_client = ClientProfile {
             issuer: None,
             client_id: connect.client_id.as_deref().map(resolve).transpose()?,
@@ -146,6 +157,7 @@ impl Prepared {
             token_auth: connect.token_auth,
             scopes: connect.scopes.clone(),
             prompt: connect.prompt.clone(),
+            redirect,
         };
         let oidc_client = (oidc_client != ClientProfile::default()).then_some(oidc_client);
         let mut approve_issuer = Vec::new();

@@ -415,7 +415,9 @@ impl Wizard {
         if let Some(url) = self.needs_plain_http_consent(metadata.endpoints()) {
             return Ok(self.ask_plain_http(url, status));
         }
-        let callback = LoopbackCallback::bind().await?;
+        // A client registered for a fixed redirect URI needs its port (and host) from the setting.
+        let redirect = self.clients.profile_for(&metadata.issuer).and_then(|p| p.redirect).unwrap_or_default();
+        let callback = LoopbackCallback::bind_to(&redirect).await?;
         let client = self.choose_client(&metadata, &status, callback.redirect_uri()).await?;
         let hint = self.typed_user();
         let login = LoginRequest::new(&metadata, &client, callback.redirect_uri(), hint.as_deref());
