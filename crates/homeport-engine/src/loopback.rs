@@ -146,6 +146,13 @@ impl LoopbackCallback {
     /// port, the fixed one, or the first free one of a range. The redirect URI's path carries a
     /// fresh random segment (192 bits, URL-safe).
     pub async fn bind_to(spec: &RedirectSpec) -> Result<Self, ConnectError> {
+        Self::bind_at(spec, None).await
+    }
+
+    /// [`LoopbackCallback::bind_to`] with the redirect URI's path given: a client registered
+    /// (RFC 7591) with a redirect URI keeps it, since providers match its path exactly (the port
+    /// may change, RFC 8252 §7.3). The path was random when it was registered.
+    pub async fn bind_at(spec: &RedirectSpec, path: Option<&str>) -> Result<Self, ConnectError> {
         let (first, last) = match spec.port {
             RedirectPort::Random => (0, 0),
             RedirectPort::Fixed(port) => (port, port),
@@ -177,11 +184,13 @@ impl LoopbackCallback {
             // Cheap to try, fine to miss: browsers fall back to 127.0.0.1.
             RedirectHost::Localhost => ("localhost", TcpListener::bind((Ipv6Addr::LOCALHOST, port)).await.ok()),
         };
-        let segment = oauth2::CsrfToken::new_random_len(24);
-        let redirect_uri =
-            Url::parse(&format!("http://{host}:{port}/homeport/{}/callback", segment.secret())).map_err(|e| {
-                ConnectError::InvalidResponse { url: String::new(), what: "loopback address", reason: e.to_string() }
-            })?;
+        let path = match path.filter(|path| path.starts_with('/')) {
+            Some(path) => path.to_owned(),
+            None => format!("/homeport/{}/callback", oauth2::CsrfToken::new_random_len(24).secret()),
+        };
+        let redirect_uri = Url::parse(&format!("http://{host}:{port}{path}")).map_err(|e| {
+            ConnectError::InvalidResponse { url: String::new(), what: "loopback address", reason: e.to_string() }
+        })?;
         Ok(LoopbackCallback { v4, v6, redirect_uri, request_deadline: REQUEST_DEADLINE })
     }
 

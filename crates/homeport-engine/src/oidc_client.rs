@@ -268,6 +268,8 @@ pub struct RegisteredClient {
     pub client_id: String,
     pub secret: Option<Secret>,
     pub token_auth: TokenAuth,
+    /// The path of the redirect URI it was registered with (providers match it exactly).
+    pub redirect_path: Option<String>,
 }
 
 /// Where registered clients are kept (the client id in a file, its secret in the keyring:

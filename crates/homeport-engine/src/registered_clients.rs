@@ -32,6 +32,9 @@ struct KeptClient {
     token_auth: TokenAuth,
     /// Whether the keyring holds its secret.
     has_secret: bool,
+    /// The path of the redirect URI it was registered with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redirect_path: Option<String>,
 }
 
 /// [`ClientMemory`] in the settings folder and the keyring.
@@ -88,6 +91,7 @@ impl ClientMemory for RegisteredClients {
             client_id: kept.client_id,
             secret,
             token_auth: kept.token_auth,
+            redirect_path: kept.redirect_path,
         })
     }
 
@@ -109,6 +113,7 @@ impl ClientMemory for RegisteredClients {
                 client_id: client.client_id.clone(),
                 token_auth: client.token_auth,
                 has_secret: client.secret.is_some(),
+                redirect_path: client.redirect_path.clone(),
             },
         );
         let _ = self.write(&file);
@@ -140,6 +145,7 @@ mod tests {
             client_id: "c-1".into(),
             secret: None,
             token_auth: TokenAuth::Public,
+            redirect_path: Some("/homeport/abc/callback".into()),
         };
         memory.remember(&client);
         assert_eq!(memory.recall("https://idp.example.org"), Some(client), "the same client next time");

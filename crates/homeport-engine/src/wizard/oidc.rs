@@ -415,10 +415,17 @@ impl Wizard {
         if let Some(url) = self.needs_plain_http_consent(metadata.endpoints()) {
             return Ok(self.ask_plain_http(url, status));
         }
-        // A client registered for a fixed redirect URI needs its port (and host) from the setting.
-        let redirect = self.clients.profile_for(&metadata.issuer).and_then(|p| p.redirect).unwrap_or_default();
-        let callback = LoopbackCallback::bind_to(&redirect).await?;
-        let client = self.choose_client(&metadata, &status, callback.redirect_uri()).await?;
+        // A client registered for a fixed redirect URI needs its port (and host) from the setting;
+        // one Homeport registered earlier, the path it registered.
+        let setting = self.clients.profile_for(&metadata.issuer).cloned();
+        let redirect = setting.as_ref().and_then(|p| p.redirect).unwrap_or_default();
+        let remembered = match self.product_or_setting_names_a_client(setting.as_ref(), &status) {
+            true => None,
+            false => self.recall_client(&metadata.issuer).await,
+        };
+        let path = remembered.as_ref().and_then(|client| client.redirect_path.clone());
+        let callback = LoopbackCallback::bind_at(&redirect, path.as_deref()).await?;
+        let client = self.choose_client(&metadata, setting, &status, remembered, callback.redirect_uri()).await?;
         let hint = self.typed_user();
         let login = LoginRequest::new(&metadata, &client, callback.redirect_uri(), hint.as_deref());
         // The person confirms a provider on another site than the server they typed: it is
@@ -448,17 +455,16 @@ impl Wizard {
     async fn choose_client(
         &self,
         metadata: &ProviderMetadata,
+        setting: Option<ClientProfile>,
         status: &ServerStatus,
+        remembered: Option<RegisteredClient>,
         redirect_uri: &Url,
     ) -> Result<OidcClient, ConnectError> {
-        let setting = self.clients.profile_for(&metadata.issuer).cloned();
-        // Product knowledge is about the server's own IdP; a tenant's zone is no oCIS.
-        let product = if self.tenant.is_none() { oidc_client::for_product(&status.productname) } else { None };
         let mut layers: Vec<(ClientProfile, ClientSource)> = Vec::new();
         layers.extend(setting.map(|p| (p, ClientSource::Setting)));
-        layers.extend(product.map(|p| (p, ClientSource::Product)));
+        layers.extend(self.product_client(status).map(|p| (p, ClientSource::Product)));
         if !layers.iter().any(|(profile, _)| profile.client_id.is_some()) {
-            if let Some(client) = self.recall_client(&metadata.issuer).await {
+            if let Some(client) = remembered {
                 layers.push((registered_profile(&client), ClientSource::Remembered));
             } else if let Some(endpoint) = &metadata.registration_endpoint {
                 if let Some(registration) = register(&self.http, endpoint, redirect_uri).await? {
@@ -467,6 +473,7 @@ impl Wizard {
                         client_id: registration.client_id,
                         secret: registration.client_secret,
                         token_auth: registration.token_auth,
+                        redirect_path: Some(redirect_uri.path().to_owned()),
                     };
                     self.remember_client(client.clone()).await;
                     layers.push((registered_profile(&client), ClientSource::Registered));
@@ -479,6 +486,23 @@ impl Wizard {
             (HOMEPORT_CLIENT_ID, ClientSource::BuiltIn),
             &metadata.token_endpoint_auth_methods_supported,
         )
+    }
+
+    /// The server product's own client; product knowledge is about the server's own IdP, so a
+    /// tenant's zone (no oCIS) has none.
+    fn product_client(&self, status: &ServerStatus) -> Option<ClientProfile> {
+        if self.tenant.is_none() {
+            oidc_client::for_product(&status.productname)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the setting or the product already names the client id (then nothing registered
+    /// is recalled).
+    fn product_or_setting_names_a_client(&self, setting: Option<&ClientProfile>, status: &ServerStatus) -> bool {
+        setting.is_some_and(|p| p.client_id.is_some())
+            || self.product_client(status).is_some_and(|p| p.client_id.is_some())
     }
 
     async fn recall_client(&self, issuer: &str) -> Option<RegisteredClient> {

@@ -113,6 +113,13 @@ pub async fn refresh_tokens(
             ConnectError::BrowserLoginFailed { error, description } if error == "invalid_grant" => {
                 ConnectError::LoginExpired { reason: format!("the refresh token was refused ({description})") }
             }
+            // The provider no longer knows the client (an admin removed it, a registration
+            // expired): only a new login helps.
+            ConnectError::BrowserLoginFailed { error, description } if error == "invalid_client" => {
+                ConnectError::LoginExpired {
+                    reason: format!("the identity provider no longer accepts Homeport's client ({description})"),
+                }
+            }
             other => other,
         })?;
     tokens.access = Secret::new(answer.access_token().secret().clone());
