@@ -151,9 +151,9 @@ pub struct Connect {
     /// The `prompt` parameter ("" sends none); default `select_account consent`.
     #[serde(default)]
     pub prompt: Option<String>,
-    /// The client's redirect port: `8080`, or a range `8000-8010` (a client registered for them).
+    /// The client's redirect port: `8080`, or a range `"8000-8010"` (a client registered for them).
     #[serde(default)]
-    pub redirect_port: Option<String>,
+    pub redirect_port: Option<PortSetting>,
     /// `127.0.0.1` (default) or `localhost`: the host its redirect URI was registered with.
     #[serde(default)]
     pub redirect_host: Option<homeport_engine::loopback::RedirectHost>,
@@ -163,6 +163,23 @@ pub struct Connect {
     /// Go on when the provider logs in this user instead of `user`.
     #[serde(default)]
     pub continue_as: Option<String>,
+}
+
+/// A port as a number (`8080`) or as text (`"8080"`, `"8000-8010"`, `"${…}"`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum PortSetting {
+    Number(u16),
+    Text(String),
+}
+
+impl PortSetting {
+    pub fn as_text(&self) -> String {
+        match self {
+            PortSetting::Number(port) => port.to_string(),
+            PortSetting::Text(text) => text.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]

@@ -140,9 +140,11 @@ impl Prepared {
                 })?)),
                 None => None,
             };
-        let redirect_port = match &connect.redirect_port {
+        let redirect_port = match connect.redirect_port.as_ref().map(|port| port.as_text()) {
             Some(text) => Some(
-                resolve(text)?.parse::<RedirectPort>().map_err(|e| unusable(format!("redirect_port {text:?}: {e}")))?,
+                resolve(&text)?
+                    .parse::<RedirectPort>()
+                    .map_err(|e| unusable(format!("redirect_port {text:?}: {e}")))?,
             ),
             None => None,
         };

@@ -300,6 +300,9 @@ async function main() {
         if (prompts.length) url.searchParams.set('prompt', prompts.join(' '));
         else url.searchParams.delete('prompt');
         req.url = `${url.pathname}${url.search}`;
+        // The library finds the realm's mount path as originalUrl minus url: keep them in step, or its
+        // login and consent pages would leave the realm.
+        if (prefix) req.originalUrl = `${prefix}${req.url}`;
       }
       if (req.method === 'POST' && /^\/interaction\/[^/]+$/.test(url.pathname) && isForm(req)) {
         const fields = new URLSearchParams(await readBody(req));

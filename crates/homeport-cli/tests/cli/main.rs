@@ -51,7 +51,10 @@ async fn homeport_with(config: &Path, args: &[&str], password: Option<&str>, env
         .expect("homeport runs");
     let mut stdin = child.stdin.take().expect("stdin");
     if let Some(password) = password {
-        stdin.write_all(format!("{password}\n").as_bytes()).await.expect("write password");
+        // A homeport that already ended (a refused flag) closed its stdin: its output tells why.
+        if let Err(e) = stdin.write_all(format!("{password}\n").as_bytes()).await {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write password: {e}");
+        }
     }
     drop(stdin);
     tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())

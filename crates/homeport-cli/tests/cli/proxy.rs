@@ -133,7 +133,10 @@ async fn homeport_with(config: &Path, args: &[&str], proxy_password: Option<&str
     command.envs(env.iter().copied());
     let mut child = command.spawn().expect("homeport runs");
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(b"secret\n").await.expect("write password");
+    // A homeport that already ended (a refused flag) closed its stdin: its output tells why.
+    if let Err(e) = stdin.write_all(b"secret\n").await {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write password: {e}");
+    }
     drop(stdin);
     tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await

@@ -23,13 +23,18 @@ fn failure_context(output: &std::process::Output, idp: &RealIdp, robot_log: &str
     )
 }
 
+/// The code exchanges and refreshes the provider answered so far (its log names each request).
+fn token_requests(idp: &RealIdp) -> usize {
+    idp.log().lines().filter(|line| line.starts_with("provider: POST") && line.contains("/token")).count()
+}
+
 /// `accounts verify ID --json` after the access token expired: a refresh, as the same client.
 async fn verify_after_expiry(config: &std::path::Path, id: &str, idp: &RealIdp) {
     tokio::time::sleep(TOKEN_TTL + Duration::from_secs(1)).await;
+    let before = token_requests(idp);
     let verify = homeport(config, &["accounts", "verify", id, "--json"], None).await;
     assert_eq!(code(&verify), 0, "verify refreshes the login: {}", failure_context(&verify, idp, ""));
-    let refreshed = idp.log();
-    assert!(refreshed.contains("refresh_token"), "the provider saw a refresh grant: {refreshed}");
+    assert_eq!(token_requests(idp), before + 1, "one refresh at the token endpoint, no browser: {}", idp.log());
 }
 
 #[tokio::test]
@@ -99,4 +104,25 @@ async fn a_keycloak_like_realm_logs_in_the_public_client_its_admin_registered_fo
     let id = account["id"].as_str().expect("an id").to_owned();
     verify_after_expiry(config.path(), &id, &idp).await;
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn scenario_files_connect_through_both_real_providers() {
+    let ocis = RealIdp::start(RealIdpSetup::Ocis { access_token_ttl: None });
+    let port = free_loopback_port();
+    let realm = RealIdp::start(RealIdpSetup::Keycloak { redirect_port: port, access_token_ttl: None });
+    let robot = browser_robot("einstein", "relativity");
+    let mut envs = robot.envs();
+    envs.push(("HOMEPORT_REAL_OCIS_ISSUER", ocis.issuer().to_owned()));
+    envs.push(("HOMEPORT_REAL_REALM_ISSUER", realm.issuer().to_owned()));
+    envs.push(("HOMEPORT_REAL_REALM_REDIRECT_PORT", port.to_string()));
+    let config = tempfile::tempdir().expect("temp");
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/scenarios-real-idp");
+    let output = homeport_with(config.path(), &["run", folder, "--json"], None, &envs).await;
+    assert_eq!(code(&output), 0, "both scenarios pass: {}", failure_context(&output, &realm, &robot.log()));
+    let report = json(&output);
+    let text = report.to_string();
+    assert!(text.contains("oCIS's built-in IdP") && text.contains("Keycloak-like realm"), "both played: {report}");
+    assert_eq!(token_requests(&ocis), 1, "the oCIS-like provider exchanged one code: {}", ocis.log());
+    assert_eq!(token_requests(&realm), 1, "and the realm one: {}", realm.log());
 }
