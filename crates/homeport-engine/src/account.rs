@@ -96,7 +96,7 @@ pub struct OidcInfo {
     pub client_id: String,
     /// How that client authenticates at the token endpoint (its secret, if any, is in the keyring).
     #[serde(default)]
-    pub token_auth: crate::oidc_client::TokenAuth,
+    pub token_auth: crate::token_auth::TokenAuth,
     /// The provider gave no refresh token: the login ends then (Unix seconds), and the person
     /// logs in again. None: the login refreshes itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]

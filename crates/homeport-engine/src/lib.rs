@@ -23,6 +23,7 @@ pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod tenant;
+pub mod token_auth;
 pub mod trace;
 pub mod trace_export;
 pub mod wizard;

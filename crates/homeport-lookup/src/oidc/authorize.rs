@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use url::Url;
 
-use super::answers::{found, InZone};
+use super::answers::InZone;
 use super::clients::Client;
 use super::page::form_pairs;
+use super::responses::{code_redirect, error_redirect, zone_title};
 use super::{check_password, is_pkce_value, now_seconds, page, Grant, Provider, Zone};
 
 /// A validated authorization request.
@@ -130,57 +131,6 @@ fn idp_form(title: &str) -> page::LoginForm<'_> {
         action: "/authorize",
         hint: "Demo users: einstein / relativity, marie / radioactivity, richard / superfluidity.",
     }
-}
-
-pub(super) fn zone_title(zone: Zone) -> String {
-    match zone {
-        Zone::Main => "Infinite Scale".to_owned(),
-        Zone::Tenant(tenant) => format!("{} · identity zone", tenant.name),
-    }
-}
-
-pub(super) fn error_redirect(
-    redirect_uri: &Url,
-    error: &str,
-    description: &str,
-    state: Option<&str>,
-    issuer: &str,
-) -> Response {
-    let mut location = redirect_uri.clone();
-    {
-        let mut query = location.query_pairs_mut();
-        query.append_pair("error", error).append_pair("error_description", description);
-        if let Some(state) = state {
-            query.append_pair("state", state);
-        }
-        query.append_pair("iss", issuer);
-    }
-    found(&location)
-}
-
-/// The successful authorization response: a fresh code, the state and `iss` (RFC 9207) on the redirect URI.
-pub(super) fn code_redirect(
-    provider: &Provider,
-    grant: Grant,
-    redirect_uri: Url,
-    code_challenge: &str,
-    state: Option<&str>,
-) -> Response {
-    let zone = grant.zone;
-    let code = match provider.create_code(grant, &redirect_uri, code_challenge) {
-        Ok(code) => code,
-        Err(error) => return page::html(error.status, page::error(&zone_title(zone), &error.description)),
-    };
-    let mut location = redirect_uri;
-    {
-        let mut query = location.query_pairs_mut();
-        query.append_pair("code", &code);
-        if let Some(state) = state {
-            query.append_pair("state", state);
-        }
-        query.append_pair("iss", &provider.issuer(zone));
-    }
-    found(&location)
 }
 
 /// `GET /authorize`: the login form, carrying the request in hidden fields; `login_hint` fills in the user name.

@@ -12,9 +12,9 @@ use axum::response::Response;
 use url::Url;
 
 use super::answers::InZone;
-use super::authorize::{code_redirect, error_redirect, zone_title};
 use super::clients::Client;
 use super::page::{self, form_pairs};
+use super::responses::{code_redirect, error_redirect, zone_title};
 use super::{random_token, Grant, OAuthError, Provider, Zone};
 
 /// A consent page must be answered within this long after the login.

@@ -14,6 +14,7 @@ pub(crate) mod endpoints;
 mod keys;
 pub(crate) mod page;
 mod registration;
+mod responses;
 #[cfg(test)]
 mod setup_tests;
 mod token;
