@@ -61,8 +61,9 @@ pub(crate) enum Redirects {
     AnyLoopback,
     /// RFC 8252 §7.3 on a loopback IP only: any port, any path (the tenants' built-in client).
     AnyLoopbackIp,
-    /// Registered loopback URIs: the same host kind and path, any port (RFC 8252 §7.3).
-    SamePath(Vec<Url>),
+    /// Dynamically registered loopback URIs, as lico checks a native client's: any loopback host and port, the
+    /// registered path — or any path for a URI registered without one (`http://127.0.0.1`).
+    SamePath(Vec<RegisteredUri>),
     /// Keycloak's `http://127.0.0.1:<port>/*`: a prefix match, so that one port only.
     FixedPort(u16),
 }
@@ -77,9 +78,10 @@ impl Redirects {
         let allowed = match self {
             Redirects::AnyLoopback => is_loopback_host(uri),
             Redirects::AnyLoopbackIp => is_loopback_ip(uri),
-            Redirects::SamePath(registered) => registered
-                .iter()
-                .any(|allowed| is_loopback_host(uri) && allowed.host() == uri.host() && allowed.path() == uri.path()),
+            Redirects::SamePath(registered) => {
+                is_loopback_host(uri)
+                    && registered.iter().any(|allowed| allowed.any_path || allowed.uri.path() == uri.path())
+            }
             Redirects::FixedPort(port) => {
                 uri.host() == Some(Host::Ipv4(std::net::Ipv4Addr::LOCALHOST)) && uri.port() == Some(*port)
             }
@@ -89,6 +91,25 @@ impl Redirects {
         } else {
             Err(format!("redirect_uri {uri} is not registered for this client"))
         }
+    }
+}
+
+/// A redirect URI as registered (RFC 7591).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RegisteredUri {
+    pub(crate) uri: Url,
+    /// Registered without a path (`http://127.0.0.1:8080`): lico then takes any path.
+    pub(crate) any_path: bool,
+}
+
+impl RegisteredUri {
+    /// `text` as a client registered it, when it is a native client's loopback redirect URI.
+    pub(crate) fn parse(text: &str) -> Option<RegisteredUri> {
+        let uri = Url::parse(text).ok().filter(is_native_redirect)?;
+        // The URL parser writes `/` for a missing path; the registered text says whether there was one.
+        let after_authority = text.split_once("://").map_or("", |(_, rest)| rest);
+        let any_path = !after_authority.contains('/');
+        Some(RegisteredUri { uri, any_path })
     }
 }
 
@@ -294,11 +315,17 @@ mod tests {
     }
 
     #[test]
-    fn registered_uris_keep_their_host_and_path_on_any_port() {
-        let registered = Redirects::SamePath(vec![url("http://127.0.0.1:40000/callback")]);
-        assert_eq!(registered.check(&url("http://127.0.0.1:51000/callback")), Ok(()), "another port");
-        assert!(registered.check(&url("http://127.0.0.1:51000/elsewhere")).is_err(), "another path");
-        assert!(registered.check(&url("http://localhost:40000/callback")).is_err(), "another host");
+    fn registered_uris_keep_their_path_on_any_loopback_port_as_at_lico() {
+        let registered = |text: &str| Redirects::SamePath(vec![RegisteredUri::parse(text).expect("a loopback URI")]);
+        let with_path = registered("http://127.0.0.1:40000/callback");
+        assert_eq!(with_path.check(&url("http://127.0.0.1:51000/callback")), Ok(()), "another port");
+        assert_eq!(with_path.check(&url("http://localhost:40000/callback")), Ok(()), "lico compares no loopback host");
+        assert!(with_path.check(&url("http://127.0.0.1:51000/elsewhere")).is_err(), "another path");
+        assert!(with_path.check(&url("http://example.com:40000/callback")).is_err(), "not loopback");
+        let without_path = registered("http://127.0.0.1");
+        assert_eq!(without_path.check(&url("http://127.0.0.1:5/homeport/abc/callback")), Ok(()), "any path");
+        assert!(registered("http://127.0.0.1/").check(&url("http://127.0.0.1:5/cb")).is_err(), "`/` is a path");
+        assert_eq!(RegisteredUri::parse("https://127.0.0.1/cb"), None, "not a native loopback URI");
     }
 
     fn basic(id: &str, secret: &str) -> HeaderMap {

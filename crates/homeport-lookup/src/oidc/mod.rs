@@ -283,13 +283,19 @@ impl Provider {
         Ok(())
     }
 
-    /// The client `client_id` of `zone`: one the scenario set up, or one registered at this zone.
+    /// The client `client_id` of `zone`: one the scenario set up, or one registered there.
     pub(crate) fn client(&self, zone: Zone, client_id: &str) -> Option<Client> {
         if let Some(client) = static_clients(zone, self.setup.public_client).into_iter().find(|c| c.id == client_id) {
             return Some(client);
         }
+        // The tenants' zones share one registry, as they always did; the main zone's is its own, so that a client
+        // registered at a tenant's zone is no way around the main zone's registration switch.
+        let visible = |registered_at: Zone| match (registered_at, zone) {
+            (Zone::Main, Zone::Main) | (Zone::Tenant(_), Zone::Tenant(_)) => true,
+            (Zone::Main, Zone::Tenant(_)) | (Zone::Tenant(_), Zone::Main) => false,
+        };
         let store = self.lock();
-        store.clients.get(client_id).filter(|(registered_at, _)| *registered_at == zone).map(|(_, c)| c.clone())
+        store.clients.get(client_id).filter(|(registered_at, _)| visible(*registered_at)).map(|(_, c)| c.clone())
     }
 
     /// How the main zone is set up.

@@ -9,10 +9,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use url::Url;
 
 use super::answers::{no_store, oauth_error, InZone};
-use super::clients::{is_native_redirect, AuthMethod, Client, Redirects};
+use super::clients::{AuthMethod, Client, Redirects, RegisteredUri};
 use super::{now_seconds, random_token, OAuthError, Provider, Zone};
 
 /// RFC 7591 dynamic registration. Where registration is off the path is not served, as at lico (whose router has
@@ -40,10 +39,9 @@ fn registration(provider: &Provider, zone: Zone, body: &[u8]) -> Result<Value, O
     };
     let mut redirect_uris = Vec::new();
     for uri in requested {
-        let parsed = uri.as_str().and_then(|text| Url::parse(text).ok());
-        match parsed {
-            Some(url) if is_native_redirect(&url) => redirect_uris.push(url),
-            _ => {
+        match uri.as_str().and_then(RegisteredUri::parse) {
+            Some(registered) => redirect_uris.push(registered),
+            None => {
                 return Err(OAuthError::new(
                     "invalid_redirect_uri",
                     format!(
@@ -78,7 +76,7 @@ fn registration(provider: &Provider, zone: Zone, body: &[u8]) -> Result<Value, O
     let response_types =
         string_list(&metadata["response_types"], &["code"], "response_types")?.unwrap_or_else(|| vec!["code".into()]);
     let client_name = metadata["client_name"].as_str().map(str::to_owned);
-    let uris: Vec<String> = redirect_uris.iter().map(Url::to_string).collect();
+    let uris: Vec<String> = requested.iter().filter_map(|uri| uri.as_str().map(str::to_owned)).collect();
     let client_id = format!("homeport-{}", random_token(12)?);
     let secret = match method {
         AuthMethod::None => None,
@@ -224,14 +222,23 @@ mod tests {
         let refused = auto_login(&wrong_path.url, "einstein", "relativity").await;
         assert!(matches!(refused, Err(LookupError::AutoLogin(ref m)) if m.contains("not registered")), "{refused:?}");
 
-        // A client registered at a tenant's zone is unknown at the main zone.
+        // Registered without a path (lico: then any path), at a tenant's zone: the tenants' zones share their
+        // clients, the main zone does not know it.
         let zone = server.tenant_issuer("tenant1").expect("tenant1's zone");
-        let (status, tenant_client) = register(&zone, &json!({"redirect_uris": ["http://127.0.0.1/cb"]})).await;
+        let (status, tenant_client) =
+            register(&zone, &json!({"redirect_uris": ["http://127.0.0.1"], "token_endpoint_auth_method": "none"}))
+                .await;
         assert_eq!(status, 201, "the tenants' zones register too: {tenant_client}");
+        assert_eq!(tenant_client["redirect_uris"][0], "http://127.0.0.1", "as registered");
         let tenant_client_id = tenant_client["client_id"].as_str().expect("an id");
+        let other_zone = server.tenant_issuer("tenant2").expect("tenant2's zone");
+        let any_path =
+            authorization_to(&other_zone, "any", tenant_client_id, None, "http://127.0.0.1:5123/a/b/callback");
+        let callback = auto_login(&any_path.url, "einstein", "relativity").await.expect("any port and path");
+        assert!(callback.query().is_some_and(|query| query.contains("code=")), "{callback}");
         let elsewhere = authorization_to(&issuer, "zone", tenant_client_id, None, "http://127.0.0.1/cb");
         let response = localhost_client().get(elsewhere.url.clone()).send().await.expect("answers");
-        assert_eq!(response.status(), 400, "registered at tenant1's zone only");
+        assert_eq!(response.status(), 400, "unknown at the main zone, whose registration is its own");
         server.shutdown().await;
     }
 
