@@ -1,8 +1,9 @@
 //! The shapes that cross IPC, besides the engine's own (Decision, Account, Exchange, ErrorReport).
 //! TypeScript for all of them is generated into `ui/src/lib/bindings.ts`.
 
+use homeport_engine::oidc_client::TokenAuth;
 use homeport_engine::{Account, Decision, ErrorCode, ErrorReport, Secret};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use specta::Type;
 
 /// What the UI needs to know at start.
@@ -13,6 +14,22 @@ pub struct AppInfo {
     pub demo_requested: bool,
     /// The scenario file given with `--script`: the UI plays it (autopilot) at start.
     pub script: Option<String>,
+}
+
+/// The start page's "Advanced: identity provider client", as typed: every field optional (empty:
+/// what Homeport chooses by itself). The shell turns it into the engine's client profile
+/// (docs/desktop.md#advanced-identity-provider-client).
+#[derive(Clone, Debug, Default, Deserialize, Type)]
+pub struct ClientSetting {
+    pub client_id: Option<String>,
+    /// Crosses IPC as a [`Secret`]: never logged, never written to a file.
+    pub client_secret: Option<Secret>,
+    /// None: chosen from the provider's discovery document.
+    pub token_auth: Option<TokenAuth>,
+    /// Space-separated, as typed (`openid profile email offline_access`).
+    pub scopes: Option<String>,
+    /// The OpenID Connect `prompt` parameter (`select_account consent`).
+    pub prompt: Option<String>,
 }
 
 /// A scenario's answers, resolved, for the UI to play visibly (the autopilot).
@@ -33,6 +50,12 @@ pub struct AutopilotScript {
     pub auto_login: bool,
     /// The instance to choose when the account lives on several.
     pub instance: Option<String>,
+    /// Identity providers on another site than the server that the autopilot may log in at
+    /// (their origins); any other such provider is declined, as headless.
+    pub approve_issuer: Vec<String>,
+    /// When the identity provider logged in another user than the one typed: the user to go on
+    /// as; any other is declined (start over), as headless.
+    pub continue_as: Option<String>,
     /// The app exits when the verdict is in (`--exit-when-done`).
     pub exit_when_done: bool,
 }

@@ -3,12 +3,14 @@
 //! wizard of the open window, and maps results to the shapes in [`ipc`].
 
 mod autopilot;
+mod client;
 mod demo;
 pub mod ipc;
 mod proxy;
 mod session;
 
 use homeport_engine::ops::{self, ReverifyError, ReverifyOptions};
+use homeport_engine::settings::Settings;
 use homeport_engine::{
     AccountStore, Answer, ConnectError, ErrorCode, ErrorReport, StoreError, Wizard, WizardEvent, WizardOptions,
 };
@@ -18,7 +20,8 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use crate::autopilot::Autopilot;
 use crate::demo::Demo;
 use crate::ipc::{
-    error, AccountEntry, AccountList, AppInfo, AutopilotScript, AutopilotVerdict, DemoInfo, WizardOutcome,
+    error, AccountEntry, AccountList, AppInfo, AutopilotScript, AutopilotVerdict, ClientSetting, DemoInfo,
+    WizardOutcome,
 };
 use crate::session::{CallId, Robot, WizardSession};
 
@@ -131,7 +134,9 @@ async fn demo_stop(state: State<'_, AppState>) -> Result<(), ErrorReport> {
 }
 
 /// Starts connecting `address`; every step and HTTP exchange is streamed to `on_event`. `call`
-/// numbers the UI's calls, so that [`wizard_cancel`] names the one it means.
+/// numbers the UI's calls, so that [`wizard_cancel`] names the one it means. `client`: the start
+/// page's advanced settings, the identity provider client for this connection (its secret
+/// crosses IPC as a [`homeport_engine::Secret`]; docs/desktop.md#advanced-identity-provider-client).
 #[tauri::command]
 #[specta::specta]
 async fn wizard_start(
@@ -139,8 +144,14 @@ async fn wizard_start(
     address: String,
     on_event: Channel<WizardEvent>,
     call: CallId,
+    client: Option<ClientSetting>,
 ) -> Result<WizardOutcome, ErrorReport> {
-    let options = options_streaming_to(on_event, &state).await?;
+    let mut options = options_streaming_to(on_event, &state).await?;
+    // The person's setting for this connection comes before a script's (and before what the
+    // engine knows of the server product): docs/protocols/oidc-ocis.md#the-client.
+    if let Some(client) = client.map(client::client_setting).transpose()?.flatten() {
+        options.oidc_clients.profiles.insert(0, client);
+    }
     let mut wizard = Wizard::new(&address, options).map_err(|e| e.report())?;
     state.autopilot.prepare(&mut wizard).await;
     state.session.start(call, wizard).await
@@ -286,6 +297,15 @@ async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) 
         let _ = on_event.send(event.clone());
     }));
     options.tenant_profiles.extend(state.demo.tenant_profiles().await);
+    // Clients identity providers registered for Homeport are reused, not registered anew on
+    // every connect (the file beside accounts.json, secrets in the keyring: a blocking read).
+    let memory = blocking(|| {
+        Settings::open_default()
+            .map(|settings| settings.registered_clients())
+            .map_err(|e| ConnectError::from(e).report())
+    })
+    .await?;
+    options.oidc_clients.memory = Some(memory);
     Ok(options)
 }
 

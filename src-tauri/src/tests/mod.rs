@@ -8,6 +8,7 @@ mod audit;
 mod autopilot;
 mod bindings;
 mod demo;
+mod oidc;
 mod proxy;
 mod trace;
 mod wizard;

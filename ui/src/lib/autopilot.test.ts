@@ -14,6 +14,8 @@ const script: AutopilotScript = {
   allow_plain_http: false,
   auto_login: false,
   instance: null,
+  approve_issuer: [],
+  continue_as: null,
   exit_when_done: false,
 };
 const login: Page = {
@@ -72,11 +74,45 @@ describe("the autopilot answers as the headless runner does", () => {
         decision: "open_browser",
         url: "http://127.0.0.1:4300/authorize",
         issuer: "http://127.0.0.1:4300",
+        server: "http://127.0.0.1:4200/",
+        issuer_elsewhere: false,
         protocol: "oidc",
       },
     };
     expect(nextAction(browser, auto, null, NOTHING_PLAYED).action).toBe("open-login-page");
     expect(nextAction(browser, script, null, NOTHING_PLAYED).action, "no browser answer: declined").toBe("decline");
+  });
+
+  it("logs in at a provider on another site only when the file approves its origin", () => {
+    const auto = { ...script, auto_login: true };
+    const elsewhere: Page = {
+      name: "browser",
+      decision: {
+        decision: "open_browser",
+        url: "https://login.example.org/realms/a/authorize?client_id=c",
+        issuer: "https://login.example.org/realms/a",
+        server: "https://cloud.example.com/",
+        issuer_elsewhere: true,
+        protocol: "oidc",
+      },
+    };
+    expect(nextAction(elsewhere, auto, null, NOTHING_PLAYED).action, "not approved: declined").toBe("decline");
+    const approved = { ...auto, approve_issuer: ["https://login.example.org"] };
+    expect(nextAction(elsewhere, approved, null, NOTHING_PLAYED).action).toBe("open-login-page");
+    const other = { ...auto, approve_issuer: ["https://login.example.net"] };
+    expect(nextAction(elsewhere, other, null, NOTHING_PLAYED).action, "another origin").toBe("decline");
+  });
+
+  it("goes on as another user only when the file names that user", () => {
+    const confirm: Page = {
+      name: "confirm-user",
+      decision: { decision: "confirm_user", typed: "einstein", logged_in: "marie", display_name: "Marie Curie" },
+    };
+    expect(nextAction(confirm, script, null, NOTHING_PLAYED).action, "no continue_as: start over").toBe("decline");
+    expect(nextAction(confirm, { ...script, continue_as: "Marie" }, null, NOTHING_PLAYED).action).toBe(
+      "continue-as-logged-in-user",
+    );
+    expect(nextAction(confirm, { ...script, continue_as: "richard" }, null, NOTHING_PLAYED).action).toBe("decline");
   });
 
   it("chooses the named instance, and declines plain http unless allowed", () => {

@@ -1,9 +1,12 @@
 // The GUI autopilot's choices: what a person following the scenario file would do on the page
 // shown now. The same answers as the headless runner (`homeport run`, the scenario crate's
 // `drive`): approve only the origins the file names, log in once, choose the named instance,
-// let the login robot use the browser with auto-login, decline everything else. Pure, so it is
+// let the login robot use the browser with auto-login (at a provider on another site only when
+// the file approves its origin), go on as another user only when the file names them, decline
+// everything else. Pure, so it is
 // unit-tested; lib/player.svelte.ts types and presses.
 import type { AutopilotScript, ErrorReport } from "./bindings";
+import { isIssuerElsewhere, originOf } from "./flow";
 import type { Page } from "./flow";
 
 export type AutopilotAction =
@@ -13,6 +16,7 @@ export type AutopilotAction =
   | { action: "allow-plain-http" }
   | { action: "open-login-page" }
   | { action: "choose-instance"; url: string }
+  | { action: "continue-as-logged-in-user" }
   /** A question the file does not answer: its refusal ends the run, as headless. */
   | { action: "decline" }
   /** The connection has ended (verified, or an error): time for the verdict. */
@@ -56,10 +60,20 @@ export function nextAction(page: Page, script: AutopilotScript, error: ErrorRepo
       return script.allow_plain_http && sameOrigin(page.decision.url, script.address)
         ? { action: "allow-plain-http" }
         : { action: "decline" };
-    case "browser":
-      return script.auto_login && script.user !== null && !played.browserOpened
+    case "browser": {
+      const approved =
+        !isIssuerElsewhere(page.decision) ||
+        script.approve_issuer.some((origin) => sameUrl(originOf(origin), originOf(page.decision.issuer)));
+      return approved && script.auto_login && script.user !== null && !played.browserOpened
         ? { action: "open-login-page" }
         : { action: "decline" };
+    }
+    case "confirm-user": {
+      const wanted = script.continue_as?.trim().toLowerCase();
+      return wanted !== undefined && wanted === page.decision.logged_in.toLowerCase()
+        ? { action: "continue-as-logged-in-user" }
+        : { action: "decline" };
+    }
     case "choose-instance": {
       const wanted = script.instance;
       const found = wanted === null ? undefined : page.decision.instances.find((i) => sameUrl(i.url, wanted));

@@ -26,9 +26,11 @@ export const commands = {
 	demoStop: () => typedError<null, ErrorReport>(__TAURI_INVOKE("demo_stop")),
 	/**
 	 *  Starts connecting `address`; every step and HTTP exchange is streamed to `on_event`. `call`
-	 *  numbers the UI's calls, so that [`wizard_cancel`] names the one it means.
+	 *  numbers the UI's calls, so that [`wizard_cancel`] names the one it means. `client`: the start
+	 *  page's advanced settings, the identity provider client for this connection (its secret
+	 *  crosses IPC as a [`homeport_engine::Secret`]; docs/desktop.md#advanced-identity-provider-client).
 	 */
-	wizardStart: (address: string, onEvent: Channel<WizardEvent>, call: number) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_start", { address, onEvent, call })),
+	wizardStart: (address: string, onEvent: Channel<WizardEvent>, call: number, client: ClientSetting | null) => typedError<WizardOutcome, ErrorReport>(__TAURI_INVOKE("wizard_start", { address, onEvent, call, client })),
 	/**
 	 *  Answers the last decision. "Continue in browser" opens the login page in the system
 	 *  browser from here (the window itself may not open URLs), waits for the login, then brings
@@ -150,6 +152,8 @@ export type Answer =
  *  or a robot logs in there); the wizard waits for its answer.
  */
 { answer: "continue_in_browser" } | 
+/**  For [`Decision::ConfirmUser`]: go on as the user the provider logged in. */
+{ answer: "continue_as_logged_in_user" } | 
 /**
  *  Instead of the password form: log in in the browser (Matrix SSO), when the server offers
  *  it. The answer is [`Decision::OpenBrowser`]; a server without SSO asks for the password again.
@@ -193,6 +197,16 @@ export type AutopilotScript = {
 	auto_login: boolean,
 	/**  The instance to choose when the account lives on several. */
 	instance: string | null,
+	/**
+	 *  Identity providers on another site than the server that the autopilot may log in at
+	 *  (their origins); any other such provider is declined, as headless.
+	 */
+	approve_issuer: string[],
+	/**
+	 *  When the identity provider logged in another user than the one typed: the user to go on
+	 *  as; any other is declined (start over), as headless.
+	 */
+	continue_as: string | null,
 	/**  The app exits when the verdict is in (`--exit-when-done`). */
 	exit_when_done: boolean,
 };
@@ -232,6 +246,23 @@ export type CertificatePin = {
 	sha256: string,
 };
 
+/**
+ *  The start page's "Advanced: identity provider client", as typed: every field optional (empty:
+ *  what Homeport chooses by itself). The shell turns it into the engine's client profile
+ *  (docs/desktop.md#advanced-identity-provider-client).
+ */
+export type ClientSetting = {
+	client_id: string | null,
+	/**  Crosses IPC as a [`Secret`]: never logged, never written to a file. */
+	client_secret: Secret | null,
+	/**  None: chosen from the provider's discovery document. */
+	token_auth: TokenAuth | null,
+	/**  Space-separated, as typed (`openid profile email offline_access`). */
+	scopes: string | null,
+	/**  The OpenID Connect `prompt` parameter (`select_account consent`). */
+	prompt: string | null,
+};
+
 /**  A question for the person (or the script) driving the wizard. */
 export type Decision = 
 /**
@@ -257,9 +288,17 @@ browser_login: boolean; protocol: Protocol } |
 resends: Resent; protocol: Protocol } | 
 /**
  *  Log in in the system browser at `url`, then call [`Wizard::next`]: it waits for the
- *  browser's answer on a loopback port (RFC 8252).
+ *  browser's answer on a loopback port (RFC 8252). `issuer` is where the password goes;
+ *  `issuer_elsewhere`: it is on another site than `server`, the one the person typed — show
+ *  both, and continuing is the person's consent that the provider's tokens go to `server`.
  */
-{ decision: "open_browser"; url: string; issuer: string; protocol: Protocol } | 
+{ decision: "open_browser"; url: string; issuer: string; server: string; issuer_elsewhere: boolean; protocol: Protocol } | 
+/**
+ *  The identity provider logged in `logged_in`, not `typed` (the person was logged in there
+ *  as someone else): continue as that user ([`crate::Answer::ContinueAsLoggedInUser`]), or
+ *  decline and start over.
+ */
+{ decision: "confirm_user"; typed: string; logged_in: string; display_name: string | null } | 
 /**
  *  The server names several instances for the account: answer with
  *  [`Wizard::choose_instance`].
@@ -431,6 +470,8 @@ export type ErrorReason =
 "wrong_password" | 
 /**  `auth_failed`: the stored sign-in is no longer accepted (the UI offers "Log in again"). */
 "login_expired" | 
+/**  `auth_failed`: the identity provider logged in another user than the one typed. */
+"other_user" | 
 /**  `auth_failed`: logged in, but the server does not let the account in. */
 "account_disabled" | 
 /**  `auth_failed`: the tenant's identity zone issues no login for the application. */
@@ -498,8 +539,15 @@ export type MatrixInfo = {
 export type OidcInfo = {
 	/**  The issuer, exactly as discovered (its discovery document must still name it). */
 	issuer: string,
-	/**  The client id Homeport used (registered dynamically, or the built-in one). */
+	/**  The client id Homeport used (docs/protocols/oidc-ocis.md#the-client). */
 	client_id: string,
+	/**  How that client authenticates at the token endpoint (its secret, if any, is in the keyring). */
+	token_auth?: TokenAuth,
+	/**
+	 *  The provider gave no refresh token: the login ends then (Unix seconds), and the person
+	 *  logs in again. None: the login refreshes itself.
+	 */
+	login_expires_at?: number | null,
 };
 
 /**  `scheme://host[:port]` — the unit that credentials are approved for. */
@@ -601,6 +649,15 @@ export type TenantInfo = {
 	/**  Application scopes, `<xsappname>!t<index>.<scope>`. */
 	scopes: string[],
 };
+
+/**  How the client authenticates at the token endpoint (RFC 6749 §2.3, OpenID Connect Core §9). */
+export type TokenAuth = 
+/**  The secret in an `Authorization: Basic` header (the default of the specifications). */
+"client_secret_basic" | 
+/**  The secret in the form body. */
+"client_secret_post" | 
+/**  A public client: no secret (PKCE protects the code). */
+"none";
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 

@@ -61,6 +61,14 @@ export function explain(error: ErrorReport): Explanation {
             title: "The Matrix server refused the login",
             hint: "It gave the reason above. Check the address and the user name, or ask the server's administrator.",
           };
+        case "other_user":
+          return {
+            title: "You logged in as someone else",
+            hint:
+              "The identity provider logged in another user than the one you typed, and you chose to start over. " +
+              "Nothing was saved. Log out at the identity provider first (or use a private browser window), then " +
+              "press Continue to log in as the user you mean.",
+          };
         case "idp_refused":
           return {
             title: "The identity provider did not log you in",

@@ -238,9 +238,9 @@ describe("Matrix behind a portal", () => {
 
   it("tells Matrix SSO from an OpenID Provider's login page", () => {
     const sso = "http://proxy.localhost:4200/_matrix/client/v3/login/sso/redirect?redirectUrl=x";
-    expect(isMatrixSso({ decision: "open_browser", url: sso, issuer: "http://proxy.localhost:4200/", protocol: "matrix" })).toBe(true);
+    expect(isMatrixSso({ decision: "open_browser", url: sso, issuer: "http://proxy.localhost:4200/", server: "http://proxy.localhost:4200/", issuer_elsewhere: false, protocol: "matrix" })).toBe(true);
     const idp = "http://127.0.0.1:4300/authorize?client_id=c";
-    expect(isMatrixSso({ decision: "open_browser", url: idp, issuer: "http://127.0.0.1:4300", protocol: "oidc" })).toBe(false);
+    expect(isMatrixSso({ decision: "open_browser", url: idp, issuer: "http://127.0.0.1:4300", server: "http://127.0.0.1:4200/", issuer_elsewhere: false, protocol: "oidc" })).toBe(false);
   });
 
   it("shows the portal → homeserver hop when the portal's answer named the homeserver", () => {

@@ -1,10 +1,11 @@
 // Which page the wizard shows, from what the engine answered. Pure, so it is unit-tested.
-import type { Account, Decision, ErrorReport, Verified, WizardOutcome } from "./bindings";
+import type { Account, Decision, ErrorReport, OidcInfo, Verified, WizardOutcome } from "./bindings";
 
 export type LoginDecision = Extract<Decision, { decision: "needs_credentials" }>;
 export type RedirectDecision = Extract<Decision, { decision: "confirm_redirect" }>;
 export type PlainHttpDecision = Extract<Decision, { decision: "confirm_plain_http" }>;
 export type BrowserDecision = Extract<Decision, { decision: "open_browser" }>;
+export type ConfirmUserDecision = Extract<Decision, { decision: "confirm_user" }>;
 export type ChooseInstanceDecision = Extract<Decision, { decision: "choose_instance" }>;
 export type TrustDecision = Extract<Decision, { decision: "trust_certificate" }>;
 
@@ -14,6 +15,7 @@ export type Page =
   | { name: "redirect"; decision: RedirectDecision }
   | { name: "plain-http"; decision: PlainHttpDecision }
   | { name: "browser"; decision: BrowserDecision }
+  | { name: "confirm-user"; decision: ConfirmUserDecision }
   | { name: "choose-instance"; decision: ChooseInstanceDecision }
   | { name: "trust"; decision: TrustDecision }
   | { name: "verified"; verified: Verified }
@@ -32,6 +34,8 @@ export function pageForOutcome(outcome: WizardOutcome): Page {
       return { name: "plain-http", decision };
     case "open_browser":
       return { name: "browser", decision };
+    case "confirm_user":
+      return { name: "confirm-user", decision };
     case "choose_instance":
       return { name: "choose-instance", decision };
     case "trust_certificate":
@@ -147,6 +151,42 @@ export function isMatrixLogin(decision: LoginDecision): boolean {
 /** The server offers a login in the browser (SSO) besides the password: the engine says so. */
 export function offersBrowserLogin(decision: LoginDecision): boolean {
   return decision.browser_login;
+}
+
+/**
+ * The identity provider is on another site than the server the person typed: the browser page
+ * names both, and opening the login page is the person's consent (the engine says so).
+ */
+export function isIssuerElsewhere(decision: BrowserDecision): boolean {
+  return decision.protocol === "oidc" && decision.issuer_elsewhere;
+}
+
+/**
+ * The provider's user, as the "another user" page names them: "Marie Curie (marie)", or the
+ * login name alone when the provider gave no name.
+ */
+export function loggedInName(decision: ConfirmUserDecision): string {
+  const name = decision.display_name?.trim();
+  return name && name !== decision.logged_in ? `${name} (${decision.logged_in})` : decision.logged_in;
+}
+
+/**
+ * A login without a refresh token ends (the engine's `login_expires_at`, Unix seconds): when, in
+ * words, from the typed field (never the engine's English). Null for a login that refreshes
+ * itself.
+ */
+export function loginEndWords(oidc: OidcInfo | null | undefined, nowSeconds: number): string | null {
+  const end = oidc?.login_expires_at;
+  if (end === null || end === undefined) return null;
+  if (end <= nowSeconds) {
+    return "This login has ended: the identity provider gave no refresh token. Log in again.";
+  }
+  const minutes = Math.ceil((end - nowSeconds) / 60);
+  const unit = minutes === 1 ? "minute" : "minutes";
+  return (
+    `The identity provider gave no refresh token: you will need to log in again in ${minutes} ${unit} ` +
+    `(at ${new Date(end * 1000).toLocaleTimeString()}).`
+  );
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   approveRedirect,
   chooseInstance,
   connect,
+  continueAsLoggedInUser,
   continueInBrowser,
   decline,
   logIn,
@@ -63,6 +64,16 @@ async function press(id: string, action: () => Promise<void>) {
   await action();
 }
 
+/** Each page's way of saying no, pressed when the script declines there. */
+const DECLINE_BUTTONS: Partial<Record<string, string>> = {
+  redirect: "decline-redirect",
+  trust: "distrust",
+  "plain-http": "decline-plain-http",
+  browser: "browser-cancel",
+  "confirm-user": "confirm-user-start-over",
+  "choose-instance": "choose-cancel",
+};
+
 /** Plays the script through the pages, then asks the shell for the verdict. */
 export async function playScript(loaded: AutopilotScript) {
   player.script = loaded;
@@ -111,13 +122,12 @@ export async function playScript(loaded: AutopilotScript) {
         await press(button?.id ?? "", () => chooseInstance(action.url));
         break;
       }
+      case "continue-as-logged-in-user":
+        await press("confirm-user-continue", () => continueAsLoggedInUser());
+        break;
       case "decline": {
         // The visible "Don't …" where the page has one; else the refusal the headless run gets.
-        const page = wizard.page.name;
-        await press(
-          page === "redirect" ? "decline-redirect" : page === "trust" ? "distrust" : "decline-plain-http",
-          () => decline(),
-        );
+        await press(DECLINE_BUTTONS[wizard.page.name] ?? "decline-plain-http", () => decline());
         break;
       }
     }

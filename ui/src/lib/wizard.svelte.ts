@@ -13,6 +13,7 @@ import type {
   WizardEvent,
   WizardOutcome,
 } from "./bindings";
+import { client, clientSetting } from "./client.svelte";
 import { addEvent, stepTitle } from "./diagram";
 import type { TraceItem } from "./diagram";
 import {
@@ -149,7 +150,8 @@ export async function connect(event?: SubmitEvent) {
   wizard.username = "";
   wizard.password = "";
   const typed = wizard.address.trim();
-  await step("Checking the server…", (id) => commands.wizardStart(typed, events(), id));
+  const setting = clientSetting(client);
+  await step("Checking the server…", (id) => commands.wizardStart(typed, events(), id, setting));
 }
 
 export async function logIn(event?: SubmitEvent) {
@@ -216,6 +218,19 @@ export async function cancelBrowserLogin() {
   wizard.error = null;
   wizard.notice = CANCELLED_NOTICE;
   show({ name: "address" });
+}
+
+/** "Continue as …" on the another-user page: the account is the provider's user. */
+export async function continueAsLoggedInUser() {
+  await step("Verifying the account…", (id) => commands.wizardAnswer({ answer: "continue_as_logged_in_user" }, id));
+}
+
+/**
+ * "Start over" on the another-user page: the engine ends the connection (`other_user`), and the
+ * address page comes back with the address kept and the error saying what to do.
+ */
+export async function startOverAsTypedUser() {
+  await step("Stopping…", (id) => commands.wizardAnswer({ answer: "decline" }, id));
 }
 
 export async function copyLoginLink() {
