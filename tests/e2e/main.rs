@@ -13,6 +13,7 @@ mod certificates;
 mod keyboard;
 mod matrix;
 mod oidc;
+mod oidc_user;
 mod owncloud;
 mod proxy;
 mod tenant;
