@@ -36,6 +36,18 @@ impl App {
         args: &[&str],
         browser: Option<&BrowserRobot>,
     ) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+        let envs = browser.map(|browser| vec![("BROWSER", browser.script.display().to_string())]).unwrap_or_default();
+        App::launch_with_envs(args, &envs).await
+    }
+
+    /// Starts the app with `envs` in its environment; with `BROWSER` among them, that is its
+    /// system browser (xdg-open runs `$BROWSER` when no desktop environment is detected: the
+    /// desktop's own variables are cleared) — the harness's [`BrowserRobot`], or the peers'
+    /// robot that fills a real provider's forms (`homeport_lookup::testing::browser_robot`).
+    pub(crate) async fn launch_with_envs(
+        args: &[&str],
+        envs: &[(&str, String)],
+    ) -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         if std::env::var_os("DISPLAY").is_none() {
             return Err("no X display: run the end-to-end tests through `./dev.sh test` (it starts Xvfb)".into());
         }
@@ -50,9 +62,9 @@ impl App {
             .stdout(Stdio::null())
             // It logs connection-refused backtraces while WebKitWebDriver starts: noise.
             .stderr(Stdio::null());
-        if let Some(browser) = browser {
-            // tauri-driver → WebKitWebDriver → the app → xdg-open: the environment goes all the way.
-            command.env("BROWSER", &browser.script);
+        // tauri-driver → WebKitWebDriver → the app → xdg-open: the environment goes all the way.
+        command.envs(envs.iter().map(|(name, value)| (*name, value.as_str())));
+        if envs.iter().any(|(name, _)| *name == "BROWSER") {
             for desktop in ["XDG_CURRENT_DESKTOP", "XDG_SESSION_DESKTOP", "DESKTOP_SESSION", "KDE_FULL_SESSION"] {
                 command.env_remove(desktop);
             }

@@ -16,4 +16,5 @@ mod oidc;
 mod oidc_user;
 mod owncloud;
 mod proxy;
+mod real_idp;
 mod tenant;

@@ -49,7 +49,12 @@ async fn ocis_oidc_login(app: &App, browser: &BrowserRobot) -> TestResult {
     let stored = app.store().get(&id)?;
     assert_eq!(stored.auth_method, homeport_engine::AuthMethod::Oidc);
     assert_eq!(stored.oidc.as_ref().map(|oidc| oidc.issuer.as_str()), Some(issuer.as_str()), "the IdP is kept");
-    let refresh_token = app.store().secret(&id)?.expose().to_owned();
+    assert_eq!(
+        stored.oidc.as_ref().map(|oidc| oidc.client_id.as_str()),
+        Some(homeport_engine::oidc_client::OWNCLOUD_DESKTOP_CLIENT_ID),
+        "oCIS's IdP knows the ownCloud desktop client, and Homeport is that client there"
+    );
+    let refresh_token = refresh_token_of(app, &id)?;
     assert!(refresh_token.len() > 16, "a refresh token is in the Secret Service");
     assert_ne!(refresh_token, "relativity", "the password never reaches Homeport, let alone the keyring");
     let file = std::fs::read_to_string(app.config.path().join("accounts.json"))?;
@@ -59,15 +64,20 @@ async fn ocis_oidc_login(app: &App, browser: &BrowserRobot) -> TestResult {
     app.click(".verify-account").await?;
     let notice = app.text(".notice").await?;
     assert!(notice.contains("Albert Einstein is verified"), "re-verified with the refresh token: {notice}");
-    let rotated = app.store().secret(&id)?.expose().to_owned();
+    let rotated = refresh_token_of(app, &id)?;
     assert_ne!(rotated, refresh_token, "the rotated refresh token replaced the used one in the keyring");
     assert_eq!(browser.opened().len(), 1, "re-verify needs no browser");
     app.snapshot("oidc-2-reverified").await?;
 
     // The IdP ends the grant (a logout elsewhere, an administrator): re-verify says to log in
     // again, and "Log in again" goes through the browser to a fresh token.
+    // As the client the token was issued to (RFC 7009 §2.1).
     let revoked = reqwest::Client::new()
         .post(format!("{issuer}/revoke"))
+        .basic_auth(
+            homeport_engine::oidc_client::OWNCLOUD_DESKTOP_CLIENT_ID,
+            Some(homeport_engine::oidc_client::OWNCLOUD_DESKTOP_CLIENT_SECRET),
+        )
         .form(&[("token", rotated.as_str()), ("token_type_hint", "refresh_token")])
         .send()
         .await?;
@@ -77,7 +87,7 @@ async fn ocis_oidc_login(app: &App, browser: &BrowserRobot) -> TestResult {
     assert!(message.contains("Log in again"), "the person is told to log in again: {message}");
     app.focus_reaches("relogin").await?;
     app.snapshot("oidc-3-log-in-again").await?;
-    assert_eq!(app.store().secret(&id)?.expose(), rotated, "the account is kept until the new login");
+    assert_eq!(refresh_token_of(app, &id)?, rotated, "the account is kept until the new login");
     app.keys(Key::Enter).await?;
     log_in_through_the_browser(app, browser, ("einstein", "relativity"), Callback::Oidc, "oidc-4-browser-again")
         .await?;
@@ -85,9 +95,17 @@ async fn ocis_oidc_login(app: &App, browser: &BrowserRobot) -> TestResult {
     app.click("#done").await?;
     app.wait_for("li.account").await?;
     assert_eq!(app.store().list()?.len(), 1, "the same account, logged in again, not a second one");
-    let fresh = app.store().secret(&id)?.expose().to_owned();
+    let fresh = refresh_token_of(app, &id)?;
     assert!(fresh != rotated && fresh != refresh_token, "a fresh refresh token is in the keyring");
     Ok(())
+}
+
+/// The refresh token in the keyring's secret of account `id` (a JSON object with the tokens and
+/// the confidential client's secret: never in accounts.json).
+fn refresh_token_of(app: &App, id: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let secret = app.store().secret(id)?;
+    let kept: serde_json::Value = serde_json::from_str(secret.expose())?;
+    Ok(kept["refresh_token"].as_str().ok_or_else(|| format!("the keyring holds a refresh token: {kept}"))?.to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
