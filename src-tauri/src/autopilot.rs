@@ -78,7 +78,11 @@ impl Autopilot {
         }
         let prepared = self.prepared.lock().await;
         let Some(answers) = prepared.as_ref().map(|prepared| &prepared.answers) else { return };
-        if answers.browser == Some(BrowserAnswer::AutoLogin) {
+        if let Some(user) = &answers.login_hint {
+            // The user meant, without a password: the browser login's hint, as headless.
+            wizard.set_login_hint(user.clone());
+        }
+        if matches!(answers.browser, Some(BrowserAnswer::AutoLogin | BrowserAnswer::System)) {
             // The credentials are for the robot, or for a password form if the server asks.
             wizard.prefer_browser_login();
         } else if let Some(credentials) = &answers.credentials {
@@ -143,11 +147,10 @@ fn script_of(prepared: &Prepared, exit_when_done: bool) -> AutopilotScript {
         approve: answers.approve.iter().map(ToString::to_string).collect(),
         allow_plain_http: answers.allow_plain_http,
         auto_login: answers.browser == Some(BrowserAnswer::AutoLogin),
+        system_browser: answers.browser == Some(BrowserAnswer::System),
         instance: answers.instance.clone(),
-        // The scenario keys `approve_issuer` and `continue_as` (docs/scenarios.md) are not in
-        // the scenario crate yet: until they are, a script declines both questions.
-        approve_issuer: Vec::new(),
-        continue_as: None,
+        approve_issuer: answers.approve_issuer.iter().map(ToString::to_string).collect(),
+        continue_as: answers.continue_as.clone(),
         exit_when_done,
     }
 }

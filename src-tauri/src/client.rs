@@ -1,12 +1,12 @@
 //! The start page's advanced settings: the identity provider client for one connection
 //! (docs/desktop.md#advanced-identity-provider-client), like the ownCloud 7 client's admin
-//! overrides (ClientId, ClientSecret, Scopes, Prompt). The UI sends what was typed
+//! overrides (ClientId, ClientSecret, Ports, Scopes, Prompt). The UI sends what was typed
 //! ([`ClientSetting`]); this tidies it into the engine's [`ClientProfile`] and refuses what cannot
 //! work, before the wizard starts. The secret arrives as a [`homeport_engine::Secret`] and is
 //! never logged.
 
 use homeport_engine::oidc_client::{ClientProfile, TokenAuth};
-use homeport_engine::{ErrorCode, ErrorReport, Secret};
+use homeport_engine::{ErrorCode, ErrorReport, RedirectPort, RedirectSpec, Secret};
 
 use crate::ipc::{error, ClientSetting};
 
@@ -37,6 +37,20 @@ pub fn client_setting(typed: ClientSetting) -> Result<Option<ClientProfile>, Err
     if scopes.as_ref().is_some_and(|scopes| !scopes.iter().any(|scope| scope == "openid")) {
         return Err(error(ErrorCode::BadInput, "The scopes must include openid (OpenID Connect needs it)."));
     }
+    // A Keycloak realm's client registered for one redirect port (`http://127.0.0.1:PORT/*`).
+    let port = match text(typed.redirect_port) {
+        Some(port) => Some(port.parse::<RedirectPort>().map_err(|problem| {
+            error(
+                ErrorCode::BadInput,
+                format!("The redirect port: {problem}; type random, a port or a range (8000-8010)."),
+            )
+        })?),
+        None => None,
+    };
+    let redirect = match (typed.redirect_host, port) {
+        (None, None) => None,
+        (host, port) => Some(RedirectSpec { host: host.unwrap_or_default(), port: port.unwrap_or_default() }),
+    };
     let profile = ClientProfile {
         // For whichever provider this connection meets: the person set it for this connection.
         issuer: None,
@@ -46,7 +60,7 @@ pub fn client_setting(typed: ClientSetting) -> Result<Option<ClientProfile>, Err
         scopes,
         // Empty means "the default" here; the engine's "send none" is not offered.
         prompt: text(typed.prompt),
-        redirect: None,
+        redirect,
     };
     Ok((profile != ClientProfile::default()).then_some(profile))
 }

@@ -2,6 +2,7 @@
 //! TypeScript for all of them is generated into `ui/src/lib/bindings.ts`.
 
 use homeport_engine::oidc_client::TokenAuth;
+use homeport_engine::RedirectHost;
 use homeport_engine::{Account, Decision, ErrorCode, ErrorReport, Secret};
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -30,6 +31,10 @@ pub struct ClientSetting {
     pub scopes: Option<String>,
     /// The OpenID Connect `prompt` parameter (`select_account consent`).
     pub prompt: Option<String>,
+    /// The redirect URI's host; None: 127.0.0.1.
+    pub redirect_host: Option<RedirectHost>,
+    /// The redirect URI's port as typed: `random`, a port (`53682`) or a range (`8000-8010`).
+    pub redirect_port: Option<String>,
 }
 
 /// A scenario's answers, resolved, for the UI to play visibly (the autopilot).
@@ -48,6 +53,9 @@ pub struct AutopilotScript {
     pub allow_plain_http: bool,
     /// "Open the login page" lets the lookup server's login robot log in, instead of a browser.
     pub auto_login: bool,
+    /// `browser = "system"`: "Open the login page" opens the system browser (`$BROWSER`), as a
+    /// person's would, and the window waits for it.
+    pub system_browser: bool,
     /// The instance to choose when the account lives on several.
     pub instance: Option<String>,
     /// Identity providers on another site than the server that the autopilot may log in at

@@ -290,7 +290,9 @@ async fn account_verify(
 /// message.
 async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) -> Result<WizardOptions, ErrorReport> {
     let proxy = blocking(proxy::load).await?;
-    let mut options = state.autopilot.wizard_options().await.unwrap_or_default();
+    let script_options = state.autopilot.wizard_options().await;
+    let remember_clients = script_options.is_none();
+    let mut options = script_options.unwrap_or_default();
     options.http.proxy = proxy;
     options.observer = Some(std::sync::Arc::new(move |event: &WizardEvent| {
         // The window may be gone; the wizard goes on regardless.
@@ -298,14 +300,17 @@ async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) 
     }));
     options.tenant_profiles.extend(state.demo.tenant_profiles().await);
     // Clients identity providers registered for Homeport are reused, not registered anew on
-    // every connect (the file beside accounts.json, secrets in the keyring: a blocking read).
-    let memory = blocking(|| {
-        Settings::open_default()
-            .map(|settings| settings.registered_clients())
-            .map_err(|e| ConnectError::from(e).report())
-    })
-    .await?;
-    options.oidc_clients.memory = Some(memory);
+    // every connect (the file beside accounts.json, secrets in the keyring: a blocking read). A
+    // script remembers none, as headless: each play starts from what its file says.
+    if remember_clients {
+        let memory = blocking(|| {
+            Settings::open_default()
+                .map(|settings| settings.registered_clients())
+                .map_err(|e| ConnectError::from(e).report())
+        })
+        .await?;
+        options.oidc_clients.memory = Some(memory);
+    }
     Ok(options)
 }
 

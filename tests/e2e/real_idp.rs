@@ -140,3 +140,69 @@ async fn typed_einstein_logged_in_as(app: &App, address: &str, user: &str) -> Te
     }
     Ok(())
 }
+
+/// A Keycloak-style realm: the admin registered the public client `homeport` for one redirect
+/// port. The person types both into "Advanced: identity provider client" — from the keyboard —
+/// and connects; the account keeps that client (no secret anywhere).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keycloak_realms_client_and_redirect_port_from_the_advanced_settings_connect() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let redirect_port = homeport_lookup::testing::free_loopback_port();
+    let idp = RealIdp::start(RealIdpSetup::Keycloak { redirect_port, access_token_ttl: None });
+    let issuer = idp.issuer_url().clone();
+    let server = homeport_lookup::testing::start(Scenario { oidc_issuer: Some(issuer), ..Scenario::default() }).await;
+    let robot = browser_robot("einstein", "relativity");
+    let app = App::launch_with_envs(&[], &robot.envs()).await.expect("the app starts under tauri-driver");
+    let outcome = realm_login(&app, &idp, server.ocis_url().as_str(), redirect_port).await;
+    let outcome =
+        outcome.map_err(|e| format!("{e}\nthe robot's log:\n{}\nthe provider's log:\n{}", robot.log(), idp.log()));
+    app.finish("real-idp-keycloak-verified", outcome.map_err(Into::into)).await;
+    server.shutdown().await;
+}
+
+async fn realm_login(app: &App, idp: &RealIdp, ocis: &str, redirect_port: u16) -> TestResult {
+    app.type_into("#address", ocis).await?;
+    app.click("#client-toggle").await?;
+    app.focus_reaches("client-id").await?;
+    app.keys(idp.client_id()).await?;
+    app.type_into("#client-redirect-port", redirect_port.to_string()).await?;
+    assert!(app.text("#client-toggle").await?.contains("(2 set)"), "the toggle says what is set");
+    app.snapshot("real-idp-keycloak-0-advanced").await?;
+    // Enter in the settings' fields connects, as in the address field.
+    app.keys(Key::Enter).await?;
+
+    app.wait_for("#page-browser").await?;
+    assert_eq!(app.text("#browser-issuer").await?, idp.issuer(), "the realm is the provider");
+    let login_page = url::Url::parse(&app.value("#browser-url").await?)?;
+    let param = |name: &str| login_page.query_pairs().find(|(key, _)| key == name).map(|(_, v)| v.into_owned());
+    assert_eq!(param("client_id").as_deref(), Some(idp.client_id()), "the realm's client: {login_page}");
+    let redirect_uri = url::Url::parse(&param("redirect_uri").unwrap_or_default())?;
+    assert_eq!(redirect_uri.port(), Some(redirect_port), "the one registered port: {redirect_uri}");
+    app.focus_reaches("browser-opened").await?;
+    app.keys(Key::Enter).await?;
+    let verified = app
+        .driver
+        .query(By::Css("#page-verified"))
+        .ignore_errors(true)
+        .wait(Duration::from_secs(60), POLL)
+        .and_displayed()
+        .first()
+        .await;
+    if verified.is_err() {
+        let shown = match app.driver.find_all(By::Css("#error")).await?.first() {
+            Some(error) => error.text().await?,
+            None => "no error shown".into(),
+        };
+        return Err(format!("the window did not show the verified account: {shown}").into());
+    }
+    assert_eq!(app.text("#verified-name").await?, "Albert Einstein");
+    app.click("#done").await?;
+    let entry = app.wait_for("li.account").await?;
+    let id = entry.attr("data-account-id").await?.ok_or("the account row carries its id")?;
+    let oidc = app.store().get(&id)?.oidc.ok_or("an OIDC account")?;
+    assert_eq!(oidc.client_id, idp.client_id(), "the account keeps the realm's client");
+    assert_eq!(oidc.token_auth, homeport_engine::oidc_client::TokenAuth::Public, "a public client");
+    let kept: serde_json::Value = serde_json::from_str(app.store().secret(&id)?.expose())?;
+    assert!(kept["refresh_token"].is_string() && kept.get("client_secret").is_none(), "no secret: {kept}");
+    Ok(())
+}

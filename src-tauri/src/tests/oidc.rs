@@ -5,7 +5,9 @@
 
 use homeport_engine::oidc_client::{ClientProfile, TokenAuth, OWNCLOUD_DESKTOP_CLIENT_ID};
 use homeport_engine::wizard::Protocol;
-use homeport_engine::{Answer, Decision, ErrorCode, ErrorReason, Secret, Wizard, WizardOptions};
+use homeport_engine::{
+    Answer, Decision, ErrorCode, ErrorReason, RedirectHost, RedirectPort, RedirectSpec, Secret, Wizard, WizardOptions,
+};
 
 use super::*;
 use crate::client::client_setting;
@@ -65,6 +67,8 @@ fn a_client_setting_is_tidied_into_the_engines_profile() {
         token_auth,
         scopes: Some(scopes.into()),
         prompt: Some(prompt.into()),
+        redirect_host: None,
+        redirect_port: Some(" ".into()),
     };
     assert_eq!(client_setting(typed(" ", Some(""), None, "  ", "")).ok(), Some(None), "all empty: Homeport chooses");
     assert_eq!(client_setting(ClientSetting::default()).ok(), Some(None));
@@ -90,12 +94,34 @@ fn a_client_setting_is_tidied_into_the_engines_profile() {
         },
         "for whichever provider this connection meets"
     );
+    // A Keycloak realm's one redirect port, or the ownCloud client's range, on either host.
+    let port = |host, port: &str| ClientSetting {
+        redirect_host: host,
+        redirect_port: Some(port.into()),
+        ..ClientSetting::default()
+    };
+    let redirect = |setting| client_setting(setting).expect("valid").and_then(|profile| profile.redirect);
+    assert_eq!(
+        redirect(port(None, " 53682 ")),
+        Some(RedirectSpec { host: RedirectHost::Ipv4Loopback, port: RedirectPort::Fixed(53682) })
+    );
+    assert_eq!(
+        redirect(port(Some(RedirectHost::Localhost), "8000-8010")),
+        Some(RedirectSpec { host: RedirectHost::Localhost, port: RedirectPort::Range { first: 8000, last: 8010 } })
+    );
+    assert_eq!(
+        redirect(port(Some(RedirectHost::Localhost), "")),
+        Some(RedirectSpec { host: RedirectHost::Localhost, port: RedirectPort::Random }),
+        "the host alone: any port there"
+    );
     assert!(!format!("{profile:?}").contains("s3cret"), "the secret never reaches a log");
     let refused = |setting| client_setting(setting).expect_err("refused").message;
     assert!(refused(typed("", Some("s"), None, "", "")).contains("needs its client id"));
     assert!(refused(typed("my client", None, None, "", "")).contains("no spaces"));
     assert!(refused(typed("c", Some("s"), Some(TokenAuth::Public), "", "")).contains("public client"));
     assert!(refused(typed("c", None, None, "profile email", "")).contains("openid"));
+    assert!(refused(port(None, "8010-8000")).contains("redirect port"), "an empty range");
+    assert!(refused(port(None, "http")).contains("redirect port"), "not a port");
 }
 
 /// The demo's oCIS, addressed with the user the person means (`http://einstein@…`).

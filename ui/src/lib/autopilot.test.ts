@@ -13,6 +13,7 @@ const script: AutopilotScript = {
   approve: ["http://127.0.0.1:4002"],
   allow_plain_http: false,
   auto_login: false,
+  system_browser: false,
   instance: null,
   approve_issuer: [],
   continue_as: null,
@@ -81,6 +82,8 @@ describe("the autopilot answers as the headless runner does", () => {
     };
     expect(nextAction(browser, auto, null, NOTHING_PLAYED).action).toBe("open-login-page");
     expect(nextAction(browser, script, null, NOTHING_PLAYED).action, "no browser answer: declined").toBe("decline");
+    const system = { ...script, user: null, system_browser: true };
+    expect(nextAction(browser, system, null, NOTHING_PLAYED).action, "the system browser logs in").toBe("open-login-page");
   });
 
   it("logs in at a provider on another site only when the file approves its origin", () => {

@@ -1,7 +1,7 @@
 // The GUI autopilot's choices: what a person following the scenario file would do on the page
 // shown now. The same answers as the headless runner (`homeport run`, the scenario crate's
 // `drive`): approve only the origins the file names, log in once, choose the named instance,
-// let the login robot use the browser with auto-login (at a provider on another site only when
+// let the login robot (auto-login) or the system browser (browser = "system") log in (at a provider on another site only when
 // the file approves its origin), go on as another user only when the file names them, decline
 // everything else. Pure, so it is
 // unit-tested; lib/player.svelte.ts types and presses.
@@ -64,7 +64,8 @@ export function nextAction(page: Page, script: AutopilotScript, error: ErrorRepo
       const approved =
         !isIssuerElsewhere(page.decision) ||
         script.approve_issuer.some((origin) => sameUrl(originOf(origin), originOf(page.decision.issuer)));
-      return approved && script.auto_login && script.user !== null && !played.browserOpened
+      const browser = (script.auto_login && script.user !== null) || script.system_browser;
+      return approved && browser && !played.browserOpened
         ? { action: "open-login-page" }
         : { action: "decline" };
     }

@@ -195,6 +195,11 @@ export type AutopilotScript = {
 	allow_plain_http: boolean,
 	/**  "Open the login page" lets the lookup server's login robot log in, instead of a browser. */
 	auto_login: boolean,
+	/**
+	 *  `browser = "system"`: "Open the login page" opens the system browser (`$BROWSER`), as a
+	 *  person's would, and the window waits for it.
+	 */
+	system_browser: boolean,
 	/**  The instance to choose when the account lives on several. */
 	instance: string | null,
 	/**
@@ -261,6 +266,10 @@ export type ClientSetting = {
 	scopes: string | null,
 	/**  The OpenID Connect `prompt` parameter (`select_account consent`). */
 	prompt: string | null,
+	/**  The redirect URI's host; None: 127.0.0.1. */
+	redirect_host: RedirectHost | null,
+	/**  The redirect URI's port as typed: `random`, a port (`53682`) or a range (`8000-8010`). */
+	redirect_port: string | null,
 };
 
 /**  A question for the person (or the script) driving the wizard. */
@@ -602,6 +611,16 @@ export type ProxySetting = {
 	/**  Whether the keyring holds a password for it; None when the keyring could not be asked. */
 	has_password: boolean | null,
 };
+
+/**
+ *  The host the redirect URI names. Listening is always on 127.0.0.1 (and `::1` for `localhost`
+ *  when that port is free there too), as the ownCloud desktop client does.
+ */
+export type RedirectHost = 
+/**  `http://127.0.0.1:<port>/…`: RFC 8252 §7.3's recommendation (no name resolution). */
+"127.0.0.1" | 
+/**  `http://localhost:<port>/…`, for providers registered with that redirect URI. */
+"localhost";
 
 export type RedirectStep = {
 	from: string,

@@ -1,10 +1,10 @@
 // "Advanced: identity provider client" on the address page: the OpenID Connect client to be for
 // this connection, as an administrator's override (the ownCloud 7 client's ClientId,
-// ClientSecret, Scopes, Prompt). Empty fields: Homeport chooses (the server product's known
+// ClientSecret, Ports, Scopes, Prompt). Empty fields: Homeport chooses (the server product's known
 // client, a registered one, its own). Kept for the window's life, never written anywhere; the
 // secret goes to the shell as a Secret with the connection that uses it.
 import { tick } from "svelte";
-import type { ClientSetting, TokenAuth } from "./bindings";
+import type { ClientSetting, RedirectHost, TokenAuth } from "./bindings";
 
 export type TokenAuthChoice = "automatic" | TokenAuth;
 
@@ -16,11 +16,17 @@ class ClientState {
   tokenAuth: TokenAuthChoice = $state("automatic");
   scopes = $state("");
   prompt = $state("");
+  redirectHost: RedirectHost = $state("127.0.0.1");
+  /** As typed: random (or empty), a port, a range (8000-8010); the shell parses it. */
+  redirectPort = $state("");
 }
 
 export const client = new ClientState();
 
-export type ClientFields = Pick<ClientState, "clientId" | "clientSecret" | "tokenAuth" | "scopes" | "prompt">;
+export type ClientFields = Pick<
+  ClientState,
+  "clientId" | "clientSecret" | "tokenAuth" | "scopes" | "prompt" | "redirectHost" | "redirectPort"
+>;
 
 /** What the fields say, for `wizardStart`; null when every field is empty (Homeport chooses). */
 export function clientSetting(fields: ClientFields): ClientSetting | null {
@@ -31,6 +37,9 @@ export function clientSetting(fields: ClientFields): ClientSetting | null {
     token_auth: fields.tokenAuth === "automatic" ? null : fields.tokenAuth,
     scopes: text(fields.scopes),
     prompt: text(fields.prompt),
+    // 127.0.0.1 is what Homeport uses anyway: only the other host is a setting.
+    redirect_host: fields.redirectHost === "127.0.0.1" ? null : fields.redirectHost,
+    redirect_port: text(fields.redirectPort),
   };
   return Object.values(setting).every((value) => value === null) ? null : setting;
 }
@@ -56,6 +65,8 @@ export async function resetClient() {
   client.tokenAuth = "automatic";
   client.scopes = "";
   client.prompt = "";
+  client.redirectHost = "127.0.0.1";
+  client.redirectPort = "";
   await tick();
   document.getElementById("client-id")?.focus();
 }

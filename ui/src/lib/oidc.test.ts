@@ -78,7 +78,15 @@ describe("a login without refresh token", () => {
 });
 
 describe("advanced: identity provider client", () => {
-  const empty: ClientFields = { clientId: "", clientSecret: "", tokenAuth: "automatic", scopes: "", prompt: "" };
+  const empty: ClientFields = {
+    clientId: "",
+    clientSecret: "",
+    tokenAuth: "automatic",
+    scopes: "",
+    prompt: "",
+    redirectHost: "127.0.0.1",
+    redirectPort: "",
+  };
 
   it("sends nothing when every field is empty: Homeport chooses", () => {
     expect(clientSetting(empty)).toBeNull();
@@ -88,6 +96,7 @@ describe("advanced: identity provider client", () => {
 
   it("sends what was typed, trimmed; the secret as typed; automatic is no choice", () => {
     const fields: ClientFields = {
+      ...empty,
       clientId: " homeport ",
       clientSecret: "s3 cret",
       tokenAuth: "client_secret_post",
@@ -100,8 +109,13 @@ describe("advanced: identity provider client", () => {
       token_auth: "client_secret_post",
       scopes: "openid offline_access",
       prompt: null,
+      redirect_host: null,
+      redirect_port: null,
     });
     expect(settingsCount(fields)).toBe(4);
+    const realm = clientSetting({ ...empty, clientId: "homeport", redirectPort: " 53682 " });
+    expect(realm).toMatchObject({ client_id: "homeport", redirect_host: null, redirect_port: "53682" });
+    expect(clientSetting({ ...empty, redirectHost: "localhost" })?.redirect_host, "the other host").toBe("localhost");
     expect(clientSetting({ ...empty, tokenAuth: "none" })?.token_auth).toBe("none");
   });
 });
