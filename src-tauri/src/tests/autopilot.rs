@@ -69,3 +69,37 @@ fn without_a_script_there_is_nothing_to_play() {
     let none = app.invoke("autopilot_finish", json!({})).expect_err("no verdict without a script");
     assert_eq!(none["code"], "not_found", "{none}");
 }
+
+#[test]
+fn a_scripts_oidc_answers_reach_the_ui_and_its_client_reaches_the_provider() {
+    let folder = tempfile::tempdir().expect("scratch");
+    let path = folder.path().join("s2-marie-for-einstein.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let file = "name = \"einstein typed, marie logged in\"\n[connect]\naddress = \"${ocis}\"\nuser = \"einstein\"\n\
+                browser = \"system\"\ncontinue_as = \"marie\"\napprove_issuer = [\"https://login.example.org\"]\n\
+                client_id = \"homeport-realm\"\nredirect_port = \"PORT\"\n";
+    std::fs::write(&path, file.replace("PORT", &port.to_string())).expect("a scenario file");
+    let scenario = homeport_scenario::Scenario::load(&path).expect("the scenario file reads");
+    let app = with_homeport(mock_builder(), AppState::with_script(false, Some(scenario), false))
+        .build(tauri::generate_context!())
+        .expect("the app builds");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("main window");
+    let app = MockApp { _app: app, window };
+    let script = app.invoke("autopilot_load", json!({})).expect("autopilot_load");
+    assert_eq!(script["continue_as"], "marie", "the UI answers the another-user page with it: {script}");
+    assert_eq!(script["approve_issuer"], json!(["https://login.example.org"]), "{script}");
+    assert_eq!((script["system_browser"].clone(), script["auto_login"].clone()), (json!(true), json!(false)));
+    assert_eq!(script["password"], Value::Null, "user alone: the login hint, no password");
+
+    // The file's client and redirect port, and the user as the login hint, go to the provider.
+    let step = app
+        .invoke("wizard_start", json!({ "address": script["address"], "onEvent": "__CHANNEL__:1", "call": 1 }))
+        .expect("probe");
+    assert_eq!(step["decision"]["decision"], "open_browser", "{step}");
+    let url = url::Url::parse(step["decision"]["url"].as_str().unwrap_or_default()).expect("the login page");
+    let param = |name: &str| url.query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned());
+    assert_eq!(param("client_id").as_deref(), Some("homeport-realm"), "{url}");
+    assert_eq!(param("login_hint").as_deref(), Some("einstein"), "{url}");
+    let redirect = url::Url::parse(&param("redirect_uri").unwrap_or_default()).expect("a redirect URI");
+    assert_eq!(redirect.port(), Some(port), "the file's redirect port: {redirect}");
+}
