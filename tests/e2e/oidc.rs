@@ -147,3 +147,44 @@ async fn choose_instance(app: &App, browser: &BrowserRobot) -> TestResult {
     assert!(listed.contains("Marie Curie") && listed.contains(instances[1]), "stored at B: {listed}");
     Ok(())
 }
+
+/// The prompt set in "Advanced: identity provider client" goes to the provider: `login` without
+/// `consent`, and oCIS's IdP (as the lookup's acts it out) grants no refresh token. The verified
+/// page and the account then say when the login ends, instead of pretending it lasts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_consent_the_login_ends_and_the_window_says_when() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let browser = BrowserRobot::new().expect("a browser robot in a temp folder");
+    let app = App::launch_with(&["--demo"], Some(&browser)).await.expect("the app starts under tauri-driver");
+    let outcome = login_without_consent(&app, &browser).await;
+    app.finish("oidc-login-ends", outcome).await;
+}
+
+async fn login_without_consent(app: &App, browser: &BrowserRobot) -> TestResult {
+    let ocis = app.text("#demo-ocis-url").await?;
+    app.type_into("#address", ocis).await?;
+    app.click("#client-toggle").await?;
+    app.type_into("#client-prompt", "login").await?;
+    app.keys(Key::Enter).await?;
+    app.wait_for("#page-browser").await?;
+    app.focus_reaches("browser-opened").await?;
+    app.keys(Key::Enter).await?;
+    let opened = browser.wait_for_url(1).await?;
+    let prompt = opened.query_pairs().find(|(key, _)| key == "prompt").map(|(_, prompt)| prompt.into_owned());
+    assert_eq!(prompt.as_deref(), Some("login"), "the person's prompt, not select_account consent: {opened}");
+    browser.log_in(&opened, "einstein", "relativity").await?;
+
+    let ends = app.text("#verified-login-end").await?;
+    assert!(ends.contains("no refresh token") && ends.contains("log in again in"), "said: {ends}");
+    assert!(ends.contains("minute"), "in minutes: {ends}");
+    app.snapshot("oidc-login-ends-0-verified").await?;
+    app.click("#done").await?;
+    let entry = app.text("li.account").await?;
+    assert!(entry.contains("log in again in"), "the account says so too: {entry}");
+    let id = app.wait_for("li.account").await?.attr("data-account-id").await?.ok_or("the row's id")?;
+    let oidc = app.store().get(&id)?.oidc.ok_or("an OIDC account")?;
+    assert!(oidc.login_expires_at.is_some(), "the end is recorded: {oidc:?}");
+    let kept: serde_json::Value = serde_json::from_str(app.store().secret(&id)?.expose())?;
+    assert!(kept.get("refresh_token").is_none(), "no refresh token to keep: {kept}");
+    Ok(())
+}
