@@ -76,3 +76,45 @@ async fn another_user(app: &App, browser: &BrowserRobot) -> TestResult {
     assert!(listed.contains("Marie Curie"), "stored as marie: {listed}");
     Ok(())
 }
+
+/// A QA script for the same situation: the file names einstein (the login hint), the system
+/// browser logs in as marie, and the file's `continue_as = "marie"` answers the page visibly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_goes_on_as_the_user_its_file_names() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let folder = tempfile::tempdir().expect("scratch");
+    let file = folder.path().join("s2-continue-as-marie.toml");
+    std::fs::write(
+        &file,
+        "name = \"S2: einstein typed, marie logged in, the script goes on as marie\"\n[connect]\n\
+         address = \"${ocis}\"\nuser = \"einstein\"\nbrowser = \"system\"\ncontinue_as = \"marie\"\n\
+         instance = \"${ocis_instances.B}\"\n[expect]\nuser_id = \"marie\"\ninstance = \"${ocis_instances.B}\"\n",
+    )
+    .expect("a scenario file");
+    let browser = BrowserRobot::new().expect("a browser robot in a temp folder");
+    let path = file.display().to_string();
+    let app = App::launch_with(&["--script", &path], Some(&browser)).await.expect("the app starts under tauri-driver");
+    let outcome = script_continues_as_marie(&app, &browser).await;
+    app.finish("autopilot-continue-as", outcome).await;
+}
+
+async fn script_continues_as_marie(app: &App, browser: &BrowserRobot) -> TestResult {
+    // The autopilot opens the login page in the system browser; there, marie is logged in.
+    let opened = browser.wait_for_url(1).await?;
+    let hint = opened.query_pairs().find(|(key, _)| key == "login_hint").map(|(_, hint)| hint.into_owned());
+    assert_eq!(hint.as_deref(), Some("einstein"), "the file's user is the login hint: {opened}");
+    browser.log_in(&opened, "marie", "radioactivity").await?;
+    app.wait_for("#page-confirm-user").await?;
+    let verdict = app
+        .driver
+        .query(By::Css("#autopilot-verdict"))
+        .ignore_errors(true)
+        .wait(std::time::Duration::from_secs(60), POLL)
+        .and_displayed()
+        .first()
+        .await?;
+    let line = verdict.text().await?;
+    assert_eq!(verdict.attr("data-passed").await?.as_deref(), Some("true"), "expectations met: {line}");
+    assert_eq!(app.text("#verified-name").await?, "Marie Curie", "went on as marie, at B");
+    Ok(())
+}
