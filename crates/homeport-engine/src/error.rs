@@ -241,6 +241,7 @@ impl ConnectError {
             ConnectError::AuthFailed { .. } => ErrorReason::WrongPassword,
             ConnectError::LoginExpired { .. } => ErrorReason::LoginExpired,
             ConnectError::OtherUserLoggedIn { .. } => ErrorReason::OtherUser,
+            ConnectError::IssuerNotApproved { .. } => ErrorReason::IssuerNotApproved,
             ConnectError::AccountDisabled { .. } => ErrorReason::AccountDisabled,
             ConnectError::TenantRefused { .. } => ErrorReason::TenantRefused,
             ConnectError::RateLimited { .. } => ErrorReason::RateLimited,

@@ -77,6 +77,9 @@ pub enum ErrorReason {
     WrongPassword,
     /// `auth_failed`: the stored sign-in is no longer accepted (the UI offers "Log in again").
     LoginExpired,
+    /// `policy_refused`: the identity provider is on another site than the server typed, and
+    /// logging in there was not approved.
+    IssuerNotApproved,
     /// `auth_failed`: the identity provider logged in another user than the one typed.
     OtherUser,
     /// `auth_failed`: logged in, but the server does not let the account in.

@@ -479,6 +479,11 @@ export type ErrorReason =
 "wrong_password" | 
 /**  `auth_failed`: the stored sign-in is no longer accepted (the UI offers "Log in again"). */
 "login_expired" | 
+/**
+ *  `policy_refused`: the identity provider is on another site than the server typed, and
+ *  logging in there was not approved.
+ */
+"issuer_not_approved" | 
 /**  `auth_failed`: the identity provider logged in another user than the one typed. */
 "other_user" | 
 /**  `auth_failed`: logged in, but the server does not let the account in. */

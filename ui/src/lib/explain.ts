@@ -101,6 +101,17 @@ export function explain(error: ErrorReport): Explanation {
           return { title: "The server is not ready", hint: "Try again later." };
       }
     case "policy_refused":
+      if (error.reason === "issuer_not_approved") {
+        const issuer = detailField(error, "issuer");
+        const server = detailField(error, "server");
+        return {
+          title: "The login at another site was not approved",
+          hint:
+            `${server ?? "The server"} logs in at ${issuer ?? "an identity provider"}, which is on another site. ` +
+            "Nothing was sent there. If your administrator told you this is right, start again and open the " +
+            "login page when Homeport asks.",
+        };
+      }
       return {
         title: "Homeport stopped to protect your login",
         hint: "Your password was not sent. Start again and approve the server only if you trust it.",

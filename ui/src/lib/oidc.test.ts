@@ -60,6 +60,23 @@ describe("another user than typed", () => {
   });
 });
 
+describe("a provider on another site that was not approved", () => {
+  it("names both sites and says nothing was sent", () => {
+    const report: ErrorReport = {
+      code: "policy_refused",
+      message: "m",
+      detail: { server: "https://cloud.example.com/", issuer: "https://login.example.org" },
+      reason: "issuer_not_approved",
+    };
+    const words = explain(report);
+    expect(words.title).toBe("The login at another site was not approved");
+    expect(words.hint).toContain("https://cloud.example.com/ logs in at https://login.example.org");
+    expect(words.hint).toContain("Nothing was sent there");
+    const other = explain({ ...report, reason: null });
+    expect(other.title, "other refusals keep their words").toBe("Homeport stopped to protect your login");
+  });
+});
+
 describe("a login without refresh token", () => {
   const oidc = (login_expires_at: number | null) => ({ issuer: "https://idp", client_id: "c", login_expires_at });
 

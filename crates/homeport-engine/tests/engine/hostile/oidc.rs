@@ -343,6 +343,11 @@ async fn an_identity_provider_on_another_site_is_named_beside_the_server_and_nee
         matches!(declined, Err(ConnectError::IssuerNotApproved { .. })),
         "{case}: declining is a typed refusal naming both, got {declined:?}"
     );
+    if let Err(error) = &declined {
+        let report = error.report();
+        assert_eq!(report.reason, Some(homeport_engine::ErrorReason::IssuerNotApproved), "{case}: a reason for the UI");
+        assert_eq!(report.detail["issuer"], issuer, "{case}: the detail names the provider");
+    }
     assert!(server.authorized().is_empty(), "{case}: no token or credential went to the server");
     assert!(idp.authorized().is_empty(), "{case}: nor to the provider");
 }
