@@ -9,6 +9,10 @@ Providers"): it GETs the page with a cookie jar, follows redirects itself, fills
 follows redirects until the loopback callback (the request's redirect_uri, http://127.0.0.1:*/... or
 http://localhost:*/...), GETs that callback once, and exits 0.
 
+Given a Nextcloud Login Flow v2 login URL (.../index.php/login/v2/flow/<token>) it does the same through
+Nextcloud's pages: the "Log in" button of the auth picker, the login form (user + password), the "Grant access"
+form, and exits 0 at the "Account connected" page (the client's poll then gets the app password).
+
 It talks to loopback hosts only (127.0.0.0/8, ::1, localhost) and refuses any other. Every page it saw, what it
 submitted and where it ended are appended to $HOMEPORT_ROBOT_LOG when set (passwords are not written). On a
 failure (a wrong password page, an error page, a loop) it says why on stderr and exits non-zero:
@@ -186,6 +190,9 @@ class Robot:
             log(f"page {url}: status {status}, title {page.title.strip()!r}, text: {summary}")
             if status >= 400:
                 raise Failure(4, f"the provider answered {status} at {url}: {page.title.strip()} {summary}".strip())
+            if not page.forms and is_flow_done(page):
+                log("done: Nextcloud says the account is connected")
+                return 0
             form = choose_form(page.forms)
             if form is None:
                 raise Failure(4, f"no form to fill and no redirect at {url} (status {status}): {page.title.strip()} {summary}".strip())
@@ -242,6 +249,11 @@ class Robot:
 def origin(url):
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def is_flow_done(page):
+    """Nextcloud's Login Flow v2 done page (core/templates/loginflowv2/done.php): nothing is left to do."""
+    return "Account connected" in page.title or "Account connected" in page.text
 
 
 def choose_form(forms):

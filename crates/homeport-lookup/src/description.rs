@@ -12,7 +12,7 @@ use url::Url;
 /// The lookup server's description (see [`LookupServer::description`](crate::LookupServer::description)): URLs, demo
 /// users and their passwords, and the certificate fingerprint; the oCIS server and instances, the IdP, the tenant
 /// pattern and approuter URLs, the OIDC users and their passwords; the Matrix portals, homeservers, users and
-/// passwords; and the canary's URL.
+/// passwords; the canary's URL; the Nextcloud GSS, nodes, accounts and their passwords and nodes.
 ///
 /// Its `Display` is the JSON line `homeport mock` prints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -79,6 +79,16 @@ pub struct Description {
     pub matrix_rate_limited_users: Vec<&'static str>,
     /// The canary of fault `redirect-to-other-origin`.
     pub canary: Url,
+    /// The Nextcloud Global Site Selector (Login Flow v2), with a trailing slash.
+    pub nextcloud_gss: Url,
+    /// The Nextcloud nodes by name (`node1`, `node2`), with a trailing slash.
+    pub nextcloud_nodes: BTreeMap<String, Url>,
+    /// The Nextcloud accounts' logins.
+    pub nextcloud_users: Vec<&'static str>,
+    /// Their account passwords, by login (the GSS's login page takes them; the nodes only take app passwords).
+    pub nextcloud_passwords: BTreeMap<&'static str, &'static str>,
+    /// The node that holds each account, by login.
+    pub nextcloud_user_nodes: BTreeMap<&'static str, &'static str>,
 }
 
 impl Description {

@@ -20,6 +20,11 @@
 //! `base_cs_url`) and redirect (`redirect.localhost`: a `307` to the homeserver), each with SSO through a login page
 //! [`auto_login`] can fill.
 //!
+//! And it acts out Nextcloud Global Scale (`docs/protocols/nextcloud-login-flow.md`), each server on its own 127.0.0.1
+//! port: a Global Site Selector with Login Flow v2 (a login page with a real password check, a grant page) that
+//! creates the app password at the node holding the account and names that node, and two nodes that accept only
+//! app passwords. [`auto_login_nextcloud`] logs in and grants like a person would.
+//!
 //! The browser robot (`robot.rs`: [`auto_login`], [`browser_login`], [`while_browser_logs_in`]) is the one the
 //! tests, `homeport run` and the desktop's autopilot share; `testing` (cargo feature `testing`) holds the helpers
 //! of the other crates' tests.
@@ -43,6 +48,7 @@ mod error;
 mod host;
 mod log;
 mod matrix;
+mod nextcloud;
 mod ocis;
 mod oidc;
 mod owncloud;
@@ -63,9 +69,10 @@ pub use crate::log::RecordedRequest;
 pub use crate::oidc::{
     BUILT_IN_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET, PUBLIC_CLIENT_ID,
 };
-pub use crate::people::{DemoPerson, MatrixPerson, OidcPerson, DEMO_PASSWORD};
+pub use crate::people::{DemoPerson, MatrixPerson, NextcloudPerson, OidcPerson, DEMO_PASSWORD};
 pub use crate::robot::{
-    auto_login, auto_login_trusting, browser_login, complete_browser_login, while_browser_logs_in, BrowserLogin, Raced,
+    auto_login, auto_login_nextcloud, auto_login_nextcloud_trusting, auto_login_trusting, browser_login,
+    complete_browser_login, while_browser_logs_in, BrowserLogin, Raced,
 };
 pub use crate::scenario::{Fault, IdpSetup, PublicClient, Scenario, DEFAULT_TOKEN_LIFETIME};
 pub use crate::server::LookupServer;

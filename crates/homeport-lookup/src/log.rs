@@ -17,8 +17,10 @@ use crate::owncloud::{BasicCredentials, USER_BUFFER};
 /// A `homeport mock` may run for days; past this many entries the oldest are dropped so memory stays bounded.
 const MAX_RECORDED_REQUESTS: usize = 100_000;
 /// Query parameters whose values are secrets (Matrix's deprecated `?access_token=`, an SSO `loginToken` a
-/// client might send back, a password in a URL); the log keeps their names only.
-const SECRET_QUERY_PARAMETERS: [&str; 4] = ["access_token", "loginToken", "login_token", "password"];
+/// client might send back, a password in a URL, Nextcloud's Login Flow v2 poll `token` — which Nextcloud also reads
+/// from the query — and the state token of its pages); the log keeps their names only.
+const SECRET_QUERY_PARAMETERS: [&str; 6] =
+    ["access_token", "loginToken", "login_token", "password", "token", "stateToken"];
 /// What stands in the log for a secret value.
 const REDACTED: &str = "[redacted]";
 
@@ -29,7 +31,7 @@ pub struct RecordedRequest {
     /// `central`, `instance1`, `instance2` or `instance3`; `idp` (`idp/<tenant>` for a tenant's identity zone),
     /// `ocis`, `ocis-A`, `ocis-B`, `tenants/<tenant>` (the approuter, by host); `matrix-proxy`, `matrix-307`
     /// (the Matrix portals), `hs1`, `hs2` (the homeservers); `canary` (the third origin of the
-    /// `redirect-to-other-origin` fault).
+    /// `redirect-to-other-origin` fault); `nextcloud-gss`, `nextcloud-node1`, `nextcloud-node2`.
     pub server: String,
     /// `PROPFIND`, `GET`, ...
     pub method: String,

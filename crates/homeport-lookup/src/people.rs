@@ -11,6 +11,21 @@ pub struct DemoPerson {
     pub instance_url: String,
 }
 
+/// A person with an account in the Nextcloud Global Scale set-up (`docs/protocols/nextcloud-login-flow.md`), for the
+/// desktop app's demo page and `homeport mock`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextcloudPerson {
+    pub login: &'static str,
+    /// The account password: the Global Site Selector's login page and the node's `getapppassword` take it; the
+    /// node's WebDAV and OCS refuse it (only app passwords log in there).
+    pub password: &'static str,
+    pub display_name: &'static str,
+    /// The node that holds the account: `node1` or `node2`.
+    pub node: &'static str,
+    /// That node's URL, without trailing slash (as Login Flow v2's `server`).
+    pub node_url: String,
+}
+
 /// A user of the OpenID Provider (oCIS and the tenants), for the desktop app's demo page and `homeport mock`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OidcPerson {
@@ -222,3 +237,38 @@ pub(crate) const MATRIX_USERS: [MatrixUser; 4] = [
         rate_limited: false,
     },
 ];
+
+// Nextcloud Global Scale (`docs/protocols/nextcloud-login-flow.md`): the Global Site Selector knows every account
+// and the node that holds it.
+
+/// A Nextcloud account. Nextcloud's user id is the login name here.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NextcloudUser {
+    pub(crate) login: &'static str,
+    pub(crate) password: &'static str,
+    pub(crate) display_name: &'static str,
+    pub(crate) email: &'static str,
+    /// `node1` or `node2`.
+    pub(crate) node: &'static str,
+}
+
+pub(crate) const NEXTCLOUD_USERS: [NextcloudUser; 2] = [
+    NextcloudUser {
+        login: "alice",
+        password: "alice-pw",
+        display_name: "Alice Nextcloud",
+        email: "alice@node1.example.org",
+        node: "node1",
+    },
+    NextcloudUser {
+        login: "bob",
+        password: "bob-pw",
+        display_name: "Bob Nextcloud",
+        email: "bob@node2.example.org",
+        node: "node2",
+    },
+];
+
+pub(crate) fn find_nextcloud_user(login: &str) -> Option<&'static NextcloudUser> {
+    NEXTCLOUD_USERS.iter().find(|user| user.login == login)
+}

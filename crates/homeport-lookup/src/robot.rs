@@ -1,5 +1,5 @@
 //! The one browser robot: it logs in on the lookup server's login pages (the IdP's and the Matrix portals' SSO page
-//! share one form) like a person in a browser would, for the tests, QA, the CLI's `--browser auto-login` and the
+//! share one form; Nextcloud's Login Flow v2 pages: `robot/nextcloud.rs`) like a person in a browser would, for the tests, QA, the CLI's `--browser auto-login` and the
 //! desktop's autopilot. It refuses any login page that is not on loopback: it is not a password-spraying tool.
 
 use std::future::Future;
@@ -11,6 +11,9 @@ use regex::Regex;
 use url::{Host, Url};
 
 use crate::error::LookupError;
+
+mod nextcloud;
+pub use nextcloud::{auto_login_nextcloud, auto_login_nextcloud_trusting};
 
 /// Each request of the robot gives up after this long.
 const TIMEOUT: Duration = Duration::from_secs(10);

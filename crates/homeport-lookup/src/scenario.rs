@@ -194,11 +194,23 @@ pub enum Fault {
     /// first login should succeed; a re-verify (or a refresh after an expired access token) should say the login
     /// expired (`LoginExpired`: log in again), never retry the refresh.
     RevokedRefreshToken,
+    /// Nextcloud's Login Flow v2 flows are expired from the start (a person who took longer than the flow's 20
+    /// minutes): the flow URL answers Nextcloud's `403` page "Your login token is invalid or has expired" and the
+    /// poll answers `404` forever. Homeport should stop polling and say the login expired (start again), not poll
+    /// on.
+    NextcloudFlowExpired,
+    /// The Nextcloud nodes are down: their ports refuse connections. The Global Site Selector still logs the
+    /// person in and names the node (its poll's `server`, its WebDAV redirect). Homeport should report the node as
+    /// unreachable and store nothing.
+    NextcloudNodeDown,
+    /// The Global Site Selector's Login Flow v2 poll answers `500` with Nextcloud's error page, every time.
+    /// Homeport should stop with a server error rather than poll on (or treat it as "not yet").
+    NextcloudPollError,
 }
 
 impl Fault {
     /// Every fault, for CLIs and pickers that list them.
-    pub const ALL: [Fault; 20] = [
+    pub const ALL: [Fault; 23] = [
         Fault::Maintenance,
         Fault::NeedsDbUpgrade,
         Fault::NotInstalled,
@@ -219,6 +231,9 @@ impl Fault {
         Fault::WebfingerNoInstances,
         Fault::WebfingerManyInstances,
         Fault::RevokedRefreshToken,
+        Fault::NextcloudFlowExpired,
+        Fault::NextcloudNodeDown,
+        Fault::NextcloudPollError,
     ];
 
     /// The name used on command lines and in scenario files; `FromStr` parses it back.
@@ -244,6 +259,9 @@ impl Fault {
             Fault::WebfingerNoInstances => "webfinger-no-instances",
             Fault::WebfingerManyInstances => "webfinger-many-instances",
             Fault::RevokedRefreshToken => "revoked-refresh-token",
+            Fault::NextcloudFlowExpired => "nextcloud-flow-expired",
+            Fault::NextcloudNodeDown => "nextcloud-node-down",
+            Fault::NextcloudPollError => "nextcloud-poll-error",
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
 use crate::matrix::homeserver::HomeserverState;
 use crate::matrix::state::{Matrix, PortalMode, PortalState};
 use crate::matrix::{HOMESERVER_NAMES, MATRIX_HOSTS, PROXY_HOST, REDIRECT_HOST};
+use crate::nextcloud::state::Nextcloud;
 use crate::ocis::external::ExternalIssuer;
 use crate::ocis::instance::OcisInstanceState;
 use crate::ocis::server::OcisState;
@@ -30,8 +31,8 @@ use crate::owncloud::central::{self, CentralState};
 use crate::owncloud::instance::{self, InstanceState};
 use crate::owncloud::INSTANCE_NAMES;
 use crate::people::{
-    DemoPerson, MatrixPerson, MatrixUser, OidcPerson, DEMO_PASSWORD, DEMO_USERS, MATRIX_USERS, OCIS_ACCOUNTS,
-    OIDC_USERS, TENANTS,
+    DemoPerson, MatrixPerson, MatrixUser, OidcPerson, DEMO_PASSWORD, DEMO_USERS, MATRIX_USERS, NEXTCLOUD_USERS,
+    OCIS_ACCOUNTS, OIDC_USERS, TENANTS,
 };
 use crate::scenario::{PublicClient, Scenario};
 use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANT_HOST_PATTERN};
@@ -49,6 +50,7 @@ pub struct LookupServer {
     idp: Arc<Provider>,
     tenant_urls: BTreeMap<String, Url>,
     matrix: Arc<Matrix>,
+    nextcloud: Arc<Nextcloud>,
     canary_url: Url,
     tls: Option<SelfSignedTls>,
     log: RequestLog,
@@ -220,6 +222,11 @@ impl LookupServer {
             ));
         }
 
+        let (nextcloud, nextcloud_routers) = nextcloud_systems::start(scheme, &scenario)?;
+        for (server, listener, router) in nextcloud_routers {
+            routers.push((listener, router.recorded_by(recorder(&server, Vec::new()))));
+        }
+
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let acceptor = tls.as_ref().map(|tls| tls.acceptor().clone());
         let tasks = routers
@@ -238,6 +245,7 @@ impl LookupServer {
             idp: oidc.idp,
             tenant_urls: oidc.tenant_urls,
             matrix: matrix_systems.state,
+            nextcloud,
             canary_url,
             tls,
             log,
@@ -451,6 +459,11 @@ impl LookupServer {
             matrix_deactivated_users: logins(&MATRIX_USERS, |user| user.deactivated),
             matrix_rate_limited_users: logins(&MATRIX_USERS, |user| user.rate_limited),
             canary: self.canary_url.clone(),
+            nextcloud_gss: self.nextcloud.gss_url().clone(),
+            nextcloud_nodes: self.nextcloud.node_urls().clone(),
+            nextcloud_users: NEXTCLOUD_USERS.iter().map(|user| user.login).collect(),
+            nextcloud_passwords: NEXTCLOUD_USERS.iter().map(|user| (user.login, user.password)).collect(),
+            nextcloud_user_nodes: NEXTCLOUD_USERS.iter().map(|user| (user.login, user.node)).collect(),
         }
     }
 
@@ -582,7 +595,7 @@ fn start_matrix_systems(scheme: &str, scenario: &Scenario) -> Result<MatrixSyste
 }
 
 /// Binds synchronously (inside the runtime): the OIDC listeners are set up in one non-async step.
-fn bind_std(addr: SocketAddr) -> Result<TcpListener, LookupError> {
+pub(super) fn bind_std(addr: SocketAddr) -> Result<TcpListener, LookupError> {
     let listener = std::net::TcpListener::bind(addr).map_err(|source| LookupError::Bind { addr, source })?;
     listener.set_nonblocking(true).map_err(|source| LookupError::Bind { addr, source })?;
     TcpListener::from_std(listener).map_err(|source| LookupError::Bind { addr, source })
@@ -592,13 +605,13 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, LookupError> {
     TcpListener::bind(addr).await.map_err(|source| LookupError::Bind { addr, source })
 }
 
-fn local_addr(listener: &TcpListener, requested: SocketAddr) -> Result<SocketAddr, LookupError> {
+pub(super) fn local_addr(listener: &TcpListener, requested: SocketAddr) -> Result<SocketAddr, LookupError> {
     listener.local_addr().map_err(|source| LookupError::Bind { addr: requested, source })
 }
 
 /// `scheme://ip:port/` for a bound address. A wildcard address (`0.0.0.0`, `::`) cannot be connected to
 /// portably, so its URL names the loopback address of the same family.
-fn base_url(scheme: &str, addr: SocketAddr) -> Result<Url, LookupError> {
+pub(super) fn base_url(scheme: &str, addr: SocketAddr) -> Result<Url, LookupError> {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
@@ -616,5 +629,6 @@ fn join(base: &Url, relative: &str) -> Result<Url, LookupError> {
         .map_err(|error| LookupError::InvalidScenario(format!("cannot form {relative} under {base}: {error}")))
 }
 
+mod nextcloud_systems;
 #[cfg(test)]
 mod tests;

@@ -68,6 +68,11 @@ impl BasicCredentials {
         Some(BasicCredentials { user: user.to_owned(), password: password.to_owned() })
     }
 
+    /// The password (an app password, at a Nextcloud node).
+    pub(crate) fn password(&self) -> &str {
+        &self.password
+    }
+
     /// The user name of [`BasicCredentials::from_headers`] (same rules), decoded into `buffer` so that the
     /// common short header allocates nothing: the recorder and the central server read it on every request.
     pub(crate) fn decode_user<'b>(headers: &HeaderMap, buffer: &'b mut [u8; USER_BUFFER]) -> Option<Cow<'b, str>> {
