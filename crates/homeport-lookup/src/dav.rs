@@ -92,13 +92,10 @@ pub(crate) fn serve_home(method: &Method, headers: &HeaderMap, relative: &str, h
         ("GET" | "HEAD", Product::OwnCloud { .. }) if resource.is_collection() => {
             text("text/plain; charset=utf-8", WEBDAV_GET_NOTICE.to_owned())
         }
-        // The demo files have no real content; a short stand-in keeps downloads from failing.
-        ("GET" | "HEAD", Product::OwnCloud { .. }) => {
-            text(resource.content_type(), format!("Homeport demo file: {}\n", resource.path))
-        }
-        ("GET" | "HEAD", Product::Ocis) => {
+        ("GET" | "HEAD", Product::Ocis) if resource.is_collection() => {
             text("text/plain; charset=utf-8", format!("Homeport demo: {}\n", resource.path))
         }
+        ("GET" | "HEAD", product) => download(resource, home, product),
         ("OPTIONS", product) => {
             let mut response = (
                 StatusCode::OK,
@@ -127,6 +124,33 @@ pub(crate) fn serve_home(method: &Method, headers: &HeaderMap, relative: &str, h
     }
 }
 
+/// A file's GET (or HEAD): its content with the headers a sync client needs. Without an `ETag` the ownCloud
+/// client refuses the download ("No E-Tag received from server"), and it checks `Content-Length` against the
+/// listing's size; `Last-Modified` gives the file its time. ownCloud 10 (SabreDAV) sends `ETag`, `Last-Modified`
+/// and `Content-Disposition`; oCIS adds `OC-ETag` and `OC-FileId` (the `oc:id`). See docs/protocols/owncloud-redirect.md.
+fn download(resource: &webdav::Resource, home: &Home, product: Product) -> Response {
+    let body = resource.content();
+    let name = webdav::encode_path(resource.name());
+    let disposition = format!("attachment; filename*=UTF-8''{name}; filename=\"{name}\"");
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(resource.content_type()));
+    // Set here, not left to the body: a HEAD answer has no body but must still say the file's length.
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    headers.insert(header::ETAG, HeaderValue::from_static(resource.etag()));
+    headers.insert(header::LAST_MODIFIED, HeaderValue::from_static(resource.last_modified()));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    if product == Product::Ocis {
+        headers.insert(header::HeaderName::from_static("oc-etag"), HeaderValue::from_static(resource.etag()));
+        if let Ok(value) = HeaderValue::from_str(&resource.oc_id(&home.instance_tag)) {
+            headers.insert(header::HeaderName::from_static("oc-fileid"), value);
+        }
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +164,101 @@ mod tests {
             "decoded owner, raw rest"
         );
         assert_eq!(dav_files_owner("/remote.php/webdav/"), None, "another endpoint");
+    }
+
+    /// What the ownCloud client's download (`GETFileJob`) and discovery read, at both endpoints of an ownCloud 10
+    /// instance: the ETag of the listing again on GET and HEAD, a length that matches `getcontentlength`, the
+    /// listing's date, and the properties discovery refuses a file without (size, permissions, etag, file id).
+    #[tokio::test]
+    async fn owncloud_downloads_carry_what_a_sync_client_checks() {
+        use crate::testing::{client, propfind, start, with_password};
+        let server = start(crate::Scenario::default()).await;
+        let instance = &server.instance_urls()["instance1"];
+        for home in ["remote.php/webdav/", "remote.php/dav/files/test@instance1.com/"] {
+            let listing = with_password(propfind(&client(), instance.join(home).expect("URL")), "test@instance1.com")
+                .header("Depth", "1")
+                .send()
+                .await
+                .expect("instance answers");
+            assert_eq!(listing.status(), 207, "{home}: Multi-Status");
+            let listing = listing.text().await.expect("body");
+            let manual = webdav::find("ownCloud Manual.pdf").expect("the manual is in the demo home");
+            let entry = listing
+                .split("<d:response>")
+                .find(|entry| entry.contains("ownCloud%20Manual.pdf</d:href>"))
+                .unwrap_or_else(|| panic!("{home}: the manual is listed: {listing}"));
+            let length = manual.content().len();
+            for property in [
+                format!("<d:getetag>{}</d:getetag>", crate::owncloud::xml_escape(manual.etag())),
+                format!("<d:getcontentlength>{length}</d:getcontentlength>"),
+                format!("<oc:size>{length}</oc:size>"),
+                "<oc:permissions>RDNVW</oc:permissions>".to_owned(),
+                "<oc:fileid>6</oc:fileid>".to_owned(),
+                "<oc:id>00000006ocinstance1</oc:id>".to_owned(),
+                "<d:getlastmodified>Tue, 14 Nov 2023 10:21:03 GMT</d:getlastmodified>".to_owned(),
+                "<d:getcontenttype>application/pdf</d:getcontenttype>".to_owned(),
+                "<d:resourcetype/>".to_owned(),
+            ] {
+                assert!(entry.contains(&property), "{home}: the manual's listing has {property}: {entry}");
+            }
+            let total: usize = ["Documents/Example.odt", "ownCloud Manual.pdf", "Photos/Paris.jpg"]
+                .into_iter()
+                .map(|path| webdav::find(path).expect("demo file").content().len())
+                .sum();
+            assert!(
+                listing.contains(&format!("<oc:size>{total}</oc:size>")),
+                "{home}: the home's size is the total of its files ({total}): {listing}"
+            );
+
+            let url = instance.join(&format!("{home}ownCloud%20Manual.pdf")).expect("URL");
+            for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+                let response = with_password(client().request(method.clone(), url.clone()), "test@instance1.com")
+                    .send()
+                    .await
+                    .expect("instance answers");
+                assert_eq!(response.status(), 200, "{home}: {method} of a file");
+                let headers = response.headers().clone();
+                assert_eq!(headers["etag"], manual.etag(), "{home}: {method} names the listing's ETag, quoted");
+                assert_eq!(headers["content-length"], length.to_string(), "{home}: {method}: the listed size");
+                assert_eq!(headers["last-modified"], manual.last_modified(), "{home}: {method}: the listed date");
+                assert_eq!(headers["content-type"], "application/pdf", "{home}: {method}: the listed type");
+                assert_eq!(
+                    headers["content-disposition"],
+                    "attachment; filename*=UTF-8''ownCloud%20Manual.pdf; filename=\"ownCloud%20Manual.pdf\"",
+                    "{home}: {method}: a download, as SabreDAV's FilesPlugin says"
+                );
+                assert!(!headers.contains_key("oc-fileid"), "{home}: ownCloud 10 sends OC-FileId on writes only");
+                let body = response.bytes().await.expect("body");
+                let expected: &[u8] = if method == reqwest::Method::HEAD { b"" } else { manual.content() };
+                assert_eq!(&body[..], expected, "{home}: {method}: the file's content (none for HEAD)");
+            }
+        }
+        server.shutdown().await;
+    }
+
+    /// oCIS answers a download like ownCloud and adds `OC-ETag` and `OC-FileId` (reva's ocdav GET and HEAD).
+    #[tokio::test]
+    async fn ocis_downloads_add_oc_etag_and_oc_fileid() {
+        use crate::testing::{access_token, localhost_client, log_in, start};
+        let server = start(crate::Scenario::default()).await;
+        let marie = access_token(&log_in(&server.idp_issuer(), "marie", "radioactivity").await);
+        let url = server.ocis_instance_urls()["A"].join("remote.php/dav/files/marie/Photos/Paris.jpg").expect("URL");
+        let paris = webdav::find("Photos/Paris.jpg").expect("demo file");
+        for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+            let response = localhost_client()
+                .request(method.clone(), url.clone())
+                .bearer_auth(&marie)
+                .send()
+                .await
+                .expect("answers");
+            assert_eq!(response.status(), 200, "{method} of a file");
+            let headers = response.headers();
+            assert_eq!(headers["etag"], paris.etag(), "{method}: ETag");
+            assert_eq!(headers["oc-etag"], paris.etag(), "{method}: OC-ETag repeats it");
+            assert_eq!(headers["oc-fileid"], "00000007ocisA", "{method}: OC-FileId is the oc:id");
+            assert_eq!(headers["content-length"], paris.content().len().to_string(), "{method}: the listed size");
+            assert_eq!(headers["content-type"], "image/jpeg", "{method}: the listed type");
+        }
+        server.shutdown().await;
     }
 }

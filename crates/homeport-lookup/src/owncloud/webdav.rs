@@ -9,9 +9,12 @@ use super::xml_escape;
 pub(crate) struct Resource {
     pub(crate) path: &'static str,
     file_id: u32,
+    /// Quoted, as SabreDAV sends it in `getetag` and the `ETag` header; fixed, since the demo home never changes.
     etag: &'static str,
     last_modified: &'static str,
-    size: u64,
+    /// What a GET of a file answers (a short stand-in for the document); empty for folders. Every size the
+    /// server reports derives from it: a sync client refuses a download whose length differs from the listing.
+    content: &'static [u8],
     content_type: Option<&'static str>,
 }
 
@@ -23,6 +26,41 @@ impl Resource {
     /// The MIME type served on GET (files only).
     pub(crate) fn content_type(&self) -> &'static str {
         self.content_type.unwrap_or("application/octet-stream")
+    }
+
+    /// The entity tag, quoted: `getetag` and the `ETag` (and oCIS's `OC-ETag`) header of GET and HEAD.
+    pub(crate) fn etag(&self) -> &'static str {
+        self.etag
+    }
+
+    /// `getlastmodified` and the `Last-Modified` header, in HTTP's date format.
+    pub(crate) fn last_modified(&self) -> &'static str {
+        self.last_modified
+    }
+
+    /// The body of a GET (files; empty for folders).
+    pub(crate) fn content(&self) -> &'static [u8] {
+        self.content
+    }
+
+    /// The last path segment (`""` for the home).
+    pub(crate) fn name(&self) -> &'static str {
+        let trimmed = self.path.trim_end_matches('/');
+        trimmed.rsplit('/').next().unwrap_or(trimmed)
+    }
+
+    /// ownCloud's `oc:id` (and oCIS's `OC-FileId` header): the file id padded to 8 digits, then the instance id.
+    pub(crate) fn oc_id(&self, instance_tag: &str) -> String {
+        format!("{:08}{instance_tag}", self.file_id)
+    }
+
+    /// Bytes: a file's content length; a folder's total of the files below it (ownCloud's `oc:size` and quota).
+    pub(crate) fn size(&self) -> u64 {
+        let length = |resource: &Resource| u64::try_from(resource.content.len()).unwrap_or(u64::MAX);
+        if !self.is_collection() {
+            return length(self);
+        }
+        HOME.iter().filter(|below| !below.is_collection() && below.path.starts_with(self.path)).map(length).sum()
     }
 
     /// The folder directly containing this resource, `""` for the top level; `None` for the home itself.
@@ -45,7 +83,7 @@ const HOME: [Resource; 6] = [
         file_id: 2,
         etag: "\"65537a6f3c8e2\"",
         last_modified: "Tue, 14 Nov 2023 10:21:03 GMT",
-        size: 5_506_887,
+        content: b"",
         content_type: None,
     },
     Resource {
@@ -53,7 +91,7 @@ const HOME: [Resource; 6] = [
         file_id: 3,
         etag: "\"65537a6f2f4b1\"",
         last_modified: "Tue, 14 Nov 2023 10:21:03 GMT",
-        size: 36_227,
+        content: b"",
         content_type: None,
     },
     Resource {
@@ -61,7 +99,7 @@ const HOME: [Resource; 6] = [
         file_id: 4,
         etag: "\"d6f2c4e0b1a7c3f5e9d8b2a4c6e1f3a5\"",
         last_modified: "Tue, 14 Nov 2023 10:21:03 GMT",
-        size: 36_227,
+        content: b"Homeport demo file: Documents/Example.odt\n",
         content_type: Some("application/vnd.oasis.opendocument.text"),
     },
     Resource {
@@ -69,7 +107,7 @@ const HOME: [Resource; 6] = [
         file_id: 5,
         etag: "\"65537a6f30d7a\"",
         last_modified: "Tue, 14 Nov 2023 10:21:03 GMT",
-        size: 228_761,
+        content: b"",
         content_type: None,
     },
     Resource {
@@ -77,7 +115,7 @@ const HOME: [Resource; 6] = [
         file_id: 6,
         etag: "\"8c2e1a9f4b7d3e6a1c5f8b2d4e7a9c1f\"",
         last_modified: "Tue, 14 Nov 2023 10:21:03 GMT",
-        size: 5_241_899,
+        content: b"Homeport demo file: ownCloud Manual.pdf\n",
         content_type: Some("application/pdf"),
     },
     Resource {
@@ -85,7 +123,7 @@ const HOME: [Resource; 6] = [
         file_id: 7,
         etag: "\"1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d\"",
         last_modified: "Tue, 14 Nov 2023 10:21:03 GMT",
-        size: 228_761,
+        content: b"Homeport demo file: Photos/Paris.jpg\n",
         content_type: Some("image/jpeg"),
     },
 ];
@@ -166,23 +204,24 @@ fn collect_children(folder: &Resource, depth: Depth, out: &mut Vec<&'static Reso
 
 fn write_response(body: &mut String, resource: &Resource, home_href: &str, instance_tag: &str) {
     let href = format!("{home_href}{}", encode_path(resource.path));
-    let oc_id = format!("{:08}{instance_tag}", resource.file_id);
+    let oc_id = resource.oc_id(instance_tag);
+    let size = resource.size();
     // Writing into a String cannot fail; the results are ignored for that reason.
     let _ = write!(body, " <d:response>\n  <d:href>{}</d:href>\n  <d:propstat>\n   <d:prop>\n", xml_escape(&href));
     let _ = writeln!(body, "    <d:getlastmodified>{}</d:getlastmodified>", resource.last_modified);
     let _ = writeln!(body, "    <d:getetag>{}</d:getetag>", xml_escape(resource.etag));
     let _ = writeln!(body, "    <oc:id>{oc_id}</oc:id>");
     let _ = writeln!(body, "    <oc:fileid>{}</oc:fileid>", resource.file_id);
-    let _ = writeln!(body, "    <oc:size>{}</oc:size>", resource.size);
+    let _ = writeln!(body, "    <oc:size>{size}</oc:size>");
     if resource.is_collection() {
         body.push_str("    <d:resourcetype><d:collection/></d:resourcetype>\n");
         body.push_str("    <oc:permissions>RDNVCK</oc:permissions>\n");
-        let _ = writeln!(body, "    <d:quota-used-bytes>{}</d:quota-used-bytes>", resource.size);
+        let _ = writeln!(body, "    <d:quota-used-bytes>{size}</d:quota-used-bytes>");
         let _ = writeln!(body, "    <d:quota-available-bytes>{QUOTA_AVAILABLE_BYTES}</d:quota-available-bytes>");
     } else {
         body.push_str("    <d:resourcetype/>\n");
         body.push_str("    <oc:permissions>RDNVW</oc:permissions>\n");
-        let _ = writeln!(body, "    <d:getcontentlength>{}</d:getcontentlength>", resource.size);
+        let _ = writeln!(body, "    <d:getcontentlength>{size}</d:getcontentlength>");
         let _ = writeln!(body, "    <d:getcontenttype>{}</d:getcontenttype>", resource.content_type());
     }
     body.push_str("   </d:prop>\n   <d:status>HTTP/1.1 200 OK</d:status>\n  </d:propstat>\n </d:response>\n");
