@@ -17,6 +17,7 @@ SYSTEM_PACKAGES=(
   xvfb xauth webkit2gtk-driver                                                   # a real window in tests
   xdg-utils                                   # xdg-open: "Continue in your browser" (honours $BROWSER)
   tinyproxy microsocks                        # real HTTP and SOCKS5 proxies for the --proxy tests
+  owncloud-client-cmd                         # owncloudcmd, the real sync client that syncs a demo instance
 )
 TAURI_DRIVER_VERSION=2.1.0
 SCREENSHOTS=target/e2e-screenshots

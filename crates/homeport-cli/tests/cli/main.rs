@@ -5,6 +5,7 @@
 mod certificates;
 mod matrix;
 mod oidc;
+mod owncloudcmd;
 mod plain_http;
 mod proxy;
 mod real_connect;
