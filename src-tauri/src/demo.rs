@@ -7,8 +7,8 @@ use homeport_engine::{ErrorCode, ErrorReport};
 use homeport_lookup::{LookupServer, Scenario, DEMO_PASSWORD, TENANT_HOST_PATTERN};
 
 use crate::ipc::{
-    error, DemoInfo, DemoInstance, DemoMatrix, DemoMatrixPerson, DemoOidcPerson, DemoPerson, DemoPortal,
-    DemoSelfSigned, DemoTenant, PortalMode,
+    error, DemoInfo, DemoInstance, DemoMatrix, DemoMatrixPerson, DemoNextcloud, DemoNextcloudPerson, DemoOidcPerson,
+    DemoPerson, DemoPortal, DemoSelfSigned, DemoTenant, PortalMode,
 };
 
 /// The name the demo's multitenant application goes by (its xsappname,
@@ -115,6 +115,7 @@ fn describe(server: &LookupServer, self_signed: &LookupServer) -> DemoInfo {
             })
             .collect(),
         matrix: describe_matrix(server),
+        nextcloud: describe_nextcloud(server),
         self_signed: DemoSelfSigned {
             central_url: self_signed.central_url().to_string(),
             sha256: self_signed.description().tls_certificate_sha256.unwrap_or_default(),
@@ -156,6 +157,28 @@ fn describe_matrix(server: &LookupServer) -> DemoMatrix {
             })
             .collect(),
         portals,
+    }
+}
+
+fn describe_nextcloud(server: &LookupServer) -> DemoNextcloud {
+    DemoNextcloud {
+        gss_url: server.nextcloud_gss_url().to_string(),
+        nodes: server
+            .nextcloud_node_urls()
+            .iter()
+            .map(|(name, url)| DemoInstance { name: name.clone(), url: url.to_string() })
+            .collect(),
+        people: server
+            .nextcloud_people()
+            .into_iter()
+            .map(|person| DemoNextcloudPerson {
+                login: person.login.to_owned(),
+                password: person.password.to_owned(),
+                display_name: person.display_name.to_owned(),
+                node: person.node.to_owned(),
+                node_url: person.node_url,
+            })
+            .collect(),
     }
 }
 

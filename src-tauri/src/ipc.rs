@@ -123,6 +123,32 @@ pub struct DemoInfo {
     /// MSC1730 (docs/protocols/matrix-msc1730.md): two Matrix login portals in front of two
     /// homeservers.
     pub matrix: DemoMatrix,
+    /// Nextcloud Global Scale (docs/scenarios.md#nextcloud-global-scale): a Global Site Selector
+    /// that logs people in with Login Flow v2 and names the node that holds their account.
+    pub nextcloud: DemoNextcloud,
+}
+
+/// The Nextcloud systems of the demo: the Global Site Selector (the address to type), its two
+/// nodes and their people.
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoNextcloud {
+    pub gss_url: String,
+    /// The nodes (`node1`, `node2`).
+    pub nodes: Vec<DemoInstance>,
+    pub people: Vec<DemoNextcloudPerson>,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoNextcloudPerson {
+    pub login: String,
+    /// The account password, typed into the Global Site Selector's login page; Homeport stores
+    /// the app password the node hands out instead.
+    pub password: String,
+    pub display_name: String,
+    /// The node that holds the account: `node1` or `node2`.
+    pub node: String,
+    /// That node's URL, where the account ends up.
+    pub node_url: String,
 }
 
 /// The Matrix systems of the demo (MSC1730): one portal per mode, the homeservers behind them

@@ -360,6 +360,11 @@ export type DemoInfo = {
 	 *  homeservers.
 	 */
 	matrix: DemoMatrix,
+	/**
+	 *  Nextcloud Global Scale (docs/scenarios.md#nextcloud-global-scale): a Global Site Selector
+	 *  that logs people in with Login Flow v2 and names the node that holds their account.
+	 */
+	nextcloud: DemoNextcloud,
 };
 
 export type DemoInstance = {
@@ -395,6 +400,31 @@ export type DemoMatrixPerson = {
 	deactivated: boolean,
 	/**  The first login is answered "wait": Homeport waits visibly and tries once more. */
 	rate_limited: boolean,
+};
+
+/**
+ *  The Nextcloud systems of the demo: the Global Site Selector (the address to type), its two
+ *  nodes and their people.
+ */
+export type DemoNextcloud = {
+	gss_url: string,
+	/**  The nodes (`node1`, `node2`). */
+	nodes: DemoInstance[],
+	people: DemoNextcloudPerson[],
+};
+
+export type DemoNextcloudPerson = {
+	login: string,
+	/**
+	 *  The account password, typed into the Global Site Selector's login page; Homeport stores
+	 *  the app password the node hands out instead.
+	 */
+	password: string,
+	display_name: string,
+	/**  The node that holds the account: `node1` or `node2`. */
+	node: string,
+	/**  That node's URL, where the account ends up. */
+	node_url: string,
 };
 
 export type DemoOidcPerson = {
