@@ -33,6 +33,10 @@ pub(crate) fn router(state: Arc<Nextcloud>) -> Router {
         .route("/index.php/login/v2", post(init))
         .route("/index.php/login/v2/poll", post(poll))
         .route("/index.php/login/v2/flow/{token}", get(landing))
+        // Nextcloud with pretty URLs answers the same without `index.php`.
+        .route("/login/v2", post(init))
+        .route("/login/v2/poll", post(poll))
+        .route("/login/v2/flow/{token}", get(landing))
         .route(PICKER_PATH, get(picker))
         .route(GRANT_PATH, get(grant_page).post(grant))
         .route(LOGIN_PATH, get(login_page).post(login));

@@ -32,6 +32,8 @@ struct Flow {
     /// The client's `User-Agent`, shown on the pages ("… wants to access your account").
     client: String,
     created: Instant,
+    /// Set by [`Nextcloud::expire_all_flows`]: the flow counts as older than its lifetime.
+    expired: bool,
     granted: Option<Credentials>,
 }
 
@@ -131,9 +133,10 @@ impl Nextcloud {
             }
         }
         let client: String = client.chars().take(256).collect();
-        tables
-            .flows
-            .insert(login_token.clone(), Flow { poll_token: poll_token.clone(), client, created: now, granted: None });
+        tables.flows.insert(
+            login_token.clone(),
+            Flow { poll_token: poll_token.clone(), client, created: now, expired: false, granted: None },
+        );
         Ok((poll_token, login_token))
     }
 
@@ -225,6 +228,13 @@ impl Nextcloud {
         counts
     }
 
+    /// Acts out 20 minutes passing: every flow started so far is expired.
+    pub(crate) fn expire_all_flows(&self) {
+        for flow in self.lock().flows.values_mut() {
+            flow.expired = true;
+        }
+    }
+
     /// A new browser session; its id.
     pub(crate) fn new_session(&self) -> Result<String, getrandom::Error> {
         let id = random_token(SESSION_ID_LENGTH)?;
@@ -252,7 +262,7 @@ impl Nextcloud {
 }
 
 fn expired(flow: &Flow, now: Instant) -> bool {
-    now.saturating_duration_since(flow.created) >= FLOW_LIFETIME
+    flow.expired || now.saturating_duration_since(flow.created) >= FLOW_LIFETIME
 }
 
 /// The account behind `login` and its account password, on whichever node (the GSS knows them all).

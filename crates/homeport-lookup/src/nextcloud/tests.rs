@@ -331,3 +331,55 @@ async fn the_log_keeps_no_password_app_password_or_poll_token() {
     assert!(log.contains("\"basic_user\":\"alice\""), "the login name is kept");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_granted_flow_expires_unpolled_and_a_new_flow_works() {
+    let server = start(Scenario::default()).await;
+    let (token, endpoint, login) = start_flow(&server).await;
+    auto_login_nextcloud(&login, "alice", "alice-pw").await.expect("alice grants");
+    server.expire_nextcloud_flows();
+    assert_eq!(poll(&endpoint, &token).await, (404, json!([])), "after 20 minutes the poll has nothing");
+    let again = client().get(login).send().await.expect("the old login URL answers");
+    assert_eq!(again.status(), 403, "an expired flow's page is Nextcloud's 403");
+    let (token, endpoint, login) = start_flow(&server).await;
+    auto_login_nextcloud(&login, "bob", "bob-pw").await.expect("a new flow is fresh");
+    assert_eq!(poll(&endpoint, &token).await.0, 200, "and answers its credentials");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_flow_works_over_tls_and_without_index_php() {
+    let server = start(Scenario { tls: true, ..Scenario::default() }).await;
+    let certificate = server.certificate_der().expect("a certificate with TLS");
+    let trusting = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .add_root_certificate(reqwest::Certificate::from_der(&certificate).expect("DER"))
+        .build()
+        .expect("a client");
+    let gss = server.nextcloud_gss_url();
+    assert_eq!(gss.scheme(), "https", "the GSS serves https");
+    let flow: Value = trusting
+        .post(gss.join("login/v2").expect("a URL"))
+        .send()
+        .await
+        .expect("the pretty URL answers")
+        .json()
+        .await
+        .expect("JSON");
+    let login = url::Url::parse(flow["login"].as_str().expect("login")).expect("a URL");
+    crate::robot::auto_login_nextcloud_trusting(&login, "alice", "alice-pw", Some(&certificate))
+        .await
+        .expect("the robot trusts the certificate");
+    let credentials: Value = trusting
+        .post(flow["poll"]["endpoint"].as_str().expect("endpoint"))
+        .form(&[("token", flow["poll"]["token"].as_str().expect("token"))])
+        .send()
+        .await
+        .expect("the poll answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(credentials["server"].as_str().is_some_and(|server| server.starts_with("https://")), "{credentials}");
+    server.shutdown().await;
+}

@@ -78,6 +78,12 @@ impl LookupServer {
         self.nextcloud.is_app_password(login, password)
     }
 
+    /// Acts out Login Flow v2's 20 minutes passing for QA and tests: every flow the GSS started so far is expired
+    /// (its login URL answers "Your login token is invalid or has expired", its poll `404`); new flows work.
+    pub fn expire_nextcloud_flows(&self) {
+        self.nextcloud.expire_all_flows();
+    }
+
     /// How many app passwords each Nextcloud node accepts now, by node (`node1`, `node2`).
     pub fn nextcloud_app_password_counts(&self) -> BTreeMap<String, usize> {
         self.nextcloud.app_password_counts()
