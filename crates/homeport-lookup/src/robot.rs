@@ -212,6 +212,9 @@ pub struct Raced<T> {
 /// Runs `waiting` — a client waiting for the browser to come back to its loopback listener — while the robot does
 /// the browser's part ([`complete_browser_login`] at `authorize_url`). The robot's failure (a wrong password, a
 /// refused IdP) ends the wait at once, instead of the client waiting minutes for a browser that never comes back.
+///
+/// A Nextcloud Login Flow v2 login URL (`…/login/v2/flow/<token>`) gets [`auto_login_nextcloud`] instead: the
+/// client is polling, not listening, and `callback_status` is the status of the "Account connected" page (200).
 pub async fn while_browser_logs_in<T>(
     waiting: impl Future<Output = T>,
     authorize_url: &Url,
@@ -220,7 +223,13 @@ pub async fn while_browser_logs_in<T>(
 ) -> Result<Raced<T>, LookupError> {
     let (url, user, password) = (authorize_url.clone(), user.to_owned(), password.to_owned());
     // Its own task: the robot and the client's listener must make progress together.
-    let mut robot = tokio::spawn(async move { complete_browser_login(&url, &user, &password).await });
+    let mut robot = tokio::spawn(async move {
+        if nextcloud::is_flow_url(&url) {
+            auto_login_nextcloud(&url, &user, &password).await.map(|()| 200)
+        } else {
+            complete_browser_login(&url, &user, &password).await
+        }
+    });
     tokio::pin!(waiting);
     let mut callback_status = None;
     loop {

@@ -383,3 +383,29 @@ async fn the_flow_works_over_tls_and_without_index_php() {
     assert!(credentials["server"].as_str().is_some_and(|server| server.starts_with("https://")), "{credentials}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn while_browser_logs_in_drives_a_nextcloud_flow_while_the_client_polls() {
+    let server = start(Scenario::default()).await;
+    let (token, endpoint, login) = start_flow(&server).await;
+    let polling = async {
+        for _ in 0..200 {
+            let (status, credentials) = poll(&endpoint, &token).await;
+            if status == 200 {
+                return Some(credentials);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        None
+    };
+    let raced = crate::robot::while_browser_logs_in(polling, &login, "bob", "bob-pw").await.expect("the robot grants");
+    let credentials = raced.outcome.expect("the poll gets the credentials within 5 s");
+    assert_eq!(credentials["loginName"], "bob", "bob's credentials: {credentials}");
+
+    let (token, endpoint, login) = start_flow(&server).await;
+    let waiting = async { tokio::time::sleep(std::time::Duration::from_secs(30)).await };
+    let refused = crate::robot::while_browser_logs_in(waiting, &login, "bob", "wrong").await;
+    assert!(refused.is_err(), "a wrong password ends the wait at once, without the 30 s");
+    assert_eq!(poll(&endpoint, &token).await.0, 404, "nothing granted");
+    server.shutdown().await;
+}

@@ -98,6 +98,11 @@ pub async fn auto_login_nextcloud_trusting(
     Err(LookupError::AutoLogin(format!("no \"Account connected\" page after {MAX_STEPS} steps")))
 }
 
+/// Whether `url` is a Login Flow v2 login URL (`<server>/index.php/login/v2/flow/<token>`, or without `index.php`).
+pub(super) fn is_flow_url(url: &Url) -> bool {
+    url.path().rsplit_once("/login/v2/flow/").is_some_and(|(_, token)| !token.is_empty() && !token.contains('/'))
+}
+
 enum Request {
     Get(Url),
     Post(Url, Fields),
@@ -129,4 +134,29 @@ fn remember_cookies(answer: &reqwest::Response, cookies: &mut Vec<(String, Strin
 fn cookie_header(cookies: &[(String, String)]) -> Option<String> {
     (!cookies.is_empty())
         .then(|| cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_urls_are_told_from_authorization_requests() {
+        let url = |text: &str| Url::parse(text).expect("a URL");
+        assert!(is_flow_url(&url("http://127.0.0.1:1/index.php/login/v2/flow/abc")), "Nextcloud's login URL");
+        assert!(is_flow_url(&url("http://127.0.0.1:1/nc/login/v2/flow/abc")), "without index.php, under a path");
+        assert!(!is_flow_url(&url("http://127.0.0.1:1/index.php/login/v2/flow")), "the picker is no start");
+        assert!(!is_flow_url(&url("http://127.0.0.1:1/authorize?login/v2/flow/x")), "an OIDC request is not");
+    }
+
+    #[tokio::test]
+    async fn non_loopback_servers_are_refused_before_any_request() {
+        let refused = auto_login_nextcloud(
+            &Url::parse("https://cloud.example.com/index.php/login/v2/flow/x").expect("URL"),
+            "alice",
+            "alice-pw",
+        )
+        .await;
+        assert!(matches!(refused, Err(LookupError::AutoLogin(_))), "off loopback: {refused:?}");
+    }
 }
