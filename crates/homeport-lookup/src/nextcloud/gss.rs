@@ -103,7 +103,7 @@ async fn landing(State(state): State<Arc<Nextcloud>>, Path(token): Path<String>,
     });
     let mut response = see_other(PICKER_PATH);
     if let Some(id) = cookie {
-        set_cookie(&mut response, &id);
+        set_cookie(&state, &mut response, &id);
     }
     response
 }
@@ -208,7 +208,7 @@ async fn login_page(
     let redirect = query.redirect_url.unwrap_or_default();
     let mut response = pages::login_form(&redirect, &request_token, query.user.as_deref().unwrap_or_default(), None);
     if let Some(id) = cookie {
-        set_cookie(&mut response, &id);
+        set_cookie(&state, &mut response, &id);
     }
     response
 }
@@ -286,8 +286,11 @@ fn check_state_token(state: &Nextcloud, session: &str, given: Option<&str>) -> R
     Ok(())
 }
 
-fn set_cookie(response: &mut Response, id: &str) {
-    if let Ok(value) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={id}; path=/; HttpOnly; SameSite=Lax")) {
+/// The session cookie, `Secure` when the GSS serves https (as Nextcloud sets it).
+fn set_cookie(state: &Nextcloud, response: &mut Response, id: &str) {
+    let secure = if state.gss_url().scheme() == "https" { "; Secure" } else { "" };
+    if let Ok(value) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={id}; path=/; HttpOnly; SameSite=Lax{secure}"))
+    {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }
