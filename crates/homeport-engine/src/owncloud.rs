@@ -143,7 +143,8 @@ pub fn dav_url(base: &ServerUrl) -> Url {
 /// URL is not a DAV URL, so the caller can tell the redirect went somewhere unexpected.
 pub fn base_of_dav_url(url: &Url) -> Option<ServerUrl> {
     let path = url.path();
-    let index = path.find("/remote.php/webdav")?;
+    // Nextcloud's own form is `remote.php/dav/files/<user>/` (docs/protocols/nextcloud-login-flow.md).
+    let index = path.find("/remote.php/webdav").or_else(|| path.find("/remote.php/dav/files/"))?;
     let mut base = url.clone();
     base.set_path(&path[..=index]);
     ServerUrl::from_url(base).ok()
@@ -169,7 +170,11 @@ struct OcsMeta {
     message: Option<String>,
 }
 
-fn parse_ocs<T: for<'de> Deserialize<'de>>(url: &Url, body: &[u8], what: &'static str) -> Result<T, ConnectError> {
+pub(crate) fn parse_ocs<T: for<'de> Deserialize<'de>>(
+    url: &Url,
+    body: &[u8],
+    what: &'static str,
+) -> Result<T, ConnectError> {
     let invalid = |reason: String| ConnectError::InvalidResponse { url: url.to_string(), what, reason };
     let envelope: Ocs<T> =
         serde_json::from_slice(body).map_err(|e| invalid(format!("{e}; the body starts with: {}", snippet(body))))?;
@@ -329,6 +334,8 @@ mod tests {
         assert_eq!(base_of_dav_url(&dav).map(|b| b.to_string()), Some("https://host/instance3/".into()));
         let other = Url::parse("https://host/login").expect("url");
         assert_eq!(base_of_dav_url(&other), None, "not a DAV URL");
+        let nextcloud = Url::parse("https://node1.example/nc/remote.php/dav/files/alice/").expect("url");
+        assert_eq!(base_of_dav_url(&nextcloud).map(|b| b.to_string()), Some("https://node1.example/nc/".into()));
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl From<String> for Secret {
 }
 
 /// A login name with its password.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     pub user: String,
     pub password: Secret,
