@@ -245,11 +245,16 @@ async fn accounts_list() -> Result<AccountList, ErrorReport> {
     .await
 }
 
-/// Removes the account and its keyring entry.
+/// Removes the account and its keyring entry; a Nextcloud account's app password is deleted at
+/// its server first (the engine's `ops::remove`): the answer says whether that worked.
 #[tauri::command]
 #[specta::specta]
-async fn account_remove(id: String) -> Result<(), ErrorReport> {
-    with_store(move |store| store.remove(&id).map(drop)).await
+async fn account_remove(id: String) -> Result<Option<ops::AppPasswordRevocation>, ErrorReport> {
+    let proxy = blocking(proxy::load).await?;
+    let store = blocking(|| AccountStore::open_default().map_err(|e| ConnectError::from(e).report())).await?;
+    let http = homeport_engine::HttpConfig { proxy, ..Default::default() };
+    let removed = ops::remove(&store, &id, http).await.map_err(|e| ConnectError::from(e).report())?;
+    Ok(removed.app_password)
 }
 
 /// Logs in again with the stored secret (password, or an OIDC account's refresh token) and

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use homeport_engine::account::format_unix;
-use homeport_engine::ops::{self, ReverifyError, ReverifyOptions};
+use homeport_engine::ops::{self, AppPasswordRevocation, ReverifyError, ReverifyOptions};
 use homeport_engine::{Account, AccountStore, Decision, ErrorCode, Origin, StoreError, WizardOptions};
 
 use crate::output::{Done, Failure};
@@ -13,7 +13,8 @@ pub enum AccountsCommand {
     List,
     /// One account in detail.
     Show(IdArgs),
-    /// Remove an account and its password from the keyring.
+    /// Remove an account and its password from the keyring (a Nextcloud account's app password is
+    /// deleted at its server first).
     Remove(IdArgs),
     /// Log in again with the stored secret and check the account at its instance (an OpenID
     /// Connect account refreshes its login; the new refresh token replaces the old one).
@@ -40,6 +41,9 @@ pub async fn run(command: AccountsCommand) -> Result<Done, Failure> {
     let store = AccountStore::open_default().map_err(|e| Failure::store(&e))?;
     if let AccountsCommand::Verify(args) = command {
         return verify(store, args).await;
+    }
+    if let AccountsCommand::Remove(IdArgs { id }) = command {
+        return remove(store, &id).await;
     }
     // The keyring client is blocking D-Bus: keep it off the async workers.
     tokio::task::spawn_blocking(move || execute(&store, command))
@@ -83,15 +87,35 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<Done, Store
         }
         // Verify talks to the network; run() handles it before coming here.
         AccountsCommand::Verify(_) => Done::nothing(),
-        AccountsCommand::Remove(IdArgs { id }) => {
-            let account = store.remove(&id)?;
-            let text = format!(
-                "Removed account {} ({} at {}) and its password from the keyring.\n",
-                account.id, account.user_id, account.instance_url
-            );
-            Done::new(&serde_json::json!({ "removed": account }), text)
-        }
+        // Remove may talk to the network (a Nextcloud app password); run() handles it.
+        AccountsCommand::Remove(_) => Done::nothing(),
     })
+}
+
+/// Removes the account (the engine deletes a Nextcloud app password at its node first) and says
+/// what became of the app password: one the node did not delete still works there.
+async fn remove(store: AccountStore, id: &str) -> Result<Done, Failure> {
+    let removed = ops::remove(&store, id, Default::default()).await.map_err(|e| Failure::store(&e))?;
+    let account = &removed.account;
+    let secret = match account.auth_method {
+        homeport_engine::AuthMethod::AppPassword => "app password",
+        _ if account.oidc.is_some() || account.matrix.is_some() => "tokens",
+        _ => "password",
+    };
+    let mut text = format!(
+        "Removed account {} ({} at {}) and its {secret} from the keyring.\n",
+        account.id, account.user_id, account.instance_url
+    );
+    match &removed.app_password {
+        Some(AppPasswordRevocation::Deleted { server }) => {
+            text.push_str(&format!("  The app password was deleted at {server}: it no longer works anywhere.\n"));
+        }
+        Some(AppPasswordRevocation::Failed { server, reason }) => text.push_str(&format!(
+            "  ! The app password was NOT deleted at {server} ({reason}). It still works there: revoke it in the server's settings (Personal settings → Security → Devices & sessions). The account is removed here all the same.\n"
+        )),
+        None => {}
+    }
+    Ok(Done::new(&serde_json::json!({ "removed": account, "app_password": removed.app_password }), text))
 }
 
 /// The address the account was added with, for a hint.
@@ -181,6 +205,7 @@ fn describe_account(a: &Account, secret: &str) -> String {
         let _ = writeln!(out, "  Device          {}", matrix.device_id);
     }
     let what = match (&a.oidc, &a.matrix) {
+        _ if a.auth_method == homeport_engine::AuthMethod::AppPassword => "App password   ",
         (Some(oidc), _) if oidc.login_expires_at.is_some() => "Access token   ",
         (Some(_), _) => "Refresh token  ",
         (_, Some(_)) => "Tokens         ",

@@ -13,6 +13,7 @@ use homeport_engine::oidc_client::ClientSettings;
 use homeport_engine::owncloud::initials;
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::trace_export::{self, TraceFormat, TraceMeta};
+use homeport_engine::wizard::Protocol;
 use homeport_engine::{
     AccountStore, Answer, Answerer, ConnectError, Connected, Credentials, Decision, Origin, ProxySettings, SaveOutcome,
     Secret, ServerUrl, Settings, Step, Trace, Wizard, WizardEvent, WizardOptions,
@@ -168,7 +169,8 @@ async fn connect(
             Some(Settings::open_default().map_err(|e| Failure::store(&e))?.registered_clients())
         },
     };
-    let options = WizardOptions { observer, tenant_profiles, http: http_config(&args)?, oidc_clients };
+    let options =
+        WizardOptions { observer, tenant_profiles, http: http_config(&args)?, oidc_clients, ..Default::default() };
     let mut wizard = Wizard::new(&args.address, options).map_err(|e| Failure::new(&e))?;
     *unwritten = Some(wizard.trace().clone());
     for origin in &args.approve_redirect {
@@ -319,6 +321,13 @@ impl Answerer for FlagAnswerer<'_> {
                 open_login_page(self.args.browser, url, json);
                 Answer::ContinueInBrowser
             }
+            // Nextcloud's Login Flow v2 needs no way back to this computer: the link works in any
+            // browser, on any device. A person at a terminal gets it printed (as --browser print)
+            // and Homeport waits; a script says --browser (docs/cli.md).
+            Decision::OpenBrowser { url, protocol: Protocol::Nextcloud, .. } if std::io::stdout().is_terminal() => {
+                open_login_page(Some(BrowserMode::Print), url, json);
+                Answer::ContinueInBrowser
+            }
             Decision::ChooseInstance { instances } if self.args.instance.is_some() && !self.instance_offered => {
                 self.instance_offered = true;
                 match InstanceLink::named(instances, self.args.instance.as_deref().unwrap_or_default()) {
@@ -427,6 +436,9 @@ fn answer_hint(decision: &Decision) -> String {
         Decision::ConfirmUser { typed, logged_in, .. } => format!(
             "the identity provider logged you in as {logged_in}, not {typed}: log out there (or use a private window) and run again, or run again with --continue-as {logged_in}"
         ),
+        Decision::OpenBrowser { protocol: Protocol::Nextcloud, .. } => {
+            "this Nextcloud server logs in in the browser (Login Flow v2): run again with --browser system (or --browser print), or --user NAME --password-stdin".into()
+        }
         Decision::OpenBrowser { issuer, .. } => format!(
             "this server logs in with OpenID Connect at {issuer}, in the browser: run again with --browser system (or --browser print)"
         ),

@@ -13,6 +13,8 @@ use crate::certificate::{authority, normalize_fingerprint, CertificatePin};
 #[serde(rename_all = "kebab-case")]
 pub enum AccountKind {
     Owncloud,
+    /// Nextcloud (status.php's `productname`), logged in with an app password.
+    Nextcloud,
     Ocis,
     Matrix,
     TenantOidc,
@@ -26,6 +28,9 @@ pub enum AuthMethod {
     Oidc,
     MatrixPassword,
     MatrixSso,
+    /// A Nextcloud app password (Login Flow v2, or a password converted): the keyring keeps it,
+    /// never the account password.
+    AppPassword,
 }
 
 /// Stored in accounts.json; the secret lives in the keyring under the account's id.

@@ -1,7 +1,7 @@
 //! Use cases the shells share beyond one wizard run: each lives here once, and the CLI and the
 //! desktop app only translate its result (words, exit codes, pages).
 
-use crate::account::Account;
+use crate::account::{Account, AuthMethod};
 use crate::address::Origin;
 use crate::error::ConnectError;
 use crate::report::{ErrorCode, ErrorReport};
@@ -129,4 +129,94 @@ async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ReverifyError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| ReverifyError::Stopped(e.to_string()))?.map_err(Into::into)
+}
+
+/// What became of a Nextcloud account's app password when the account was removed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AppPasswordRevocation {
+    /// The node deleted it (`DELETE ocs/v2.php/core/apppassword`): it works nowhere any more.
+    Deleted { server: String },
+    /// The node did not delete it (unreachable, refused): it still works there until someone
+    /// revokes it in the server's security settings (the account was removed here all the same).
+    Failed { server: String, reason: String },
+}
+
+/// A removed account.
+#[derive(Debug)]
+pub struct Removed {
+    pub account: Account,
+    /// For a Nextcloud account: whether its app password was deleted at the server.
+    pub app_password: Option<AppPasswordRevocation>,
+}
+
+/// Removes an account: a Nextcloud account's app password is deleted at its node first (so it
+/// stops working there, as Nextcloud's own clients do), then the account and its keyring entry go
+/// here — also when the node could not delete it (the result says so). `http` carries the proxy;
+/// the account's trusted certificates are added to it.
+pub async fn remove(store: &AccountStore, id: &str, http: crate::http::HttpConfig) -> Result<Removed, StoreError> {
+    let (reading, owned) = (store.clone(), id.to_owned());
+    let (account, secret) = tokio::task::spawn_blocking(move || {
+        let account = reading.get(&owned)?;
+        let secret = reading.secret(&owned);
+        Ok::<_, StoreError>((account, secret))
+    })
+    .await
+    .map_err(|e| stopped(store, e))??;
+    let app_password = match account.auth_method {
+        AuthMethod::AppPassword => Some(match secret {
+            Ok(secret) => revoke_app_password(&account, secret, http).await,
+            Err(error) => AppPasswordRevocation::Failed {
+                server: account.instance_url.to_string(),
+                reason: format!("the app password could not be read from the keyring: {error}"),
+            },
+        }),
+        _ => None,
+    };
+    let (writing, owned) = (store.clone(), id.to_owned());
+    let account =
+        tokio::task::spawn_blocking(move || writing.remove(&owned)).await.map_err(|e| stopped(store, e))??;
+    Ok(Removed { account, app_password })
+}
+
+/// `DELETE <node>/ocs/v2.php/core/apppassword` with the app password itself; no redirect is
+/// followed (the app password goes to the node it was made at, and nowhere else).
+async fn revoke_app_password(
+    account: &Account,
+    secret: crate::secret::Secret,
+    mut http: crate::http::HttpConfig,
+) -> AppPasswordRevocation {
+    let server = account.instance_url.to_string();
+    http.pinned_certificates.extend(account.certificate_pins());
+    let client = match crate::http::HttpClient::new(http, crate::trace::Trace::new(None)) {
+        Ok(client) => client,
+        Err(error) => return AppPasswordRevocation::Failed { server, reason: error.to_string() },
+    };
+    let credentials = crate::secret::Credentials { user: account.login_name.clone(), password: secret };
+    let request = crate::http::HttpRequest::new(
+        reqwest::Method::DELETE,
+        account.instance_url.join(crate::nextcloud::APP_PASSWORD_PATH),
+        crate::trace::Participant::Instance,
+    )
+    .header("OCS-APIRequest", "true")
+    .header("Accept", "application/json")
+    .auth(crate::http::Auth::Basic(credentials));
+    match client.send(&request, 1).await {
+        Ok(response) if response.status == 200 => AppPasswordRevocation::Deleted { server },
+        Ok(response) => AppPasswordRevocation::Failed {
+            server,
+            reason: format!("the server answered HTTP {} instead of 200", response.status),
+        },
+        Err(error) => AppPasswordRevocation::Failed { server, reason: error.to_string() },
+    }
+}
+
+/// The blocking store work stopped (a panic): an I/O error of the store's folder.
+fn stopped(store: &AccountStore, error: tokio::task::JoinError) -> StoreError {
+    StoreError::Io {
+        action: "finish the work in",
+        path: store.dir().to_path_buf(),
+        source: std::io::Error::other(error),
+    }
 }

@@ -50,8 +50,11 @@ export const commands = {
 	 *  [`AccountList::keyring`] and the secrets are "unknown".
 	 */
 	accountsList: () => typedError<AccountList, ErrorReport>(__TAURI_INVOKE("accounts_list")),
-	/**  Removes the account and its keyring entry. */
-	accountRemove: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("account_remove", { id })),
+	/**
+	 *  Removes the account and its keyring entry; a Nextcloud account's app password is deleted at
+	 *  its server first (the engine's `ops::remove`): the answer says whether that worked.
+	 */
+	accountRemove: (id: string) => typedError<AppPasswordRevocation | null, ErrorReport>(__TAURI_INVOKE("account_remove", { id })),
 	/**
 	 *  Logs in again with the stored secret (password, or an OIDC account's refresh token) and
 	 *  checks the instance still knows the account; the engine stores what it found (and the secret
@@ -127,7 +130,9 @@ export type AccountEntry = {
 	has_secret: boolean | null,
 };
 
-export type AccountKind = "owncloud" | "ocis" | "matrix" | "tenant-oidc";
+export type AccountKind = "owncloud" | 
+/**  Nextcloud (status.php's `productname`), logged in with an app password. */
+"nextcloud" | "ocis" | "matrix" | "tenant-oidc";
 
 /**
  *  The stored accounts (accounts.json needs no keyring), and why the keyring could not be
@@ -178,7 +183,22 @@ export type AppInfo = {
 	script: string | null,
 };
 
-export type AuthMethod = "basic" | "oidc" | "matrix_password" | "matrix_sso";
+/**  What became of a Nextcloud account's app password when the account was removed. */
+export type AppPasswordRevocation = 
+/**  The node deleted it (`DELETE ocs/v2.php/core/apppassword`): it works nowhere any more. */
+{ outcome: "deleted"; server: string } | 
+/**
+ *  The node did not delete it (unreachable, refused): it still works there until someone
+ *  revokes it in the server's security settings (the account was removed here all the same).
+ */
+{ outcome: "failed"; server: string; reason: string };
+
+export type AuthMethod = "basic" | "oidc" | "matrix_password" | "matrix_sso" | 
+/**
+ *  A Nextcloud app password (Login Flow v2, or a password converted): the keyring keeps it,
+ *  never the account password.
+ */
+"app_password";
 
 /**  A scenario's answers, resolved, for the UI to play visibly (the autopilot). */
 export type AutopilotScript = {
@@ -618,8 +638,10 @@ export type PortalMode =
  *  names.
  */
 export type Protocol = 
-/**  ownCloud's WebDAV with Basic credentials (ownCloud, Nextcloud-style servers). */
+/**  ownCloud's WebDAV with Basic credentials (ownCloud 10). */
 "owncloud" | 
+/**  Nextcloud: Login Flow v2 in the browser, app passwords (docs/protocols/nextcloud-login-flow.md). */
+"nextcloud" | 
 /**  OpenID Connect (oCIS, tenants' identity zones). */
 "oidc" | 
 /**  The Matrix client-server API. */

@@ -18,8 +18,10 @@ use crate::trace::Exchange;
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
-    /// ownCloud's WebDAV with Basic credentials (ownCloud, Nextcloud-style servers).
+    /// ownCloud's WebDAV with Basic credentials (ownCloud 10).
     Owncloud,
+    /// Nextcloud: Login Flow v2 in the browser, app passwords (docs/protocols/nextcloud-login-flow.md).
+    Nextcloud,
     /// OpenID Connect (oCIS, tenants' identity zones).
     Oidc,
     /// The Matrix client-server API.

@@ -6,15 +6,18 @@
 mod decision;
 mod discovery;
 mod matrix;
+mod nextcloud;
 mod oidc;
 mod oidc_tokens;
 mod owncloud;
 
 pub use self::decision::{Connected, Decision, Protocol, Resent, Step};
+pub use self::nextcloud::LoginFlowTiming;
 
 use std::collections::HashSet;
 
 use self::matrix::{MatrixPhase, MatrixStart};
+use self::nextcloud::NextcloudPhase;
 use self::oidc::{OidcPhase, StoredLogin};
 use self::owncloud::OwncloudPhase;
 use crate::account::{now_unix, Account, AccountKind, AuthMethod};
@@ -38,6 +41,8 @@ pub struct WizardOptions {
     /// OpenID Connect clients: the person's settings by issuer, and the memory of registered ones
     /// (docs/protocols/oidc-ocis.md#the-client).
     pub oidc_clients: ClientSettings,
+    /// How often, and how long, Nextcloud's Login Flow v2 is polled (tests shorten it).
+    pub login_flow: LoginFlowTiming,
 }
 
 // One per wizard: boxing the larger variant would buy nothing.
@@ -48,6 +53,7 @@ enum Phase {
     Owncloud(OwncloudPhase),
     Oidc(OidcPhase),
     Matrix(MatrixPhase),
+    Nextcloud(NextcloudPhase),
     Finished,
 }
 
@@ -82,6 +88,10 @@ pub struct Wizard {
     /// The decision the last [`Wizard::next`] returned, until it is answered: an answer is
     /// checked against it (a fingerprint other than the one shown is not trusted).
     pending: Option<Decision>,
+    /// The credentials hold a Nextcloud app password (the flow's, or a password converted):
+    /// it is verified and stored as such, never converted again.
+    app_password: bool,
+    login_flow: LoginFlowTiming,
     phase: Phase,
 }
 
@@ -112,6 +122,8 @@ impl Wizard {
             restartable: true,
             reverify: None,
             pending: None,
+            app_password: false,
+            login_flow: options.login_flow,
             phase: Phase::Discover,
         })
     }
@@ -200,6 +212,15 @@ impl Wizard {
         wizard.set_credentials(Credentials { user: account.login_name.clone(), password });
         wizard.approve_origin(Origin::of(account.instance_url.as_url()));
         wizard.reverify = Some(Box::new(account.clone()));
+        if account.auth_method == AuthMethod::AppPassword {
+            // A Nextcloud app password is checked at the node that made it, not through the
+            // server typed (which would take it for a password to convert).
+            wizard.app_password = true;
+            wizard.restartable = false;
+            let status = nextcloud::stored_status(&account.product, &account.version);
+            wizard.phase =
+                Phase::Nextcloud(NextcloudPhase::Reverify { status, instance: account.instance_url.clone() });
+        }
         Ok(wizard)
     }
 
@@ -336,6 +357,7 @@ impl Wizard {
             Phase::Owncloud(phase) => self.advance_owncloud(phase).await,
             Phase::Oidc(phase) => self.advance_oidc(phase).await,
             Phase::Matrix(phase) => self.advance_matrix(phase).await,
+            Phase::Nextcloud(phase) => self.advance_nextcloud(phase).await,
             Phase::Finished => Err(ConnectError::Finished),
         }
     }

@@ -9,6 +9,7 @@ use crate::account::{Account, AccountKind, AuthMethod};
 use crate::address::{Origin, ServerUrl};
 use crate::error::ConnectError;
 use crate::http::{Auth, Followed, HttpRequest, HttpResponse};
+use crate::nextcloud;
 use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectRefusal};
 use crate::secret::Credentials;
@@ -41,7 +42,7 @@ impl Wizard {
             }
             OwncloudPhase::AwaitApproval { status, hop, request, chain } => {
                 if !self.approved.contains(&Origin::of(&hop.to)) {
-                    let decision = confirm_redirect(&hop, Resent::Password, Protocol::Owncloud);
+                    let decision = confirm_redirect(&hop, Resent::Password, protocol_of(&status));
                     self.phase = Phase::Owncloud(OwncloudPhase::AwaitApproval { status, hop, request, chain });
                     return Ok(Step::Decide(decision));
                 }
@@ -91,28 +92,29 @@ impl Wizard {
     }
 
     /// Decides what the answer to a PROPFIND means: needs credentials, failed, redirected
-    /// elsewhere (ask), or reached the instance (verify).
-    async fn after_dav(&mut self, status: ServerStatus, followed: Followed) -> Result<Step, ConnectError> {
+    /// elsewhere (ask), or reached the instance (verify). Nextcloud without credentials logs in
+    /// in the browser (Login Flow v2); with a password, the instance it reached converts it to an
+    /// app password (wizard/nextcloud.rs).
+    pub(super) async fn after_dav(&mut self, status: ServerStatus, followed: Followed) -> Result<Step, ConnectError> {
         let (response, chain) = match followed {
             Followed::NeedsApproval { hop, request, chain } => {
-                let decision = confirm_redirect(&hop, Resent::Password, Protocol::Owncloud);
+                let decision = confirm_redirect(&hop, Resent::Password, protocol_of(&status));
                 self.phase = Phase::Owncloud(OwncloudPhase::AwaitApproval { status, hop, request, chain });
                 return Ok(Step::Decide(decision));
             }
             Followed::Done { response, chain } => (response, chain),
         };
+        let nextcloud = nextcloud::is_nextcloud(&status);
+        if nextcloud && self.credentials.is_some() && !self.app_password && matches!(response.status, 207 | 401) {
+            // Global Scale's node refuses the account password for WebDAV (401), as a server
+            // with two-factor authentication does; getapppassword still takes it.
+            let node = self.instance_of(&response.url, &chain)?;
+            return self.convert_password(status, node, chain).await;
+        }
         match response.status {
             207 => {
                 owncloud::check_multistatus(&response.url, &response.body)?;
-                let instance = if chain.hops.is_empty() {
-                    self.server.clone()
-                } else {
-                    owncloud::base_of_dav_url(&response.url).ok_or_else(|| ConnectError::InvalidResponse {
-                        url: response.url.to_string(),
-                        what: "redirect target",
-                        reason: "the redirect did not lead to a WebDAV URL (…/remote.php/webdav/)".into(),
-                    })?
-                };
+                let instance = self.instance_of(&response.url, &chain)?;
                 self.verify(status, instance, chain).await
             }
             401 => {
@@ -120,9 +122,10 @@ impl Wizard {
                 let server = Origin::of(&response.url).to_string();
                 match (challenge, &self.credentials) {
                     (Some(AuthChallenge::Bearer), _) => self.start_browser_login(status).await,
-                    (Some(AuthChallenge::Other { challenge }), _) => {
+                    (Some(AuthChallenge::Other { challenge }), _) if !nextcloud => {
                         Err(ConnectError::UnsupportedAuth { server, challenge })
                     }
+                    (_, None) if nextcloud => self.start_login_flow(status).await,
                     (challenge, None) => {
                         let realm = match challenge {
                             Some(AuthChallenge::Basic { realm }) => realm,
@@ -147,7 +150,7 @@ impl Wizard {
     /// At the instance: capabilities, user and avatar concurrently (the PROPFIND already
     /// answered 207). The avatar is asked for under the login name, which ownCloud uses as the
     /// user id; only if the instance reports another id is it asked for again.
-    async fn verify(
+    pub(super) async fn verify(
         &mut self,
         status: ServerStatus,
         instance: ServerUrl,
@@ -197,12 +200,18 @@ impl Wizard {
             .cloned()
             .unwrap_or_default();
         let display_name = if user.display_name.is_empty() { user.id.clone() } else { user.display_name };
+        let kind = match nextcloud::is_nextcloud(&status) || capabilities.product.eq_ignore_ascii_case("nextcloud") {
+            true => AccountKind::Nextcloud,
+            false => AccountKind::Owncloud,
+        };
+        // The keyring keeps what the instance accepted: an app password is never the password.
+        let auth_method = if self.app_password { AuthMethod::AppPassword } else { AuthMethod::Basic };
         let account = Account {
             redirect_permanent: chain.is_permanent(),
             display_name,
             product,
             version,
-            ..self.new_account(AccountKind::Owncloud, AuthMethod::Basic, instance, credentials.user.clone(), user.id)
+            ..self.new_account(kind, auth_method, instance, credentials.user.clone(), user.id)
         };
         let account = match &self.reverify {
             Some(stored) => reverified(stored, account),
@@ -238,6 +247,19 @@ impl Wizard {
         }
     }
 
+    /// The installation a PROPFIND reached: the typed server when it answered there, else the
+    /// DAV URL the redirects led to, minus its WebDAV path.
+    fn instance_of(&self, url: &url::Url, chain: &RedirectChain) -> Result<ServerUrl, ConnectError> {
+        if chain.hops.is_empty() && *url == owncloud::dav_url(&self.server) {
+            return Ok(self.server.clone());
+        }
+        owncloud::base_of_dav_url(url).ok_or_else(|| ConnectError::InvalidResponse {
+            url: url.to_string(),
+            what: "redirect target",
+            reason: "the redirect did not lead to a WebDAV URL (…/remote.php/webdav/)".into(),
+        })
+    }
+
     fn dav_request(&self, credentials: Option<Credentials>) -> HttpRequest {
         HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&self.server), Participant::Lookup)
             .header("Depth", "0")
@@ -253,8 +275,17 @@ impl Wizard {
             login_hint: self.login_hint(),
             product: status.describe(),
             browser_login: false,
-            protocol: Protocol::Owncloud,
+            protocol: protocol_of(status),
         })
+    }
+}
+
+/// Nextcloud's decisions say so; every other server of this family is ownCloud's.
+fn protocol_of(status: &ServerStatus) -> Protocol {
+    if nextcloud::is_nextcloud(status) {
+        Protocol::Nextcloud
+    } else {
+        Protocol::Owncloud
     }
 }
 
