@@ -532,6 +532,8 @@ fn connected_json(connected: &Connected, stored: Option<SaveOutcome>) -> serde_j
 
 fn secret_name(account: &homeport_engine::Account) -> &'static str {
     match (&account.oidc, &account.matrix) {
+        // Nextcloud: the app password the server made for Homeport, never the account password.
+        _ if account.auth_method == homeport_engine::AuthMethod::AppPassword => "app password",
         (Some(oidc), _) if oidc.login_expires_at.is_some() => "access token",
         (Some(_), _) => "refresh token",
         (_, Some(_)) => "access and refresh tokens",
