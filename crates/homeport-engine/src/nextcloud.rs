@@ -10,11 +10,12 @@ use url::Url;
 
 use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};
-use crate::owncloud::{parse_ocs, ServerStatus};
+use crate::owncloud::ServerStatus;
 use crate::secret::{Credentials, Secret};
 
 pub const LOGIN_FLOW_PATH: &str = "index.php/login/v2";
-pub const GET_APP_PASSWORD_PATH: &str = "ocs/v2.php/core/getapppassword";
+/// JSON asked for by `format=json`: OCS answers XML by default.
+pub const GET_APP_PASSWORD_PATH: &str = "ocs/v2.php/core/getapppassword?format=json";
 pub const APP_PASSWORD_PATH: &str = "ocs/v2.php/core/apppassword";
 
 /// How often the poll endpoint is asked. Nextcloud's desktop client counts down its remote poll
@@ -149,21 +150,46 @@ pub fn parse_poll(url: &Url, status: u16, body: &[u8]) -> Result<Polled, Connect
     }))
 }
 
-/// `ocs/v2.php/core/getapppassword`'s answer: the app password the account password bought.
+/// `ocs/v2.php/core/getapppassword`'s answer: the app password the account password bought. An
+/// unreadable answer is named without its body: the body may carry the app password.
 pub fn parse_app_password(url: &Url, body: &[u8]) -> Result<Secret, ConnectError> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        ocs: Body,
+    }
+    #[derive(Deserialize)]
+    struct Body {
+        meta: Meta,
+        data: Option<Data>,
+    }
+    #[derive(Deserialize)]
+    struct Meta {
+        #[serde(default)]
+        status: String,
+        #[serde(default)]
+        message: Option<String>,
+    }
     #[derive(Deserialize)]
     struct Data {
         apppassword: Secret,
     }
-    let data: Data = parse_ocs(url, body, "app password (OCS core/getapppassword)")?;
-    if data.apppassword.is_empty() {
-        return Err(ConnectError::InvalidResponse {
-            url: url.to_string(),
-            what: "app password (OCS core/getapppassword)",
-            reason: "the app password is empty".into(),
-        });
+    let invalid = |reason: String| ConnectError::InvalidResponse {
+        url: url.to_string(),
+        what: "app password (OCS core/getapppassword)",
+        reason,
+    };
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
+        let form = if body.trim_ascii_start().starts_with(b"<") { "XML or HTML" } else { "no OCS JSON" };
+        invalid(format!("{e} ({form}, {} bytes; not shown, it may hold the app password)", body.len()))
+    })?;
+    if envelope.ocs.meta.status != "ok" {
+        let message = envelope.ocs.meta.message.unwrap_or_default();
+        return Err(invalid(format!("OCS status {:?}: {message}", envelope.ocs.meta.status)));
     }
-    Ok(data.apppassword)
+    match envelope.ocs.data {
+        Some(data) if !data.apppassword.is_empty() => Ok(data.apppassword),
+        _ => Err(invalid("the app password is empty".into())),
+    }
 }
 
 /// `remote.php/dav/files/<user>/`, the user percent-encoded as one path segment: the WebDAV root
@@ -235,6 +261,9 @@ mod tests {
         assert_eq!(parse_app_password(&url(), body).expect("OCS ok").expose(), "AP");
         let failed = br#"{"ocs":{"meta":{"status":"failure","statuscode":403,"message":"no"},"data":[]}}"#;
         assert!(parse_app_password(&url(), failed).is_err(), "an OCS failure is no app password");
+        let xml = b"<?xml version=\"1.0\"?><ocs><data><apppassword>AP-SECRET</apppassword></data></ocs>";
+        let error = parse_app_password(&url(), xml).expect_err("XML is not what format=json asks for");
+        assert!(!format!("{error} {error:?}").contains("AP-SECRET"), "the body is never shown: {error:?}");
     }
 
     #[test]

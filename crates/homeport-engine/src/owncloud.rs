@@ -170,11 +170,7 @@ struct OcsMeta {
     message: Option<String>,
 }
 
-pub(crate) fn parse_ocs<T: for<'de> Deserialize<'de>>(
-    url: &Url,
-    body: &[u8],
-    what: &'static str,
-) -> Result<T, ConnectError> {
+fn parse_ocs<T: for<'de> Deserialize<'de>>(url: &Url, body: &[u8], what: &'static str) -> Result<T, ConnectError> {
     let invalid = |reason: String| ConnectError::InvalidResponse { url: url.to_string(), what, reason };
     let envelope: Ocs<T> =
         serde_json::from_slice(body).map_err(|e| invalid(format!("{e}; the body starts with: {}", snippet(body))))?;
