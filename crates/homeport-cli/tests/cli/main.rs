@@ -4,6 +4,7 @@
 
 mod certificates;
 mod matrix;
+mod nextcloud;
 mod oidc;
 mod owncloudcmd;
 mod plain_http;

@@ -1,0 +1,117 @@
+//! `homeport connect` against the lookup server's Nextcloud Global Scale
+//! (docs/protocols/nextcloud-login-flow.md): Login Flow v2 with `$BROWSER` the robot that logs in
+//! and grants access on the GSS's pages, a password converted to an app password at the node, the
+//! keyring holding the app password and never the account password, and `accounts remove`
+//! deleting the app password at the node. The keyring is read with libsecret's `secret-tool`.
+
+use homeport_lookup::testing::browser_robot;
+use homeport_lookup::{LookupServer, Scenario};
+use tokio::process::Command;
+
+use crate::{code, homeport, homeport_with, json, lookup};
+
+fn node_origin(server: &LookupServer, node: &str) -> String {
+    server.nextcloud_node_urls()[node].origin().ascii_serialization()
+}
+
+fn password_of(server: &LookupServer, login: &str) -> String {
+    let person = server.nextcloud_people().into_iter().find(|p| p.login == login);
+    person.expect("the lookup server has this Nextcloud person").password.to_owned()
+}
+
+/// The keyring's secret for account `id` (service `homeport`), if any.
+async fn keyring_secret(id: &str) -> Option<String> {
+    let output = Command::new("secret-tool")
+        .args(["lookup", "service", "homeport", "username", id])
+        .output()
+        .await
+        .expect("secret-tool (libsecret-tools) is installed by ./dev.sh");
+    match output.status.code() {
+        Some(0) => Some(String::from_utf8_lossy(&output.stdout).trim_end_matches('\n').to_owned()),
+        _ => None,
+    }
+}
+
+fn context(output: &std::process::Output) -> String {
+    format!("stdout: {}\nstderr: {}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[tokio::test]
+async fn connect_with_browser_system_lands_on_the_node_and_stores_only_the_app_password() {
+    let server = lookup(Scenario::default()).await;
+    let config = tempfile::tempdir().expect("temp");
+    let robot = browser_robot("alice", &password_of(&server, "alice"));
+    let gss = server.nextcloud_gss_url().to_string();
+    let node1 = node_origin(&server, "node1");
+    let args = ["connect", gss.as_str(), "--browser", "system", "--approve-redirect", node1.as_str(), "--json"];
+    let output = homeport_with(config.path(), &args, None, &robot.envs()).await;
+    assert_eq!(code(&output), 0, "connected through the browser: {}\nrobot: {}", context(&output), robot.log());
+    let connected = json(&output);
+    let account = &connected["account"];
+    assert_eq!(account["kind"], "nextcloud", "{connected}");
+    assert_eq!(account["auth_method"], "app_password", "{connected}");
+    assert_eq!(account["instance_url"], server.nextcloud_node_urls()["node1"].as_str(), "alice lives on node1");
+    assert_eq!(account["server_url"], gss.as_str(), "typed: the GSS");
+    let id = account["id"].as_str().expect("an id").to_owned();
+    let secret = keyring_secret(&id).await.expect("the keyring holds the account's secret");
+    assert!(!secret.is_empty());
+    assert_ne!(secret, password_of(&server, "alice"), "the keyring holds the app password, never the account password");
+
+    let removed = homeport(config.path(), &["accounts", "remove", &id, "--json"], None).await;
+    assert_eq!(code(&removed), 0, "{}", context(&removed));
+    let removed = json(&removed);
+    assert_eq!(removed["app_password"]["outcome"], "deleted", "deleted at the node: {removed}");
+    assert!(keyring_secret(&id).await.is_none(), "gone from the keyring");
+    let deleted = server.requests().into_iter().find(|r| r.method == "DELETE" && r.path.contains("core/apppassword"));
+    assert_eq!(deleted.map(|r| r.server), Some("nextcloud-node1".to_owned()), "at the node that made it");
+}
+
+#[tokio::test]
+async fn a_password_on_stdin_is_converted_and_never_stored() {
+    let server = lookup(Scenario::default()).await;
+    let config = tempfile::tempdir().expect("temp");
+    let gss = server.nextcloud_gss_url().to_string();
+    let node2 = node_origin(&server, "node2");
+    let password = password_of(&server, "bob");
+    let args = ["connect", gss.as_str(), "--user", "bob", "--password-stdin", "--approve-redirect", node2.as_str()];
+    let output = homeport(config.path(), &args, Some(&password)).await;
+    assert_eq!(code(&output), 0, "{}", context(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("app password"), "the story names what is stored: {text}");
+    assert!(text.contains("exchanging the password for an app password"), "and the conversion: {text}");
+    let list = json(&homeport(config.path(), &["accounts", "list", "--json"], None).await);
+    let account = &list[0];
+    assert_eq!(account["instance_url"], server.nextcloud_node_urls()["node2"].as_str(), "bob lives on node2: {list}");
+    let id = account["id"].as_str().expect("an id").to_owned();
+    let secret = keyring_secret(&id).await.expect("stored");
+    assert_ne!(secret, password, "only the app password is kept");
+    let removed = homeport(config.path(), &["accounts", "remove", &id], None).await;
+    assert_eq!(code(&removed), 0, "{}", context(&removed));
+    assert!(String::from_utf8_lossy(&removed.stdout).contains("app password was deleted"), "{}", context(&removed));
+}
+
+#[tokio::test]
+async fn without_an_approved_node_a_script_is_told_which_flag() {
+    let server = lookup(Scenario::default()).await;
+    let config = tempfile::tempdir().expect("temp");
+    let gss = server.nextcloud_gss_url().to_string();
+    let output =
+        homeport(config.path(), &["connect", gss.as_str(), "--user", "alice", "--password-stdin"], Some("alice-pw"))
+            .await;
+    assert_eq!(code(&output), 7, "policy_refused: the node was not approved: {}", context(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("--approve-redirect {}", node_origin(&server, "node1"))), "{stderr}");
+    assert!(server.requests().iter().all(|r| r.server != "nextcloud-node1"), "nothing went to the node");
+}
+
+#[tokio::test]
+async fn a_script_without_browser_is_told_to_pass_one() {
+    let server = lookup(Scenario::default()).await;
+    let config = tempfile::tempdir().expect("temp");
+    let gss = server.nextcloud_gss_url().to_string();
+    // Not on a terminal (stdout is a pipe): no link printed to wait on, the flag is named.
+    let output = homeport(config.path(), &["connect", gss.as_str()], None).await;
+    assert_eq!(code(&output), 7, "{}", context(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--browser system"), "the hint names the flag: {stderr}");
+}
