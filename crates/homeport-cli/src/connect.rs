@@ -324,9 +324,21 @@ impl Answerer for FlagAnswerer<'_> {
             // Nextcloud's Login Flow v2 needs no way back to this computer: the link works in any
             // browser, on any device. A person at a terminal gets it printed (as --browser print)
             // and Homeport waits; a script says --browser (docs/cli.md).
-            Decision::OpenBrowser { url, protocol: Protocol::Nextcloud, .. } if std::io::stdout().is_terminal() => {
+            Decision::OpenBrowser { url, protocol: Protocol::Nextcloud, .. } if on_terminal() => {
                 open_login_page(Some(BrowserMode::Print), url, json);
                 Answer::ContinueInBrowser
+            }
+            // At a terminal with no flag for it, the node a Nextcloud login names is asked about
+            // (y/N): with no flags at all, `homeport connect https://gss/` still ends on the node,
+            // with the person's consent (docs/cli.md). A script is told the flag instead.
+            Decision::ConfirmRedirect { from, to, protocol: Protocol::Nextcloud, .. } if !json && on_terminal() => {
+                let question = format!("  {from} says your account lives on {to}. Send your login there? [y/N] ");
+                if ask_yes_no(question).await {
+                    Answer::ApproveRedirect { origin: to.clone() }
+                } else {
+                    self.hint = Some(answer_hint(decision));
+                    Answer::Decline
+                }
             }
             Decision::ChooseInstance { instances } if self.args.instance.is_some() && !self.instance_offered => {
                 self.instance_offered = true;
@@ -360,6 +372,23 @@ impl Answerer for FlagAnswerer<'_> {
             None => wizard.next().await,
         }
     }
+}
+
+/// A person is at the terminal: both standard input and output are one.
+fn on_terminal() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+/// Asks `question` on the terminal; only `y` or `yes` is a yes.
+async fn ask_yes_no(question: String) -> bool {
+    let answer = tokio::task::spawn_blocking(move || {
+        print!("{question}");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    })
+    .await;
+    matches!(answer, Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 /// The environment variable `--proxy-user`'s password is read from.

@@ -8,7 +8,7 @@ use homeport_lookup::testing::browser_robot;
 use homeport_lookup::{LookupServer, Scenario};
 use tokio::process::Command;
 
-use crate::{code, homeport, homeport_with, json, lookup};
+use crate::{code, homeport, homeport_with, json, lookup, HOMEPORT};
 
 fn node_origin(server: &LookupServer, node: &str) -> String {
     server.nextcloud_node_urls()[node].origin().ascii_serialization()
@@ -114,4 +114,66 @@ async fn a_script_without_browser_is_told_to_pass_one() {
     assert_eq!(code(&output), 7, "{}", context(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--browser system"), "the hint names the flag: {stderr}");
+}
+
+/// Reads the terminal's output until `wanted` shows up; all of it so far is returned.
+async fn read_until(output: &mut (impl tokio::io::AsyncRead + Unpin), seen: &mut String, wanted: &str) {
+    use tokio::io::AsyncReadExt as _;
+    let mut buffer = [0u8; 4096];
+    while !seen.contains(wanted) {
+        let read = tokio::time::timeout(std::time::Duration::from_secs(30), output.read(&mut buffer))
+            .await
+            .unwrap_or_else(|_| panic!("no {wanted:?} on the terminal within 30 s; it showed: {seen}"))
+            .expect("the terminal's output");
+        assert!(read > 0, "the terminal closed before {wanted:?}; it showed: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
+    }
+}
+
+/// The done-criterion: `homeport connect https://<gss>/` with no flags, as a person runs
+/// it at a terminal (a pty, by util-linux `script`): the link is printed and Homeport waits, the
+/// person logs in in a browser (the robot), the node is asked about (y/N), and the account is
+/// connected on the node.
+#[tokio::test]
+async fn at_a_terminal_with_no_flags_the_link_is_printed_the_node_asked_and_the_account_connected() {
+    use tokio::io::AsyncWriteExt as _;
+    let server = lookup(Scenario::default()).await;
+    let config = tempfile::tempdir().expect("temp");
+    let gss = server.nextcloud_gss_url().to_string();
+    let command = format!("{HOMEPORT} connect {gss}");
+    let mut terminal = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("HOMEPORT_CONFIG_DIR", config.path())
+        .env_remove("BROWSER")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("script (util-linux) gives homeport a terminal");
+    let mut input = terminal.stdin.take().expect("the terminal's input");
+    let mut output = terminal.stdout.take().expect("the terminal's output");
+    let mut seen = String::new();
+    read_until(&mut output, &mut seen, "Log in in your browser: ").await;
+    read_until(&mut output, &mut seen, "\n").await;
+    let link = seen.split("Log in in your browser: ").nth(1).and_then(|rest| rest.split_whitespace().next());
+    let link = url::Url::parse(link.expect("a link after the words")).expect("the link is a URL");
+    homeport_lookup::auto_login_nextcloud(&link, "alice", &password_of(&server, "alice"))
+        .await
+        .expect("the person logs in and grants access in the browser");
+    read_until(&mut output, &mut seen, "[y/N]").await;
+    assert!(seen.contains(&node_origin(&server, "node1")), "the question names alice's node: {seen}");
+    input.write_all(b"y\n").await.expect("answer yes");
+    read_until(&mut output, &mut seen, "Connected").await;
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), terminal.wait())
+        .await
+        .expect("homeport ends")
+        .expect("exit status");
+    assert_eq!(status.code(), Some(0), "connected: {seen}");
+    let list = json(&homeport(config.path(), &["accounts", "list", "--json"], None).await);
+    assert_eq!(list[0]["instance_url"], server.nextcloud_node_urls()["node1"].as_str(), "on alice's node: {list}");
+    assert_eq!(list[0]["auth_method"], "app_password", "{list}");
+    let id = list[0]["id"].as_str().expect("an id").to_owned();
+    let removed = homeport(config.path(), &["accounts", "remove", &id], None).await;
+    assert_eq!(code(&removed), 0, "clean up the keyring: {}", context(&removed));
 }
