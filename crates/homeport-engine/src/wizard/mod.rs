@@ -12,7 +12,7 @@ mod oidc_tokens;
 mod owncloud;
 
 pub use self::decision::{Connected, Decision, Protocol, Resent, Step};
-pub use self::nextcloud::LoginFlowTiming;
+pub use self::nextcloud::{CheckNow, LoginFlowTiming};
 
 use std::collections::HashSet;
 
@@ -43,6 +43,8 @@ pub struct WizardOptions {
     pub oidc_clients: ClientSettings,
     /// How often, and how long, Nextcloud's Login Flow v2 is polled (tests shorten it).
     pub login_flow: LoginFlowTiming,
+    /// "Check now" while Login Flow v2 waits (the desktop keeps a clone for its button).
+    pub login_flow_check: CheckNow,
 }
 
 // One per wizard: boxing the larger variant would buy nothing.
@@ -92,6 +94,7 @@ pub struct Wizard {
     /// it is verified and stored as such, never converted again.
     app_password: bool,
     login_flow: LoginFlowTiming,
+    login_flow_check: CheckNow,
     phase: Phase,
 }
 
@@ -124,6 +127,7 @@ impl Wizard {
             pending: None,
             app_password: false,
             login_flow: options.login_flow,
+            login_flow_check: options.login_flow_check,
             phase: Phase::Discover,
         })
     }

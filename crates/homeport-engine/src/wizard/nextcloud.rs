@@ -32,6 +32,23 @@ impl Default for LoginFlowTiming {
     }
 }
 
+/// "Check now" for a Login Flow v2 that is waiting (the desktop's button, as Nextcloud's desktop
+/// client has "poll now"): the next poll goes out at once instead of after the interval. Clones
+/// share one trigger; give one to [`super::WizardOptions::login_flow_check`] and keep one.
+#[derive(Clone, Debug, Default)]
+pub struct CheckNow(std::sync::Arc<tokio::sync::Notify>);
+
+impl CheckNow {
+    pub fn new() -> Self {
+        CheckNow::default()
+    }
+
+    /// Polls at once (or at the start of the next wait, if none is waiting now).
+    pub fn check_now(&self) {
+        self.0.notify_one();
+    }
+}
+
 /// A progress line every this many polls (the first wait is announced at once).
 const PROGRESS_EVERY: u32 = 10;
 
@@ -115,7 +132,11 @@ impl Wizard {
                     ),
                 );
             }
-            tokio::time::sleep(timing.interval.min(timing.lifetime.saturating_sub(started.elapsed()))).await;
+            let wait = timing.interval.min(timing.lifetime.saturating_sub(started.elapsed()));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.login_flow_check.0.notified() => {}
+            }
             if started.elapsed() >= timing.lifetime {
                 return Err(ConnectError::BrowserLoginTimedOut { seconds: timing.lifetime.as_secs() });
             }

@@ -284,3 +284,27 @@ async fn remove_says_so_when_the_node_could_not_delete_the_app_password_and_remo
     );
     assert!(store.list().expect("list").is_empty(), "the account is removed locally");
 }
+
+/// "Check now" polls at once: with a minute's interval the grant arrives within seconds.
+#[tokio::test]
+async fn check_now_polls_at_once_instead_of_after_the_interval() {
+    let server = lookup(Scenario::default()).await;
+    let check = homeport_engine::wizard::CheckNow::new();
+    let options = WizardOptions {
+        login_flow: LoginFlowTiming { interval: Duration::from_secs(60), lifetime: Duration::from_secs(300) },
+        login_flow_check: check.clone(),
+        ..options(&server)
+    };
+    let mut wizard = Wizard::new(server.nextcloud_gss_url().as_str(), options).expect("address");
+    let url = url::Url::parse(&open_browser(&mut wizard).await).expect("a URL");
+    let password = password_of(&server, "alice");
+    let granting = async {
+        homeport_lookup::auto_login_nextcloud(&url, "alice", &password).await.expect("granted");
+        check.check_now();
+    };
+    let (step, ()) = tokio::time::timeout(Duration::from_secs(20), async { tokio::join!(wizard.next(), granting) })
+        .await
+        .expect("check now does not wait for the minute's interval");
+    let step = step.expect("the grant");
+    assert!(matches!(step, Step::Decide(Decision::ConfirmRedirect { .. })), "the node is asked about: {step:?}");
+}
