@@ -1,8 +1,8 @@
 // The demo (`--demo`, "Try the demo"): the embedded lookup server's systems and people. Picking a
 // person fills in the address (and later the login form) and connects, as typing them would.
 import { commands } from "./bindings";
-import type { DemoMatrixPerson, DemoOidcPerson, DemoPerson, DemoTenant } from "./bindings";
-import { isMatrixSso } from "./flow";
+import type { DemoMatrixPerson, DemoNextcloudPerson, DemoOidcPerson, DemoPerson, DemoTenant } from "./bindings";
+import { isMatrixSso, isNextcloudFlow } from "./flow";
 import type { BrowserDecision } from "./flow";
 import { connect, show, wizard } from "./wizard.svelte";
 
@@ -26,6 +26,7 @@ export async function stopDemo() {
   wizard.demo = null;
   wizard.demoPerson = null;
   wizard.demoOidcPerson = null;
+  wizard.demoNextcloudPerson = null;
   wizard.demoMatrixPerson = null;
   const address = wizard.address;
   if (/^https?:\/\/127\.0\.0\.1:/.test(address) || address.includes(".localhost:")) wizard.address = "";
@@ -67,7 +68,18 @@ export function browserDemoPerson(decision: BrowserDecision): { login: string; p
       demo.matrix.people[0];
     return person ? { login: person.localpart, password: person.password } : null;
   }
+  if (isNextcloudFlow(decision)) {
+    const person = wizard.demoNextcloudPerson ?? demo.nextcloud.people[0];
+    return person ? { login: person.login, password: person.password } : null;
+  }
   return wizard.demoOidcPerson;
+}
+
+/** Connects at the Nextcloud Global Site Selector; the person logs in on its page in the browser. */
+export function chooseDemoNextcloudPerson(person: DemoNextcloudPerson) {
+  if (!wizard.demo) return;
+  wizard.demoNextcloudPerson = person;
+  useDemoAddress(wizard.demo.nextcloud.gss_url);
 }
 
 export const portalModeName = (mode: string) => (mode === "proxy" ? "proxy portal" : "307 portal");

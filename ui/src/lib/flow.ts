@@ -137,7 +137,14 @@ export function isMatrixAccount(account: Account): boolean {
 /** What the keyring holds for an account, in words (an OIDC account keeps no password). */
 export function secretName(account: Account): string {
   if (isMatrixAccount(account)) return "access and refresh tokens";
+  if (account.auth_method === "app_password") return "app password";
   return account.auth_method === "oidc" ? "sign-in token" : "password";
+}
+
+/** A Nextcloud server's Login Flow v2 (docs/protocols/nextcloud-login-flow.md): Homeport asks the
+ *  server every few seconds whether the person granted access; no way back to this computer. */
+export function isNextcloudFlow(decision: BrowserDecision): boolean {
+  return decision.protocol === "nextcloud";
 }
 
 /**

@@ -11,8 +11,7 @@ import type {
   DemoPerson,
   ErrorReport,
   WizardEvent,
-  WizardOutcome,
-} from "./bindings";
+  WizardOutcome, DemoNextcloudPerson } from "./bindings";
 import { client, clientSetting } from "./client.svelte";
 import { addEvent, stepTitle } from "./diagram";
 import type { TraceItem } from "./diagram";
@@ -41,6 +40,7 @@ class WizardState {
   demoPerson: DemoPerson | null = $state(null);
   /** The OIDC demo person picked last: the browser page reminds what to type at the IdP. */
   demoOidcPerson: DemoOidcPerson | null = $state(null);
+  demoNextcloudPerson: DemoNextcloudPerson | null = $state(null);
   /** The Matrix demo person picked last: the login page and the browser page show their password. */
   demoMatrixPerson: DemoMatrixPerson | null = $state(null);
   /** The identity provider of this connection (from the browser page), for the verified page. */
