@@ -12,6 +12,7 @@ mod autopilot;
 mod certificates;
 mod keyboard;
 mod matrix;
+mod nextcloud;
 mod oidc;
 mod oidc_user;
 mod owncloud;

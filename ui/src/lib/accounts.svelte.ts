@@ -2,8 +2,8 @@
 // The state lives here; the accounts page, the error banner and the remove dialog show it.
 import { tick } from "svelte";
 import { commands } from "./bindings";
-import type { AccountEntry, ErrorReport } from "./bindings";
-import { keyringRetry, needsNewLogin } from "./flow";
+import type { Account, AccountEntry, AppPasswordRevocation, ErrorReport } from "./bindings";
+import { keyringRetry, needsNewLogin, secretName } from "./flow";
 import { connect, events, show, wizard } from "./wizard.svelte";
 
 class AccountsState {
@@ -82,7 +82,7 @@ export async function confirmRemove() {
   if (result.status === "error") {
     wizard.error = result.error;
   } else {
-    wizard.notice = `Removed ${entry.account.display_name}; its password is gone from the keyring.`;
+    wizard.notice = removedWords(entry.account, result.data);
   }
   await openAccounts(false);
 }
@@ -114,4 +114,16 @@ export async function logInAgain(entry: AccountEntry) {
   wizard.address = entry.account.entered_address;
   show({ name: "address" });
   await connect();
+}
+
+/** What removing an account did: the keyring's secret is gone; a Nextcloud app password was
+ *  deleted at its node too, or could not be (then it still works there until revoked). */
+export function removedWords(account: Account, revocation: AppPasswordRevocation | null): string {
+  const removed = `Removed ${account.display_name}; its ${secretName(account)} is gone from the keyring.`;
+  if (!revocation) return removed;
+  if (revocation.outcome === "deleted") return `${removed} The app password was deleted at ${revocation.server}.`;
+  return (
+    `${removed} The app password could NOT be deleted at ${revocation.server} (${revocation.reason}): it ` +
+    "still works there until you revoke it in that server's security settings (Devices & sessions)."
+  );
 }

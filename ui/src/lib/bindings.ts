@@ -691,7 +691,9 @@ export type Resent =
 /**  The user name and password (Basic, or a Matrix password login's body). */
 "password" | 
 /**  A Matrix SSO login token. */
-"login_token";
+"login_token" | 
+/**  The app password a Nextcloud Login Flow v2 grant handed out, for the node it names. */
+"app_password";
 
 /**
  *  A password or token. `Debug` and `Display` print `[redacted]`; it is not `Serialize`, so it

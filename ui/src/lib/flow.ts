@@ -207,7 +207,14 @@ export function isMatrixRedirect(decision: RedirectDecision): boolean {
 
 /** What following a redirect re-sends, in words. */
 export function resentWords(decision: RedirectDecision): string {
-  return decision.resends === "login_token" ? "the one-time login token from the browser" : "your password";
+  switch (decision.resends) {
+    case "login_token":
+      return "the one-time login token from the browser";
+    case "app_password":
+      return "the app password the server handed out";
+    default:
+      return "your password";
+  }
 }
 
 /** A browser login at a Matrix server (SSO), rather than at an OpenID Provider. */

@@ -37,6 +37,8 @@ pub enum Resent {
     Password,
     /// A Matrix SSO login token.
     LoginToken,
+    /// The app password a Nextcloud Login Flow v2 grant handed out, for the node it names.
+    AppPassword,
 }
 
 /// A question for the person (or the script) driving the wizard.

@@ -172,7 +172,7 @@ impl Wizard {
                 // The poll's answer names the node; it is no HTTP redirect, and not permanent.
                 status: 200,
                 permanent: false,
-                resends: Resent::Password,
+                resends: Resent::AppPassword,
                 protocol: Protocol::Nextcloud,
             };
             self.phase = Phase::Nextcloud(NextcloudPhase::AwaitNode { status, grant });

@@ -90,7 +90,11 @@ async fn login_flow_v2_lands_on_the_node_that_holds_the_account_after_it_is_appr
     };
     assert_eq!(from, Origin::of(server.nextcloud_gss_url()));
     assert_eq!(to, node_origin(&server, "node1"), "alice lives on node1");
-    assert_eq!((resends, protocol), (homeport_engine::Resent::Password, Protocol::Nextcloud));
+    assert_eq!(
+        (resends, protocol),
+        (homeport_engine::Resent::AppPassword, Protocol::Nextcloud),
+        "the grant's app password"
+    );
     assert!(
         server.requests().iter().all(|r| r.server != "nextcloud-node1"),
         "nothing went to the node before it was approved"

@@ -1,0 +1,53 @@
+// Nextcloud's Login Flow v2 and Global Scale in the UI's words: branched on the engine's typed
+// fields (protocol, resends, auth_method), never on text.
+import { describe, expect, it } from "vitest";
+import type { Account, Decision } from "./bindings";
+import { isNextcloudFlow, resentWords, secretName } from "./flow";
+import type { BrowserDecision, RedirectDecision } from "./flow";
+
+const flow: BrowserDecision = {
+  decision: "open_browser",
+  url: "https://gss.example.org/index.php/login/v2/flow/abc",
+  issuer: "https://gss.example.org/",
+  server: "https://gss.example.org/",
+  issuer_elsewhere: false,
+  protocol: "nextcloud",
+};
+
+describe("Nextcloud", () => {
+  it("tells its Login Flow v2 from an OpenID Connect login", () => {
+    expect(isNextcloudFlow(flow)).toBe(true);
+    expect(isNextcloudFlow({ ...flow, protocol: "oidc" })).toBe(false);
+  });
+
+  it("names the app password the grant's node gets, and the one the keyring keeps", () => {
+    const node: RedirectDecision = {
+      decision: "confirm_redirect",
+      from: "https://gss.example.org",
+      to: "https://node1.example.org",
+      location: "https://node1.example.org",
+      status: 200,
+      permanent: false,
+      resends: "app_password",
+      protocol: "nextcloud",
+    } as Extract<Decision, { decision: "confirm_redirect" }>;
+    expect(resentWords(node)).toBe("the app password the server handed out");
+    expect(resentWords({ ...node, resends: "password" })).toBe("your password");
+    const account = { auth_method: "app_password", kind: "nextcloud" } as unknown as Account;
+    expect(secretName(account)).toBe("app password");
+  });
+});
+
+describe("removing a Nextcloud account", () => {
+  const account = { display_name: "Bob", auth_method: "app_password", kind: "nextcloud" } as unknown as Account;
+  it("says the app password was deleted at the node, or loudly that it was not", async () => {
+    const { removedWords } = await import("./accounts.svelte");
+    expect(removedWords(account, null)).toBe("Removed Bob; its app password is gone from the keyring.");
+    expect(removedWords(account, { outcome: "deleted", server: "https://node2" })).toContain(
+      "The app password was deleted at https://node2.",
+    );
+    const failed = removedWords(account, { outcome: "failed", server: "https://node2", reason: "unreachable" });
+    expect(failed).toContain("could NOT be deleted at https://node2 (unreachable)");
+    expect(failed).toContain("security settings");
+  });
+});
