@@ -23,6 +23,7 @@ fn homeport_commands() -> &'static [&'static str] {
         "wizard_start",
         "wizard_answer",
         "wizard_cancel",
+        "login_flow_check_now",
         "wizard_save",
         "accounts_list",
         "account_remove",

@@ -37,6 +37,9 @@ pub struct AppState {
     bring_to_front: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
     /// Ends the app with an exit code (`--exit-when-done`).
     exit: std::sync::OnceLock<std::sync::Arc<dyn Fn(i32) + Send + Sync>>,
+    /// "Check now" on the page of a waiting Nextcloud Login Flow v2: every wizard of this window
+    /// gets a copy (docs/protocols/nextcloud-login-flow.md).
+    login_flow_check: homeport_engine::wizard::CheckNow,
 }
 
 impl AppState {
@@ -57,6 +60,7 @@ impl AppState {
             autopilot: Autopilot::new(script, exit_when_done),
             bring_to_front: std::sync::OnceLock::new(),
             exit: std::sync::OnceLock::new(),
+            login_flow_check: homeport_engine::wizard::CheckNow::new(),
         }
     }
 }
@@ -206,6 +210,14 @@ fn wizard_cancel(state: State<'_, AppState>, call: CallId) {
     state.session.cancel_call(call);
 }
 
+/// "Check now" while a Nextcloud Login Flow v2 waits: the next poll goes out at once instead of
+/// after the interval (the person says they have granted access).
+#[tauri::command]
+#[specta::specta]
+fn login_flow_check_now(state: State<'_, AppState>) {
+    state.login_flow_check.check_now();
+}
+
 /// "Done": stores the verified account (password in the keyring).
 #[tauri::command]
 #[specta::specta]
@@ -304,6 +316,7 @@ async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) 
         let _ = on_event.send(event.clone());
     }));
     options.tenant_profiles.extend(state.demo.tenant_profiles().await);
+    options.login_flow_check = state.login_flow_check.clone();
     // Clients identity providers registered for Homeport are reused, not registered anew on
     // every connect (the file beside accounts.json, secrets in the keyring: a blocking read). A
     // script remembers none, as headless: each play starts from what its file says.
@@ -381,6 +394,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             wizard_start,
             wizard_answer,
             wizard_cancel,
+            login_flow_check_now,
             wizard_save,
             accounts_list,
             account_remove,

@@ -206,6 +206,7 @@ fn each_granted_command_is_one_the_ui_calls_and_each_call_is_granted() {
         "autopilot_stop",
         "demo_start",
         "demo_stop",
+        "login_flow_check_now",
         "proxy_get",
         "proxy_set",
         "trace_plantuml",

@@ -42,6 +42,11 @@ export const commands = {
 	 *  command may overtake the one it cancels).
 	 */
 	wizardCancel: (call: number) => __TAURI_INVOKE<void>("wizard_cancel", { call }),
+	/**
+	 *  "Check now" while a Nextcloud Login Flow v2 waits: the next poll goes out at once instead of
+	 *  after the interval (the person says they have granted access).
+	 */
+	loginFlowCheckNow: () => __TAURI_INVOKE<void>("login_flow_check_now"),
 	/**  "Done": stores the verified account (password in the keyring). */
 	wizardSave: () => typedError<Account, ErrorReport>(__TAURI_INVOKE("wizard_save")),
 	/**

@@ -208,6 +208,11 @@ export async function continueInBrowser() {
 }
 
 /** Cancel on the browser page: stops the wait, or leaves before the browser was opened. */
+/** "Check now" while a Nextcloud Login Flow v2 waits: Homeport asks the server at once. */
+export async function checkLoginNow() {
+  await commands.loginFlowCheckNow();
+}
+
 export async function cancelBrowserLogin() {
   if (wizard.busy) {
     await cancel();
