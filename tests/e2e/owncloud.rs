@@ -22,6 +22,8 @@ async fn demo_account_lifecycle(app: &App) -> TestResult {
     let central_origin = origin_of(&central)?;
     assert!(central.starts_with("http://127.0.0.1:"), "the demo server is on loopback: {central}");
     assert!(banner.contains(central_origin.as_str()), "the banner says where the demo runs: {banner}");
+    let gss = app.text("#demo-nextcloud-url").await?;
+    assert!(gss.starts_with("http://127.0.0.1:") && banner.contains(&gss), "and names the Nextcloud GSS: {banner}");
 
     app.snapshot("demo-0-address").await?;
     app.click("#connect").await?;
