@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 SYSTEM_PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev ca-certificates curl file  # building
-  python3                                     # tests/import_cycles.py, tests/peers/browser-robot.py
+  python3 python3-venv                        # tests/import_cycles.py, tests/peers/browser-robot.py, Synapse's venv
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev  # the desktop app
   librsvg2-dev libxdo-dev
   dbus dbus-x11 gnome-keyring libsecret-tools                                    # a real Secret Service
@@ -20,6 +20,7 @@ SYSTEM_PACKAGES=(
   owncloud-client-cmd                         # owncloudcmd, the real sync client that syncs a demo instance
 )
 TAURI_DRIVER_VERSION=2.1.0
+SYNAPSE_VERSION=1.163.2
 SCREENSHOTS=target/e2e-screenshots
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -85,6 +86,14 @@ install_peers() {
   if [ ! -f $peer/node_modules/.package-lock.json ] || [ $peer/package-lock.json -nt $peer/node_modules/.package-lock.json ]; then
     say "Installing the test peers' packages (npm ci: node-oidc-provider)"
     npm ci --prefix $peer --no-audit --no-fund
+  fi
+  # A real Matrix homeserver (Synapse, pinned) in a virtual environment under target/.
+  local venv=target/peers/synapse
+  if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('matrix-synapse') != '$SYNAPSE_VERSION')" 2>/dev/null; then
+    say "Installing Synapse $SYNAPSE_VERSION (a real Matrix homeserver for the tests)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "matrix-synapse==$SYNAPSE_VERSION"
   fi
 }
 

@@ -3,6 +3,7 @@
 
 pub mod real_flow;
 mod real_idp;
+mod real_synapse;
 
 use std::net::SocketAddr;
 
@@ -15,6 +16,7 @@ use crate::server::LookupServer;
 pub use real_idp::{
     browser_robot, free_loopback_port, peers_dir, BrowserRobot, RealIdp, RealIdpSetup, PEER_INSTALL_COMMAND,
 };
+pub use real_synapse::{RealSynapse, SYNAPSE_INSTALL_COMMAND};
 
 /// Starts the lookup server on a free port of 127.0.0.1.
 pub async fn start(scenario: Scenario) -> LookupServer {

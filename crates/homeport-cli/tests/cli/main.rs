@@ -13,6 +13,7 @@ mod real_connect;
 mod real_idp;
 mod run;
 mod store;
+mod synapse;
 mod trace;
 
 use std::path::Path;
