@@ -194,14 +194,12 @@ async fn revoke_app_password(
         Err(error) => return AppPasswordRevocation::Failed { server, reason: error.to_string() },
     };
     let credentials = crate::secret::Credentials { user: account.login_name.clone(), password: secret };
-    let request = crate::http::HttpRequest::new(
+    let request = crate::owncloud::ocs_request(
         reqwest::Method::DELETE,
         account.instance_url.join(crate::nextcloud::APP_PASSWORD_PATH),
         crate::trace::Participant::Instance,
-    )
-    .header("OCS-APIRequest", "true")
-    .header("Accept", "application/json")
-    .auth(crate::http::Auth::Basic(credentials));
+        crate::http::Auth::Basic(credentials),
+    );
     match client.send(&request, 1).await {
         Ok(response) if response.status == 200 => AppPasswordRevocation::Deleted { server },
         Ok(response) => AppPasswordRevocation::Failed {

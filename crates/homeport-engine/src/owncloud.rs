@@ -7,11 +7,19 @@ use url::Url;
 
 use crate::address::ServerUrl;
 use crate::error::{snippet, ConnectError, NotReady};
+use crate::http::{Auth, HttpRequest};
+use crate::trace::Participant;
 
 pub const DAV_PATH: &str = "remote.php/webdav/";
 pub const STATUS_PATH: &str = "status.php";
 pub const CAPABILITIES_PATH: &str = "ocs/v1.php/cloud/capabilities?format=json";
 pub const USER_PATH: &str = "ocs/v1.php/cloud/user?format=json";
+
+/// A request to the OCS API (ownCloud's and Nextcloud's `ocs/…` endpoints): it answers only
+/// with `OCS-APIRequest: true` (a CSRF guard), and JSON when asked.
+pub fn ocs_request(method: Method, url: Url, to: Participant, auth: Auth) -> HttpRequest {
+    HttpRequest::new(method, url, to).header("OCS-APIRequest", "true").header("Accept", "application/json").auth(auth)
+}
 
 pub fn propfind() -> Method {
     // A valid token: PROPFIND is an extension method made of ASCII letters.

@@ -256,6 +256,11 @@ impl Wizard {
         self.login_user = Some(user.into());
     }
 
+    /// The credentials the person gave, for a step that needs them.
+    fn held_credentials(&self) -> Result<Credentials, ConnectError> {
+        self.credentials.clone().ok_or_else(|| ConnectError::CredentialsRequired { server: self.server.to_string() })
+    }
+
     /// Credentials may be sent to `origin` when a redirect leads there.
     pub fn approve_origin(&mut self, origin: Origin) {
         self.approved.insert(origin);

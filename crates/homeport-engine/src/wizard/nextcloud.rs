@@ -194,16 +194,11 @@ impl Wizard {
         node: ServerUrl,
         chain: RedirectChain,
     ) -> Result<Step, ConnectError> {
-        let credentials = self
-            .credentials
-            .clone()
-            .ok_or_else(|| ConnectError::CredentialsRequired { server: self.server.to_string() })?;
+        let credentials = self.held_credentials()?;
         self.step(StepName::Authenticate, format!("exchanging the password for an app password at {node}"));
         let to = if node == self.server { Participant::Lookup } else { Participant::Instance };
-        let request = HttpRequest::new(reqwest::Method::GET, node.join(nextcloud::GET_APP_PASSWORD_PATH), to)
-            .header("OCS-APIRequest", "true")
-            .header("Accept", "application/json")
-            .auth(Auth::Basic(credentials.clone()));
+        let url = node.join(nextcloud::GET_APP_PASSWORD_PATH);
+        let request = crate::owncloud::ocs_request(reqwest::Method::GET, url, to, Auth::Basic(credentials.clone()));
         let round = self.trace().next_round();
         let response = self.http.send(&request, round).await?;
         let app_password = match response.status {

@@ -584,11 +584,12 @@ impl Wizard {
         }
         let claims = &session.tokens.claims;
         let login_name = claims.preferred_username.clone().unwrap_or_else(|| claims.sub.clone());
-        let user_request =
-            HttpRequest::new(reqwest::Method::GET, instance.join(owncloud::USER_PATH), Participant::Instance)
-                .header("OCS-APIRequest", "true")
-                .header("Accept", "application/json")
-                .auth(Auth::Bearer(session.tokens.access.clone()));
+        let user_request = owncloud::ocs_request(
+            reqwest::Method::GET,
+            instance.join(owncloud::USER_PATH),
+            Participant::Instance,
+            Auth::Bearer(session.tokens.access.clone()),
+        );
         let user = self.http.send(&user_request, self.trace().next_round()).await?;
         // Why optional: the PROPFIND already proved the account; OCS only adds the name.
         let ocs_user = if user.status == 200 { OcsUser::parse(&user.url, &user.body).ok() } else { None };

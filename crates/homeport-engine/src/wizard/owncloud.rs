@@ -156,17 +156,11 @@ impl Wizard {
         instance: ServerUrl,
         chain: RedirectChain,
     ) -> Result<Step, ConnectError> {
-        let credentials = self
-            .credentials
-            .clone()
-            .ok_or_else(|| ConnectError::CredentialsRequired { server: self.server.to_string() })?;
+        let credentials = self.held_credentials()?;
         self.step(StepName::Verify, format!("verifying the account at {instance}"));
         let to = if instance == self.server { Participant::Lookup } else { Participant::Instance };
         let ocs = |path: &str| {
-            HttpRequest::new(reqwest::Method::GET, instance.join(path), to)
-                .header("OCS-APIRequest", "true")
-                .header("Accept", "application/json")
-                .auth(Auth::Basic(credentials.clone()))
+            owncloud::ocs_request(reqwest::Method::GET, instance.join(path), to, Auth::Basic(credentials.clone()))
         };
         let avatar = |id: &str| {
             HttpRequest::new(reqwest::Method::GET, owncloud::avatar_url(&instance, id), to)
