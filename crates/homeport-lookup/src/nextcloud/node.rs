@@ -190,6 +190,25 @@ async fn user(
     )
 }
 
+/// The app-password endpoints' common start, as Nextcloud's: the OCS version and format, a login
+/// (401 without one, or a wrong one), then the `OCS-APIRequest` guard.
+fn ocs_logged_in(
+    state: &NodeState,
+    version: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<(OcsVersion, OcsFormat, NodeLogin), Box<Response>> {
+    let (version, format) = ocs_call(version, uri)?;
+    let login = state.login(headers);
+    if matches!(login, NodeLogin::Anonymous | NodeLogin::Wrong) {
+        return Err(Box::new(ocs_unauthorised(format)));
+    }
+    if !is_ocs_api_request(headers) {
+        return Err(Box::new(ocs_api_request_missing(format)));
+    }
+    Ok((version, format, login))
+}
+
 /// `GET /ocs/v2.php/core/getapppassword` with the account password: a new app password of this node. With an app
 /// password Nextcloud refuses ("You cannot request an new apppassword with an apppassword").
 async fn get_app_password(
@@ -198,17 +217,10 @@ async fn get_app_password(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let (version, format) = match ocs_call(&version, &uri) {
+    let (version, format, login) = match ocs_logged_in(&state, &version, &headers, &uri) {
         Ok(call) => call,
         Err(refusal) => return *refusal,
     };
-    let login = state.login(&headers);
-    if matches!(login, NodeLogin::Anonymous | NodeLogin::Wrong) {
-        return ocs_unauthorised(format);
-    }
-    if !is_ocs_api_request(&headers) {
-        return ocs_api_request_missing(format);
-    }
     match login {
         NodeLogin::AccountPassword(user) => match state.nextcloud.create_app_password(user) {
             Ok(app_password) => ocs::ok(version, format, json!({ "apppassword": app_password })),
@@ -225,17 +237,10 @@ async fn delete_app_password(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let (version, format) = match ocs_call(&version, &uri) {
+    let (version, format, login) = match ocs_logged_in(&state, &version, &headers, &uri) {
         Ok(call) => call,
         Err(refusal) => return *refusal,
     };
-    let login = state.login(&headers);
-    if matches!(login, NodeLogin::Anonymous | NodeLogin::Wrong) {
-        return ocs_unauthorised(format);
-    }
-    if !is_ocs_api_request(&headers) {
-        return ocs_api_request_missing(format);
-    }
     match login {
         NodeLogin::AppPassword { app_password, .. } if state.nextcloud.delete_app_password(&app_password) => {
             ocs::ok(version, format, json!([]))
