@@ -43,22 +43,7 @@ async fn real_idp_login(app: &App, idp: &RealIdp, ocis: &str) -> TestResult {
     app.keys(Key::Enter).await?;
 
     // The robot logs in and consents in the provider's own pages; the window comes back verified.
-    let verified = app
-        .driver
-        .query(By::Css("#page-verified"))
-        .ignore_errors(true)
-        .wait(Duration::from_secs(60), POLL)
-        .and_displayed()
-        .first()
-        .await;
-    if verified.is_err() {
-        let error = app.driver.find_all(By::Css("#error")).await?;
-        let shown = match error.first() {
-            Some(error) => error.text().await?,
-            None => "no error shown".into(),
-        };
-        return Err(format!("the window did not show the verified account: {shown}").into());
-    }
+    wait_for_verified(app).await?;
     assert_eq!(app.text("#verified-name").await?, "Albert Einstein");
     assert_eq!(app.text("#verified-idp").await?, idp.issuer(), "logged in at the real provider");
     assert!(
@@ -180,6 +165,21 @@ async fn realm_login(app: &App, idp: &RealIdp, ocis: &str, redirect_port: u16) -
     assert_eq!(redirect_uri.port(), Some(redirect_port), "the one registered port: {redirect_uri}");
     app.focus_reaches("browser-opened").await?;
     app.keys(Key::Enter).await?;
+    wait_for_verified(app).await?;
+    assert_eq!(app.text("#verified-name").await?, "Albert Einstein");
+    app.click("#done").await?;
+    let entry = app.wait_for("li.account").await?;
+    let id = entry.attr("data-account-id").await?.ok_or("the account row carries its id")?;
+    let oidc = app.store().get(&id)?.oidc.ok_or("an OIDC account")?;
+    assert_eq!(oidc.client_id, idp.client_id(), "the account keeps the realm's client");
+    assert_eq!(oidc.token_auth, homeport_engine::oidc_client::TokenAuth::Public, "a public client");
+    let kept: serde_json::Value = serde_json::from_str(app.store().secret(&id)?.expose())?;
+    assert!(kept["refresh_token"].is_string() && kept.get("client_secret").is_none(), "no secret: {kept}");
+    Ok(())
+}
+
+/// Waits (a minute at most) for the verified page; else fails with the error the window shows.
+async fn wait_for_verified(app: &App) -> TestResult {
     let verified = app
         .driver
         .query(By::Css("#page-verified"))
@@ -195,14 +195,5 @@ async fn realm_login(app: &App, idp: &RealIdp, ocis: &str, redirect_port: u16) -
         };
         return Err(format!("the window did not show the verified account: {shown}").into());
     }
-    assert_eq!(app.text("#verified-name").await?, "Albert Einstein");
-    app.click("#done").await?;
-    let entry = app.wait_for("li.account").await?;
-    let id = entry.attr("data-account-id").await?.ok_or("the account row carries its id")?;
-    let oidc = app.store().get(&id)?.oidc.ok_or("an OIDC account")?;
-    assert_eq!(oidc.client_id, idp.client_id(), "the account keeps the realm's client");
-    assert_eq!(oidc.token_auth, homeport_engine::oidc_client::TokenAuth::Public, "a public client");
-    let kept: serde_json::Value = serde_json::from_str(app.store().secret(&id)?.expose())?;
-    assert!(kept["refresh_token"].is_string() && kept.get("client_secret").is_none(), "no secret: {kept}");
     Ok(())
 }
