@@ -66,6 +66,22 @@ async fn homeport_with(config: &Path, args: &[&str], password: Option<&str>, env
         .expect("output")
 }
 
+/// Starts `homeport ARGS` (a `mock` command) and reads its description, the one JSON line it
+/// prints first; the mock is killed when the child is dropped.
+async fn start_mock(args: &[&str]) -> (tokio::process::Child, Value) {
+    let mut mock = Command::new(HOMEPORT)
+        .args(args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("homeport mock runs");
+    let mut lines = BufReader::new(mock.stdout.take().expect("stdout")).lines();
+    let first =
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("a line in time").expect("read");
+    let description: Value = serde_json::from_str(&first.expect("one line")).expect("the line is JSON");
+    (mock, description)
+}
+
 fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {}", String::from_utf8_lossy(&output.stdout)))
@@ -268,16 +284,7 @@ async fn a_missing_keyring_is_a_clear_error_and_stores_nothing() {
 
 #[tokio::test]
 async fn the_mock_command_prints_its_urls_serves_and_stops_cleanly_on_sigterm() {
-    let mut mock = Command::new(HOMEPORT)
-        .args(["mock", "--listen", "127.0.0.1:0", "--path-instances"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("homeport mock runs");
-    let mut lines = BufReader::new(mock.stdout.take().expect("stdout")).lines();
-    let first =
-        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("a line in time").expect("read");
-    let description: Value = serde_json::from_str(&first.expect("one line")).expect("the line is JSON");
+    let (mut mock, description) = start_mock(&["mock", "--listen", "127.0.0.1:0", "--path-instances"]).await;
     let central = description["central"].as_str().expect("central URL").to_owned();
     assert!(central.starts_with("http://127.0.0.1:"), "loopback by default: {central}");
     assert_eq!(description["instances"]["instance3"], format!("{central}instance3/"), "path layout");
@@ -323,16 +330,8 @@ async fn the_mock_command_prints_its_urls_serves_and_stops_cleanly_on_sigterm() 
 
 #[tokio::test]
 async fn the_mock_flags_set_up_the_idp_as_a_realm_with_registration_and_refuse_contradictions() {
-    let mut mock = Command::new(HOMEPORT)
-        .args(["mock", "--idp-registration", "--idp-realm-redirect-port", "53874"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("homeport mock runs");
-    let mut lines = BufReader::new(mock.stdout.take().expect("stdout")).lines();
-    let first =
-        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("a line in time").expect("read");
-    let description: Value = serde_json::from_str(&first.expect("one line")).expect("the line is JSON");
+    let (mut mock, description) =
+        start_mock(&["mock", "--idp-registration", "--idp-realm-redirect-port", "53874"]).await;
     assert_eq!(description["oidc_client_id"], "homeport", "the realm's one client: {description}");
     assert_eq!(description["oidc_client_secret"], Value::Null, "a public client");
     assert_eq!(description["oidc_redirect_port"], 53874, "its one redirect port");

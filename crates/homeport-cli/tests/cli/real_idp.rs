@@ -2,29 +2,18 @@
 //! by `homeport_lookup::testing::RealIdp`), as docs/cli.md describes it.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use homeport_lookup::testing::real_flow::real_idp_tokens;
 use homeport_lookup::testing::{access_token, browser_robot, client, propfind, RealIdp, RealIdpSetup};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
-use super::HOMEPORT;
+use super::{start_mock, HOMEPORT};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_mocks_ocis_trusts_the_issuer_it_is_given() {
     let idp = RealIdp::start(RealIdpSetup::Ocis { access_token_ttl: None });
-    let mut mock = Command::new(HOMEPORT)
-        .args(["mock", "--oidc-issuer", idp.issuer()])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("homeport mock runs");
-    let mut lines = BufReader::new(mock.stdout.take().expect("stdout")).lines();
-    let first =
-        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("a line in time").expect("read");
-    let description: Value = serde_json::from_str(&first.expect("one line")).expect("the line is JSON");
+    let (mut mock, description) = start_mock(&["mock", "--oidc-issuer", idp.issuer()]).await;
     assert_eq!(description["ocis_issuer"], idp.issuer(), "the description names the issuer: {description}");
     let ocis = url::Url::parse(description["ocis"].as_str().expect("the oCIS URL")).expect("a URL");
 
