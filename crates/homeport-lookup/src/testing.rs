@@ -16,7 +16,7 @@ use crate::server::LookupServer;
 pub use real_idp::{
     browser_robot, free_loopback_port, peers_dir, BrowserRobot, RealIdp, RealIdpSetup, PEER_INSTALL_COMMAND,
 };
-pub use real_synapse::{RealSynapse, SYNAPSE_INSTALL_COMMAND};
+pub use real_synapse::{RealSynapse, SynapseAdmin, SynapseOptions, SynapseRequest, SYNAPSE_INSTALL_COMMAND};
 
 /// Starts the lookup server on a free port of 127.0.0.1.
 pub async fn start(scenario: Scenario) -> LookupServer {

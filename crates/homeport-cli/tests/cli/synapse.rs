@@ -1,33 +1,65 @@
-//! `homeport connect` against a real Matrix homeserver (Synapse, started by the tests:
-//! docs/testing.md): by Matrix ID alone (its `.well-known` names the homeserver), and a wrong
-//! password named as such. The lookup server's homeservers are Homeport's own mock; this is the
-//! real implementation.
+//! `homeport connect`, `accounts verify` and `accounts remove` against a real Matrix homeserver
+//! (Synapse, started by the tests: docs/testing.md): by Matrix ID alone (its `.well-known` names
+//! the homeserver), a wrong password and a deactivated user named as such. The lookup server's
+//! homeservers are Homeport's own mock; this is the real implementation.
 
-use homeport_lookup::testing::RealSynapse;
+use std::process::Output;
+
+use homeport_lookup::testing::{RealSynapse, SynapseOptions};
+use serde_json::Value;
 
 use crate::{code, homeport, json};
 
-#[tokio::test]
-async fn a_matrix_id_connects_to_a_real_synapse_and_a_wrong_password_is_named() {
-    let synapse = tokio::task::spawn_blocking(|| {
-        let synapse = RealSynapse::start();
-        synapse.register("alice", "wonderland-real", false);
+/// Starts a Synapse (blocking, off the async workers) with `users` registered: (name, password, admin).
+async fn synapse_with(options: SynapseOptions, users: &'static [(&'static str, &'static str, bool)]) -> RealSynapse {
+    tokio::task::spawn_blocking(move || {
+        let synapse = RealSynapse::start_with(options);
+        for (user, password, admin) in users {
+            synapse.register(user, password, *admin);
+        }
         synapse
     })
     .await
-    .expect("Synapse starts");
+    .expect("Synapse starts")
+}
+
+fn both(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// `homeport connect <matrix id> --user <user> --password-stdin --json`.
+async fn connect(config: &std::path::Path, matrix_id: &str, user: &str, password: &str) -> Output {
+    let args = ["connect", matrix_id, "--user", user, "--password-stdin", "--json"];
+    homeport(config, &args, Some(password)).await
+}
+
+/// Connects `user` and returns the stored account's JSON.
+async fn connected(synapse: &RealSynapse, config: &std::path::Path, user: &str, password: &str) -> Value {
+    let matrix_id = format!("@{user}:{}", synapse.server_name());
+    let output = connect(config, &matrix_id, user, password).await;
+    assert_eq!(code(&output), 0, "{user} connects: {}\nSynapse: {}", both(&output), synapse.log());
+    json(&output)["account"].clone()
+}
+
+fn id_of(account: &Value) -> String {
+    account["id"].as_str().unwrap_or_else(|| panic!("an account id: {account}")).to_owned()
+}
+
+/// The `error` of a failed `--json` run, after checking its exit code.
+fn failure(output: &Output, exit: i32, what: &str) -> Value {
+    assert_eq!(code(output), exit, "{what}: {}", both(output));
+    let failed = json(output);
+    assert_eq!(failed["status"], "failed", "{what}: {failed}");
+    failed["error"].clone()
+}
+
+#[tokio::test]
+async fn a_matrix_id_connects_to_a_real_synapse_and_a_wrong_password_is_named() {
+    let synapse = synapse_with(SynapseOptions::default(), &[("alice", "wonderland-real", false)]).await;
     let config = tempfile::tempdir().expect("temp");
     let matrix_id = format!("@alice:{}", synapse.server_name());
-    let args = ["connect", &matrix_id, "--user", "alice", "--password-stdin", "--json"];
-    let output = homeport(config.path(), &args, Some("wonderland-real")).await;
-    assert_eq!(
-        code(&output),
-        0,
-        "connected: {}{}\nSynapse: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-        synapse.log()
-    );
+    let output = connect(config.path(), &matrix_id, "alice", "wonderland-real").await;
+    assert_eq!(code(&output), 0, "connected: {}\nSynapse: {}", both(&output), synapse.log());
     let connected = json(&output);
     let account = &connected["account"];
     assert_eq!(account["kind"], "matrix", "{connected}");
@@ -35,9 +67,56 @@ async fn a_matrix_id_connects_to_a_real_synapse_and_a_wrong_password_is_named() 
     assert_eq!(account["instance_url"], synapse.base_url(), "the homeserver its .well-known names");
     assert!(account["matrix"]["device_id"].as_str().is_some_and(|d| !d.is_empty()), "a device: {connected}");
 
-    let wrong = homeport(config.path(), &args, Some("not-her-password")).await;
-    let failure = json(&wrong);
-    assert_eq!(failure["error"]["code"], "auth_failed", "a wrong password is named: {failure}");
-    assert_eq!(code(&wrong), 5, "the auth_failed exit code");
-    drop(synapse);
+    let wrong = connect(config.path(), &matrix_id, "alice", "not-her-password").await;
+    let error = failure(&wrong, 5, "a wrong password is auth_failed (exit 5)");
+    assert_eq!(error["code"], "auth_failed", "{error}");
+    assert_eq!(error["reason"], "wrong_password", "named as a wrong password: {error}");
+}
+
+/// Deactivated after connecting, the stored account no longer verifies (Synapse deleted its
+/// device and tokens: "log in again"); connecting again, Synapse's answer depends on the
+/// password: deactivation erases it (a wrong password, `M_FORBIDDEN`), and where the password
+/// still checks out (reset by the admin here, as an LDAP or SSO provider would accept it) Synapse
+/// answers `M_USER_DEACTIVATED`: the account is disabled.
+#[tokio::test]
+async fn a_deactivated_user_no_longer_verifies_and_cannot_connect() {
+    let users = &[("bob", "builder-real", false), ("root", "root-real", true)];
+    let synapse = synapse_with(SynapseOptions::default(), users).await;
+    let config = tempfile::tempdir().expect("temp");
+    let account = connected(&synapse, config.path(), "bob", "builder-real").await;
+    let (id, user_id) = (id_of(&account), format!("@bob:{}", synapse.server_name()));
+    let admin = synapse.admin("root", "root-real").await;
+    admin.deactivate(&user_id).await;
+    assert!(admin.device_ids(&user_id).await.is_empty(), "Synapse deleted bob's devices on deactivation");
+
+    let verify = homeport(config.path(), &["accounts", "verify", &id, "--json"], None).await;
+    let error = failure(&verify, 5, "a deactivated account no longer verifies (auth_failed)");
+    assert_eq!(error["code"], "auth_failed", "{error}");
+    assert_eq!(error["reason"], "login_expired", "its login is gone: {error}");
+    assert!(
+        error["hint"].as_str().is_some_and(|hint| hint.contains("log in again")),
+        "the hint says what to do: {error}"
+    );
+    let list = json(&homeport(config.path(), &["accounts", "list", "--json"], None).await);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "a failed verify keeps the account: {list}");
+
+    let erased = connect(config.path(), &user_id, "bob", "builder-real").await;
+    let error = failure(&erased, 5, "deactivation erased the password");
+    assert_eq!(error["reason"], "wrong_password", "Synapse answers M_FORBIDDEN, as for a wrong password: {error}");
+
+    admin.set_password(&user_id, "builder-again").await;
+    let disabled = connect(config.path(), &user_id, "bob", "builder-again").await;
+    let error = failure(&disabled, 5, "a deactivated account is auth_failed (exit 5)");
+    assert_eq!(error["code"], "auth_failed", "{error}");
+    assert_eq!(error["reason"], "account_disabled", "named as disabled, not as a wrong password: {error}");
+    assert_eq!(error["detail"]["reason"], "account_disabled", "{error}");
+    assert!(
+        error["message"].as_str().is_some_and(|message| message.contains("disabled")),
+        "the message says so: {error}"
+    );
+    assert_eq!(
+        synapse.requests_to("POST", "/_matrix/client/v3/login").last(),
+        Some(&403),
+        "Synapse refused the login (403 M_USER_DEACTIVATED)"
+    );
 }
