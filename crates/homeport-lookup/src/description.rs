@@ -12,7 +12,7 @@ use url::Url;
 /// The lookup server's description (see [`LookupServer::description`](crate::LookupServer::description)): URLs, demo
 /// users and their passwords, and the certificate fingerprint; the oCIS server and instances, the IdP, the tenant
 /// pattern and approuter URLs, the OIDC users and their passwords; the Matrix portals, homeservers, users and
-/// passwords; the canary's URL; the Nextcloud GSS, nodes, accounts and their passwords and nodes.
+/// passwords, the OAuth-only homeserver and its issuer; the canary's URL; the Nextcloud GSS, nodes, accounts and their passwords and nodes.
 ///
 /// Its `Display` is the JSON line `homeport mock` prints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -77,6 +77,12 @@ pub struct Description {
     pub matrix_deactivated_users: Vec<&'static str>,
     /// The Matrix users whose first login is rate limited.
     pub matrix_rate_limited_users: Vec<&'static str>,
+    /// The OAuth-only Matrix homeserver (the spec's OAuth 2.0 API only), with a trailing slash.
+    pub matrix_oauth_homeserver: Url,
+    /// Its server name (`oauth.localhost:<port>`): its users are `@<IdP login>:<this>`.
+    pub matrix_oauth_server_name: String,
+    /// The issuer of its OAuth 2.0 server (the IdP's Matrix zone), without trailing slash.
+    pub matrix_oauth_issuer: String,
     /// The canary of fault `redirect-to-other-origin`.
     pub canary: Url,
     /// The Nextcloud Global Site Selector (Login Flow v2), with a trailing slash.

@@ -46,7 +46,7 @@ pub struct MatrixPerson {
     pub localpart: &'static str,
     pub password: &'static str,
     pub display_name: &'static str,
-    /// The homeserver that owns the account: `hs1` or `hs2` (see
+    /// The homeserver that owns the account: `hs1`, `hs2` or `oauth` (see
     /// [`LookupServer::matrix_homeserver_urls`](crate::LookupServer::matrix_homeserver_urls)).
     pub homeserver: &'static str,
     /// The full user id: `@alice:hs1.localhost:41234`.
@@ -56,6 +56,9 @@ pub struct MatrixPerson {
     /// The first password login per server start (at a portal, or at the homeserver) is answered
     /// `429 M_LIMIT_EXCEEDED` with `retry_after_ms`; later ones succeed.
     pub rate_limited: bool,
+    /// The homeserver offers only the OAuth 2.0 API (`oauth`): the person logs in in the browser, at the IdP's
+    /// Matrix zone, with `password` there (`docs/protocols/matrix-oauth.md`).
+    pub oauth: bool,
 }
 
 // ownCloud (`docs/protocols/owncloud-redirect.md`): one password for all, each user on the instance their login's

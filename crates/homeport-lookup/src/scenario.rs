@@ -206,11 +206,22 @@ pub enum Fault {
     /// The Global Site Selector's Login Flow v2 poll answers `500` with Nextcloud's error page, every time.
     /// Homeport should stop with a server error rather than poll on (or treat it as "not yet").
     NextcloudPollError,
+    /// The OAuth-only homeserver's OAuth 2.0 server refuses every client registration with `400
+    /// invalid_client_metadata` (MAS's policy refusing the client's metadata). Homeport should say the server refused
+    /// the registration, before any browser opens.
+    MatrixOauthRegistrationRefused,
+    /// The OAuth-only homeserver's token endpoint refuses every authorization code with `400 invalid_grant` (the
+    /// code expired, the grant was cancelled) after a successful browser login. Homeport should say the login
+    /// failed and store nothing.
+    MatrixOauthTokenRefused,
+    /// The OAuth-only homeserver's whoami answers a `device_id` other than the one the token's scope allocated (a
+    /// homeserver that mixed up sessions). Homeport should refuse the login and store nothing.
+    MatrixOauthWhoamiMismatch,
 }
 
 impl Fault {
     /// Every fault, for CLIs and pickers that list them.
-    pub const ALL: [Fault; 23] = [
+    pub const ALL: [Fault; 26] = [
         Fault::Maintenance,
         Fault::NeedsDbUpgrade,
         Fault::NotInstalled,
@@ -234,6 +245,9 @@ impl Fault {
         Fault::NextcloudFlowExpired,
         Fault::NextcloudNodeDown,
         Fault::NextcloudPollError,
+        Fault::MatrixOauthRegistrationRefused,
+        Fault::MatrixOauthTokenRefused,
+        Fault::MatrixOauthWhoamiMismatch,
     ];
 
     /// The name used on command lines and in scenario files; `FromStr` parses it back.
@@ -262,6 +276,9 @@ impl Fault {
             Fault::NextcloudFlowExpired => "nextcloud-flow-expired",
             Fault::NextcloudNodeDown => "nextcloud-node-down",
             Fault::NextcloudPollError => "nextcloud-poll-error",
+            Fault::MatrixOauthRegistrationRefused => "matrix-oauth-registration-refused",
+            Fault::MatrixOauthTokenRefused => "matrix-oauth-token-refused",
+            Fault::MatrixOauthWhoamiMismatch => "matrix-oauth-whoami-mismatch",
         }
     }
 }

@@ -15,9 +15,8 @@ use crate::description::Description;
 use crate::error::LookupError;
 use crate::log::RecordedRequest;
 use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
-use crate::matrix::homeserver::HomeserverState;
-use crate::matrix::state::{Matrix, PortalMode, PortalState};
-use crate::matrix::{HOMESERVER_NAMES, MATRIX_HOSTS, PROXY_HOST, REDIRECT_HOST};
+use crate::matrix::state::Matrix;
+use crate::matrix::MATRIX_HOSTS;
 use crate::nextcloud::state::Nextcloud;
 use crate::ocis::external::ExternalIssuer;
 use crate::ocis::instance::OcisInstanceState;
@@ -31,13 +30,13 @@ use crate::owncloud::central::{self, CentralState};
 use crate::owncloud::instance::{self, InstanceState};
 use crate::owncloud::INSTANCE_NAMES;
 use crate::people::{
-    DemoPerson, MatrixPerson, MatrixUser, OidcPerson, DEMO_PASSWORD, DEMO_USERS, MATRIX_USERS, NEXTCLOUD_USERS,
-    OCIS_ACCOUNTS, OIDC_USERS, TENANTS,
+    DemoPerson, MatrixUser, OidcPerson, DEMO_PASSWORD, DEMO_USERS, MATRIX_USERS, NEXTCLOUD_USERS, OCIS_ACCOUNTS,
+    OIDC_USERS, TENANTS,
 };
 use crate::scenario::{PublicClient, Scenario};
 use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANT_HOST_PATTERN};
 use crate::tls::SelfSignedTls;
-use crate::{matrix, ocis, oidc, serve, tenant};
+use crate::{ocis, oidc, serve, tenant};
 
 /// A running lookup server: the central server and its instances. Dropping it stops every task at once;
 /// [`LookupServer::shutdown`] stops them gracefully.
@@ -50,6 +49,7 @@ pub struct LookupServer {
     idp: Arc<Provider>,
     tenant_urls: BTreeMap<String, Url>,
     matrix: Arc<Matrix>,
+    matrix_oauth_url: Url,
     nextcloud: Arc<Nextcloud>,
     canary_url: Url,
     tls: Option<SelfSignedTls>,
@@ -70,6 +70,7 @@ impl fmt::Debug for LookupServer {
             .field("matrix_portal", &self.matrix.proxy_url().as_str())
             .field("matrix_portal_307", &self.matrix.redirect_url().as_str())
             .field("matrix_homeservers", self.matrix.homeserver_urls())
+            .field("matrix_oauth_homeserver", &self.matrix_oauth_url.as_str())
             .field("canary_url", &self.canary_url.as_str())
             .field("scenario", &self.scenario)
             .finish_non_exhaustive()
@@ -160,7 +161,9 @@ impl LookupServer {
             routers.push((listener, router));
         }
 
-        let oidc = start_oidc_systems(scheme, &scenario)?;
+        // The OAuth-only homeserver's name is known before the IdP starts: the IdP's Matrix zone logs in for it.
+        let matrix_systems = matrix_systems::bind(scheme, &scenario)?;
+        let oidc = start_oidc_systems(scheme, &scenario, matrix_systems.oauth_server_name())?;
         let external = scenario.oidc_issuer.as_ref().map(|issuer| Arc::new(ExternalIssuer::new(issuer)));
         let oidc_recorder =
             |server: &str, host_domain: Option<&'static str>| Recorder { host_domain, ..recorder(server, Vec::new()) };
@@ -200,26 +203,11 @@ impl LookupServer {
                 .recorded_by(oidc_recorder("tenants", Some(APPROUTER_DOMAIN))),
         ));
 
-        let matrix_systems = start_matrix_systems(scheme, &scenario)?;
         let certificate = tls.as_ref().map(SelfSignedTls::certificate_der);
-        for (mode, server, listener) in [
-            (PortalMode::Proxy, "matrix-proxy", matrix_systems.proxy_listener),
-            (PortalMode::Redirect, "matrix-307", matrix_systems.redirect_listener),
-        ] {
-            let url = match mode {
-                PortalMode::Proxy => matrix_systems.state.proxy_url().clone(),
-                PortalMode::Redirect => matrix_systems.state.redirect_url().clone(),
-            };
-            let portal = PortalState::new(mode, url, matrix_systems.state.clone(), certificate)?;
-            routers
-                .push((listener, matrix::portal::router(Arc::new(portal)).recorded_by(recorder(server, Vec::new()))));
-        }
-        for (name, listener) in matrix_systems.homeserver_listeners {
-            let homeserver = HomeserverState { name, matrix: matrix_systems.state.clone() };
-            routers.push((
-                listener,
-                matrix::homeserver::router(Arc::new(homeserver)).recorded_by(recorder(name, Vec::new())),
-            ));
+        let matrix = matrix_systems.state.clone();
+        let matrix_oauth_url = matrix_systems.oauth_url.clone();
+        for (server, listener, router) in matrix_systems::routers(matrix_systems, &oidc.idp, &scenario, certificate)? {
+            routers.push((listener, router.recorded_by(recorder(server, Vec::new()))));
         }
 
         let (nextcloud, nextcloud_routers) = nextcloud_systems::start(scheme, &scenario)?;
@@ -244,7 +232,8 @@ impl LookupServer {
             ocis_instance_urls: oidc.ocis_instance_urls,
             idp: oidc.idp,
             tenant_urls: oidc.tenant_urls,
-            matrix: matrix_systems.state,
+            matrix,
+            matrix_oauth_url,
             nextcloud,
             canary_url,
             tls,
@@ -321,7 +310,7 @@ impl LookupServer {
         if let Some(port) = self.tenant_urls.values().next().and_then(Url::port) {
             ports.insert(APPROUTER_DOMAIN, port);
         }
-        let matrix_urls = [self.matrix.proxy_url(), self.matrix.redirect_url()]
+        let matrix_urls = [self.matrix.proxy_url(), self.matrix.redirect_url(), &self.matrix_oauth_url]
             .into_iter()
             .chain(self.matrix.homeserver_urls().values());
         for url in matrix_urls {
@@ -331,55 +320,6 @@ impl LookupServer {
             }
         }
         ports
-    }
-
-    /// The proxy-mode Matrix portal (MSC1730), with a trailing slash: `http://proxy.localhost:41245/`. Its
-    /// login answers carry the homeserver's base URL in `well_known` and `base_cs_url`.
-    pub fn matrix_portal_url(&self) -> &Url {
-        self.matrix.proxy_url()
-    }
-
-    /// The redirect-mode Matrix portal, with a trailing slash: `http://redirect.localhost:41246/`. It answers a
-    /// login with `307` to the user's homeserver, without checking the password.
-    pub fn matrix_portal_307_url(&self) -> &Url {
-        self.matrix.redirect_url()
-    }
-
-    /// The Matrix homeservers by name (`hs1` → `http://hs1.localhost:41247/`), each base URL with a trailing
-    /// slash; a homeserver's server name is the authority of its URL (`hs1.localhost:41247`).
-    pub fn matrix_homeserver_urls(&self) -> &BTreeMap<String, Url> {
-        self.matrix.homeserver_urls()
-    }
-
-    /// The Matrix users with their passwords, homeservers, full user ids and special cases.
-    pub fn matrix_people(&self) -> Vec<MatrixPerson> {
-        MATRIX_USERS
-            .iter()
-            .map(|user| MatrixPerson {
-                localpart: user.localpart,
-                password: user.password,
-                display_name: user.display_name,
-                homeserver: user.homeserver,
-                user_id: self.matrix.user_id(user),
-                deactivated: user.deactivated,
-                rate_limited: user.rate_limited,
-            })
-            .collect()
-    }
-
-    /// How many `POST /_matrix/client/v3/login` the Matrix server `server` (`hs1`, `hs2`, `matrix-proxy`,
-    /// `matrix-307`) has received so far: whether a password (or login token) reached it.
-    pub fn matrix_login_posts(&self, server: &str) -> usize {
-        let login_path = format!("/{}", matrix::LOGIN_PATH);
-        self.log
-            .snapshot()
-            .iter()
-            .filter(|request| {
-                request.server == server
-                    && request.method == "POST"
-                    && request.path.split('?').next() == Some(login_path.as_str())
-            })
-            .count()
     }
 
     /// The IdP's users with their passwords, oCIS instances and whether oCIS disabled them.
@@ -458,6 +398,9 @@ impl LookupServer {
             matrix_passwords: MATRIX_USERS.iter().map(|user| (user.localpart, user.password)).collect(),
             matrix_deactivated_users: logins(&MATRIX_USERS, |user| user.deactivated),
             matrix_rate_limited_users: logins(&MATRIX_USERS, |user| user.rate_limited),
+            matrix_oauth_homeserver: self.matrix_oauth_url.clone(),
+            matrix_oauth_server_name: self.matrix_oauth_server_name(),
+            matrix_oauth_issuer: self.matrix_oauth_issuer(),
             canary: self.canary_url.clone(),
             nextcloud_gss: self.nextcloud.gss_url().clone(),
             nextcloud_nodes: self.nextcloud.node_urls().clone(),
@@ -520,7 +463,11 @@ struct OidcSystems {
 }
 
 /// Binds the IdP, the oCIS server, its instances and the approuter on free ports of 127.0.0.1.
-fn start_oidc_systems(scheme: &str, scenario: &Scenario) -> Result<OidcSystems, LookupError> {
+fn start_oidc_systems(
+    scheme: &str,
+    scenario: &Scenario,
+    matrix_server_name: String,
+) -> Result<OidcSystems, LookupError> {
     let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
     let bind_loopback = || -> Result<(TcpListener, SocketAddr), LookupError> {
         let listener = bind_std(loopback)?;
@@ -528,8 +475,9 @@ fn start_oidc_systems(scheme: &str, scenario: &Scenario) -> Result<OidcSystems, 
         Ok((listener, addr))
     };
     let (idp_listener, idp_addr) = bind_loopback()?;
+    let idp_url = base_url(scheme, idp_addr)?;
     let idp =
-        Arc::new(Provider::new(&base_url(scheme, idp_addr)?, scenario.token_lifetime, scenario.fault, scenario.idp)?);
+        Arc::new(Provider::new(&idp_url, scenario.token_lifetime, scenario.fault, scenario.idp, matrix_server_name)?);
     let (ocis_listener, ocis_addr) = bind_loopback()?;
     let ocis_url = base_url(scheme, ocis_addr)?;
     let mut ocis_instance_urls = BTreeMap::new();
@@ -559,39 +507,6 @@ fn start_oidc_systems(scheme: &str, scenario: &Scenario) -> Result<OidcSystems, 
         tenants_listener,
         tenant_urls,
     })
-}
-
-/// The bound listeners of the Matrix systems and their shared state, before their routers exist.
-struct MatrixSystems {
-    state: Arc<Matrix>,
-    proxy_listener: TcpListener,
-    redirect_listener: TcpListener,
-    homeserver_listeners: Vec<(&'static str, TcpListener)>,
-}
-
-/// Binds the Matrix portals and homeservers on free ports of 127.0.0.1; each is named by its own `.localhost`
-/// host (which any client resolves to loopback), and answers whatever `Host` it is sent.
-fn start_matrix_systems(scheme: &str, scenario: &Scenario) -> Result<MatrixSystems, LookupError> {
-    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-    let bind_named = |host: &str| -> Result<(TcpListener, Url), LookupError> {
-        let listener = bind_std(loopback)?;
-        let port = local_addr(&listener, loopback)?.port();
-        let text = format!("{scheme}://{host}:{port}/");
-        let url =
-            Url::parse(&text).map_err(|error| LookupError::InvalidScenario(format!("Matrix URL {text}: {error}")))?;
-        Ok((listener, url))
-    };
-    let (proxy_listener, proxy_url) = bind_named(PROXY_HOST)?;
-    let (redirect_listener, redirect_url) = bind_named(REDIRECT_HOST)?;
-    let mut homeserver_urls = BTreeMap::new();
-    let mut homeserver_listeners = Vec::new();
-    for name in HOMESERVER_NAMES {
-        let (listener, url) = bind_named(&format!("{name}.localhost"))?;
-        homeserver_urls.insert(name.to_owned(), url);
-        homeserver_listeners.push((name, listener));
-    }
-    let state = Matrix::new(homeserver_urls, proxy_url, redirect_url, scenario.fault, scenario.token_lifetime)?;
-    Ok(MatrixSystems { state: Arc::new(state), proxy_listener, redirect_listener, homeserver_listeners })
 }
 
 /// Binds synchronously (inside the runtime): the OIDC listeners are set up in one non-async step.
@@ -629,6 +544,7 @@ fn join(base: &Url, relative: &str) -> Result<Url, LookupError> {
         .map_err(|error| LookupError::InvalidScenario(format!("cannot form {relative} under {base}: {error}")))
 }
 
+mod matrix_systems;
 mod nextcloud_systems;
 #[cfg(test)]
 mod tests;

@@ -53,6 +53,7 @@ pub fn localhost_client() -> reqwest::Client {
             builder = builder.resolve(&format!("{tenant}.{domain}"), loopback);
         }
     }
+    builder = builder.resolve(&format!("{}.auth.localhost", crate::oidc::MATRIX_ZONE_LABEL), loopback);
     for host in crate::matrix::MATRIX_HOSTS {
         builder = builder.resolve(host, loopback);
     }

@@ -13,6 +13,9 @@
 
 mod api;
 pub(crate) mod homeserver;
+pub(crate) mod oauth;
+#[cfg(test)]
+mod oauth_tests;
 pub(crate) mod portal;
 mod sso;
 pub(crate) mod state;
@@ -26,6 +29,7 @@ pub(crate) const PROXY_HOST: &str = "proxy.localhost";
 /// The host of the redirect-mode (307) portal.
 pub(crate) const REDIRECT_HOST: &str = "redirect.localhost";
 /// Every host name the Matrix systems are served at (all resolve to 127.0.0.1, RFC 6761).
-pub(crate) const MATRIX_HOSTS: [&str; 4] = ["hs1.localhost", "hs2.localhost", PROXY_HOST, REDIRECT_HOST];
+pub(crate) const MATRIX_HOSTS: [&str; 5] =
+    ["hs1.localhost", "hs2.localhost", PROXY_HOST, REDIRECT_HOST, oauth::OAUTH_HOST];
 /// The login endpoint, relative to a base URL.
 pub(crate) const LOGIN_PATH: &str = "_matrix/client/v3/login";

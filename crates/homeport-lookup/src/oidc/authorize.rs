@@ -1,5 +1,5 @@
-//! `GET|POST /authorize`: the authorization request checked, the login form, and — at the main zone after the
-//! consent page ([`super::consent`]) — the code sent back with `iss` (RFC 9207).
+//! `GET|POST /authorize`: the authorization request checked, the login form, and — at the main and the Matrix zone
+//! after the consent page ([`super::consent`]) — the code sent back with `iss` (RFC 9207).
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use url::Url;
 use super::answers::InZone;
 use super::clients::Client;
 use super::page::form_pairs;
-use super::responses::{code_redirect, error_redirect, zone_title};
+use super::responses::{code_redirect, error_redirect, zone_title, ResponseMode};
 use super::{check_password, is_pkce_value, now_seconds, page, Grant, Provider, Zone};
 
 /// A validated authorization request.
@@ -22,6 +22,7 @@ struct AuthorizeRequest {
     params: Vec<(String, String)>,
     client: Client,
     redirect_uri: Url,
+    mode: ResponseMode,
     state: Option<String>,
     nonce: Option<String>,
     scope: String,
@@ -39,7 +40,7 @@ impl AuthorizeRequest {
 }
 
 /// The parameters the authorization request may carry once only.
-const SINGLE_PARAMS: [&str; 10] = [
+const SINGLE_PARAMS: [&str; 11] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -50,6 +51,7 @@ const SINGLE_PARAMS: [&str; 10] = [
     "code_challenge_method",
     "prompt",
     "login_hint",
+    "response_mode",
 ];
 
 /// Checks an authorization request in RFC 6749 §4.1.2.1 order: problems with the client or its redirect URI are
@@ -89,8 +91,20 @@ fn validate_authorize(
     }
     let state = get("state");
     let issuer = provider.issuer(zone);
-    let back =
-        |error: &str, description: &str| error_redirect(&redirect_uri, error, description, state.as_deref(), &issuer);
+    // The Matrix zone answers in the query or the fragment, as MAS does; the others in the query only (lico ignores
+    // the parameter).
+    let (mode, mode_problem) = match (zone, get("response_mode").as_deref()) {
+        (Zone::Matrix, Some("fragment")) => (ResponseMode::Fragment, None),
+        (Zone::Matrix, None | Some("query")) => (ResponseMode::Query, None),
+        (Zone::Matrix, Some(other)) => (ResponseMode::Query, Some(format!("response_mode {other:?} is not supported"))),
+        _ => (ResponseMode::Query, None),
+    };
+    let back = |error: &str, description: &str| {
+        error_redirect(&redirect_uri, mode, error, description, state.as_deref(), &issuer)
+    };
+    if let Some(problem) = mode_problem {
+        return Err(Box::new(back("invalid_request", &problem)));
+    }
     if let Zone::Tenant(tenant) = zone {
         // The client and its redirect are genuine, so the refusal goes back to it (RFC 6749 §4.1.2.1): the app
         // can say why at once instead of leaving the person at an error page.
@@ -119,9 +133,15 @@ fn validate_authorize(
         }));
     }
     let scope = get("scope").unwrap_or_default();
+    let mut login_hint = get("login_hint");
+    if zone == Zone::Matrix {
+        if let Err(problem) = super::matrix_zone::check_scope(&scope) {
+            return Err(Box::new(back("invalid_scope", &problem)));
+        }
+        login_hint = login_hint.and_then(|hint| provider.matrix_login_hint(&hint));
+    }
     let nonce = get("nonce");
-    let login_hint = get("login_hint");
-    Ok(AuthorizeRequest { params, client, redirect_uri, state, nonce, scope, code_challenge, prompt, login_hint })
+    Ok(AuthorizeRequest { params, client, redirect_uri, mode, state, nonce, scope, code_challenge, prompt, login_hint })
 }
 
 /// The IdP's login form for `title`.
@@ -174,19 +194,26 @@ pub(super) async fn authorize_submit(
         zone,
         nonce: request.nonce.clone(),
         auth_time: now_seconds(),
+        session: None,
     };
     match zone {
-        Zone::Main => super::consent::consent_page(
+        Zone::Main | Zone::Matrix => super::consent::consent_page(
             &provider,
             &request.client,
             grant,
             request.redirect_uri,
+            request.mode,
             request.code_challenge,
             request.state,
         ),
-        Zone::Tenant(_) => {
-            code_redirect(&provider, grant, request.redirect_uri, &request.code_challenge, request.state.as_deref())
-        }
+        Zone::Tenant(_) => code_redirect(
+            &provider,
+            grant,
+            request.redirect_uri,
+            request.mode,
+            &request.code_challenge,
+            request.state.as_deref(),
+        ),
     }
 }
 

@@ -66,6 +66,10 @@ pub(crate) enum Redirects {
     SamePath(Vec<RegisteredUri>),
     /// Keycloak's `http://127.0.0.1:<port>/*`: a prefix match, so that one port only.
     FixedPort(u16),
+    /// The Matrix zone's registered loopback URIs, as MAS compares them: the same host, path and query, any port
+    /// (RFC 8252 §7.3; MAS ignores the port of a URI registered without one — this zone of any, so that a client
+    /// may keep its registration across listener ports).
+    AnyPort(Vec<Url>),
 }
 
 impl Redirects {
@@ -84,6 +88,15 @@ impl Redirects {
             }
             Redirects::FixedPort(port) => {
                 uri.host() == Some(Host::Ipv4(std::net::Ipv4Addr::LOCALHOST)) && uri.port() == Some(*port)
+            }
+            Redirects::AnyPort(registered) => {
+                let mut without_port = uri.clone();
+                is_loopback_host(uri)
+                    && without_port.set_port(None).is_ok()
+                    && registered.iter().any(|allowed| {
+                        let mut allowed = allowed.clone();
+                        allowed.set_port(None).is_ok() && allowed == without_port
+                    })
             }
         };
         if allowed {
@@ -148,6 +161,8 @@ impl Client {
 pub(crate) fn static_clients(zone: Zone, public_client: Option<PublicClient>) -> Vec<Client> {
     match (zone, public_client) {
         (Zone::Tenant(_), _) => vec![Client::public(BUILT_IN_CLIENT_ID, Redirects::AnyLoopbackIp)],
+        // As at MAS, every Matrix client registers itself.
+        (Zone::Matrix, _) => Vec::new(),
         (Zone::Main, None) => vec![Client::owncloud_desktop()],
         (Zone::Main, Some(PublicClient::AnyPort)) => {
             vec![Client::owncloud_desktop(), Client::public(PUBLIC_CLIENT_ID, Redirects::AnyLoopback)]

@@ -1,5 +1,6 @@
 //! The consent page after the login at the main zone, as lico shows it for every client that is not trusted
-//! (oCIS's desktop client is not): `POST /authorize/consent` answers it. Allowed, the client gets its code; refused,
+//! (oCIS's desktop client is not), and at the Matrix zone, as MAS shows it for every authorization:
+//! `POST /authorize/consent` answers it. Allowed, the client gets its code; refused,
 //! `access_denied` (RFC 6749 §4.1.2.1).
 
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use url::Url;
 use super::answers::InZone;
 use super::clients::Client;
 use super::page::{self, form_pairs};
-use super::responses::{code_redirect, error_redirect, zone_title};
+use super::responses::{code_redirect, error_redirect, zone_title, ResponseMode};
 use super::{random_token, Grant, OAuthError, Provider, Zone};
 
 /// A consent page must be answered within this long after the login.
@@ -27,6 +28,7 @@ const MAX_CONSENTS: usize = 10_000;
 pub(super) struct PendingConsent {
     grant: Grant,
     redirect_uri: Url,
+    mode: ResponseMode,
     code_challenge: String,
     state: Option<String>,
     expires_at: Instant,
@@ -63,14 +65,22 @@ pub(super) fn consent_page(
     client: &Client,
     grant: Grant,
     redirect_uri: Url,
+    mode: ResponseMode,
     code_challenge: String,
     state: Option<String>,
 ) -> Response {
     let title = zone_title(grant.zone);
     let user = grant.user.display_name;
-    let scopes: Vec<String> = grant.scope.split(' ').filter(|scope| !scope.is_empty()).map(str::to_owned).collect();
-    let pending =
-        PendingConsent { grant, redirect_uri, code_challenge, state, expires_at: Instant::now() + CONSENT_LIFETIME };
+    let zone = grant.zone;
+    let scopes: Vec<String> = grant
+        .scope
+        .split(' ')
+        .filter(|scope| !scope.is_empty())
+        // MAS words each Matrix scope for the person; lico lists the scope names.
+        .map(|scope| if zone == Zone::Matrix { super::matrix_zone::describe_scope(scope) } else { scope.to_owned() })
+        .collect();
+    let expires_at = Instant::now() + CONSENT_LIFETIME;
+    let pending = PendingConsent { grant, redirect_uri, mode, code_challenge, state, expires_at };
     match provider.await_consent(pending) {
         Ok(ticket) => page::html(StatusCode::OK, page::consent(&title, &client.name, user, &scopes, &ticket)),
         Err(error) => page::html(error.status, page::error(&title, &error.description)),
@@ -92,9 +102,11 @@ pub(super) async fn consent_submit(
         );
     };
     if get("consent") == Some("allow") {
-        code_redirect(&provider, pending.grant, pending.redirect_uri, &pending.code_challenge, pending.state.as_deref())
+        let PendingConsent { grant, redirect_uri, mode, code_challenge, state, .. } = pending;
+        code_redirect(&provider, grant, redirect_uri, mode, &code_challenge, state.as_deref())
     } else {
         let issuer = provider.issuer(zone);
-        error_redirect(&pending.redirect_uri, "access_denied", "consent denied", pending.state.as_deref(), &issuer)
+        let state = pending.state.as_deref();
+        error_redirect(&pending.redirect_uri, pending.mode, "access_denied", "consent denied", state, &issuer)
     }
 }

@@ -7,11 +7,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::answers::{fallback, InZone};
 use super::authorize::{authorize_page, authorize_submit};
 use super::consent::consent_submit;
+use super::matrix_account::{account_page, extend_for_matrix};
 use super::registration::register;
 use super::token::{revoke, token};
 use super::userinfo::userinfo;
@@ -28,6 +29,8 @@ pub(crate) fn router(provider: Arc<Provider>) -> Router {
         .route("/token", post(token))
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/revoke", post(revoke))
+        .route("/account", get(account_page))
+        .route("/account/", get(account_page))
         .fallback(fallback)
         .with_state(provider)
 }
@@ -38,12 +41,20 @@ pub(crate) fn router(provider: Arc<Provider>) -> Router {
 /// `registration_endpoint` only when registration is on. Unlike lico (which sends no `iss` in the authorization
 /// response) it says `authorization_response_iss_parameter_supported` and does send it (RFC 9207), as
 /// node-oidc-provider and Keycloak do.
+///
+/// The Matrix zone's is what MAS's says where the Matrix spec needs it ([`extend_for_matrix`]); the OAuth-only
+/// homeserver answers it at `auth_metadata`.
 async fn discovery(State(provider): State<Arc<Provider>>, InZone(zone): InZone) -> Response {
+    Json(discovery_document(&provider, zone)).into_response()
+}
+
+/// The discovery document of `zone`.
+pub(crate) fn discovery_document(provider: &Provider, zone: Zone) -> Value {
     let issuer = provider.issuer(zone);
     let auth_methods: &[&str] = match zone {
         Zone::Main if provider.offers_registration(zone) => &["client_secret_basic", "client_secret_post", "none"],
         Zone::Main => &["client_secret_basic", "none"],
-        Zone::Tenant(_) => &["none"],
+        Zone::Tenant(_) | Zone::Matrix => &["none"],
     };
     let mut document = json!({
         "issuer": provider.advertised_issuer(zone),
@@ -71,7 +82,10 @@ async fn discovery(State(provider): State<Arc<Provider>>, InZone(zone): InZone) 
             fields.remove("registration_endpoint");
         }
     }
-    Json(document).into_response()
+    if zone == Zone::Matrix {
+        extend_for_matrix(&mut document, &issuer);
+    }
+    document
 }
 
 async fn jwks(State(provider): State<Arc<Provider>>, InZone(_zone): InZone) -> Response {

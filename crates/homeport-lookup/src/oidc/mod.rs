@@ -11,7 +11,11 @@ mod authorize;
 pub(crate) mod clients;
 mod consent;
 pub(crate) mod endpoints;
+mod issue;
 mod keys;
+mod matrix_account;
+mod matrix_registration;
+pub(crate) mod matrix_zone;
 pub(crate) mod page;
 mod registration;
 mod responses;
@@ -39,14 +43,16 @@ pub use self::clients::{
 use self::keys::SigningKey;
 use crate::error::LookupError;
 use crate::host::RequestHost;
-use crate::people::{find_oidc_user, find_tenant, OidcUser, Tenant, TENANTS};
+use crate::people::{find_oidc_user, find_tenant, OidcUser, Tenant};
 use crate::scenario::{Fault, IdpSetup};
 /// The `aud` of every access token: the resource servers (oCIS instances, approuters) accept only this.
 pub(crate) const ACCESS_TOKEN_AUDIENCE: &str = "homeport";
 /// Authorization codes are single use and live this long.
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
-/// The domain under which the IdP serves the tenants' identity zones.
+/// The domain under which the IdP serves the tenants' identity zones (and the Matrix zone).
 pub(crate) const ZONE_DOMAIN: &str = "auth.localhost";
+/// The label of the Matrix homeserver's zone under [`ZONE_DOMAIN`]: `http://matrix.auth.localhost:<port>`.
+pub(crate) const MATRIX_ZONE_LABEL: &str = "matrix";
 /// Bounds on what a long-running `homeport mock` keeps in memory.
 const MAX_CLIENTS: usize = 10_000;
 const MAX_REFRESH_TOKENS: usize = 100_000;
@@ -64,6 +70,9 @@ pub(crate) enum Zone {
     Main,
     /// `http://<tenant>.auth.localhost:<port>`.
     Tenant(&'static Tenant),
+    /// `http://matrix.auth.localhost:<port>`: the OAuth 2.0 server of the OAuth-only Matrix homeserver, as
+    /// matrix-authentication-service is one (`docs/protocols/matrix-oauth.md`, [`matrix_zone`]).
+    Matrix,
 }
 
 /// The claims of an access token.
@@ -80,6 +89,9 @@ pub(crate) struct AccessClaims {
     pub(crate) jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) zid: Option<String>,
+    /// The Matrix zone's device session the token belongs to (OpenID's `sid`): revoking any token ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sid: Option<String>,
 }
 
 impl AccessClaims {
@@ -172,6 +184,8 @@ pub(crate) struct Grant {
     pub(crate) zone: Zone,
     pub(crate) nonce: Option<String>,
     pub(crate) auth_time: u64,
+    /// The Matrix zone's device session, once the code is exchanged ([`matrix_zone::DeviceSession`]).
+    pub(crate) session: Option<String>,
 }
 
 #[derive(Debug)]
@@ -186,6 +200,8 @@ struct PendingCode {
 struct AccessRecord {
     expires_at: SystemTime,
     revoked: bool,
+    /// The Matrix zone's device session of the token.
+    session: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -198,6 +214,8 @@ struct Store {
     refresh_tokens: HashMap<String, Grant>,
     /// Issued access tokens by `jti`: expiry to the millisecond, and revocation.
     access_tokens: HashMap<String, AccessRecord>,
+    /// The Matrix zone's live device sessions, by session id.
+    sessions: HashMap<String, matrix_zone::DeviceSession>,
 }
 
 /// The provider shared by the IdP's handlers and the resource servers that check its tokens.
@@ -213,16 +231,20 @@ pub(crate) struct Provider {
     fault: Option<Fault>,
     /// How the main zone is set up.
     setup: IdpSetup,
+    /// The server name of the homeserver the Matrix zone logs in for (`oauth.localhost:<port>`).
+    matrix_server_name: String,
     store: Mutex<Store>,
 }
 
 impl Provider {
-    /// A provider for the IdP listening at `base` (`http://127.0.0.1:<port>/`).
+    /// A provider for the IdP listening at `base` (`http://127.0.0.1:<port>/`); its Matrix zone logs in for the
+    /// homeserver `matrix_server_name`.
     pub(crate) fn new(
         base: &Url,
         token_lifetime: Duration,
         fault: Option<Fault>,
         setup: IdpSetup,
+        matrix_server_name: String,
     ) -> Result<Provider, LookupError> {
         let port = base
             .port_or_known_default()
@@ -236,6 +258,7 @@ impl Provider {
             token_lifetime,
             fault,
             setup,
+            matrix_server_name,
             store: Mutex::new(Store::default()),
         })
     }
@@ -245,6 +268,7 @@ impl Provider {
         match zone {
             Zone::Main => self.issuer.clone(),
             Zone::Tenant(tenant) => format!("{}://{}.{}:{}", self.scheme, tenant.name, ZONE_DOMAIN, self.port),
+            Zone::Matrix => format!("{}://{MATRIX_ZONE_LABEL}.{ZONE_DOMAIN}:{}", self.scheme, self.port),
         }
     }
 
@@ -262,6 +286,9 @@ impl Provider {
             return Some(Zone::Main);
         }
         let label = host.label_under(ZONE_DOMAIN, self.port)?;
+        if label == MATRIX_ZONE_LABEL {
+            return Some(Zone::Matrix);
+        }
         find_tenant(label).map(Zone::Tenant)
     }
 
@@ -289,10 +316,10 @@ impl Provider {
             return Some(client);
         }
         // The tenants' zones share one registry, as they always did; the main zone's is its own, so that a client
-        // registered at a tenant's zone is no way around the main zone's registration switch.
+        // registered at a tenant's zone is no way around the main zone's registration switch; the Matrix zone's too.
         let visible = |registered_at: Zone| match (registered_at, zone) {
-            (Zone::Main, Zone::Main) | (Zone::Tenant(_), Zone::Tenant(_)) => true,
-            (Zone::Main, Zone::Tenant(_)) | (Zone::Tenant(_), Zone::Main) => false,
+            (Zone::Tenant(_), Zone::Tenant(_)) => true,
+            (registered_at, zone) => registered_at == zone,
         };
         let store = self.lock();
         store.clients.get(client_id).filter(|(registered_at, _)| visible(*registered_at)).map(|(_, c)| c.clone())
@@ -321,64 +348,12 @@ impl Provider {
         Ok(code)
     }
 
-    /// `grant_type=authorization_code` for an authenticated client. The code is used up by any attempt, successful or
-    /// not.
-    fn exchange_code(
-        &self,
-        zone: Zone,
-        code: &str,
-        client_id: &str,
-        redirect_uri: &str,
-        code_verifier: &str,
-    ) -> Result<Value, OAuthError> {
-        let pending = self.lock().codes.remove(code);
-        let pending = pending.ok_or_else(|| {
-            OAuthError::new("invalid_grant", "the authorization code is unknown, expired or already used")
-        })?;
-        if pending.expires_at <= Instant::now() {
-            return Err(OAuthError::new("invalid_grant", "the authorization code expired"));
-        }
-        if pending.grant.zone != zone {
-            return Err(OAuthError::new("invalid_grant", "the authorization code was issued by another zone"));
-        }
-        if pending.grant.client_id != client_id {
-            return Err(OAuthError::new("invalid_grant", "the authorization code was issued to another client"));
-        }
-        if pending.redirect_uri != redirect_uri {
-            return Err(OAuthError::new("invalid_grant", "redirect_uri differs from the authorization request"));
-        }
-        if pkce_challenge(code_verifier) != pending.code_challenge {
-            return Err(OAuthError::new("invalid_grant", "PKCE verification failed: code_verifier does not match"));
-        }
-        let mut tokens = self.issue(&pending.grant)?;
-        if self.fault == Some(Fault::ExpiredAccessToken) {
-            self.expire_access_token(&tokens, zone);
-        }
-        if self.fault == Some(Fault::IdpBadSignature) {
-            if let Some(id_token) = tokens.get("id_token").and_then(Value::as_str) {
-                tokens["id_token"] = Value::from(forge_signature(id_token));
-            }
-        }
-        Ok(tokens)
-    }
-
-    /// Marks the access token of a token response of `zone` as expired from now on.
-    fn expire_access_token(&self, tokens: &Value, zone: Zone) {
-        let Some(token) = tokens.get("access_token").and_then(Value::as_str) else { return };
-        let Ok(claims) = self.key.verify::<AccessClaims>(token, &self.issuer(zone), ACCESS_TOKEN_AUDIENCE) else {
-            return;
-        };
-        if let Some(record) = self.lock().access_tokens.get_mut(&claims.jti) {
-            record.expires_at = SystemTime::now();
-        }
-    }
-
     /// Whether clients may register themselves at `zone` (RFC 7591): at the main zone when the scenario says so
-    /// (oCIS's IdP ships with registration off), at the tenants' zones always.
+    /// (oCIS's IdP ships with registration off), at the tenants' and the Matrix zone always.
     pub(crate) fn offers_registration(&self, zone: Zone) -> bool {
         match zone {
             Zone::Main => self.setup.registration,
-            Zone::Tenant(_) => true,
+            Zone::Tenant(_) | Zone::Matrix => true,
         }
     }
 
@@ -400,157 +375,13 @@ impl Provider {
         }
     }
 
-    /// `grant_type=refresh_token`, with rotation: the presented token is revoked, a new one issued.
-    fn refresh(&self, zone: Zone, refresh_token: &str, client_id: Option<&str>) -> Result<Value, OAuthError> {
-        let grant = {
-            let mut store = self.lock();
-            if self.fault == Some(Fault::RevokedRefreshToken) {
-                // The grant was revoked behind the client's back: the token is gone, as after `/revoke`.
-                store.refresh_tokens.remove(refresh_token);
-                return Err(OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"));
-            }
-            let Some(grant) = store.refresh_tokens.get(refresh_token) else {
-                return Err(OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"));
-            };
-            if grant.zone != zone {
-                return Err(OAuthError::new("invalid_grant", "the refresh token was issued by another zone"));
-            }
-            if client_id.is_some_and(|client_id| client_id != grant.client_id) {
-                return Err(OAuthError::new("invalid_grant", "the refresh token was issued to another client"));
-            }
-            store
-                .refresh_tokens
-                .remove(refresh_token)
-                .ok_or_else(|| OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"))?
-        };
-        self.issue(&grant)
-    }
-
-    /// RFC 7009: revokes a refresh token, or an access token; unknown tokens are ignored.
-    fn revoke(&self, token: &str) {
-        let mut store = self.lock();
-        if store.refresh_tokens.remove(token).is_some() {
-            return;
-        }
-        drop(store);
-        // An access token of any zone of this provider: revoke it by its jti.
-        let zones = std::iter::once(Zone::Main).chain(TENANTS.iter().map(Zone::Tenant));
-        for zone in zones {
-            if let Ok(claims) = self.key.verify::<AccessClaims>(token, &self.issuer(zone), ACCESS_TOKEN_AUDIENCE) {
-                if let Some(record) = self.lock().access_tokens.get_mut(&claims.jti) {
-                    record.revoked = true;
-                }
-                return;
-            }
-        }
-    }
-
-    /// Access, refresh and (for `openid`) ID token for `grant`.
-    fn issue(&self, grant: &Grant) -> Result<Value, OAuthError> {
-        let now = SystemTime::now();
-        let iat = unix_seconds(now);
-        let expires_at = now + self.token_lifetime;
-        // Rounded up: the claim never says a token expired before it really did.
-        let exp = expires_at
-            .duration_since(UNIX_EPOCH)
-            .map(|since| since.as_secs() + u64::from(since.subsec_nanos() > 0))
-            .unwrap_or_default();
-        let issuer = self.issuer(grant.zone);
-        let zid = match grant.zone {
-            Zone::Main => None,
-            Zone::Tenant(tenant) => Some(tenant.zid),
-        };
-        let jti = random_token(16)?;
-        let access = AccessClaims {
-            iss: issuer.clone(),
-            sub: grant.user.sub.to_owned(),
-            aud: ACCESS_TOKEN_AUDIENCE.to_owned(),
-            exp,
-            iat,
-            scope: grant.scope.clone(),
-            preferred_username: grant.user.login.to_owned(),
-            client_id: grant.client_id.clone(),
-            jti: jti.clone(),
-            zid: zid.map(str::to_owned),
-        };
-        let access_token =
-            self.key.sign(&access).map_err(|error| OAuthError::server(format!("cannot sign: {error}")))?;
-        let id_token = if grant.scope.split(' ').any(|scope| scope == "openid") {
-            let claims = IdTokenClaims {
-                iss: &issuer,
-                sub: grant.user.sub,
-                aud: &grant.client_id,
-                exp,
-                iat,
-                auth_time: grant.auth_time,
-                nonce: grant.nonce.as_deref(),
-                name: grant.user.display_name,
-                preferred_username: grant.user.login,
-                email: grant.user.email,
-                email_verified: true,
-                zid,
-            };
-            Some(self.key.sign(&claims).map_err(|error| OAuthError::server(format!("cannot sign: {error}")))?)
-        } else {
-            None
-        };
-        // OpenID Connect Core §11: a refresh token only for a granted offline_access. The tenants' zones (XSUAA)
-        // always issue one.
-        let offline = match grant.zone {
-            Zone::Main => grant.scope.split(' ').any(|scope| scope == "offline_access"),
-            Zone::Tenant(_) => true,
-        };
-        let refresh_token = if offline { Some(random_token(32)?) } else { None };
-        {
-            let mut store = self.lock();
-            store.access_tokens.retain(|_, record| record.expires_at > now);
-            store.access_tokens.insert(jti, AccessRecord { expires_at, revoked: false });
-            if let Some(refresh_token) = &refresh_token {
-                if store.refresh_tokens.len() >= MAX_REFRESH_TOKENS {
-                    return Err(OAuthError {
-                        status: StatusCode::SERVICE_UNAVAILABLE,
-                        error: "temporarily_unavailable",
-                        description: "too many refresh tokens; restart the lookup server".into(),
-                    });
-                }
-                store.refresh_tokens.insert(refresh_token.clone(), grant.clone());
-            }
-        }
-        let expires_in = self.token_lifetime.as_secs() + u64::from(self.token_lifetime.subsec_nanos() > 0);
-        let mut response = json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": expires_in,
-            "scope": grant.scope,
-        });
-        if let Some(refresh_token) = refresh_token {
-            response["refresh_token"] = Value::from(refresh_token);
-        }
-        if let Some(id_token) = id_token {
-            response["id_token"] = Value::from(id_token);
-        }
-        Ok(response)
-    }
-
-    /// The claims of a valid, unexpired, unrevoked access token of `zone`.
-    pub(crate) fn validate_access(&self, zone: Zone, token: &str) -> Result<AccessClaims, TokenProblem> {
-        let claims: AccessClaims =
-            self.key.verify(token, &self.issuer(zone), ACCESS_TOKEN_AUDIENCE).map_err(|_| TokenProblem::Invalid)?;
-        let now = SystemTime::now();
-        match self.lock().access_tokens.get(&claims.jti) {
-            Some(record) if record.revoked => Err(TokenProblem::Invalid),
-            Some(record) if now >= record.expires_at => Err(TokenProblem::Expired),
-            Some(_) => Ok(claims),
-            // Records are dropped once expired; a signed token without one expired before.
-            None if unix_seconds(now) >= claims.exp => Err(TokenProblem::Expired),
-            None => Err(TokenProblem::Invalid),
-        }
-    }
-
     /// The granted scope for a request: the supported scopes asked for, plus a tenant's application scopes. At the
     /// main zone `offline_access` only when the request had `prompt=consent` (OpenID Connect Core §11, as lico does
     /// for a client that is not trusted — every client here).
     fn granted_scope(zone: Zone, requested: &str, prompt_consent: bool) -> String {
+        if zone == Zone::Matrix {
+            return matrix_zone::granted_scope(requested);
+        }
         let mut scopes: Vec<String> = Vec::new();
         let offline_allowed = prompt_consent || zone != Zone::Main;
         let allowed =

@@ -25,7 +25,12 @@ pub(super) async fn register(State(provider): State<Arc<Provider>>, InZone(zone)
         )
             .into_response();
     }
-    match registration(&provider, zone, &body) {
+    let answer = if zone == Zone::Matrix {
+        super::matrix_registration::register_matrix_client(&provider, &body)
+    } else {
+        registration(&provider, zone, &body)
+    };
+    match answer {
         Ok(answer) => (StatusCode::CREATED, no_store(), Json(answer)).into_response(),
         Err(error) => oauth_error(&error),
     }

@@ -65,7 +65,7 @@ fn token_grant(provider: &Provider, zone: Zone, headers: &HeaderMap, body: &[u8]
         Some("refresh_token") => {
             // The tenants' zones always took a refresh without the client naming itself; the main zone (lico)
             // authenticates the client here too.
-            if zone == Zone::Main && client.is_none() {
+            if matches!(zone, Zone::Main | Zone::Matrix) && client.is_none() {
                 return Err(clients::invalid_client("the client must authenticate to refresh"));
             }
             provider.refresh(zone, required("refresh_token")?, client.as_ref().map(|client| client.id.as_str()))

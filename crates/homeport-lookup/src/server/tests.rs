@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::people::MatrixPerson;
 use crate::robot::{auto_login, auto_login_trusting};
 use crate::testing::{self, client, propfind, start, with_password};
 
@@ -121,11 +122,34 @@ async fn description_lists_the_matrix_systems() {
             user_id: format!("@alice:{hs1}"),
             deactivated: false,
             rate_limited: false,
+            oauth: false,
         },
         "alice lives on hs1"
     );
     assert_eq!((people[1].homeserver, people[3].homeserver), ("hs2", "hs2"), "bob and dave live on hs2");
     assert!(people[2].rate_limited && people[3].deactivated, "carol and dave are the special cases");
+
+    let oauth = server.matrix_oauth_homeserver_url();
+    let server_name = server.matrix_oauth_server_name();
+    assert_eq!(description["matrix_oauth_homeserver"].as_str(), Some(oauth.as_str()), "the OAuth-only homeserver");
+    assert_eq!(description["matrix_oauth_server_name"].as_str(), Some(server_name.as_str()), "its server name");
+    assert_eq!(description["matrix_oauth_issuer"].as_str(), Some(server.matrix_oauth_issuer().as_str()), "issuer");
+    assert_eq!(server.localhost_ports()["oauth.localhost"], oauth.port().expect("a port"), "oauth.localhost's port");
+    assert_eq!(
+        people.last(),
+        Some(&MatrixPerson {
+            localpart: "einstein",
+            password: "relativity",
+            display_name: "Albert Einstein",
+            homeserver: "oauth",
+            user_id: format!("@einstein:{server_name}"),
+            deactivated: false,
+            rate_limited: false,
+            oauth: true,
+        }),
+        "the demo's OAuth-only entry logs in in the browser with the IdP's password"
+    );
+    assert_eq!(people.len(), 5, "the four password users and the OAuth entry");
     server.shutdown().await;
 }
 
