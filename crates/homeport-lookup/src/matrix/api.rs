@@ -146,6 +146,8 @@ pub(crate) enum LoginKind {
 pub(crate) struct LoginRequest {
     pub(crate) kind: LoginKind,
     pub(super) device_id: Option<String>,
+    /// `initial_device_display_name`, the device's name in the devices list.
+    pub(super) display_name: Option<String>,
     pub(super) refresh_token: bool,
 }
 
@@ -196,12 +198,17 @@ impl LoginRequest {
             Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
             Some(_) => return Err(MatrixError::bad_json("device_id must be a non-empty string")),
         };
+        let display_name = match fields.get("initial_device_display_name") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(name.clone()),
+            Some(_) => return Err(MatrixError::bad_json("initial_device_display_name must be a string")),
+        };
         let refresh_token = match fields.get("refresh_token") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(wanted)) => *wanted,
             Some(_) => return Err(MatrixError::bad_json("refresh_token must be a boolean")),
         };
-        Ok(LoginRequest { kind, device_id, refresh_token })
+        Ok(LoginRequest { kind, device_id, display_name, refresh_token })
     }
 }
 

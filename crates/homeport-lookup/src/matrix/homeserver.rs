@@ -1,4 +1,5 @@
-//! A homeserver (`hs1`, `hs2`): the client-server API a login needs, for the users it owns.
+//! A homeserver (`hs1`, `hs2`): the client-server API a login needs, for the users it owns, and the devices list
+//! and logout that end a login.
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub(crate) fn router(state: Arc<HomeserverState>) -> Router {
         .route("/_matrix/client/v3/login", get(flows).post(login))
         .route("/_matrix/client/v3/refresh", post(refresh))
         .route("/_matrix/client/v3/account/whoami", get(whoami))
+        .route("/_matrix/client/v3/logout", post(logout))
+        .route("/_matrix/client/v3/devices", get(devices))
         .route("/_matrix/client/v3/profile/{user_id}", get(profile))
         .fallback(unrecognized)
         .method_not_allowed_fallback(method_not_allowed)
@@ -81,6 +84,22 @@ async fn refresh(State(state): State<Arc<HomeserverState>>, body: Bytes) -> Resp
 async fn whoami(State(state): State<Arc<HomeserverState>>, headers: HeaderMap) -> Response {
     match state.matrix.whoami(state.name, bearer_token(&headers)) {
         Ok(identity) => ok(identity),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /_matrix/client/v3/logout`: the device of the token ends (its access and refresh tokens).
+async fn logout(State(state): State<Arc<HomeserverState>>, headers: HeaderMap) -> Response {
+    match state.matrix.log_out(state.name, bearer_token(&headers)) {
+        Ok(answer) => ok(answer),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /_matrix/client/v3/devices`: the token's user's devices.
+async fn devices(State(state): State<Arc<HomeserverState>>, headers: HeaderMap) -> Response {
+    match state.matrix.devices(state.name, bearer_token(&headers)) {
+        Ok(answer) => ok(answer),
         Err(error) => error.into_response(),
     }
 }
@@ -247,6 +266,68 @@ mod tests {
         let profile =
             get(hs2, &format!("_matrix/client/v3/profile/{}", session["user_id"].as_str().expect("id"))).await;
         assert_eq!(profile.json, json!({"displayname": "Bob Builder"}), "bob's display name");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn logout_ends_the_device_and_its_refresh_token_and_devices_lists_the_rest() {
+        let server = start(Scenario::default()).await;
+        let hs1 = &server.matrix_homeserver_urls()["hs1"];
+        let mut kitchen = password_login("alice", "wonderland");
+        kitchen["device_id"] = json!("KITCHEN");
+        kitchen["initial_device_display_name"] = json!("Kitchen tablet");
+        let first = login(hs1, &kitchen).await.json;
+        let mut study = password_login("alice", "wonderland");
+        study["device_id"] = json!("STUDY");
+        let second = login(hs1, &study).await.json;
+        let carol = login(hs1, &password_login("carol", "rate-limit")).await;
+        assert_eq!(carol.status, 429, "carol's first login is rate limited");
+        let carol = login(hs1, &password_login("carol", "rate-limit")).await.json;
+        let token = |session: &serde_json::Value| session["access_token"].as_str().expect("a token").to_owned();
+
+        let devices = get_with_token(hs1, "_matrix/client/v3/devices", &token(&second)).await;
+        assert_eq!(devices.status, 200, "devices: {:?}", devices.json);
+        assert_eq!(
+            devices.json,
+            json!({"devices": [
+                {"device_id": "KITCHEN", "display_name": "Kitchen tablet"},
+                {"device_id": "STUDY", "display_name": "Homeport tests"},
+            ]}),
+            "alice's two devices, not carol's"
+        );
+
+        let logout_url = hs1.join("_matrix/client/v3/logout").expect("URL");
+        let logout = |token: String| {
+            let url = logout_url.clone();
+            async move {
+                let response = crate::testing::localhost_client()
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .expect("logout answers");
+                let status = response.status().as_u16();
+                (status, response.json::<serde_json::Value>().await.expect("JSON"))
+            }
+        };
+        assert_eq!(logout(token(&first)).await, (200, json!({})), "the kitchen device logs out");
+        let whoami = get_with_token(hs1, "_matrix/client/v3/account/whoami", &token(&first)).await;
+        assert_eq!((whoami.status, whoami.json["soft_logout"].as_bool()), (401, Some(false)), "its token is gone");
+        let refresh_url = hs1.join("_matrix/client/v3/refresh").expect("URL");
+        let refresh = post_raw(&refresh_url, &json!({"refresh_token": first["refresh_token"]}).to_string()).await;
+        assert_eq!((refresh.status, refresh.json["errcode"].as_str()), (401, Some("M_UNKNOWN_TOKEN")), "refresh too");
+        let devices = get_with_token(hs1, "_matrix/client/v3/devices", &token(&second)).await;
+        assert_eq!(devices.json["devices"].as_array().map(Vec::len), Some(1), "one device left: {:?}", devices.json);
+
+        server.expire_access_tokens();
+        assert_eq!(logout(token(&second)).await, (200, json!({})), "an expired token still logs out, as at Synapse");
+        let refresh = post_raw(&refresh_url, &json!({"refresh_token": second["refresh_token"]}).to_string()).await;
+        assert_eq!(refresh.status, 401, "the study device's refresh token ended with it");
+        let (status, answer) = logout("garbage".to_owned()).await;
+        assert_eq!((status, answer["errcode"].as_str()), (401, Some("M_UNKNOWN_TOKEN")), "an unknown token");
+        let carol_refresh = post_raw(&refresh_url, &json!({"refresh_token": carol["refresh_token"]}).to_string()).await;
+        assert_eq!(carol_refresh.status, 200, "carol's session is untouched");
         server.shutdown().await;
     }
 }

@@ -30,6 +30,14 @@ const MAX_LOGIN_TOKENS: usize = 10_000;
 struct Session {
     user: &'static MatrixUser,
     device_id: String,
+    /// The login's `initial_device_display_name`.
+    display_name: Option<String>,
+}
+
+impl Session {
+    fn is(&self, other: &Session) -> bool {
+        self.user == other.user && self.device_id == other.device_id
+    }
 }
 
 #[derive(Debug)]
@@ -216,7 +224,7 @@ impl Matrix {
             Some(device_id) => device_id.clone(),
             None => random_device_id()?,
         };
-        let session = Session { user, device_id };
+        let session = Session { user, device_id, display_name: request.display_name.clone() };
         let mut answer = json!({
             "user_id": self.user_id(user),
             "device_id": session.device_id,
@@ -272,22 +280,51 @@ impl Matrix {
         self.issue_tokens(session, true)
     }
 
+    /// The session of an access token of `homeserver`; an expired one only when `allow_expired` (Synapse's
+    /// logout takes expired tokens).
+    fn session_of(&self, homeserver: &str, token: Option<&str>, allow_expired: bool) -> Result<Session, MatrixError> {
+        let token = token.ok_or_else(MatrixError::missing_token)?;
+        let store = self.lock();
+        let record = store
+            .access_tokens
+            .get(token)
+            .filter(|record| record.session.user.homeserver == homeserver)
+            .ok_or_else(|| MatrixError::unknown_token(false))?;
+        if record.expires_at <= Instant::now() && !allow_expired {
+            return Err(MatrixError::unknown_token(true));
+        }
+        Ok(record.session.clone())
+    }
+
     /// `GET /_matrix/client/v3/account/whoami` with `token` at `homeserver`.
     pub(crate) fn whoami(&self, homeserver: &str, token: Option<&str>) -> Result<Value, MatrixError> {
-        let token = token.ok_or_else(MatrixError::missing_token)?;
-        let session = {
-            let store = self.lock();
-            let record = store
-                .access_tokens
-                .get(token)
-                .filter(|record| record.session.user.homeserver == homeserver)
-                .ok_or_else(|| MatrixError::unknown_token(false))?;
-            if record.expires_at <= Instant::now() {
-                return Err(MatrixError::unknown_token(true));
-            }
-            record.session.clone()
-        };
+        let session = self.session_of(homeserver, token, false)?;
         Ok(json!({"user_id": self.user_id(session.user), "device_id": session.device_id, "is_guest": false}))
+    }
+
+    /// `POST /_matrix/client/v3/logout`: the token's device ends — every access and refresh token of it.
+    pub(crate) fn log_out(&self, homeserver: &str, token: Option<&str>) -> Result<Value, MatrixError> {
+        let session = self.session_of(homeserver, token, true)?;
+        let mut store = self.lock();
+        store.access_tokens.retain(|_, record| !record.session.is(&session));
+        store.refresh_tokens.retain(|_, other| !other.is(&session));
+        Ok(json!({}))
+    }
+
+    /// `GET /_matrix/client/v3/devices`: the devices of the token's user that still hold a token, by device id.
+    pub(crate) fn devices(&self, homeserver: &str, token: Option<&str>) -> Result<Value, MatrixError> {
+        let session = self.session_of(homeserver, token, false)?;
+        let store = self.lock();
+        let mut devices: BTreeMap<&str, &Session> = BTreeMap::new();
+        let sessions = store.access_tokens.values().map(|record| &record.session).chain(store.refresh_tokens.values());
+        for other in sessions.filter(|other| other.user == session.user) {
+            devices.entry(other.device_id.as_str()).or_insert(other);
+        }
+        let devices: Vec<Value> = devices
+            .values()
+            .map(|device| json!({"device_id": device.device_id, "display_name": device.display_name}))
+            .collect();
+        Ok(json!({"devices": devices}))
     }
 
     /// Every access token issued so far expires now (refresh tokens stay valid).
