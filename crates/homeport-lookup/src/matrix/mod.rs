@@ -15,6 +15,8 @@ mod api;
 pub(crate) mod homeserver;
 pub(crate) mod oauth;
 #[cfg(test)]
+mod oauth_refusal_tests;
+#[cfg(test)]
 mod oauth_tests;
 pub(crate) mod portal;
 mod sso;

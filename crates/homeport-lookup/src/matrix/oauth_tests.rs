@@ -12,14 +12,14 @@ use crate::robot::auto_login;
 use crate::testing::{localhost_client, start, token_request};
 use crate::{LookupServer, Scenario};
 
-const WHOAMI: &str = "_matrix/client/v3/account/whoami";
+pub(super) const WHOAMI: &str = "_matrix/client/v3/account/whoami";
 const DEVICES: &str = "_matrix/client/v3/devices";
 /// Registered without a port, as the spec wants it; the authorization requests use any port.
 const REGISTERED_REDIRECT: &str = "http://127.0.0.1/callback";
-const REDIRECT: &str = "http://127.0.0.1:53777/callback";
+pub(super) const REDIRECT: &str = "http://127.0.0.1:53777/callback";
 
 /// The registration body a Matrix native client sends.
-fn native_client() -> Value {
+pub(super) fn native_client() -> Value {
     json!({
         "client_name": "Homeport tests",
         "client_uri": "https://homeport.example.org/",
@@ -33,13 +33,13 @@ fn native_client() -> Value {
 }
 
 /// `GET <homeserver>/_matrix/client/v1/auth_metadata`, which must answer.
-async fn metadata(server: &LookupServer) -> Value {
+pub(super) async fn metadata(server: &LookupServer) -> Value {
     let answer = get(server.matrix_oauth_homeserver_url(), "_matrix/client/v1/auth_metadata").await;
     assert_eq!(answer.status, 200, "auth_metadata answers: {:?}", answer.json);
     answer.json
 }
 
-async fn post_json(url: &str, body: &Value) -> (u16, Value) {
+pub(super) async fn post_json(url: &str, body: &Value) -> (u16, Value) {
     let response = localhost_client().post(url).json(body).send().await.expect("the server answers");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
@@ -58,7 +58,7 @@ async fn post_form(url: &str, fields: &[(&str, &str)]) -> u16 {
 }
 
 /// Registers [`native_client`]: its `client_id`.
-async fn register(metadata: &Value) -> String {
+pub(super) async fn register(metadata: &Value) -> String {
     let endpoint = metadata["registration_endpoint"].as_str().expect("a registration endpoint");
     let (status, client) = post_json(endpoint, &native_client()).await;
     assert_eq!(status, 201, "registered: {client}");
@@ -66,13 +66,19 @@ async fn register(metadata: &Value) -> String {
 }
 
 /// One authorization request of a Matrix client.
-struct Login {
-    url: Url,
-    verifier: String,
-    state: String,
+pub(super) struct Login {
+    pub(super) url: Url,
+    pub(super) verifier: String,
+    pub(super) state: String,
 }
 
-fn authorization(metadata: &Value, client_id: &str, device: &str, scope: &str, extra: &[(&str, &str)]) -> Login {
+pub(super) fn authorization(
+    metadata: &Value,
+    client_id: &str,
+    device: &str,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> Login {
     let verifier = format!("verifier-{device}-{}", "m".repeat(48));
     let state = format!("state-{device}");
     let mut url = Url::parse(metadata["authorization_endpoint"].as_str().expect("an endpoint")).expect("URL");
@@ -88,16 +94,16 @@ fn authorization(metadata: &Value, client_id: &str, device: &str, scope: &str, e
     Login { url, verifier, state }
 }
 
-fn matrix_scope(device: &str) -> String {
+pub(super) fn matrix_scope(device: &str) -> String {
     format!("urn:matrix:client:api:* urn:matrix:client:device:{device}")
 }
 
-fn query_of(url: &Url) -> HashMap<String, String> {
+pub(super) fn query_of(url: &Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
 /// The browser part through the robot (login form, consent page), then the code exchange: status and answer.
-async fn log_in(metadata: &Value, client_id: &str, login: &Login) -> (u16, Value) {
+pub(super) async fn log_in(metadata: &Value, client_id: &str, login: &Login) -> (u16, Value) {
     let callback = auto_login(&login.url, "einstein", "relativity").await.expect("the robot logs in");
     let query = query_of(&callback);
     assert_eq!(query.get("state"), Some(&login.state), "the state comes back: {callback}");
@@ -127,7 +133,7 @@ async fn refresh(metadata: &Value, client_id: &str, refresh_token: &str) -> (u16
     .await
 }
 
-fn token<'a>(tokens: &'a Value, field: &str) -> &'a str {
+pub(super) fn token<'a>(tokens: &'a Value, field: &str) -> &'a str {
     tokens[field].as_str().unwrap_or_else(|| panic!("a {field}: {tokens}"))
 }
 
