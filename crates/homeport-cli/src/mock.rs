@@ -38,7 +38,8 @@ pub struct MockArgs {
     /// idp-issuer-mismatch, idp-bad-signature, expired-access-token, matrix-bad-base-url,
     /// server-error, redirect-to-other-origin, oversized-body, malformed-json, malformed-xml,
     /// html-instead-of-json, slow-body, connection-reset, webfinger-no-instances, webfinger-many-instances,
-    /// revoked-refresh-token.
+    /// revoked-refresh-token, nextcloud-flow-expired, nextcloud-node-down, nextcloud-poll-error,
+    /// matrix-oauth-registration-refused, matrix-oauth-token-refused, matrix-oauth-whoami-mismatch.
     #[arg(long)]
     fault: Option<Fault>,
     /// How long the IdP's access tokens live, in seconds (short ones make expiry and refresh visible).

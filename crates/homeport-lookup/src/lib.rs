@@ -18,7 +18,9 @@
 //! own 127.0.0.1 port: two Matrix homeservers (`hs1.localhost`, `hs2.localhost`) and a login portal in front of them in
 //! both of the MSC's modes, proxy (`proxy.localhost`: the answer names the homeserver in `well_known` and
 //! `base_cs_url`) and redirect (`redirect.localhost`: a `307` to the homeserver), each with SSO through a login page
-//! [`auto_login`] can fill.
+//! [`auto_login`] can fill; and a homeserver that offers only the spec's OAuth 2.0 API (`oauth.localhost`,
+//! `docs/protocols/matrix-oauth.md`), logging in at the IdP's Matrix zone (`matrix.auth.localhost`), as
+//! matrix-authentication-service does.
 //!
 //! And it acts out Nextcloud Global Scale (`docs/protocols/nextcloud-login-flow.md`), each server on its own 127.0.0.1
 //! port: a Global Site Selector with Login Flow v2 (a login page with a real password check, a grant page) that

@@ -302,8 +302,9 @@ impl LookupServer {
     }
 
     /// The port every `*.localhost` host of the lookup server must be connected to at 127.0.0.1, by host
-    /// suffix: the IdP's (`auth.localhost`) and the approuter's (`approuter.localhost`), and each Matrix host's
-    /// (`hs1.localhost`, `hs2.localhost`, `proxy.localhost`, `redirect.localhost`).
+    /// suffix: the IdP's (`auth.localhost`, its Matrix zone `matrix.auth.localhost` too) and the approuter's
+    /// (`approuter.localhost`), and each Matrix host's (`hs1.localhost`, `hs2.localhost`, `proxy.localhost`,
+    /// `redirect.localhost`, `oauth.localhost`).
     pub fn localhost_ports(&self) -> BTreeMap<&'static str, u16> {
         let mut ports = BTreeMap::new();
         ports.insert(ZONE_DOMAIN, self.idp.port());

@@ -10,6 +10,9 @@
 //! client's loopback `redirectUrl` with a `loginToken`, which the owning homeserver accepts once (`m.login.token`).
 //! The portals keep that per-token state (the MSC's footnote \[1\]) in [`Matrix`](state::Matrix), shared with the
 //! homeservers.
+//!
+//! A third homeserver, `oauth` (`oauth.rs`, `docs/protocols/matrix-oauth.md`), offers only the spec's OAuth 2.0
+//! API; its OAuth 2.0 server is the lookup IdP's Matrix zone (`crate::oidc::matrix_zone`).
 
 mod api;
 pub(crate) mod homeserver;
