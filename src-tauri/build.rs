@@ -28,6 +28,7 @@ fn homeport_commands() -> &'static [&'static str] {
         "accounts_list",
         "account_remove",
         "account_verify",
+        "account_manage",
         "ui_ready",
         "proxy_get",
         "proxy_set",

@@ -218,6 +218,26 @@ fn login_flow_check_now(state: State<'_, AppState>) {
     state.login_flow_check.check_now();
 }
 
+/// "Manage account": opens the stored Matrix account's `account_management_uri` (the page its
+/// server named at the login) in the system browser. Only that stored page: the UI names the
+/// account, never a URL.
+#[tauri::command]
+#[specta::specta]
+async fn account_manage(id: String) -> Result<(), ErrorReport> {
+    let store = blocking(|| AccountStore::open_default().map_err(|e| ConnectError::from(e).report())).await?;
+    let account = blocking(move || store.get(&id).map_err(|e| ConnectError::from(e).report())).await?;
+    let page = account.matrix.and_then(|matrix| matrix.account_management_uri).ok_or_else(|| {
+        ConnectError::InvalidResponse {
+            url: account.instance_url.to_string(),
+            what: "stored account",
+            reason: "its server named no account management page".into(),
+        }
+        .report()
+    })?;
+    homeport_scenario::open_system_browser(&page)
+        .map_err(|reason| ConnectError::LoginRefused { reason: format!("the browser did not open: {reason}") }.report())
+}
+
 /// "Done": stores the verified account (password in the keyring).
 #[tauri::command]
 #[specta::specta]
@@ -257,16 +277,17 @@ async fn accounts_list() -> Result<AccountList, ErrorReport> {
     .await
 }
 
-/// Removes the account and its keyring entry; a Nextcloud account's app password is deleted at
-/// its server first (the engine's `ops::remove`): the answer says whether that worked.
+/// Removes the account and its keyring entry; a Nextcloud account's app password or a Matrix
+/// login is ended at its server first (the engine's `ops::remove`): the answer says whether that
+/// worked.
 #[tauri::command]
 #[specta::specta]
-async fn account_remove(id: String) -> Result<Option<ops::AppPasswordRevocation>, ErrorReport> {
+async fn account_remove(id: String) -> Result<Option<ops::Revocation>, ErrorReport> {
     let proxy = blocking(proxy::load).await?;
     let store = blocking(|| AccountStore::open_default().map_err(|e| ConnectError::from(e).report())).await?;
     let http = homeport_engine::HttpConfig { proxy, ..Default::default() };
     let removed = ops::remove(&store, &id, http).await.map_err(|e| ConnectError::from(e).report())?;
-    Ok(removed.app_password)
+    Ok(removed.revocation)
 }
 
 /// Logs in again with the stored secret (password, or an OIDC account's refresh token) and
@@ -399,6 +420,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             accounts_list,
             account_remove,
             account_verify,
+            account_manage,
             proxy_get,
             proxy_set,
             trace_plantuml,

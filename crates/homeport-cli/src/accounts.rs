@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use homeport_engine::account::format_unix;
-use homeport_engine::ops::{self, AppPasswordRevocation, ReverifyError, ReverifyOptions};
+use homeport_engine::ops::{self, ReverifyError, ReverifyOptions, Revocation, Revoked};
 use homeport_engine::{Account, AccountStore, Decision, ErrorCode, Origin, StoreError, WizardOptions};
 
 use crate::output::{Done, Failure};
@@ -14,7 +14,7 @@ pub enum AccountsCommand {
     /// One account in detail.
     Show(IdArgs),
     /// Remove an account and its password from the keyring (a Nextcloud account's app password is
-    /// deleted at its server first).
+    /// deleted at its server first; a Matrix login is logged out or revoked there).
     Remove(IdArgs),
     /// Log in again with the stored secret and check the account at its instance (an OpenID
     /// Connect account refreshes its login; the new refresh token replaces the old one).
@@ -92,8 +92,8 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<Done, Store
     })
 }
 
-/// Removes the account (the engine deletes a Nextcloud app password at its node first) and says
-/// what became of the app password: one the node did not delete still works there.
+/// Removes the account (the engine ends a Nextcloud app password or a Matrix login at its server
+/// first) and says what became of it there: one the server did not end still works there.
 async fn remove(store: AccountStore, id: &str) -> Result<Done, Failure> {
     let removed = ops::remove(&store, id, Default::default()).await.map_err(|e| Failure::store(&e))?;
     let account = &removed.account;
@@ -106,16 +106,44 @@ async fn remove(store: AccountStore, id: &str) -> Result<Done, Failure> {
         "Removed account {} ({} at {}) and its {secret} from the keyring.\n",
         account.id, account.user_id, account.instance_url
     );
-    match &removed.app_password {
-        Some(AppPasswordRevocation::Deleted { server }) => {
-            text.push_str(&format!("  The app password was deleted at {server}: it no longer works anywhere.\n"));
-        }
-        Some(AppPasswordRevocation::Failed { server, reason }) => text.push_str(&format!(
-            "  ! The app password was NOT deleted at {server} ({reason}). It still works there: revoke it in the server's settings (Personal settings → Security → Devices & sessions). The account is removed here all the same.\n"
-        )),
-        None => {}
+    if let Some(revocation) = &removed.revocation {
+        text.push_str(&revocation_words(revocation));
     }
-    Ok(Done::new(&serde_json::json!({ "removed": account, "app_password": removed.app_password }), text))
+    let app_password = removed.revocation.as_ref().filter(|r| revoked(r) == Revoked::AppPassword);
+    let json =
+        serde_json::json!({ "removed": account, "revocation": removed.revocation, "app_password": app_password });
+    Ok(Done::new(&json, text))
+}
+
+fn revoked(revocation: &Revocation) -> Revoked {
+    match revocation {
+        Revocation::Deleted { what, .. } | Revocation::Failed { what, .. } => *what,
+    }
+}
+
+/// What became of the account's own credential at its server, in words.
+fn revocation_words(revocation: &Revocation) -> String {
+    let ended = |what: Revoked| -> (&'static str, &'static str) {
+        match what {
+            Revoked::AppPassword => {
+                ("The app password was deleted", "Personal settings → Security → Devices & sessions")
+            }
+            Revoked::MatrixDevice => ("The device was logged out", "the Matrix client's Sessions settings"),
+            Revoked::OauthTokens => ("The login was revoked (and its device logged out)", "the server's account page"),
+        }
+    };
+    match revocation {
+        Revocation::Deleted { server, what } => {
+            format!("  {} at {server}: it no longer works anywhere.\n", ended(*what).0)
+        }
+        Revocation::Failed { server, what, reason } => {
+            let (words, settings) = ended(*what);
+            let words = words.replacen(" was ", " was NOT ", 1);
+            format!(
+                "  ! {words} at {server} ({reason}). It still works there: end it in {settings}. The account is removed here all the same.\n"
+            )
+        }
+    }
 }
 
 /// The address the account was added with, for a hint.
@@ -203,6 +231,12 @@ fn describe_account(a: &Account, secret: &str) -> String {
     }
     if let Some(matrix) = &a.matrix {
         let _ = writeln!(out, "  Device          {}", matrix.device_id);
+        if let Some(oauth) = &matrix.oauth {
+            let _ = writeln!(out, "  Logged in at    {} (client {})", oauth.issuer, oauth.client_id);
+        }
+        if let Some(page) = &matrix.account_management_uri {
+            let _ = writeln!(out, "  Manage account  {page}");
+        }
     }
     let what = match (&a.oidc, &a.matrix) {
         _ if a.auth_method == homeport_engine::AuthMethod::AppPassword => "App password   ",

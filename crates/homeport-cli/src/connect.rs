@@ -468,6 +468,9 @@ fn answer_hint(decision: &Decision) -> String {
         Decision::OpenBrowser { protocol: Protocol::Nextcloud, .. } => {
             "this Nextcloud server logs in in the browser (Login Flow v2): run again with --browser system (or --browser print), or --user NAME --password-stdin".into()
         }
+        Decision::OpenBrowser { issuer, protocol: Protocol::MatrixOauth, .. } => format!(
+            "this homeserver logs in in the browser, at {issuer}: run again with --browser system (or --browser print)"
+        ),
         Decision::OpenBrowser { issuer, .. } => format!(
             "this server logs in with OpenID Connect at {issuer}, in the browser: run again with --browser system (or --browser print)"
         ),

@@ -28,6 +28,10 @@ pub enum AuthMethod {
     Oidc,
     MatrixPassword,
     MatrixSso,
+    /// Matrix's OAuth 2.0 API (docs/protocols/matrix-oauth.md): a public client registered at the
+    /// homeserver's authorization server; the keyring keeps the access and refresh token.
+    #[serde(rename = "matrix_oauth")]
+    MatrixOAuth,
     /// A Nextcloud app password (Login Flow v2, or a password converted): the keyring keeps it,
     /// never the account password.
     AppPassword,
@@ -89,6 +93,20 @@ pub struct Account {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MatrixInfo {
     pub device_id: String,
+    /// How an OAuth 2.0 login refreshes and is revoked (none for password and SSO logins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<MatrixOAuthInfo>,
+    /// The server's page for the person's account and devices (`account_management_uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_management_uri: Option<String>,
+}
+
+/// The authorization server a Matrix OAuth 2.0 login was made at, and Homeport's client there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MatrixOAuthInfo {
+    pub issuer: String,
+    pub client_id: String,
 }
 
 /// The identity provider an OpenID Connect account logged in with.

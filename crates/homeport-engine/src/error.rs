@@ -66,6 +66,9 @@ pub enum ConnectError {
     LoginRefused { reason: String },
     #[error("the identity provider did not log you in: {error}{}", if .description.is_empty() { String::new() } else { format!(" ({})", .description) })]
     BrowserLoginFailed { error: String, description: String },
+    /// A Matrix authorization server would not register Homeport as a client (RFC 7591).
+    #[error("the authorization server {issuer} refused to register Homeport as a client (HTTP {status}: {error}{})", if .description.is_empty() { String::new() } else { format!(", {}", .description) })]
+    RegistrationRefused { issuer: String, status: u16, error: String, description: String },
     #[error("no answer came back from the browser within {seconds} seconds")]
     BrowserLoginTimedOut { seconds: u64 },
     /// The loopback port(s) the login's redirect URI must use are taken (a fixed port a provider
@@ -140,6 +143,7 @@ impl ConnectError {
             | ConnectError::InvalidIdToken { .. }
             | ConnectError::CertificateNotShown => ErrorCode::PolicyRefused,
             ConnectError::BrowserLoginFailed { .. }
+            | ConnectError::RegistrationRefused { .. }
             | ConnectError::OtherUserLoggedIn { .. }
             | ConnectError::LoginExpired { .. }
             | ConnectError::AccountDisabled { .. }
@@ -196,6 +200,9 @@ impl ConnectError {
             ConnectError::BrowserLoginFailed { error, description } => {
                 json!({ "error": error, "description": description })
             }
+            ConnectError::RegistrationRefused { issuer, status, error, .. } => {
+                json!({ "issuer": issuer, "status": status, "error": error })
+            }
             ConnectError::BrowserLoginTimedOut { seconds } => json!({ "timeout_seconds": seconds }),
             ConnectError::CallbackPortUnavailable { ports, .. } => json!({ "ports": ports }),
             ConnectError::AccountDisabled { server } => json!({ "server": server, "reason": "account_disabled" }),
@@ -246,7 +253,9 @@ impl ConnectError {
             ConnectError::TenantRefused { .. } => ErrorReason::TenantRefused,
             ConnectError::RateLimited { .. } => ErrorReason::RateLimited,
             ConnectError::MatrixRefused { .. } => ErrorReason::MatrixRefused,
-            ConnectError::BrowserLoginFailed { .. } => ErrorReason::IdpRefused,
+            ConnectError::BrowserLoginFailed { .. } | ConnectError::RegistrationRefused { .. } => {
+                ErrorReason::IdpRefused
+            }
             ConnectError::HomeserverUnusable { .. } => ErrorReason::HomeserverUnusable,
             ConnectError::Store(e) => return e.reason(),
             _ => return None,

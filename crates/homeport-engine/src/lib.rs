@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod loopback;
 pub mod matrix;
+pub mod matrix_oauth;
 pub mod nextcloud;
 pub mod oidc;
 pub mod oidc_client;

@@ -13,6 +13,8 @@ use crate::error::{snippet, ConnectError};
 pub const WELL_KNOWN_PATH: &str = ".well-known/matrix/client";
 pub const VERSIONS_PATH: &str = "_matrix/client/versions";
 pub const LOGIN_PATH: &str = "_matrix/client/v3/login";
+pub const REFRESH_PATH: &str = "_matrix/client/v3/refresh";
+pub const LOGOUT_PATH: &str = "_matrix/client/v3/logout";
 pub const WHOAMI_PATH: &str = "_matrix/client/v3/account/whoami";
 pub const SSO_REDIRECT_PATH: &str = "_matrix/client/v3/login/sso/redirect";
 /// Followed by the user id as one path segment.

@@ -260,6 +260,17 @@ pub fn registration_from_answer(url: &Url, body: &[u8]) -> Result<Registration, 
     Ok(Registration { client_id: registered.client_id, client_secret, token_auth })
 }
 
+/// Where a login in the browser goes: the authorization endpoint, the issuer an RFC 9207 `iss`
+/// must name (and whether the server promised it), and whether the login asks for an ID token's
+/// `nonce` (OpenID Connect) or not (plain OAuth 2.0).
+#[derive(Clone, Copy, Debug)]
+pub struct AuthorizationServer<'a> {
+    pub endpoint: &'a Url,
+    pub issuer: &'a str,
+    pub iss_required: bool,
+    pub nonce: bool,
+}
+
 /// One login in the browser: the URL to open and what the callback must match.
 pub struct LoginRequest {
     pub url: Url,
@@ -287,10 +298,27 @@ impl LoginRequest {
         redirect_uri: &Url,
         login_hint: Option<&str>,
     ) -> LoginRequest {
+        let provider = AuthorizationServer {
+            endpoint: &metadata.authorization_endpoint,
+            issuer: &metadata.issuer,
+            iss_required: metadata.authorization_response_iss_parameter_supported,
+            nonce: true,
+        };
+        LoginRequest::at(provider, client, redirect_uri, login_hint)
+    }
+
+    /// The same request at any OAuth 2.0 authorization server (a Matrix homeserver's: no `nonce`
+    /// then, as there is no ID token), with `response_mode=query` where the server names modes.
+    pub fn at(
+        server: AuthorizationServer<'_>,
+        client: &OidcClient,
+        redirect_uri: &Url,
+        login_hint: Option<&str>,
+    ) -> LoginRequest {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let state = CsrfToken::new_random();
         let nonce = CsrfToken::new_random();
-        let mut url = metadata.authorization_endpoint.clone();
+        let mut url = server.endpoint.clone();
         {
             let mut query = url.query_pairs_mut();
             query
@@ -298,8 +326,13 @@ impl LoginRequest {
                 .append_pair("client_id", &client.client_id)
                 .append_pair("redirect_uri", redirect_uri.as_str())
                 .append_pair("scope", &client.scopes.join(" "))
-                .append_pair("state", state.secret())
-                .append_pair("nonce", nonce.secret())
+                .append_pair("state", state.secret());
+            if server.nonce {
+                query.append_pair("nonce", nonce.secret());
+            } else {
+                query.append_pair("response_mode", "query");
+            }
+            query
                 .append_pair("code_challenge", challenge.as_str())
                 .append_pair("code_challenge_method", challenge.method().as_str());
             if let Some(prompt) = &client.prompt {
@@ -314,8 +347,8 @@ impl LoginRequest {
             state: Secret::new(state.secret().clone()),
             nonce: Secret::new(nonce.secret().clone()),
             verifier,
-            issuer: metadata.issuer.clone(),
-            iss_required: metadata.authorization_response_iss_parameter_supported,
+            issuer: server.issuer.to_owned(),
+            iss_required: server.iss_required,
         }
     }
 
@@ -393,6 +426,21 @@ pub struct IdClaims {
     /// Identity zone of a tenant (docs/protocols/tenant-by-host.md).
     #[serde(default)]
     pub zid: Option<String>,
+}
+
+impl IdClaims {
+    /// Claims that only name the subject: a plain OAuth 2.0 login has no ID token.
+    pub fn subject(iss: &str, sub: &str) -> IdClaims {
+        IdClaims {
+            iss: iss.to_owned(),
+            sub: sub.to_owned(),
+            name: None,
+            preferred_username: None,
+            email: None,
+            nonce: None,
+            zid: None,
+        }
+    }
 }
 
 /// The userinfo answer (OpenID Connect Core §5.3), checked to be about the ID token's subject:

@@ -6,7 +6,7 @@ use crate::address::Origin;
 use crate::error::ConnectError;
 use crate::report::{ErrorCode, ErrorReport};
 use crate::store::{AccountStore, StoreError};
-use crate::wizard::{Decision, Step, Wizard, WizardOptions};
+use crate::wizard::{end_session, Decision, MatrixTokens, Step, Wizard, WizardOptions};
 
 /// How to re-verify: the wizard's options (proxy, observer, trust) and the origins the stored
 /// login may now be sent to (`homeport accounts verify --approve-redirect`).
@@ -131,30 +131,44 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(|e| ReverifyError::Stopped(e.to_string()))?.map_err(Into::into)
 }
 
-/// What became of a Nextcloud account's app password when the account was removed.
+/// What a removed account's credential became at its server.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum AppPasswordRevocation {
-    /// The node deleted it (`DELETE ocs/v2.php/core/apppassword`): it works nowhere any more.
-    Deleted { server: String },
-    /// The node did not delete it (unreachable, refused): it still works there until someone
-    /// revokes it in the server's security settings (the account was removed here all the same).
-    Failed { server: String, reason: String },
+pub enum Revocation {
+    /// The server ended it: it works nowhere any more.
+    Deleted { server: String, what: Revoked },
+    /// The server did not end it (unreachable, refused): it still works there until someone ends
+    /// it in the server's own settings (the account was removed here all the same).
+    Failed { server: String, what: Revoked, reason: String },
+}
+
+/// Which credential a removal ends at the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Revoked {
+    /// A Nextcloud app password (`DELETE ocs/v2.php/core/apppassword`).
+    AppPassword,
+    /// A Matrix password or SSO login's device (`POST /_matrix/client/v3/logout`).
+    MatrixDevice,
+    /// A Matrix OAuth 2.0 login's tokens, and with them its device (RFC 7009 revocation).
+    OauthTokens,
 }
 
 /// A removed account.
 #[derive(Debug)]
 pub struct Removed {
     pub account: Account,
-    /// For a Nextcloud account: whether its app password was deleted at the server.
-    pub app_password: Option<AppPasswordRevocation>,
+    /// For an account with a credential of its own at the server (a Nextcloud app password, a
+    /// Matrix login): whether the server ended it.
+    pub revocation: Option<Revocation>,
 }
 
-/// Removes an account: a Nextcloud account's app password is deleted at its node first (so it
-/// stops working there, as Nextcloud's own clients do), then the account and its keyring entry go
-/// here — also when the node could not delete it (the result says so). `http` carries the proxy;
-/// the account's trusted certificates are added to it.
+/// Removes an account: its own credential at the server (a Nextcloud app password, a Matrix
+/// device or OAuth 2.0 tokens) is ended there first, as Nextcloud's own clients and Element do,
+/// then the account and its keyring entry go here — also when the server could not end it (the
+/// result says so). `http` carries the proxy; the account's trusted certificates are added to it.
 pub async fn remove(store: &AccountStore, id: &str, http: crate::http::HttpConfig) -> Result<Removed, StoreError> {
     let (reading, owned) = (store.clone(), id.to_owned());
     let (account, secret) = tokio::task::spawn_blocking(move || {
@@ -164,35 +178,60 @@ pub async fn remove(store: &AccountStore, id: &str, http: crate::http::HttpConfi
     })
     .await
     .map_err(|e| stopped(store, e))??;
-    let app_password = match account.auth_method {
-        AuthMethod::AppPassword => Some(match secret {
-            Ok(secret) => revoke_app_password(&account, secret, http).await,
-            Err(error) => AppPasswordRevocation::Failed {
-                server: account.instance_url.to_string(),
-                reason: format!("the app password could not be read from the keyring: {error}"),
-            },
+    let what = match account.auth_method {
+        AuthMethod::AppPassword => Some(Revoked::AppPassword),
+        AuthMethod::MatrixPassword | AuthMethod::MatrixSso => Some(Revoked::MatrixDevice),
+        AuthMethod::MatrixOAuth => Some(Revoked::OauthTokens),
+        AuthMethod::Basic | AuthMethod::Oidc => None,
+    };
+    let revocation = match (what, secret) {
+        (None, _) => None,
+        (Some(what), Ok(secret)) => Some(revoke(&account, what, secret, http).await),
+        (Some(what), Err(error)) => Some(Revocation::Failed {
+            server: account.instance_url.to_string(),
+            what,
+            reason: format!("the credential could not be read from the keyring: {error}"),
         }),
-        _ => None,
     };
     let (writing, owned) = (store.clone(), id.to_owned());
     let account =
         tokio::task::spawn_blocking(move || writing.remove(&owned)).await.map_err(|e| stopped(store, e))??;
-    Ok(Removed { account, app_password })
+    Ok(Removed { account, revocation })
 }
 
-/// `DELETE <node>/ocs/v2.php/core/apppassword` with the app password itself; no redirect is
-/// followed (the app password goes to the node it was made at, and nowhere else).
-async fn revoke_app_password(
+/// Ends the credential at its server; no redirect is followed (it goes to the server it was made
+/// at, and nowhere else).
+async fn revoke(
     account: &Account,
+    what: Revoked,
     secret: crate::secret::Secret,
     mut http: crate::http::HttpConfig,
-) -> AppPasswordRevocation {
+) -> Revocation {
     let server = account.instance_url.to_string();
     http.pinned_certificates.extend(account.certificate_pins());
     let client = match crate::http::HttpClient::new(http, crate::trace::Trace::new(None)) {
         Ok(client) => client,
-        Err(error) => return AppPasswordRevocation::Failed { server, reason: error.to_string() },
+        Err(error) => return Revocation::Failed { server, what, reason: error.to_string() },
     };
+    let ended = match what {
+        Revoked::AppPassword => delete_app_password(&client, account, secret).await,
+        Revoked::MatrixDevice | Revoked::OauthTokens => match MatrixTokens::from_secret(&secret) {
+            Some(tokens) => end_session(&client, account, &tokens).await,
+            None => Err("the keyring holds no Matrix tokens for it".into()),
+        },
+    };
+    match ended {
+        Ok(()) => Revocation::Deleted { server, what },
+        Err(reason) => Revocation::Failed { server, what, reason },
+    }
+}
+
+/// `DELETE <node>/ocs/v2.php/core/apppassword` with the app password itself.
+async fn delete_app_password(
+    client: &crate::http::HttpClient,
+    account: &Account,
+    secret: crate::secret::Secret,
+) -> Result<(), String> {
     let credentials = crate::secret::Credentials { user: account.login_name.clone(), password: secret };
     let request = crate::owncloud::ocs_request(
         reqwest::Method::DELETE,
@@ -201,12 +240,9 @@ async fn revoke_app_password(
         crate::http::Auth::Basic(credentials),
     );
     match client.send(&request, 1).await {
-        Ok(response) if response.status == 200 => AppPasswordRevocation::Deleted { server },
-        Ok(response) => AppPasswordRevocation::Failed {
-            server,
-            reason: format!("the server answered HTTP {} instead of 200", response.status),
-        },
-        Err(error) => AppPasswordRevocation::Failed { server, reason: error.to_string() },
+        Ok(response) if response.status == 200 => Ok(()),
+        Ok(response) => Err(format!("the server answered HTTP {} instead of 200", response.status)),
+        Err(error) => Err(error.to_string()),
     }
 }
 

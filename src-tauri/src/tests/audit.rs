@@ -197,6 +197,7 @@ fn each_granted_command_is_one_the_ui_calls_and_each_call_is_granted() {
         }
     }
     let expected: BTreeSet<String> = [
+        "account_manage",
         "account_remove",
         "account_verify",
         "accounts_list",

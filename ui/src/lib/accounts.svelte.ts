@@ -2,7 +2,7 @@
 // The state lives here; the accounts page, the error banner and the remove dialog show it.
 import { tick } from "svelte";
 import { commands } from "./bindings";
-import type { Account, AccountEntry, AppPasswordRevocation, ErrorReport } from "./bindings";
+import type { Account, AccountEntry, ErrorReport, Revocation, Revoked } from "./bindings";
 import { keyringRetry, needsNewLogin, secretName } from "./flow";
 import { connect, events, show, wizard } from "./wizard.svelte";
 
@@ -116,14 +116,40 @@ export async function logInAgain(entry: AccountEntry) {
   await connect();
 }
 
-/** What removing an account did: the keyring's secret is gone; a Nextcloud app password was
- *  deleted at its node too, or could not be (then it still works there until revoked). */
-export function removedWords(account: Account, revocation: AppPasswordRevocation | null): string {
+/** What removing an account did: the keyring's secret is gone; its own credential at the server
+ *  (a Nextcloud app password, a Matrix device or OAuth login) was ended there too, or could not
+ *  be (then it still works there until ended in the server's settings). */
+export function removedWords(account: Account, revocation: Revocation | null): string {
   const removed = `Removed ${account.display_name}; its ${secretName(account)} is gone from the keyring.`;
   if (!revocation) return removed;
-  if (revocation.outcome === "deleted") return `${removed} The app password was deleted at ${revocation.server}.`;
+  const [ended, notEnded, settings] = revocationWords[revocation.what];
+  if (revocation.outcome === "deleted") return `${removed} ${ended} at ${revocation.server}.`;
   return (
-    `${removed} The app password could NOT be deleted at ${revocation.server} (${revocation.reason}): it ` +
-    "still works there until you revoke it in that server's security settings (Devices & sessions)."
+    `${removed} ${notEnded} at ${revocation.server} (${revocation.reason}): it still works there until you ` +
+    `end it in ${settings}.`
   );
+}
+
+const revocationWords: Record<Revoked, [string, string, string]> = {
+  app_password: [
+    "The app password was deleted",
+    "The app password could NOT be deleted",
+    "that server's security settings (Devices & sessions)",
+  ],
+  matrix_device: [
+    "Its device was logged out",
+    "Its device could NOT be logged out",
+    "a Matrix client's session settings",
+  ],
+  oauth_tokens: [
+    "Its login was revoked and its device logged out",
+    "Its login could NOT be revoked",
+    "the server's account page",
+  ],
+};
+
+/** Opens the Matrix account's own page at its server (devices, password), in the browser. */
+export async function manageAccount(entry: AccountEntry) {
+  const result = await commands.accountManage(entry.account.id);
+  wizard.notice = result.status === "error" ? result.error.message : `The account page of ${entry.account.display_name} is open in your browser.`;
 }

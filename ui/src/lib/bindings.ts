@@ -56,16 +56,23 @@ export const commands = {
 	 */
 	accountsList: () => typedError<AccountList, ErrorReport>(__TAURI_INVOKE("accounts_list")),
 	/**
-	 *  Removes the account and its keyring entry; a Nextcloud account's app password is deleted at
-	 *  its server first (the engine's `ops::remove`): the answer says whether that worked.
+	 *  Removes the account and its keyring entry; a Nextcloud account's app password or a Matrix
+	 *  login is ended at its server first (the engine's `ops::remove`): the answer says whether that
+	 *  worked.
 	 */
-	accountRemove: (id: string) => typedError<AppPasswordRevocation | null, ErrorReport>(__TAURI_INVOKE("account_remove", { id })),
+	accountRemove: (id: string) => typedError<Revocation | null, ErrorReport>(__TAURI_INVOKE("account_remove", { id })),
 	/**
 	 *  Logs in again with the stored secret (password, or an OIDC account's refresh token) and
 	 *  checks the instance still knows the account; the engine stores what it found (and the secret
 	 *  the login ends with: an identity provider rotates refresh tokens).
 	 */
 	accountVerify: (id: string, onEvent: Channel<WizardEvent>) => typedError<AccountEntry, ErrorReport>(__TAURI_INVOKE("account_verify", { id, onEvent })),
+	/**
+	 *  "Manage account": opens the stored Matrix account's `account_management_uri` (the page its
+	 *  server named at the login) in the system browser. Only that stored page: the UI names the
+	 *  account, never a URL.
+	 */
+	accountManage: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("account_manage", { id })),
 	/**
 	 *  The saved manual proxy ("Proxy…" on the address page): URL and user; whether the keyring
 	 *  holds its password.
@@ -188,17 +195,12 @@ export type AppInfo = {
 	script: string | null,
 };
 
-/**  What became of a Nextcloud account's app password when the account was removed. */
-export type AppPasswordRevocation = 
-/**  The node deleted it (`DELETE ocs/v2.php/core/apppassword`): it works nowhere any more. */
-{ outcome: "deleted"; server: string } | 
-/**
- *  The node did not delete it (unreachable, refused): it still works there until someone
- *  revokes it in the server's security settings (the account was removed here all the same).
- */
-{ outcome: "failed"; server: string; reason: string };
-
 export type AuthMethod = "basic" | "oidc" | "matrix_password" | "matrix_sso" | 
+/**
+ *  Matrix's OAuth 2.0 API (docs/protocols/matrix-oauth.md): a public client registered at the
+ *  homeserver's authorization server; the keyring keeps the access and refresh token.
+ */
+"matrix_oauth" | 
 /**
  *  A Nextcloud app password (Login Flow v2, or a password converted): the keyring keeps it,
  *  never the account password.
@@ -602,6 +604,16 @@ export type InstanceLink = {
 /**  What a Matrix login created besides its tokens. */
 export type MatrixInfo = {
 	device_id: string,
+	/**  How an OAuth 2.0 login refreshes and is revoked (none for password and SSO logins). */
+	oauth?: MatrixOAuthInfo | null,
+	/**  The server's page for the person's account and devices (`account_management_uri`). */
+	account_management_uri?: string | null,
+};
+
+/**  The authorization server a Matrix OAuth 2.0 login was made at, and Homeport's client there. */
+export type MatrixOAuthInfo = {
+	issuer: string,
+	client_id: string,
 };
 
 /**  The identity provider an OpenID Connect account logged in with. */
@@ -649,8 +661,13 @@ export type Protocol =
 "nextcloud" | 
 /**  OpenID Connect (oCIS, tenants' identity zones). */
 "oidc" | 
-/**  The Matrix client-server API. */
-"matrix";
+/**  The Matrix client-server API (password login, SSO). */
+"matrix" | 
+/**
+ *  Matrix's OAuth 2.0 API: the login happens at the homeserver's authorization server
+ *  (docs/protocols/matrix-oauth.md).
+ */
+"matrix_oauth";
 
 /**
  *  A change to save. `password`: None keeps the stored one (the field was left empty), `""`
@@ -699,6 +716,25 @@ export type Resent =
 "login_token" | 
 /**  The app password a Nextcloud Login Flow v2 grant handed out, for the node it names. */
 "app_password";
+
+/**  What a removed account's credential became at its server. */
+export type Revocation = 
+/**  The server ended it: it works nowhere any more. */
+{ outcome: "deleted"; server: string; what: Revoked } | 
+/**
+ *  The server did not end it (unreachable, refused): it still works there until someone ends
+ *  it in the server's own settings (the account was removed here all the same).
+ */
+{ outcome: "failed"; server: string; what: Revoked; reason: string };
+
+/**  Which credential a removal ends at the server. */
+export type Revoked = 
+/**  A Nextcloud app password (`DELETE ocs/v2.php/core/apppassword`). */
+"app_password" | 
+/**  A Matrix password or SSO login's device (`POST /_matrix/client/v3/logout`). */
+"matrix_device" | 
+/**  A Matrix OAuth 2.0 login's tokens, and with them its device (RFC 7009 revocation). */
+"oauth_tokens";
 
 /**
  *  A password or token. `Debug` and `Display` print `[redacted]`; it is not `Serialize`, so it

@@ -217,6 +217,12 @@ export function resentWords(decision: RedirectDecision): string {
   }
 }
 
+/** A login at a Matrix homeserver's authorization server (its OAuth 2.0 API,
+ *  docs/protocols/matrix-oauth.md). */
+export function isMatrixOAuth(decision: BrowserDecision): boolean {
+  return decision.protocol === "matrix_oauth";
+}
+
 /** A browser login at a Matrix server (SSO), rather than at an OpenID Provider. */
 export function isMatrixSso(decision: BrowserDecision): boolean {
   return decision.protocol === "matrix";

@@ -43,11 +43,25 @@ describe("removing a Nextcloud account", () => {
   it("says the app password was deleted at the node, or loudly that it was not", async () => {
     const { removedWords } = await import("./accounts.svelte");
     expect(removedWords(account, null)).toBe("Removed Bob; its app password is gone from the keyring.");
-    expect(removedWords(account, { outcome: "deleted", server: "https://node2" })).toContain(
+    expect(removedWords(account, { outcome: "deleted", server: "https://node2", what: "app_password" })).toContain(
       "The app password was deleted at https://node2.",
     );
-    const failed = removedWords(account, { outcome: "failed", server: "https://node2", reason: "unreachable" });
+    const failed = removedWords(account, {
+      outcome: "failed",
+      server: "https://node2",
+      what: "app_password",
+      reason: "unreachable",
+    });
     expect(failed).toContain("could NOT be deleted at https://node2 (unreachable)");
     expect(failed).toContain("security settings");
+  });
+
+  it("says a Matrix login was logged out or revoked at its homeserver", async () => {
+    const { removedWords } = await import("./accounts.svelte");
+    const matrix = { display_name: "Einstein", auth_method: "matrix_oauth", kind: "matrix" } as unknown as Account;
+    const revoked = removedWords(matrix, { outcome: "deleted", server: "https://hs", what: "oauth_tokens" });
+    expect(revoked).toContain("Its login was revoked and its device logged out at https://hs.");
+    const device = removedWords(matrix, { outcome: "failed", server: "https://hs", what: "matrix_device", reason: "401" });
+    expect(device).toContain("Its device could NOT be logged out at https://hs (401)");
   });
 });

@@ -24,8 +24,11 @@ pub enum Protocol {
     Nextcloud,
     /// OpenID Connect (oCIS, tenants' identity zones).
     Oidc,
-    /// The Matrix client-server API.
+    /// The Matrix client-server API (password login, SSO).
     Matrix,
+    /// Matrix's OAuth 2.0 API: the login happens at the homeserver's authorization server
+    /// (docs/protocols/matrix-oauth.md).
+    MatrixOauth,
 }
 
 /// The secret a redirect would carry to its new origin.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::decision::{confirm_redirect, matrix_resent, Protocol};
 use super::discovery::Probed;
+use super::matrix_tokens::{auth_metadata_of, auth_metadata_requests, refresh, MatrixTokens};
 use super::oidc::BROWSER_LOGIN_TIMEOUT;
 use super::{participant, refuse_plain_http, Decision, Phase, Step, Wizard};
 use crate::account::{now_unix, Account, AccountKind, AuthMethod, MatrixInfo};
@@ -17,6 +18,7 @@ use crate::error::{snippet, ConnectError};
 use crate::http::{Auth, Followed, HttpClient, HttpRequest, HttpResponse};
 use crate::loopback::{CallbackRejected, LoopbackCallback};
 use crate::matrix::{self, LoginAnswer, LoginFlows};
+use crate::matrix_oauth::AuthMetadata;
 use crate::owncloud::ServerStatus;
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
 use crate::secret::Secret;
@@ -34,6 +36,8 @@ pub struct MatrixStart {
     pub flows: LoginFlows,
     /// The newest client-server API version it speaks, for the account's "version".
     pub version: String,
+    /// Its OAuth 2.0 API's authorization server (`auth_metadata`): logins go there, as Element X's do.
+    pub oauth: Option<AuthMetadata>,
 }
 
 /// Where the Matrix path stands between two calls of `Wizard::next`.
@@ -46,25 +50,14 @@ pub enum MatrixPhase {
     AwaitApproval { start: MatrixStart, hop: Hop, request: HttpRequest, chain: RedirectChain, sso: bool },
     /// The SSO page is open in the browser; the listener waits for `loginToken`.
     Browser { start: MatrixStart, callback: LoopbackCallback },
-    /// Re-verifying a stored account: its access token at its homeserver.
-    Resume { account: Box<crate::account::Account>, access_token: Secret, secret: Secret },
-}
-
-/// The tokens of a Matrix login, as the keyring keeps them (one JSON secret per account).
-pub fn tokens_secret(answer: &LoginAnswer) -> Secret {
-    Secret::new(
-        serde_json::json!({ "access_token": answer.access_token, "refresh_token": answer.refresh_token }).to_string(),
-    )
-}
-
-/// The access token from a stored tokens secret.
-pub fn access_token_of(secret: &Secret) -> Option<Secret> {
-    let value: serde_json::Value = serde_json::from_str(secret.expose()).ok()?;
-    value.get("access_token").and_then(|token| token.as_str()).map(Secret::new)
+    /// Re-verifying a stored account: its access token at its homeserver (refreshed once when
+    /// it expired).
+    Resume { account: Box<crate::account::Account>, tokens: MatrixTokens },
 }
 
 /// Matrix discovery for `server`: `.well-known/matrix/client` names the base URL; then the base
-/// must answer `/versions`, and its login flows are read (concurrently, one round trip).
+/// must answer `/versions`, and its login flows and OAuth 2.0 authorization server
+/// (`auth_metadata`, stable and unstable path) are read — concurrently, one round trip.
 /// `Ok(None)`: not a Matrix server.
 /// A well-known document may not send the client (and later its password) to a plain-http host
 /// elsewhere unless the person allowed plain http.
@@ -94,19 +87,29 @@ pub async fn discover(
         .header("Accept", "application/json");
     let flows =
         HttpRequest::new(reqwest::Method::GET, base.join(matrix::LOGIN_PATH), to).header("Accept", "application/json");
-    let (versions, flows) = futures_util::future::join(http.send(&versions, round), http.send(&flows, round)).await;
+    let (stable, unstable) = auth_metadata_requests(&base, to);
+    let (versions, flows, stable, unstable) = futures_util::future::join4(
+        http.send(&versions, round),
+        http.send(&flows, round),
+        http.send(&stable, round),
+        http.send(&unstable, round),
+    )
+    .await;
     let versions = versions?;
     if versions.status != 200 {
         return Ok(None);
     }
     let Ok(known) = matrix::versions(&versions.url, &versions.body) else { return Ok(None) };
+    let oauth = auth_metadata_of(stable, unstable)?;
     let flows = flows?;
-    if flows.status != 200 {
-        return Err(unexpected(&flows, "200 OK with the login flows"));
-    }
-    let flows = matrix::login_flows(&flows.url, &flows.body)?;
+    let flows = match flows.status {
+        200 => matrix::login_flows(&flows.url, &flows.body)?,
+        // An OAuth-only homeserver need not answer the legacy login API (`M_UNRECOGNIZED`).
+        _ if oauth.is_some() => LoginFlows::default(),
+        _ => return Err(unexpected(&flows, "200 OK with the login flows")),
+    };
     let version = known.last().cloned().unwrap_or_default();
-    Ok(Some(MatrixStart { base, flows, version }))
+    Ok(Some(MatrixStart { base, flows, version, oauth }))
 }
 
 /// `POST /login` at `start.base` with `body` (a password or a login token: a secret body).
@@ -207,15 +210,38 @@ pub async fn whoami_and_name(
     user_id: &str,
 ) -> Result<((String, Option<String>), Option<String>), ConnectError> {
     let round = http.trace().next_round();
+    let (who, name) = futures_util::future::join(
+        whoami_in(http, base, access_token, round),
+        name_in(http, base, access_token, user_id, round),
+    )
+    .await;
+    Ok((who?, name?))
+}
+
+/// The user's display name from their profile, if the homeserver shows it.
+pub async fn display_name_at(
+    http: &HttpClient,
+    base: &ServerUrl,
+    access_token: &Secret,
+    user_id: &str,
+) -> Result<Option<String>, ConnectError> {
+    name_in(http, base, access_token, user_id, http.trace().next_round()).await
+}
+
+async fn name_in(
+    http: &HttpClient,
+    base: &ServerUrl,
+    access_token: &Secret,
+    user_id: &str,
+    round: u32,
+) -> Result<Option<String>, ConnectError> {
     let mut url = base.join(matrix::PROFILE_PATH);
     url.path_segments_mut().map_err(|()| unusable_url(base))?.pop_if_empty().push(user_id);
     let profile = HttpRequest::new(reqwest::Method::GET, url, Participant::Instance)
         .header("Accept", "application/json")
         .auth(Auth::Bearer(access_token.clone()));
-    let (who, profile) =
-        futures_util::future::join(whoami_in(http, base, access_token, round), http.send(&profile, round)).await;
-    let name = profile.ok().filter(|answer| answer.status == 200).and_then(|answer| matrix::display_name(&answer.body));
-    Ok((who?, name))
+    let answer = http.send(&profile, round).await.ok();
+    Ok(answer.filter(|answer| answer.status == 200).and_then(|answer| matrix::display_name(&answer.body)))
 }
 
 fn unusable_url(base: &ServerUrl) -> ConnectError {
@@ -283,10 +309,17 @@ impl Wizard {
                 let request = login_request(&start, crate::matrix::token_login_body(token.expose()));
                 self.matrix_send(start, request, true, String::new()).await
             }
-            MatrixPhase::Resume { account, access_token, secret } => {
+            MatrixPhase::Resume { account, mut tokens } => {
                 let base = account.instance_url.clone();
                 self.step(StepName::Verify, format!("checking the login at {base}"));
-                let (user_id, _) = whoami(&self.http, &base, &access_token).await?;
+                let user_id = match whoami(&self.http, &base, &tokens.access).await {
+                    Err(ConnectError::LoginExpired { .. }) if tokens.refresh.is_some() => {
+                        self.step(StepName::Authenticate, "the access token expired: refreshing it".into());
+                        tokens = refresh(&self.http, &account, &tokens).await?;
+                        whoami(&self.http, &base, &tokens.access).await?.0
+                    }
+                    who => who?.0,
+                };
                 if user_id != account.user_id {
                     return Err(ConnectError::LoginExpired {
                         reason: format!("{base} says the stored token belongs to {user_id}"),
@@ -300,13 +333,18 @@ impl Wizard {
                     versionstring: account.version.clone(),
                     ..ServerStatus::default()
                 };
-                Ok(self.connected(account, secret, status, Vec::new()))
+                Ok(self.connected(account, tokens.to_secret(), status, Vec::new()))
             }
         }
     }
 
     /// A Matrix server was found: log in with the password, in the browser (SSO), or ask.
     pub(super) async fn matrix_login(&mut self, start: MatrixStart) -> Result<Step, ConnectError> {
+        if start.oauth.is_some() {
+            // The server's own authorization server, even where the legacy password API still
+            // answers (as Element X does): the password then goes only to the server's page.
+            return self.matrix_oauth_login(start).await;
+        }
         if start.flows.password {
             self.matrix_form = Some(start.clone());
         }
@@ -432,7 +470,11 @@ impl Wizard {
             display_name: name.unwrap_or_else(|| localpart.clone()),
             product: "Matrix".into(),
             version: start.version.clone(),
-            matrix: Some(MatrixInfo { device_id: device_id.unwrap_or(answer.device_id.clone()) }),
+            matrix: Some(MatrixInfo {
+                device_id: device_id.unwrap_or(answer.device_id.clone()),
+                oauth: None,
+                account_management_uri: None,
+            }),
             ..self.new_account(AccountKind::Matrix, auth_method, base, localpart, user_id)
         };
         let status = ServerStatus {
@@ -441,7 +483,8 @@ impl Wizard {
             versionstring: start.version.clone(),
             ..ServerStatus::default()
         };
-        Ok(MatrixNext::Step(self.connected(account, tokens_secret(&answer), status, chain.hops)))
+        let tokens = MatrixTokens::new(answer.access_token.clone(), answer.refresh_token.clone());
+        Ok(MatrixNext::Step(self.connected(account, tokens.to_secret(), status, chain.hops)))
     }
 }
 

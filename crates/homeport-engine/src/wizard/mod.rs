@@ -6,17 +6,22 @@
 mod decision;
 mod discovery;
 mod matrix;
+mod matrix_oauth;
+mod matrix_tokens;
 mod nextcloud;
 mod oidc;
 mod oidc_tokens;
 mod owncloud;
 
 pub use self::decision::{Connected, Decision, Protocol, Resent, Step};
+pub(crate) use self::matrix_tokens::end_session;
 pub use self::nextcloud::{CheckNow, LoginFlowTiming};
 
 use std::collections::HashSet;
 
 use self::matrix::{MatrixPhase, MatrixStart};
+use self::matrix_oauth::MatrixOAuthPhase;
+pub(crate) use self::matrix_tokens::MatrixTokens;
 use self::nextcloud::NextcloudPhase;
 use self::oidc::{OidcPhase, StoredLogin};
 use self::owncloud::OwncloudPhase;
@@ -55,6 +60,7 @@ enum Phase {
     Owncloud(OwncloudPhase),
     Oidc(OidcPhase),
     Matrix(MatrixPhase),
+    MatrixOAuth(MatrixOAuthPhase),
     Nextcloud(NextcloudPhase),
     Finished,
 }
@@ -152,17 +158,14 @@ impl Wizard {
             }
         }
         // A resumed OIDC/Matrix login cannot restart from the probe; an ownCloud re-verify can.
-        wizard.restartable =
-            !matches!(account.auth_method, AuthMethod::Oidc | AuthMethod::MatrixPassword | AuthMethod::MatrixSso);
-        if matches!(account.auth_method, AuthMethod::MatrixPassword | AuthMethod::MatrixSso) {
-            let access_token = matrix::access_token_of(&password).ok_or_else(|| ConnectError::LoginExpired {
+        let matrix =
+            matches!(account.auth_method, AuthMethod::MatrixPassword | AuthMethod::MatrixSso | AuthMethod::MatrixOAuth);
+        wizard.restartable = !matrix && account.auth_method != AuthMethod::Oidc;
+        if matrix {
+            let tokens = MatrixTokens::from_secret(&password).ok_or_else(|| ConnectError::LoginExpired {
                 reason: "the keyring holds no Matrix access token".into(),
             })?;
-            wizard.phase = Phase::Matrix(MatrixPhase::Resume {
-                account: Box::new(account.clone()),
-                access_token,
-                secret: password,
-            });
+            wizard.phase = Phase::Matrix(MatrixPhase::Resume { account: Box::new(account.clone()), tokens });
             return Ok(wizard);
         }
         if let (AuthMethod::Oidc, Some(oidc)) = (account.auth_method, &account.oidc) {
@@ -366,6 +369,7 @@ impl Wizard {
             Phase::Owncloud(phase) => self.advance_owncloud(phase).await,
             Phase::Oidc(phase) => self.advance_oidc(phase).await,
             Phase::Matrix(phase) => self.advance_matrix(phase).await,
+            Phase::MatrixOAuth(phase) => self.advance_matrix_oauth(phase).await,
             Phase::Nextcloud(phase) => self.advance_nextcloud(phase).await,
             Phase::Finished => Err(ConnectError::Finished),
         }

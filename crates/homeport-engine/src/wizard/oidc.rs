@@ -505,20 +505,20 @@ impl Wizard {
             || self.product_client(status).is_some_and(|p| p.client_id.is_some())
     }
 
-    async fn recall_client(&self, issuer: &str) -> Option<RegisteredClient> {
+    pub(super) async fn recall_client(&self, issuer: &str) -> Option<RegisteredClient> {
         let memory = self.clients.memory.clone()?;
         let issuer = issuer.to_owned();
         // The keyring blocks: off the runtime's threads.
         tokio::task::spawn_blocking(move || memory.recall(&issuer)).await.ok().flatten()
     }
 
-    async fn remember_client(&self, client: RegisteredClient) {
+    pub(super) async fn remember_client(&self, client: RegisteredClient) {
         if let Some(memory) = self.clients.memory.clone() {
             let _ = tokio::task::spawn_blocking(move || memory.remember(&client)).await;
         }
     }
 
-    async fn forget_client(&self, issuer: String) {
+    pub(super) async fn forget_client(&self, issuer: String) {
         if let Some(memory) = self.clients.memory.clone() {
             let _ = tokio::task::spawn_blocking(move || memory.forget(&issuer)).await;
         }

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use homeport_engine::ops::{self, AppPasswordRevocation, ReverifyOptions};
+use homeport_engine::ops::{self, ReverifyOptions, Revocation, Revoked};
 use homeport_engine::redirect::RedirectRefusal;
 use homeport_engine::wizard::{LoginFlowTiming, Protocol};
 use homeport_engine::{
@@ -257,8 +257,8 @@ async fn the_keyring_holds_the_app_password_and_remove_deletes_it_at_the_node() 
 
     let removed = ops::remove(&store, &account.id, fast(&server, Duration::from_secs(1)).http).await.expect("removed");
     assert_eq!(
-        removed.app_password,
-        Some(AppPasswordRevocation::Deleted { server: account.instance_url.to_string() }),
+        removed.revocation,
+        Some(Revocation::Deleted { server: account.instance_url.to_string(), what: Revoked::AppPassword }),
         "the node deleted the app password"
     );
     assert!(store.list().expect("list").is_empty(), "gone from accounts.json");
@@ -282,9 +282,9 @@ async fn remove_says_so_when_the_node_could_not_delete_the_app_password_and_remo
     drop(server);
     let removed = ops::remove(&store, &connected.account.id, http).await.expect("removed here all the same");
     assert!(
-        matches!(&removed.app_password, Some(AppPasswordRevocation::Failed { reason, .. }) if !reason.is_empty()),
+        matches!(&removed.revocation, Some(Revocation::Failed { reason, what: Revoked::AppPassword, .. }) if !reason.is_empty()),
         "the node is gone: the result says the app password was not deleted: {:?}",
-        removed.app_password
+        removed.revocation
     );
     assert!(store.list().expect("list").is_empty(), "the account is removed locally");
 }
