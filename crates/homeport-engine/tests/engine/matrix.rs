@@ -222,3 +222,27 @@ async fn a_stored_matrix_account_is_re_verified_with_its_token() {
     assert!(matches!(broken.next().await, Err(ConnectError::LoginExpired { .. })), "an unknown token: log in again");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_with_the_refresh_token_the_login_gave() {
+    let lifetime = std::time::Duration::from_millis(500);
+    let server = lookup(Scenario { token_lifetime: lifetime, ..Scenario::default() }).await;
+    let portal = server.matrix_portal_url().clone();
+    let alice = person(&server, "alice");
+    let connected =
+        connect(&matrix_id("alice", &portal), options(&server), "alice", alice.password, &[]).await.expect("connected");
+    tokio::time::sleep(lifetime * 2).await;
+    let mut wizard =
+        Wizard::for_account(&connected.account, connected.secret.clone(), options(&server)).expect("re-verify");
+    let Step::Connected(again) = wizard.next().await.expect("refreshed, then whoami") else { panic!("no question") };
+    assert_eq!(again.account.user_id, alice.user_id);
+    let refreshes = server.requests().into_iter().filter(|r| r.path.ends_with("/_matrix/client/v3/refresh")).count();
+    assert_eq!(refreshes, 1, "one refresh at the homeserver");
+    assert_ne!(again.secret.expose(), connected.secret.expose(), "the new tokens are what is stored now");
+
+    // The old refresh token was rotated away: a copy of the old secret cannot refresh again.
+    tokio::time::sleep(lifetime * 2).await;
+    let mut stale = Wizard::for_account(&connected.account, connected.secret.clone(), options(&server)).expect("wizard");
+    assert!(matches!(stale.next().await, Err(ConnectError::LoginExpired { .. })), "a used refresh token: log in again");
+    server.shutdown().await;
+}
