@@ -603,7 +603,8 @@ fn story(connected: &Connected, store: Option<&(AccountStore, SaveOutcome)>, sta
                 account.instance_url, account.version, matrix.device_id
             );
             if let Some(oauth) = &matrix.oauth {
-                let _ = writeln!(out, "  Logged in   at {} (Matrix OAuth 2.0, client {})", oauth.issuer, oauth.client_id);
+                let _ =
+                    writeln!(out, "  Logged in   at {} (Matrix OAuth 2.0, client {})", oauth.issuer, oauth.client_id);
             }
             if let Some(page) = &matrix.account_management_uri {
                 let _ = writeln!(out, "  Account     {page} (devices, password: managed at the server)");

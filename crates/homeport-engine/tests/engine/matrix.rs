@@ -242,7 +242,8 @@ async fn an_expired_access_token_is_refreshed_with_the_refresh_token_the_login_g
 
     // The old refresh token was rotated away: a copy of the old secret cannot refresh again.
     tokio::time::sleep(lifetime * 2).await;
-    let mut stale = Wizard::for_account(&connected.account, connected.secret.clone(), options(&server)).expect("wizard");
+    let mut stale =
+        Wizard::for_account(&connected.account, connected.secret.clone(), options(&server)).expect("wizard");
     assert!(matches!(stale.next().await, Err(ConnectError::LoginExpired { .. })), "a used refresh token: log in again");
     server.shutdown().await;
 }
