@@ -5,6 +5,7 @@ mod callback;
 mod certificates;
 mod hostile;
 mod matrix;
+mod matrix_oauth;
 mod nextcloud;
 mod oidc;
 mod plain_http;

@@ -247,3 +247,32 @@ async fn an_expired_access_token_is_refreshed_with_the_refresh_token_the_login_g
     assert!(matches!(stale.next().await, Err(ConnectError::LoginExpired { .. })), "a used refresh token: log in again");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn remove_logs_a_password_logins_device_out_at_its_homeserver() {
+    let server = lookup(Scenario::default()).await;
+    let portal = server.matrix_portal_url().clone();
+    let alice = person(&server, "alice");
+    let connected =
+        connect(&matrix_id("alice", &portal), options(&server), "alice", alice.password, &[]).await.expect("connected");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = homeport_engine::AccountStore::at(dir.path());
+    store.save(&connected.account, &connected.secret).expect("saving needs a working Secret Service");
+    let removed =
+        homeport_engine::ops::remove(&store, &connected.account.id, options(&server).http).await.expect("removed");
+    assert_eq!(
+        removed.revocation,
+        Some(homeport_engine::ops::Revocation::Deleted {
+            server: connected.account.instance_url.to_string(),
+            what: homeport_engine::ops::Revoked::MatrixDevice,
+        }),
+        "the homeserver logged the device out"
+    );
+    let logouts = server.requests().into_iter().filter(|r| r.path.ends_with("/_matrix/client/v3/logout")).count();
+    assert_eq!(logouts, 1, "one logout, at the homeserver");
+    let mut after =
+        Wizard::for_account(&connected.account, connected.secret.clone(), options(&server)).expect("wizard");
+    assert!(matches!(after.next().await, Err(ConnectError::LoginExpired { .. })), "the device's tokens work no more");
+    assert!(store.list().expect("list").is_empty(), "removed here");
+    server.shutdown().await;
+}

@@ -453,7 +453,7 @@ async fn without_consent_there_is_no_refresh_token_and_the_account_says_when_the
 
 /// Registered clients kept in memory, as the desktop's and the CLI's settings keep them on disk.
 #[derive(Default)]
-struct Remembered(Mutex<Vec<RegisteredClient>>);
+pub(crate) struct Remembered(Mutex<Vec<RegisteredClient>>);
 
 impl ClientMemory for Remembered {
     fn recall(&self, issuer: &str) -> Option<RegisteredClient> {
