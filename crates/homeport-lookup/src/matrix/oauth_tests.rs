@@ -291,3 +291,35 @@ async fn a_matrix_client_registers_logs_in_refreshes_and_revokes() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_refresh_whose_answer_was_lost_can_be_retried_until_its_tokens_are_used() {
+    let server = start(Scenario::default()).await;
+    let base = server.matrix_oauth_homeserver_url().clone();
+    let metadata = metadata(&server).await;
+    let client_id = register(&metadata).await;
+    let login = authorization(&metadata, &client_id, "RETRY", &matrix_scope("RETRY"), &[]);
+    let (status, first) = log_in(&metadata, &client_id, &login).await;
+    assert_eq!(status, 200, "{first}");
+
+    let (status, lost) = refresh(&metadata, &client_id, token(&first, "refresh_token")).await;
+    assert_eq!(status, 200, "refreshed; say the answer never arrived: {lost}");
+    let old_access = get_with_token(&base, WHOAMI, token(&first, "access_token")).await;
+    assert_eq!((old_access.status, &old_access.json["soft_logout"]), (401, &json!(false)), "the old access token ends");
+    let (status, retried) = refresh(&metadata, &client_id, token(&first, "refresh_token")).await;
+    assert_eq!(status, 200, "the spec's retry of a lost answer (MAS's double refresh): {retried}");
+    let (status, _) = refresh(&metadata, &client_id, token(&lost, "refresh_token")).await;
+    assert_eq!(status, 400, "the lost refresh token was replaced");
+    let lost_access = get_with_token(&base, WHOAMI, token(&lost, "access_token")).await;
+    assert_eq!(lost_access.status, 401, "and its access token");
+
+    let whoami = get_with_token(&base, WHOAMI, token(&retried, "access_token")).await;
+    assert_eq!(whoami.json["device_id"], "RETRY", "the retried tokens work");
+    let (status, again) = refresh(&metadata, &client_id, token(&first, "refresh_token")).await;
+    assert_eq!((status, again["error"].as_str()), (400, Some("invalid_grant")), "no retry once its tokens are used");
+    let (status, next) = refresh(&metadata, &client_id, token(&retried, "refresh_token")).await;
+    assert_eq!(status, 200, "the chain goes on: {next}");
+    let (status, _) = refresh(&metadata, &client_id, token(&first, "refresh_token")).await;
+    assert_eq!(status, 400, "the first refresh token is history");
+    server.shutdown().await;
+}

@@ -88,6 +88,10 @@ impl Provider {
                 store.refresh_tokens.remove(refresh_token);
                 return Err(OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"));
             }
+            if zone == Zone::Matrix {
+                drop(store);
+                return self.refresh_matrix(refresh_token, client_id);
+            }
             let Some(grant) = store.refresh_tokens.get(refresh_token) else {
                 return Err(OAuthError::new("invalid_grant", "the refresh token is unknown or revoked"));
             };
@@ -193,9 +197,10 @@ impl Provider {
         {
             let mut store = self.lock();
             store.access_tokens.retain(|_, record| record.expires_at > now);
-            store
-                .access_tokens
-                .insert(jti, AccessRecord { expires_at, revoked: false, session: grant.session.clone() });
+            store.access_tokens.insert(
+                jti.clone(),
+                AccessRecord { expires_at, revoked: false, session: grant.session.clone(), used: false },
+            );
             if let Some(refresh_token) = &refresh_token {
                 if store.refresh_tokens.len() >= MAX_REFRESH_TOKENS {
                     return Err(OAuthError {
@@ -205,6 +210,10 @@ impl Provider {
                     });
                 }
                 store.refresh_tokens.insert(refresh_token.clone(), grant.clone());
+                if let Some(session) = &grant.session {
+                    let link = super::matrix_zone::RefreshLink::new(session, &jti);
+                    store.refresh_links.insert(refresh_token.clone(), link);
+                }
             }
         }
         let expires_in = self.token_lifetime.as_secs() + u64::from(self.token_lifetime.subsec_nanos() > 0);

@@ -6,6 +6,7 @@
 //! and the homeserver's in-process view of those sessions (whoami, the devices list).
 
 use axum::http::StatusCode;
+use serde_json::Value;
 
 use super::{random_token, Grant, OAuthError, Provider, TokenProblem, Zone};
 use crate::people::OidcUser;
@@ -26,6 +27,21 @@ pub(crate) struct DeviceSession {
     pub(crate) device_id: String,
     /// The name of the client that logged in: the device's display name, as MAS names new devices.
     pub(crate) display_name: String,
+}
+
+/// A Matrix zone refresh token's place in its session: the access token issued with it, and (once used) the
+/// refresh token that replaced it.
+#[derive(Clone, Debug)]
+pub(crate) struct RefreshLink {
+    session: String,
+    access_jti: String,
+    successor: Option<String>,
+}
+
+impl RefreshLink {
+    pub(super) fn new(session: &str, access_jti: &str) -> RefreshLink {
+        RefreshLink { session: session.to_owned(), access_jti: access_jti.to_owned(), successor: None }
+    }
 }
 
 /// The device id of a scope's device token(s), when the scope allocates exactly one device and grants API access;
@@ -138,11 +154,59 @@ impl Provider {
         Ok(id)
     }
 
+    /// `grant_type=refresh_token` at the Matrix zone, as MAS does it: the refresh token rotates and the access token
+    /// issued with it is revoked. The spec's "Refresh token grant" wants a lost answer to be retried: a used refresh
+    /// token works once more while its successor and that one's access token are unused (MAS's double refresh),
+    /// replacing them.
+    pub(super) fn refresh_matrix(&self, refresh_token: &str, client_id: Option<&str>) -> Result<Value, OAuthError> {
+        let unknown = || OAuthError::new("invalid_grant", "the refresh token is unknown, revoked or used");
+        let grant = {
+            let mut store = self.lock();
+            let link = store.refresh_links.get(refresh_token).cloned().ok_or_else(unknown)?;
+            let (replaced, grant) = match store.refresh_tokens.get(refresh_token).cloned() {
+                Some(grant) => (refresh_token.to_owned(), grant),
+                None => {
+                    // Used before: a retry, when what it gave was never used.
+                    let successor = link.successor.clone().ok_or_else(unknown)?;
+                    let grant = store.refresh_tokens.get(&successor).cloned().ok_or_else(unknown)?;
+                    let next = store.refresh_links.get(&successor).ok_or_else(unknown)?;
+                    let next_used = store.access_tokens.get(&next.access_jti).is_none_or(|record| record.used);
+                    if next_used {
+                        return Err(unknown());
+                    }
+                    (successor, grant)
+                }
+            };
+            if grant.zone != Zone::Matrix || client_id.is_some_and(|client_id| client_id != grant.client_id) {
+                return Err(OAuthError::new("invalid_grant", "the refresh token was issued to another client"));
+            }
+            store.refresh_tokens.remove(&replaced);
+            if let Some(access_jti) = store.refresh_links.get(&replaced).map(|link| link.access_jti.clone()) {
+                if let Some(record) = store.access_tokens.get_mut(&access_jti) {
+                    record.revoked = true;
+                }
+            }
+            if replaced != refresh_token {
+                store.refresh_links.remove(&replaced);
+            }
+            // The token before this one can never be retried now.
+            store.refresh_links.retain(|_, link| link.successor.as_deref() != Some(refresh_token));
+            grant
+        };
+        let tokens = self.issue(&grant)?;
+        let successor = tokens.get("refresh_token").and_then(Value::as_str).map(str::to_owned);
+        if let Some(link) = self.lock().refresh_links.get_mut(refresh_token) {
+            link.successor = successor;
+        }
+        Ok(tokens)
+    }
+
     /// Ends a device session: its access tokens are revoked, its refresh tokens gone.
     pub(super) fn end_device_session(&self, id: &str) {
         let mut store = self.lock();
         store.sessions.remove(id);
         store.refresh_tokens.retain(|_, grant| grant.session.as_deref() != Some(id));
+        store.refresh_links.retain(|_, link| link.session != id);
         for record in store.access_tokens.values_mut() {
             if record.session.as_deref() == Some(id) {
                 record.revoked = true;
@@ -154,8 +218,12 @@ impl Provider {
     pub(crate) fn matrix_device(&self, token: &str) -> Result<(&'static OidcUser, DeviceSession), TokenProblem> {
         let claims = self.validate_access(Zone::Matrix, token)?;
         let user = claims.user().ok_or(TokenProblem::Invalid)?;
-        let session = claims.sid.as_ref().and_then(|id| self.lock().sessions.get(id).cloned());
+        let mut store = self.lock();
+        let session = claims.sid.as_ref().and_then(|id| store.sessions.get(id).cloned());
         let session = session.ok_or(TokenProblem::Invalid)?;
+        if let Some(record) = store.access_tokens.get_mut(&claims.jti) {
+            record.used = true;
+        }
         Ok((user, session))
     }
 

@@ -202,6 +202,8 @@ struct AccessRecord {
     revoked: bool,
     /// The Matrix zone's device session of the token.
     session: Option<String>,
+    /// Whether the homeserver accepted it once (the Matrix zone's double-refresh allowance ends then).
+    used: bool,
 }
 
 #[derive(Debug, Default)]
@@ -216,6 +218,8 @@ struct Store {
     access_tokens: HashMap<String, AccessRecord>,
     /// The Matrix zone's live device sessions, by session id.
     sessions: HashMap<String, matrix_zone::DeviceSession>,
+    /// The Matrix zone's refresh tokens, live and consumed: each one's access token and successor.
+    refresh_links: HashMap<String, matrix_zone::RefreshLink>,
 }
 
 /// The provider shared by the IdP's handlers and the resource servers that check its tokens.
