@@ -26,11 +26,26 @@ import http.client
 import http.cookiejar
 import ipaddress
 import os
+import socket
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+# As browsers do (RFC 6761 §6.3): every name under `localhost` is this machine, whatever the
+# system resolver says (glibc knows only `localhost` itself). The lookup server's identity zones
+# and homeservers live at such names.
+_system_getaddrinfo = socket.getaddrinfo
+
+
+def _getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, str) and host.rstrip(".").lower().endswith(".localhost"):
+        host = "127.0.0.1"
+    return _system_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _getaddrinfo
 
 MAX_STEPS = 30
 TIMEOUT_SECONDS = 15

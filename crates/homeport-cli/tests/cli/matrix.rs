@@ -102,3 +102,53 @@ async fn sso_auto_login_and_matrix_refusals_have_their_exit_codes() {
     }
     server.shutdown().await;
 }
+
+/// The OAuth-only homeserver (docs/protocols/matrix-oauth.md): the Matrix ID alone, the login in
+/// the system browser (`$BROWSER` the robot), `accounts verify` refreshing after the access token
+/// expired, and `accounts remove` revoking the login at the server.
+#[tokio::test]
+async fn the_oauth_only_homeserver_connects_by_matrix_id_verifies_with_a_refresh_and_remove_revokes() {
+    let lifetime = std::time::Duration::from_secs(2);
+    let server = lookup(Scenario { token_lifetime: lifetime, ..Scenario::default() }).await;
+    let config = tempfile::tempdir().expect("temp");
+    let robot = homeport_lookup::testing::browser_robot("einstein", "relativity");
+    let address = format!("@einstein:{}", server.matrix_oauth_server_name());
+    let output = crate::homeport_with(
+        config.path(),
+        &["connect", &address, "--browser", "system", "--json"],
+        None,
+        &robot.envs(),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(code(&output), 0, "{stdout}{}\nrobot: {}", String::from_utf8_lossy(&output.stderr), robot.log());
+    let answer = json(&output);
+    let account = &answer["account"];
+    assert_eq!(account["auth_method"], "matrix_oauth", "{answer}");
+    assert_eq!(account["user_id"], address.as_str());
+    assert_eq!(account["instance_url"], server.matrix_oauth_homeserver_url().as_str());
+    assert_eq!(account["matrix"]["oauth"]["issuer"], server.matrix_oauth_issuer().as_str(), "{answer}");
+    assert!(account["matrix"]["account_management_uri"].as_str().is_some_and(|uri| uri.contains("/account")));
+    let id = account["id"].as_str().expect("id").to_owned();
+
+    let shown = homeport(config.path(), &["accounts", "show", &id], None).await;
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains("Manage account  http"), "the account page is named: {shown}");
+
+    tokio::time::sleep(lifetime + std::time::Duration::from_millis(500)).await;
+    let tokens = |server: &LookupServer| server.requests().iter().filter(|r| r.path.ends_with("/token")).count();
+    let before = tokens(&server);
+    let verified = homeport(config.path(), &["accounts", "verify", &id, "--json"], None).await;
+    assert_eq!(code(&verified), 0, "verified with a refresh: {}", String::from_utf8_lossy(&verified.stdout));
+    assert_eq!(tokens(&server), before + 1, "one refresh at the token endpoint");
+
+    let removed = homeport(config.path(), &["accounts", "remove", &id, "--json"], None).await;
+    assert_eq!(code(&removed), 0, "{}", String::from_utf8_lossy(&removed.stdout));
+    let removed = json(&removed);
+    assert_eq!(removed["revocation"]["outcome"], "deleted", "{removed}");
+    assert_eq!(removed["revocation"]["what"], "oauth_tokens", "{removed}");
+    assert!(removed["app_password"].is_null(), "no app password: {removed}");
+    let revoked = server.requests().iter().filter(|r| r.path.ends_with("/revoke")).count();
+    assert_eq!(revoked, 1, "revoked once at the revocation endpoint");
+    server.shutdown().await;
+}
