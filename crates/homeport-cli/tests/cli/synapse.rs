@@ -1,14 +1,21 @@
 //! `homeport connect`, `accounts verify` and `accounts remove` against a real Matrix homeserver
 //! (Synapse, started by the tests: docs/testing.md): by Matrix ID alone (its `.well-known` names
-//! the homeserver), a wrong password and a deactivated user named as such. The lookup server's
-//! homeservers are Homeport's own mock; this is the real implementation.
+//! the homeserver), a wrong password and a deactivated user named as such, re-verify renewing an
+//! expired access token with the refresh token Synapse issued, and remove logging the device
+//! out (Synapse's own device list proves it). The lookup server's homeservers are Homeport's own
+//! mock; this is the real implementation.
 
 use std::process::Output;
+use std::time::Duration;
 
 use homeport_lookup::testing::{RealSynapse, SynapseOptions};
 use serde_json::Value;
 
 use crate::{code, homeport, json};
+
+/// Synapse's refreshable access tokens live this long in the refresh test: past it, whoami
+/// answers 401 `M_UNKNOWN_TOKEN` (`soft_logout`), and only `POST /refresh` helps.
+const SHORT_LIFETIME: Duration = Duration::from_secs(3);
 
 /// Starts a Synapse (blocking, off the async workers) with `users` registered: (name, password, admin).
 async fn synapse_with(options: SynapseOptions, users: &'static [(&'static str, &'static str, bool)]) -> RealSynapse {
@@ -119,4 +126,95 @@ async fn a_deactivated_user_no_longer_verifies_and_cannot_connect() {
         Some(&403),
         "Synapse refused the login (403 M_USER_DEACTIVATED)"
     );
+}
+
+/// An access token past Synapse's `refreshable_access_token_lifetime` is renewed with the
+/// refresh token the login got (`POST /_matrix/client/v3/refresh`), and the rotated refresh
+/// token is stored: Synapse refuses the first one once the second's access token was used, so a
+/// second re-verify after another expiry works only with the stored rotation.
+#[tokio::test]
+async fn reverify_renews_an_expired_access_token_with_synapses_refresh_token() {
+    let options = SynapseOptions { refreshable_access_token_lifetime: Some(SHORT_LIFETIME) };
+    let synapse = synapse_with(options, &[("carol", "carol-real", false), ("root", "root-real", true)]).await;
+    let config = tempfile::tempdir().expect("temp");
+    let account = connected(&synapse, config.path(), "carol", "carol-real").await;
+    let id = id_of(&account);
+    assert_eq!(
+        synapse.requests_to("POST", "/_matrix/client/v3/refresh"),
+        Vec::<u16>::new(),
+        "no refresh while connecting"
+    );
+    for round in 1..=2 {
+        // Past the lifetime (a bound on the wait, not a timed assertion).
+        tokio::time::sleep(SHORT_LIFETIME + Duration::from_secs(1)).await;
+        let verify = homeport(config.path(), &["accounts", "verify", &id, "--json"], None).await;
+        assert_eq!(
+            code(&verify),
+            0,
+            "re-verify {round} renews the expired access token: {}\nSynapse: {}",
+            both(&verify),
+            synapse.log()
+        );
+        let verified = json(&verify);
+        assert_eq!(verified["status"], "verified", "{verified}");
+        assert_eq!(verified["account"]["id"], id.as_str(), "the same account: {verified}");
+        assert_eq!(
+            verified["account"]["matrix"]["device_id"], account["matrix"]["device_id"],
+            "the same device: a refresh, not a new login"
+        );
+        assert_eq!(
+            synapse.requests_to("POST", "/_matrix/client/v3/refresh"),
+            vec![200; round],
+            "Synapse renewed the token {round} time(s) (its access log)"
+        );
+    }
+    assert_eq!(synapse.requests_to("POST", "/_matrix/client/v3/login"), vec![200], "one login only: the connect");
+
+    // Past the lifetime once more, remove still logs the device out: Synapse's logout takes an
+    // expired access token (`allow_expired`), as the lookup server's homeservers do.
+    tokio::time::sleep(SHORT_LIFETIME + Duration::from_secs(1)).await;
+    let (user_id, device) = (format!("@carol:{}", synapse.server_name()), account["matrix"]["device_id"].clone());
+    let remove = homeport(config.path(), &["accounts", "remove", &id, "--json"], None).await;
+    assert_eq!(code(&remove), 0, "removed: {}", both(&remove));
+    assert_eq!(
+        json(&remove)["revocation"]["outcome"],
+        "deleted",
+        "logged out with the expired token: {}",
+        both(&remove)
+    );
+    let devices = synapse.admin("root", "root-real").await.device_ids(&user_id).await;
+    assert!(!devices.iter().any(|d| device == d.as_str()), "{device} is gone from Synapse's devices: {devices:?}");
+}
+
+/// `accounts remove` logs the device out (`POST /_matrix/client/v3/logout`): it is gone from
+/// Synapse's device list (and with it the access and refresh tokens), and the CLI says so.
+#[tokio::test]
+async fn remove_logs_the_device_out_of_synapse() {
+    let users = &[("dave", "dave-real", false), ("root", "root-real", true)];
+    let synapse = synapse_with(SynapseOptions::default(), users).await;
+    let config = tempfile::tempdir().expect("temp");
+    let account = connected(&synapse, config.path(), "dave", "dave-real").await;
+    let (id, user_id) = (id_of(&account), format!("@dave:{}", synapse.server_name()));
+    let device = account["matrix"]["device_id"].as_str().expect("a device id").to_owned();
+    let admin = synapse.admin("root", "root-real").await;
+    assert!(admin.device_ids(&user_id).await.contains(&device), "Synapse lists the new device {device}");
+
+    let remove = homeport(config.path(), &["accounts", "remove", &id, "--json"], None).await;
+    assert_eq!(code(&remove), 0, "removed: {}\nSynapse: {}", both(&remove), synapse.log());
+    let removed = json(&remove);
+    assert_eq!(removed["removed"]["id"], id.as_str(), "{removed}");
+    let revocation = &removed["revocation"];
+    assert_eq!(revocation["what"], "matrix_device", "a device logout: {removed}");
+    assert_eq!(revocation["outcome"], "deleted", "the CLI says the device was logged out: {removed}");
+    assert_eq!(revocation["server"], synapse.base_url(), "at the homeserver: {removed}");
+    assert_eq!(removed["app_password"], Value::Null, "no app password: {removed}");
+    let devices = admin.device_ids(&user_id).await;
+    assert!(
+        !devices.contains(&device),
+        "the device {device} is logged out at Synapse (its devices: {devices:?}); the CLI said: {removed}\nSynapse: {}",
+        synapse.log()
+    );
+    assert_eq!(synapse.requests_to("POST", "/_matrix/client/v3/logout"), vec![200], "one logout, answered 200");
+    let list = json(&homeport(config.path(), &["accounts", "list", "--json"], None).await);
+    assert_eq!(list, serde_json::json!([]), "and removed here");
 }
