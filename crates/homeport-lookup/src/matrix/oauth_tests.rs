@@ -189,6 +189,8 @@ async fn the_oauth_homeserver_names_its_oauth_server_and_has_no_password_login()
     assert!(account.headers()["content-type"].to_str().expect("ASCII").starts_with("text/html"), "HTML");
     let page = account.text().await.expect("text");
     assert!(page.contains(&server_name) && page.contains("org.matrix.profile"), "{page}");
+    let (status, _) = crate::testing::get_json(&format!("{}/account/", server.idp_issuer())).await;
+    assert_eq!(status, 404, "the oCIS zone has no account page");
 
     let unrecognized = json!("M_UNRECOGNIZED");
     let login = get(base, "_matrix/client/v3/login").await;

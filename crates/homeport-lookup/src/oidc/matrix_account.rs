@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::answers::InZone;
+use super::answers::{fallback, InZone};
 use super::page::{self, form_pairs};
 use super::{Provider, Zone};
 use crate::owncloud::xml_escape;
@@ -53,7 +53,8 @@ pub(super) async fn account_page(
     RawQuery(query): RawQuery,
 ) -> Response {
     if zone != Zone::Matrix {
-        return page::html(StatusCode::NOT_FOUND, page::error("Not found", "This zone has no account page."));
+        // The other zones have no such path.
+        return fallback().await;
     }
     let params = form_pairs(query.unwrap_or_default().as_bytes());
     let get = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
