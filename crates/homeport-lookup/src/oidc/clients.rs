@@ -343,6 +343,22 @@ mod tests {
         assert_eq!(RegisteredUri::parse("https://127.0.0.1/cb"), None, "not a native loopback URI");
     }
 
+    #[test]
+    fn the_matrix_zone_takes_its_registered_uris_on_any_port_with_the_same_host_path_and_query() {
+        let registered = Redirects::AnyPort(vec![url("http://127.0.0.1/callback"), url("http://[::1]:40000/cb?x=1")]);
+        for good in ["http://127.0.0.1:53777/callback", "http://127.0.0.1/callback", "http://[::1]:5/cb?x=1"] {
+            assert_eq!(registered.check(&url(good)), Ok(()), "{good}: any port (RFC 8252 §7.3)");
+        }
+        for bad in [
+            "http://localhost:53777/callback",
+            "http://127.0.0.1:53777/other",
+            "http://[::1]:40000/cb",
+            "http://127.0.0.1:53777/callback#f",
+        ] {
+            assert!(registered.check(&url(bad)).is_err(), "{bad}: another host, path or query");
+        }
+    }
+
     fn basic(id: &str, secret: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
         let value = format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));

@@ -65,7 +65,8 @@ pub(super) async fn account_page(
     };
     let body = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  \
-         <title>Account · {server}</title>\n</head>\n<body>\n  <main>\n    <h1 id=\"account\">Your account on {server}</h1>\n    \
+         <title>Account · {server}</title>\n</head>\n<body>\n  <main>\n    \
+         <h1 id=\"account\">Your account on {server}</h1>\n    \
          <p id=\"asked\">{asked}</p>\n    \
          <p>The demo homeserver keeps no browser session: its devices are listed at \
          <code>GET /_matrix/client/v3/devices</code>, and a client logs a device out by revoking its tokens.</p>\n  \
