@@ -7,8 +7,8 @@ use homeport_engine::{ErrorCode, ErrorReport};
 use homeport_lookup::{LookupServer, Scenario, DEMO_PASSWORD, TENANT_HOST_PATTERN};
 
 use crate::ipc::{
-    error, DemoInfo, DemoInstance, DemoMatrix, DemoMatrixPerson, DemoNextcloud, DemoNextcloudPerson, DemoOidcPerson,
-    DemoPerson, DemoPortal, DemoSelfSigned, DemoTenant, PortalMode,
+    error, DemoInfo, DemoInstance, DemoMatrix, DemoMatrixOAuth, DemoMatrixOAuthPerson, DemoMatrixPerson, DemoNextcloud,
+    DemoNextcloudPerson, DemoOidcPerson, DemoPerson, DemoPortal, DemoSelfSigned, DemoTenant, PortalMode,
 };
 
 /// The name the demo's multitenant application goes by (its xsappname,
@@ -142,6 +142,7 @@ fn describe_matrix(server: &LookupServer) -> DemoMatrix {
         people: server
             .matrix_people()
             .into_iter()
+            .filter(|person| !person.oauth)
             .map(|person| DemoMatrixPerson {
                 addresses: portals
                     .iter()
@@ -157,6 +158,22 @@ fn describe_matrix(server: &LookupServer) -> DemoMatrix {
             })
             .collect(),
         portals,
+        oauth: DemoMatrixOAuth {
+            url: server.matrix_oauth_homeserver_url().to_string(),
+            server_name: server.matrix_oauth_server_name(),
+            issuer: server.matrix_oauth_issuer(),
+            people: server
+                .matrix_people()
+                .into_iter()
+                .filter(|person| person.oauth)
+                .map(|person| DemoMatrixOAuthPerson {
+                    user_id: person.user_id,
+                    login: person.localpart.to_owned(),
+                    password: person.password.to_owned(),
+                    display_name: person.display_name.to_owned(),
+                })
+                .collect(),
+        },
     }
 }
 

@@ -160,6 +160,30 @@ pub struct DemoMatrix {
     /// The homeservers behind the portals (`hs1`, `hs2`).
     pub homeservers: Vec<DemoInstance>,
     pub people: Vec<DemoMatrixPerson>,
+    /// The homeserver that offers only Matrix's OAuth 2.0 API.
+    pub oauth: DemoMatrixOAuth,
+}
+
+/// The demo's OAuth-only homeserver (docs/protocols/matrix-oauth.md): the person types a Matrix ID
+/// and logs in in the browser, at its authorization server.
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoMatrixOAuth {
+    pub url: String,
+    /// The server name in its Matrix IDs: `oauth.localhost:41246`.
+    pub server_name: String,
+    /// Its authorization server (the lookup IdP's Matrix zone).
+    pub issuer: String,
+    pub people: Vec<DemoMatrixOAuthPerson>,
+}
+
+#[derive(Clone, Debug, Serialize, Type)]
+pub struct DemoMatrixOAuthPerson {
+    /// The Matrix ID to type.
+    pub user_id: String,
+    /// What to type on the server's login page.
+    pub login: String,
+    pub password: String,
+    pub display_name: String,
 }
 
 #[derive(Clone, Debug, Serialize, Type)]

@@ -12,6 +12,7 @@ mod autopilot;
 mod certificates;
 mod keyboard;
 mod matrix;
+mod matrix_oauth;
 mod nextcloud;
 mod oidc;
 mod oidc_user;

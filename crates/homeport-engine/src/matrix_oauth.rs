@@ -93,8 +93,16 @@ impl AuthMetadata {
 }
 
 /// RFC 7591 registration with the Matrix spec's client metadata: a native public client with a
-/// loopback redirect, the authorization code and refresh token grants.
+/// loopback redirect, the authorization code and refresh token grants. The loopback redirect is
+/// registered without its port (RFC 8252 §7.3, as the Matrix spec asks): the server then accepts
+/// any port, so a remembered client still works when the next login's listener gets another one.
 pub fn registration_body(redirect_uri: &Url) -> serde_json::Value {
+    let mut redirect_uri = redirect_uri.clone();
+    if matches!(redirect_uri.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(redirect_uri.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+    {
+        let _ = redirect_uri.set_port(None);
+    }
     json!({
         "client_name": CLIENT_NAME,
         "client_uri": CLIENT_URI,
@@ -204,7 +212,7 @@ mod tests {
         let body = registration_body(&redirect);
         assert_eq!(body["application_type"], "native");
         assert_eq!(body["token_endpoint_auth_method"], "none", "a public client");
-        assert_eq!(body["redirect_uris"][0], "http://127.0.0.1:5000/homeport/callback");
+        assert_eq!(body["redirect_uris"][0], "http://127.0.0.1/homeport/callback", "a loopback redirect, any port");
         assert!(body["client_uri"].as_str().is_some_and(|uri| uri.starts_with("https://")), "client_uri is https");
         let device = new_device_id();
         assert_eq!(device.len(), 10, "{device}");

@@ -409,6 +409,30 @@ export type DemoMatrix = {
 	/**  The homeservers behind the portals (`hs1`, `hs2`). */
 	homeservers: DemoInstance[],
 	people: DemoMatrixPerson[],
+	/**  The homeserver that offers only Matrix's OAuth 2.0 API. */
+	oauth: DemoMatrixOAuth,
+};
+
+/**
+ *  The demo's OAuth-only homeserver (docs/protocols/matrix-oauth.md): the person types a Matrix ID
+ *  and logs in in the browser, at its authorization server.
+ */
+export type DemoMatrixOAuth = {
+	url: string,
+	/**  The server name in its Matrix IDs: `oauth.localhost:41246`. */
+	server_name: string,
+	/**  Its authorization server (the lookup IdP's Matrix zone). */
+	issuer: string,
+	people: DemoMatrixOAuthPerson[],
+};
+
+export type DemoMatrixOAuthPerson = {
+	/**  The Matrix ID to type. */
+	user_id: string,
+	/**  What to type on the server's login page. */
+	login: string,
+	password: string,
+	display_name: string,
 };
 
 export type DemoMatrixPerson = {

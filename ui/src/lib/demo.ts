@@ -1,8 +1,15 @@
 // The demo (`--demo`, "Try the demo"): the embedded lookup server's systems and people. Picking a
 // person fills in the address (and later the login form) and connects, as typing them would.
 import { commands } from "./bindings";
-import type { DemoMatrixPerson, DemoNextcloudPerson, DemoOidcPerson, DemoPerson, DemoTenant } from "./bindings";
-import { isMatrixSso, isNextcloudFlow } from "./flow";
+import type {
+  DemoMatrixOAuthPerson,
+  DemoMatrixPerson,
+  DemoNextcloudPerson,
+  DemoOidcPerson,
+  DemoPerson,
+  DemoTenant,
+} from "./bindings";
+import { isMatrixOAuth, isMatrixSso, isNextcloudFlow } from "./flow";
 import type { BrowserDecision } from "./flow";
 import { connect, show, wizard } from "./wizard.svelte";
 
@@ -28,6 +35,7 @@ export async function stopDemo() {
   wizard.demoOidcPerson = null;
   wizard.demoNextcloudPerson = null;
   wizard.demoMatrixPerson = null;
+  wizard.demoMatrixOAuthPerson = null;
   const address = wizard.address;
   if (/^https?:\/\/127\.0\.0\.1:/.test(address) || address.includes(".localhost:")) wizard.address = "";
   show({ name: "address" });
@@ -37,6 +45,7 @@ export async function stopDemo() {
 function useDemoAddress(url: string) {
   wizard.demoPerson = null;
   wizard.demoMatrixPerson = null;
+  wizard.demoMatrixOAuthPerson = null;
   wizard.address = url;
   void connect();
 }
@@ -47,6 +56,12 @@ export function chooseDemoMatrixPerson(person: DemoMatrixPerson, portalIndex: nu
   if (!typed) return;
   useDemoAddress(typed);
   wizard.demoMatrixPerson = person;
+}
+
+/** Connects a person of the OAuth-only homeserver: the Matrix ID alone; the login is in the browser. */
+export function chooseDemoMatrixOAuthPerson(person: DemoMatrixOAuthPerson) {
+  useDemoAddress(person.user_id);
+  wizard.demoMatrixOAuthPerson = person;
 }
 
 /** On the Matrix login form: fill in a demo person. */
@@ -61,6 +76,10 @@ export function fillDemoMatrixPerson(person: DemoMatrixPerson) {
 export function browserDemoPerson(decision: BrowserDecision): { login: string; password: string } | null {
   const demo = wizard.demo;
   if (!demo) return null;
+  if (isMatrixOAuth(decision)) {
+    const person = wizard.demoMatrixOAuthPerson ?? demo.matrix.oauth.people[0];
+    return person ? { login: person.login, password: person.password } : null;
+  }
   if (isMatrixSso(decision)) {
     const person =
       wizard.demoMatrixPerson ??

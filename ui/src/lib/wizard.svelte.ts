@@ -6,6 +6,7 @@ import { Channel } from "@tauri-apps/api/core";
 import { commands } from "./bindings";
 import type {
   DemoInfo,
+  DemoMatrixOAuthPerson,
   DemoMatrixPerson,
   DemoOidcPerson,
   DemoPerson,
@@ -40,6 +41,8 @@ class WizardState {
   demoPerson: DemoPerson | null = $state(null);
   /** The OIDC demo person picked last: the browser page reminds what to type at the IdP. */
   demoOidcPerson: DemoOidcPerson | null = $state(null);
+  /** The person of the OAuth-only Matrix homeserver picked last: the browser page names them. */
+  demoMatrixOAuthPerson: DemoMatrixOAuthPerson | null = $state(null);
   demoNextcloudPerson: DemoNextcloudPerson | null = $state(null);
   /** The Matrix demo person picked last: the login page and the browser page show their password. */
   demoMatrixPerson: DemoMatrixPerson | null = $state(null);
