@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod address;
+pub mod admin_config;
 pub mod certificate;
 pub mod drive;
 pub mod error;
