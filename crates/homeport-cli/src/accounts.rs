@@ -159,7 +159,23 @@ async fn verify(store: AccountStore, args: VerifyArgs) -> Result<Done, Failure> 
             Origin::parse(origin).map_err(|e| Failure::bad_input(format!("--approve-redirect {origin:?}: {e}")))?;
         approve.push(origin);
     }
-    let options = ReverifyOptions { wizard: WizardOptions::default(), approve };
+    // The organisation's configuration applies to a stored account too: a server it no longer
+    // allows is not contacted; its proxy and clients apply as for connect (docs/administrators.md).
+    let admin = crate::admin::load()?;
+    let stored = {
+        let (store, id) = (store.clone(), args.account.id.clone());
+        tokio::task::spawn_blocking(move || store.find(&id))
+            .await
+            .map_err(|e| Failure::internal(format!("the account store stopped unexpectedly: {e}")))?
+            .map_err(|e| Failure::store(&e))?
+    };
+    if let Some(account) = &stored {
+        admin.check_address(&account.entered_address).map_err(crate::admin::refused)?;
+    }
+    let mut wizard = WizardOptions::default();
+    wizard.http.proxy = admin.proxy(None, false).map_err(crate::admin::refused)?;
+    wizard.oidc_clients.profiles = admin.client_profiles(None).map_err(crate::admin::refused)?;
+    let options = ReverifyOptions { wizard, approve };
     let verified = ops::reverify(&store, &args.account.id, options).await.map_err(|error| {
         let address = stored_address(&error);
         let hint = match &error {

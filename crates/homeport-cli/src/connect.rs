@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use clap::Args;
 use homeport_engine::account::format_unix;
+use homeport_engine::admin_config::AdminConfig;
 use homeport_engine::oidc::InstanceLink;
 use homeport_engine::oidc_client::ClientSettings;
 use homeport_engine::owncloud::initials;
@@ -60,6 +61,7 @@ pub struct ConnectArgs {
     /// Send every request through this proxy: http://HOST:PORT (plain requests forwarded, https
     /// tunnelled) or socks5://HOST:PORT (socks5h:// to let the proxy resolve names). It replaces
     /// HTTP_PROXY/HTTPS_PROXY/ALL_PROXY and, unlike them, is used for servers on this machine too.
+    /// Default: the organisation's preset proxy, if any; refused (exit 7) when it is locked.
     #[arg(long, value_name = "URL")]
     proxy: Option<String>,
     /// The proxy's user name; its password is read from the environment variable
@@ -160,8 +162,12 @@ async fn connect(
             .map_err(|e| Failure::bad_input(format!("--tenant-pattern/--tenant-issuer: {e}")))?],
         _ => Vec::new(),
     };
+    // The organisation's configuration first: a refused address or flag ends the run before
+    // anything is sent (docs/administrators.md).
+    let admin = crate::admin::load()?;
+    admin.check_address(&args.address).map_err(crate::admin::refused)?;
     let oidc_clients = ClientSettings {
-        profiles: args.oidc.profile()?.into_iter().collect(),
+        profiles: admin.client_profiles(args.oidc.profile()?).map_err(crate::admin::refused)?,
         // Registered clients are kept with the accounts; --no-store keeps nothing.
         memory: if args.no_store {
             None
@@ -169,8 +175,13 @@ async fn connect(
             Some(Settings::open_default().map_err(|e| Failure::store(&e))?.registered_clients())
         },
     };
-    let options =
-        WizardOptions { observer, tenant_profiles, http: http_config(&args)?, oidc_clients, ..Default::default() };
+    let options = WizardOptions {
+        observer,
+        tenant_profiles,
+        http: http_config(&args, &admin)?,
+        oidc_clients,
+        ..Default::default()
+    };
     let mut wizard = Wizard::new(&args.address, options).map_err(|e| Failure::new(&e))?;
     *unwritten = Some(wizard.trace().clone());
     for origin in &args.approve_redirect {
@@ -394,8 +405,9 @@ async fn ask_yes_no(question: String) -> bool {
 /// The environment variable `--proxy-user`'s password is read from.
 const PROXY_PASSWORD_VAR: &str = "HOMEPORT_PROXY_PASSWORD";
 
-/// `--trust-cert` fingerprints, checked, as the HTTP configuration's pins; `--proxy`.
-fn http_config(args: &ConnectArgs) -> Result<homeport_engine::HttpConfig, Failure> {
+/// `--trust-cert` fingerprints, checked, as the HTTP configuration's pins; `--proxy` (or the
+/// organisation's preset proxy; a locked one refuses `--proxy`).
+fn http_config(args: &ConnectArgs, admin: &AdminConfig) -> Result<homeport_engine::HttpConfig, Failure> {
     let proxy = match &args.proxy {
         None => None,
         Some(url) => {
@@ -415,6 +427,7 @@ fn http_config(args: &ConnectArgs) -> Result<homeport_engine::HttpConfig, Failur
             Some(settings)
         }
     };
+    let proxy = admin.proxy(proxy, true).map_err(crate::admin::refused)?;
     for fingerprint in &args.trust_cert {
         if homeport_engine::certificate::parse_fingerprint(fingerprint).is_none() {
             return Err(Failure::bad_input(format!(

@@ -2,6 +2,7 @@
 //! wizard's decisions, errors become `{code, message, detail}` and an exit code per class.
 
 mod accounts;
+mod admin;
 mod connect;
 mod mock;
 mod oidc_flags;

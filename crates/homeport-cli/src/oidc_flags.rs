@@ -18,7 +18,9 @@ pub struct OidcFlags {
     /// The OpenID Connect client id to log in as, as the identity provider's administrator
     /// registered it. Default: the server product's desktop client (oCIS: the ownCloud desktop
     /// client), else one registered with the provider. A confidential client's secret is read from
-    /// HOMEPORT_OIDC_CLIENT_SECRET.
+    /// HOMEPORT_OIDC_CLIENT_SECRET. The client flags are refused (exit 7) when the organisation's
+    /// configuration locks its clients (`[oidc] lock = true`, docs/administrators.md); without the
+    /// lock they come before the file's clients.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// How the client authenticates at the token endpoint. Default: from the provider's

@@ -2,6 +2,7 @@
 //! with the real Secret Service (started by the README test command), and the documented curl of
 //! docs/protocols/owncloud-redirect.md.
 
+mod admin;
 mod certificates;
 mod matrix;
 mod nextcloud;
@@ -45,6 +46,8 @@ async fn homeport_with(config: &Path, args: &[&str], password: Option<&str>, env
     let mut child = Command::new(HOMEPORT)
         .args(args)
         .env("HOMEPORT_CONFIG_DIR", config)
+        // Hermetic: no administrators' configuration of this machine applies (a test sets its own).
+        .env("HOMEPORT_SYSTEM_CONFIG", "")
         .envs(envs.iter().map(|(name, value)| (*name, value.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
