@@ -18,6 +18,7 @@ SYSTEM_PACKAGES=(
   xdg-utils                                   # xdg-open: "Continue in your browser" (honours $BROWSER)
   tinyproxy microsocks                        # real HTTP and SOCKS5 proxies for the --proxy tests
   owncloud-client-cmd                         # owncloudcmd, the real sync client that syncs a demo instance
+  libglib2.0-bin gsettings-desktop-schemas    # gsettings and org.gnome.system.proxy: GNOME's proxy settings tests
 )
 TAURI_DRIVER_VERSION=2.1.0
 SYNAPSE_VERSION=1.163.2

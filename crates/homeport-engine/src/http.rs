@@ -536,7 +536,7 @@ const ENVIRONMENT_PROXY_AUTH: &str =
 
 fn environment_proxy_failed(url: &Url, reason: String) -> ConnectError {
     ConnectError::ProxyFailed {
-        proxy: "from the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY)".into(),
+        proxy: "from the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) or GNOME's proxy settings".into(),
         url: url.to_string(),
         reason,
     }

@@ -1,5 +1,8 @@
 //! Which proxy a request goes through: the person's manual proxy if there is one, else the
-//! environment's (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) — except for loopback.
+//! system's: the environment's (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`) when one is
+//! set, else GNOME's settings ([`gnome`]) — except for loopback.
+
+pub mod gnome;
 
 use std::fmt;
 
@@ -120,7 +123,52 @@ pub(crate) fn environment() -> Vec<reqwest::Proxy> {
     }
     add(var(&["HTTPS_PROXY", "https_proxy"]), reqwest::Proxy::https);
     add(var(&["ALL_PROXY", "all_proxy"]), reqwest::Proxy::all);
+    if proxies.is_empty() {
+        // No variable: GNOME's settings (Settings → Network → Proxy), as GNOME programs use them.
+        if let Some(settings) = gnome::GnomeProxy::read() {
+            proxies = gnome_proxies(&settings);
+        }
+    }
     proxies
+}
+
+/// GNOME's manual proxies with `ignore-hosts` and loopback excluded; none for `none` and `auto`
+/// (a PAC file is not evaluated: [`system_words`] says so).
+pub(crate) fn gnome_proxies(settings: &gnome::GnomeProxy) -> Vec<reqwest::Proxy> {
+    let no_proxy = match settings.no_proxy() {
+        list if list.is_empty() => LOOPBACK.to_owned(),
+        list => format!("{list},{LOOPBACK}"),
+    };
+    let mut proxies = Vec::new();
+    for (scheme, url) in settings.proxy_urls() {
+        let proxy = match scheme {
+            gnome::Scheme::Http => reqwest::Proxy::http(url),
+            gnome::Scheme::Https => reqwest::Proxy::https(url),
+            gnome::Scheme::All => reqwest::Proxy::all(url),
+        };
+        // An unusable host is ignored, as an unusable environment variable is.
+        if let Ok(proxy) = proxy {
+            proxies.push(proxy.no_proxy(reqwest::NoProxy::from_string(&no_proxy)));
+        }
+    }
+    proxies
+}
+
+/// What "the system's proxy settings" mean on this computer now, in words (the desktop's proxy
+/// page): the environment's variables, GNOME's settings (a PAC file named as not evaluated), or none.
+pub fn system_words() -> String {
+    let set: Vec<String> = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .filter(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
+        .map(|name| name.to_string())
+        .collect();
+    if !set.is_empty() {
+        return format!("the environment's {} (servers on this computer excepted)", set.join(", "));
+    }
+    match gnome::GnomeProxy::read() {
+        Some(settings) => settings.describe(),
+        None => "no proxy (no HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, and no GNOME proxy settings)".to_owned(),
+    }
 }
 
 #[cfg(test)]
