@@ -32,6 +32,7 @@ fn homeport_commands() -> &'static [&'static str] {
         "ui_ready",
         "proxy_get",
         "proxy_set",
+        "proxy_system",
         "trace_plantuml",
     ]
 }

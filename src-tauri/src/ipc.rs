@@ -15,6 +15,10 @@ pub struct AppInfo {
     pub demo_requested: bool,
     /// The scenario file given with `--script`: the UI plays it (autopilot) at start.
     pub script: Option<String>,
+    /// The administrators' configuration (docs/administrators.md): preset and locked keys, words.
+    pub admin: homeport_engine::admin_config::AdminView,
+    /// The organisation's logo as a `data:` URL, for the first page.
+    pub logo: Option<String>,
 }
 
 /// The start page's "Advanced: identity provider client", as typed: every field optional (empty:

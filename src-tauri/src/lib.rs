@@ -2,6 +2,7 @@
 //! decision and rule lives in `homeport-engine`; this crate only starts things, keeps the
 //! wizard of the open window, and maps results to the shapes in [`ipc`].
 
+mod admin;
 mod autopilot;
 mod client;
 mod demo;
@@ -40,6 +41,8 @@ pub struct AppState {
     /// "Check now" on the page of a waiting Nextcloud Login Flow v2: every wizard of this window
     /// gets a copy (docs/protocols/nextcloud-login-flow.md).
     login_flow_check: homeport_engine::wizard::CheckNow,
+    /// The administrators' configuration, read once at start (docs/administrators.md).
+    admin: admin::Admin,
 }
 
 impl AppState {
@@ -61,17 +64,28 @@ impl AppState {
             bring_to_front: std::sync::OnceLock::new(),
             exit: std::sync::OnceLock::new(),
             login_flow_check: homeport_engine::wizard::CheckNow::new(),
+            admin: admin::Admin::default(),
         }
+    }
+
+    /// With the administrators' configuration (the default: none, nothing preset or locked).
+    pub fn with_admin(mut self, config: homeport_engine::admin_config::AdminConfig) -> Self {
+        self.admin = admin::Admin::new(config);
+        self
     }
 }
 
 #[tauri::command]
 #[specta::specta]
 fn app_info(state: State<'_, AppState>) -> AppInfo {
+    let (admin, logo) = state.admin.view();
     AppInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        demo_requested: state.demo_requested,
+        // `--demo` with the demo turned off by the organisation: the address page, as without it.
+        demo_requested: state.demo_requested && admin.demo,
         script: state.autopilot.file().map(|path| path.display().to_string()),
+        admin,
+        logo,
     }
 }
 
@@ -126,6 +140,7 @@ fn ui_ready() {
 #[tauri::command]
 #[specta::specta]
 async fn demo_start(state: State<'_, AppState>) -> Result<DemoInfo, ErrorReport> {
+    state.admin.check_demo()?;
     state.demo.start().await
 }
 
@@ -150,10 +165,18 @@ async fn wizard_start(
     call: CallId,
     client: Option<ClientSetting>,
 ) -> Result<WizardOutcome, ErrorReport> {
+    // The organisation's configuration first: another server than it allows, or a client
+    // setting it locked, is refused before anything is sent (docs/administrators.md).
+    let admin = &state.admin.config;
+    admin.check_address(&address).map_err(|refusal| refusal.report())?;
+    let person = client.map(client::client_setting).transpose()?.flatten();
+    if person.is_some() {
+        admin.client_profiles(person.clone()).map_err(|refusal| refusal.report())?;
+    }
     let mut options = options_streaming_to(on_event, &state).await?;
     // The person's setting for this connection comes before a script's (and before what the
     // engine knows of the server product): docs/protocols/oidc-ocis.md#the-client.
-    if let Some(client) = client.map(client::client_setting).transpose()?.flatten() {
+    if let Some(client) = person {
         options.oidc_clients.profiles.insert(0, client);
     }
     let mut wizard = Wizard::new(&address, options).map_err(|e| e.report())?;
@@ -282,8 +305,9 @@ async fn accounts_list() -> Result<AccountList, ErrorReport> {
 /// worked.
 #[tauri::command]
 #[specta::specta]
-async fn account_remove(id: String) -> Result<Option<ops::Revocation>, ErrorReport> {
-    let proxy = blocking(proxy::load).await?;
+async fn account_remove(state: State<'_, AppState>, id: String) -> Result<Option<ops::Revocation>, ErrorReport> {
+    let admin = state.admin.config.clone();
+    let proxy = blocking(move || proxy::load(&admin)).await?;
     let store = blocking(|| AccountStore::open_default().map_err(|e| ConnectError::from(e).report())).await?;
     let http = homeport_engine::HttpConfig { proxy, ..Default::default() };
     let removed = ops::remove(&store, &id, http).await.map_err(|e| ConnectError::from(e).report())?;
@@ -302,6 +326,10 @@ async fn account_verify(
 ) -> Result<AccountEntry, ErrorReport> {
     let options = options_streaming_to(on_event, &state).await?;
     let store = AccountStore::open_default().map_err(|e| ConnectError::from(e).report())?;
+    // A server the organisation no longer allows is not contacted (docs/administrators.md).
+    if let Some(stored) = store.find(&id).map_err(|e| ConnectError::from(e).report())? {
+        state.admin.config.check_address(&stored.entered_address).map_err(|refusal| refusal.report())?;
+    }
     let options = ReverifyOptions { wizard: options, approve: Vec::new() };
     let verified = ops::reverify(&store, &id, options).await.map_err(|e| {
         let mut report = e.report();
@@ -327,7 +355,8 @@ async fn account_verify(
 /// request; its password comes from the keyring, so a locked keyring stops the start with its
 /// message.
 async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) -> Result<WizardOptions, ErrorReport> {
-    let proxy = blocking(proxy::load).await?;
+    let admin = state.admin.config.clone();
+    let proxy = blocking(move || proxy::load(&admin)).await?;
     let script_options = state.autopilot.wizard_options().await;
     let remember_clients = script_options.is_none();
     let mut options = script_options.unwrap_or_default();
@@ -338,6 +367,8 @@ async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) 
     }));
     options.tenant_profiles.extend(state.demo.tenant_profiles().await);
     options.login_flow_check = state.login_flow_check.clone();
+    // The organisation's clients per issuer, after the person's and a script's.
+    options.oidc_clients.profiles.extend(state.admin.config.oidc.clients.iter().cloned());
     // Clients identity providers registered for Homeport are reused, not registered anew on
     // every connect (the file beside accounts.json, secrets in the keyring: a blocking read). A
     // script remembers none, as headless: each play starts from what its file says.
@@ -365,8 +396,17 @@ async fn proxy_get() -> Result<proxy::ProxySetting, ErrorReport> {
 /// proxy.json beside accounts.json, the password to the keyring only.
 #[tauri::command]
 #[specta::specta]
-async fn proxy_set(change: proxy::ProxyChange) -> Result<proxy::ProxySetting, ErrorReport> {
-    blocking(move || proxy::set(change)).await
+async fn proxy_set(state: State<'_, AppState>, change: proxy::ProxyChange) -> Result<proxy::ProxySetting, ErrorReport> {
+    let admin = state.admin.config.clone();
+    blocking(move || proxy::set_unless_locked(&admin, change)).await
+}
+
+/// What "the system's proxy settings" are on this computer, in words (the proxy page's first
+/// choice): the environment's variables, or GNOME's settings — a PAC file named as not evaluated.
+#[tauri::command]
+#[specta::specta]
+async fn proxy_system() -> Result<String, ErrorReport> {
+    blocking(|| Ok(proxy::system_words())).await
 }
 
 /// "Copy as text": the events the sequence diagram drew, as PlantUML by the engine's one
@@ -423,6 +463,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             account_manage,
             proxy_get,
             proxy_set,
+            proxy_system,
             trace_plantuml,
         ],
     )
@@ -444,6 +485,12 @@ pub fn with_homeport<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
         let _ = state.bring_to_front.set(Box::new(move || bring_to_front(&handle)));
         let handle = app.handle().clone();
         let _ = state.exit.set(std::sync::Arc::new(move |code| handle.exit(code)));
+        // The organisation's product name in the title bar (and the taskbar); the page's header too.
+        if let (Some(title), Some(window)) = (state.admin.title(), app.get_webview_window("main")) {
+            if let Err(e) = window.set_title(title) {
+                eprintln!("homeport-desktop: could not set the window title: {e}");
+            }
+        }
         Ok(())
     })
 }
@@ -476,7 +523,16 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    let state = AppState::with_script(demo_requested, script, exit_when_done);
+    // The administrators' configuration: a broken file is named with file, line and key, and the
+    // app does not start without what it locks (docs/administrators.md).
+    let admin = match homeport_engine::admin_config::AdminConfig::load() {
+        Ok(admin) => admin,
+        Err(e) => {
+            eprintln!("homeport-desktop: {e}");
+            std::process::exit(2);
+        }
+    };
+    let state = AppState::with_script(demo_requested, script, exit_when_done).with_admin(admin);
     if let Err(e) = with_homeport(tauri::Builder::default(), state).run(tauri::generate_context!()) {
         eprintln!("homeport-desktop: {e}");
         std::process::exit(1);

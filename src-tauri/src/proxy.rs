@@ -1,8 +1,11 @@
 //! The person's manual proxy ("Proxy…" on the address page), stored by the engine's
 //! [`Settings`]: URL and user in proxy.json beside accounts.json, the password in the keyring.
 //! Every wizard of the window gets it as `HttpConfig::proxy`; without one, the environment's
-//! proxies apply (the engine's default). Blocking (file and D-Bus): called off the runtime.
+//! proxies apply (the engine's default: environment, else GNOME's settings). The organisation's
+//! configuration may preset or lock it (docs/administrators.md). Blocking (file and D-Bus): called
+//! off the runtime.
 
+use homeport_engine::admin_config::AdminConfig;
 pub use homeport_engine::settings::{ProxyChange, ProxySetting};
 use homeport_engine::settings::{Settings, SettingsError};
 use homeport_engine::{ConnectError, ErrorReport, ProxySettings};
@@ -25,8 +28,30 @@ pub fn set(change: ProxyChange) -> Result<ProxySetting, ErrorReport> {
     Ok(saved.setting)
 }
 
-/// The proxy for a wizard: None without a saved one; a locked or missing keyring is named as such.
-pub fn load() -> Result<Option<ProxySettings>, ErrorReport> {
+/// Saves `change` unless the organisation locked the proxy (docs/administrators.md).
+pub fn set_unless_locked(admin: &AdminConfig, change: ProxyChange) -> Result<ProxySetting, ErrorReport> {
+    admin.check_proxy_change().map_err(|refusal| refusal.report())?;
+    set(change)
+}
+
+/// "The system's proxy settings" on this computer, in words: the environment's variables, or
+/// GNOME's settings (a PAC file named as not evaluated).
+pub fn system_words() -> String {
+    homeport_engine::proxy::system_words()
+}
+
+/// The proxy for a wizard: the organisation's when it locks one (the saved setting is not even
+/// read then), else the saved one, else the organisation's preset; None: the system's settings.
+/// A locked or missing keyring is named as such.
+pub fn load(admin: &AdminConfig) -> Result<Option<ProxySettings>, ErrorReport> {
+    if admin.proxy.lock {
+        return admin.proxy(None, false).map_err(|refusal| refusal.report());
+    }
+    let saved = load_saved()?;
+    admin.proxy(saved, false).map_err(|refusal| refusal.report())
+}
+
+fn load_saved() -> Result<Option<ProxySettings>, ErrorReport> {
     settings()?.proxy_settings().map_err(|e| {
         let mut report = e.report();
         if let SettingsError::InvalidProxy(message) = &e {

@@ -59,6 +59,8 @@ impl App {
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("HOMEPORT_CONFIG_DIR", config.path())
             .env("NO_AT_BRIDGE", "1")
+            // Hermetic: no administrators' configuration of this machine (a test names its own).
+            .env("HOMEPORT_SYSTEM_CONFIG", "")
             .stdout(Stdio::null())
             // It logs connection-refused backtraces while WebKitWebDriver starts: noise.
             .stderr(Stdio::null());

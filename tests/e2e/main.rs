@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod admin;
 mod autopilot;
 mod certificates;
 mod keyboard;

@@ -281,6 +281,17 @@ impl AdminConfig {
         }
     }
 
+    /// Whether the person may change the proxy setting (the desktop's page): not when locked.
+    pub fn check_proxy_change(&self) -> Result<(), PolicyRefusal> {
+        match self.proxy.lock {
+            true => Err(self.refusal(
+                format!("{DECIDED_BY_PROXY} ({}); it cannot be changed here", self.proxy_words()),
+                "proxy.lock",
+            )),
+            false => Ok(()),
+        }
+    }
+
     /// The preset proxy in words: its URL, or "the system's proxy settings".
     pub fn proxy_words(&self) -> String {
         match &self.proxy.preset {

@@ -210,6 +210,7 @@ fn each_granted_command_is_one_the_ui_calls_and_each_call_is_granted() {
         "login_flow_check_now",
         "proxy_get",
         "proxy_set",
+        "proxy_system",
         "trace_plantuml",
         "ui_ready",
         "wizard_answer",

@@ -4,6 +4,7 @@
 //! each file below is one area of the shell.
 
 mod accounts;
+mod admin;
 mod audit;
 mod autopilot;
 mod bindings;

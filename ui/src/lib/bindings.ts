@@ -84,6 +84,11 @@ export const commands = {
 	 */
 	proxySet: (change: ProxyChange) => typedError<ProxySetting, ErrorReport>(__TAURI_INVOKE("proxy_set", { change })),
 	/**
+	 *  What "the system's proxy settings" are on this computer, in words (the proxy page's first
+	 *  choice): the environment's variables, or GNOME's settings — a PAC file named as not evaluated.
+	 */
+	proxySystem: () => typedError<string, ErrorReport>(__TAURI_INVOKE("proxy_system")),
+	/**
 	 *  "Copy as text": the events the sequence diagram drew, as PlantUML by the engine's one
 	 *  renderer (the CLI's `--trace-format plantuml` too). The webview's copy is not trusted: the
 	 *  renderer redacts it again.
@@ -156,6 +161,29 @@ export type AccountList = {
 	keyring: ErrorReport | null,
 };
 
+/**  The configuration as the desktop's pages show it. */
+export type AdminView = {
+	/**  The file, for "set in …"; None: no administrators' configuration. */
+	source: string | null,
+	product_name: string | null,
+	/**  The address the first page opens on. */
+	address: string | null,
+	/**  The address field is read-only. */
+	address_locked: boolean,
+	/**  The only servers accepted (beside `address`), as written. */
+	allowed: string[],
+	/**  "Try the demo" is offered. */
+	demo: boolean,
+	/**  The preset proxy in words (a URL, or the system's settings). */
+	proxy: string | null,
+	proxy_locked: boolean,
+	/**  The advanced identity provider client settings are not offered. */
+	client_locked: boolean,
+	decided_by_server: string,
+	decided_by_proxy: string,
+	decided_by_client: string,
+};
+
 /**  The answer to the pending [`Decision`]. */
 export type Answer = 
 /**  For [`Decision::NeedsCredentials`]. */
@@ -193,6 +221,10 @@ export type AppInfo = {
 	demo_requested: boolean,
 	/**  The scenario file given with `--script`: the UI plays it (autopilot) at start. */
 	script: string | null,
+	/**  The administrators' configuration (docs/administrators.md): preset and locked keys, words. */
+	admin: AdminView,
+	/**  The organisation's logo as a `data:` URL, for the first page. */
+	logo: string | null,
 };
 
 export type AuthMethod = "basic" | "oidc" | "matrix_password" | "matrix_sso" | 

@@ -16,6 +16,8 @@ class ProxyState {
   showPassword = $state(false);
   problem: ErrorReport | null = $state(null);
   status = $state("");
+  /** What "the system's proxy settings" are now, in words (environment, GNOME's, a PAC file). */
+  system = $state("");
 }
 
 export const proxy = new ProxyState();
@@ -30,6 +32,8 @@ function showProxySetting(saved: ProxySetting) {
 }
 
 export async function loadProxy() {
+  const system = await commands.proxySystem();
+  if (system.status === "ok") proxy.system = system.data;
   const result = await commands.proxyGet();
   if (result.status === "ok") showProxySetting(result.data);
   else proxy.problem = result.error;
