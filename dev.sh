@@ -80,14 +80,17 @@ build_ui() {
   npm run --prefix ui build
 }
 
-# The real OpenID Provider the tests start (node-oidc-provider, pinned by tests/peers/oidc-provider's lockfile,
-# docs/testing.md); reinstalled only when the lockfile changed.
+# The real OpenID Provider the tests start (node-oidc-provider) and the accessibility engine the e2e tests
+# inject into the window (axe-core), each pinned by its lockfile under tests/peers/ (docs/testing.md);
+# reinstalled only when the lockfile changed.
 install_peers() {
-  local peer=tests/peers/oidc-provider
-  if [ ! -f $peer/node_modules/.package-lock.json ] || [ $peer/package-lock.json -nt $peer/node_modules/.package-lock.json ]; then
-    say "Installing the test peers' packages (npm ci: node-oidc-provider)"
-    npm ci --prefix $peer --no-audit --no-fund
-  fi
+  local peer
+  for peer in tests/peers/oidc-provider tests/peers/axe; do
+    if [ ! -f $peer/node_modules/.package-lock.json ] || [ $peer/package-lock.json -nt $peer/node_modules/.package-lock.json ]; then
+      say "Installing the test peers' packages (npm ci: $peer)"
+      npm ci --prefix $peer --no-audit --no-fund
+    fi
+  done
   # A real Matrix homeserver (Synapse, pinned) in a virtual environment under target/.
   local venv=target/peers/synapse
   if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('matrix-synapse') != '$SYNAPSE_VERSION')" 2>/dev/null; then

@@ -80,7 +80,20 @@ impl App {
             "tauri:options",
             serde_json::json!({ "application": env!("CARGO_BIN_EXE_homeport-desktop"), "args": args }),
         )?;
-        let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities).await?;
+        // Under load tauri-driver may drop the first session request while WebKitWebDriver is still
+        // starting (seen as "error sending request for url …/session"): the start-up, not the app,
+        // so a transport error is retried a few times; any other error is reported at once.
+        let mut attempt = 0;
+        let driver = loop {
+            attempt += 1;
+            match WebDriver::new(format!("http://127.0.0.1:{port}"), capabilities.clone()).await {
+                Err(error) if attempt < 4 && format!("{error:?}").contains("HttpError") => {
+                    eprintln!("tauri-driver did not take the session yet ({error}): attempt {attempt}, again");
+                    tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+                }
+                other => break other?,
+            }
+        };
         let tauri_driver = app.tauri_driver.take().ok_or("tauri-driver vanished")?;
         Ok(App { driver, tauri_driver, config })
     }
@@ -97,6 +110,21 @@ impl App {
 
     pub(crate) async fn text(&self, css: &str) -> WebDriverResult<String> {
         self.wait_for(css).await?.text().await
+    }
+
+    /// Waits until the element's `textContent` (also of visually hidden text, as a screen reader
+    /// reads it) is `expected`; returns what it held last.
+    pub(crate) async fn text_content_becomes(&self, css: &str, expected: &str) -> WebDriverResult<String> {
+        // Present, not necessarily displayed: visually hidden text is for screen readers.
+        let element = self.driver.query(By::Css(css)).wait(WAIT, POLL).first().await?;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = element.prop("textContent").await?.unwrap_or_default();
+            if text.trim() == expected || Instant::now() > deadline {
+                return Ok(text.trim().to_owned());
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     pub(crate) async fn value(&self, css: &str) -> WebDriverResult<String> {
@@ -172,12 +200,13 @@ impl App {
         self.driver.execute_async(script, Vec::new()).await.map(drop)
     }
 
-    /// Saves the page as it is now as `target/e2e-screenshots/<name>.png` (README pictures come from here).
+    /// Saves the page as it is now as `target/e2e-screenshots/<name>.png` (README pictures come from
+    /// here), and has axe-core audit it: a serious or critical violation fails the test.
     pub(crate) async fn snapshot(&self, name: &str) -> TestResult {
         self.painted().await?;
         std::fs::create_dir_all(screenshot_folder())?;
         self.driver.screenshot(&screenshot_folder().join(format!("{name}.png"))).await?;
-        Ok(())
+        crate::accessibility::audit(&self.driver, name, &screenshot_folder()).await
     }
 
     /// Saves the last page as `target/e2e-screenshots/<name>.png`, closes the app, then reports.
@@ -354,6 +383,10 @@ pub(crate) async fn log_in_through_the_browser(
     app.focus_reaches("browser-opened").await?;
     app.keys(Key::Enter).await?;
     let progress = app.text("#progress").await?;
+    // Progress is a polite status region: a screen reader hears each step without losing its place.
+    let region = app.wait_for("#progress").await?;
+    let live = (region.attr("role").await?, region.attr("aria-live").await?);
+    assert_eq!((live.0.as_deref(), live.1.as_deref()), (Some("status"), Some("polite")), "progress is announced");
     // The label the UI sets, or the engine's step that replaces it as soon as the wait begins.
     assert!(
         progress.contains("Waiting for the login in your browser") || progress.contains("Logging in"),

@@ -6,6 +6,7 @@
 //! a private config folder. Every test leaves a screenshot of its last page in
 //! `target/e2e-screenshots/` (kept by CI as an artifact), also when it fails.
 
+mod accessibility;
 mod harness;
 
 mod admin;

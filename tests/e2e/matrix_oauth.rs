@@ -24,6 +24,9 @@ async fn oauth_flow(app: &App, browser: &BrowserRobot) -> TestResult {
     app.click("#demo-matrix-oauth .demo-matrix-oauth").await?;
 
     app.wait_for("#page-browser").await?;
+    // A screen reader hears which page opened (a polite live region).
+    let announced = app.text_content_becomes("#page-announcement", "Continue in your browser.").await?;
+    assert_eq!(announced, "Continue in your browser.", "the new page is announced");
     let words = app.text("#browser-matrix-oauth").await?;
     assert!(words.contains("account service") && words.contains("device"), "the page says what happens: {words}");
     let issuer =

@@ -54,6 +54,8 @@ class WizardState {
   busyDetail = $state("");
   error: ErrorReport | null = $state(null);
   notice = $state("");
+  /** What a screen reader announces when a new page opens: its heading (a polite live region). */
+  announcement = $state("");
   items: TraceItem[] = $state([]);
   lastLogin: LoginDecision | null = $state(null);
   /** The `<main>` that holds the page: moving to a page focuses its first field or its title. */
@@ -139,6 +141,10 @@ export async function focusPage() {
   const root = wizard.pageElement;
   const target = root?.querySelector<HTMLElement>("[data-autofocus]") ?? root?.querySelector<HTMLElement>("h1");
   target?.focus();
+  // Focus lands on the page's first control, whose own name says little about where the person is:
+  // the live region says which page opened.
+  const heading = root?.querySelector<HTMLElement>("h1")?.textContent?.trim() ?? "";
+  if (heading) wizard.announcement = `${heading}.`;
 }
 
 export async function connect(event?: SubmitEvent) {
