@@ -306,6 +306,15 @@ pub struct AccountEntry {
     /// Whether its password is in the keyring (false: the keyring lost it; log in again). Null
     /// when the keyring could not be asked ([`AccountList::keyring`] says why).
     pub has_secret: Option<bool>,
+    /// The initials the verified page showed for it (the engine's one rule: "Test User Three" → "TT").
+    pub initials: String,
+}
+
+impl AccountEntry {
+    pub fn new(account: Account, has_secret: Option<bool>) -> AccountEntry {
+        let initials = homeport_engine::owncloud::initials(&account.display_name);
+        AccountEntry { account, has_secret, initials }
+    }
 }
 
 /// The stored accounts (accounts.json needs no keyring), and why the keyring could not be

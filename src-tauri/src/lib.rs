@@ -9,6 +9,7 @@ mod demo;
 pub mod ipc;
 mod proxy;
 mod session;
+mod window_size;
 
 use homeport_engine::ops::{self, ReverifyError, ReverifyOptions};
 use homeport_engine::settings::Settings;
@@ -292,7 +293,7 @@ async fn accounts_list() -> Result<AccountList, ErrorReport> {
                         }
                     },
                 };
-                AccountEntry { account, has_secret }
+                AccountEntry::new(account, has_secret)
             })
             .collect();
         Ok(AccountList { accounts, keyring })
@@ -345,7 +346,7 @@ async fn account_verify(
         }
         report
     })?;
-    Ok(AccountEntry { account: verified.account, has_secret: Some(true) })
+    Ok(AccountEntry::new(verified.account, Some(true)))
 }
 
 /// The options every wizard of this window gets: events go to the UI's live diagram, and while
@@ -479,20 +480,38 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
 /// Adds Homeport's state and commands to a builder: the real one, or Tauri's mock in tests.
 pub fn with_homeport<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     let commands = specta_builder::<R>();
-    builder.manage(state).invoke_handler(commands.invoke_handler()).setup(|app| {
-        let handle = app.handle().clone();
-        let state = app.state::<AppState>();
-        let _ = state.bring_to_front.set(Box::new(move || bring_to_front(&handle)));
-        let handle = app.handle().clone();
-        let _ = state.exit.set(std::sync::Arc::new(move |code| handle.exit(code)));
-        // The organisation's product name in the title bar (and the taskbar); the page's header too.
-        if let (Some(title), Some(window)) = (state.admin.title(), app.get_webview_window("main")) {
-            if let Err(e) = window.set_title(title) {
-                eprintln!("homeport-desktop: could not set the window title: {e}");
+    builder
+        .manage(state)
+        .invoke_handler(commands.invoke_handler())
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { .. } = event {
+                if let (Some(size), Some(dir)) = (window_size::current(window), config_dir()) {
+                    let _ = window_size::remember(&dir, size);
+                }
             }
-        }
-        Ok(())
-    })
+        })
+        .setup(|app| {
+            if let Some(window) = app.get_webview_window("main") {
+                window_size::fit(&window, config_dir().as_deref());
+            }
+            let handle = app.handle().clone();
+            let state = app.state::<AppState>();
+            let _ = state.bring_to_front.set(Box::new(move || bring_to_front(&handle)));
+            let handle = app.handle().clone();
+            let _ = state.exit.set(std::sync::Arc::new(move |code| handle.exit(code)));
+            // The organisation's product name in the title bar (and the taskbar); the page's header too.
+            if let (Some(title), Some(window)) = (state.admin.title(), app.get_webview_window("main")) {
+                if let Err(e) = window.set_title(title) {
+                    eprintln!("homeport-desktop: could not set the window title: {e}");
+                }
+            }
+            Ok(())
+        })
+}
+
+/// The folder accounts.json lives in (the window's size is kept beside it).
+fn config_dir() -> Option<std::path::PathBuf> {
+    AccountStore::open_default().ok().map(|store| store.dir().to_path_buf())
 }
 
 /// The desktop app's arguments, parsed as the CLI parses its own (clap): a usage error exits

@@ -21,4 +21,5 @@ mod oidc_user;
 mod owncloud;
 mod proxy;
 mod real_idp;
+mod small_screen;
 mod tenant;

@@ -145,6 +145,8 @@ export type AccountEntry = {
 	 *  when the keyring could not be asked ([`AccountList::keyring`] says why).
 	 */
 	has_secret: boolean | null,
+	/**  The initials the verified page showed for it (the engine's one rule: "Test User Three" → "TT"). */
+	initials: string,
 };
 
 export type AccountKind = "owncloud" | 

@@ -274,8 +274,11 @@ export async function cancel() {
   if (wizard.busy && runningCall !== null) await commands.wizardCancel(runningCall);
 }
 
-export function startOver() {
+/** Back to the address page. A new account (the "Add account" tab) starts with an empty
+ *  diagram; "Start over" after a failure keeps the one that shows what went wrong. */
+export function startOver(newAccount = false) {
   wizard.error = null;
   wizard.notice = "";
+  if (newAccount) wizard.items = [];
   show({ name: "address" });
 }
