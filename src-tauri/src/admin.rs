@@ -1,6 +1,6 @@
 //! The administrators' configuration as the desktop honours it (docs/administrators.md): read
-//! once at start (a broken file stops the app with file, line and key, as a broken `--script`
-//! does), the product name in the window title, the first page opening on the preset address
+//! once at start (a broken file is named with file, line and key, on standard error and in the
+//! window, and nothing that reaches a server runs until it is fixed), the product name in the window title, the first page opening on the preset address
 //! (read-only when locked, with the words saying who decided), no "Try the demo" when the demo
 //! is off, the proxy page read-only when the proxy is locked. The shell enforces each of them
 //! too: the page only shows what the commands would refuse anyway.
@@ -12,17 +12,40 @@ use homeport_engine::ErrorReport;
 /// The configuration and what the window shows of it.
 #[derive(Clone, Debug, Default)]
 pub struct Admin {
-    pub config: std::sync::Arc<AdminConfig>,
+    config: std::sync::Arc<AdminConfig>,
+    /// The file could not be read or is broken: what it meant to lock is unknown, so every
+    /// command that reaches a server (or changes a lockable setting) answers with this.
+    broken: Option<ErrorReport>,
 }
 
 impl Admin {
     pub fn new(config: AdminConfig) -> Self {
-        Admin { config: std::sync::Arc::new(config) }
+        Admin { config: std::sync::Arc::new(config), broken: None }
+    }
+
+    pub fn broken(report: ErrorReport) -> Self {
+        Admin { config: Default::default(), broken: Some(report) }
+    }
+
+    /// The configuration, unless the file is broken (then its error, file:line and key).
+    pub fn config(&self) -> Result<std::sync::Arc<AdminConfig>, ErrorReport> {
+        match &self.broken {
+            Some(report) => Err(report.clone()),
+            None => Ok(self.config.clone()),
+        }
+    }
+
+    /// The broken file's error, for the window's error box at start.
+    pub fn error(&self) -> Option<ErrorReport> {
+        self.broken.clone()
     }
 
     /// The pages' view: the preset and locked keys, the words, the logo as a data URL.
     pub fn view(&self) -> (AdminView, Option<String>) {
-        (self.config.view(), self.config.logo.as_deref().and_then(logo_data_url))
+        let mut view = self.config.view();
+        // A broken file offers no demo either (the demo is refused like everything else).
+        view.demo &= self.broken.is_none();
+        (view, self.config.logo.as_deref().and_then(logo_data_url))
     }
 
     /// The window's title: the organisation's product name, else Homeport.
@@ -32,7 +55,7 @@ impl Admin {
 
     /// The demo may start (`demo = false` refuses it, the `--demo` flag included).
     pub fn check_demo(&self) -> Result<(), ErrorReport> {
-        if self.config.demo {
+        if self.config()?.demo {
             return Ok(());
         }
         let mut report = ErrorReport::new(

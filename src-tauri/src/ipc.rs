@@ -19,6 +19,9 @@ pub struct AppInfo {
     pub admin: homeport_engine::admin_config::AdminView,
     /// The organisation's logo as a `data:` URL, for the first page.
     pub logo: Option<String>,
+    /// The administrators' configuration is broken (file:line, key): shown at start; the commands
+    /// that reach a server answer with it until it is fixed.
+    pub admin_error: Option<ErrorReport>,
 }
 
 /// The start page's "Advanced: identity provider client", as typed: every field optional (empty:

@@ -74,6 +74,13 @@ impl AppState {
         self.admin = admin::Admin::new(config);
         self
     }
+
+    /// With a broken administrators' configuration: its error in the window, and every command
+    /// that reaches a server refused with it (docs/administrators.md#a-broken-file).
+    pub fn with_admin_error(mut self, report: ErrorReport) -> Self {
+        self.admin = admin::Admin::broken(report);
+        self
+    }
 }
 
 #[tauri::command]
@@ -87,6 +94,7 @@ fn app_info(state: State<'_, AppState>) -> AppInfo {
         script: state.autopilot.file().map(|path| path.display().to_string()),
         admin,
         logo,
+        admin_error: state.admin.error(),
     }
 }
 
@@ -168,7 +176,7 @@ async fn wizard_start(
 ) -> Result<WizardOutcome, ErrorReport> {
     // The organisation's configuration first: another server than it allows, or a client
     // setting it locked, is refused before anything is sent (docs/administrators.md).
-    let admin = &state.admin.config;
+    let admin = state.admin.config()?;
     admin.check_address(&address).map_err(|refusal| refusal.report())?;
     let person = client.map(client::client_setting).transpose()?.flatten();
     if person.is_some() {
@@ -307,7 +315,7 @@ async fn accounts_list() -> Result<AccountList, ErrorReport> {
 #[tauri::command]
 #[specta::specta]
 async fn account_remove(state: State<'_, AppState>, id: String) -> Result<Option<ops::Revocation>, ErrorReport> {
-    let admin = state.admin.config.clone();
+    let admin = state.admin.config()?;
     let proxy = blocking(move || proxy::load(&admin)).await?;
     let store = blocking(|| AccountStore::open_default().map_err(|e| ConnectError::from(e).report())).await?;
     let http = homeport_engine::HttpConfig { proxy, ..Default::default() };
@@ -329,7 +337,7 @@ async fn account_verify(
     let store = AccountStore::open_default().map_err(|e| ConnectError::from(e).report())?;
     // A server the organisation no longer allows is not contacted (docs/administrators.md).
     if let Some(stored) = store.find(&id).map_err(|e| ConnectError::from(e).report())? {
-        state.admin.config.check_address(&stored.entered_address).map_err(|refusal| refusal.report())?;
+        state.admin.config()?.check_address(&stored.entered_address).map_err(|refusal| refusal.report())?;
     }
     let options = ReverifyOptions { wizard: options, approve: Vec::new() };
     let verified = ops::reverify(&store, &id, options).await.map_err(|e| {
@@ -356,7 +364,7 @@ async fn account_verify(
 /// request; its password comes from the keyring, so a locked keyring stops the start with its
 /// message.
 async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) -> Result<WizardOptions, ErrorReport> {
-    let admin = state.admin.config.clone();
+    let admin = state.admin.config()?;
     let proxy = blocking(move || proxy::load(&admin)).await?;
     let script_options = state.autopilot.wizard_options().await;
     let remember_clients = script_options.is_none();
@@ -369,7 +377,7 @@ async fn options_streaming_to(on_event: Channel<WizardEvent>, state: &AppState) 
     options.tenant_profiles.extend(state.demo.tenant_profiles().await);
     options.login_flow_check = state.login_flow_check.clone();
     // The organisation's clients per issuer, after the person's and a script's.
-    options.oidc_clients.profiles.extend(state.admin.config.oidc.clients.iter().cloned());
+    options.oidc_clients.profiles.extend(state.admin.config()?.oidc.clients.iter().cloned());
     // Clients identity providers registered for Homeport are reused, not registered anew on
     // every connect (the file beside accounts.json, secrets in the keyring: a blocking read). A
     // script remembers none, as headless: each play starts from what its file says.
@@ -398,7 +406,7 @@ async fn proxy_get() -> Result<proxy::ProxySetting, ErrorReport> {
 #[tauri::command]
 #[specta::specta]
 async fn proxy_set(state: State<'_, AppState>, change: proxy::ProxyChange) -> Result<proxy::ProxySetting, ErrorReport> {
-    let admin = state.admin.config.clone();
+    let admin = state.admin.config()?;
     blocking(move || proxy::set_unless_locked(&admin, change)).await
 }
 
@@ -542,16 +550,16 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    // The administrators' configuration: a broken file is named with file, line and key, and the
-    // app does not start without what it locks (docs/administrators.md).
-    let admin = match homeport_engine::admin_config::AdminConfig::load() {
-        Ok(admin) => admin,
+    // The administrators' configuration: a broken file is named with file, line and key (here and
+    // in the window), and nothing reaches a server until it is fixed (docs/administrators.md).
+    let state = AppState::with_script(demo_requested, script, exit_when_done);
+    let state = match homeport_engine::admin_config::AdminConfig::load() {
+        Ok(admin) => state.with_admin(admin),
         Err(e) => {
             eprintln!("homeport-desktop: {e}");
-            std::process::exit(2);
+            state.with_admin_error(e.report())
         }
     };
-    let state = AppState::with_script(demo_requested, script, exit_when_done).with_admin(admin);
     if let Err(e) = with_homeport(tauri::Builder::default(), state).run(tauri::generate_context!()) {
         eprintln!("homeport-desktop: {e}");
         std::process::exit(1);

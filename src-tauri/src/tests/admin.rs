@@ -96,3 +96,27 @@ fn the_commands_refuse_what_is_locked_whatever_the_page_shows() {
         (Some("policy_refused"), Some("Your organisation turned the demo off"))
     );
 }
+
+#[test]
+fn a_broken_file_is_shown_at_start_and_nothing_reaches_a_server_until_it_is_fixed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[server]\naddress = \"https://cloud.acme.example\"\nlok = true\n").expect("write");
+    let report = AdminConfig::load_first(std::slice::from_ref(&path)).expect_err("broken").report();
+    let app = with_homeport(mock_builder(), AppState::new(false).with_admin_error(report))
+        .build(tauri::generate_context!())
+        .expect("the app builds");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("main window");
+    let app = MockApp { _app: app, window };
+    let info = app.invoke("app_info", json!({})).expect("app_info");
+    let error = &info["admin_error"];
+    let message = error["message"].as_str().expect("the error for the window");
+    assert!(message.starts_with(&format!("{}:3:1: server.lok:", path.display())), "file:line: key: {message}");
+    assert_eq!(info["admin"]["demo"], false, "no demo offered either");
+    let start = json!({ "address": "http://127.0.0.1:9/", "onEvent": "__CHANNEL__:1", "call": 1 });
+    let refused = app.invoke("wizard_start", start).expect_err("nothing is connected");
+    assert_eq!((refused["code"].as_str(), refused["message"].as_str()), (Some("bad_input"), Some(message)));
+    assert_eq!(app.invoke("demo_start", json!({})).expect_err("no demo")["message"], error["message"]);
+    let change = json!({ "url": null, "user": null, "password": null });
+    assert_eq!(app.invoke("proxy_set", json!({ "change": change })).expect_err("no proxy change")["code"], "bad_input");
+}

@@ -227,6 +227,11 @@ export type AppInfo = {
 	admin: AdminView,
 	/**  The organisation's logo as a `data:` URL, for the first page. */
 	logo: string | null,
+	/**
+	 *  The administrators' configuration is broken (file:line, key): shown at start; the commands
+	 *  that reach a server answer with it until it is fixed.
+	 */
+	admin_error: ErrorReport | null,
 };
 
 export type AuthMethod = "basic" | "oidc" | "matrix_password" | "matrix_sso" | 

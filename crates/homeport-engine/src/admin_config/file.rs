@@ -72,8 +72,10 @@ impl Checker<'_> {
 pub(super) fn parse(text: &str, path: &Path) -> Result<AdminConfig, AdminConfigError> {
     let check = Checker { text, path };
     let raw: Raw = toml::from_str(text).map_err(|e| {
-        // toml names the key in its message ("unknown field `lok`, expected …").
-        check.error(e.span(), None, e.message().trim().to_owned())
+        // toml names the field in its message ("unknown field `lok`, expected …"); the key with
+        // its table comes from the line the error points at.
+        let key = e.span().and_then(|span| key_at(text, span.start));
+        check.error(e.span(), key, e.message().trim().to_owned())
     })?;
     let mut config = AdminConfig { source: Some(path.to_owned()), ..AdminConfig::default() };
     if let Some(server) = raw.server {
@@ -199,6 +201,29 @@ fn oidc_policy(check: &Checker, raw: RawOidc) -> Result<OidcPolicy, AdminConfigE
         clients.push(profile.clone());
     }
     Ok(OidcPolicy { clients, lock: raw.lock })
+}
+
+/// The dotted key of the `key = value` line at `offset` (`server.lok`), its table from the last
+/// `[table]` or `[[table]]` header above it; None when the line holds no key.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or_default().trim();
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || line.starts_with('[') || line.starts_with('#') {
+        return None;
+    }
+    let table = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|header| header.trim_start_matches('[').split(']').next().unwrap_or_default().trim().to_owned());
+    Some(match table {
+        Some(table) if !table.is_empty() => format!("{table}.{key}"),
+        _ => key.to_owned(),
+    })
 }
 
 fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
