@@ -95,7 +95,14 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<Done, Store
 /// Removes the account (the engine ends a Nextcloud app password or a Matrix login at its server
 /// first) and says what became of it there: one the server did not end still works there.
 async fn remove(store: AccountStore, id: &str) -> Result<Done, Failure> {
-    let removed = ops::remove(&store, id, Default::default()).await.map_err(|e| Failure::store(&e))?;
+    // The organisation's proxy carries the revocation requests too (docs/administrators.md);
+    // removing is always allowed: it only ends what the account had.
+    let admin = crate::admin::load()?;
+    let http = homeport_engine::HttpConfig {
+        proxy: admin.proxy(None, false).map_err(crate::admin::refused)?,
+        ..Default::default()
+    };
+    let removed = ops::remove(&store, id, http).await.map_err(|e| Failure::store(&e))?;
     let account = &removed.account;
     let secret = match account.auth_method {
         homeport_engine::AuthMethod::AppPassword => "app password",
