@@ -31,6 +31,13 @@ pub mod trace;
 pub mod trace_export;
 pub mod wizard;
 
+/// Entry points for the fuzz targets (`fuzz/`, docs/fuzzing.md) into parsers that are not public
+/// API: the token endpoint's answer as the wizard reads it.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::wizard::oidc_tokens::{expires_at, read_token_answer, StoredTokens, TokenAnswer};
+}
+
 pub use account::{Account, AccountKind, AuthMethod};
 pub use address::{Address, AddressError, Origin, ServerUrl};
 pub use drive::{drive, Answer, Answerer};

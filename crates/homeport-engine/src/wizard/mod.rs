@@ -10,7 +10,7 @@ mod matrix_oauth;
 mod matrix_tokens;
 mod nextcloud;
 mod oidc;
-mod oidc_tokens;
+pub(crate) mod oidc_tokens;
 mod owncloud;
 
 pub use self::decision::{Connected, Decision, Protocol, Resent, Step};

@@ -254,3 +254,28 @@ fn token_error(endpoint: &Url, error: oauth2::RequestTokenError<ConnectError, Ba
         }
     }
 }
+
+/// A token endpoint's answer (`status`, `body`, sent as JSON) read exactly as [`refresh_tokens`]
+/// and [`exchange_code`] read it, oauth2's parsing and [`token_error`], without the network: the
+/// fuzz target's entry point (docs/fuzzing.md), re-exported by `crate::fuzzing`.
+#[doc(hidden)]
+pub fn read_token_answer(endpoint: &Url, status: u16, body: Vec<u8>) -> Result<TokenAnswer, ConnectError> {
+    let client: TokenClient =
+        Client::new(ClientId::new("homeport".into())).set_token_uri(TokenUrl::from_url(endpoint.clone()));
+    let answer = |_: oauth2::HttpRequest| {
+        oauth2::http::Response::builder()
+            .status(status)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .map_err(|e| ConnectError::InvalidResponse {
+                url: endpoint.to_string(),
+                what: "token answer",
+                reason: e.to_string(),
+            })
+    };
+    client
+        .set_auth_type(AuthType::RequestBody)
+        .exchange_refresh_token(&RefreshToken::new("refresh".into()))
+        .request(&answer)
+        .map_err(|e| token_error(endpoint, e))
+}

@@ -3,6 +3,7 @@
 
 mod callback;
 mod certificates;
+mod fuzzed;
 mod hostile;
 mod matrix;
 mod matrix_oauth;

@@ -1,0 +1,28 @@
+//! The entry points the fuzz targets use (`fuzz/`, docs/fuzzing.md) read what the wizard reads,
+//! and every input a fuzz target found crashing a parser, kept as a regression test.
+
+use homeport_engine::fuzzing::{expires_at, read_token_answer};
+use homeport_engine::ConnectError;
+use oauth2::TokenResponse;
+use url::Url;
+
+fn token_endpoint() -> Url {
+    Url::parse("https://idp.example/token").expect("url")
+}
+
+#[test]
+fn a_token_answer_is_read_as_the_wizard_reads_it() {
+    let body = br#"{"access_token":"at","token_type":"Bearer","expires_in":300,"refresh_token":"rt","scope":"openid email","id_token":"x.y.z"}"#;
+    let answer = read_token_answer(&token_endpoint(), 200, body.to_vec()).expect("a valid token answer");
+    assert_eq!(answer.access_token().secret(), "at");
+    assert_eq!(answer.refresh_token().map(|t| t.secret().as_str()), Some("rt"));
+    assert_eq!(answer.extra_fields().id_token.as_deref(), Some("x.y.z"));
+    assert!(expires_at(&answer).is_some(), "expires_in 300 gives an end");
+    let refused = read_token_answer(&token_endpoint(), 400, br#"{"error":"invalid_grant"}"#.to_vec());
+    assert!(
+        matches!(&refused, Err(ConnectError::BrowserLoginFailed { error, .. }) if error == "invalid_grant"),
+        "a refusal is the provider's error: {refused:?}"
+    );
+    let unreadable = read_token_answer(&token_endpoint(), 200, b"<html>".to_vec());
+    assert!(matches!(unreadable, Err(ConnectError::InvalidResponse { .. })), "{unreadable:?}");
+}
