@@ -5,6 +5,7 @@
 #   ./dev.sh bindings   regenerate ui/src/lib/bindings.ts from the Rust IPC types
 #   ./dev.sh bench      start-up time and memory of the release app (figures in docs/benchmarks.md)
 #   ./dev.sh bench-load whole S0 flows/s, and redirects/s under wrk beside nginx (figures in docs/benchmarks.md)
+#   ./dev.sh fuzz [SECONDS] [TARGET…]  every parser under libFuzzer, SECONDS per target (docs/fuzzing.md; not in test)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -186,5 +187,6 @@ case "${1:-}" in
   bench-load) install_system_packages; install_load_tools
     cargo build --release -p homeport-cli --locked
     with_scratch_keyring tests/bench-load.sh ;;
-  *) echo "usage: ./dev.sh demo | test | bindings | bench | bench-load" >&2; exit 2 ;;
+  fuzz) shift; exec fuzz/run.sh "$@" ;;
+  *) echo "usage: ./dev.sh demo | test | bindings | bench | bench-load | fuzz [SECONDS] [TARGET…]" >&2; exit 2 ;;
 esac
