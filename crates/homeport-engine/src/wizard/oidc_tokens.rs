@@ -133,9 +133,10 @@ pub async fn refresh_tokens(
     Ok(())
 }
 
-/// When the answer's access token ends, from `expires_in`.
+/// When the answer's access token ends, from `expires_in`: saturated, as a provider's number may be
+/// anything up to `u64::MAX` (found with the oidc_token fuzz target, docs/fuzzing.md).
 pub fn expires_at(answer: &TokenAnswer) -> Option<u64> {
-    answer.expires_in().map(|lifetime| now_unix() + lifetime.as_secs())
+    answer.expires_in().map(|lifetime| now_unix().saturating_add(lifetime.as_secs()))
 }
 
 /// An OpenID Connect login as the keyring keeps it: the refresh token (or, when the provider gave

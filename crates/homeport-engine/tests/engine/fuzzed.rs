@@ -26,3 +26,13 @@ fn a_token_answer_is_read_as_the_wizard_reads_it() {
     let unreadable = read_token_answer(&token_endpoint(), 200, b"<html>".to_vec());
     assert!(matches!(unreadable, Err(ConnectError::InvalidResponse { .. })), "{unreadable:?}");
 }
+
+/// Found with the `oidc_token` fuzz target (an input written for it, docs/fuzzing.md): `expires_in`
+/// near `u64::MAX` overflowed `now + expires_in` (a panic in a debug build; in a release build a
+/// wrapped end long past, so the login counted as ended). Saturated, it is an end that never comes.
+#[test]
+fn a_huge_expires_in_is_an_end_that_never_comes_not_an_overflow() {
+    let body = br#"{"access_token":"a","token_type":"bearer","expires_in":18446744073709551615}"#;
+    let answer = read_token_answer(&token_endpoint(), 200, body.to_vec()).expect("a valid token answer");
+    assert_eq!(expires_at(&answer), Some(u64::MAX), "the end saturates instead of wrapping");
+}
