@@ -146,14 +146,13 @@ fn parse_url(scheme: &str, input: &str) -> Result<Url, AddressError> {
 }
 
 /// Strips what people paste from WebDAV clients and browsers so the base of the installation
-/// remains: `index.php`, `remote.php/webdav[/…]`, `status.php`.
+/// remains: `index.php`, `remote.php/webdav[/…]`, `status.php`. Until none is left, so the result
+/// normalises to itself (`…/remote.php/webdav/index.php`: docs/fuzzing.md).
 fn strip_known_suffixes(path: &str) -> String {
     let mut path = path.to_owned();
-    for suffix in ["/remote.php/webdav/", "/remote.php/webdav", "/status.php", "/index.php"] {
-        if let Some(rest) = path.strip_suffix(suffix) {
-            path = rest.to_owned();
-            break;
-        }
+    let suffixes = ["/remote.php/webdav/", "/remote.php/webdav", "/status.php", "/index.php"];
+    while let Some(rest) = suffixes.iter().find_map(|suffix| path.strip_suffix(suffix)) {
+        path = rest.to_owned();
     }
     if !path.ends_with('/') {
         path.push('/');

@@ -2,7 +2,7 @@
 //! and every input a fuzz target found crashing a parser, kept as a regression test.
 
 use homeport_engine::fuzzing::{expires_at, read_token_answer};
-use homeport_engine::ConnectError;
+use homeport_engine::{Address, ConnectError};
 use oauth2::TokenResponse;
 use url::Url;
 
@@ -35,4 +35,23 @@ fn a_huge_expires_in_is_an_end_that_never_comes_not_an_overflow() {
     let body = br#"{"access_token":"a","token_type":"bearer","expires_in":18446744073709551615}"#;
     let answer = read_token_answer(&token_endpoint(), 200, body.to_vec()).expect("a valid token answer");
     assert_eq!(expires_at(&answer), Some(u64::MAX), "the end saturates instead of wrapping");
+}
+
+/// Found with the `address` fuzz target's round-trip property (an input written for it): a pasted
+/// URL with two known suffixes (`…/remote.php/webdav/index.php`) lost only the last one, so the
+/// normalised server URL typed again normalised to another server.
+#[test]
+fn a_normalised_server_url_normalises_to_itself_after_two_suffixes() {
+    for typed in [
+        "https://h.example/remote.php/webdav/index.php",
+        "https://h.example/owncloud/index.php/status.php",
+        "h.example/index.php/index.php",
+    ] {
+        let Ok(Address::Server { server, .. }) = Address::parse(typed) else { panic!("{typed:?} is a server URL") };
+        let again = Address::parse(server.as_url().as_str());
+        assert!(
+            matches!(&again, Ok(Address::Server { server: s, .. }) if s == &server),
+            "{typed:?} → {server} → {again:?}: typed again, the normalised URL must be the same server"
+        );
+    }
 }
