@@ -27,6 +27,8 @@ fi
 mapfile -t TARGETS < <(if (($#)); then printf '%s\n' "$@"; else cargo +nightly fuzz list; fi)
 echo "==> Building ${#TARGETS[@]} fuzz targets"
 nice -n 19 cargo +nightly fuzz build "${FUZZ_FLAGS[@]}" >&2
+# The built binaries are run directly: no rebuild between targets, whatever changes meanwhile.
+BIN="target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
 
 limits=(-max_total_time="$SECONDS_PER_TARGET")
 [ -n "${FUZZ_RUNS:-}" ] && limits+=(-runs="$FUZZ_RUNS")
@@ -39,8 +41,8 @@ for target in "${TARGETS[@]}"; do
   log="target/logs/$target.log"
   before=$(find "artifacts/$target" -type f | wc -l)
   status=0
-  nice -n 19 cargo +nightly fuzz run "${FUZZ_FLAGS[@]}" "$target" "target/corpus/$target" "corpus/$target" -- \
-    "${limits[@]}" -print_final_stats=1 -timeout=10 >"$log" 2>&1 || status=$?
+  nice -n 19 "$BIN/$target" "target/corpus/$target" "corpus/$target" "${limits[@]}" \
+    -artifact_prefix="artifacts/$target/" -print_final_stats=1 -timeout=10 >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   after=$(find "artifacts/$target" -type f | wc -l)

@@ -1,8 +1,9 @@
 //! Property tests (proptest, 256 cases per property in the suite, stable Rust): every parser of what a server
 //! or a person sends never panics on arbitrary input, the address normaliser's server URL
 //! round-trips, the redirect policy never lets credentials go to a downgraded or unapproved
-//! origin, and `redact_url` never leaves a secret parameter's value behind. cargo-fuzz would need
-//! the nightly toolchain and the cargo-fuzz binary in CI; proptest runs in the normal test suite.
+//! origin, and `redact_url` never leaves a secret parameter's value behind. proptest runs in the
+//! normal test suite; the coverage-guided fuzz targets of the same parsers (nightly, not in the
+//! test command) are in `fuzz/`: docs/fuzzing.md.
 
 use std::collections::HashSet;
 
