@@ -125,7 +125,7 @@ pub(crate) fn environment() -> Vec<reqwest::Proxy> {
     add(var(&["ALL_PROXY", "all_proxy"]), reqwest::Proxy::all);
     if proxies.is_empty() {
         // No variable: GNOME's settings (Settings → Network → Proxy), as GNOME programs use them.
-        if let Some(settings) = gnome::GnomeProxy::read() {
+        if let Some(settings) = gnome::GnomeProxy::read_cached() {
             proxies = gnome_proxies(&settings);
         }
     }

@@ -6,6 +6,9 @@
 
 use std::process::Command;
 
+/// How long [`GnomeProxy::read_cached`] keeps what it read.
+pub const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The schema the settings live in (Debian: `gsettings-desktop-schemas`).
 pub const SCHEMA: &str = "org.gnome.system.proxy";
 
@@ -48,6 +51,22 @@ impl GnomeProxy {
     /// The settings of this session.
     pub fn read() -> Option<GnomeProxy> {
         GnomeProxy::read_with(&[])
+    }
+
+    /// [`GnomeProxy::read`], at most once per [`CACHE_FOR`]: every wizard sets up an HTTP client,
+    /// and a load test runs thousands of wizards a second — one `gsettings` per client would cost
+    /// more than the flow. A change in GNOME's settings applies within that time.
+    pub fn read_cached() -> Option<GnomeProxy> {
+        static CACHE: std::sync::Mutex<Option<(std::time::Instant, Option<GnomeProxy>)>> = std::sync::Mutex::new(None);
+        let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*cache {
+            Some((read_at, settings)) if read_at.elapsed() < CACHE_FOR => settings.clone(),
+            _ => {
+                let settings = GnomeProxy::read();
+                *cache = Some((std::time::Instant::now(), settings.clone()));
+                settings
+            }
+        }
     }
 
     /// Reads `gsettings list-recursively`'s lines (`schema key value`, values in GVariant text).
