@@ -63,6 +63,7 @@ impl Admin {
             "Your organisation turned the demo off".to_owned(),
         );
         report.detail = serde_json::json!({ "reason": "admin_config", "key": "demo", "file": self.config.source });
+        report.reason = Some(homeport_engine::ErrorReason::AdminConfig);
         Err(report)
     }
 }

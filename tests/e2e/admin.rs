@@ -65,3 +65,27 @@ async fn locked_address(app: &App, server: &LookupServer) -> TestResult {
     assert!(info.contains("ownCloud"), "the preset server is checked: {info}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_broken_file_is_named_in_the_window_and_nothing_connects() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let etc = tempfile::tempdir().expect("temp dir");
+    let file = etc.path().join("config.toml");
+    std::fs::write(&file, "[server]\naddress = \"https://cloud.acme.example\"\nlok = true\n").expect("admin file");
+    let envs = [("HOMEPORT_SYSTEM_CONFIG", file.display().to_string())];
+    let app = App::launch_with_envs(&[], &envs).await.expect("the app starts under tauri-driver");
+    let outcome = broken_file(&app, &file).await;
+    app.finish("admin-broken-file", outcome).await;
+}
+
+async fn broken_file(app: &App, file: &std::path::Path) -> TestResult {
+    let error = app.error_with_code(homeport_engine::ErrorCode::BadInput).await?;
+    assert!(error.contains(&format!("{}:3:1: server.lok:", file.display())), "file:line: key in the window: {error}");
+    assert!(error.contains("Your organisation's configuration for Homeport is broken"), "whose it is: {error}");
+    assert!(app.driver.find_all(By::Css("#try-demo")).await?.is_empty(), "no demo with a broken file");
+    app.type_into("#address", "http://127.0.0.1:9/").await?;
+    app.click("#connect").await?;
+    let again = app.error_with_code(homeport_engine::ErrorCode::BadInput).await?;
+    assert!(again.contains("server.lok"), "connecting is refused with the same words: {again}");
+    Ok(())
+}

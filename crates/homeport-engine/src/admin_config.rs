@@ -165,7 +165,8 @@ impl AdminConfigError {
             }),
             AdminConfigError::Io { path, .. } => serde_json::json!({ "reason": "admin_config", "file": path }),
         };
-        ErrorReport { detail, ..ErrorReport::new(ErrorCode::BadInput, self.to_string()) }
+        let reason = Some(crate::report::ErrorReason::AdminConfig);
+        ErrorReport { detail, reason, ..ErrorReport::new(ErrorCode::BadInput, self.to_string()) }
     }
 }
 
@@ -182,7 +183,8 @@ pub struct PolicyRefusal {
 impl PolicyRefusal {
     pub fn report(&self) -> ErrorReport {
         let detail = serde_json::json!({ "reason": "admin_config", "key": self.key, "file": self.file });
-        ErrorReport { detail, ..ErrorReport::new(ErrorCode::PolicyRefused, self.message.clone()) }
+        let reason = Some(crate::report::ErrorReason::AdminConfig);
+        ErrorReport { detail, reason, ..ErrorReport::new(ErrorCode::PolicyRefused, self.message.clone()) }
     }
 }
 

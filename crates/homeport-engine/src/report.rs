@@ -96,6 +96,9 @@ pub enum ErrorReason {
     HomeserverUnusable,
     /// `keyring_unavailable`: there is a keyring, but it is locked.
     KeyringLocked,
+    /// `bad_input`: the administrators' configuration file is broken; `policy_refused`: it does
+    /// not allow this server, proxy or client setting (docs/administrators.md).
+    AdminConfig,
 }
 
 /// `{code, message, detail, reason}`: what crosses the CLI `--json` and IPC boundary. `detail` holds

@@ -619,7 +619,12 @@ export type ErrorReason =
 /**  `protocol`: the Matrix portal named a homeserver that does not work. */
 "homeserver_unusable" | 
 /**  `keyring_unavailable`: there is a keyring, but it is locked. */
-"keyring_locked";
+"keyring_locked" | 
+/**
+ *  `bad_input`: the administrators' configuration file is broken; `policy_refused`: it does
+ *  not allow this server, proxy or client setting (docs/administrators.md).
+ */
+"admin_config";
 
 /**
  *  `{code, message, detail, reason}`: what crosses the CLI `--json` and IPC boundary. `detail` holds

@@ -46,3 +46,31 @@ describe("explain: typed reasons", () => {
     expect(explain(typed("keyring_unavailable", undefined)).title).toBe("The system keyring is not available");
   });
 });
+
+describe("explain: the administrators' configuration", () => {
+  it("names a broken file as the organisation's, not as a mistyped address", () => {
+    const error: ErrorReport = {
+      code: "bad_input",
+      message: "/etc/homeport/config.toml:3:1: server.lok: unknown field `lok`",
+      detail: { reason: "admin_config", file: "/etc/homeport/config.toml", line: 3, column: 1, key: "server.lok" },
+      reason: "admin_config",
+    };
+    const words = explain(error);
+    expect(words.title).toBe("Your organisation's configuration for Homeport is broken");
+    expect(words.hint).toContain("connects nowhere until it is fixed");
+    expect(explain({ code: "bad_input", message: "x", detail: null }).title).toBe("That address does not look right");
+  });
+
+  it("says the organisation decided a refusal, and that nothing was sent", () => {
+    const error: ErrorReport = {
+      code: "policy_refused",
+      message: "Your organisation set this server (https://cloud.acme.example/); http://x/ cannot be used here",
+      detail: { reason: "admin_config", key: "server.lock", file: "/etc/homeport/config.toml" },
+      reason: "admin_config",
+    };
+    expect(explain(error)).toEqual({
+      title: "Your organisation decided this",
+      hint: "Nothing was sent. Ask your organisation's administrators if you need another server or setting.",
+    });
+  });
+});

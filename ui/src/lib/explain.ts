@@ -17,6 +17,14 @@ function detailField(error: ErrorReport, field: string): string | undefined {
 export function explain(error: ErrorReport): Explanation {
   switch (error.code) {
     case "bad_input":
+      if (error.reason === "admin_config") {
+        return {
+          title: "Your organisation's configuration for Homeport is broken",
+          hint:
+            "Homeport connects nowhere until it is fixed, as it cannot tell what your organisation set. " +
+            "Ask your administrators: the message names the file, the line and the key.",
+        };
+      }
       return {
         title: "That address does not look right",
         hint: "Type a server address such as https://cloud.example.com, or an account such as alice@example.com.",
@@ -101,6 +109,12 @@ export function explain(error: ErrorReport): Explanation {
           return { title: "The server is not ready", hint: "Try again later." };
       }
     case "policy_refused":
+      if (error.reason === "admin_config") {
+        return {
+          title: "Your organisation decided this",
+          hint: "Nothing was sent. Ask your organisation's administrators if you need another server or setting.",
+        };
+      }
       if (error.reason === "issuer_not_approved") {
         const issuer = detailField(error, "issuer");
         const server = detailField(error, "server");

@@ -58,6 +58,7 @@ fn a_locked_address_refuses_every_other_server_with_who_decided() {
     let report = refusal.report();
     assert_eq!(report.code, crate::ErrorCode::PolicyRefused);
     assert_eq!(report.detail["key"], "server.lock");
+    assert_eq!(report.reason, Some(crate::ErrorReason::AdminConfig), "typed, for the UI's words");
     let view = config.view();
     assert!(view.address_locked && view.address.as_deref() == Some("cloud.example.com"));
     assert_eq!(view.decided_by_server, "Your organisation set this server");
@@ -179,6 +180,6 @@ fn a_broken_file_names_file_line_and_key() {
     let e = error("demo = no\n");
     assert!(e.starts_with("/etc/homeport/config.toml:1:"), "not TOML: {e}");
     let report = parse("[server]\nlock = true\n").expect_err("broken").report();
-    assert_eq!(report.code, crate::ErrorCode::BadInput);
+    assert_eq!((report.code, report.reason), (crate::ErrorCode::BadInput, Some(crate::ErrorReason::AdminConfig)));
     assert_eq!((report.detail["line"].as_u64(), report.detail["key"].as_str()), (Some(2), Some("server.lock")));
 }
