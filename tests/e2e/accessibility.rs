@@ -33,7 +33,8 @@ fn axe_source() -> Result<&'static str, String> {
     source.as_deref().map_err(Clone::clone)
 }
 
-/// Runs axe on the page as it is now; fails on a serious or critical violation.
+/// Runs axe on the page as it is now; fails on a serious or critical violation. The audit leaves
+/// keyboard focus where it was (the tests go on from the keyboard).
 pub(crate) async fn audit(driver: &WebDriver, name: &str, report_folder: &std::path::Path) -> TestResult {
     let loaded = driver.execute("return typeof window.axe !== 'undefined';", Vec::new()).await?;
     if !loaded.json().as_bool().unwrap_or(false) {
@@ -43,7 +44,10 @@ pub(crate) async fn audit(driver: &WebDriver, name: &str, report_folder: &std::p
     // name", `label-content-name-mismatch`, is one: speech control needs the visible words in the name).
     let script = "const done = arguments[arguments.length - 1];\n\
         const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa', 'best-practice', 'experimental'];\n\
+        const focused = document.activeElement;\n\
+        const restore = () => { if (focused && document.activeElement !== focused) focused.focus({ preventScroll: true }); };\n\
         axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: tags } })\n\
+          .finally(restore)\n\
           .then((r) => done(JSON.stringify(r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,\n\
              nodes: v.nodes.map((n) => n.target.join(' ') + ' :: ' + (n.failureSummary || '').replace(/\\s+/g, ' ')) })))))\n\
           .catch((e) => done('axe failed: ' + e));";

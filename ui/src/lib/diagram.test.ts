@@ -4,6 +4,8 @@ import {
   addEvent,
   eventOf,
   fitLabel,
+  labelRoom,
+  DIAGRAM_WIDTH,
   LABEL_FIT,
   laneX,
   locationOf,
@@ -117,6 +119,19 @@ describe("labels that fit between the lanes", () => {
     expect(fitted.length).toBe(LABEL_FIT);
     expect(fitted.startsWith("PROPFIND /remote")).toBe(true);
     expect(fitted.endsWith("/Documents/")).toBe(true);
+  });
+
+  it("never runs past the diagram's edge: a label next to the edge gets less room", () => {
+    const [client, lookup, idp] = [laneX("client"), laneX("lookup"), laneX("idp")];
+    const near = labelRoom(client, lookup);
+    expect(near).toBeLessThan(LABEL_FIT);
+    expect((near * 6.4) / 2).toBeLessThanOrEqual((client + lookup) / 2);
+    expect(labelRoom(client, idp)).toBe(LABEL_FIT);
+    const path = "GET /_matrix/client/unstable/org.matrix.msc2965/auth_metadata";
+    const [row] = rows(build([exchange(1, 1, { url: `http://127.0.0.1:4000${path.slice(4)}`, to: "lookup" })]));
+    expect(row.kind === "exchange" && row.label.length).toBe(near);
+    expect(row.kind === "exchange" && ((row.fromX + row.toX) / 2 - (row.label.length * 6.4) / 2) >= 0).toBe(true);
+    expect(DIAGRAM_WIDTH).toBe(400);
   });
 
   it("draws the fitted label but keeps the full request line", () => {

@@ -73,6 +73,16 @@ export function requestLabel(exchange: Exchange): string {
 
 /** Characters of a request label that fit between the lanes (the rest is in the details). */
 export const LABEL_FIT = 44;
+/** The width of one character of a label (10.5 px monospace) in the diagram's units. */
+const CHAR_WIDTH = 6.4;
+
+/** How many characters fit in a label centred between `fromX` and `toX`: it may not run past
+ *  either edge of the diagram (a label between Client and Lookup has less room than one across). */
+export function labelRoom(fromX: number, toX: number): number {
+  const middle = (fromX + toX) / 2;
+  const room = Math.floor((2 * Math.min(middle, DIAGRAM_WIDTH - middle)) / CHAR_WIDTH);
+  return Math.max(12, Math.min(LABEL_FIT, room));
+}
 
 /** A request label short enough to draw: the query goes first (`?…`), then the middle of the path. */
 export function fitLabel(label: string, max = LABEL_FIT): string {
@@ -143,7 +153,7 @@ export function rows(items: TraceItem[]): Row[] {
       fromX: laneX(exchange.from),
       toX: laneX(exchange.to),
       request: requestLabel(exchange),
-      label: fitLabel(requestLabel(exchange)),
+      label: fitLabel(requestLabel(exchange), labelRoom(laneX(exchange.from), laneX(exchange.to))),
       response: responseLabel(exchange),
       status: statusClass(exchange),
     };

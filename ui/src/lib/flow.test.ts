@@ -335,3 +335,14 @@ describe("certificates", () => {
     expect(missing.hint).toContain("Start one");
   });
 });
+
+describe("addresses that wrap at sensible points", () => {
+  it("breaks after separators only, and the pieces join to the address exactly", async () => {
+    const { breakParts } = await import("./flow");
+    const id = "@einstein:oauth.localhost:38573";
+    expect(breakParts(id)).toEqual(["@", "einstein:", "oauth.", "localhost:", "38573"]);
+    const url = "https://cloud.example.com/remote.php/dav?x=1&y=2";
+    expect(breakParts(url).join("")).toBe(url);
+    expect(breakParts(url)).toContain("remote.");
+  });
+});

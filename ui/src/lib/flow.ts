@@ -271,3 +271,8 @@ export function keyringRetry(page: Page, error: ErrorReport | null): "save" | "l
   if (page.name === "accounts") return "list";
   return null;
 }
+
+/** An address in the pieces it may wrap between: after `/ . : ? & = @`, never inside a word. */
+export function breakParts(text: string): string[] {
+  return text.split(/(?<=[/.:?&=@])/);
+}
