@@ -18,6 +18,7 @@ SYSTEM_PACKAGES=(
   xvfb xauth webkit2gtk-driver                                                   # a real window in tests
   xdg-utils                                   # xdg-open: "Continue in your browser" (honours $BROWSER)
   tinyproxy microsocks                        # real HTTP and SOCKS5 proxies for the --proxy tests
+  openssl nginx-light                         # servers demanding client certificates (mutual TLS tests)
   owncloud-client-cmd                         # owncloudcmd, the real sync client that syncs a demo instance
   libglib2.0-bin gsettings-desktop-schemas    # gsettings and org.gnome.system.proxy: GNOME's proxy settings tests
 )

@@ -205,8 +205,11 @@ impl WizardSession {
             .take()
             .ok_or_else(|| error(ErrorCode::NotFound, "There is no verified account to save; connect one first."))?;
         let (connected, result) = tokio::task::spawn_blocking(move || {
-            let result =
-                AccountStore::open_default().and_then(|store| store.save(&connected.account, &connected.secret));
+            // The client certificate's password (if any) goes to the keyring beside the secret.
+            let result = AccountStore::open_default().and_then(|store| {
+                let certificate_password = connected.client_certificate_password.as_ref();
+                store.save_with_certificate(&connected.account, &connected.secret, certificate_password)
+            });
             (connected, result)
         })
         .await

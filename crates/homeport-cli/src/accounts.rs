@@ -238,6 +238,16 @@ fn describe_account(a: &Account, secret: &str) -> String {
     let redirect = if a.redirect_permanent { " (permanent redirect: used directly)" } else { "" };
     let _ = writeln!(out, "  Instance        {}{redirect}", a.instance_url);
     let _ = writeln!(out, "  Product         {} {}", a.product, a.version);
+    if let Some(certificate) = &a.client_certificate {
+        let _ = writeln!(
+            out,
+            "  Certificate     {} (issued by {}), from {}; presented to {} (password in the keyring)",
+            certificate.subject,
+            certificate.issuer,
+            certificate.file,
+            certificate.servers.join(", ")
+        );
+    }
     if let Some(oidc) = &a.oidc {
         let _ = writeln!(out, "  Identity        {} (client {})", oidc.issuer, oidc.client_id);
         if let Some(words) = oidc.login_end_words(homeport_engine::account::now_unix()) {

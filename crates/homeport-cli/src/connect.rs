@@ -20,6 +20,7 @@ use homeport_engine::{
     Secret, ServerUrl, Settings, Step, Trace, Wizard, WizardEvent, WizardOptions,
 };
 
+use crate::client_cert;
 use crate::oidc_flags::OidcFlags;
 use crate::output::{Done, Failure};
 
@@ -58,6 +59,12 @@ pub struct ConnectArgs {
     /// host:port is pinned on its own). Repeat for several.
     #[arg(long, value_name = "SHA256")]
     trust_cert: Vec<String>,
+    /// Present the client certificate (mutual TLS) in this PKCS#12 file (.p12/.pfx) to the server
+    /// typed, and to another server of the account that asks for one; its password is read from
+    /// the environment variable HOMEPORT_CLIENT_CERT_PASSWORD. Stored with the account (the file
+    /// path in accounts.json, the password in the keyring).
+    #[arg(long, value_name = "FILE")]
+    client_cert: Option<PathBuf>,
     /// Send every request through this proxy: http://HOST:PORT (plain requests forwarded, https
     /// tunnelled) or socks5://HOST:PORT (socks5h:// to let the proxy resolve names). It replaces
     /// HTTP_PROXY/HTTPS_PROXY/ALL_PROXY and, unlike them, is used for servers on this machine too.
@@ -261,9 +268,14 @@ async fn connect(
     } else {
         let store = AccountStore::open_default().map_err(|e| Failure::store(&e))?;
         let (account, secret) = (connected.account.clone(), connected.secret.clone());
-        let saved = tokio::task::spawn_blocking(move || store.save(&account, &secret).map(|outcome| (store, outcome)))
-            .await
-            .map_err(|e| Failure::internal(format!("storing the account stopped: {e}")))?;
+        let certificate_password = connected.client_certificate_password.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            store
+                .save_with_certificate(&account, &secret, certificate_password.as_ref())
+                .map(|outcome| (store, outcome))
+        })
+        .await
+        .map_err(|e| Failure::internal(format!("storing the account stopped: {e}")))?;
         Some(saved.map_err(|e| Failure::store(&e))?)
     };
     let json = connected_json(&connected, stored.as_ref().map(|(_, outcome)| *outcome));
@@ -368,6 +380,16 @@ impl Answerer for FlagAnswerer<'_> {
             {
                 Answer::TrustCertificate { sha256: certificate.sha256.clone() }
             }
+            // --client-cert answers for every server of the account that asks (docs/cli.md).
+            Decision::ClientCertificate { .. } if self.args.client_cert.is_some() => {
+                match client_cert::answer(self.args.client_cert.as_deref()) {
+                    Ok(answer) => answer,
+                    Err(failure) => {
+                        self.failure = Some(failure);
+                        Answer::Decline
+                    }
+                }
+            }
             decision => {
                 self.hint = Some(answer_hint(decision));
                 Answer::Decline
@@ -435,7 +457,8 @@ fn http_config(args: &ConnectArgs, admin: &AdminConfig) -> Result<homeport_engin
             )));
         }
     }
-    Ok(homeport_engine::HttpConfig { proxy, ..Default::default() })
+    let client_identity = args.client_cert.as_deref().map(client_cert::load).transpose()?;
+    Ok(homeport_engine::HttpConfig { proxy, client_identity, ..Default::default() })
 }
 
 /// Whether one of the `--trust-cert` fingerprints is `shown` (any way of writing it).
@@ -490,6 +513,7 @@ fn answer_hint(decision: &Decision) -> String {
         Decision::ChooseInstance { .. } => {
             format!("the account lives on several instances: run again with --instance URL, one of {}", offered_instances(decision))
         }
+        Decision::ClientCertificate { server, issuers, .. } => client_cert::decision_hint(server, issuers),
         Decision::TrustCertificate { certificate, .. } => format!(
             "the certificate is issued to {} by {}, valid {} to {}. If its fingerprint is the one the server's administrator gave you, run again with --trust-cert {}",
             certificate.subject, certificate.issuer, certificate.not_before, certificate.not_after, certificate.sha256
@@ -541,6 +565,9 @@ fn auto_login_credentials<'c>(issuer: &str, credentials: Option<&'c Credentials>
 fn error_hint(error: &ConnectError) -> Option<String> {
     match error {
         ConnectError::AuthFailed { .. } => Some("check the user name and password and try again".into()),
+        ConnectError::ClientCertificate(_) | ConnectError::ClientCertificateRefused { .. } => {
+            client_cert::error_hint(error)
+        }
         ConnectError::ProxyFailed { .. } => Some(format!(
             "check --proxy (is the proxy running?), --proxy-user and {PROXY_PASSWORD_VAR}; without --proxy, Homeport uses HTTPS_PROXY/HTTP_PROXY/ALL_PROXY"
         )),

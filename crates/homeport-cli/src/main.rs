@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod client_cert;
 mod connect;
 mod mock;
 mod oidc_flags;

@@ -69,6 +69,10 @@ pub struct Account {
     // What the UI receives is always the typed pin (the bare form only comes from old files).
     #[cfg_attr(feature = "specta", specta(type = Vec<CertificatePin>))]
     pub trusted_certificates: Vec<CertificatePin>,
+    /// The client certificate (mutual TLS) the account presents, and where; its password is in
+    /// the keyring, beside the account's secret (docs/security.md#client-certificates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<crate::client_certificate::ClientCertificateRef>,
     /// Seconds since the Unix epoch.
     // Unix seconds fit a JavaScript number exactly.
     #[cfg_attr(feature = "specta", specta(type = f64))]

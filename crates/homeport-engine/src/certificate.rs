@@ -267,12 +267,14 @@ pub fn trust_roots(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::RootCertStore>
 
 /// A rustls client configuration: `roots`, and `pins` accepted as they are for the server named
 /// `host` (the caller connects this configuration only to the pins' `host:port`), failures noted
-/// in `log`.
+/// in `log`; `client_certificate` answers a server's request for a client certificate
+/// ([`crate::client_certificate`]).
 pub fn client_config(
     roots: &Arc<rustls::RootCertStore>,
     host: Option<String>,
     pins: Vec<[u8; 32]>,
     log: Arc<CertificateLog>,
+    client_certificate: Arc<dyn rustls::client::ResolvesClientCert>,
 ) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
@@ -284,7 +286,7 @@ pub fn client_config(
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_client_cert_resolver(client_certificate);
     Ok(config)
 }
 

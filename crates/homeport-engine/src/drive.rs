@@ -37,6 +37,11 @@ pub enum Answer {
     /// Trust the certificate of [`Decision::TrustCertificate`] for this account: `sha256` must be
     /// the fingerprint that was shown (the wizard then starts over and connects with it).
     TrustCertificate { sha256: String },
+    /// For [`Decision::ClientCertificate`]: present the client certificate in this PKCS#12 file
+    /// (opened with `password`) to the server that asked; the wizard then starts over with it.
+    /// A password that does not open the file is refused
+    /// ([`crate::client_certificate::ClientCertificateError::WrongPassword`]).
+    ClientCertificate { file: String, password: Secret },
     /// No: the wizard ends with the decision's refusal ([`Decision::declined`]).
     Decline,
 }
@@ -122,6 +127,9 @@ impl Wizard {
                 let Some(shown) = shown else { return Err(ConnectError::CertificateNotShown) };
                 // As shown (the engine's spelling), so the account stores one form of it.
                 self.trust_certificate(&shown)?;
+            }
+            Answer::ClientCertificate { file, password } => {
+                self.use_client_certificate(std::path::Path::new(&file), &password)?
             }
             Answer::Decline => {
                 return Err(match self.pending() {

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::address::{AddressError, Origin};
 use crate::certificate::{CertificateInfo, CertificateProblem};
+use crate::client_certificate::ClientCertificateError;
 use crate::redirect::RedirectRefusal;
 use crate::report::{ErrorCode, ErrorReason, ErrorReport};
 use crate::store::StoreError;
@@ -42,6 +43,17 @@ pub enum ConnectError {
     CertificateChanged { url: String, certificate: Box<CertificateInfo> },
     #[error("the certificate of {url} {}: {detail}", problem_words(.problem))]
     CertificateInvalid { url: String, problem: CertificateProblem, certificate: Box<CertificateInfo>, detail: String },
+    /// The server asks for a client certificate (mutual TLS) and none is set for it: the wizard
+    /// asks for one ([`crate::Decision::ClientCertificate`]). `server` is its `host:port`,
+    /// `issuers` the authorities it said it accepts certificates from (may be empty).
+    #[error("{server} asks for a client certificate (mutual TLS), and none is set for it")]
+    ClientCertificateRequired { url: String, server: String, issuers: Vec<String> },
+    /// The client certificate was presented and the server did not accept it.
+    #[error("{server} did not accept the client certificate {subject}: {reason}")]
+    ClientCertificateRefused { url: String, server: String, subject: String, reason: String },
+    /// The certificate file gives no identity: a wrong password, not a PKCS#12 file, no key.
+    #[error(transparent)]
+    ClientCertificate(#[from] ClientCertificateError),
     #[error("{}", not_ready_message(.server, *.reason))]
     ServerNotReady { server: String, reason: NotReady },
     #[error("{origin} did not accept the user name or password for {user}")]
@@ -130,7 +142,10 @@ impl ConnectError {
             ConnectError::Tls { .. }
             | ConnectError::CertificateUntrusted { .. }
             | ConnectError::CertificateChanged { .. }
-            | ConnectError::CertificateInvalid { .. } => ErrorCode::Tls,
+            | ConnectError::CertificateInvalid { .. }
+            | ConnectError::ClientCertificateRequired { .. }
+            | ConnectError::ClientCertificateRefused { .. } => ErrorCode::Tls,
+            ConnectError::ClientCertificate(_) => ErrorCode::BadInput,
             ConnectError::AuthFailed { .. }
             | ConnectError::CredentialsRequired { .. }
             | ConnectError::UnsupportedAuth { .. } => ErrorCode::AuthFailed,
@@ -180,6 +195,19 @@ impl ConnectError {
             }
             ConnectError::CertificateInvalid { url, problem, certificate, .. } => {
                 json!({ "url": url, "reason": problem, "certificate": certificate })
+            }
+            ConnectError::ClientCertificateRequired { url, server, issuers } => {
+                json!({ "url": url, "server": server, "reason": "client_certificate_required", "issuers": issuers })
+            }
+            ConnectError::ClientCertificateRefused { url, server, subject, .. } => {
+                json!({ "url": url, "server": server, "reason": "client_certificate_refused", "subject": subject })
+            }
+            ConnectError::ClientCertificate(error) => {
+                let reason = match error {
+                    ClientCertificateError::WrongPassword { .. } => "client_certificate_password",
+                    _ => "client_certificate_file",
+                };
+                json!({ "file": error.file(), "reason": reason })
             }
             ConnectError::ServerNotReady { server, reason } => json!({ "server": server, "reason": reason }),
             // The UI shows the login form again on this reason.
@@ -240,6 +268,12 @@ impl ConnectError {
                 CertificateProblem::WeakSignature => ErrorReason::WeakSignature,
                 CertificateProblem::Other => ErrorReason::CertificateInvalid,
             },
+            ConnectError::ClientCertificateRequired { .. } => ErrorReason::ClientCertificateRequired,
+            ConnectError::ClientCertificateRefused { .. } => ErrorReason::ClientCertificateRefused,
+            ConnectError::ClientCertificate(ClientCertificateError::WrongPassword { .. }) => {
+                ErrorReason::ClientCertificatePassword
+            }
+            ConnectError::ClientCertificate(_) => ErrorReason::ClientCertificateFile,
             ConnectError::ServerNotReady { reason, .. } => match reason {
                 NotReady::Maintenance => ErrorReason::Maintenance,
                 NotReady::NeedsDbUpgrade => ErrorReason::NeedsDbUpgrade,

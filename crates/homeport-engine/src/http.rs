@@ -2,8 +2,7 @@
 //! and bounded bodies on every request, every exchange recorded in the [`Trace`] with secrets
 //! redacted.
 
-use std::collections::HashSet;
-use std::error::Error as _;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -13,8 +12,14 @@ use url::Url;
 
 use std::sync::Arc;
 
+use self::client_auth::Refusal;
+use self::failure::{
+    environment_proxy_failed, proxy_failure, proxy_refused_credentials, root_cause, rustls_error, tls_failure,
+    ProxyFailure, ENVIRONMENT_PROXY_AUTH,
+};
 use crate::address::Origin;
 use crate::certificate::{self, CertificateLog, CertificatePin, CertificateProblem, Presented};
+use crate::client_certificate::{ClientCertificateLog, ClientIdentity, IdentityResolver};
 use crate::error::ConnectError;
 use crate::proxy::{self, ProxySettings};
 use crate::redact::redact_header;
@@ -36,6 +41,9 @@ pub struct HttpConfig {
     /// The person's own proxy, for every request, loopback included. `None`: the environment's
     /// proxies (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), never for loopback.
     pub proxy: Option<ProxySettings>,
+    /// The person's client certificate (mutual TLS), presented to its servers only
+    /// ([`ClientIdentity::servers`]); every other server that asks for one is told there is none.
+    pub client_identity: Option<ClientIdentity>,
 }
 
 impl Default for HttpConfig {
@@ -47,6 +55,7 @@ impl Default for HttpConfig {
             extra_root_certificates: Vec::new(),
             pinned_certificates: Vec::new(),
             proxy: None,
+            client_identity: None,
         }
     }
 }
@@ -210,15 +219,19 @@ pub enum Followed {
 
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    /// For every server without pins: the system's trust (and the extra roots) only.
+    /// For every server without pins or a client certificate: the system's trust (and the
+    /// extra roots) only, and no certificate of the person's.
     client: reqwest::Client,
-    /// One client per pinned `host:port`, whose verifier holds that server's pins only: rustls
-    /// tells a verifier the server's name, not its port, so the port is chosen here.
-    pinned: Arc<std::collections::HashMap<String, reqwest::Client>>,
+    /// One client per `host:port` with pins or the client certificate: its verifier holds that
+    /// server's pins only, its resolver presents the certificate there only. rustls tells a
+    /// verifier the server's name but not its port, and a resolver neither, so they are chosen here.
+    by_server: Arc<HashMap<String, reqwest::Client>>,
     config: HttpConfig,
     trace: Trace,
     /// What the certificate verifier saw fail, for typed TLS errors and the trust decision.
     certificates: Arc<CertificateLog>,
+    /// Servers that asked for a client certificate, for [`ConnectError::ClientCertificateRequired`].
+    asked: Arc<ClientCertificateLog>,
 }
 
 /// Names under `localhost` are loopback and never go to DNS (RFC 6761 §6.3) — so
@@ -244,51 +257,83 @@ impl reqwest::dns::Resolve for LocalhostFirst {
 /// The client for the default configuration, built once: loading the system's trusted roots
 /// costs more than a whole loopback connection, and clients are cheap to clone (they share a
 /// connection pool, which a load test of many wizards wants too).
-static DEFAULT_CLIENT: std::sync::OnceLock<(reqwest::Client, Arc<CertificateLog>)> = std::sync::OnceLock::new();
+static DEFAULT_CLIENT: std::sync::OnceLock<(reqwest::Client, Arc<CertificateLog>, Arc<ClientCertificateLog>)> =
+    std::sync::OnceLock::new();
 
 impl HttpClient {
     pub fn new(config: HttpConfig, trace: Trace) -> Result<Self, ConnectError> {
         let is_default = config.extra_root_certificates.is_empty()
             && config.pinned_certificates.is_empty()
             && config.proxy.is_none()
+            && config.client_identity.is_none()
             && config.connect_timeout == HttpConfig::default().connect_timeout
             && config.timeout == HttpConfig::default().timeout;
-        if let (true, Some((client, certificates))) = (is_default, DEFAULT_CLIENT.get()) {
-            let pinned = Arc::default();
+        if let (true, Some((client, certificates, asked))) = (is_default, DEFAULT_CLIENT.get()) {
             return Ok(HttpClient {
                 client: client.clone(),
-                pinned,
+                by_server: Arc::default(),
                 config,
                 trace,
                 certificates: certificates.clone(),
+                asked: asked.clone(),
             });
         }
         let certificates = Arc::new(CertificateLog::default());
+        let asked = Arc::new(ClientCertificateLog::default());
         let setup = |reason: String| ConnectError::Tls {
             url: String::new(),
             reason: format!("the HTTP client could not be set up: {reason}"),
         };
         let roots = certificate::trust_roots(&config.extra_root_certificates).map_err(setup)?;
-        let client = Self::build(&config, &roots, None, certificates.clone())?;
-        let mut pinned = std::collections::HashMap::new();
-        for pin in &config.pinned_certificates {
-            if pinned.contains_key(&pin.authority) || pin.authority.is_empty() {
+        let logs = (certificates.clone(), asked.clone());
+        let client = Self::build(&config, &roots, None, None, logs.clone())?;
+        let identity = config.client_identity.as_ref();
+        let mut servers: Vec<&str> = config.pinned_certificates.iter().map(|pin| pin.authority.as_str()).collect();
+        servers.extend(identity.iter().flat_map(|identity| identity.servers.iter().map(String::as_str)));
+        let mut by_server = HashMap::new();
+        for server in servers {
+            if by_server.contains_key(server) || server.is_empty() {
                 continue;
             }
             let pins: Vec<&CertificatePin> =
-                config.pinned_certificates.iter().filter(|p| p.authority == pin.authority).collect();
-            let client = Self::build(&config, &roots, Some(&pins), certificates.clone())?;
-            pinned.insert(pin.authority.clone(), client);
+                config.pinned_certificates.iter().filter(|p| p.authority == server).collect();
+            let presented = identity.filter(|identity| identity.is_for(server));
+            let client = Self::build(&config, &roots, Some((server, &pins)), presented, logs.clone())?;
+            by_server.insert(server.to_owned(), client);
         }
         if is_default {
-            let _ = DEFAULT_CLIENT.set((client.clone(), certificates.clone()));
+            let _ = DEFAULT_CLIENT.set((client.clone(), certificates.clone(), asked.clone()));
         }
-        Ok(HttpClient { client, pinned: Arc::new(pinned), config, trace, certificates })
+        Ok(HttpClient { client, by_server: Arc::new(by_server), config, trace, certificates, asked })
     }
 
-    /// The client for `url`: the one holding its `host:port`'s pins, or the one without pins.
+    /// The client for `url`: the one for its `host:port` (its pins, the client certificate), or
+    /// the one for every other server.
     fn client_for(&self, url: &Url) -> &reqwest::Client {
-        certificate::authority(url).and_then(|authority| self.pinned.get(&authority)).unwrap_or(&self.client)
+        certificate::authority(url).and_then(|authority| self.by_server.get(&authority)).unwrap_or(&self.client)
+    }
+
+    /// The same client presenting `identity` (to its servers), recording into the same trace.
+    pub fn with_client_identity(&self, identity: ClientIdentity) -> Result<Self, ConnectError> {
+        let config = HttpConfig { client_identity: Some(identity), ..self.config.clone() };
+        HttpClient::new(config, self.trace.clone())
+    }
+
+    /// The client certificate presented at `url`'s `host:port`, if any.
+    fn identity_for(&self, url: &Url) -> Option<&ClientIdentity> {
+        let server = certificate::authority(url)?;
+        self.config.client_identity.as_ref().filter(|identity| identity.is_for(&server))
+    }
+
+    /// How a server that wants a client certificate said so, for `url`.
+    fn refusal<'a>(&'a self, url: &'a Url, asked_before: u64) -> Refusal<'a> {
+        Refusal {
+            url,
+            server: certificate::authority(url).unwrap_or_default(),
+            presented: self.identity_for(url).map(|identity| identity.certificate.subject.as_str()),
+            asked: self.asked.asked() != asked_before,
+            issuers: self.asked.issuers(),
+        }
     }
 
     /// The same client trusting `pins` as well (the person trusted a certificate), recording into
@@ -307,17 +352,19 @@ impl HttpClient {
         &self.config
     }
 
-    /// A reqwest client; with `pins` (all for one `host:port`), one that trusts them there.
+    /// A reqwest client; for one `host:port` (`server`), one that trusts its pins there and
+    /// presents `identity` there.
     fn build(
         config: &HttpConfig,
         roots: &Arc<rustls::RootCertStore>,
-        pins: Option<&[&CertificatePin]>,
-        certificates: Arc<CertificateLog>,
+        server: Option<(&str, &[&CertificatePin])>,
+        identity: Option<&ClientIdentity>,
+        (certificates, asked): (Arc<CertificateLog>, Arc<ClientCertificateLog>),
     ) -> Result<reqwest::Client, ConnectError> {
         let setup = |reason: String| ConnectError::Tls { url: String::new(), reason };
         let mut digests = Vec::new();
         let mut host = None;
-        for pin in pins.unwrap_or_default() {
+        for pin in server.map(|(_, pins)| pins).unwrap_or_default() {
             digests.push(
                 certificate::parse_fingerprint(&pin.sha256)
                     .ok_or_else(|| setup(format!("{:?} is not a SHA-256 fingerprint", pin.sha256)))?,
@@ -325,7 +372,8 @@ impl HttpClient {
             // `host:port` → host (an IPv6 host keeps its brackets until the verifier compares).
             host = pin.authority.rsplit_once(':').map(|(host, _)| host.to_owned());
         }
-        let tls = certificate::client_config(roots, host, digests, certificates)
+        let resolver = Arc::new(IdentityResolver::new(identity, asked));
+        let tls = certificate::client_config(roots, host, digests, certificates, resolver)
             .map_err(|reason| setup(format!("the HTTP client could not be set up: {reason}")))?;
         let mut builder = reqwest::Client::builder();
         // Adding any proxy turns off reqwest's own reading of the environment, so the manual
@@ -399,6 +447,7 @@ impl HttpClient {
 
     async fn exchange(&self, request: &HttpRequest, exchange: &mut Exchange) -> Result<HttpResponse, ConnectError> {
         let client = self.client_for(&request.url);
+        let asked_before = self.asked.asked();
         let mut builder = client.request(request.method.clone(), request.url.clone());
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
@@ -413,9 +462,9 @@ impl HttpClient {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let built = builder.build().map_err(|e| self.classify(&request.url, &e))?;
+        let built = builder.build().map_err(|e| self.classify(&request.url, &e, asked_before))?;
         exchange.request_headers = recorded_headers(built.headers());
-        let mut response = client.execute(built).await.map_err(|e| self.classify(&request.url, &e))?;
+        let mut response = client.execute(built).await.map_err(|e| self.classify(&request.url, &e, asked_before))?;
         exchange.status = Some(response.status().as_u16());
         exchange.response_headers = recorded_headers(response.headers());
         if response.status() == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
@@ -431,11 +480,14 @@ impl HttpClient {
             return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&request.url, &e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&request.url, &e, asked_before))? {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);
+        }
+        if let Some(refusal) = self.refusal(&request.url, asked_before).of_answer(response.status().as_u16(), &body) {
+            return Err(refusal);
         }
         Ok(HttpResponse {
             url: request.url.clone(),
@@ -484,7 +536,12 @@ impl HttpClient {
         }
     }
 
-    fn classify(&self, url: &Url, error: &reqwest::Error) -> ConnectError {
+    fn classify(&self, url: &Url, error: &reqwest::Error, asked_before: u64) -> ConnectError {
+        // Before the certificate checks: a refused client certificate fails the handshake too,
+        // and the server's own certificate was fine then.
+        if let Some(refusal) = self.refusal(url, asked_before).of_failure(rustls_error(error).as_ref()) {
+            return refusal;
+        }
         if let Some(reason) = tls_failure(error) {
             let presented = url.host_str().and_then(|host| self.certificates.presented(host.trim_matches(['[', ']'])));
             let url = url.to_string();
@@ -531,62 +588,6 @@ impl HttpClient {
     }
 }
 
-const ENVIRONMENT_PROXY_AUTH: &str =
-    "it asks for a user name and password (HTTP 407); put them in the variable's URL (http://user:password@host:port)";
-
-fn environment_proxy_failed(url: &Url, reason: String) -> ConnectError {
-    ConnectError::ProxyFailed {
-        proxy: "from the environment (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) or GNOME's proxy settings".into(),
-        url: url.to_string(),
-        reason,
-    }
-}
-
-fn proxy_refused_credentials(manual: &ProxySettings, url: &Url) -> ConnectError {
-    let reason = if manual.user.is_some() {
-        "it did not accept the proxy user name or password (HTTP 407)"
-    } else {
-        "it asks for a user name and password (HTTP 407)"
-    };
-    ConnectError::ProxyFailed { proxy: manual.display(), url: url.to_string(), reason: reason.into() }
-}
-
-enum ProxyFailure {
-    AuthRequired,
-    Other(String),
-}
-
-/// What went wrong at the proxy, in words: hyper-util's tunnel and SOCKS errors say "tunnel
-/// error: …" and "SOCKS error: …", the innermost cause says the rest ("Connection refused").
-fn proxy_failure(error: &reqwest::Error) -> ProxyFailure {
-    let mut chain = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push(cause.to_string());
-        source = cause.source();
-    }
-    if chain.iter().any(|message| message.contains("proxy authorization required")) {
-        return ProxyFailure::AuthRequired;
-    }
-    let mut root = root_cause(error);
-    if root.ends_with("failed to create underlying connection") {
-        // hyper-util's SOCKS connector drops the io::Error ("Connection refused") behind this.
-        root = format!("{root} (the connection to the proxy failed: is it running at that address?)");
-    }
-    if root.ends_with("tunnel error: unsuccessful") {
-        // hyper-util drops the proxy's status line; these are the causes a person can act on.
-        root = format!(
-            "{root} (the proxy refused to open a tunnel: wrong proxy credentials, a port it does not allow, or it could not reach the server)"
-        );
-    }
-    let reason = match chain.iter().find(|m| m.to_ascii_lowercase().contains("socks") || m.contains("tunnel error")) {
-        Some(step) if !step.contains(&root) && !root.contains(step.as_str()) => format!("{step}: {root}"),
-        Some(step) if step.contains(&root) => step.clone(),
-        _ => root,
-    };
-    ProxyFailure::Other(reason)
-}
-
 fn retarget(mut request: HttpRequest, hop: &Hop) -> HttpRequest {
     request.url = hop.to.clone();
     request.method = hop.method.clone();
@@ -609,39 +610,11 @@ fn recorded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn tls_failure(error: &reqwest::Error) -> Option<String> {
-    error.source().and_then(find_tls_error)
-}
-
-/// Looks through the cause chain for a rustls error. `io::Error::source()` skips the error it
-/// wraps (tokio-rustls wraps rustls' error in one io::Error, hyper in another), so each io::Error
-/// is opened explicitly.
-fn find_tls_error(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
-    if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-        return Some(tls.to_string());
-    }
-    if let Some(inner) = cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-        if let Some(found) = find_tls_error(inner) {
-            return Some(found);
-        }
-    }
-    cause.source().and_then(find_tls_error)
-}
-
-/// The innermost cause reads best: "Connection refused (os error 111)".
-fn root_cause(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message = cause.to_string();
-        source = cause.source();
-    }
-    message
-}
-
 fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
+mod client_auth;
+mod failure;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ pub mod account;
 pub mod address;
 pub mod admin_config;
 pub mod certificate;
+pub mod client_certificate;
 pub mod drive;
 pub mod error;
 pub mod http;

@@ -3,6 +3,7 @@
 
 use crate::account::{Account, AuthMethod};
 use crate::address::Origin;
+use crate::client_certificate::ClientIdentity;
 use crate::error::ConnectError;
 use crate::report::{ErrorCode, ErrorReport};
 use crate::store::{AccountStore, StoreError};
@@ -99,7 +100,21 @@ pub async fn reverify(store: &AccountStore, id: &str, options: ReverifyOptions) 
     let (reading, id) = (store.clone(), id.to_owned());
     let (stored, secret) = blocking(move || Ok((reading.get(&id)?, reading.secret(&id)?))).await?;
     let failed = |error| ReverifyError::Connect { account: Box::new(stored.clone()), error };
-    let mut wizard = Wizard::for_account(&stored, secret, options.wizard).map_err(failed)?;
+    let mut wizard_options = options.wizard;
+    // The certificate is read again from its file, with the password from the keyring: the
+    // file may have been replaced by a renewed one (its new subject and fingerprint are stored).
+    let certificate_password = match &stored.client_certificate {
+        None => None,
+        Some(certificate) => {
+            let (reading, id) = (store.clone(), stored.id.clone());
+            let password = blocking(move || reading.client_certificate_password(&id)).await?;
+            let identity = ClientIdentity::load(std::path::Path::new(&certificate.file), &password)
+                .map_err(|error| failed(error.into()))?;
+            wizard_options.http.client_identity = Some(identity);
+            Some(password)
+        }
+    };
+    let mut wizard = Wizard::for_account(&stored, secret, wizard_options).map_err(failed)?;
     for origin in options.approve {
         wizard.approve_origin(origin);
     }
@@ -121,7 +136,8 @@ pub async fn reverify(store: &AccountStore, id: &str, options: ReverifyOptions) 
     account.created_at = stored.created_at;
     let (writing, saved, secret, previous_id) = (store.clone(), account.clone(), connected.secret, stored.id.clone());
     // A permanent redirect may have moved the account to another instance (a new id).
-    blocking(move || writing.update(&previous_id, &saved, &secret)).await?;
+    blocking(move || writing.update_with_certificate(&previous_id, &saved, &secret, certificate_password.as_ref()))
+        .await?;
     Ok(Reverified { account, previous: stored, round_trips: connected.round_trips })
 }
 
@@ -184,6 +200,17 @@ pub async fn remove(store: &AccountStore, id: &str, http: crate::http::HttpConfi
         AuthMethod::MatrixOAuth => Some(Revoked::OauthTokens),
         AuthMethod::Basic | AuthMethod::Oidc => None,
     };
+    let mut http = http;
+    if let (None, Some(certificate)) = (&http.client_identity, &account.client_certificate) {
+        // Best effort: without its certificate the server refuses, and the revocation says so.
+        let (reading, owned) = (store.clone(), id.to_owned());
+        let password = tokio::task::spawn_blocking(move || reading.client_certificate_password(&owned)).await;
+        if let Ok(Ok(password)) = password {
+            http.client_identity = ClientIdentity::load(std::path::Path::new(&certificate.file), &password)
+                .ok()
+                .map(|identity| with_servers(identity, &account));
+        }
+    }
     let revocation = match (what, secret) {
         (None, _) => None,
         (Some(what), Ok(secret)) => Some(revoke(&account, what, secret, http).await),
@@ -244,6 +271,18 @@ async fn delete_app_password(
         Ok(response) => Err(format!("the server answered HTTP {} instead of 200", response.status)),
         Err(error) => Err(error.to_string()),
     }
+}
+
+/// `identity` for the account's servers (as [`Wizard::for_account`] does for a re-verify).
+fn with_servers(mut identity: ClientIdentity, account: &Account) -> ClientIdentity {
+    let stored = account.client_certificate.iter().flat_map(|certificate| certificate.servers.iter().cloned());
+    let own = [&account.server_url, &account.instance_url]
+        .into_iter()
+        .filter_map(|url| crate::certificate::authority(url.as_url()));
+    for server in stored.chain(own) {
+        identity.add_server(&server);
+    }
+    identity
 }
 
 /// The blocking store work stopped (a panic): an I/O error of the store's folder.

@@ -67,6 +67,15 @@ pub enum ErrorReason {
     WeakSignature,
     /// `tls`: any other reason the certificate is not valid (`detail.reason` says `other`).
     CertificateInvalid,
+    /// `tls`: the server asks for a client certificate and none is set for it.
+    ClientCertificateRequired,
+    /// `tls`: the server did not accept the client certificate presented.
+    ClientCertificateRefused,
+    /// `bad_input`: the password does not open the certificate file (the page asks again).
+    ClientCertificatePassword,
+    /// `bad_input`: the certificate file cannot be used (missing, not PKCS#12, no key): the page
+    /// asks for another.
+    ClientCertificateFile,
     /// `server_not_ready`: maintenance mode.
     Maintenance,
     /// `server_not_ready`: the database needs an upgrade.

@@ -151,6 +151,15 @@ impl AccountStore {
         Ok(self.list()?.into_iter().find(|a| a.id == id))
     }
 
+    /// The password of the account's client certificate (its own keyring entry).
+    pub fn client_certificate_password(&self, id: &str) -> Result<Secret, StoreError> {
+        match keyring_entry(&client_certificate_entry(id))?.get_password() {
+            Ok(secret) => Ok(Secret::new(secret)),
+            Err(keyring::Error::NoEntry) => Err(StoreError::SecretMissing { id: id.to_owned() }),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+
     pub fn secret(&self, id: &str) -> Result<Secret, StoreError> {
         match keyring_entry(id)?.get_password() {
             Ok(secret) => Ok(Secret::new(secret)),
@@ -165,10 +174,35 @@ impl AccountStore {
         self.update(&account.id, account, secret)
     }
 
+    /// [`AccountStore::save`], with the password of the account's client certificate, kept in a
+    /// keyring entry of its own (`<id>-client-certificate`). Without one, a password already
+    /// stored for it stays.
+    pub fn save_with_certificate(
+        &self,
+        account: &Account,
+        secret: &Secret,
+        certificate_password: Option<&Secret>,
+    ) -> Result<SaveOutcome, StoreError> {
+        self.update_with_certificate(&account.id, account, secret, certificate_password)
+    }
+
     /// Stores a re-verified account in place of `previous_id`. The id changes when the server
     /// moved the account permanently to another instance (ids follow the instance); the old
     /// keyring entry is removed then. With the same id this is [`AccountStore::save`].
     pub fn update(&self, previous_id: &str, account: &Account, secret: &Secret) -> Result<SaveOutcome, StoreError> {
+        self.update_with_certificate(previous_id, account, secret, None)
+    }
+
+    /// [`AccountStore::update`] with the client certificate's password
+    /// ([`AccountStore::save_with_certificate`]). An account without a client certificate loses
+    /// a password stored for one; one whose id changed takes it along.
+    pub fn update_with_certificate(
+        &self,
+        previous_id: &str,
+        account: &Account,
+        secret: &Secret,
+        certificate_password: Option<&Secret>,
+    ) -> Result<SaveOutcome, StoreError> {
         let _lock = self.lock()?;
         self.recover()?;
         let mut file = self.read()?;
@@ -178,6 +212,23 @@ impl AccountStore {
         }
         self.write_journal(&Journal { ids })?;
         if let Err(e) = keyring_entry(&account.id)?.set_password(secret.expose()) {
+            let _ = self.recover();
+            return Err(keyring_error(e));
+        }
+        let kept = match (certificate_password, &account.client_certificate) {
+            (_, None) => None,
+            (Some(password), Some(_)) => Some(password.clone()),
+            (None, Some(_)) => self.client_certificate_password(previous_id).ok(),
+        };
+        let entry = keyring_entry(&client_certificate_entry(&account.id))?;
+        let written = match &kept {
+            Some(password) => entry.set_password(password.expose()),
+            None => match entry.delete_credential() {
+                Err(keyring::Error::NoEntry) => Ok(()),
+                other => other,
+            },
+        };
+        if let Err(e) = written {
             let _ = self.recover();
             return Err(keyring_error(e));
         }
@@ -208,7 +259,7 @@ impl AccountStore {
             return Err(e);
         }
         if previous_id != account.id {
-            delete_secret(previous_id)?;
+            delete_account_secrets(previous_id)?;
         }
         self.remove_journal()?;
         Ok(outcome)
@@ -228,7 +279,7 @@ impl AccountStore {
             let _ = self.recover();
             return Err(e);
         }
-        delete_secret(id)?;
+        delete_account_secrets(id)?;
         self.remove_journal()?;
         Ok(account)
     }
@@ -246,7 +297,7 @@ impl AccountStore {
         };
         let file = self.read()?;
         for id in journal.ids.iter().filter(|id| !file.accounts.iter().any(|a| &a.id == *id)) {
-            delete_secret(id)?;
+            delete_account_secrets(id)?;
         }
         for tmp in [ACCOUNTS_FILE, JOURNAL_FILE] {
             let _ = fs::remove_file(self.temp_path(tmp));
@@ -362,6 +413,18 @@ pub(crate) fn delete_secret(id: &str) -> Result<(), StoreError> {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(keyring_error(e)),
     }
+}
+
+/// Removes an account's keyring entries: its secret and its client certificate's password.
+fn delete_account_secrets(id: &str) -> Result<(), StoreError> {
+    delete_secret(id)?;
+    delete_secret(&client_certificate_entry(id))
+}
+
+/// The keyring entry of an account's client certificate password (registered clients' are
+/// `oidc-client-<hex>`: no clash).
+fn client_certificate_entry(id: &str) -> String {
+    format!("{id}-client-certificate")
 }
 
 pub(crate) fn keyring_entry(id: &str) -> Result<keyring::Entry, StoreError> {

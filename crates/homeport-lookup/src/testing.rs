@@ -1,6 +1,7 @@
 //! Test helpers (cargo feature `testing`, and this crate's own tests): a server on loopback, clients like the
 //! engine's, an OIDC code flow. They panic on anything unexpected, as test code does; not for production code.
 
+pub mod mtls;
 pub mod real_flow;
 mod real_idp;
 mod real_synapse;

@@ -83,6 +83,10 @@ export function nextAction(page: Page, script: AutopilotScript, error: ErrorRepo
     case "trust":
       // A scenario's own lookup server is trusted up front; any other certificate is refused, as headless.
       return { action: "decline" };
+    case "client-certificate":
+      // A scenario's client_cert is presented up front to the server it names; another server that
+      // asks is declined, as headless for a scenario without one.
+      return { action: "decline" };
     default:
       // Verified, or back at the address (cancelled): the connection is over.
       return { action: "finish" };

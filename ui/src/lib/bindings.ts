@@ -123,6 +123,11 @@ export type Account = {
 	 *  [`Account::certificate_pins`] ties to this account's own servers.
 	 */
 	trusted_certificates?: CertificatePin[],
+	/**
+	 *  The client certificate (mutual TLS) the account presents, and where; its password is in
+	 *  the keyring, beside the account's secret (docs/security.md#client-certificates).
+	 */
+	client_certificate?: ClientCertificateRef | null,
 	/**  Seconds since the Unix epoch. */
 	created_at: number | null,
 	verified_at: number | null,
@@ -213,6 +218,13 @@ export type Answer =
  *  the fingerprint that was shown (the wizard then starts over and connects with it).
  */
 { answer: "trust_certificate"; sha256: string } | 
+/**
+ *  For [`Decision::ClientCertificate`]: present the client certificate in this PKCS#12 file
+ *  (opened with `password`) to the server that asked; the wizard then starts over with it.
+ *  A password that does not open the file is refused
+ *  ([`crate::client_certificate::ClientCertificateError::WrongPassword`]).
+ */
+{ answer: "client_certificate"; file: string; password: Secret } | 
 /**  No: the wizard ends with the decision's refusal ([`Decision::declined`]). */
 { answer: "decline" };
 
@@ -318,6 +330,22 @@ export type CertificatePin = {
 };
 
 /**
+ *  The certificate an account presents, as accounts.json keeps it: the file (read again at each
+ *  re-verify, its password in the keyring), what it is, and the `host:port`s it is presented to.
+ */
+export type ClientCertificateRef = {
+	/**  The PKCS#12 file, as an absolute path. */
+	file: string,
+	/**  The certificate's subject (`CN=alice, O=Example`). */
+	subject: string,
+	issuer: string,
+	/**  `AB:CD:…` of the certificate. */
+	sha256: string,
+	/**  The `host:port`s it is presented to (the account's servers that asked for it). */
+	servers: string[],
+};
+
+/**
  *  The start page's "Advanced: identity provider client", as typed: every field optional (empty:
  *  what Homeport chooses by itself). The shell turns it into the engine's client profile
  *  (docs/desktop.md#advanced-identity-provider-client).
@@ -384,7 +412,14 @@ resends: Resent; protocol: Protocol } |
  *  a private CA). Trusting it pins exactly this certificate for this account: answer with
  *  [`Wizard::trust_certificate`] and `certificate.sha256`.
  */
-{ decision: "trust_certificate"; url: string; certificate: CertificateInfo };
+{ decision: "trust_certificate"; url: string; certificate: CertificateInfo } | 
+/**
+ *  The server `server` (`host:port`) asks for a client certificate (mutual TLS) and none is
+ *  set for it: answer with [`crate::Answer::ClientCertificate`] (a PKCS#12 file and its
+ *  password; the wizard then starts over presenting it there), or decline. `issuers`: the
+ *  authorities the server accepts certificates from, as it said (may be empty).
+ */
+{ decision: "client_certificate"; url: string; server: string; issuers: string[] };
 
 /**
  *  The running embedded lookup server, as the demo page shows it: the ownCloud central server
@@ -589,6 +624,17 @@ export type ErrorReason =
 "weak_signature" | 
 /**  `tls`: any other reason the certificate is not valid (`detail.reason` says `other`). */
 "certificate_invalid" | 
+/**  `tls`: the server asks for a client certificate and none is set for it. */
+"client_certificate_required" | 
+/**  `tls`: the server did not accept the client certificate presented. */
+"client_certificate_refused" | 
+/**  `bad_input`: the password does not open the certificate file (the page asks again). */
+"client_certificate_password" | 
+/**
+ *  `bad_input`: the certificate file cannot be used (missing, not PKCS#12, no key): the page
+ *  asks for another.
+ */
+"client_certificate_file" | 
 /**  `server_not_ready`: maintenance mode. */
 "maintenance" | 
 /**  `server_not_ready`: the database needs an upgrade. */

@@ -25,6 +25,20 @@ export function explain(error: ErrorReport): Explanation {
             "Ask your administrators: the message names the file, the line and the key.",
         };
       }
+      if (error.reason === "client_certificate_password") {
+        return {
+          title: "The password does not open the certificate file",
+          hint: "Check the certificate file's password (it is not your account's password) and try again.",
+        };
+      }
+      if (error.reason === "client_certificate_file") {
+        return {
+          title: "The certificate file cannot be used",
+          hint:
+            "Choose a PKCS#12 file (.p12 or .pfx) that holds your certificate together with its private key, " +
+            "as your administrator gave it to you.",
+        };
+      }
       return {
         title: "That address does not look right",
         hint: "Type a server address such as https://cloud.example.com, or an account such as alice@example.com.",
@@ -174,6 +188,20 @@ export function explain(error: ErrorReport): Explanation {
  */
 function explainCertificate(error: ErrorReport): Explanation {
   switch (error.reason) {
+    case "client_certificate_required":
+      return {
+        title: "The server asks for a client certificate",
+        hint:
+          "It lets in only computers that present a certificate (mutual TLS), and none was given. Ask its " +
+          "administrator for your certificate file (.p12 or .pfx), then connect again and choose it.",
+      };
+    case "client_certificate_refused":
+      return {
+        title: "The server did not accept your certificate",
+        hint:
+          "Your client certificate was presented, and the server refused it (another authority, expired, or " +
+          "revoked). Ask its administrator which certificate it accepts.",
+      };
     case "changed":
       return {
         title: "Warning: the server's certificate has changed",

@@ -8,6 +8,7 @@ export type BrowserDecision = Extract<Decision, { decision: "open_browser" }>;
 export type ConfirmUserDecision = Extract<Decision, { decision: "confirm_user" }>;
 export type ChooseInstanceDecision = Extract<Decision, { decision: "choose_instance" }>;
 export type TrustDecision = Extract<Decision, { decision: "trust_certificate" }>;
+export type ClientCertificateDecision = Extract<Decision, { decision: "client_certificate" }>;
 
 export type Page =
   | { name: "address" }
@@ -18,6 +19,7 @@ export type Page =
   | { name: "confirm-user"; decision: ConfirmUserDecision }
   | { name: "choose-instance"; decision: ChooseInstanceDecision }
   | { name: "trust"; decision: TrustDecision }
+  | { name: "client-certificate"; decision: ClientCertificateDecision }
   | { name: "verified"; verified: Verified }
   | { name: "server-check"; address: string }
   | { name: "accounts" };
@@ -40,6 +42,8 @@ export function pageForOutcome(outcome: WizardOutcome): Page {
       return { name: "choose-instance", decision };
     case "trust_certificate":
       return { name: "trust", decision };
+    case "client_certificate":
+      return { name: "client-certificate", decision };
   }
 }
 
@@ -49,6 +53,10 @@ export function pageForOutcome(outcome: WizardOutcome): Page {
  */
 export function pageAfterError(current: Page, error: ErrorReport, login: LoginDecision | null, address: string): Page {
   switch (error.code) {
+    case "bad_input":
+      // A wrong password or an unusable file: the certificate page stays, with what was typed.
+      if (current.name === "client-certificate" && isCertificateFileError(error)) return current;
+      return { name: "address" };
     case "cancelled":
       // The step was aborted and its wizard dropped: start again from the (kept) address.
       return current.name === "accounts" ? current : { name: "address" };
@@ -61,6 +69,25 @@ export function pageAfterError(current: Page, error: ErrorReport, login: LoginDe
       return current.name === "verified" ? current : { name: "address" };
     default:
       return { name: "address" };
+  }
+}
+
+/** The password does not open the certificate file, or the file is unusable: ask again on the page. */
+export function isCertificateFileError(error: ErrorReport): boolean {
+  return error.reason === "client_certificate_password" || error.reason === "client_certificate_file";
+}
+
+/**
+ * A path typed or pasted into the certificate field: a `file://` URI (what a file manager copies)
+ * becomes its path; anything else is kept as typed, trimmed.
+ */
+export function certificatePath(typed: string): string {
+  const text = typed.trim();
+  if (!text.startsWith("file://")) return text;
+  try {
+    return decodeURIComponent(new URL(text).pathname);
+  } catch {
+    return text;
   }
 }
 

@@ -17,6 +17,7 @@ import { client, clientSetting } from "./client.svelte";
 import { addEvent, stepTitle } from "./diagram";
 import type { TraceItem } from "./diagram";
 import {
+  certificatePath,
   addressProblem,
   CANCELLED_NOTICE,
   isMatrixLogin,
@@ -203,6 +204,16 @@ export async function decline() {
 export async function trustCertificate(sha256: string) {
   await step("Connecting with the trusted certificate…", (id) =>
     commands.wizardAnswer({ answer: "trust_certificate", sha256 }, id),
+  );
+}
+
+/**
+ * "Use this certificate": the PKCS#12 file at `file` (a path on this computer) opened with its
+ * password; the wizard connects again presenting it to the server that asked.
+ */
+export async function useClientCertificate(file: string, password: string) {
+  await step("Connecting with your certificate…", (id) =>
+    commands.wizardAnswer({ answer: "client_certificate", file: certificatePath(file), password }, id),
   );
 }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod certificates;
+mod client_certificates;
 mod matrix;
 mod nextcloud;
 mod oidc;

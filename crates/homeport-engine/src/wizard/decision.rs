@@ -93,6 +93,11 @@ pub enum Decision {
     /// a private CA). Trusting it pins exactly this certificate for this account: answer with
     /// [`Wizard::trust_certificate`] and `certificate.sha256`.
     TrustCertificate { url: String, certificate: crate::certificate::CertificateInfo },
+    /// The server `server` (`host:port`) asks for a client certificate (mutual TLS) and none is
+    /// set for it: answer with [`crate::Answer::ClientCertificate`] (a PKCS#12 file and its
+    /// password; the wizard then starts over presenting it there), or decline. `issuers`: the
+    /// authorities the server accepts certificates from, as it said (may be empty).
+    ClientCertificate { url: String, server: String, issuers: Vec<String> },
 }
 
 impl Decision {
@@ -117,6 +122,11 @@ impl Decision {
             Decision::TrustCertificate { url, certificate } => {
                 ConnectError::CertificateUntrusted { url: url.clone(), certificate: Box::new(certificate.clone()) }
             }
+            Decision::ClientCertificate { url, server, issuers } => ConnectError::ClientCertificateRequired {
+                url: url.clone(),
+                server: server.clone(),
+                issuers: issuers.clone(),
+            },
         }
     }
 }
@@ -135,6 +145,9 @@ pub struct Connected {
     /// status.php of the server that was asked first.
     pub server: ServerStatus,
     pub capabilities: Capabilities,
+    /// The password of the account's client certificate ([`Account::client_certificate`]), for
+    /// the keyring beside [`Connected::secret`].
+    pub client_certificate_password: Option<Secret>,
     /// PNG bytes, or None: show initials.
     pub avatar: Option<Vec<u8>>,
     pub redirects: Vec<Hop>,

@@ -108,6 +108,12 @@ impl Wizard {
     pub fn new(input: &str, options: WizardOptions) -> Result<Self, ConnectError> {
         let address = Address::parse(input)?;
         let server = address.server()?;
+        let mut options = options;
+        if let Some(identity) = options.http.client_identity.as_mut().filter(|identity| identity.servers.is_empty()) {
+            // A certificate given up front (`--client-cert`) is for the server typed; another
+            // server that asks on the way is a decision of its own.
+            identity.add_server(&crate::certificate::authority(server.as_url()).unwrap_or_default());
+        }
         let trace = Trace::new(options.observer);
         let tenant = options
             .tenant_profiles
@@ -150,6 +156,17 @@ impl Wizard {
         // The certificates trusted for this account, and only those, are trusted again.
         // Each at the host:port it was trusted at (docs/security.md).
         options.http.pinned_certificates.extend(account.certificate_pins());
+        // The client certificate (loaded by the caller, ops::reverify) goes to the servers it was
+        // presented to, and the account's own servers.
+        if let (Some(identity), Some(stored)) = (options.http.client_identity.as_mut(), &account.client_certificate) {
+            for server in stored.servers.iter().cloned().chain(
+                [&account.server_url, &account.instance_url]
+                    .into_iter()
+                    .filter_map(|url| crate::certificate::authority(url.as_url())),
+            ) {
+                identity.add_server(&server);
+            }
+        }
         let mut wizard = Wizard::new(&account.entered_address, options)?;
         // Plain http to these was allowed when the account was added (each origin asked for).
         for stored in [&account.server_url, &account.instance_url] {
@@ -294,6 +311,29 @@ impl Wizard {
         Ok(())
     }
 
+    /// Answers [`Decision::ClientCertificate`]: the identity in `file` (PKCS#12, opened with
+    /// `password`) is presented to the server that asked (the typed server's, if no such decision
+    /// is pending) and to the servers an earlier certificate was for; the wizard starts over with
+    /// it. One certificate per account: a new file replaces the one given before.
+    pub fn use_client_certificate(&mut self, file: &std::path::Path, password: &Secret) -> Result<(), ConnectError> {
+        let server = match &self.pending {
+            Some(Decision::ClientCertificate { server, .. }) => server.clone(),
+            _ => crate::certificate::authority(self.server.as_url()).unwrap_or_default(),
+        };
+        let mut identity = crate::client_certificate::ClientIdentity::load(file, password)?;
+        for earlier in self.http.config().client_identity.iter().flat_map(|identity| identity.servers.iter()) {
+            identity.add_server(earlier);
+        }
+        identity.add_server(&server);
+        self.http = self.http.with_client_identity(identity)?;
+        Ok(())
+    }
+
+    /// The password of the client certificate presented, for the keyring.
+    fn client_certificate_password(&self) -> Option<Secret> {
+        self.http.config().client_identity.as_ref().map(|identity| identity.password.clone())
+    }
+
     /// When a server offers both a password and a login in the browser (Matrix SSO), use the
     /// browser.
     pub fn prefer_browser_login(&mut self) {
@@ -332,6 +372,12 @@ impl Wizard {
             Err(ConnectError::CertificateUntrusted { url, certificate }) if self.restartable => {
                 self.phase = Phase::Discover;
                 return Ok(Step::Decide(Decision::TrustCertificate { url, certificate: *certificate }));
+            }
+            // Why restart: as for a certificate to trust, the server that asks may be met
+            // anywhere; with the certificate given, the run starts over and presents it there.
+            Err(ConnectError::ClientCertificateRequired { url, server, issuers }) if self.restartable => {
+                self.phase = Phase::Discover;
+                return Ok(Step::Decide(Decision::ClientCertificate { url, server, issuers }));
             }
             // Why restart here too: a plain-http origin may be met anywhere; once allowed, the
             // run starts over and goes there. An origin already allowed is not asked again.
@@ -401,6 +447,7 @@ impl Wizard {
             product: String::new(),
             version: String::new(),
             trusted_certificates: self.http.config().pinned_certificates.clone(),
+            client_certificate: self.http.config().client_identity.as_ref().map(|identity| identity.stored()),
             created_at: now,
             verified_at: now,
             tenant: None,
@@ -442,6 +489,7 @@ impl Wizard {
             secret,
             server,
             capabilities: Capabilities::default(),
+            client_certificate_password: self.client_certificate_password(),
             avatar: None,
             redirects,
             round_trips: trace.round_trips(),

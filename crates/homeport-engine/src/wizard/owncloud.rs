@@ -217,6 +217,7 @@ impl Wizard {
             secret: credentials.password,
             server: status,
             capabilities,
+            client_certificate_password: self.client_certificate_password(),
             avatar,
             redirects: chain.hops,
             round_trips: trace.round_trips(),

@@ -209,6 +209,7 @@ async fn a_certificate_trusted_at_one_host_and_port_is_asked_about_at_any_other(
     // or port: the pin does not vouch there.
     let mut account = homeport_engine::Account {
         trusted_certificates: vec![CertificatePin::at(server.central_url(), &certificate.sha256).expect("pin")],
+        client_certificate: None,
         ..stored_account(&server)
     };
     for elsewhere in [format!("https://localhost:{port}/"), server.instance_urls()["instance2"].to_string()] {
@@ -241,6 +242,7 @@ fn stored_account(server: &homeport_lookup::LookupServer) -> homeport_engine::Ac
         product: String::new(),
         version: String::new(),
         trusted_certificates: Vec::new(),
+        client_certificate: None,
         created_at: 0,
         verified_at: 0,
         tenant: None,

@@ -3,6 +3,7 @@
 
 mod callback;
 mod certificates;
+mod client_certificates;
 mod fuzzed;
 mod hostile;
 mod matrix;
