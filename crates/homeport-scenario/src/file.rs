@@ -13,6 +13,8 @@
 //! user = "test@instance2.com"
 //! password_env = "HOMEPORT_PASSWORD"   # or password = "secret" (lookup-server targets only)
 //! approve_redirect = ["${origin:instances.instance2}"]
+//! # client_cert = "alice.p12"         # a PKCS#12 client certificate (mutual TLS), relative to this file
+//! # client_cert_password_env = "HOMEPORT_CLIENT_CERT_PASSWORD"
 //!
 //! [expect]
 //! status = "connected"          # or "failed" with error_code = "policy_refused"
@@ -163,6 +165,13 @@ pub struct Connect {
     /// Go on when the provider logs in this user instead of `user`.
     #[serde(default)]
     pub continue_as: Option<String>,
+    /// A client certificate (mutual TLS): a PKCS#12 file, relative to the scenario file, presented
+    /// to the server typed and to any other server of the account that asks for one.
+    #[serde(default)]
+    pub client_cert: Option<String>,
+    /// The environment variable holding the certificate file's password (never written in the file).
+    #[serde(default)]
+    pub client_cert_password_env: Option<String>,
 }
 
 /// A port as a number (`8080`) or as text (`"8080"`, `"8000-8010"`, `"${…}"`).
@@ -257,6 +266,11 @@ impl Scenario {
         }
         if scenario.connect.client_secret_env.is_some() && scenario.connect.client_id.is_none() {
             return Err(unusable("client_secret_env needs client_id: a secret goes only with its client id"));
+        }
+        if scenario.connect.client_cert.is_some() != scenario.connect.client_cert_password_env.is_some() {
+            return Err(unusable(
+                "client_cert and client_cert_password_env go together: the certificate's password comes from the environment",
+            ));
         }
         if scenario.connect.tenant_pattern.is_some() != scenario.connect.tenant_issuer.is_some() {
             return Err(unusable("tenant_pattern and tenant_issuer go together"));
@@ -378,6 +392,20 @@ max_round_trips = 3
         assert_eq!(scenario.expect.status, ExpectedStatus::Connected);
         assert_eq!(scenario.expect.max_round_trips, Some(3));
         assert_eq!(scenario.connect.approve_redirect, ["${origin:instances.instance2}"]);
+    }
+
+    #[test]
+    fn a_client_certificate_comes_with_the_variable_of_its_password() {
+        let with = TEN_LINES.replace(
+            "password = \"secret\"",
+            "password = \"secret\"\nclient_cert = \"alice.p12\"\nclient_cert_password_env = \"P12_PASSWORD\"",
+        );
+        let scenario = Scenario::parse(Path::new("s.toml"), &with).expect("valid");
+        assert_eq!(scenario.connect.client_cert.as_deref(), Some("alice.p12"));
+        assert_eq!(scenario.connect.client_cert_password_env.as_deref(), Some("P12_PASSWORD"));
+        let alone = TEN_LINES.replace("password = \"secret\"", "password = \"secret\"\nclient_cert = \"alice.p12\"");
+        let error = Scenario::parse(Path::new("s.toml"), &alone).expect_err("no password variable").to_string();
+        assert!(error.contains("client_cert_password_env"), "names the missing key: {error}");
     }
 
     #[test]

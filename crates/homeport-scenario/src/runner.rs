@@ -40,6 +40,8 @@ pub struct Answers {
     pub oidc_client: Option<ClientProfile>,
     pub approve_issuer: Vec<Origin>,
     pub continue_as: Option<String>,
+    /// `client_cert` (an absolute path) and its password: the answer when a server asks.
+    pub client_certificate: Option<(String, Secret)>,
 }
 
 /// What must hold, with `${…}` resolved.
@@ -180,6 +182,24 @@ impl Prepared {
             }
             _ => Vec::new(),
         };
+        let client_certificate = match (&connect.client_cert, &connect.client_cert_password_env) {
+            (Some(file), Some(variable)) => {
+                let password = Secret::new(std::env::var(variable).map_err(|_| {
+                    unusable(format!("the client certificate's password is to come from ${variable}, which is not set"))
+                })?);
+                let file = resolve(file)?;
+                let folder = scenario.path.parent().unwrap_or(std::path::Path::new("."));
+                Some((folder.join(file).display().to_string(), password))
+            }
+            _ => None,
+        };
+        let client_identity = match &client_certificate {
+            Some((file, password)) => Some(
+                homeport_engine::client_certificate::ClientIdentity::load(std::path::Path::new(file), password)
+                    .map_err(|e| unusable(format!("client_cert: {e}")))?,
+            ),
+            None => None,
+        };
         let answers = Answers {
             address: resolve(&connect.address)?,
             credentials,
@@ -192,6 +212,7 @@ impl Prepared {
             oidc_client,
             approve_issuer,
             continue_as: connect.continue_as.as_deref().map(resolve).transpose()?,
+            client_certificate,
         };
         let expect = &scenario.expect;
         let expect = Expectations {
@@ -206,6 +227,7 @@ impl Prepared {
         };
         let mut http = HttpConfig {
             extra_root_certificates: lookup.as_ref().and_then(LookupServer::certificate_der).into_iter().collect(),
+            client_identity,
             ..HttpConfig::default()
         };
         if let Some(seconds) = connect.timeout_secs {
@@ -464,6 +486,15 @@ impl Answerer for ScenarioAnswerer<'_> {
                 self.instance_offered = true;
                 match InstanceLink::named(instances, self.answers.instance.as_deref().unwrap_or_default()) {
                     Some(found) => Answer::ChooseInstance { instance: found.url.clone() },
+                    None => Answer::Decline,
+                }
+            }
+            // client_cert answers for every server of the account that asks (docs/scenarios.md).
+            Decision::ClientCertificate { .. } if self.answers.client_certificate.is_some() => {
+                match &self.answers.client_certificate {
+                    Some((file, password)) => {
+                        Answer::ClientCertificate { file: file.clone(), password: password.clone() }
+                    }
                     None => Answer::Decline,
                 }
             }

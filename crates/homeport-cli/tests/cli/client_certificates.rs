@@ -58,3 +58,43 @@ async fn client_cert_connects_through_a_server_demanding_one_and_verify_presents
     assert_eq!(code(&verify), 0, "re-verify presents it: {}", String::from_utf8_lossy(&verify.stderr));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_scenario_with_client_cert_connects_through_a_server_demanding_one() {
+    let pki = Pki::new();
+    let server = lookup(Scenario::default()).await;
+    let nginx = MtlsServer::nginx(&pki, &server.instance_urls()["instance1"]);
+    let dir = tempfile::tempdir().expect("temp");
+    // Relative to the scenario file.
+    std::fs::copy(pki.client_p12(), dir.path().join("alice.p12")).expect("copy the certificate file");
+    let scenario = |with_cert: bool| {
+        let cert = if with_cert {
+            "client_cert = \"alice.p12\"\nclient_cert_password_env = \"HOMEPORT_CLIENT_CERT_PASSWORD\"\n"
+        } else {
+            ""
+        };
+        let expect = if with_cert { "" } else { "status = \"failed\"\nerror_code = \"tls\"\n" };
+        format!(
+            "name = \"mTLS via nginx\"\n[target]\nurl = \"{url}\"\n[connect]\naddress = \"{url}\"\nuser = \"test@instance1.com\"\npassword_env = \"HOMEPORT_PASSWORD\"\n{cert}[expect]\n{expect}",
+            url = nginx.url()
+        )
+    };
+    let envs = [
+        ("SSL_CERT_FILE", pki.ca_pem().display().to_string()),
+        ("HOMEPORT_PASSWORD", "secret".to_owned()),
+        ("HOMEPORT_CLIENT_CERT_PASSWORD", CLIENT_P12_PASSWORD.to_owned()),
+    ];
+    for with_cert in [true, false] {
+        let file = dir.path().join(format!("mtls-{with_cert}.toml"));
+        std::fs::write(&file, scenario(with_cert)).expect("write the scenario");
+        let output = homeport_with(dir.path(), &["run", file.to_str().expect("utf-8")], None, &envs).await;
+        let lines = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            code(&output),
+            0,
+            "with_cert {with_cert}: connected with it, refused (tls) without: {lines}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    server.shutdown().await;
+}
