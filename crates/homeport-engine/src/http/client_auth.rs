@@ -55,7 +55,9 @@ impl Refusal<'_> {
                 required.then(|| self.required())
             }
             Some(subject) => {
-                let refused = about_certificates || (self.asked && alert == Some(AlertDescription::HandshakeFailure));
+                // `asked` counts requests without a certificate to give only (the resolver's log),
+                // so with one presented only the alerts about certificates say it was refused.
+                let refused = about_certificates;
                 refused.then(|| ConnectError::ClientCertificateRefused {
                     url: self.url.to_string(),
                     server: self.server.clone(),
