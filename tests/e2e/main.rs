@@ -12,6 +12,7 @@ mod harness;
 mod admin;
 mod autopilot;
 mod certificates;
+mod client_certificates;
 mod keyboard;
 mod matrix;
 mod matrix_oauth;
