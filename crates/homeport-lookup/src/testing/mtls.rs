@@ -219,7 +219,9 @@ impl MtlsServer {
         let user = if is_root() { "user root;" } else { "" };
         let conf = format!(
             "{user}
-worker_processes 1;
+# One process, no workers: killing it on drop leaves nothing running (a killed master would
+# orphan its workers, still listening).
+master_process off;
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
