@@ -43,7 +43,10 @@ pub enum AuthMethod {
 pub struct Account {
     pub id: String,
     pub kind: AccountKind,
-    /// What the person typed.
+    /// What the person typed, without a password typed into it ([`crate::address::Address::entered`]);
+    /// one stored before that rule is cleaned when read.
+    #[serde(deserialize_with = "entered_without_password")]
+    #[cfg_attr(feature = "specta", specta(type = String))]
     pub entered_address: String,
     /// The server that was asked first (the central / lookup server).
     pub server_url: ServerUrl,
@@ -222,6 +225,10 @@ impl Account {
     }
 }
 
+fn entered_without_password<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    String::deserialize(deserializer).map(|entered| crate::address::Address::entered(&entered))
+}
+
 pub fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
@@ -288,6 +295,20 @@ mod tests {
             written["trusted_certificates"][1],
             serde_json::json!({"authority": "other.example:9443", "sha256": sha256})
         );
+    }
+
+    #[test]
+    fn a_password_stored_in_an_old_entered_address_is_dropped_when_read() {
+        let stored = serde_json::json!({
+            "id": "acct-0123456789", "kind": "owncloud",
+            "entered_address": "https://alice:oldpassword@cloud.example.com/",
+            "server_url": "https://cloud.example.com/", "instance_url": "https://cloud.example.com/",
+            "login_name": "alice", "user_id": "alice", "display_name": "Alice", "auth_method": "basic",
+            "created_at": 0, "verified_at": 0
+        });
+        let account: Account = serde_json::from_value(stored).expect("an old accounts.json entry still loads");
+        assert_eq!(account.entered_address, "https://alice@cloud.example.com/", "read without the password");
+        assert_eq!(account.id, "acct-0123456789", "an old short id is kept as it was");
     }
 
     #[test]

@@ -46,14 +46,39 @@ impl Address {
         if let Some((scheme, _)) = input.split_once("://") {
             return parse_server_url(scheme, input);
         }
-        // `user@host` only when the `@` comes before any path: `host/a@b` is a URL.
+        // `user@host` only when the `@` comes before any path: `host/a@b` is a URL. A user part
+        // with a colon is a URL's userinfo (`alice:password@host`): a server, its password dropped.
         let authority = input.split(['/', '?', '#']).next().unwrap_or(input);
         if let Some((user, domain)) = authority.rsplit_once('@') {
-            if authority.len() == input.len() {
+            if authority.len() == input.len() && !user.contains(':') {
                 return parse_account(user, domain, false);
             }
         }
         parse_server_url("https", &format!("https://{input}"))
+    }
+
+    /// What the person typed as it may be kept and shown (`entered_address`, the UI, `--json`):
+    /// trimmed, with a password in the userinfo taken out (`https://alice:pw@host/` →
+    /// `https://alice@host/`; `alice:pw@host` → `https://alice@host`, still a server URL). The
+    /// user name stays: it is the login hint, and the address parses to the same server again.
+    pub fn entered(input: &str) -> String {
+        let input = input.trim();
+        if input.starts_with('@') {
+            return input.to_owned();
+        }
+        let (scheme, rest) = match input.split_once("://") {
+            Some((scheme, rest)) => (format!("{scheme}://"), rest),
+            None => (String::new(), input),
+        };
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, after) = rest.split_at(authority_end);
+        let Some((userinfo, host)) = authority.rsplit_once('@') else { return input.to_owned() };
+        let Some((user, _password)) = userinfo.split_once(':') else { return input.to_owned() };
+        let scheme = if scheme.is_empty() { "https://".to_owned() } else { scheme };
+        match user {
+            "" => format!("{scheme}{host}{after}"),
+            user => format!("{scheme}{user}@{host}{after}"),
+        }
     }
 
     /// The server to contact first: the URL itself, or `https://domain/` for an account address.
@@ -127,7 +152,8 @@ fn parse_url(scheme: &str, input: &str) -> Result<Url, AddressError> {
         url::ParseError::EmptyHost => AddressError::MissingHost,
         url::ParseError::InvalidPort => AddressError::InvalidPort,
         url::ParseError::IdnaError | url::ParseError::InvalidDomainCharacter => {
-            AddressError::InvalidHost(input.to_owned())
+            // The message shows what was typed, never a password in it.
+            AddressError::InvalidHost(Address::entered(input))
         }
         other => AddressError::InvalidUrl(other.to_string()),
     })?;
@@ -382,6 +408,33 @@ mod tests {
         assert_eq!(parsed.login_hint(), Some("alice"), "the user name is kept as a hint");
         let server = parsed.server().expect("server").to_string();
         assert_eq!(server, "https://example.com/", "password, query and fragment must go");
+    }
+
+    #[test]
+    fn what_was_entered_is_kept_without_a_password() {
+        for (typed, kept) in [
+            ("  https://alice:oldpassword@example.com/oc/ ", "https://alice@example.com/oc/"),
+            ("http://alice:p%40ss:word@127.0.0.1:8080", "http://alice@127.0.0.1:8080"),
+            ("https://:oldpassword@example.com/", "https://example.com/"),
+            ("alice:oldpassword@example.com", "https://alice@example.com"),
+            ("alice:oldpassword@example.com/x@y", "https://alice@example.com/x@y"),
+            ("https://alice@example.com/", "https://alice@example.com/"),
+            ("alice@example.com", "alice@example.com"),
+            ("@alice:matrix.example.org", "@alice:matrix.example.org"),
+            ("https://example.com/a:b@c", "https://example.com/a:b@c"),
+        ] {
+            assert_eq!(Address::entered(typed), kept, "typed {typed:?}");
+            assert!(!Address::entered(typed).contains("oldpassword"), "{typed:?}");
+            assert_eq!(
+                Address::parse(&Address::entered(typed)).and_then(|a| a.server()),
+                Address::parse(typed).and_then(|a| a.server()),
+                "{typed:?}: what is kept leads to the same server"
+            );
+        }
+        let parsed = Address::parse("alice:oldpassword@example.com").expect("a server URL with userinfo");
+        assert_eq!(parsed.login_hint(), Some("alice"), "user:password@host is a URL's userinfo, not an account");
+        let error = Address::parse("https://alice:oldpassword@exa<mple.com/").expect_err("a bad host");
+        assert!(!error.to_string().contains("oldpassword"), "the error shows no password: {error}");
     }
 
     #[test]

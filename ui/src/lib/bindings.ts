@@ -101,7 +101,10 @@ export const commands = {
 export type Account = {
 	id: string,
 	kind: AccountKind,
-	/**  What the person typed. */
+	/**
+	 *  What the person typed, without a password typed into it ([`crate::address::Address::entered`]);
+	 *  one stored before that rule is cleaned when read.
+	 */
 	entered_address: string,
 	/**  The server that was asked first (the central / lookup server). */
 	server_url: ServerUrl,

@@ -14,6 +14,7 @@ mod proxy;
 mod real_connect;
 mod real_idp;
 mod run;
+mod secrets;
 mod store;
 mod synapse;
 mod trace;

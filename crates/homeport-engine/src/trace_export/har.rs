@@ -70,7 +70,7 @@ pub fn to_har(exchanges: &[Exchange], meta: &TraceMeta<'_>) -> Value {
             "pages": [{
                 "startedDateTime": iso8601(meta.started),
                 "id": PAGE,
-                "title": format!("homeport connect {}", redact_url(meta.address)),
+                "title": format!("homeport connect {}", redact_url(&crate::address::Address::entered(meta.address))),
                 "pageTimings": { "onContentLoad": -1, "onLoad": -1 },
             }],
             "entries": entries,

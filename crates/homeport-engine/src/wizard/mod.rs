@@ -120,7 +120,8 @@ impl Wizard {
             .iter()
             .find_map(|profile| profile.tenant_of(&server).map(|tenant| (tenant.clone(), profile.issuer_for(&tenant))));
         Ok(Wizard {
-            entered: input.trim().to_owned(),
+            // Kept in the account, shown and sent to the UI: never a password typed into it.
+            entered: Address::entered(input),
             address,
             server,
             http: HttpClient::new(options.http, trace)?,
