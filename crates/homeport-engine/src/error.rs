@@ -301,15 +301,25 @@ impl ConnectError {
     }
 }
 
-/// A bounded, printable excerpt of a response body for diagnosis.
+/// A bounded, printable excerpt of a response body for diagnosis, with secret fields and
+/// token-shaped values redacted ([`crate::redact::redact_body`]): a server may quote back the
+/// token it was sent, and the excerpt reaches the UI, the CLI's output and autopilot verdicts.
+/// Redacted before it is cut, so a secret is recognised whole.
 pub(crate) fn snippet(body: &[u8]) -> String {
     const MAX: usize = 200;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
+    let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+    let text = crate::redact::redact_body(&text);
     let mut out: String = text.chars().filter(|c| !c.is_control() || *c == ' ').take(MAX).collect();
     if text.chars().count() > MAX {
         out.push('…');
     }
     out
+}
+
+/// `"<why>; the body starts with: <snippet>"`, the whole redacted: a parser's message can quote
+/// a value of the body too (serde's `invalid type: string "…"`).
+pub(crate) fn quoting(why: &dyn std::fmt::Display, body: &[u8]) -> String {
+    crate::redact::redact_body(&format!("{why}; the body starts with: {}", snippet(body)))
 }
 
 fn problem_words(problem: &CertificateProblem) -> &'static str {
@@ -365,6 +375,18 @@ mod tests {
             let report = serde_json::to_value(error.report()).expect("a report serializes");
             assert_eq!(report["reason"], report["detail"]["reason"], "one word for one reason: {report}");
         }
+    }
+
+    #[test]
+    fn a_quoted_body_carries_no_token() {
+        let body =
+            br#"{"access_token":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln","refresh_token":"r1","token_type":7}"#;
+        let quoted = quoting(&"invalid type: integer `7`, expected a string", body);
+        assert!(
+            quoted.contains(r#""access_token":"[redacted]""#) && quoted.contains(r#""refresh_token":"[redacted]""#)
+        );
+        assert!(!quoted.contains("eyJ") && !quoted.contains("r1\""), "{quoted}");
+        assert!(quoted.contains(r#""token_type":7"#), "the rest stays readable: {quoted}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::json;
 use url::Url;
 
 use crate::address::ServerUrl;
-use crate::error::{snippet, ConnectError};
+use crate::error::{quoting, ConnectError};
 
 pub const WELL_KNOWN_PATH: &str = ".well-known/matrix/client";
 pub const VERSIONS_PATH: &str = "_matrix/client/versions";
@@ -27,8 +27,7 @@ fn invalid(url: &Url, what: &'static str, reason: impl Into<String>) -> ConnectE
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(url: &Url, body: &[u8], what: &'static str) -> Result<T, ConnectError> {
-    serde_json::from_slice(body)
-        .map_err(|e| invalid(url, what, format!("{e}; the body starts with: {}", snippet(body))))
+    serde_json::from_slice(body).map_err(|e| invalid(url, what, quoting(&e, body)))
 }
 
 #[derive(Deserialize)]

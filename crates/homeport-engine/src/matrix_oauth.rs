@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
-use crate::error::{snippet, ConnectError};
+use crate::error::{quoting, ConnectError};
 
 /// Where a homeserver publishes its authorization server (spec v1.15).
 pub const AUTH_METADATA_PATH: &str = "_matrix/client/v1/auth_metadata";
@@ -61,8 +61,7 @@ impl AuthMetadata {
     /// Parses `auth_metadata` and checks what Homeport relies on: http(s) endpoints, PKCE with
     /// S256, the authorization code grant, and a response mode a loopback listener receives.
     pub fn parse(url: &Url, body: &[u8]) -> Result<AuthMetadata, ConnectError> {
-        let metadata: AuthMetadata = serde_json::from_slice(body)
-            .map_err(|e| invalid(url, format!("{e}; the body starts with: {}", snippet(body))))?;
+        let metadata: AuthMetadata = serde_json::from_slice(body).map_err(|e| invalid(url, quoting(&e, body)))?;
         if let Some(bad) =
             metadata.endpoints().into_iter().find(|endpoint| !matches!(endpoint.scheme(), "http" | "https"))
         {
@@ -148,7 +147,7 @@ pub fn refresh_answer(url: &Url, body: &[u8]) -> Result<(String, Option<String>)
     let refreshed: Refreshed = serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
         url: url.to_string(),
         what: "Matrix refresh answer",
-        reason: format!("{e}; the body starts with: {}", snippet(body)),
+        reason: quoting(&e, body),
     })?;
     Ok((refreshed.access_token, refreshed.refresh_token))
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::address::{Origin, ServerUrl};
-use crate::error::{snippet, ConnectError};
+use crate::error::{quoting, snippet, ConnectError};
 use crate::owncloud::ServerStatus;
 use crate::secret::{Credentials, Secret};
 
@@ -59,8 +59,7 @@ impl LoginFlow {
             what: "Login Flow v2 start (index.php/login/v2)",
             reason,
         };
-        let start: Start = serde_json::from_slice(body)
-            .map_err(|e| invalid(format!("{e}; the body starts with: {}", snippet(body))))?;
+        let start: Start = serde_json::from_slice(body).map_err(|e| invalid(quoting(&e, body)))?;
         let parse = |what: &str, value: &str| {
             Url::parse(value)
                 .ok()

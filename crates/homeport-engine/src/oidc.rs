@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::address::ServerUrl;
-use crate::error::{snippet, ConnectError};
+use crate::error::{quoting, ConnectError};
 use crate::oidc_client::{OidcClient, TokenAuth};
 use crate::secret::Secret;
 
@@ -78,7 +78,7 @@ impl ProviderMetadata {
         let metadata: ProviderMetadata = serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
             url: url.to_string(),
             what: "OpenID discovery document",
-            reason: format!("{e}; the body starts with: {}", snippet(body)),
+            reason: quoting(&e, body),
         })?;
         if metadata.issuer != expected_issuer {
             return Err(ConnectError::IssuerMismatch { expected: expected_issuer.to_owned(), got: metadata.issuer });
@@ -140,7 +140,7 @@ fn parse_jrd(url: &Url, body: &[u8]) -> Result<Jrd, ConnectError> {
     serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
         url: url.to_string(),
         what: "WebFinger answer",
-        reason: format!("{e}; the body starts with: {}", snippet(body)),
+        reason: quoting(&e, body),
     })
 }
 
@@ -248,7 +248,7 @@ pub fn registration_from_answer(url: &Url, body: &[u8]) -> Result<Registration, 
     let registered: Registered = serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
         url: url.to_string(),
         what: "client registration answer",
-        reason: format!("{e}; the body starts with: {}", snippet(body)),
+        reason: quoting(&e, body),
     })?;
     let client_secret = registered.client_secret.filter(|secret| !secret.is_empty());
     let token_auth = match (registered.token_endpoint_auth_method.as_deref(), &client_secret) {
@@ -401,8 +401,9 @@ impl LoginRequest {
             _ => {}
         }
         if let Some(error) = query.get("error") {
-            let description = query.get("error_description").cloned().unwrap_or_default();
-            return Err(ConnectError::BrowserLoginFailed { error: error.clone(), description });
+            // The provider's words, shown as they are but for a secret quoted in them.
+            let description = crate::redact::redact_body(&query.get("error_description").cloned().unwrap_or_default());
+            return Err(ConnectError::BrowserLoginFailed { error: crate::redact::redact_body(error), description });
         }
         query.get("code").filter(|code| !code.is_empty()).map(|code| Secret::new(code.clone())).ok_or_else(|| {
             ConnectError::LoginRefused { reason: "the answer from the browser carries no authorization code".into() }
@@ -459,7 +460,7 @@ pub fn userinfo_for(url: &Url, body: &[u8], claims: &IdClaims) -> Result<IdClaim
     let info: UserInfo = serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
         url: url.to_string(),
         what: "userinfo answer",
-        reason: format!("{e}; the body starts with: {}", snippet(body)),
+        reason: quoting(&e, body),
     })?;
     if info.sub != claims.sub {
         return Err(ConnectError::InvalidResponse {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
 use crate::address::ServerUrl;
-use crate::error::{snippet, ConnectError, NotReady};
+use crate::error::{quoting, ConnectError, NotReady};
 use crate::http::{Auth, HttpRequest};
 use crate::trace::Participant;
 
@@ -55,7 +55,7 @@ impl ServerStatus {
         serde_json::from_slice(body).map_err(|e| ConnectError::InvalidResponse {
             url: url.to_string(),
             what: "status.php (expected ownCloud's status JSON)",
-            reason: format!("{e}; the body starts with: {}", snippet(body)),
+            reason: quoting(&e, body),
         })
     }
 
@@ -180,8 +180,7 @@ struct OcsMeta {
 
 fn parse_ocs<T: for<'de> Deserialize<'de>>(url: &Url, body: &[u8], what: &'static str) -> Result<T, ConnectError> {
     let invalid = |reason: String| ConnectError::InvalidResponse { url: url.to_string(), what, reason };
-    let envelope: Ocs<T> =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("{e}; the body starts with: {}", snippet(body))))?;
+    let envelope: Ocs<T> = serde_json::from_slice(body).map_err(|e| invalid(quoting(&e, body)))?;
     if envelope.ocs.meta.status != "ok" {
         return Err(invalid(format!(
             "OCS status {:?}: {}",
@@ -273,7 +272,7 @@ pub fn check_multistatus(url: &Url, body: &[u8]) -> Result<(), ConnectError> {
     let invalid = |reason: &str| ConnectError::InvalidResponse {
         url: url.to_string(),
         what: "WebDAV multistatus (207)",
-        reason: format!("{reason}; the body starts with: {}", snippet(body)),
+        reason: quoting(&reason, body),
     };
     let opens = text.find("multistatus").and_then(|at| text[..at].rfind('<').map(|lt| (lt, at)));
     let Some((open_at, name_at)) = opens else { return Err(invalid("it has no multistatus element")) };

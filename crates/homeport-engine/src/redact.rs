@@ -101,9 +101,138 @@ fn is_secret_parameter(name: &str) -> bool {
     SECRET_PARAMETERS.contains(&decoded.as_str())
 }
 
+/// Fields of a response body whose values are secrets, compared without case and without `_`/`-`
+/// (`appPassword`, `app_password`): OAuth 2.0 and OpenID Connect token answers, device and
+/// registration answers, Nextcloud's app password and Login Flow token, Matrix's login answer.
+const SECRET_FIELDS: [&str; 23] = [
+    "accesstoken",
+    "refreshtoken",
+    "idtoken",
+    "token",
+    "code",
+    "devicecode",
+    "usercode",
+    "clientsecret",
+    "registrationaccesstoken",
+    "password",
+    "passwd",
+    "apppassword",
+    "logintoken",
+    "codeverifier",
+    "secret",
+    "apikey",
+    "assertion",
+    "clientassertion",
+    "sessionstate",
+    "state",
+    "nonce",
+    "cookie",
+    "authorization",
+];
+
+fn is_secret_field(name: &str) -> bool {
+    let folded: String = name.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
+    SECRET_FIELDS.contains(&folded.as_str())
+}
+
+/// A quoted response body (an error's "the body starts with", a server's error text) with the
+/// values of secret fields (JSON `"access_token": "…"`, a form's `code=…`, XML's
+/// `<apppassword>…</apppassword>`) and every token-shaped value ([`is_token_shaped`]) replaced
+/// by `[redacted]`; the rest stays readable for diagnosis. Redacting twice changes nothing more.
+pub fn redact_body(text: &str) -> String {
+    use std::sync::LazyLock;
+
+    use regex::{Captures, Regex};
+    // `"name" : "value"`, `name=value`, `'name': value` — a field name, a separator, a value
+    // (quoted, with escapes, or up to the next delimiter).
+    static FIELD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?P<name>[A-Za-z][A-Za-z0-9_-]*)(?P<close>["']?)(?P<sep>\s*[:=]\s*)(?P<value>"(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s&,;}<>"')\[\]]+)"#)
+            .expect("a valid pattern")
+    });
+    static XML: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"<(?P<name>[A-Za-z][A-Za-z0-9_:-]*)(?P<attrs>[^>]*)>(?P<value>[^<]+)").expect("a valid pattern")
+    });
+    static RUN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_~+/=.-]{20,}").expect("a valid pattern"));
+    let fields = FIELD.replace_all(text, |c: &Captures| {
+        let value = &c["value"];
+        if !is_secret_field(&c["name"]) || value.trim_matches(['"', '\'']).is_empty() || value.contains(REDACTED) {
+            return c[0].to_owned();
+        }
+        let quote = match value.chars().next() {
+            Some(q @ ('"' | '\'')) => q.to_string(),
+            _ => String::new(),
+        };
+        format!("{}{}{}{quote}{REDACTED}{quote}", &c["name"], &c["close"], &c["sep"])
+    });
+    let xml = XML.replace_all(&fields, |c: &Captures| {
+        let local = c["name"].rsplit(':').next().unwrap_or_default();
+        match is_secret_field(local) && !c["value"].trim().is_empty() && &c["value"] != REDACTED {
+            true => format!("<{}{}>{REDACTED}", &c["name"], &c["attrs"]),
+            false => c[0].to_owned(),
+        }
+    });
+    RUN.replace_all(&xml, |c: &Captures| match is_token_shaped(&c[0]) {
+        true => REDACTED.to_owned(),
+        false => c[0].to_owned(),
+    })
+    .into_owned()
+}
+
+/// Whether a run of token characters (`[A-Za-z0-9_~+/=.-]`, 20 or more) looks like a credential
+/// rather than a word, a path or a version: some part of it between `/` and `.` mixes letters with
+/// digits over 12 characters or more, or switches case at least four times over 16 or more —
+/// what random tokens (JWTs, app passwords, Matrix and MAS tokens, hex digests) do and
+/// `/remote.php/dav/files/alice/` or `Content-Security-Policy` do not.
+fn is_token_shaped(run: &str) -> bool {
+    run.split(['/', '.']).any(|part| {
+        let letters = part.chars().any(|c| c.is_ascii_alphabetic());
+        let digits = part.chars().any(|c| c.is_ascii_digit());
+        let bytes = part.as_bytes();
+        let switches = bytes
+            .windows(2)
+            .filter(|w| w[0].is_ascii_alphabetic() && w[1].is_ascii_alphabetic())
+            .filter(|w| w[0].is_ascii_uppercase() != w[1].is_ascii_uppercase())
+            .count();
+        (part.len() >= 12 && letters && digits) || (part.len() >= 16 && switches >= 4)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_bodies_keep_no_secret_field_nor_token_shaped_value() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVz";
+        let cases = [
+            (format!(r#"{{"access_token":"{jwt}","token_type":"Bearer"}}"#), r#"{"access_token":"[redacted]","token_type":"Bearer"}"#.to_owned()),
+            (r#"{"refresh_token": "short1", "expires_in": 300}"#.into(), r#"{"refresh_token": "[redacted]", "expires_in": 300}"#.into()),
+            (r#"{"appPassword":"x","loginToken":"y","device_code":"z","client_secret":"w"}"#.into(), r#"{"appPassword":"[redacted]","loginToken":"[redacted]","device_code":"[redacted]","client_secret":"[redacted]"}"#.into()),
+            ("code=abc&state=def&scope=openid".into(), "code=[redacted]&state=[redacted]&scope=openid".into()),
+            ("<ocs><data><apppassword>pw</apppassword></data></ocs>".into(), "<ocs><data><apppassword>[redacted]</apppassword></data></ocs>".into()),
+            ("Authorization: Bearer syt_YWxpY2U_ZGV2aWNlX3Rva2Vu_1a2b3c".into(), "Authorization: [redacted] [redacted]".into()),
+            (format!("<p>token {jwt}</p>"), "<p>token [redacted]</p>".into()),
+            (r#"a truncated {"password":"hunter2"#.into(), r#"a truncated {"password":"[redacted]""#.into()),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(redact_body(&body), expected, "body {body}");
+            assert_eq!(redact_body(&expected), expected, "redacting twice changes nothing more: {expected}");
+        }
+    }
+
+    #[test]
+    fn quoted_bodies_stay_readable() {
+        for body in [
+            r#"{"error":"invalid_grant","error_description":"Token is not active"}"#,
+            "<html><head><title>502 Bad Gateway</title></head><body>nginx/1.24.0</body></html>",
+            "see https://cloud.example.com/remote.php/dav/files/alice/ and /ocs/v2.php/cloud/capabilities",
+            r#"{"errcode":"M_FORBIDDEN","error":"Invalid username or password"}"#,
+            "Content-Security-Policy: default-src 'none'; version 10.13.4.3",
+            r#"{"installed":true,"version":"10.13.4.3","productname":"ownCloud"}"#,
+        ] {
+            assert_eq!(redact_body(body), body, "nothing secret in {body}");
+        }
+    }
 
     #[test]
     fn credentials_and_cookies_are_redacted() {

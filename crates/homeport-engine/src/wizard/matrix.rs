@@ -148,7 +148,12 @@ pub fn login_outcome(response: &HttpResponse, user: &str, at: Participant) -> Re
             }
             Ok(LoginOutcome::RateLimited { retry_after_ms })
         }
-        _ => Err(ConnectError::MatrixRefused { server, errcode: error.errcode, message: error.error }),
+        // The server's words, shown as they are but for a secret quoted in them.
+        _ => Err(ConnectError::MatrixRefused {
+            server,
+            errcode: crate::redact::redact_body(&error.errcode),
+            message: crate::redact::redact_body(&error.error),
+        }),
     }
 }
 

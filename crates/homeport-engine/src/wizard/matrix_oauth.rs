@@ -290,5 +290,6 @@ fn same_user(typed: &str, user_id: &str) -> bool {
 fn oauth_error(body: &[u8]) -> (String, String) {
     let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let text = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-    (text("error").unwrap_or_else(|| snippet(body)), text("error_description").unwrap_or_default())
+    let description = crate::redact::redact_body(&text("error_description").unwrap_or_default());
+    (text("error").map_or_else(|| snippet(body), |error| crate::redact::redact_body(&error)), description)
 }

@@ -16,7 +16,7 @@ use super::oidc_tokens::{self, StoredTokens, Tokens};
 use super::{refuse_plain_http, unexpected, Decision, Phase, Step, Wizard};
 use crate::account::{now_unix, Account, AccountKind, AuthMethod};
 use crate::address::{same_site, Origin, ServerUrl};
-use crate::error::{snippet, ConnectError};
+use crate::error::{quoting, snippet, ConnectError};
 use crate::http::{Auth, HttpClient, HttpRequest, HttpResponse};
 use crate::loopback::{CallbackRejected, LoopbackCallback};
 use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, ProviderMetadata};
@@ -268,7 +268,7 @@ async fn fetch_jwks(http: &HttpClient, metadata: &ProviderMetadata) -> Result<Jw
     serde_json::from_slice(&answer.body).map_err(|e| ConnectError::InvalidResponse {
         url: answer.url.to_string(),
         what: "JWKS",
-        reason: format!("{e}; the body starts with: {}", snippet(&answer.body)),
+        reason: quoting(&e, &answer.body),
     })
 }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::account::now_unix;
-use crate::error::{snippet, ConnectError};
+use crate::error::{quoting, ConnectError};
 use crate::http::{HttpClient, HttpRequest};
 use crate::oidc::IdClaims;
 use crate::oidc_client::{OidcClient, TokenAuth};
@@ -240,15 +240,16 @@ async fn send_for_oauth2(
 
 fn token_error(endpoint: &Url, error: oauth2::RequestTokenError<ConnectError, BasicErrorResponse>) -> ConnectError {
     match error {
+        // The provider's words, shown as they are but for a secret quoted in them.
         oauth2::RequestTokenError::ServerResponse(response) => ConnectError::BrowserLoginFailed {
-            error: response.error().to_string(),
-            description: response.error_description().cloned().unwrap_or_default(),
+            error: crate::redact::redact_body(response.error().as_ref()),
+            description: crate::redact::redact_body(response.error_description().map_or("", String::as_str)),
         },
         oauth2::RequestTokenError::Request(inner) => inner,
         oauth2::RequestTokenError::Parse(e, body) => ConnectError::InvalidResponse {
             url: endpoint.to_string(),
             what: "token answer",
-            reason: format!("{e}; the body starts with: {}", snippet(&body)),
+            reason: quoting(&e, &body),
         },
         oauth2::RequestTokenError::Other(reason) => {
             ConnectError::InvalidResponse { url: endpoint.to_string(), what: "token answer", reason }

@@ -19,6 +19,7 @@ mod addresses;
 mod matrix;
 mod oidc;
 mod redirects;
+mod secrets;
 mod tls;
 mod wire;
 
