@@ -57,15 +57,10 @@ impl RegisteredClients {
     }
 
     fn write(&self, file: &ClientsFile) -> Result<(), store::StoreError> {
-        fs::create_dir_all(&self.dir).map_err(|source| store::StoreError::Io {
-            action: "create",
-            path: self.dir.clone(),
-            source,
-        })?;
-        let tmp = self.dir.join(format!(".{CLIENTS_FILE}.{}.tmp", std::process::id()));
+        store::create_private_dir(&self.dir)?;
         let mut json = serde_json::to_vec_pretty(file).unwrap_or_default();
         json.push(b'\n');
-        store::replace_atomically(&self.dir, CLIENTS_FILE, &tmp, &json)
+        store::replace_atomically(&self.dir, CLIENTS_FILE, &json)
     }
 }
 

@@ -184,16 +184,12 @@ impl Settings {
 
     fn write(&self, file: &ProxyFile) -> Result<(), StoreError> {
         let dir = &self.dir;
-        fs::create_dir_all(dir).map_err(|source| StoreError::Io { action: "create", path: dir.clone(), source })?;
-        // Unique per write: two saves of this process may overlap (the account store's writers
-        // take its lock instead; settings need none).
-        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(".{PROXY_FILE}.{}.{n}.tmp", std::process::id()));
+        store::create_private_dir(dir)?;
+        // replace_atomically's temp name is unique per write: two saves may overlap.
         let mut json = serde_json::to_vec_pretty(file)
             .map_err(|e| StoreError::Corrupt { path: self.path(), reason: e.to_string() })?;
         json.push(b'\n');
-        store::replace_atomically(dir, PROXY_FILE, &tmp, &json)
+        store::replace_atomically(dir, PROXY_FILE, &json)
     }
 
     fn remove(&self) -> Result<(), StoreError> {

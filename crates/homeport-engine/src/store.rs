@@ -299,19 +299,14 @@ impl AccountStore {
         for id in journal.ids.iter().filter(|id| !file.accounts.iter().any(|a| &a.id == *id)) {
             delete_account_secrets(id)?;
         }
-        for tmp in [ACCOUNTS_FILE, JOURNAL_FILE] {
-            let _ = fs::remove_file(self.temp_path(tmp));
+        for name in [ACCOUNTS_FILE, JOURNAL_FILE] {
+            remove_temp_files(&self.dir, name);
         }
         self.remove_journal()
     }
 
     fn journal_path(&self) -> PathBuf {
         self.dir.join(JOURNAL_FILE)
-    }
-
-    fn temp_path(&self, name: &str) -> PathBuf {
-        // One writer at a time (the lock): one temp name per file is enough.
-        self.dir.join(format!(".{name}.tmp"))
     }
 
     fn write_journal(&self, journal: &Journal) -> Result<(), StoreError> {
@@ -351,16 +346,12 @@ impl AccountStore {
     /// Temp file in the same folder, fsync, rename, fsync the folder: a crash leaves the old or the
     /// new file, never a torn one.
     fn replace_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        replace_atomically(&self.dir, name, &self.temp_path(name), bytes)
+        replace_atomically(&self.dir, name, bytes)
     }
 
     /// One writer at a time across processes (CLI and desktop app may run together).
     fn lock(&self) -> Result<File, StoreError> {
-        fs::create_dir_all(&self.dir).map_err(|source| StoreError::Io {
-            action: "create",
-            path: self.dir.clone(),
-            source,
-        })?;
+        create_private_dir(&self.dir)?;
         let path = self.dir.join(LOCK_FILE);
         let file =
             private_file_keep(&path).map_err(|source| StoreError::Io { action: "open", path: path.clone(), source })?;
@@ -369,30 +360,85 @@ impl AccountStore {
     }
 }
 
-/// Writes `dir/name` through the temp file `tmp` (in `dir`): fsync, rename, fsync the folder, so
-/// a crash leaves the old or the new file, never a torn one. Also the settings' writer.
-pub(crate) fn replace_atomically(dir: &Path, name: &str, tmp: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// Writes `dir/name` through a temp file of its own in `dir`: fsync, rename, fsync the folder, so
+/// a crash leaves the old or the new file, never a torn one. Also the settings' and the
+/// registered clients' writer.
+///
+/// The temp file's name is new each time (`.<name>.<128 random bits>.tmp`) and it is created with
+/// `O_CREAT | O_EXCL | O_NOFOLLOW`: nothing another user planted in the folder (a symlink at a
+/// name a writer once used) is opened, followed or renamed over the file (docs/security.md).
+pub(crate) fn replace_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
     let path = dir.join(name);
-    let mut out =
-        private_file(tmp).map_err(|source| StoreError::Io { action: "create", path: tmp.to_owned(), source })?;
+    let (tmp, mut out) = new_temp_file(dir, name)?;
     if let Err(source) = out.write_all(bytes).and_then(|()| out.sync_all()) {
-        let _ = fs::remove_file(tmp);
-        return Err(StoreError::Io { action: "write", path: tmp.to_owned(), source });
+        let _ = fs::remove_file(&tmp);
+        return Err(StoreError::Io { action: "write", path: tmp, source });
     }
-    fs::rename(tmp, &path).map_err(|source| StoreError::Io { action: "replace", path, source })?;
+    if let Err(source) = fs::rename(&tmp, &path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(StoreError::Io { action: "replace", path, source });
+    }
     sync_dir(dir)
 }
 
+/// A temp file for `name` that did not exist before (see [`replace_atomically`]).
+fn new_temp_file(dir: &Path, name: &str) -> Result<(PathBuf, File), StoreError> {
+    let mut last = None;
+    for _ in 0..8 {
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(|e| StoreError::Io {
+            action: "choose a temp name in",
+            path: dir.to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let tmp = dir.join(format!(".{name}.{hex}.tmp"));
+        match open_options().create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            // Taken (by chance, or by someone who guessed): another name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some((tmp, e)),
+            Err(source) => return Err(StoreError::Io { action: "create", path: tmp, source }),
+        }
+    }
+    let (path, source) = last.unwrap_or_else(|| (dir.to_owned(), std::io::Error::other("no temp name was free")));
+    Err(StoreError::Io { action: "create", path, source })
+}
+
+/// Removes the temp files of `name` a killed writer left (call with the lock held). A planted
+/// symlink among them is removed, never followed.
+fn remove_temp_files(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The configuration folder, created `0700` (and its missing parents): accounts.json, the
+/// journal and the lock are nobody else's business (docs/security.md). An existing folder is
+/// left as it is.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| StoreError::Io { action: "create", path: dir.to_owned(), source })
+}
+
+/// Write-only, `0600`, and never through a symlink (`O_NOFOLLOW`).
 fn open_options() -> OpenOptions {
     let mut options = OpenOptions::new();
     options.write(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
     options
-}
-
-fn private_file(path: &Path) -> std::io::Result<File> {
-    open_options().create(true).truncate(true).open(path)
 }
 
 fn private_file_keep(path: &Path) -> std::io::Result<File> {

@@ -13,6 +13,7 @@ mod oidc;
 mod plain_http;
 mod properties;
 mod store;
+mod store_hygiene;
 mod wizard;
 
 use homeport_engine::{ConnectError, Connected, Credentials, HttpConfig, Origin, Secret, Step, Wizard, WizardOptions};
