@@ -215,13 +215,24 @@ impl Account {
         pins
     }
 
-    /// A stable id: the same login at the same instance is the same account.
+    /// A stable id: the same login at the same instance is the same account. 128 bits of a
+    /// SHA-256 (`acct-` and 32 hex digits), so two accounts never share one by chance; ids of the
+    /// older 40-bit form (`acct-` and 10) still load, and a save moves such an account to its
+    /// new id ([`crate::store::AccountStore::save`]).
     pub fn id_for(kind: AccountKind, instance: &ServerUrl, login_name: &str) -> String {
         let mut hash = Sha256::new();
         hash.update(format!("{kind:?}\n{instance}\n{login_name}"));
         let digest = hash.finalize();
-        let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         format!("acct-{hex}")
+    }
+
+    /// The same account as `other`: the same kind at the same instance, for the same login (an
+    /// ownCloud login name, or a Matrix user id — what its id was made from).
+    pub fn same_login(&self, other: &Account) -> bool {
+        self.kind == other.kind
+            && self.instance_url == other.instance_url
+            && (self.login_name == other.login_name || self.user_id == other.user_id)
     }
 }
 
@@ -267,7 +278,7 @@ mod tests {
         let c = Account::id_for(AccountKind::Owncloud, &base("https://i3.example/"), "test@instance2.com");
         assert_eq!(a, b, "same login at the same instance");
         assert_ne!(a, c, "another instance is another account");
-        assert!(a.starts_with("acct-") && a.len() == 15, "short and typeable: {a}");
+        assert!(a.starts_with("acct-") && a.len() == 5 + 32, "128 bits, in hex: {a}");
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("no configuration folder: set HOMEPORT_CONFIG_DIR, XDG_CONFIG_HOME or HOME")]
     NoConfigDir,
+    /// Another account is stored under the id (another login or instance): it is never replaced
+    /// silently. Ids are 128-bit hashes of kind, instance and login, so this means a damaged or
+    /// edited accounts.json; the person removes the stored one first.
+    #[error("account {id} is stored for {stored_login} at {stored_instance}, not for {login} at {instance}; it was left as it was — remove it first (`homeport accounts remove {id}`) to store the new one")]
+    IdTaken { id: String, stored_login: String, stored_instance: String, login: String, instance: String },
 }
 
 impl StoreError {
@@ -52,6 +57,7 @@ impl StoreError {
             StoreError::NotFound { .. } => ErrorCode::NotFound,
             StoreError::SecretMissing { .. } | StoreError::KeyringRejected { .. } => ErrorCode::KeyringUnavailable,
             StoreError::NoConfigDir => ErrorCode::BadInput,
+            StoreError::IdTaken { .. } => ErrorCode::PolicyRefused,
             StoreError::Io { .. } | StoreError::Corrupt { .. } => ErrorCode::Internal,
         }
     }
@@ -64,6 +70,9 @@ impl StoreError {
             StoreError::NotFound { id } | StoreError::SecretMissing { id } => json!({ "id": id }),
             StoreError::Io { path, .. } | StoreError::Corrupt { path, .. } => json!({ "path": path }),
             StoreError::KeyringRejected { .. } | StoreError::NoConfigDir => serde_json::Value::Null,
+            StoreError::IdTaken { id, stored_login, stored_instance, .. } => {
+                json!({ "id": id, "reason": "id_taken", "stored": { "login_name": stored_login, "instance_url": stored_instance } })
+            }
         }
     }
 
@@ -169,7 +178,9 @@ impl AccountStore {
     }
 
     /// Stores an account, or replaces the one with the same id (the same login at the same
-    /// instance): [`SaveOutcome`] says which. Crash-safe: see the module comment.
+    /// instance): [`SaveOutcome`] says which. The same login at the same instance stored under
+    /// an older, shorter id is replaced too, and takes the new id. Another login or instance under
+    /// the same id is [`StoreError::IdTaken`], never replaced. Crash-safe: see the module comment.
     pub fn save(&self, account: &Account, secret: &Secret) -> Result<SaveOutcome, StoreError> {
         self.update(&account.id, account, secret)
     }
@@ -206,6 +217,20 @@ impl AccountStore {
         let _lock = self.lock()?;
         self.recover()?;
         let mut file = self.read()?;
+        if let Some(stored) = file.accounts.iter().find(|a| a.id == account.id && !a.same_login(account)) {
+            return Err(StoreError::IdTaken {
+                id: account.id.clone(),
+                stored_login: stored.login_name.clone(),
+                stored_instance: stored.instance_url.to_string(),
+                login: account.login_name.clone(),
+                instance: account.instance_url.to_string(),
+            });
+        }
+        // The same login stored under an id of the older, shorter form: this save moves it.
+        let legacy = (previous_id == account.id && !file.accounts.iter().any(|a| a.id == account.id))
+            .then(|| file.accounts.iter().find(|a| a.same_login(account)).map(|a| a.id.clone()))
+            .flatten();
+        let previous_id = legacy.as_deref().unwrap_or(previous_id);
         let mut ids = vec![account.id.clone()];
         if previous_id != account.id {
             ids.push(previous_id.to_owned());

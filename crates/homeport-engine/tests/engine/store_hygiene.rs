@@ -57,3 +57,48 @@ fn the_store_follows_no_symlink_planted_at_a_temp_name() {
     assert_eq!(store.list().expect("list"), vec![second.clone()], "the account is stored");
     store.remove(&second.id).expect("remove");
 }
+
+#[test]
+fn another_login_or_instance_under_a_stored_id_is_refused_not_silently_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = AccountStore::at(dir.path());
+    // An id as Homeport stored them before ids had 128 bits: it still loads and is still the same account.
+    let stored = account("acct-0123456789", "http://127.0.0.1:9/", "alice");
+    assert_eq!(save(&store, &stored, "pw-alice").expect("save"), SaveOutcome::Added);
+    assert_eq!(store.get("acct-0123456789").expect("an old short id loads"), stored);
+
+    for (case, intruder) in [
+        ("another login", account("acct-0123456789", "http://127.0.0.1:9/", "mallory")),
+        ("another instance", account("acct-0123456789", "http://127.0.0.1:10/", "alice")),
+    ] {
+        let refused = save(&store, &intruder, "pw-intruder");
+        match refused {
+            Err(StoreError::IdTaken { ref id, .. }) if id == "acct-0123456789" => {}
+            other => panic!("{case}: saving under a stored id must be a typed refusal, got {other:?}"),
+        }
+        let message = refused.expect_err("refused").to_string();
+        assert!(
+            message.contains("alice") && message.contains("127.0.0.1:9"),
+            "{case}: it names the stored account: {message}"
+        );
+        assert_eq!(store.list().expect("list"), vec![stored.clone()], "{case}: the stored account is untouched");
+        assert_eq!(store.secret(&stored.id).expect("secret").expose(), "pw-alice", "{case}: and so is its secret");
+    }
+    let again = save(&store, &stored, "pw-alice-2").expect("the same account again");
+    assert_eq!(again, SaveOutcome::Replaced, "the same login at the same instance is replaced, as before");
+
+    // The same login connected again now gets a 128-bit id: it takes the old entry's place.
+    let base =
+        homeport_engine::ServerUrl::from_url(url::Url::parse("http://127.0.0.1:9/").expect("url")).expect("base");
+    let new_id = Account::id_for(homeport_engine::AccountKind::Owncloud, &base, "alice");
+    assert!(new_id.len() >= "acct-".len() + 32, "an id carries at least 128 bits (32 hex digits): {new_id}");
+    let reconnected = Account { id: new_id.clone(), ..stored.clone() };
+    assert_eq!(save(&store, &reconnected, "pw-alice-3").expect("save"), SaveOutcome::Replaced, "not a second account");
+    let ids: Vec<String> = store.list().expect("list").into_iter().map(|a| a.id).collect();
+    assert_eq!(ids, vec![new_id.clone()], "one account, under its new id");
+    assert!(
+        matches!(store.secret("acct-0123456789"), Err(StoreError::SecretMissing { .. })),
+        "the old entry's secret went"
+    );
+    store.remove(&new_id).expect("remove");
+}
