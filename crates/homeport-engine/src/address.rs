@@ -359,17 +359,23 @@ pub fn same_site(a: &Url, b: &Url) -> bool {
     site(a).is_some_and(|site_a| Some(site_a) == site(b))
 }
 
-/// 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761 keeps those on this machine).
+/// 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761 keeps those on this machine). The
+/// one rule for "this computer": the plain-http rule, the proxy decision (`proxy.rs`) and the
+/// resolver (`http.rs`) all ask it, so `localhost.` is the same everywhere.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
+        Some(url::Host::Domain(name)) => is_localhost_name(name),
         None => false,
     }
+}
+
+/// `localhost` or a name under it, as a name: without case, and with or without the trailing dot
+/// of a fully qualified name (`LocalHost.`, `app.localhost.`).
+pub fn is_localhost_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
 }
 
 #[cfg(test)]
@@ -458,6 +464,10 @@ mod tests {
         assert!(same_site(&url("http://127.0.0.1:1/"), &url("http://localhost:2/")), "this machine");
         assert!(!same_site(&url("https://192.0.2.1/"), &url("https://192.0.2.2/")), "other addresses");
         assert!(is_loopback(&Url::parse("http://[::1]:9/").expect("url")));
+        for dotted in ["http://localhost.:9/", "http://LocalHost.:9/", "http://app.localhost.:9/"] {
+            assert!(is_loopback(&Url::parse(dotted).expect("url")), "{dotted}: a fully qualified localhost");
+        }
+        assert!(!is_localhost_name("localhost.example.") && !is_localhost_name("notlocalhost"), "only localhost");
     }
 
     #[test]

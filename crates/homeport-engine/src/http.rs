@@ -243,7 +243,7 @@ impl reqwest::dns::Resolve for LocalhostFirst {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
         Box::pin(async move {
-            if host == "localhost" || host.ends_with(".localhost") {
+            if crate::address::is_localhost_name(&host) {
                 let loopback: Vec<std::net::SocketAddr> =
                     vec![(std::net::Ipv4Addr::LOCALHOST, 0).into(), (std::net::Ipv6Addr::LOCALHOST, 0).into()];
                 return Ok(Box::new(loopback.into_iter()) as reqwest::dns::Addrs);

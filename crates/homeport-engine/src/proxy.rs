@@ -96,33 +96,42 @@ impl fmt::Debug for ProxySettings {
 /// (the lookup server, `*.localhost` demo hosts, a local sync daemon) are on this computer, and a
 /// proxy elsewhere cannot reach them — or, worse, reaches *its own* loopback and answers for a
 /// different server, with the person's password in the request. reqwest excludes nothing by
-/// default, so this list is added to every environment proxy.
-const LOOPBACK: &str = "localhost,.localhost,127.0.0.0/8,::1";
+/// default. The decision is [`crate::address::is_loopback`], the plain-http rule's own: a
+/// `NO_PROXY` list of names would miss `localhost.` (hyper-util compares names as written).
+fn excluding_loopback(target: String, scheme: Option<&'static str>, no_proxy: &str) -> Result<reqwest::Proxy, String> {
+    let proxy_url = Url::parse(&target).map_err(|e| e.to_string())?;
+    // The person's own NO_PROXY (or GNOME's ignore-hosts), matched as reqwest would.
+    let others = hyper_util::client::proxy::matcher::Matcher::builder().all(target).no(no_proxy).build();
+    Ok(reqwest::Proxy::custom(move |url| {
+        if scheme.is_some_and(|scheme| url.scheme() != scheme) || crate::address::is_loopback(url) {
+            return None;
+        }
+        let uri: http::Uri = url.as_str().parse().ok()?;
+        others.intercept(&uri).map(|_| proxy_url.clone())
+    }))
+}
 
 /// The environment's proxies with loopback excluded, in the order reqwest consults them: the
 /// scheme's own variable before `ALL_PROXY`, as curl and reqwest's own defaults do.
 pub(crate) fn environment() -> Vec<reqwest::Proxy> {
     let var = |names: &[&str]| names.iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
-    let no_proxy = match var(&["NO_PROXY", "no_proxy"]) {
-        Some(list) => format!("{list},{LOOPBACK}"),
-        None => LOOPBACK.to_owned(),
-    };
+    let no_proxy = var(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
     // Under CGI, HTTP_PROXY can be set by a request header ("httpoxy"): ignored there, as reqwest does.
     let cgi = std::env::var_os("REQUEST_METHOD").is_some();
     let mut proxies = Vec::new();
-    let mut add = |value: Option<String>, make: fn(String) -> reqwest::Result<reqwest::Proxy>| {
+    let mut add = |value: Option<String>, scheme: Option<&'static str>| {
         let Some(value) = value else { return };
         let value = if value.contains("://") { value } else { format!("http://{value}") };
         // An unusable variable is ignored, as reqwest's own environment reading does.
-        if let Ok(proxy) = make(value) {
-            proxies.push(proxy.no_proxy(reqwest::NoProxy::from_string(&no_proxy)));
+        if let Ok(proxy) = excluding_loopback(value, scheme, &no_proxy) {
+            proxies.push(proxy);
         }
     };
     if !cgi {
-        add(var(&["HTTP_PROXY", "http_proxy"]), reqwest::Proxy::http);
+        add(var(&["HTTP_PROXY", "http_proxy"]), Some("http"));
     }
-    add(var(&["HTTPS_PROXY", "https_proxy"]), reqwest::Proxy::https);
-    add(var(&["ALL_PROXY", "all_proxy"]), reqwest::Proxy::all);
+    add(var(&["HTTPS_PROXY", "https_proxy"]), Some("https"));
+    add(var(&["ALL_PROXY", "all_proxy"]), None);
     if proxies.is_empty() {
         // No variable: GNOME's settings (Settings → Network → Proxy), as GNOME programs use them.
         if let Some(settings) = gnome::GnomeProxy::read_cached() {
@@ -135,20 +144,17 @@ pub(crate) fn environment() -> Vec<reqwest::Proxy> {
 /// GNOME's manual proxies with `ignore-hosts` and loopback excluded; none for `none` and `auto`
 /// (a PAC file is not evaluated: [`system_words`] says so).
 pub(crate) fn gnome_proxies(settings: &gnome::GnomeProxy) -> Vec<reqwest::Proxy> {
-    let no_proxy = match settings.no_proxy() {
-        list if list.is_empty() => LOOPBACK.to_owned(),
-        list => format!("{list},{LOOPBACK}"),
-    };
+    let no_proxy = settings.no_proxy();
     let mut proxies = Vec::new();
     for (scheme, url) in settings.proxy_urls() {
-        let proxy = match scheme {
-            gnome::Scheme::Http => reqwest::Proxy::http(url),
-            gnome::Scheme::Https => reqwest::Proxy::https(url),
-            gnome::Scheme::All => reqwest::Proxy::all(url),
+        let scheme = match scheme {
+            gnome::Scheme::Http => Some("http"),
+            gnome::Scheme::Https => Some("https"),
+            gnome::Scheme::All => None,
         };
         // An unusable host is ignored, as an unusable environment variable is.
-        if let Ok(proxy) = proxy {
-            proxies.push(proxy.no_proxy(reqwest::NoProxy::from_string(&no_proxy)));
+        if let Ok(proxy) = excluding_loopback(url, scheme, &no_proxy) {
+            proxies.push(proxy);
         }
     }
     proxies

@@ -336,3 +336,30 @@ async fn environment_proxies_never_get_loopback_traffic() {
     drop(proxy);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_loopback_name_with_a_trailing_dot_never_goes_through_the_environments_proxy() {
+    let server = lookup(Scenario::default()).await;
+    let config = tempfile::tempdir().expect("temp");
+    let port = server.central_url().port().expect("a port");
+    let instance2 = origin(&server, "instance2");
+    let proxy = tinyproxy();
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let env: Vec<(&str, &str)> = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"]
+        .into_iter()
+        .map(|name| (name, proxy_url.as_str()))
+        .collect();
+    // `localhost.` is `localhost` (a fully qualified name): plain http without asking, so no proxy.
+    let dotted = format!("http://localhost.:{port}/");
+    let args = connect_args(&dotted, &instance2, "", &[]);
+    let direct = homeport_with(config.path(), &args[..args.len() - 2], None, &env).await;
+    let answer = String::from_utf8_lossy(&direct.stdout);
+    assert!(
+        !proxy.log().contains("Request (file descriptor"),
+        "a request for {dotted} went to HTTP_PROXY: {}\n{answer}",
+        proxy.log()
+    );
+    assert_eq!(code(&direct), 0, "{dotted} connects directly, as localhost does: {answer}");
+    drop(proxy);
+    server.shutdown().await;
+}
