@@ -111,10 +111,12 @@ pub enum AuthChallenge {
 }
 
 impl AuthChallenge {
-    /// Reads the `WWW-Authenticate` values; Basic wins when several are offered.
+    /// Reads the `WWW-Authenticate` values; Bearer (the browser login) wins when several are
+    /// offered, as in the ownCloud client: the password then goes nowhere (docs/security.md).
     pub fn parse(values: &[&str]) -> Option<AuthChallenge> {
         let mut found: Vec<AuthChallenge> = values
             .iter()
+            .flat_map(|value| challenges(value))
             .filter(|v| !v.trim().is_empty())
             .map(|value| {
                 let value = value.trim();
@@ -127,12 +129,29 @@ impl AuthChallenge {
             })
             .collect();
         found.sort_by_key(|c| match c {
-            AuthChallenge::Basic { .. } => 0,
-            AuthChallenge::Bearer => 1,
+            AuthChallenge::Bearer => 0,
+            AuthChallenge::Basic { .. } => 1,
             AuthChallenge::Other { .. } => 2,
         });
         found.into_iter().next()
     }
+}
+
+/// One `WWW-Authenticate` value may hold several challenges (`Basic realm="oc", Bearer`, RFC 9110
+/// §11.6.1): a comma-separated part that starts with a bare token (no `=`) starts the next one.
+fn challenges(value: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for part in value.split(',') {
+        let first = part.trim().split(' ').next().unwrap_or_default();
+        match found.last_mut() {
+            Some(current) if first.is_empty() || first.contains('=') || part.trim().starts_with('"') => {
+                current.push(',');
+                current.push_str(part);
+            }
+            _ => found.push(part.trim().to_owned()),
+        }
+    }
+    found
 }
 
 fn auth_param(params: &str, name: &str) -> Option<String> {
@@ -323,9 +342,21 @@ mod tests {
         );
         assert_eq!(AuthChallenge::parse(&[r#"Bearer realm="ocis""#]), Some(AuthChallenge::Bearer));
         assert_eq!(
-            AuthChallenge::parse(&["Bearer", "basic realm=x"]),
-            Some(AuthChallenge::Basic { realm: Some("x".into()) }),
-            "Basic is preferred when offered"
+            AuthChallenge::parse(&["basic realm=x", "Bearer"]),
+            Some(AuthChallenge::Bearer),
+            "the browser login is preferred when offered, as in the ownCloud client"
+        );
+        assert_eq!(
+            AuthChallenge::parse(&[r#"Basic realm="ownCloud", charset="UTF-8", Bearer realm="ownCloud""#]),
+            Some(AuthChallenge::Bearer),
+            "also when one header holds both"
+        );
+        assert!(
+            matches!(
+                AuthChallenge::parse(&[r#"Basic realm="a, b", charset="UTF-8""#]),
+                Some(AuthChallenge::Basic { .. })
+            ),
+            "a comma inside a quoted realm starts no challenge"
         );
         assert_eq!(AuthChallenge::parse(&["Negotiate"]), Some(AuthChallenge::Other { challenge: "Negotiate".into() }));
         assert_eq!(AuthChallenge::parse(&[]), None);

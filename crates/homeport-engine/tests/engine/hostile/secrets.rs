@@ -95,3 +95,61 @@ fn quotes_part_of(text: &str, secret: &str) -> bool {
     let chars: Vec<char> = secret.chars().collect();
     chars.windows(12.min(chars.len())).any(|window| text.contains(&window.iter().collect::<String>()))
 }
+
+/// An ownCloud whose 401 offers both a password (Basic) and a browser login (Bearer), as ownCloud
+/// 10 with its OpenID Connect app does; its own issuer's discovery document.
+fn basic_and_bearer(seen: &Seen) -> Vec<Act> {
+    let issuer = format!("http://{}", seen.host);
+    match (seen.method.as_str(), seen.path()) {
+        ("GET", "/status.php") => json(STATUS_JSON),
+        ("PROPFIND", _) => {
+            let challenges =
+                [("WWW-Authenticate", "Basic realm=\"ownCloud\""), ("WWW-Authenticate", "Bearer realm=\"ownCloud\"")];
+            http("401 Unauthorized", &challenges, "")
+        }
+        (_, "/.well-known/openid-configuration") => json(
+            serde_json::json!({
+                "issuer": issuer,
+                "authorization_endpoint": format!("{issuer}/authorize"),
+                "token_endpoint": format!("{issuer}/token"),
+                "jwks_uri": format!("{issuer}/jwks"),
+                "code_challenge_methods_supported": ["S256"],
+            })
+            .to_string(),
+        ),
+        _ => not_found(),
+    }
+}
+
+#[tokio::test]
+async fn a_server_offering_basic_and_bearer_gets_the_browser_login_and_no_password() {
+    let case = "Basic and Bearer, no password given";
+    let server = Scripted::start(basic_and_bearer).await;
+    let mut asked = wizard(case, server.url().as_str(), loopback_options(), None);
+    let (outcome, _) = step(case, &mut asked).await;
+    assert!(
+        matches!(outcome, Outcome::Asked(Decision::OpenBrowser { .. })),
+        "{case}: the browser login is chosen, as the ownCloud client does, got {outcome:#?}"
+    );
+    assert!(server.authorized().is_empty(), "{case}: nothing was sent with credentials: {:?}", server.authorized());
+
+    // A script that gave a password up front: the probe carried it once (one round trip, before
+    // the server said what it offers); then the browser login, and the password is sent no more.
+    let case = "Basic and Bearer, a password given up front";
+    let server = Scripted::start(basic_and_bearer).await;
+    let mut asked = wizard(case, server.url().as_str(), loopback_options(), Some(HOSTILE_PASSWORD));
+    let (outcome, _) = step(case, &mut asked).await;
+    assert!(
+        matches!(outcome, Outcome::Asked(Decision::OpenBrowser { .. })),
+        "{case}: the browser login is chosen, not a refused password, got {outcome:#?}"
+    );
+    let basic: Vec<Seen> = server
+        .authorized()
+        .into_iter()
+        .filter(|s| s.authorization.as_deref().is_some_and(|a| a.starts_with("Basic ")))
+        .collect();
+    assert!(
+        basic.len() <= 1,
+        "{case}: the password went out again after the server offered a browser login: {basic:?}"
+    );
+}
