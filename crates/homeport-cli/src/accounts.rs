@@ -137,6 +137,10 @@ fn revocation_words(revocation: &Revocation) -> String {
             }
             Revoked::MatrixDevice => ("The device was logged out", "the Matrix client's Sessions settings"),
             Revoked::OauthTokens => ("The login was revoked (and its device logged out)", "the server's account page"),
+            Revoked::OidcTokens => (
+                "The login (its refresh token) was revoked at the identity provider",
+                "the identity provider's account page (sessions or applications)",
+            ),
         }
     };
     match revocation {

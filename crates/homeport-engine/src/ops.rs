@@ -170,6 +170,9 @@ pub enum Revoked {
     MatrixDevice,
     /// A Matrix OAuth 2.0 login's tokens, and with them its device (RFC 7009 revocation).
     OauthTokens,
+    /// An OpenID Connect login's refresh token (or, without one, its access token), at the
+    /// identity provider's revocation endpoint (RFC 7009); `server` is the issuer.
+    OidcTokens,
 }
 
 /// A removed account.
@@ -177,12 +180,13 @@ pub enum Revoked {
 pub struct Removed {
     pub account: Account,
     /// For an account with a credential of its own at the server (a Nextcloud app password, a
-    /// Matrix login): whether the server ended it.
+    /// Matrix login, an OpenID Connect login's tokens): whether the server ended it.
     pub revocation: Option<Revocation>,
 }
 
 /// Removes an account: its own credential at the server (a Nextcloud app password, a Matrix
-/// device or OAuth 2.0 tokens) is ended there first, as Nextcloud's own clients and Element do,
+/// device or OAuth 2.0 tokens, an OpenID Connect refresh token at its provider's revocation
+/// endpoint) is ended there first, as Nextcloud's own clients and Element do,
 /// then the account and its keyring entry go here — also when the server could not end it (the
 /// result says so). `http` carries the proxy; the account's trusted certificates are added to it.
 pub async fn remove(store: &AccountStore, id: &str, http: crate::http::HttpConfig) -> Result<Removed, StoreError> {
@@ -198,7 +202,8 @@ pub async fn remove(store: &AccountStore, id: &str, http: crate::http::HttpConfi
         AuthMethod::AppPassword => Some(Revoked::AppPassword),
         AuthMethod::MatrixPassword | AuthMethod::MatrixSso => Some(Revoked::MatrixDevice),
         AuthMethod::MatrixOAuth => Some(Revoked::OauthTokens),
-        AuthMethod::Basic | AuthMethod::Oidc => None,
+        AuthMethod::Oidc => Some(Revoked::OidcTokens),
+        AuthMethod::Basic => None,
     };
     let mut http = http;
     if let (None, Some(certificate)) = (&http.client_identity, &account.client_certificate) {
@@ -215,7 +220,7 @@ pub async fn remove(store: &AccountStore, id: &str, http: crate::http::HttpConfi
         (None, _) => None,
         (Some(what), Ok(secret)) => Some(revoke(&account, what, secret, http).await),
         (Some(what), Err(error)) => Some(Revocation::Failed {
-            server: account.instance_url.to_string(),
+            server: revoked_at(&account, what),
             what,
             reason: format!("the credential could not be read from the keyring: {error}"),
         }),
@@ -234,7 +239,7 @@ async fn revoke(
     secret: crate::secret::Secret,
     mut http: crate::http::HttpConfig,
 ) -> Revocation {
-    let server = account.instance_url.to_string();
+    let server = revoked_at(account, what);
     http.pinned_certificates.extend(account.certificate_pins());
     let client = match crate::http::HttpClient::new(http, crate::trace::Trace::new(None)) {
         Ok(client) => client,
@@ -246,10 +251,20 @@ async fn revoke(
             Some(tokens) => end_session(&client, account, &tokens).await,
             None => Err("the keyring holds no Matrix tokens for it".into()),
         },
+        Revoked::OidcTokens => crate::wizard::revoke_oidc_login(&client, account, &secret).await,
     };
     match ended {
         Ok(()) => Revocation::Deleted { server, what },
         Err(reason) => Revocation::Failed { server, what, reason },
+    }
+}
+
+/// Where the credential is ended: the identity provider (its issuer) for an OpenID Connect login,
+/// the account's server for the others.
+fn revoked_at(account: &Account, what: Revoked) -> String {
+    match (what, &account.oidc) {
+        (Revoked::OidcTokens, Some(oidc)) => oidc.issuer.clone(),
+        _ => account.instance_url.to_string(),
     }
 }
 
@@ -291,5 +306,19 @@ fn stopped(store: &AccountStore, error: tokio::task::JoinError) -> StoreError {
         action: "finish the work in",
         path: store.dir().to_path_buf(),
         source: std::io::Error::other(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The desktop runs these as Tauri commands, whose futures must be `Send`.
+    #[test]
+    fn the_use_cases_futures_are_send() {
+        fn send<T: Send>(_: &T) {}
+        let store = AccountStore::at("/nonexistent/homeport");
+        send(&remove(&store, "acct-x", crate::http::HttpConfig::default()));
+        send(&reverify(&store, "acct-x", ReverifyOptions::default()));
     }
 }

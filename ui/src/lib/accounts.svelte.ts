@@ -146,6 +146,11 @@ const revocationWords: Record<Revoked, [string, string, string]> = {
     "Its login could NOT be revoked",
     "the server's account page",
   ],
+  oidc_tokens: [
+    "Its login was revoked at the identity provider",
+    "Its login could NOT be revoked at the identity provider",
+    "the identity provider's account page (sessions or applications)",
+  ],
 };
 
 /** Opens the Matrix account's own page at its server (devices, password), in the browser. */

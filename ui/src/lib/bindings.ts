@@ -851,7 +851,12 @@ export type Revoked =
 /**  A Matrix password or SSO login's device (`POST /_matrix/client/v3/logout`). */
 "matrix_device" | 
 /**  A Matrix OAuth 2.0 login's tokens, and with them its device (RFC 7009 revocation). */
-"oauth_tokens";
+"oauth_tokens" | 
+/**
+ *  An OpenID Connect login's refresh token (or, without one, its access token), at the
+ *  identity provider's revocation endpoint (RFC 7009); `server` is the issuer.
+ */
+"oidc_tokens";
 
 /**
  *  A password or token. `Debug` and `Display` print `[redacted]`; it is not `Serialize`, so it

@@ -64,4 +64,14 @@ describe("removing a Nextcloud account", () => {
     const device = removedWords(matrix, { outcome: "failed", server: "https://hs", what: "matrix_device", reason: "401" });
     expect(device).toContain("Its device could NOT be logged out at https://hs (401)");
   });
+
+  it("says an OpenID Connect login was revoked at its identity provider, or could not be", async () => {
+    const { removedWords } = await import("./accounts.svelte");
+    const ocis = { display_name: "Einstein", auth_method: "oidc", kind: "ocis" } as unknown as Account;
+    const revoked = removedWords(ocis, { outcome: "deleted", server: "https://idp", what: "oidc_tokens" });
+    expect(revoked).toContain("Its login was revoked at the identity provider at https://idp.");
+    const failed = removedWords(ocis, { outcome: "failed", server: "https://idp", what: "oidc_tokens", reason: "unreachable" });
+    expect(failed).toContain("could NOT be revoked at the identity provider at https://idp (unreachable)");
+    expect(failed).toContain("the identity provider's account page");
+  });
 });

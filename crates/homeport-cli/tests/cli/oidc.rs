@@ -51,6 +51,17 @@ async fn auto_login_connects_stores_the_refresh_token_and_verify_rotates_it() {
         "the rotated refresh token was stored and works: {}",
         String::from_utf8_lossy(&again.stderr)
     );
+
+    // Remove revokes the refresh token at the identity provider (RFC 7009), and says so.
+    let remove = homeport(config.path(), &["accounts", "remove", &id], None).await;
+    let said = String::from_utf8_lossy(&remove.stdout);
+    assert_eq!(code(&remove), 0, "removed: {said}{}", String::from_utf8_lossy(&remove.stderr));
+    assert!(
+        said.contains(&format!("was revoked at the identity provider at {}", server.idp_issuer())),
+        "the words say where the login was ended: {said}"
+    );
+    let revokes = server.requests().iter().filter(|r| r.server == "idp" && r.path == "/revoke").count();
+    assert_eq!(revokes, 1, "the provider's revocation endpoint was asked");
     server.shutdown().await;
 }
 

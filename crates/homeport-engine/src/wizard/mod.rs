@@ -10,12 +10,14 @@ mod matrix_oauth;
 mod matrix_tokens;
 mod nextcloud;
 mod oidc;
+mod oidc_revoke;
 pub(crate) mod oidc_tokens;
 mod owncloud;
 
 pub use self::decision::{Connected, Decision, Protocol, Resent, Step};
 pub(crate) use self::matrix_tokens::end_session;
 pub use self::nextcloud::{CheckNow, LoginFlowTiming};
+pub(crate) use self::oidc_revoke::revoke_oidc_login;
 
 use std::collections::HashSet;
 

@@ -489,3 +489,59 @@ async fn a_client_registered_with_a_provider_is_remembered_and_reused_on_the_nex
     assert_eq!(second.account.oidc.map(|o| o.client_id), Some(kept.client_id), "the same client");
     server.shutdown().await;
 }
+
+/// Connects einstein at the lookup server's oCIS and stores the account (its tokens in the real
+/// Secret Service).
+async fn stored_oidc_account(server: &LookupServer) -> (AccountStore, tempfile::TempDir, homeport_engine::Account) {
+    let connected = connect_oidc(server, server.ocis_url().as_str(), options(server), "einstein", "relativity", None)
+        .await
+        .expect("connected");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = AccountStore::at(dir.path());
+    let (writing, account, secret) = (store.clone(), connected.account.clone(), connected.secret.clone());
+    tokio::task::spawn_blocking(move || writing.save(&account, &secret))
+        .await
+        .expect("join")
+        .expect("the tokens go to the real Secret Service");
+    (store, dir, connected.account.clone())
+}
+
+#[tokio::test]
+async fn remove_revokes_the_refresh_token_at_the_identity_providers_revocation_endpoint() {
+    let server = lookup(Scenario::default()).await;
+    let (store, _dir, account) = stored_oidc_account(&server).await;
+    let secret = store.secret(&account.id).expect("the tokens");
+    let issuer = account.oidc.as_ref().expect("an OpenID Connect account").issuer.clone();
+    let revokes = |server: &LookupServer| {
+        server.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/revoke")).count()
+    };
+    let before = revokes(&server);
+    let removed = homeport_engine::ops::remove(&store, &account.id, options(&server).http).await.expect("removed");
+    assert_eq!(
+        serde_json::to_value(&removed.revocation).expect("serializes"),
+        serde_json::json!({ "outcome": "deleted", "server": issuer, "what": "oidc_tokens" }),
+        "remove revokes the OpenID Connect login at its provider (RFC 7009)"
+    );
+    assert_eq!(revokes(&server), before + 1, "the discovery document's revocation endpoint was asked once");
+    assert!(store.list().expect("list").is_empty(), "and the account is gone here");
+    let mut after = Wizard::for_account(&account, secret, options(&server)).expect("wizard");
+    assert!(
+        matches!(after.next().await, Err(ConnectError::LoginExpired { .. })),
+        "the revoked refresh token works nowhere any more"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn remove_says_when_the_identity_provider_could_not_revoke_the_login() {
+    let server = lookup(Scenario::default()).await;
+    let (store, _dir, account) = stored_oidc_account(&server).await;
+    let http = options(&server).http;
+    server.shutdown().await;
+    let removed = homeport_engine::ops::remove(&store, &account.id, http).await.expect("removed all the same");
+    let revocation = serde_json::to_value(&removed.revocation).expect("serializes");
+    assert_eq!(revocation["outcome"], "failed", "the provider could not be reached: said so ({revocation})");
+    assert_eq!(revocation["what"], "oidc_tokens", "{revocation}");
+    assert!(!revocation["reason"].as_str().unwrap_or_default().is_empty(), "with the reason: {revocation}");
+    assert!(store.list().expect("list").is_empty(), "the account is removed here all the same");
+}
