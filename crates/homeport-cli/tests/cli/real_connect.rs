@@ -37,6 +37,24 @@ async fn verify_after_expiry(config: &std::path::Path, id: &str, idp: &RealIdp) 
     assert_eq!(token_requests(idp), before + 1, "one refresh at the token endpoint, no browser: {}", idp.log());
 }
 
+/// `accounts remove ID --json`: the refresh token is revoked at the provider's revocation endpoint
+/// (RFC 7009), as the client that logged in — the provider authenticates it as at its token
+/// endpoint, and its log names the request.
+async fn remove_revokes(config: &std::path::Path, id: &str, idp: &RealIdp) {
+    let remove = homeport(config, &["accounts", "remove", id, "--json"], None).await;
+    assert_eq!(code(&remove), 0, "removed: {}", failure_context(&remove, idp, ""));
+    let revocation = &json(&remove)["revocation"];
+    assert_eq!(
+        (revocation["outcome"].as_str(), revocation["what"].as_str()),
+        (Some("deleted"), Some("oidc_tokens")),
+        "the real provider revoked the login: {revocation}\n{}",
+        idp.log()
+    );
+    assert_eq!(revocation["server"], idp.issuer(), "at the account's issuer");
+    let revoked = idp.log().lines().any(|line| line.starts_with("provider: POST") && line.contains("revo"));
+    assert!(revoked, "the provider's log names the revocation request: {}", idp.log());
+}
+
 #[tokio::test]
 async fn an_ocis_like_provider_logs_in_with_no_flag_at_all_and_verify_refreshes() {
     let idp = RealIdp::start(RealIdpSetup::Ocis { access_token_ttl: Some(TOKEN_TTL) });
@@ -61,6 +79,7 @@ async fn an_ocis_like_provider_logs_in_with_no_flag_at_all_and_verify_refreshes(
     assert_eq!(stored, Some(true), "stored in the keyring and accounts.json");
     let id = account["id"].as_str().expect("an id").to_owned();
     verify_after_expiry(config.path(), &id, &idp).await;
+    remove_revokes(config.path(), &id, &idp).await;
     server.shutdown().await;
 }
 
@@ -103,6 +122,7 @@ async fn a_keycloak_like_realm_logs_in_the_public_client_its_admin_registered_fo
     assert!(robot_log.contains("login_hint=marie"), "the typed user went as login_hint: {robot_log}");
     let id = account["id"].as_str().expect("an id").to_owned();
     verify_after_expiry(config.path(), &id, &idp).await;
+    remove_revokes(config.path(), &id, &idp).await;
     server.shutdown().await;
 }
 
