@@ -120,7 +120,8 @@ impl AuthChallenge {
             .filter(|v| !v.trim().is_empty())
             .map(|value| {
                 let value = value.trim();
-                let (scheme, params) = value.split_once(' ').unwrap_or((value, ""));
+                // The scheme ends at a space or at an empty list element (`Basic ,realm=x`, fuzzed).
+                let (scheme, params) = value.split_once([' ', ',']).unwrap_or((value, ""));
                 match scheme.to_ascii_lowercase().as_str() {
                     "basic" => AuthChallenge::Basic { realm: auth_param(params, "realm") },
                     "bearer" => AuthChallenge::Bearer,

@@ -55,3 +55,14 @@ fn a_normalised_server_url_normalises_to_itself_after_two_suffixes() {
         );
     }
 }
+
+/// Found by the `www_authenticate` fuzz target: `Basic ,,,,` (a scheme, then empty list elements,
+/// RFC 9110 §5.6.1) was read as an unknown scheme `Basic,,,,`.
+#[test]
+fn a_scheme_followed_by_empty_list_elements_is_that_scheme() {
+    let challenge = homeport_engine::owncloud::AuthChallenge::parse(&["BasIc ,,,,"]);
+    assert!(
+        matches!(challenge, Some(homeport_engine::owncloud::AuthChallenge::Basic { realm: None })),
+        "{challenge:?}"
+    );
+}
