@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let challenge = AuthChallenge::parse(&values);
     let offered = values.iter().any(|v| !v.trim().is_empty());
     assert_eq!(challenge.is_some(), offered, "{values:?} → {challenge:?}");
-    let basic = values.iter().any(|v| v.split([' ', ',']).any(|token| token.eq_ignore_ascii_case("basic")));
+    let basic = values
+        .iter()
+        .any(|v| v.split(|c: char| c == ',' || c.is_whitespace()).any(|token| token.eq_ignore_ascii_case("basic")));
     // Bearer wins over Basic (the browser login, as the ownCloud client does: docs/security.md).
     if matches!(challenge, Some(AuthChallenge::Basic { .. })) {
         assert!(basic, "{values:?} → {challenge:?}");
