@@ -303,10 +303,7 @@ async fn environment_proxies_never_get_loopback_traffic() {
     let instance2 = origin(&server, "instance2");
     let proxy = tinyproxy();
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
-    let env: Vec<(&str, &str)> = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"]
-        .into_iter()
-        .map(|name| (name, proxy_url.as_str()))
-        .collect();
+    let env = every_proxy_variable(&proxy_url);
     let args = connect_args(&central, &instance2, "", &[]);
     // Without --proxy: the environment's proxy (which would answer 407) is not asked.
     let direct = homeport_with(config.path(), &args[..args.len() - 2], None, &env).await;
@@ -345,10 +342,7 @@ async fn a_loopback_name_with_a_trailing_dot_never_goes_through_the_environments
     let instance2 = origin(&server, "instance2");
     let proxy = tinyproxy();
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
-    let env: Vec<(&str, &str)> = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"]
-        .into_iter()
-        .map(|name| (name, proxy_url.as_str()))
-        .collect();
+    let env = every_proxy_variable(&proxy_url);
     // `localhost.` is `localhost` (a fully qualified name): plain http without asking, so no proxy.
     let dotted = format!("http://localhost.:{port}/");
     let args = connect_args(&dotted, &instance2, "", &[]);
@@ -362,4 +356,12 @@ async fn a_loopback_name_with_a_trailing_dot_never_goes_through_the_environments
     assert_eq!(code(&direct), 0, "{dotted} connects directly, as localhost does: {answer}");
     drop(proxy);
     server.shutdown().await;
+}
+
+/// Every proxy variable a program may read (upper and lower case), all naming `proxy_url`.
+fn every_proxy_variable(proxy_url: &str) -> Vec<(&'static str, &str)> {
+    ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"]
+        .into_iter()
+        .map(|name| (name, proxy_url))
+        .collect()
 }
