@@ -1,3 +1,5 @@
+// First: every message reads the window's language from here (lib/i18n.svelte.ts).
+import "./lib/i18n.svelte";
 import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";

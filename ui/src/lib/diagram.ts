@@ -2,17 +2,24 @@
 // with lanes, arrows and labels. Pure: no DOM. Its PlantUML text ("Copy as text") is the engine's
 // one renderer (the `trace_plantuml` command), so the events go back as they came (`eventOf`).
 import type { Exchange, Participant, StepName, WizardEvent } from "./bindings";
+import { m } from "../paraglide/messages.js";
 
 export type TraceItem =
   | { kind: "step"; step: StepName; detail: string }
   | { kind: "exchange"; exchange: Exchange };
 
-export const LANES: { id: Participant; label: string; alias: string }[] = [
-  { id: "client", label: "Client", alias: "Client" },
-  { id: "lookup", label: "Lookup server", alias: "Lookup" },
-  { id: "instance", label: "Instance", alias: "Instance" },
-  { id: "idp", label: "IdP", alias: "IdP" },
+/** The lanes, left to right; `label` in the window's language (a function: the language may change). */
+export const LANES: { id: Participant; label: () => string; alias: string }[] = [
+  { id: "client", label: m.lane_client, alias: "Client" },
+  { id: "lookup", label: m.lane_lookup, alias: "Lookup" },
+  { id: "instance", label: m.lane_instance, alias: "Instance" },
+  { id: "idp", label: m.lane_idp, alias: "IdP" },
 ];
+
+/** A lane's name in the window's language. */
+export function laneLabel(participant: Participant): string {
+  return LANES.find((lane) => lane.id === participant)?.label() ?? participant;
+}
 
 /** Horizontal centre of each lane, in the diagram's 400-unit-wide coordinate space. */
 export const DIAGRAM_WIDTH = 400;
@@ -95,6 +102,8 @@ export function fitLabel(label: string, max = LABEL_FIT): string {
   return `${shorter.slice(0, head)}…${shorter.slice(shorter.length - (keep - head))}`;
 }
 
+// HTTP's own reason phrases (RFC 9110): the protocol's words, the same in every language, as a
+// browser's developer tools show them.
 const REASONS: { [status: number]: string } = {
   200: "OK",
   207: "Multi-Status",
@@ -112,7 +121,7 @@ const REASONS: { [status: number]: string } = {
 };
 
 export function responseLabel(exchange: Exchange): string {
-  if (exchange.status === null || exchange.status === undefined) return exchange.error ?? "no answer";
+  if (exchange.status === null || exchange.status === undefined) return exchange.error ?? m.trace_no_answer();
   const reason = REASONS[exchange.status];
   return reason ? `${exchange.status} ${reason}` : `${exchange.status}`;
 }
@@ -164,14 +173,15 @@ export function roundCount(items: TraceItem[]): number {
   return new Set(items.flatMap((item) => (item.kind === "exchange" ? [item.exchange.round] : []))).size;
 }
 
-// The same words as the engine's StepName::title, which titles the steps' notes in the PlantUML.
-const STEP_NAMES: { [step: string]: string } = {
-  probe: "Checking the server",
-  authenticate: "Logging in",
-  discover: "Finding the account's server",
-  verify: "Verifying the account",
+// The engine's StepName::title in the window's language (the PlantUML export keeps the engine's
+// English, as `homeport connect --trace-format plantuml` writes it).
+const STEP_NAMES: { [step in StepName]: () => string } = {
+  probe: m.step_probe,
+  authenticate: m.step_authenticate,
+  discover: m.step_discover,
+  verify: m.step_verify,
 };
 
-export function stepTitle(step: string): string {
-  return STEP_NAMES[step] ?? step;
+export function stepTitle(step: StepName): string {
+  return STEP_NAMES[step]?.() ?? step;
 }
