@@ -216,10 +216,17 @@ async fn connect(
     let auto_login = args.browser == Some(BrowserMode::AutoLogin);
     // With auto-login the credentials are for the IdP's form; they go to the server only if it asks.
     let mut held_credentials = None;
-    match (&args.user, args.password_stdin) {
+    // The password's user: --user, else the one the address names (bob@server, @bob:server,
+    // https://bob@host/), as ssh and git take it (docs/cli.md).
+    let user = args.user.clone().or_else(|| if args.password_stdin { wizard.login_hint() } else { None });
+    match (&user, args.password_stdin) {
         (Some(user), true) if auto_login => held_credentials = Some(Credentials::new(user, read_password(json)?)),
         (Some(user), true) => wizard.set_credentials(Credentials::new(user, read_password(json)?)),
-        (None, true) => return Err(Failure::bad_input("--password-stdin needs --user")),
+        (None, true) => {
+            return Err(Failure::bad_input(
+                "--password-stdin needs --user NAME, or an address that names the user (alice@example.com, @alice:example.org)",
+            ))
+        }
         // Logging in in the browser takes no password here: the user is the provider's hint.
         (Some(user), false) if matches!(args.browser, Some(BrowserMode::System | BrowserMode::Print)) => {
             wizard.set_login_hint(user)

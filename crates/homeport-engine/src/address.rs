@@ -95,6 +95,19 @@ impl Address {
         }
     }
 
+    /// The user the address names, as the login name to use when none is given separately
+    /// (`homeport connect bob@server --password-stdin`, a scenario file without `user`): the whole
+    /// `alice@example.com` (a login name is often the e-mail address; a Matrix login takes its
+    /// localpart), `@alice:example.org` as a Matrix ID, or the user of a server URL's userinfo
+    /// (`https://alice@host/`, as git and curl read it). None for a bare server address.
+    pub fn user(&self) -> Option<String> {
+        match self {
+            Address::Server { login_hint, .. } => login_hint.clone(),
+            Address::Account { user, domain, matrix: false } => Some(format!("{user}@{domain}")),
+            Address::Account { user, domain, matrix: true } => Some(format!("@{user}:{domain}")),
+        }
+    }
+
     /// The login name the address already tells, if any.
     pub fn login_hint(&self) -> Option<&str> {
         match self {
@@ -484,6 +497,20 @@ mod tests {
         assert_eq!(server.map(|s| s.to_string()), Ok("https://instance2.com/".into()));
         let local = Address::parse("@alice:proxy.localhost:4100").and_then(|a| a.server());
         assert_eq!(local.map(|s| s.to_string()), Ok("http://proxy.localhost:4100/".into()), "this machine: http");
+    }
+
+    #[test]
+    fn the_user_an_address_names_is_its_login_name() {
+        let user = |typed: &str| Address::parse(typed).expect("valid").user();
+        assert_eq!(user("alice@example.com").as_deref(), Some("alice@example.com"), "an e-mail-like login");
+        assert_eq!(user("@bob:matrix.example.org").as_deref(), Some("@bob:matrix.example.org"), "a Matrix ID");
+        assert_eq!(user("bob@hs.localhost:8008").as_deref(), Some("bob@hs.localhost:8008"), "with a port");
+        assert_eq!(user("https://carol@example.com/oc/").as_deref(), Some("carol"), "a URL's userinfo");
+        assert_eq!(user("https://carol:pw@example.com/").as_deref(), Some("carol"), "never the password");
+        assert_eq!(user("http://test%40instance2.com@127.0.0.1:1/").as_deref(), Some("test@instance2.com"));
+        assert_eq!(user("Alice@Example.COM").as_deref(), Some("Alice@example.com"), "the domain as parsed");
+        assert_eq!(user("https://example.com/"), None, "a bare server names nobody");
+        assert_eq!(user("example.com/a@b"), None, "an @ in the path is no user");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod secrets;
 mod store;
 mod synapse;
 mod trace;
+mod user_from_address;
 
 use std::path::Path;
 use std::process::{Output, Stdio};

@@ -261,10 +261,7 @@ impl Wizard {
 
     /// The login name the address already implies (`https://alice@host`, `alice@host`).
     pub fn login_hint(&self) -> Option<String> {
-        match &self.address {
-            Address::Server { login_hint, .. } => login_hint.clone(),
-            Address::Account { .. } => Some(self.entered.clone()),
-        }
+        self.address.user()
     }
 
     /// Credentials known before the first step are sent with the first PROPFIND (saving a round
