@@ -104,12 +104,12 @@ async fn autopilot_s0(app: &App, file: &Path) -> TestResult {
     let (passed, line) = play_in_window(app, name).await?;
     assert!(passed, "the GUI meets the expectations too: {line}");
     assert!(line.starts_with(&format!("✓ {name} — connected as test@instance2.com at http://127.0.0.1:")), "{line}");
-    assert!(line.contains("; 3 round trips,"), "as many round trips as headless: {line}");
+    assert!(line.contains("; 2 round trips,"), "as many round trips as headless: {line}");
     let account = &headless["result"]["account"];
     assert_eq!(app.text("#verified-user").await?, account["user_id"].as_str().unwrap_or_default(), "same user");
     let instance = app.text("#verified-instance").await?;
     assert!(line.contains(&instance), "the verified page shows the instance the verdict names: {instance}");
-    assert_eq!(headless["round_trips"], 3, "{headless}");
+    assert_eq!(headless["round_trips"], 2, "{headless}");
     Ok(())
 }
 

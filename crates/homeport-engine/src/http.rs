@@ -217,6 +217,18 @@ pub enum Followed {
     },
 }
 
+/// One hop of [`HttpClient::send_hop`].
+// One short-lived value per request: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Hopped {
+    /// An answer that is not a redirect the policy follows: done, or a hop that needs approval.
+    Answered(Followed),
+    /// The policy follows the redirect: `request` is ready to be sent where it leads, `chain`
+    /// holds the hop.
+    Redirected { request: HttpRequest, chain: RedirectChain },
+}
+
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     /// For every server without pins or a client certificate: the system's trust (and the
@@ -509,29 +521,48 @@ impl HttpClient {
         mut round: u32,
     ) -> Result<Followed, ConnectError> {
         loop {
-            let response = self.send(&request, round).await?;
-            if !is_redirect(response.status) {
-                return Ok(Followed::Done { response, chain });
-            }
-            let answer = RedirectAnswer {
-                method: &request.method,
-                from: &request.url,
-                status: response.status,
-                location: response.header("location"),
-                carries_credentials: request.carries_credentials(),
-            };
-            let verdict = policy.decide(&answer, &chain, approved);
-            match verdict {
-                Verdict::Refuse(refusal) => return Err(ConnectError::RedirectRefused(refusal)),
-                Verdict::Follow(hop) => {
-                    request = retarget(request, &hop);
-                    chain.push(hop);
+            match self.send_hop(request, policy, approved, chain, round).await? {
+                Hopped::Answered(followed) => return Ok(followed),
+                Hopped::Redirected { request: next, chain: longer } => {
+                    (request, chain) = (next, longer);
                     round = self.trace.next_round();
                 }
-                Verdict::Ask(hop) => {
-                    let request = retarget(request, &hop);
-                    return Ok(Followed::NeedsApproval { hop, request, chain });
-                }
+            }
+        }
+    }
+
+    /// Sends `request` once, in `round`, and passes a redirect answer through `policy`: a hop it
+    /// follows comes back [`Hopped::Redirected`], for the caller to send in a round of its own,
+    /// beside requests it can now plan at the hop's target (docs/benchmarks.md#round-trips).
+    pub async fn send_hop(
+        &self,
+        request: HttpRequest,
+        policy: &RedirectPolicy,
+        approved: &HashSet<Origin>,
+        mut chain: RedirectChain,
+        round: u32,
+    ) -> Result<Hopped, ConnectError> {
+        let response = self.send(&request, round).await?;
+        if !is_redirect(response.status) {
+            return Ok(Hopped::Answered(Followed::Done { response, chain }));
+        }
+        let answer = RedirectAnswer {
+            method: &request.method,
+            from: &request.url,
+            status: response.status,
+            location: response.header("location"),
+            carries_credentials: request.carries_credentials(),
+        };
+        match policy.decide(&answer, &chain, approved) {
+            Verdict::Refuse(refusal) => Err(ConnectError::RedirectRefused(refusal)),
+            Verdict::Follow(hop) => {
+                let request = retarget(request, &hop);
+                chain.push(hop);
+                Ok(Hopped::Redirected { request, chain })
+            }
+            Verdict::Ask(hop) => {
+                let request = retarget(request, &hop);
+                Ok(Hopped::Answered(Followed::NeedsApproval { hop, request, chain }))
             }
         }
     }

@@ -40,7 +40,7 @@ fn a_script_reaches_the_ui_resolved_and_its_verdict_uses_the_expectations() {
     assert_eq!(step["outcome"], "verified", "{step}");
     let verdict = app.invoke("autopilot_finish", json!({})).expect("autopilot_finish is granted");
     assert_eq!(verdict["passed"], true, "{verdict}");
-    assert_eq!(verdict["round_trips"], 3, "as many as headless (max_round_trips = 3): {verdict}");
+    assert_eq!(verdict["round_trips"], 2, "as many as headless (max_round_trips = 2): {verdict}");
     assert_eq!(verdict["user_id"], "test@instance2.com");
     let line = verdict["line"].as_str().unwrap_or_default();
     assert!(line.starts_with("✓ S0: test@instance2.com is redirected to instance2 — connected as"), "{line}");

@@ -110,7 +110,7 @@ async fn connect_tells_a_clear_story_and_stores_the_account() {
     assert_eq!(code(&output), 0, "connect succeeds: {story}{}", String::from_utf8_lossy(&output.stderr));
     assert!(story.contains("✓ Connected: Test User Two (test@instance2.com)"), "who: {story}");
     assert!(story.contains(&format!("Redirected  301 to {instance2}/remote.php/webdav/")), "where: {story}");
-    assert!(story.contains("3 round trips"), "how fast: {story}");
+    assert!(story.contains("2 round trips"), "how fast: {story}");
     assert!(story.contains("password in the system keyring"), "where the secret went: {story}");
 
     let list = homeport(config.path(), &["accounts", "list", "--json"], None).await;
@@ -175,7 +175,7 @@ async fn connect_json_is_one_object_with_account_round_trips_and_trace() {
     }
     assert_eq!(result["account"]["kind"], "owncloud");
     assert_eq!(result["account"]["auth_method"], "basic");
-    assert_eq!(result["round_trips"], 3);
+    assert_eq!(result["round_trips"], 2);
     assert_eq!(result["trace"].as_array().map(Vec::len), Some(6), "every exchange is in the trace");
     assert_eq!(result["trace"][0]["to"], "lookup");
     assert_eq!(result["trace"][5]["to"], "instance");

@@ -127,7 +127,7 @@ async fn s0_trace_in_each_format_shows_the_probe_the_redirect_and_the_instance()
             "participant \"Client\" as Client",
             "participant \"Lookup server\" as Lookup",
             "participant \"Instance\" as Instance",
-            "== round 3 ==",
+            "== round 2 ==",
         ] {
             assert!(plantuml.contains(line), "{name} has {line:?}:\n{plantuml}");
         }

@@ -13,6 +13,7 @@ mod oidc;
 mod oidc_revoke;
 pub(crate) mod oidc_tokens;
 mod owncloud;
+mod rounds;
 
 pub use self::decision::{Connected, Decision, Protocol, Resent, Step};
 pub(crate) use self::matrix_tokens::end_session;

@@ -235,11 +235,11 @@ impl Wizard {
         match self.follow(request).await? {
             Followed::Done { response, chain: at_node } if response.status == 207 && at_node.hops.is_empty() => {
                 owncloud::check_multistatus(&response.url, &response.body)?;
-                self.verify(status, node, chain).await
+                self.verify(status, node, chain, None).await
             }
             // A redirect or a refusal at the node: the ownCloud path's answers (boxed: that path
             // may come back here).
-            other => Box::pin(self.after_dav(status, other)).await,
+            other => Box::pin(self.after_dav(status, other, None)).await,
         }
     }
 }

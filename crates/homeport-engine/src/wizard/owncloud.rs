@@ -1,14 +1,16 @@
 //! The wizard's ownCloud path (docs/protocols/owncloud-redirect.md): status.php and a PROPFIND
 //! in one round trip, Basic credentials, the central server's redirect to the instance through
-//! the one redirect policy, and the instance's capabilities, user and avatar.
+//! the one redirect policy, and the instance's capabilities, user and avatar — sent beside the
+//! PROPFIND at the instance the redirect leads to ([`InstanceRound`]): two round trips in all.
 
 use super::decision::{confirm_redirect, Protocol, Resent};
 use super::discovery::Probed;
+use super::rounds::{avatar_request, InstanceAnswers, InstanceRound};
 use super::{participant, unexpected, Connected, Decision, Phase, Step, Wizard};
 use crate::account::{Account, AccountKind, AuthMethod};
 use crate::address::{Origin, ServerUrl};
 use crate::error::ConnectError;
-use crate::http::{Auth, Followed, HttpRequest, HttpResponse};
+use crate::http::{Followed, Hopped, HttpRequest, HttpResponse};
 use crate::nextcloud;
 use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectRefusal};
@@ -37,8 +39,9 @@ impl Wizard {
                 };
                 self.step(StepName::Authenticate, format!("logging in as {}", credentials.user));
                 let request = self.dav_request(Some(credentials));
-                let followed = self.follow(request).await?;
-                self.after_dav(status, followed).await
+                let chain = RedirectChain::starting_at(&request.method, &request.url);
+                let (followed, answers) = self.follow_dav(&status, request, chain).await?;
+                self.after_dav(status, followed, answers).await
             }
             OwncloudPhase::AwaitApproval { status, hop, request, chain } => {
                 if !self.approved.contains(&Origin::of(&hop.to)) {
@@ -47,8 +50,10 @@ impl Wizard {
                     return Ok(Step::Decide(decision));
                 }
                 self.step(StepName::Discover, format!("following the redirect to {}", Origin::of(&hop.to)));
-                let followed = self.follow_approved(request, chain, hop).await?;
-                self.after_dav(status, followed).await
+                let mut chain = chain;
+                chain.push(hop);
+                let (followed, answers) = self.follow_dav(&status, request, chain).await?;
+                self.after_dav(status, followed, answers).await
             }
         }
     }
@@ -67,8 +72,12 @@ impl Wizard {
         let status_request = HttpRequest::new(reqwest::Method::GET, status_url, Participant::Lookup);
         let dav_request = self.dav_request(self.credentials.clone());
         let round = self.trace().next_round();
-        let (status, dav) =
-            futures_util::future::join(self.follow_in(status_request, round), self.follow_in(dav_request, round)).await;
+        let chain = RedirectChain::starting_at(&dav_request.method, &dav_request.url);
+        let (status, dav) = futures_util::future::join(
+            self.follow_in(status_request, round),
+            self.http.send_hop(dav_request, &self.policy, &self.approved, chain, round),
+        )
+        .await;
         let status = match status {
             Ok(Followed::Done { response, .. }) => match parse_status(&response) {
                 Ok(status) => status,
@@ -85,17 +94,75 @@ impl Wizard {
         if let Some(reason) = status.not_ready() {
             return Probed::Recognised(Err(ConnectError::ServerNotReady { server: self.server.to_string(), reason }));
         }
+        // The redirect is followed now that status.php says what the server is (the instance
+        // round is planned for ownCloud, not for a Nextcloud that converts the password first).
+        let dav = match dav {
+            Ok(Hopped::Answered(followed)) => Ok((followed, None)),
+            Ok(Hopped::Redirected { request, chain }) => self.follow_dav(&status, request, chain).await,
+            Err(error) => Err(error),
+        };
         Probed::Recognised(match dav {
-            Ok(dav) => self.after_dav(status, dav).await,
+            Ok((dav, answers)) => self.after_dav(status, dav, answers).await,
             Err(error) => Err(error),
         })
+    }
+
+    /// Sends a PROPFIND through the one redirect policy, each hop in a round of its own. Where a
+    /// redirect led (to the same origin, or one the person approved for the credentials) the
+    /// instance round goes beside it: the PROPFIND answering 207 there is the common case, and
+    /// the credentials may go to that origin already. Any other answer drops those answers.
+    async fn follow_dav(
+        &self,
+        status: &ServerStatus,
+        mut request: HttpRequest,
+        mut chain: RedirectChain,
+    ) -> Result<(Followed, Option<InstanceAnswers>), ConnectError> {
+        loop {
+            let round = self.trace().next_round();
+            let planned = self.instance_round_at(status, &request, &chain);
+            let hop = self.http.send_hop(request, &self.policy, &self.approved, chain, round);
+            let (hopped, answers) = match &planned {
+                Some(planned) => {
+                    let (hopped, answers) = futures_util::future::join(hop, planned.send(&self.http, round)).await;
+                    (hopped, Some(answers))
+                }
+                None => (hop.await, None),
+            };
+            match hopped? {
+                Hopped::Answered(followed) => return Ok((followed, answers)),
+                Hopped::Redirected { request: next, chain: longer } => (request, chain) = (next, longer),
+            }
+        }
+    }
+
+    /// The instance round to send beside `request`, a PROPFIND a redirect retargeted: for an
+    /// ownCloud server (a Nextcloud converts the password to an app password first), with the
+    /// credentials, at the installation its WebDAV URL names.
+    fn instance_round_at(
+        &self,
+        status: &ServerStatus,
+        request: &HttpRequest,
+        chain: &RedirectChain,
+    ) -> Option<InstanceRound> {
+        if chain.hops.is_empty() || nextcloud::is_nextcloud(status) || self.app_password {
+            return None;
+        }
+        let credentials = self.credentials.as_ref().filter(|_| request.auth.is_some())?;
+        let instance = owncloud::base_of_dav_url(&request.url)?;
+        let to = if instance == self.server { Participant::Lookup } else { Participant::Instance };
+        Some(InstanceRound::plan(instance, to, credentials))
     }
 
     /// Decides what the answer to a PROPFIND means: needs credentials, failed, redirected
     /// elsewhere (ask), or reached the instance (verify). Nextcloud without credentials logs in
     /// in the browser (Login Flow v2); with a password, the instance it reached converts it to an
     /// app password (wizard/nextcloud.rs).
-    pub(super) async fn after_dav(&mut self, status: ServerStatus, followed: Followed) -> Result<Step, ConnectError> {
+    pub(super) async fn after_dav(
+        &mut self,
+        status: ServerStatus,
+        followed: Followed,
+        answers: Option<InstanceAnswers>,
+    ) -> Result<Step, ConnectError> {
         let (response, chain) = match followed {
             Followed::NeedsApproval { hop, request, chain } => {
                 let decision = confirm_redirect(&hop, Resent::Password, protocol_of(&status));
@@ -115,7 +182,7 @@ impl Wizard {
             207 => {
                 owncloud::check_multistatus(&response.url, &response.body)?;
                 let instance = self.instance_of(&response.url, &chain)?;
-                self.verify(status, instance, chain).await
+                self.verify(status, instance, chain, answers).await
             }
             401 => {
                 let challenge = AuthChallenge::parse(&response.header_values("www-authenticate"));
@@ -148,40 +215,35 @@ impl Wizard {
     }
 
     /// At the instance: capabilities, user and avatar concurrently (the PROPFIND already
-    /// answered 207). The avatar is asked for under the login name, which ownCloud uses as the
-    /// user id; only if the instance reports another id is it asked for again.
+    /// answered 207), or their answers from the round beside that PROPFIND. The avatar is asked
+    /// for under the login name; only if the instance reports another id is it asked for again.
     pub(super) async fn verify(
         &mut self,
         status: ServerStatus,
         instance: ServerUrl,
         chain: RedirectChain,
+        answers: Option<InstanceAnswers>,
     ) -> Result<Step, ConnectError> {
         let credentials = self.held_credentials()?;
         self.step(StepName::Verify, format!("verifying the account at {instance}"));
         let to = if instance == self.server { Participant::Lookup } else { Participant::Instance };
-        let ocs = |path: &str| {
-            owncloud::ocs_request(reqwest::Method::GET, instance.join(path), to, Auth::Basic(credentials.clone()))
+        let answers = match answers.filter(|answers| answers.instance == instance) {
+            Some(answers) => answers,
+            None => {
+                let round = self.trace().next_round();
+                InstanceRound::plan(instance.clone(), to, &credentials).send(&self.http, round).await
+            }
         };
-        let avatar = |id: &str| {
-            HttpRequest::new(reqwest::Method::GET, owncloud::avatar_url(&instance, id), to)
-                .auth(Auth::Basic(credentials.clone()))
-        };
-        let round = self.trace().next_round();
-        let (capabilities, user, guessed_avatar) = futures_util::future::join3(
-            self.http.send(&ocs(owncloud::CAPABILITIES_PATH), round),
-            self.http.send(&ocs(owncloud::USER_PATH), round),
-            self.http.send(&avatar(&credentials.user), round),
-        )
-        .await;
-        let capabilities = self.expect_ok(capabilities?, &credentials, &chain)?;
+        let capabilities = self.expect_ok(answers.capabilities?, &credentials, &chain)?;
         let capabilities = Capabilities::parse(&capabilities.url, &capabilities.body)?;
-        let user = self.expect_ok(user?, &credentials, &chain)?;
+        let user = self.expect_ok(answers.user?, &credentials, &chain)?;
         let user = OcsUser::parse(&user.url, &user.body)?;
         let avatar = if user.id == credentials.user {
-            avatar_image(guessed_avatar?)
+            avatar_image(answers.avatar?)
         } else {
             let round = self.trace().next_round();
-            avatar_image(self.http.send(&avatar(&user.id), round).await?)
+            let request = avatar_request(&instance, to, &credentials, &user.id);
+            avatar_image(self.http.send(&request, round).await?)
         };
         let product = [&capabilities.product, &status.productname]
             .into_iter()

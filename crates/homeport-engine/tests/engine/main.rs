@@ -12,6 +12,7 @@ mod nextcloud;
 mod oidc;
 mod plain_http;
 mod properties;
+mod rounds;
 mod store;
 mod store_hygiene;
 mod wizard;

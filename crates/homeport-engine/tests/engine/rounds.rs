@@ -1,0 +1,92 @@
+//! Round trips per system (docs/benchmarks.md#round-trips): the requests that do not depend on
+//! each other's answers share a round, and each system's rounds are pinned here as a person would
+//! read them off the sequence diagram. Credentials still go only to approved origins (the other
+//! test files check that per protocol); these tests pin what is sent together.
+
+use homeport_engine::{Connected, Credentials, Exchange, Origin, Secret, Step, Wizard};
+use homeport_lookup::Scenario;
+
+use crate::{connect, instance_origin, lookup, options, PASSWORD};
+
+/// The trace as rounds, each the sorted "METHOD /path" of its requests (query left out): what the
+/// sequence diagram draws side by side.
+fn rounds(trace: &[Exchange]) -> Vec<Vec<String>> {
+    let mut numbers: Vec<u32> = trace.iter().map(|e| e.round).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+        .iter()
+        .map(|round| {
+            let mut requests: Vec<String> = trace
+                .iter()
+                .filter(|e| e.round == *round)
+                .map(|e| {
+                    let url = url::Url::parse(&e.url).expect("a recorded URL");
+                    format!("{} {}", e.method, url.path())
+                })
+                .collect();
+            requests.sort();
+            requests
+        })
+        .collect()
+}
+
+/// Whether each of `expected` (one entry per round: path fragments that must each be in that
+/// round) is found in the trace's rounds, in order, and there are no more rounds.
+fn assert_rounds(connected: &Connected, expected: &[&[&str]], system: &str) {
+    let actual = rounds(&connected.trace);
+    let shown = actual.iter().map(|round| round.join(" ‖ ")).collect::<Vec<_>>().join("\n  ");
+    assert_eq!(
+        connected.round_trips as usize,
+        expected.len(),
+        "{system}: {} round trips expected, the trace has {}:\n  {shown}",
+        expected.len(),
+        connected.round_trips
+    );
+    assert_eq!(actual.len(), expected.len(), "{system}: round_trips counts the trace's rounds:\n  {shown}");
+    for (n, (round, wanted)) in actual.iter().zip(expected).enumerate() {
+        for fragment in *wanted {
+            assert!(
+                round.iter().any(|request| request.contains(fragment)),
+                "{system}: round {} should send {fragment:?} beside the others:\n  {shown}",
+                n + 1
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn s0_with_credentials_up_front_takes_two_round_trips() {
+    let server = lookup(Scenario::default()).await;
+    let connected = connect(&server, "test@instance2.com", PASSWORD, &["instance2"]).await.expect("connects");
+    assert_rounds(
+        &connected,
+        &[
+            &["GET /status.php", "PROPFIND /remote.php/webdav"],
+            &["PROPFIND /remote.php/webdav", "/cloud/capabilities", "/cloud/user", "/avatars/"],
+        ],
+        "S0, credentials up front",
+    );
+    let instance = instance_origin(&server, "instance2");
+    for exchange in connected.trace.iter().filter(|e| e.round == connected.trace.last().map_or(0, |e| e.round)) {
+        let origin = Origin::of(&url::Url::parse(&exchange.url).expect("url"));
+        assert_eq!(origin, instance, "the second round goes only to the approved instance: {}", exchange.url);
+    }
+}
+
+#[tokio::test]
+async fn s0_in_the_desktop_takes_two_round_trips_after_the_login_is_submitted() {
+    let server = lookup(Scenario::default()).await;
+    let mut wizard = Wizard::new(server.central_url().as_str(), options(&server)).expect("valid address");
+    let step = wizard.next().await.expect("probe");
+    assert!(matches!(step, Step::Decide(homeport_engine::Decision::NeedsCredentials { .. })), "{step:?}");
+    let before = wizard.trace().round_trips();
+    wizard.set_credentials(Credentials::new("test@instance2.com", Secret::new(PASSWORD)));
+    let step = wizard.next().await.expect("the login");
+    let Step::Decide(homeport_engine::Decision::ConfirmRedirect { to, .. }) = step else { panic!("{step:?}") };
+    wizard.approve_origin(to);
+    let Step::Connected(connected) = wizard.next().await.expect("verified") else { panic!("connected") };
+    let after = connected.round_trips - before;
+    let shown = rounds(&connected.trace);
+    assert_eq!(after, 2, "PROPFIND at the central server, then PROPFIND ‖ capabilities ‖ user ‖ avatar: {shown:?}");
+}
