@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use homeport_engine::trace_export::{render, TraceFormat, TraceMeta};
-use homeport_scenario::{junit, Outcome, Prepared, RunResult, Scenario};
+use homeport_engine::{ErrorCode, ErrorReport};
+use homeport_scenario::{check_all, junit, Checked, Outcome, Prepared, RunResult, Scenario, ScenarioError};
 
 use crate::output::{Done, Failure};
 
@@ -44,7 +45,12 @@ struct Played {
 }
 
 pub async fn run(args: RunArgs, json: bool) -> Result<Done, Failure> {
-    let scenarios = Scenario::load_all(&args.paths).map_err(|e| Failure::bad_input(e.to_string()))?;
+    // Every file is checked before any plays (docs/scenarios.md#checked-before-anything-plays).
+    let checked = check_all(&args.paths).await;
+    if !checked.bad.is_empty() {
+        return Err(not_run(&args, &checked, json));
+    }
+    let scenarios = checked.scenarios;
     if scenarios.is_empty() {
         return Err(Failure::bad_input("no scenario files (*.toml) found"));
     }
@@ -103,6 +109,44 @@ pub async fn run(args: RunArgs, json: bool) -> Result<Done, Failure> {
         return Err(Failure::expectations(format!("{failed} of {} scenarios failed", results.len()), done));
     }
     Ok(done)
+}
+
+/// The check found bad files: each problem on its own line (`file:line:column: message`), the
+/// JUnit report with an `<error>` per bad file, nothing played, exit 2.
+fn not_run(args: &RunArgs, checked: &Checked, json: bool) -> Failure {
+    let problems: Vec<&ScenarioError> = checked.bad.iter().flat_map(|bad| &bad.problems).collect();
+    if !json {
+        for problem in &problems {
+            eprintln!("{problem}");
+        }
+    }
+    let message = format!(
+        "{} of {} scenario files have problems{}; nothing was played",
+        checked.bad.len(),
+        checked.files(),
+        if json { "" } else { " (above)" }
+    );
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, junit::report_not_run("homeport", &checked.bad, &checked.scenarios)) {
+            return Failure::bad_input(format!(
+                "{message}, and the JUnit report could not be written to {}: {e}",
+                path.display()
+            ));
+        }
+    }
+    let detail: Vec<serde_json::Value> = problems
+        .iter()
+        .map(|problem| {
+            let (line, column, message) = match problem {
+                ScenarioError::Invalid { line, column, message, .. } => (Some(*line), Some(*column), message.clone()),
+                other => (None, None, other.to_string()),
+            };
+            serde_json::json!({ "file": problem.path(), "line": line, "column": column, "message": message })
+        })
+        .collect();
+    let mut report = ErrorReport::new(ErrorCode::BadInput, message);
+    report.detail = serde_json::json!({ "problems": detail });
+    Failure::report(report)
 }
 
 async fn play(scenario: Scenario, args: &RunArgs, progress: Option<&indicatif::ProgressBar>) -> Result<Played, String> {

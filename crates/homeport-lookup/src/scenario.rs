@@ -78,7 +78,12 @@ impl Default for Scenario {
 }
 
 impl Scenario {
-    /// Rejects scenarios the server could not act out faithfully.
+    /// Rejects scenarios the server could not act out faithfully (as [`crate::LookupServer::start`]
+    /// does), so a scenario file's check names the problem before any server starts.
+    pub fn check(&self) -> Result<(), LookupError> {
+        self.validate()
+    }
+
     pub(crate) fn validate(&self) -> Result<(), LookupError> {
         if !VALID_REDIRECT_STATUSES.contains(&self.redirect_status) {
             return Err(LookupError::InvalidScenario(format!(

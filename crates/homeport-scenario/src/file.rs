@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::locate::{line_and_column, Locations};
+
 /// Why a scenario file cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -37,9 +39,44 @@ pub enum ScenarioError {
     /// `file:line:column: message`, the message naming the key.
     #[error("{path}:{line}:{column}: {message}")]
     Invalid { path: PathBuf, line: usize, column: usize, message: String },
-    /// A `${…}` the lookup server does not provide, or a setting that cannot be acted out.
+    /// A setting that cannot be acted out and has no place in the file (the lookup server did not start).
     #[error("{path}: {message}")]
     Unusable { path: PathBuf, message: String },
+}
+
+impl ScenarioError {
+    /// The file the problem is in.
+    pub fn path(&self) -> &Path {
+        match self {
+            ScenarioError::Read { path, .. }
+            | ScenarioError::Invalid { path, .. }
+            | ScenarioError::Unusable { path, .. } => path,
+        }
+    }
+}
+
+/// Every problem of one file (at least one), each on its own line as `file:line:column: message`.
+#[derive(Debug)]
+pub struct Problems(pub Vec<ScenarioError>);
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, problem) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problems {}
+
+impl From<ScenarioError> for Problems {
+    fn from(error: ScenarioError) -> Self {
+        Problems(vec![error])
+    }
 }
 
 /// One scenario, as written.
@@ -62,6 +99,9 @@ pub struct Scenario {
     /// Where the file came from (set by [`Scenario::load`]).
     #[serde(skip)]
     pub path: PathBuf,
+    /// Where each key was written, for problems found after parsing.
+    #[serde(skip)]
+    pub locations: Locations,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -236,63 +276,92 @@ pub struct Expect {
 }
 
 impl Scenario {
-    /// Reads and checks one file.
+    /// Reads and checks one file; the first problem if there are several.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
-        Scenario::parse(path, &text)
+        Scenario::load_checked(path).map_err(|mut problems| problems.0.remove(0))
     }
 
-    /// Parses `text` as the scenario file `path`.
+    /// Reads and checks one file, with every problem the file itself shows.
+    pub fn load_checked(path: &Path) -> Result<Scenario, Problems> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        Scenario::parse_checked(path, &text)
+    }
+
+    /// Parses `text` as the scenario file `path`; the first problem if there are several.
     pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_checked(path, text).map_err(|mut problems| problems.0.remove(0))
+    }
+
+    /// Parses `text` as the scenario file `path`: a syntax error or wrong key alone, else every
+    /// contradiction between keys, each at the line and column of a key it names.
+    pub fn parse_checked(path: &Path, text: &str) -> Result<Scenario, Problems> {
         let mut scenario: Scenario = toml::from_str(text).map_err(|error| {
             let (line, column) = error.span().map(|span| line_and_column(text, span.start)).unwrap_or((1, 1));
             ScenarioError::Invalid { path: path.to_owned(), line, column, message: error.message().trim().to_owned() }
         })?;
         scenario.path = path.to_owned();
-        let unusable = |message: &str| ScenarioError::Unusable { path: path.to_owned(), message: message.to_owned() };
+        scenario.locations = Locations::of(text);
+        let mut problems = Vec::new();
+        let mut refuse = |key: &str, message: &str| {
+            let (line, column) = scenario.locations.key(key);
+            problems.push(ScenarioError::Invalid { path: path.to_owned(), line, column, message: message.to_owned() });
+        };
+        let connect = &scenario.connect;
         match (&scenario.lookup, &scenario.target) {
-            (Some(_), Some(_)) => return Err(unusable("give either [lookup] or [target], not both")),
+            (Some(_), Some(_)) => refuse("target", "give either [lookup] or [target], not both"),
             (None, None) => scenario.lookup = Some(LookupSettings::default()),
             _ => {}
         }
-        if scenario.target.is_some() && scenario.connect.password.is_some() {
-            return Err(unusable(
+        if scenario.target.is_some() && connect.password.is_some() {
+            refuse(
+                "connect.password",
                 "a password written in the file is only for the lookup server; use password_env for a real server",
-            ));
+            );
         }
-        if scenario.connect.password.is_some() && scenario.connect.password_env.is_some() {
-            return Err(unusable("give either password or password_env, not both"));
+        if connect.password.is_some() && connect.password_env.is_some() {
+            refuse("connect.password_env", "give either password or password_env, not both");
         }
-        if scenario.connect.client_secret_env.is_some() && scenario.connect.client_id.is_none() {
-            return Err(unusable("client_secret_env needs client_id: a secret goes only with its client id"));
+        if connect.client_secret_env.is_some() && connect.client_id.is_none() {
+            refuse(
+                "connect.client_secret_env",
+                "client_secret_env needs client_id: a secret goes only with its client id",
+            );
         }
-        if scenario.connect.client_cert.is_some() != scenario.connect.client_cert_password_env.is_some() {
-            return Err(unusable(
+        if connect.client_cert.is_some() != connect.client_cert_password_env.is_some() {
+            let key =
+                if connect.client_cert.is_some() { "connect.client_cert" } else { "connect.client_cert_password_env" };
+            refuse(
+                key,
                 "client_cert and client_cert_password_env go together: the certificate's password comes from the environment",
-            ));
+            );
         }
-        if scenario.connect.tenant_pattern.is_some() != scenario.connect.tenant_issuer.is_some() {
-            return Err(unusable("tenant_pattern and tenant_issuer go together"));
+        if connect.tenant_pattern.is_some() != connect.tenant_issuer.is_some() {
+            let key = if connect.tenant_pattern.is_some() { "connect.tenant_pattern" } else { "connect.tenant_issuer" };
+            refuse(key, "tenant_pattern and tenant_issuer go together");
         }
         if let Some(lookup) = &scenario.lookup {
             if lookup.idp_public_client && lookup.idp_realm_redirect_port.is_some() {
-                return Err(unusable(
+                refuse(
+                    "lookup.idp_realm_redirect_port",
                     "give either idp_public_client or idp_realm_redirect_port: a realm's one client is public already",
-                ));
+                );
             }
             if lookup.idp_realm_redirect_port == Some(0) {
-                return Err(unusable("idp_realm_redirect_port must be a port (1-65535)"));
+                refuse("lookup.idp_realm_redirect_port", "idp_realm_redirect_port must be a port (1-65535)");
             }
         }
         if scenario.expect.status == ExpectedStatus::Connected && scenario.expect.error_code.is_some() {
-            return Err(unusable("expect.error_code needs status = \"failed\""));
+            refuse("expect.error_code", "expect.error_code needs status = \"failed\"");
+        }
+        if !problems.is_empty() {
+            return Err(Problems(problems));
         }
         Ok(scenario)
     }
 
-    /// Every `*.toml` file of `paths` (directories are read, sorted by name), loaded.
-    pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, ScenarioError> {
+    /// Every `*.toml` file of `paths` (directories are read, sorted by name), in order.
+    pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
         let mut files = Vec::new();
         for path in paths {
             if path.is_dir() {
@@ -309,29 +378,56 @@ impl Scenario {
                 files.push(path.clone());
             }
         }
-        files.iter().map(|file| Scenario::load(file)).collect()
+        Ok(files)
+    }
+
+    /// Every `*.toml` file of `paths`, loaded; the first problem if any.
+    pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, ScenarioError> {
+        Scenario::files(paths)?.iter().map(|file| Scenario::load(file)).collect()
+    }
+
+    /// The problem at the key `path` of this file (its line and column).
+    pub(crate) fn problem_at(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        let (line, column) = self.locations.key(key);
+        ScenarioError::Invalid { path: self.path.clone(), line, column, message: message.into() }
+    }
+
+    /// The problem at `needle` (a `${…}`) inside the value of the key `path`.
+    pub(crate) fn problem_within(&self, key: &str, needle: &str, message: impl Into<String>) -> ScenarioError {
+        let (line, column) = self.locations.within(key, needle);
+        ScenarioError::Invalid { path: self.path.clone(), line, column, message: message.into() }
     }
 }
 
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |rest| rest.chars().count()) + 1;
-    (line, column)
+/// A `${…}` that cannot be filled: the placeholder as written, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unresolved {
+    pub placeholder: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// Replaces every `${key}` in `text` from the lookup server's description (`homeport mock`'s JSON
 /// line): `${central}`, `${instances.instance2}` (dotted paths into it), `${origin:…}` (the URL's
 /// origin, for `approve_redirect`) and `${authority:…}` (`host:port`, for Matrix IDs).
-pub fn expand(text: &str, description: &serde_json::Value) -> Result<String, String> {
+pub fn expand(text: &str, description: &serde_json::Value) -> Result<String, Unresolved> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| format!("unclosed ${{ in {text:?}"))?;
+        let Some(end) = after.find('}') else {
+            return Err(Unresolved { placeholder: "${".into(), message: format!("unclosed ${{ in {text:?}") });
+        };
         let key = &after[..end];
-        out.push_str(&lookup_value(key, description)?);
+        let value = lookup_value(key, description)
+            .map_err(|message| Unresolved { placeholder: format!("${{{key}}}"), message })?;
+        out.push_str(&value);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
@@ -443,7 +539,10 @@ max_round_trips = 3
             ("idp_realm_redirect_port = 0", "port 0"),
         ] {
             let refused = Scenario::parse(Path::new("s"), &with(lookup));
-            assert!(matches!(refused, Err(ScenarioError::Unusable { .. })), "{why}: {refused:?}");
+            assert!(
+                matches!(refused, Err(ScenarioError::Invalid { line: 3 | 4, .. })),
+                "{why}, at its line: {refused:?}"
+            );
         }
         let error = Scenario::parse(Path::new("s"), &with("idp_realm_redirect_port = 70000")).expect_err("no u16");
         assert!(error.to_string().contains("s:3:"), "a port out of range names its line: {error}");
@@ -452,12 +551,28 @@ max_round_trips = 3
     }
 
     #[test]
-    fn contradictions_are_refused() {
-        let both = format!("{TEN_LINES}\n[target]\nurl = \"https://x\"\n");
-        assert!(matches!(Scenario::parse(Path::new("s"), &both), Err(ScenarioError::Unusable { .. })));
+    fn contradictions_are_refused_each_at_its_key() {
+        let both = format!("{TEN_LINES}[lookup]\n[target]\nurl = \"https://x\"\n");
+        let error = Scenario::parse(Path::new("s"), &both).expect_err("both targets").to_string();
+        assert!(error.starts_with("s:12:2: give either [lookup] or [target]"), "the [target] header: {error}");
         let real_with_password =
             "name = \"x\"\n[target]\nurl = \"https://x\"\n[connect]\naddress = \"https://x\"\npassword = \"p\"\n";
-        assert!(Scenario::parse(Path::new("s"), real_with_password).is_err(), "no passwords in files for real servers");
+        let error =
+            Scenario::parse(Path::new("s"), real_with_password).expect_err("a password in the file").to_string();
+        assert!(
+            error.starts_with("s:6:1: a password written in the file"),
+            "no passwords in files for real servers: {error}"
+        );
+        let several = TEN_LINES.replace(
+            "[expect]",
+            "tenant_pattern = \"{tenant}.x\"\npassword_env = \"P\"\n[expect]\nerror_code = \"tls\"",
+        );
+        let Err(problems) = Scenario::parse_checked(Path::new("s"), &several) else { panic!("three contradictions") };
+        let lines: Vec<String> = problems.0.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 3, "every contradiction, not the first: {lines:?}");
+        assert!(lines[0].starts_with("s:9:1: give either password or password_env"), "{lines:?}");
+        assert!(lines[1].starts_with("s:8:1: tenant_pattern and tenant_issuer go together"), "{lines:?}");
+        assert!(lines[2].starts_with("s:11:1: expect.error_code needs status"), "{lines:?}");
     }
 
     #[test]
@@ -479,12 +594,15 @@ max_round_trips = 3
             Ok("http://{tenant}.auth.localhost:4200"),
             "a {{tenant}} in a value stays"
         );
-        assert!(expand("${nope}", &description).is_err_and(|e| e.contains("nope")), "unknown keys are named");
+        assert!(
+            expand("x${nope}", &description).is_err_and(|e| e.message.contains("nope") && e.placeholder == "${nope}"),
+            "unknown keys are named"
+        );
         // PATH is set in every test process; a name nobody sets is named in the error.
         assert_eq!(expand("${env:PATH}", &description).ok(), std::env::var("PATH").ok(), "the environment's value");
         assert!(
             expand("x${env:HOMEPORT_TEST_NEVER_SET_4711}", &description)
-                .is_err_and(|e| e.contains("HOMEPORT_TEST_NEVER_SET_4711") && e.contains("not set")),
+                .is_err_and(|e| e.message.contains("HOMEPORT_TEST_NEVER_SET_4711") && e.message.contains("not set")),
             "an unset variable is named"
         );
         assert!(expand("${central", &description).is_err(), "unclosed");

@@ -3,11 +3,16 @@
 //! hold at the end. [`runner::Prepared`] plays it headless (`homeport run`) or hands its answers
 //! to the desktop app's autopilot; [`junit`] reports for CI.
 
+pub mod check;
+pub mod expect;
 pub mod file;
 pub mod junit;
+mod locate;
+mod resolve;
 pub mod runner;
 
-pub use file::{Scenario, ScenarioError};
+pub use check::{check_all, BadFile, Checked};
+pub use file::{Problems, Scenario, ScenarioError};
 pub use runner::{
     drive, next_with_browser_robot, open_system_browser, verdict_line, Answers, Outcome, Prepared, RunResult,
     EXIT_EXPECTATIONS_FAILED,

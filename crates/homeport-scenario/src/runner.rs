@@ -7,55 +7,23 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use homeport_engine::loopback::{RedirectPort, RedirectSpec};
 use homeport_engine::oidc::InstanceLink;
-use homeport_engine::oidc_client::{ClientProfile, ClientSettings};
-use homeport_engine::tenant::TenantProfile;
+use homeport_engine::oidc_client::ClientSettings;
 use homeport_engine::{
-    Account, Answer, Answerer, ConnectError, Connected, Credentials, Decision, ErrorReport, Exchange, HttpConfig,
-    Origin, Secret, Step, Wizard, WizardOptions,
+    Answer, Answerer, ConnectError, Connected, Credentials, Decision, Exchange, HttpConfig, Origin, Secret, Step,
+    Wizard, WizardOptions,
 };
-use homeport_lookup::{Fault, IdpSetup, LookupServer, PublicClient};
+use homeport_lookup::LookupServer;
 use url::Url;
 
-use crate::file::{expand, BrowserAnswer, ExpectedStatus, Scenario, ScenarioError};
+pub use crate::expect::{Expectations, RunResult};
+use crate::file::{BrowserAnswer, Problems, Scenario, ScenarioError};
+use crate::resolve;
+pub use crate::resolve::Answers;
 
 /// The exit code of a play whose expectations were not met: `homeport run` and the desktop app's
 /// `--exit-when-done` end with it (docs/cli.md: exit codes).
 pub const EXIT_EXPECTATIONS_FAILED: u8 = 12;
-
-/// The answers to every decision, with `${…}` resolved and the password read.
-#[derive(Clone, Debug, Default)]
-pub struct Answers {
-    pub address: String,
-    pub credentials: Option<Credentials>,
-    pub approve: Vec<Origin>,
-    pub allow_plain_http: bool,
-    pub browser: Option<BrowserAnswer>,
-    pub instance: Option<String>,
-    pub tenant_profiles: Vec<TenantProfile>,
-    /// The user meant, without a password (a browser login's hint).
-    pub login_hint: Option<String>,
-    /// The OpenID Connect client the file names, if any.
-    pub oidc_client: Option<ClientProfile>,
-    pub approve_issuer: Vec<Origin>,
-    pub continue_as: Option<String>,
-    /// `client_cert` (an absolute path) and its password: the answer when a server asks.
-    pub client_certificate: Option<(String, Secret)>,
-}
-
-/// What must hold, with `${…}` resolved.
-#[derive(Clone, Debug, Default)]
-pub struct Expectations {
-    pub status: ExpectedStatus,
-    pub error_code: Option<String>,
-    pub error_contains: Option<String>,
-    pub instance: Option<String>,
-    pub user_id: Option<String>,
-    pub kind: Option<String>,
-    pub max_round_trips: Option<u32>,
-    pub max_duration: Option<Duration>,
-}
 
 /// A scenario ready to play: its lookup server running (if it uses one) and everything resolved.
 pub struct Prepared {
@@ -68,172 +36,46 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Starts the scenario's lookup server on 127.0.0.1 and resolves its placeholders.
-    pub async fn start(scenario: Scenario) -> Result<Prepared, ScenarioError> {
-        let unusable = |message: String| ScenarioError::Unusable { path: scenario.path.clone(), message };
-        let lookup = match &scenario.lookup {
+    /// Starts the scenario's lookup server on 127.0.0.1 and resolves its placeholders; every
+    /// problem found, each at its line and column.
+    pub async fn start(scenario: Scenario) -> Result<Prepared, Problems> {
+        let lookup = match resolve::lookup_scenario(&scenario)? {
             Some(settings) => {
-                let mut lookup_scenario = homeport_lookup::Scenario::default();
-                if let Some(fault) = &settings.fault {
-                    lookup_scenario.fault = Some(fault.parse::<Fault>().map_err(|e| unusable(e.to_string()))?);
-                }
-                if let Some(status) = settings.redirect_status {
-                    lookup_scenario.redirect_status = status;
-                }
-                if let Some(latency) = settings.latency_ms {
-                    lookup_scenario.latency = Duration::from_millis(latency);
-                }
-                if let Some(lifetime) = settings.token_lifetime_secs {
-                    lookup_scenario.token_lifetime = Duration::from_secs(lifetime);
-                }
-                lookup_scenario.path_instances = settings.path_instances;
-                lookup_scenario.tls = settings.tls;
-                if let Some(issuer) = &settings.oidc_issuer {
-                    // Before the lookup server starts, only the environment can fill a placeholder.
-                    let issuer = expand(issuer, &serde_json::Value::Null).map_err(|e| {
-                        unusable(format!("lookup.oidc_issuer: {e} (only ${{env:NAME}} works here: the lookup server has not started yet)"))
-                    })?;
-                    let url = url::Url::parse(&issuer)
-                        .map_err(|e| unusable(format!("lookup.oidc_issuer {issuer:?} is not a URL: {e}")))?;
-                    lookup_scenario.oidc_issuer = Some(url);
-                }
-                lookup_scenario.idp = IdpSetup {
-                    registration: settings.idp_registration,
-                    public_client: match (settings.idp_realm_redirect_port, settings.idp_public_client) {
-                        (Some(redirect_port), _) => Some(PublicClient::Realm { redirect_port }),
-                        (None, true) => Some(PublicClient::AnyPort),
-                        (None, false) => None,
-                    },
-                };
                 let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-                Some(LookupServer::start(loopback, lookup_scenario).await.map_err(|e| unusable(e.to_string()))?)
+                Some(LookupServer::start(loopback, settings).await.map_err(|e| ScenarioError::Unusable {
+                    path: scenario.path.clone(),
+                    message: format!("the lookup server could not start: {e}"),
+                })?)
             }
             None => None,
         };
-        let description =
-            lookup.as_ref().map(|server| server.description().to_json()).unwrap_or(serde_json::Value::Null);
-        let resolve = |text: &str| -> Result<String, ScenarioError> {
-            if lookup.is_none() {
-                return Ok(text.to_owned());
+        let description = lookup.as_ref().map(|server| server.description().to_json());
+        let resolved = resolve::answers(&scenario, description.as_ref());
+        let (answers, expect, client_identity) = match resolved {
+            Ok(resolved) => resolved,
+            Err(problems) => {
+                if let Some(lookup) = lookup {
+                    lookup.shutdown().await;
+                }
+                return Err(problems);
             }
-            expand(text, &description).map_err(unusable)
-        };
-        let connect = &scenario.connect;
-        let password = match (&connect.password, &connect.password_env) {
-            (Some(password), _) => Some(Secret::new(password.clone())),
-            (None, Some(variable)) => Some(Secret::new(
-                std::env::var(variable)
-                    .map_err(|_| unusable(format!("the password is to come from ${variable}, which is not set")))?,
-            )),
-            (None, None) => None,
-        };
-        let system_browser = connect.browser == Some(BrowserAnswer::System);
-        let (credentials, login_hint) = match (&connect.user, password) {
-            (Some(user), Some(password)) => (Some(Credentials::new(resolve(user)?, password)), None),
-            // In the system browser the person types the password there: the user is the hint.
-            (Some(user), None) if system_browser => (None, Some(resolve(user)?)),
-            (None, None) => (None, None),
-            _ => return Err(unusable("connect.user and a password go together".into())),
-        };
-        let client_secret =
-            match &connect.client_secret_env {
-                Some(variable) => Some(Secret::new(std::env::var(variable).map_err(|_| {
-                    unusable(format!("the client secret is to come from ${variable}, which is not set"))
-                })?)),
-                None => None,
-            };
-        let redirect_port = match connect.redirect_port.as_ref().map(|port| port.as_text()) {
-            Some(text) => Some(
-                resolve(&text)?
-                    .parse::<RedirectPort>()
-                    .map_err(|e| unusable(format!("redirect_port {text:?}: {e}")))?,
-            ),
-            None => None,
-        };
-        let redirect = (redirect_port.is_some() || connect.redirect_host.is_some()).then(|| RedirectSpec {
-            host: connect.redirect_host.unwrap_or_default(),
-            port: redirect_port.unwrap_or_default(),
-        });
-        let oidc_client = ClientProfile {
-            issuer: None,
-            client_id: connect.client_id.as_deref().map(resolve).transpose()?,
-            client_secret,
-            token_auth: connect.token_auth,
-            scopes: connect.scopes.clone(),
-            prompt: connect.prompt.clone(),
-            redirect,
-        };
-        let oidc_client = (oidc_client != ClientProfile::default()).then_some(oidc_client);
-        let mut approve_issuer = Vec::new();
-        for origin in &connect.approve_issuer {
-            let origin = resolve(origin)?;
-            approve_issuer
-                .push(Origin::parse(&origin).map_err(|e| unusable(format!("approve_issuer {origin:?}: {e}")))?);
-        }
-        let mut approve = Vec::new();
-        for origin in &connect.approve_redirect {
-            let origin = resolve(origin)?;
-            approve.push(Origin::parse(&origin).map_err(|e| unusable(format!("approve_redirect {origin:?}: {e}")))?);
-        }
-        let tenant_profiles = match (&connect.tenant_pattern, &connect.tenant_issuer) {
-            (Some(pattern), Some(issuer)) => {
-                vec![TenantProfile::new("scenario", &resolve(pattern)?, &resolve(issuer)?)
-                    .map_err(|e| unusable(format!("tenant profile: {e}")))?]
-            }
-            _ => Vec::new(),
-        };
-        let client_certificate = match (&connect.client_cert, &connect.client_cert_password_env) {
-            (Some(file), Some(variable)) => {
-                let password = Secret::new(std::env::var(variable).map_err(|_| {
-                    unusable(format!("the client certificate's password is to come from ${variable}, which is not set"))
-                })?);
-                let file = resolve(file)?;
-                let folder = scenario.path.parent().unwrap_or(std::path::Path::new("."));
-                Some((folder.join(file).display().to_string(), password))
-            }
-            _ => None,
-        };
-        let client_identity = match &client_certificate {
-            Some((file, password)) => Some(
-                homeport_engine::client_certificate::ClientIdentity::load(std::path::Path::new(file), password)
-                    .map_err(|e| unusable(format!("client_cert: {e}")))?,
-            ),
-            None => None,
-        };
-        let answers = Answers {
-            address: resolve(&connect.address)?,
-            credentials,
-            approve,
-            allow_plain_http: connect.allow_plain_http,
-            browser: connect.browser,
-            instance: connect.instance.as_deref().map(resolve).transpose()?,
-            tenant_profiles,
-            login_hint,
-            oidc_client,
-            approve_issuer,
-            continue_as: connect.continue_as.as_deref().map(resolve).transpose()?,
-            client_certificate,
-        };
-        let expect = &scenario.expect;
-        let expect = Expectations {
-            status: expect.status,
-            error_code: expect.error_code.clone(),
-            error_contains: expect.error_contains.clone(),
-            instance: expect.instance.as_deref().map(resolve).transpose()?,
-            user_id: expect.user_id.as_deref().map(resolve).transpose()?,
-            kind: expect.kind.clone(),
-            max_round_trips: expect.max_round_trips,
-            max_duration: expect.max_duration_ms.map(Duration::from_millis),
         };
         let mut http = HttpConfig {
             extra_root_certificates: lookup.as_ref().and_then(LookupServer::certificate_der).into_iter().collect(),
             client_identity,
             ..HttpConfig::default()
         };
-        if let Some(seconds) = connect.timeout_secs {
+        if let Some(seconds) = scenario.connect.timeout_secs {
             http.timeout = Duration::from_secs(seconds.max(1));
         }
         Ok(Prepared { scenario, lookup, answers, expect, http })
+    }
+
+    /// Checks `scenario` as [`Prepared::start`] would, its lookup server started and stopped again:
+    /// nothing is played.
+    pub async fn check(scenario: Scenario) -> Result<(), Problems> {
+        Prepared::start(scenario).await?.stop().await;
+        Ok(())
     }
 
     /// Wizard options for this scenario (trust, tenant profiles); add an observer to watch.
@@ -285,13 +127,6 @@ impl Prepared {
     }
 }
 
-/// How one play ended.
-#[derive(Clone, Debug)]
-pub enum RunResult {
-    Connected(Box<Account>),
-    Failed(ErrorReport),
-}
-
 /// One play of a scenario and what the expectations said.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -334,68 +169,6 @@ pub fn verdict_line(
         line.push_str(&format!("\n    {failure}"));
     }
     line
-}
-
-impl Expectations {
-    /// Every unmet expectation, in words (empty: passed).
-    pub fn check(&self, result: &RunResult, round_trips: u32, duration: Duration) -> Vec<String> {
-        let mut failures = Vec::new();
-        let same_url = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
-        match (self.status, result) {
-            (ExpectedStatus::Connected, RunResult::Failed(report)) => {
-                failures.push(format!("expected to connect, failed with {}: {}", report.code.as_str(), report.message));
-            }
-            (ExpectedStatus::Failed, RunResult::Connected(account)) => {
-                failures
-                    .push(format!("expected to fail, connected as {} at {}", account.user_id, account.instance_url));
-            }
-            (ExpectedStatus::Failed, RunResult::Failed(report)) => {
-                if let Some(code) = &self.error_code {
-                    if report.code.as_str() != code {
-                        failures.push(format!(
-                            "expected error {code}, got {}: {}",
-                            report.code.as_str(),
-                            report.message
-                        ));
-                    }
-                }
-                if let Some(words) = &self.error_contains {
-                    if !report.message.contains(words.as_str()) {
-                        failures.push(format!("expected the message to say {words:?}, it says {:?}", report.message));
-                    }
-                }
-            }
-            (ExpectedStatus::Connected, RunResult::Connected(account)) => {
-                if let Some(instance) = &self.instance {
-                    if !same_url(account.instance_url.as_url().as_str(), instance) {
-                        failures.push(format!("expected instance {instance}, reached {}", account.instance_url));
-                    }
-                }
-                if let Some(user) = &self.user_id {
-                    if &account.user_id != user {
-                        failures.push(format!("expected user {user}, got {}", account.user_id));
-                    }
-                }
-                if let Some(kind) = &self.kind {
-                    let actual = serde_json::to_value(account.kind).ok();
-                    if actual.as_ref().and_then(|v| v.as_str()) != Some(kind.as_str()) {
-                        failures.push(format!("expected kind {kind}, got {}", actual.unwrap_or_default()));
-                    }
-                }
-            }
-        }
-        if let Some(max) = self.max_round_trips {
-            if round_trips > max {
-                failures.push(format!("took {round_trips} round trips, at most {max} expected"));
-            }
-        }
-        if let Some(max) = self.max_duration {
-            if duration > max {
-                failures.push(format!("took {} ms, at most {} ms expected", duration.as_millis(), max.as_millis()));
-            }
-        }
-        failures
-    }
 }
 
 impl Answers {

@@ -97,3 +97,88 @@ async fn bad_files_name_file_line_and_key_and_repeat_counts_plays() {
     );
     assert!(report["scenarios"][0]["flows_per_second"].as_f64().is_some_and(|rate| rate > 0.0), "a rate: {report}");
 }
+
+/// A folder of ten files, `h01.toml` … `h10.toml`: nine of the library's ownCloud and fault files,
+/// and `h10.toml` as given.
+fn ten_files(h10: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp");
+    let library = library();
+    let nine = [
+        "s0-instance2",
+        "s0-redirect-307",
+        "s0-path-instances",
+        "s0-wrong-password",
+        "s0-unapproved-redirect",
+        "fault-maintenance",
+        "fault-needs-db-upgrade",
+        "fault-not-installed",
+        "fault-server-error",
+    ];
+    for (index, file) in nine.iter().enumerate() {
+        std::fs::copy(library.join(format!("{file}.toml")), dir.path().join(format!("h{:02}.toml", index + 1)))
+            .expect("copy a library file");
+    }
+    std::fs::write(dir.path().join("h10.toml"), h10).expect("write h10");
+    dir
+}
+
+#[tokio::test]
+async fn one_bad_file_at_the_end_stops_the_run_before_anything_plays() {
+    let dir = ten_files(
+        "name = \"h10\"\n[connect]\naddress = \"${central}\"\nuser = \"test@instance2.com\"\n[expect]\nstatus = \"failed\"\n",
+    );
+    let junit = dir.path().join("junit.xml");
+    let args = ["run", dir.path().to_str().expect("utf-8"), "--junit", junit.to_str().expect("utf-8")];
+    let output = homeport(dir.path(), &args, None).await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(code(&output), 2, "a bad file is bad input: {stderr}");
+    assert!(stdout.trim().is_empty(), "nothing played, no line printed: {stdout}");
+    let h10 = dir.path().join("h10.toml");
+    assert!(
+        stderr.contains(&format!("{}:4:1: connect.user and a password go together", h10.display())),
+        "the bad file with line and column: {stderr}"
+    );
+    assert!(stderr.contains("1 of 10 scenario files have problems"), "a summary: {stderr}");
+    let report = std::fs::read_to_string(&junit).expect("the JUnit report is written even though nothing played");
+    assert!(report.contains("tests=\"10\" failures=\"0\" errors=\"1\" skipped=\"9\""), "counts: {report}");
+    assert!(
+        report.contains("<testcase classname=\"homeport\" name=\"h10\"")
+            && report.contains("h10.toml:4:1: connect.user and a password go together"),
+        "the bad file is an <error> case: {report}"
+    );
+    assert_eq!(report.matches("<skipped ").count(), 9, "the nine good files did not play: {report}");
+}
+
+#[tokio::test]
+async fn two_bad_files_are_both_named_and_json_lists_every_problem() {
+    let dir = ten_files(
+        "name = \"h10\"\n[connect]\naddress = \"${central}\"\nuser = \"test@instance2.com\"\npassword = \"secret\"\napprove_redirect = [\"${origin:instances.instance9}\"]\n",
+    );
+    let h05 = dir.path().join("h05.toml");
+    let typo = std::fs::read_to_string(&h05).expect("h05").replace("[expect]", "[expect]\nstatuss = \"failed\"");
+    std::fs::write(&h05, typo).expect("write h05");
+    let output = homeport(dir.path(), &["run", dir.path().to_str().expect("utf-8")], None).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), 2, "{stderr}");
+    let h10 = dir.path().join("h10.toml");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("{}:", h05.display())) && lines[0].contains("statuss"),
+        "h05 first: {stderr}"
+    );
+    assert_eq!(
+        lines[1],
+        format!("{}:6:22: the lookup server provides no ${{instances.instance9}}", h10.display()),
+        "then h10, at the placeholder: {stderr}"
+    );
+    assert!(stderr.contains("2 of 10 scenario files have problems"), "{stderr}");
+
+    let output = homeport(dir.path(), &["run", dir.path().to_str().expect("utf-8"), "--json"], None).await;
+    assert_eq!(code(&output), 2);
+    let report = json(&output);
+    assert_eq!(report["error"]["code"], "bad_input", "{report}");
+    let problems = report["error"]["detail"]["problems"].as_array().cloned().unwrap_or_default();
+    assert_eq!(problems.len(), 2, "one problem each: {report}");
+    assert_eq!((problems[1]["line"].as_u64(), problems[1]["column"].as_u64()), (Some(6), Some(22)), "{report}");
+    assert_eq!(problems[1]["file"], h10.display().to_string(), "{report}");
+}
