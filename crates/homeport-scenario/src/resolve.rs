@@ -10,7 +10,7 @@ use homeport_engine::client_certificate::ClientIdentity;
 use homeport_engine::loopback::{RedirectPort, RedirectSpec};
 use homeport_engine::oidc_client::ClientProfile;
 use homeport_engine::tenant::TenantProfile;
-use homeport_engine::{Credentials, Origin, Secret};
+use homeport_engine::{Address, Credentials, Origin, Secret};
 use homeport_lookup::{Fault, IdpSetup, PublicClient};
 
 use crate::expect::Expectations;
@@ -109,7 +109,12 @@ pub(crate) fn answers(
         (None, Some(variable)) => r.env("connect.password_env", variable, "the password"),
         (None, None) => None,
     };
-    let user = connect.user.as_ref().map(|user| r.text("connect.user", user));
+    // An address that names the user (`alice@host`, `@alice:server`) needs no `user`: the
+    // engine's one rule, as `homeport connect` reads it.
+    let user = match &connect.user {
+        Some(user) => Some(r.text("connect.user", user)),
+        None => Address::parse(&address).ok().and_then(|address| address.user()),
+    };
     let system_browser = connect.browser == Some(BrowserAnswer::System);
     let (credentials, login_hint) = match (user, password) {
         (Some(user), Some(password)) => (Some(Credentials::new(user, password)), None),

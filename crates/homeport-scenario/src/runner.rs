@@ -327,6 +327,30 @@ mod tests {
 
     use super::*;
 
+    #[tokio::test]
+    async fn an_address_that_names_the_user_needs_no_user_key() {
+        let file = "name = \"alice by her Matrix ID\"\n[connect]\naddress = \"@alice:${authority:matrix_portal}\"\npassword = \"wonderland\"\n";
+        let prepared =
+            Prepared::start(Scenario::parse(Path::new("m.toml"), file).expect("valid")).await.expect("starts");
+        let user = prepared.answers.credentials.as_ref().map(|credentials| credentials.user.clone());
+        assert_eq!(user.as_deref(), Some(prepared.answers.address.as_str()), "the Matrix ID is the login name");
+        let outcome = prepared.play(prepared.wizard_options()).await;
+        assert!(outcome.passed, "alice connects with the password alone: {}", outcome.line());
+        prepared.stop().await;
+
+        let central = "name = \"x\"\n[connect]\naddress = \"${central}\"\npassword = \"secret\"\n";
+        let Err(problems) = Prepared::start(Scenario::parse(Path::new("c.toml"), central).expect("parses")).await
+        else {
+            panic!("a server address names no user");
+        };
+        assert!(
+            problems
+                .to_string()
+                .starts_with("c.toml:4:1: a password needs connect.user, or an address that names the user"),
+            "{problems}"
+        );
+    }
+
     fn with_issuer(issuer: &str) -> Scenario {
         let text = format!(
             "name = \"oCIS in front of another issuer\"\n[lookup]\noidc_issuer = \"{issuer}\"\n[connect]\naddress = \"${{ocis}}\"\n"
