@@ -26,7 +26,7 @@ use self::hints::error_hint;
 use self::story::{connected_json, story};
 use crate::client_cert;
 use crate::oidc_flags::OidcFlags;
-use crate::output::{Done, Failure};
+use crate::output::{say, Done, Failure};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BrowserMode {
@@ -164,7 +164,7 @@ async fn connect(
     let observer: Option<homeport_engine::Observer> = (!json).then(|| {
         Arc::new(|event: &WizardEvent| {
             if let WizardEvent::Step { detail, .. } = event {
-                println!("  {detail} …");
+                say!("  {detail} …\n");
             }
         }) as homeport_engine::Observer
     });
@@ -239,7 +239,7 @@ async fn connect(
         (None, false) => {}
     }
     if !json {
-        println!("Connecting to {} …", wizard.server());
+        say!("Connecting to {} …\n", wizard.server());
     }
     // Flags answer decisions; a decision no flag answers ends the run with the flag that would.
     let mut answerer = FlagAnswerer {
@@ -271,7 +271,7 @@ async fn connect(
     if let (Some(trace), Some((path, format, address))) = (unwritten.take(), trace_file) {
         write_trace(&trace, path, *format, address).map_err(Failure::internal)?;
         if !json {
-            println!("  Trace written to {} ({})", path.display(), format.name());
+            say!("  Trace written to {} ({})\n", path.display(), format.name());
         }
     }
     let stored = if args.no_store {

@@ -2,6 +2,8 @@
 //! for `--json`, else its text) or a [`Failure`] (`{"status":"failed","error":…}` for `--json`,
 //! else a message and hint on stderr), and each error class has its exit code.
 
+use std::fmt;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use homeport_engine::{ConnectError, ErrorCode, ErrorReport, StoreError};
@@ -10,6 +12,34 @@ use homeport_engine::{ConnectError, ErrorCode, ErrorReport, StoreError};
 pub use homeport_scenario::EXIT_EXPECTATIONS_FAILED;
 
 pub const EXIT_INTERNAL: u8 = 1;
+
+/// `print!` for everything the CLI says on standard output. A reader that went away
+/// (`homeport connect … | head -1`) ends Homeport at once and quietly, killed by SIGPIPE as every
+/// Unix tool is (the shell's `$?` is 141): Rust ignores SIGPIPE, so a bare `println!` would panic
+/// instead ("failed printing to stdout"). docs/cli.md#for-scripts---json-and-exit-codes.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+pub(crate) use say;
+
+/// [`say!`]'s writer: the text, flushed (a question waits on the same line).
+pub fn write_stdout(text: fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => closed_stdout(),
+        Err(e) => {
+            eprintln!("error: could not write to standard output: {e}");
+            std::process::exit(i32::from(EXIT_INTERNAL));
+        }
+    }
+}
+
+/// Ends the process as the default SIGPIPE action does; the exit status is the fallback.
+fn closed_stdout() -> ! {
+    let _ = signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGPIPE);
+    std::process::exit(128 + signal_hook::consts::SIGPIPE)
+}
 
 /// Exit codes scripts can rely on (documented in docs/cli.md). 2 is also clap's usage
 /// error.
@@ -50,9 +80,9 @@ impl Done {
 
     pub fn print(&self, json: bool) {
         match (&self.json, json) {
-            (Some(document), true) => println!("{document}"),
+            (Some(document), true) => say!("{document}\n"),
             (_, true) => {}
-            (_, false) => print!("{}", self.text),
+            (_, false) => say!("{}", self.text),
         }
     }
 }
@@ -119,7 +149,7 @@ impl Failure {
             if let (Some(hint), Some(object)) = (&self.hint, error.as_object_mut()) {
                 object.insert("hint".into(), hint.clone().into());
             }
-            println!("{}", serde_json::json!({ "status": "failed", "error": error }));
+            say!("{}\n", serde_json::json!({ "status": "failed", "error": error }));
         } else {
             eprintln!("error: {}", self.report.message);
             if let Some(hint) = &self.hint {

@@ -12,7 +12,7 @@ use homeport_engine::trace_export::{render, TraceFormat, TraceMeta};
 use homeport_engine::{ErrorCode, ErrorReport};
 use homeport_scenario::{check_all, junit, Checked, Outcome, Prepared, RunResult, Scenario, ScenarioError};
 
-use crate::output::{Done, Failure};
+use crate::output::{say, Done, Failure};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -74,7 +74,7 @@ pub async fn run(args: RunArgs, json: bool) -> Result<Done, Failure> {
             let line = describe(&played);
             match &progress {
                 Some(bar) => bar.println(line),
-                None => println!("{line}"),
+                None => say!("{line}\n"),
             }
         }
         if !played.representative.passed {

@@ -10,7 +10,7 @@ use homeport_engine::{Answer, Answerer, ConnectError, Credentials, Decision, Ori
 use super::hints::{answer_hint, offered_instances};
 use super::{BrowserMode, ConnectArgs};
 use crate::client_cert;
-use crate::output::Failure;
+use crate::output::{say, Failure};
 
 /// The flags' answers to the decisions left after the up-front ones; a decision no flag answers
 /// is declined, with the flag that would have answered it as the hint.
@@ -59,7 +59,7 @@ impl Answerer for FlagAnswerer<'_> {
                 match auto_login_credentials(issuer, self.held.as_ref()) {
                     Ok(credentials) => {
                         if !json {
-                            println!("  logging in at {issuer} as {} (auto-login) …", credentials.user);
+                            say!("  logging in at {issuer} as {} (auto-login) …\n", credentials.user);
                         }
                         self.robot = Some((url.clone(), credentials.clone()));
                         Answer::ContinueInBrowser
@@ -145,8 +145,7 @@ fn on_terminal() -> bool {
 /// Asks `question` on the terminal; only `y` or `yes` is a yes.
 async fn ask_yes_no(question: String) -> bool {
     let answer = tokio::task::spawn_blocking(move || {
-        print!("{question}");
-        let _ = std::io::Write::flush(&mut std::io::stdout());
+        say!("{question}");
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
     })
@@ -167,7 +166,7 @@ fn open_login_page(mode: Option<BrowserMode>, url: &str, json: bool) {
     if json {
         eprintln!("{line}");
     } else {
-        println!("  {line}");
+        say!("  {line}\n");
     }
     if mode == Some(BrowserMode::System) {
         if let Err(reason) = homeport_scenario::open_system_browser(url) {

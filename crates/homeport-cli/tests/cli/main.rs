@@ -3,6 +3,7 @@
 //! docs/protocols/owncloud-redirect.md.
 
 mod admin;
+mod broken_pipe;
 mod certificates;
 mod client_certificates;
 mod matrix;
