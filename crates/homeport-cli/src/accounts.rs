@@ -29,6 +29,9 @@ pub struct VerifyArgs {
     /// a permanent redirect (301/308) the account is stored with its new instance (and id).
     #[arg(long, value_name = "ORIGIN")]
     approve_redirect: Vec<String>,
+    /// Give up on a request after SECS seconds (each HTTP exchange; default 30), as for connect.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: Option<u64>,
 }
 
 #[derive(Args)]
@@ -185,6 +188,9 @@ async fn verify(store: AccountStore, args: VerifyArgs) -> Result<Done, Failure> 
     }
     let mut wizard = WizardOptions::default();
     wizard.http.proxy = admin.proxy(None, false).map_err(crate::admin::refused)?;
+    if let Some(seconds) = args.timeout {
+        crate::connect::apply_timeout(&mut wizard.http, seconds);
+    }
     wizard.oidc_clients.profiles = admin.client_profiles(None).map_err(crate::admin::refused)?;
     let options = ReverifyOptions { wizard, approve };
     let verified = ops::reverify(&store, &args.account.id, options).await.map_err(|error| {
@@ -202,6 +208,9 @@ async fn verify(store: AccountStore, args: VerifyArgs) -> Result<Done, Failure> 
                 _ => format!("remove the account and connect again: homeport connect {address}"),
             }),
             // A refused login, an expired one, one that wants the browser again.
+            ReverifyError::Connect { error: homeport_engine::ConnectError::Timeout { seconds, .. }, .. } => Some(format!(
+                "the server took longer than {seconds} s to answer: is it running, and is the network slow? Give it longer with --timeout SECS"
+            )),
             _ if error.code() == ErrorCode::AuthFailed => Some(format!(
                 "log in again: homeport connect {address} (then remove the old account if it is listed twice)"
             )),

@@ -95,6 +95,10 @@ pub struct ConnectArgs {
     tenant_issuer: Option<String>,
     #[command(flatten)]
     oidc: OidcFlags,
+    /// Give up on a request after SECS seconds (each HTTP exchange, body included; default 30),
+    /// as a scenario file's `timeout_secs`. Not the wait for a browser login.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: Option<u64>,
     /// The instance to use when the server offers several for the account.
     #[arg(long, value_name = "URL")]
     instance: Option<String>,
@@ -327,7 +331,17 @@ fn http_config(args: &ConnectArgs, admin: &AdminConfig) -> Result<homeport_engin
         }
     }
     let client_identity = args.client_cert.as_deref().map(client_cert::load).transpose()?;
-    Ok(homeport_engine::HttpConfig { proxy, client_identity, ..Default::default() })
+    let mut config = homeport_engine::HttpConfig { proxy, client_identity, ..Default::default() };
+    if let Some(seconds) = args.timeout {
+        apply_timeout(&mut config, seconds);
+    }
+    Ok(config)
+}
+
+/// `--timeout SECS` as the bound of every exchange; setting up the connection never waits longer.
+pub(crate) fn apply_timeout(config: &mut homeport_engine::HttpConfig, seconds: u64) {
+    config.timeout = std::time::Duration::from_secs(seconds);
+    config.connect_timeout = config.connect_timeout.min(config.timeout);
 }
 
 fn read_password(json: bool) -> Result<Secret, Failure> {

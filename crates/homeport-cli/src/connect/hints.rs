@@ -62,7 +62,10 @@ pub(super) fn error_hint(error: &ConnectError) -> Option<String> {
         ConnectError::ProxyFailed { .. } => Some(format!(
             "check --proxy (is the proxy running?), --proxy-user and {PROXY_PASSWORD_VAR}; without --proxy, Homeport uses HTTPS_PROXY/HTTP_PROXY/ALL_PROXY"
         )),
-        ConnectError::Unreachable { .. } | ConnectError::Timeout { .. } => {
+        ConnectError::Timeout { seconds, .. } => Some(format!(
+            "the server took longer than {seconds} s to answer: is it running, and is the network slow? Give it longer with --timeout SECS"
+        )),
+        ConnectError::Unreachable { .. } => {
             Some("check the address and your network connection; is the server running?".into())
         }
         ConnectError::UnexpectedStatus { url, status: 404, .. } if url.ends_with("/.well-known/openid-configuration") => {

@@ -18,6 +18,7 @@ mod run;
 mod secrets;
 mod store;
 mod synapse;
+mod timeout;
 mod trace;
 mod user_from_address;
 
