@@ -15,6 +15,7 @@ fn main() {
 fn homeport_commands() -> &'static [&'static str] {
     &[
         "app_info",
+        "language_set",
         "autopilot_load",
         "autopilot_stop",
         "autopilot_finish",

@@ -22,6 +22,8 @@ pub struct AppInfo {
     /// The administrators' configuration is broken (file:line, key): shown at start; the commands
     /// that reach a server answer with it until it is fixed.
     pub admin_error: Option<ErrorReport>,
+    /// The system's language (LC_ALL, LC_MESSAGES, LANG) and the person's setting.
+    pub language: crate::locale::LanguageInfo,
 }
 
 /// The start page's "Advanced: identity provider client", as typed: every field optional (empty:

@@ -7,6 +7,7 @@ mod autopilot;
 mod client;
 mod demo;
 pub mod ipc;
+pub mod locale;
 mod proxy;
 mod session;
 mod window_size;
@@ -95,7 +96,18 @@ fn app_info(state: State<'_, AppState>) -> AppInfo {
         admin,
         logo,
         admin_error: state.admin.error(),
+        language: locale::info(config_dir().as_deref()),
     }
+}
+
+/// The language the person chose in the header (System, English, Deutsch): remembered for the
+/// next start. The window already speaks it (docs/desktop.md#languages).
+#[tauri::command]
+#[specta::specta]
+fn language_set(setting: locale::LanguageSetting) -> Result<(), ErrorReport> {
+    let dir = config_dir().ok_or_else(|| error(ErrorCode::Internal, "no config folder to keep the language in"))?;
+    locale::remember(&dir, setting)
+        .map_err(|e| error(ErrorCode::Internal, format!("could not keep the language in {}: {e}", dir.display())))
 }
 
 /// Starts the `--script` scenario's lookup server and hands its resolved answers to the UI,
@@ -455,6 +467,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
     tauri_specta::Builder::<R>::new().dangerously_cast_bigints_to_number().disable_serde_phases().commands(
         tauri_specta::collect_commands![
             app_info,
+            language_set,
             autopilot_load,
             autopilot_stop,
             autopilot_finish,

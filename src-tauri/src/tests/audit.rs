@@ -207,6 +207,7 @@ fn each_granted_command_is_one_the_ui_calls_and_each_call_is_granted() {
         "autopilot_stop",
         "demo_start",
         "demo_stop",
+        "language_set",
         "login_flow_check_now",
         "proxy_get",
         "proxy_set",

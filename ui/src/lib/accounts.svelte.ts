@@ -4,6 +4,8 @@ import { tick } from "svelte";
 import { commands } from "./bindings";
 import type { Account, AccountEntry, ErrorReport, Revocation, Revoked } from "./bindings";
 import { keyringRetry, needsNewLogin, secretName } from "./flow";
+import type { Words } from "./flow";
+import { m } from "../paraglide/messages.js";
 import { connect, events, show, wizard } from "./wizard.svelte";
 
 class AccountsState {
@@ -23,22 +25,23 @@ export const accounts = new AccountsState();
 /** Done on the verified page: stores the account (its secret into the keyring), then lists them. */
 export async function done() {
   wizard.error = null;
-  wizard.notice = "";
-  wizard.busy = "Saving the account…";
+  wizard.notice = null;
+  wizard.busy = () => m.busy_saving();
   const result = await commands.wizardSave();
   wizard.busy = null;
   if (result.status === "error") {
     wizard.error = result.error;
     return;
   }
-  wizard.notice = `${result.data.display_name} is connected.`;
+  const name = result.data.display_name;
+  wizard.notice = () => m.notice_connected({ name });
   await openAccounts(false);
 }
 
 export async function openAccounts(clearMessages = true) {
   if (clearMessages) {
     wizard.error = null;
-    wizard.notice = "";
+    wizard.notice = null;
     accounts.reloginFor = null;
   }
   show({ name: "accounts" });
@@ -82,24 +85,25 @@ export async function confirmRemove() {
   if (result.status === "error") {
     wizard.error = result.error;
   } else {
-    wizard.notice = removedWords(entry.account, result.data);
+    const revocation = result.data;
+    wizard.notice = () => removedWords(entry.account, revocation);
   }
   await openAccounts(false);
 }
 
 export async function verifyAccount(entry: AccountEntry) {
   wizard.error = null;
-  wizard.notice = "";
+  wizard.notice = null;
   wizard.items = [];
   accounts.reloginFor = null;
-  wizard.busy = `Verifying ${entry.account.display_name}…`;
+  wizard.busy = () => m.busy_verifying_account({ name: entry.account.display_name });
   const result = await commands.accountVerify(entry.account.id, events());
   wizard.busy = null;
   if (result.status === "error") {
     wizard.error = result.error;
     if (needsNewLogin(result.error)) accounts.reloginFor = entry;
   } else {
-    wizard.notice = `${entry.account.display_name} is verified.`;
+    wizard.notice = () => m.notice_verified({ name: entry.account.display_name });
   }
   await openAccounts(false);
   if (accounts.reloginFor) {
@@ -120,41 +124,33 @@ export async function logInAgain(entry: AccountEntry) {
  *  (a Nextcloud app password, a Matrix device or OAuth login) was ended there too, or could not
  *  be (then it still works there until ended in the server's settings). */
 export function removedWords(account: Account, revocation: Revocation | null): string {
-  const removed = `Removed ${account.display_name}; its ${secretName(account)} is gone from the keyring.`;
+  const removed = m.removed({ name: account.display_name, secret: secretName(account) });
   if (!revocation) return removed;
   const [ended, notEnded, settings] = revocationWords[revocation.what];
-  if (revocation.outcome === "deleted") return `${removed} ${ended} at ${revocation.server}.`;
-  return (
-    `${removed} ${notEnded} at ${revocation.server} (${revocation.reason}): it still works there until you ` +
-    `end it in ${settings}.`
-  );
+  if (revocation.outcome === "deleted") return m.removed_ended({ removed, ended: ended(), server: revocation.server });
+  return m.removed_not_ended({
+    removed,
+    notEnded: notEnded(),
+    server: revocation.server,
+    // The server's own words for why (a status, its error), as it gave them.
+    reason: revocation.reason,
+    settings: settings(),
+  });
 }
 
-const revocationWords: Record<Revoked, [string, string, string]> = {
-  app_password: [
-    "The app password was deleted",
-    "The app password could NOT be deleted",
-    "that server's security settings (Devices & sessions)",
-  ],
-  matrix_device: [
-    "Its device was logged out",
-    "Its device could NOT be logged out",
-    "a Matrix client's session settings",
-  ],
-  oauth_tokens: [
-    "Its login was revoked and its device logged out",
-    "Its login could NOT be revoked",
-    "the server's account page",
-  ],
-  oidc_tokens: [
-    "Its login was revoked at the identity provider",
-    "Its login could NOT be revoked at the identity provider",
-    "the identity provider's account page (sessions or applications)",
-  ],
+const revocationWords: Record<Revoked, [Words, Words, Words]> = {
+  app_password: [m.revoked_app_password, m.revoked_app_password_failed, m.revoked_app_password_settings],
+  matrix_device: [m.revoked_matrix_device, m.revoked_matrix_device_failed, m.revoked_matrix_device_settings],
+  oauth_tokens: [m.revoked_oauth, m.revoked_oauth_failed, m.revoked_oauth_settings],
+  oidc_tokens: [m.revoked_oidc, m.revoked_oidc_failed, m.revoked_oidc_settings],
 };
 
 /** Opens the Matrix account's own page at its server (devices, password), in the browser. */
 export async function manageAccount(entry: AccountEntry) {
   const result = await commands.accountManage(entry.account.id);
-  wizard.notice = result.status === "error" ? result.error.message : `The account page of ${entry.account.display_name} is open in your browser.`;
+  if (result.status === "error") {
+    wizard.error = result.error;
+    return;
+  }
+  wizard.notice = () => m.notice_manage_open({ name: entry.account.display_name });
 }

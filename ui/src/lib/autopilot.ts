@@ -8,6 +8,7 @@
 import type { AutopilotScript, ErrorReport } from "./bindings";
 import { isIssuerElsewhere, originOf } from "./flow";
 import type { Page } from "./flow";
+import { m } from "../paraglide/messages.js";
 
 export type AutopilotAction =
   | { action: "log-in"; user: string; password: string }
@@ -95,5 +96,5 @@ export function nextAction(page: Page, script: AutopilotScript, error: ErrorRepo
 
 /** What the banner says about a verdict. */
 export function verdictTitle(passed: boolean): string {
-  return passed ? "Expectations met" : "Expectations not met";
+  return passed ? m.autopilot_met() : m.autopilot_not_met();
 }

@@ -8,6 +8,11 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 export const commands = {
 	appInfo: () => __TAURI_INVOKE<AppInfo>("app_info"),
 	/**
+	 *  The language the person chose in the header (System, English, Deutsch): remembered for the
+	 *  next start. The window already speaks it (docs/desktop.md#languages).
+	 */
+	languageSet: (setting: LanguageSetting) => typedError<null, ErrorReport>(__TAURI_INVOKE("language_set", { setting })),
+	/**
 	 *  Starts the `--script` scenario's lookup server and hands its resolved answers to the UI,
 	 *  which plays them through its pages. None without `--script`.
 	 */
@@ -247,6 +252,8 @@ export type AppInfo = {
 	 *  that reach a server answer with it until it is fixed.
 	 */
 	admin_error: ErrorReport | null,
+	/**  The system's language (LC_ALL, LC_MESSAGES, LANG) and the person's setting. */
+	language: LanguageInfo,
 };
 
 export type AuthMethod = "basic" | "oidc" | "matrix_password" | "matrix_sso" | 
@@ -717,6 +724,20 @@ export type InstanceLink = {
 	/**  A name to show, if the server gave one (English preferred). */
 	title: string | null,
 };
+
+/**  A language the UI has a complete catalogue for (ui/messages/*.json). */
+export type Language = "en" | "de";
+
+/**  What the UI needs at start: the system's language and the person's setting. */
+export type LanguageInfo = {
+	system: Language,
+	setting: LanguageSetting,
+};
+
+/**  The person's choice in the window's header. */
+export type LanguageSetting = 
+/**  The system's language (the default). */
+"system" | "en" | "de";
 
 /**  What a Matrix login created besides its tokens. */
 export type MatrixInfo = {

@@ -12,10 +12,11 @@ import type {
 import { isMatrixOAuth, isMatrixSso, isNextcloudFlow } from "./flow";
 import type { BrowserDecision } from "./flow";
 import { connect, show, wizard } from "./wizard.svelte";
+import { m } from "../paraglide/messages.js";
 
 export async function tryDemo() {
   wizard.error = null;
-  wizard.busy = "Starting the demo server…";
+  wizard.busy = () => m.busy_demo();
   const result = await commands.demoStart();
   wizard.busy = null;
   if (result.status === "error") {
@@ -24,7 +25,7 @@ export async function tryDemo() {
   }
   wizard.demo = result.data;
   wizard.address = result.data.central_url;
-  wizard.addressHint = "";
+  wizard.addressHint = null;
   show({ name: "address" });
 }
 
@@ -101,7 +102,7 @@ export function chooseDemoNextcloudPerson(person: DemoNextcloudPerson) {
   useDemoAddress(wizard.demo.nextcloud.gss_url);
 }
 
-export const portalModeName = (mode: string) => (mode === "proxy" ? "proxy portal" : "307 portal");
+export const portalModeName = (mode: string) => (mode === "proxy" ? m.demo_proxy_portal() : m.demo_307_portal());
 
 export function chooseDemoOidcPerson(person: DemoOidcPerson) {
   if (!wizard.demo) return;

@@ -71,6 +71,7 @@ describe("explain: the administrators' configuration", () => {
     expect(explain(error)).toEqual({
       title: "Your organisation decided this",
       hint: "Nothing was sent. Ask your organisation's administrators if you need another server or setting.",
+      specifics: null,
     });
   });
 });

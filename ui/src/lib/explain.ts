@@ -1,184 +1,116 @@
-// Plain words for every error the engine reports. The UI branches on `code` and the typed `reason`
-// — never on the message text, nor on which fields `detail` happens to hold.
+// Plain words for every error the engine reports, in the window's language (ui/messages/*.json).
+// The UI branches on `code` and the typed `reason` — never on the message text, nor on which fields
+// `detail` happens to hold; `detail` only fills in the names (servers, URLs, the server's own error
+// code) of `specifics`, the translated counterpart of the engine's English `message`.
 import type { ErrorReport } from "./bindings";
+import { formatNumber, language } from "./i18n.svelte";
+import { m } from "../paraglide/messages.js";
 
-/** `loud`: a warning to be shown louder than an ordinary error (a changed certificate). */
-export type Explanation = { title: string; hint: string; loud?: boolean };
+/** `loud`: a warning to be shown louder than an ordinary error (a changed certificate).
+ *  `specifics`: what happened, with the engine's names, in words of the window's language; null
+ *  where the catalogue has no sentence for it (the engine's own words are shown then). */
+export type Explanation = { title: string; hint: string; loud?: boolean; specifics: string | null };
+
+type Words = Omit<Explanation, "specifics">;
 
 function detailField(error: ErrorReport, field: string): string | undefined {
   const detail = error.detail;
   if (detail && typeof detail === "object" && !Array.isArray(detail)) {
     const value = (detail as { [key: string]: unknown })[field];
+    if (typeof value === "number") return String(value);
     return typeof value === "string" ? value : undefined;
   }
   return undefined;
 }
 
 export function explain(error: ErrorReport): Explanation {
+  return { ...words(error), specifics: specifics(error) };
+}
+
+/** What happened, as one line: in English the engine's own words (what the CLI prints), in
+ *  another language the catalogue's sentence, else the engine's words (EngineWords.svelte marks
+ *  them as English where it can). */
+export function whatHappened(error: ErrorReport): string {
+  if (language.locale === "en") return error.message;
+  return specifics(error) ?? error.message;
+}
+
+function words(error: ErrorReport): Words {
   switch (error.code) {
     case "bad_input":
       if (error.reason === "admin_config") {
-        return {
-          title: "Your organisation's configuration for Homeport is broken",
-          hint:
-            "Homeport connects nowhere until it is fixed, as it cannot tell what your organisation set. " +
-            "Ask your administrators: the message names the file, the line and the key.",
-        };
+        return { title: m.err_admin_config_title(), hint: m.err_admin_config_hint() };
       }
       if (error.reason === "client_certificate_password") {
-        return {
-          title: "The password does not open the certificate file",
-          hint: "Check the certificate file's password (it is not your account's password) and try again.",
-        };
+        return { title: m.err_cert_password_title(), hint: m.err_cert_password_hint() };
       }
       if (error.reason === "client_certificate_file") {
-        return {
-          title: "The certificate file cannot be used",
-          hint:
-            "Choose a PKCS#12 file (.p12 or .pfx) that holds your certificate together with its private key, " +
-            "as your administrator gave it to you.",
-        };
+        return { title: m.err_cert_file_title(), hint: m.err_cert_file_hint() };
       }
-      return {
-        title: "That address does not look right",
-        hint: "Type a server address such as https://cloud.example.com, or an account such as alice@example.com.",
-      };
+      return { title: m.err_address_title(), hint: m.err_address_hint() };
     case "unreachable":
       if (error.reason === "proxy") {
         const proxy = detailField(error, "proxy");
-        const which = proxy ? `The proxy ${proxy}` : "The proxy";
-        return {
-          title: "The proxy refused or did not answer",
-          hint:
-            `${which} refused the connection, did not answer, or did not accept its user name and password — the ` +
-            "server itself was not asked. Check the proxy's address, user and password under \"Proxy…\" on the " +
-            "address page, or choose \"None\" there to use the system's proxy settings.",
-        };
+        const which = proxy ? m.err_proxy_named({ proxy }) : m.err_proxy_unnamed();
+        return { title: m.err_proxy_title(), hint: m.err_proxy_hint({ which }) };
       }
-      return {
-        title: "The server could not be reached",
-        hint: "Check the address and your network connection, then try again.",
-      };
+      return { title: m.err_unreachable_title(), hint: m.err_unreachable_hint() };
     case "tls":
       return explainCertificate(error);
     case "auth_failed":
       switch (error.reason) {
         case "account_disabled":
-          return {
-            title: "The account is disabled",
-            hint: "You logged in, but the server does not let this account in. Ask its administrator.",
-          };
+          return { title: m.err_disabled_title(), hint: m.err_disabled_hint() };
         case "tenant_refused":
-          return {
-            title: "This tenant may not use the application",
-            hint: "Its identity zone issues no login for this application (not subscribed). Ask your administrator, or check the address.",
-          };
+          return { title: m.err_tenant_title(), hint: m.err_tenant_hint() };
         case "rate_limited":
-          return {
-            title: "The server is busy",
-            hint: "It asked Homeport to wait; Homeport waited and tried once more. Try again in a minute.",
-          };
+          return { title: m.err_rate_limited_title(), hint: m.err_rate_limited_hint() };
         case "matrix_refused":
-          return {
-            title: "The Matrix server refused the login",
-            hint: "It gave the reason above. Check the address and the user name, or ask the server's administrator.",
-          };
+          return { title: m.err_matrix_refused_title(), hint: m.err_matrix_refused_hint() };
         case "other_user":
-          return {
-            title: "You logged in as someone else",
-            hint:
-              "The identity provider logged in another user than the one you typed, and you chose to start over. " +
-              "Nothing was saved. Log out at the identity provider first (or use a private browser window), then " +
-              "press Continue to log in as the user you mean.",
-          };
+          return { title: m.err_other_user_title(), hint: m.err_other_user_hint() };
         case "idp_refused":
-          return {
-            title: "The identity provider did not log you in",
-            hint: "Start again from the address and log in in your browser.",
-          };
+          return { title: m.err_idp_refused_title(), hint: m.err_idp_refused_hint() };
         default:
-          return {
-            title: "The login did not work",
-            hint: "Check the user name and password and try again.",
-          };
+          return { title: m.err_login_title(), hint: m.err_login_hint() };
       }
     case "server_not_ready":
       switch (error.reason) {
         case "maintenance":
-          return {
-            title: "The server is in maintenance mode",
-            hint: "Its administrator is working on it. Nothing is wrong with your account: try again later.",
-          };
+          return { title: m.err_maintenance_title(), hint: m.err_maintenance_hint() };
         case "needs_db_upgrade":
-          return {
-            title: "The server is being upgraded",
-            hint: "Its database needs an upgrade before anyone can log in. Try again later.",
-          };
+          return { title: m.err_db_upgrade_title(), hint: m.err_db_upgrade_hint() };
         case "not_installed":
-          return {
-            title: "The server is not set up yet",
-            hint: "The software is not installed there. Ask its administrator.",
-          };
+          return { title: m.err_not_installed_title(), hint: m.err_not_installed_hint() };
         default:
-          return { title: "The server is not ready", hint: "Try again later." };
+          return { title: m.err_not_ready_title(), hint: m.err_try_later() };
       }
     case "policy_refused":
       if (error.reason === "admin_config") {
-        return {
-          title: "Your organisation decided this",
-          hint: "Nothing was sent. Ask your organisation's administrators if you need another server or setting.",
-        };
+        return { title: m.err_policy_admin_title(), hint: m.err_policy_admin_hint() };
       }
       if (error.reason === "issuer_not_approved") {
-        const issuer = detailField(error, "issuer");
-        const server = detailField(error, "server");
-        return {
-          title: "The login at another site was not approved",
-          hint:
-            `${server ?? "The server"} logs in at ${issuer ?? "an identity provider"}, which is on another site. ` +
-            "Nothing was sent there. If your administrator told you this is right, start again and open the " +
-            "login page when Homeport asks.",
-        };
+        const issuer = detailField(error, "issuer") ?? m.err_issuer_provider();
+        const server = detailField(error, "server") ?? m.err_issuer_server();
+        return { title: m.err_issuer_title(), hint: m.err_issuer_hint({ server, issuer }) };
       }
-      return {
-        title: "Homeport stopped to protect your login",
-        hint: "Your password was not sent. Start again and approve the server only if you trust it.",
-      };
+      return { title: m.err_policy_title(), hint: m.err_policy_hint() };
     case "keyring_unavailable":
       if (error.reason === "keyring_locked") {
-        return {
-          title: "The system keyring is locked",
-          hint:
-            "The keyring is where your desktop keeps passwords safe (GNOME Keyring, KWallet, KeePassXC). Homeport " +
-            "stores passwords only there, never in a file. Unlock it — log in to your desktop session, or open " +
-            "\"Passwords and Keys\" and unlock the Login keyring — then press Try again. Nothing is lost meanwhile.",
-        };
+        return { title: m.err_keyring_locked_title(), hint: m.err_keyring_locked_hint() };
       }
-      return {
-        title: "The system keyring is not available",
-        hint:
-          "The keyring is where your desktop keeps passwords safe (GNOME Keyring, KWallet, KeePassXC). Homeport " +
-          "stores passwords only there, never in a file. Start one in your session (install gnome-keyring, or turn " +
-          "on KeePassXC's Secret Service integration), or unlock it if it is locked, then press Try again. Nothing " +
-          "is lost meanwhile.",
-      };
+      return { title: m.err_keyring_title(), hint: m.err_keyring_hint() };
     case "not_found":
-      return { title: "Not found", hint: "Start again from the address." };
+      return { title: m.err_not_found_title(), hint: m.err_not_found_hint() };
     case "protocol":
       if (error.reason === "homeserver_unusable") {
-        return {
-          title: "The portal named a homeserver that does not work",
-          hint: "The Matrix portal's login answer points to a server that is not a usable homeserver. Nothing was stored; tell the portal's administrator.",
-        };
+        return { title: m.err_homeserver_title(), hint: m.err_homeserver_hint() };
       }
-      return {
-        title: "The server answered something unexpected",
-        hint: "It may not be the kind of server Homeport knows (ownCloud, oCIS, Matrix), or it is misconfigured. Check the address.",
-      };
+      return { title: m.err_protocol_title(), hint: m.err_protocol_hint() };
     case "cancelled":
-      return { title: "Cancelled", hint: "Nothing was saved." };
+      return { title: m.err_cancelled_title(), hint: m.err_cancelled_hint() };
     case "internal":
-      return { title: "Something went wrong inside Homeport", hint: "Try again; if it keeps happening, report it." };
+      return { title: m.err_internal_title(), hint: m.err_internal_hint() };
   }
 }
 
@@ -186,69 +118,114 @@ export function explain(error: ErrorReport): Explanation {
  * A certificate the engine did not accept (`code: "tls"`), by its `reason`. A changed
  * certificate is the loud one: Homeport never accepts it silently.
  */
-function explainCertificate(error: ErrorReport): Explanation {
+function explainCertificate(error: ErrorReport): Words {
   switch (error.reason) {
     case "client_certificate_required":
-      return {
-        title: "The server asks for a client certificate",
-        hint:
-          "It lets in only computers that present a certificate (mutual TLS), and none was given. Ask its " +
-          "administrator for your certificate file (.p12 or .pfx), then connect again and choose it.",
-      };
+      return { title: m.err_cc_required_title(), hint: m.err_cc_required_hint() };
     case "client_certificate_refused":
-      return {
-        title: "The server did not accept your certificate",
-        hint:
-          "Your client certificate was presented, and the server refused it (another authority, expired, or " +
-          "revoked). Ask its administrator which certificate it accepts.",
-      };
+      return { title: m.err_cc_refused_title(), hint: m.err_cc_refused_hint() };
     case "changed":
-      return {
-        title: "Warning: the server's certificate has changed",
-        hint:
-          "This is not the certificate you trusted for this account, and Homeport does not accept it silently. " +
-          "Someone may be intercepting the connection — or the server got a new certificate. Do not go on until " +
-          "you have checked with the server's administrator: if they confirm the new fingerprint, remove the " +
-          "account and add it again.",
-        loud: true,
-      };
+      return { title: m.err_changed_title(), hint: m.err_changed_hint(), loud: true };
     case "untrusted":
-      return {
-        title: "The certificate was not trusted",
-        hint:
-          "The server's certificate is not issued by an authority this computer trusts, and you chose not to trust " +
-          "it. Nothing was sent. Ask the server's administrator for its fingerprint, then connect again.",
-      };
+      return { title: m.err_untrusted_title(), hint: m.err_untrusted_hint() };
     case "wrong_host":
-      return {
-        title: "The certificate belongs to another server",
-        hint:
-          "It was issued for other host names than the address you typed. Check the address for typos; if it is " +
-          "right, the server is misconfigured (or someone is impersonating it): tell its administrator.",
-      };
+      return { title: m.err_wrong_host_title(), hint: m.err_wrong_host_hint() };
     case "expired":
-      return {
-        title: "The server's certificate has expired",
-        hint: "Its administrator has to renew it. Homeport does not connect with an expired certificate.",
-      };
+      return { title: m.err_expired_title(), hint: m.err_expired_hint() };
     case "not_yet_valid":
-      return {
-        title: "The server's certificate is not valid yet",
-        hint:
-          "Check this computer's date and time first — a wrong clock is the usual cause. If the clock is right, " +
-          "tell the server's administrator.",
-      };
+      return { title: m.err_not_yet_valid_title(), hint: m.err_not_yet_valid_hint() };
     case "weak_signature":
-      return {
-        title: "The certificate uses a weak signature",
-        hint:
-          "It is signed with an algorithm too weak (or too unusual) to check safely. The server's administrator " +
-          "has to replace it.",
-      };
+      return { title: m.err_weak_title(), hint: m.err_weak_hint() };
     default:
-      return {
-        title: "The secure connection failed",
-        hint: "The server's certificate could not be checked. Check the address, or ask the server's administrator.",
-      };
+      return { title: m.err_tls_title(), hint: m.err_tls_hint() };
+  }
+}
+
+/**
+ * What happened, with the engine's names: by `code` and `reason`, filled from `detail` (the
+ * servers, URLs and error codes the engine put there, the same fields `--json` carries). Null
+ * where `detail` does not hold what a sentence needs: then the engine's own words are shown.
+ */
+function specifics(error: ErrorReport): string | null {
+  const field = (name: string) => detailField(error, name);
+  const url = field("url");
+  const server = field("server");
+  switch (error.code) {
+    case "unreachable": {
+      const proxy = field("proxy");
+      const seconds = field("timeout_seconds");
+      if (error.reason === "proxy" && proxy && url) return m.said_proxy({ proxy, url });
+      if (seconds && url) return m.said_timeout({ url, count: Number(seconds) });
+      return url ? m.said_unreachable({ url }) : null;
+    }
+    case "tls": {
+      const certificate = (error.detail as { certificate?: { issuer?: string; sha256?: string } } | null)?.certificate;
+      if (url && certificate?.issuer && certificate.sha256) {
+        return m.said_certificate({ url, issuer: certificate.issuer, sha256: certificate.sha256 });
+      }
+      if (server) return m.said_server({ server });
+      return url ? m.said_url({ url }) : null;
+    }
+    case "bad_input": {
+      const file = field("file");
+      return error.reason !== "admin_config" && file ? m.said_file({ file }) : null;
+    }
+    case "server_not_ready":
+      return server ? m.said_server({ server }) : null;
+    case "auth_failed": {
+      switch (error.reason) {
+        case "wrong_password": {
+          const origin = field("origin");
+          const user = field("user");
+          return origin && user ? m.said_wrong_password({ origin, user }) : null;
+        }
+        case "account_disabled":
+          return server ? m.said_disabled({ server }) : null;
+        case "tenant_refused": {
+          const tenant = field("tenant");
+          return tenant ? m.said_tenant({ tenant }) : null;
+        }
+        case "matrix_refused": {
+          const errcode = field("errcode");
+          return server && errcode ? m.said_matrix({ server, errcode }) : null;
+        }
+        case "rate_limited": {
+          const ms = field("retry_after_ms");
+          return server && ms ? m.said_rate_limited({ server, ms: formatNumber(Number(ms)) }) : null;
+        }
+        case "other_user": {
+          const typed = field("typed");
+          const loggedIn = field("logged_in");
+          return typed && loggedIn ? m.said_other_user({ typed, loggedIn }) : null;
+        }
+        case "idp_refused": {
+          const idpError = field("error");
+          return idpError ? m.said_idp_error({ error: idpError }) : null;
+        }
+        default:
+          return server ? m.said_server({ server }) : null;
+      }
+    }
+    case "policy_refused": {
+      const issuer = field("issuer");
+      const expected = field("expected");
+      const got = field("got");
+      if (error.reason === "issuer_not_approved" && server && issuer) return m.said_issuer({ server, issuer });
+      if (expected && got) return m.said_issuer_mismatch({ expected, got });
+      return null;
+    }
+    case "protocol": {
+      const status = field("status");
+      const what = field("what");
+      const limit = field("limit_bytes");
+      const base = field("base_url");
+      if (error.reason === "homeserver_unusable" && base) return m.said_homeserver({ base });
+      if (url && status) return m.said_status({ url, status });
+      if (url && what) return m.said_invalid({ url, what });
+      if (url && limit) return m.said_too_large({ url, limit: formatNumber(Number(limit)) });
+      return null;
+    }
+    default:
+      return null;
   }
 }

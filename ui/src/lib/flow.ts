@@ -1,5 +1,10 @@
 // Which page the wizard shows, from what the engine answered. Pure, so it is unit-tested.
 import type { Account, Decision, ErrorReport, OidcInfo, Verified, WizardOutcome } from "./bindings";
+import { formatDateTime, formatTimeOfDay } from "./i18n.svelte";
+import { m } from "../paraglide/messages.js";
+
+/** Words to show, in the language of the moment they are drawn (the language may change while shown). */
+export type Words = () => string;
 
 export type LoginDecision = Extract<Decision, { decision: "needs_credentials" }>;
 export type RedirectDecision = Extract<Decision, { decision: "confirm_redirect" }>;
@@ -117,22 +122,22 @@ export function isFinalRefusal(error: ErrorReport): boolean {
   return error.code === "auth_failed" && error.reason !== "wrong_password";
 }
 
-export const CANCELLED_NOTICE = "Cancelled. Nothing was saved.";
+export const CANCELLED_NOTICE: Words = () => m.notice_cancelled();
 
 /**
  * How an error is shown: Cancel is the person's own choice, so it is a neutral notice, not an
  * alert; everything else goes to the `#error` box. Decided on `code` only.
  */
-export function messagesAfterError(report: ErrorReport): { notice: string; error: ErrorReport | null } {
+export function messagesAfterError(report: ErrorReport): { notice: Words | null; error: ErrorReport | null } {
   if (report.code === "cancelled") return { notice: CANCELLED_NOTICE, error: null };
-  return { notice: "", error: report };
+  return { notice: null, error: report };
 }
 
 /** Whether a typed address is worth sending to the engine (it does the real parsing). */
-export function addressProblem(address: string): string | null {
+export function addressProblem(address: string): Words | null {
   const trimmed = address.trim();
-  if (trimmed === "") return "Type a server address or an account first.";
-  if (/\s/.test(trimmed)) return "An address has no spaces.";
+  if (trimmed === "") return () => m.address_problem_empty();
+  if (/\s/.test(trimmed)) return () => m.address_problem_spaces();
   return null;
 }
 
@@ -145,8 +150,8 @@ export function originOf(url: string): string {
 }
 
 export function formatTime(unixSeconds: number | null): string {
-  if (unixSeconds === null) return "never";
-  return new Date(unixSeconds * 1000).toLocaleString();
+  if (unixSeconds === null) return m.time_never();
+  return formatDateTime(unixSeconds);
 }
 
 /**
@@ -163,9 +168,9 @@ export function isMatrixAccount(account: Account): boolean {
 
 /** What the keyring holds for an account, in words (an OIDC account keeps no password). */
 export function secretName(account: Account): string {
-  if (isMatrixAccount(account)) return "access and refresh tokens";
-  if (account.auth_method === "app_password") return "app password";
-  return account.auth_method === "oidc" ? "sign-in token" : "password";
+  if (isMatrixAccount(account)) return m.secret_matrix();
+  if (account.auth_method === "app_password") return m.secret_app_password();
+  return account.auth_method === "oidc" ? m.secret_oidc() : m.secret_password();
 }
 
 /** A Nextcloud server's Login Flow v2 (docs/protocols/nextcloud-login-flow.md): Homeport asks the
@@ -212,15 +217,9 @@ export function loggedInName(decision: ConfirmUserDecision): string {
 export function loginEndWords(oidc: OidcInfo | null | undefined, nowSeconds: number): string | null {
   const end = oidc?.login_expires_at;
   if (end === null || end === undefined) return null;
-  if (end <= nowSeconds) {
-    return "This login has ended: the identity provider gave no refresh token. Log in again.";
-  }
+  if (end <= nowSeconds) return m.login_ended();
   const minutes = Math.ceil((end - nowSeconds) / 60);
-  const unit = minutes === 1 ? "minute" : "minutes";
-  return (
-    `The identity provider gave no refresh token: you will need to log in again in ${minutes} ${unit} ` +
-    `(at ${new Date(end * 1000).toLocaleTimeString()}).`
-  );
+  return m.login_ends({ count: minutes, time: formatTimeOfDay(end) });
 }
 
 /**
@@ -236,11 +235,11 @@ export function isMatrixRedirect(decision: RedirectDecision): boolean {
 export function resentWords(decision: RedirectDecision): string {
   switch (decision.resends) {
     case "login_token":
-      return "the one-time login token from the browser";
+      return m.resent_login_token();
     case "app_password":
-      return "the app password the server handed out";
+      return m.resent_app_password();
     default:
-      return "your password";
+      return m.resent_password();
   }
 }
 
@@ -282,7 +281,7 @@ export function fingerprintRows(sha256: string): string[] {
 /** A fingerprint as a screen reader should read it: pairs apart, rows as pauses. */
 export function fingerprintSpoken(sha256: string): string {
   return fingerprintRows(sha256)
-    .map((row, index) => `row ${index + 1}: ${row.split(":").join(" ")}`)
+    .map((row, index) => m.trust_fingerprint_row({ row: index + 1, pairs: row.split(":").join(" ") }))
     .join(", ");
 }
 

@@ -44,6 +44,11 @@ export function formatNumber(value: number): string {
   return new Intl.NumberFormat(language.locale).format(value);
 }
 
+/** Names joined as the window's language joins them ("a and b", "a, b und c"). */
+export function listWords(items: string[]): string {
+  return new Intl.ListFormat(language.locale, { type: "conjunction" }).format(items);
+}
+
 /** A moment (Unix seconds) as date and time in the window's language. */
 export function formatDateTime(unixSeconds: number): string {
   return new Intl.DateTimeFormat(language.locale, { dateStyle: "medium", timeStyle: "short" }).format(
@@ -54,4 +59,31 @@ export function formatDateTime(unixSeconds: number): string {
 /** A moment (Unix seconds) as a time of day in the window's language. */
 export function formatTimeOfDay(unixSeconds: number): string {
   return new Intl.DateTimeFormat(language.locale, { timeStyle: "short" }).format(new Date(unixSeconds * 1000));
+}
+
+// A sentence whose parts are marked up (a server in monospace, a name in bold) is one message with
+// placeholders, so a translation may put them anywhere: the placeholders get markers that
+// components/Slotted.svelte replaces by the markup.
+const OPEN = "\uE000";
+const CLOSE = "\uE001";
+
+/** The marker of placeholder `name`, to pass to a message that Slotted.svelte renders. */
+export function slot(name: string): string {
+  return `${OPEN}${name}${CLOSE}`;
+}
+
+export type Piece = { text: string; slot?: undefined } | { slot: string; text?: undefined };
+
+/** A message rendered with `slot` markers, split into its text and its marked-up parts. */
+export function pieces(text: string): Piece[] {
+  const found: Piece[] = [];
+  const marker = new RegExp(`${OPEN}(\\w+)${CLOSE}`, "g");
+  let at = 0;
+  for (const hit of text.matchAll(marker)) {
+    if (hit.index > at) found.push({ text: text.slice(at, hit.index) });
+    found.push({ slot: hit[1] });
+    at = hit.index + hit[0].length;
+  }
+  if (at < text.length) found.push({ text: text.slice(at) });
+  return found;
 }

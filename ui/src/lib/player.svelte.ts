@@ -6,6 +6,7 @@ import { commands } from "./bindings";
 import type { AutopilotScript, AutopilotVerdict } from "./bindings";
 import { nextAction, NOTHING_PLAYED } from "./autopilot";
 import type { Played } from "./autopilot";
+import { m } from "../paraglide/messages.js";
 import {
   allowPlainHttp,
   approveRedirect,
@@ -39,7 +40,7 @@ export function stopAutopilot() {
   if (player.autopilot !== "running") return;
   player.autopilot = "stopped";
   void commands.autopilotStop();
-  wizard.notice = "Autopilot stopped: you are in control.";
+  wizard.notice = () => m.notice_autopilot_stopped();
 }
 
 /** Types `text` into the field `id` letter by letter; `set` stores what the field shows. */

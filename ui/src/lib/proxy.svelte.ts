@@ -3,7 +3,9 @@
 import { tick } from "svelte";
 import { commands } from "./bindings";
 import type { ErrorReport, ProxySetting } from "./bindings";
+import type { Words } from "./flow";
 import { wizard } from "./wizard.svelte";
+import { m } from "../paraglide/messages.js";
 
 class ProxyState {
   /** The saved manual proxy; null until read. */
@@ -14,8 +16,9 @@ class ProxyState {
   user = $state("");
   password = $state("");
   showPassword = $state(false);
-  problem: ErrorReport | null = $state(null);
-  status = $state("");
+  /** What went wrong: the shell's error, or the form's own check (no address typed). */
+  problem: ErrorReport | "missing_url" | null = $state(null);
+  status: Words | null = $state(null);
   /** What "the system's proxy settings" are now, in words (environment, GNOME's, a PAC file). */
   system = $state("");
 }
@@ -41,7 +44,7 @@ export async function loadProxy() {
 
 export async function toggleProxy() {
   proxy.open = !proxy.open;
-  proxy.status = "";
+  proxy.status = null;
   proxy.problem = null;
   if (proxy.open) {
     if (proxy.saved) showProxySetting(proxy.saved);
@@ -55,7 +58,7 @@ export async function openProxySettings() {
   if (wizard.page.name !== "address") wizard.page = { name: "address" };
   if (!proxy.open) {
     proxy.open = true;
-    proxy.status = "";
+    proxy.status = null;
     proxy.problem = null;
     if (proxy.saved) showProxySetting(proxy.saved);
   }
@@ -66,14 +69,10 @@ export async function openProxySettings() {
 export async function saveProxy(event?: SubmitEvent) {
   event?.preventDefault();
   proxy.problem = null;
-  proxy.status = "";
+  proxy.status = null;
   const url = proxy.manual ? proxy.url.trim() : "";
   if (proxy.manual && url === "") {
-    proxy.problem = {
-      code: "bad_input",
-      message: "Type the proxy's address, such as http://proxy.example.com:3128.",
-      detail: null,
-    };
+    proxy.problem = "missing_url";
     document.getElementById("proxy-url")?.focus();
     return;
   }
@@ -89,9 +88,8 @@ export async function saveProxy(event?: SubmitEvent) {
   }
   showProxySetting(result.data);
   proxy.open = false;
-  proxy.status = result.data.url
-    ? `Proxy saved: every connection goes through ${result.data.url}.`
-    : "No manual proxy: the system's proxy settings apply.";
+  const saved = result.data.url;
+  proxy.status = saved ? () => m.proxy_saved({ url: saved }) : () => m.proxy_saved_none();
   await tick();
   document.getElementById("proxy-toggle")?.focus();
 }

@@ -25,14 +25,15 @@ import {
   pageAfterError,
   pageForOutcome,
 } from "./flow";
-import type { LoginDecision, Page } from "./flow";
+import type { LoginDecision, Page, Words } from "./flow";
+import { m } from "../paraglide/messages.js";
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: ErrorReport };
 
 class WizardState {
   page: Page = $state({ name: "address" });
   address = $state("");
-  addressHint = $state("");
+  addressHint: Words | null = $state(null);
   username = $state("");
   password = $state("");
   showPassword = $state(false);
@@ -50,11 +51,12 @@ class WizardState {
   /** The identity provider of this connection (from the browser page), for the verified page. */
   issuer: string | null = $state(null);
   linkCopied = $state(false);
-  busy: string | null = $state(null);
+  /** What runs now, in words (null: nothing runs). */
+  busy: Words | null = $state(null);
   /** What the running step is doing, in the engine's words (a rate-limit wait, say). */
   busyDetail = $state("");
   error: ErrorReport | null = $state(null);
-  notice = $state("");
+  notice: Words | null = $state(null);
   /** What a screen reader announces when a new page opens: its heading (a polite live region). */
   announcement = $state("");
   items: TraceItem[] = $state([]);
@@ -71,7 +73,8 @@ export function events(): Channel<WizardEvent> {
   channel.onmessage = (event) => {
     wizard.items = addEvent(wizard.items, event);
     if (event.event === "step") {
-      wizard.busy = `${stepTitle(event.step)}…`;
+      const step = event.step;
+      wizard.busy = () => m.busy_step({ step: stepTitle(step) });
       wizard.busyDetail = event.detail;
     }
   };
@@ -86,9 +89,9 @@ let nextCall = Math.floor(Math.random() * 2 ** 30);
 let runningCall: number | null = null;
 
 /** Runs one engine step with progress shown, then moves to the page its answer calls for. */
-async function step(label: string, call: (id: number) => Promise<Result<WizardOutcome>>) {
+async function step(label: Words, call: (id: number) => Promise<Result<WizardOutcome>>) {
   wizard.error = null;
-  wizard.notice = "";
+  wizard.notice = null;
   wizard.busy = label;
   wizard.busyDetail = "";
   const id = ++nextCall;
@@ -152,7 +155,7 @@ export async function connect(event?: SubmitEvent) {
   event?.preventDefault();
   if (wizard.busy) return;
   const problem = addressProblem(wizard.address);
-  wizard.addressHint = problem ?? "";
+  wizard.addressHint = problem;
   if (problem) return;
   wizard.items = [];
   wizard.lastLogin = null;
@@ -161,13 +164,13 @@ export async function connect(event?: SubmitEvent) {
   wizard.password = "";
   const typed = wizard.address.trim();
   const setting = clientSetting(client);
-  await step("Checking the server…", (id) => commands.wizardStart(typed, events(), id, setting));
+  await step(m.busy_checking, (id) => commands.wizardStart(typed, events(), id, setting));
 }
 
 export async function logIn(event?: SubmitEvent) {
   event?.preventDefault();
   if (wizard.busy) return;
-  await step("Logging in…", (id) =>
+  await step(m.busy_logging_in, (id) =>
     commands.wizardAnswer({ answer: "credentials", user: wizard.username, password: wizard.password }, id),
   );
   if (wizard.page.name === "login" && wizard.error?.code === "auth_failed") {
@@ -179,30 +182,30 @@ export async function logIn(event?: SubmitEvent) {
 /** "Log in in the browser (SSO)" on a Matrix login form: the engine answers with the browser page. */
 export async function useBrowserLogin() {
   if (wizard.busy) return;
-  await step("Asking for the login in the browser…", (id) =>
+  await step(m.busy_browser_login, (id) =>
     commands.wizardAnswer({ answer: "use_browser_login" }, id),
   );
   if (wizard.page.name === "login") {
     // The server offers no login in the browser after all: the password form stays.
-    wizard.notice = "This server offers no login in the browser: log in with your password.";
+    wizard.notice = () => m.notice_no_browser_login();
   }
 }
 
 export async function approveRedirect(origin: string) {
-  await step("Following the redirect…", (id) => commands.wizardAnswer({ answer: "approve_redirect", origin }, id));
+  await step(m.busy_redirect, (id) => commands.wizardAnswer({ answer: "approve_redirect", origin }, id));
 }
 
 export async function allowPlainHttp() {
-  await step("Checking the server…", (id) => commands.wizardAnswer({ answer: "allow_plain_http" }, id));
+  await step(m.busy_checking, (id) => commands.wizardAnswer({ answer: "allow_plain_http" }, id));
 }
 
 export async function decline() {
-  await step("Stopping…", (id) => commands.wizardAnswer({ answer: "decline" }, id));
+  await step(m.busy_stopping, (id) => commands.wizardAnswer({ answer: "decline" }, id));
 }
 
 /** "Trust this certificate": exactly the one shown, for this account; the wizard connects again. */
 export async function trustCertificate(sha256: string) {
-  await step("Connecting with the trusted certificate…", (id) =>
+  await step(m.busy_trusted, (id) =>
     commands.wizardAnswer({ answer: "trust_certificate", sha256 }, id),
   );
 }
@@ -212,13 +215,13 @@ export async function trustCertificate(sha256: string) {
  * password; the wizard connects again presenting it to the server that asked.
  */
 export async function useClientCertificate(file: string, password: string) {
-  await step("Connecting with your certificate…", (id) =>
+  await step(m.busy_client_certificate, (id) =>
     commands.wizardAnswer({ answer: "client_certificate", file: certificatePath(file), password }, id),
   );
 }
 
 export async function continueInBrowser() {
-  const waiting = step("Waiting for the login in your browser…", (id) =>
+  const waiting = step(m.busy_waiting_browser, (id) =>
     commands.wizardAnswer({ answer: "continue_in_browser" }, id),
   );
   // "Open the login page" is disabled while Homeport waits: the keyboard goes to Cancel.
@@ -247,7 +250,7 @@ export async function cancelBrowserLogin() {
 
 /** "Continue as …" on the another-user page: the account is the provider's user. */
 export async function continueAsLoggedInUser() {
-  await step("Verifying the account…", (id) => commands.wizardAnswer({ answer: "continue_as_logged_in_user" }, id));
+  await step(m.busy_verifying, (id) => commands.wizardAnswer({ answer: "continue_as_logged_in_user" }, id));
 }
 
 /**
@@ -255,7 +258,7 @@ export async function continueAsLoggedInUser() {
  * address page comes back with the address kept and the error saying what to do.
  */
 export async function startOverAsTypedUser() {
-  await step("Stopping…", (id) => commands.wizardAnswer({ answer: "decline" }, id));
+  await step(m.busy_stopping, (id) => commands.wizardAnswer({ answer: "decline" }, id));
 }
 
 export async function copyLoginLink() {
@@ -276,7 +279,7 @@ export async function copyLoginLink() {
 }
 
 export async function chooseInstance(url: string) {
-  await step("Verifying the account…", (id) =>
+  await step(m.busy_verifying, (id) =>
     commands.wizardAnswer({ answer: "choose_instance", instance: url }, id),
   );
 }
@@ -289,7 +292,7 @@ export async function cancel() {
  *  diagram; "Start over" after a failure keeps the one that shows what went wrong. */
 export function startOver(newAccount = false) {
   wizard.error = null;
-  wizard.notice = "";
+  wizard.notice = null;
   if (newAccount) wizard.items = [];
   show({ name: "address" });
 }
