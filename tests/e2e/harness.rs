@@ -61,6 +61,11 @@ impl App {
             .env("NO_AT_BRIDGE", "1")
             // Hermetic: no administrators' configuration of this machine (a test names its own).
             .env("HOMEPORT_SYSTEM_CONFIG", "")
+            // English unless a test names its language (tests/e2e/german.rs): the window's language
+            // follows LC_ALL, LC_MESSAGES, LANG (src-tauri/src/locale.rs), whatever this machine has.
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", "C.UTF-8")
             .stdout(Stdio::null())
             // It logs connection-refused backtraces while WebKitWebDriver starts: noise.
             .stderr(Stdio::null());

@@ -13,6 +13,7 @@ mod admin;
 mod autopilot;
 mod certificates;
 mod client_certificates;
+mod german;
 mod keyboard;
 mod matrix;
 mod matrix_oauth;

@@ -1,0 +1,129 @@
+//! The window in German: the ownCloud demo from the address to the verified account and the
+//! accounts page under `LANG=de_DE.UTF-8` (the system's language, read by the shell, not the
+//! webview), `<html lang="de">`, German words on every page, the axe audit on each, and the
+//! language switched back to English in the header without a restart, remembered in the config
+//! folder (docs/desktop.md#languages).
+
+use thirtyfour::prelude::*;
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owncloud_demo_in_german_from_the_address_to_the_accounts() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let envs = [("LANG", "de_DE.UTF-8".to_owned())];
+    let app = App::launch_with_envs(&["--demo"], &envs).await.expect("the app starts under tauri-driver");
+    let outcome = german_flow(&app).await;
+    app.finish("german-owncloud-demo", outcome).await;
+}
+
+async fn html_lang(app: &App) -> WebDriverResult<String> {
+    let lang = app.driver.execute("return document.documentElement.lang;", Vec::new()).await?;
+    Ok(lang.json().as_str().unwrap_or_default().to_owned())
+}
+
+/// Waits until `css`'s visible text is `expected` (a page's words are redrawn, not reloaded).
+async fn text_becomes(
+    app: &App,
+    css: &str,
+    expected: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let text = app.text(css).await?;
+        if text == expected || std::time::Instant::now() > deadline {
+            return Ok(text);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn german_flow(app: &App) -> TestResult {
+    // The address page: the shell read LANG and the window speaks German from the first frame.
+    let title = text_becomes(app, "#address-title", "Konto verbinden").await?;
+    assert_eq!(title, "Konto verbinden", "the address page's heading in German");
+    assert_eq!(html_lang(app).await?, "de", "<html lang> follows the language (screen readers, axe)");
+    let banner = app.text("#demo-banner").await?;
+    assert!(banner.contains("Demo-Modus") && banner.contains("Nichts verlässt diesen Computer"), "{banner}");
+    assert_eq!(app.text("#connect").await?, "Weiter", "the address page's button");
+    assert_eq!(app.text("#nav-accounts").await?, "Konten", "the header's tab");
+    let setting = app.value("#language").await?;
+    assert_eq!(setting, "system", "the language follows the system until the person chooses");
+    let trace = app.text("#trace .summary").await?;
+    assert!(trace.contains("Jede Anfrage, die Homeport sendet"), "the empty diagram explains itself: {trace}");
+    app.snapshot("german-0-address").await?;
+
+    // The login page.
+    app.click("#connect").await?;
+    assert_eq!(text_becomes(app, "#login-title", "Anmelden").await?, "Anmelden");
+    let server = app.text("#server-info").await?;
+    assert!(server.contains("ownCloud") && server.contains("bereit"), "the server check in German: {server}");
+    assert_eq!(app.text("label[for='username']").await?, "Benutzername");
+    app.type_into("#username", "test@instance2.com").await?;
+    app.type_into("#password", "secret").await?;
+    app.snapshot("german-1-login").await?;
+    app.keys(Key::Enter).await?;
+
+    // The redirect question.
+    let question = app.text("#redirect-to").await?;
+    assert!(question.starts_with("Sie werden zu ") && question.contains("Zugangsdaten dorthin senden?"), "{question}");
+    let approve = app.text("#approve-redirect").await?;
+    assert!(approve.starts_with("Zugangsdaten an ") && approve.ends_with(" senden"), "the button: {approve}");
+    assert_eq!(app.text("#decline-redirect").await?, "Nicht senden");
+    let round = app.text("#trace .round").await?;
+    assert_eq!(round.to_lowercase(), "runde 1", "the diagram's rounds in German");
+    app.snapshot("german-2-redirect").await?;
+    app.click("#approve-redirect").await?;
+
+    // Verified: the facts' names, the plural of the round trips, the diagram's summary.
+    assert_eq!(text_becomes(app, "#verified-title", "Konto überprüft").await?, "Konto überprüft");
+    assert_eq!(app.text("#verified-name").await?, "Test User Two", "the server's own name for the account");
+    let took = app.text("#verified-round-trips").await?;
+    assert!(took.ends_with(" Runden") || took == "1 Runde", "a count in German with its plural: {took}");
+    let summary = app.text("#trace .summary").await?;
+    assert!(summary.contains(" Anfragen in ") && summary.contains(" Runde"), "the diagram's summary: {summary}");
+    let facts = app.text("#page-verified dl").await?;
+    assert!(facts.contains("Instanz") && facts.contains("Eingegeben") && facts.contains("Weiterleitung"), "{facts}");
+    assert_eq!(app.text("#done").await?, "Fertig");
+    app.snapshot("german-3-verified").await?;
+
+    // Done: the accounts page.
+    app.click("#done").await?;
+    let entry = app.wait_for("li.account").await?;
+    assert_eq!(app.text("#accounts-title").await?, "Konten");
+    let notice = app.text(".notice").await?;
+    assert_eq!(notice, "Test User Two ist verbunden.", "the notice in German");
+    let listed = entry.text().await?;
+    assert!(
+        listed.contains("Überprüft") && listed.contains("Erneut prüfen") && listed.contains("Entfernen"),
+        "{listed}"
+    );
+    let remove = entry.find(By::Css(".remove-account")).await?.attr("aria-label").await?.unwrap_or_default();
+    assert_eq!(remove, "Test User Two entfernen", "the button's accessible name in German, with what it shows");
+    app.snapshot("german-4-accounts").await?;
+
+    // English from the header, at once and without a restart; remembered for the next start.
+    let script = "const s = document.getElementById('language'); s.value = arguments[0]; \
+                  s.dispatchEvent(new Event('change', { bubbles: true }));";
+    app.driver.execute(script, vec![serde_json::json!("en")]).await?;
+    assert_eq!(text_becomes(app, "#accounts-title", "Accounts").await?, "Accounts", "redrawn in English");
+    assert_eq!(html_lang(app).await?, "en");
+    assert!(app.text("li.account").await?.contains("Re-verify"), "the list in English too");
+    let saved = app.config.path().join("language.json");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !saved.exists() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+    }
+    let text = std::fs::read_to_string(&saved).map_err(|e| format!("{}: {e}", saved.display()))?;
+    assert_eq!(text, r#"{"language":"en"}"#, "the choice is kept in the config folder");
+    app.driver.execute(script, vec![serde_json::json!("de")]).await?;
+    assert_eq!(text_becomes(app, "#accounts-title", "Konten").await?, "Konten", "and back to German");
+
+    // Remove (in German), so the scratch keyring is left as found.
+    app.click(".remove-account").await?;
+    assert_eq!(text_becomes(app, "#remove-title", "Test User Two entfernen?").await?, "Test User Two entfernen?");
+    app.click("#confirm-remove").await?;
+    assert_eq!(text_becomes(app, "#no-accounts p", "Noch keine Konten.").await?, "Noch keine Konten.");
+    app.snapshot("german-5-removed").await?;
+    Ok(())
+}
