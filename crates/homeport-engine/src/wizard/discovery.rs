@@ -2,14 +2,17 @@
 //! (as matrix-rust-sdk's homeserver configuration does). The wizard walks the plan until one
 //! probe recognises the server; the person never has to say which kind of server it is.
 
+use super::matrix::well_known_request;
+use super::owncloud::OwncloudFirst;
 use super::{Decision, Step, Wizard};
 use crate::address::Address;
 use crate::error::ConnectError;
+use crate::http::HttpResponse;
 
 /// One way of recognising the server behind an address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Probe {
-    /// ownCloud's `status.php` ‖ a PROPFIND, one round trip: ownCloud, oCIS, tenants by host
+    /// ownCloud's `status.php` ‖ a PROPFIND: ownCloud, oCIS, tenants by host
     /// (docs/protocols/owncloud-redirect.md, oidc-ocis.md, tenant-by-host.md).
     Owncloud,
     /// Matrix's `.well-known/matrix/client`, then `/versions` ‖ the login flows
@@ -37,6 +40,15 @@ pub(super) enum Probed {
     NotThisKind(ConnectError),
 }
 
+/// The answers to the plan's first round: each probe's first requests, all to the typed server,
+/// sent together (docs/benchmarks.md#round-trips). Why together: none needs another's answer,
+/// none carries credentials but the PROPFIND the credentials were given for, and a later probe
+/// then starts without a round of its own.
+struct FirstRound {
+    owncloud: Option<OwncloudFirst>,
+    well_known: Option<Result<HttpResponse, ConnectError>>,
+}
+
 impl Wizard {
     /// Walks the plan. When no probe recognises the server, the first probe's reason is the
     /// error (for a URL: "not an ownCloud server", the likelier mistake).
@@ -46,13 +58,25 @@ impl Wizard {
             self.phase = super::Phase::Discover;
             return Ok(Step::Decide(Decision::ConfirmPlainHttp { url: self.server.to_string() }));
         }
+        let plan = plan(&self.address);
+        // Only the first probe announces itself: the later ones continue the same check.
+        match plan.first() {
+            Some(Probe::Owncloud) => self.announce_owncloud(),
+            Some(Probe::Matrix) => self.announce_matrix(),
+            None => {}
+        }
+        let mut first = self.first_round(plan).await;
         let mut first_reason = None;
-        for (index, probe) in plan(&self.address).iter().enumerate() {
-            // Only the first probe announces itself: the later ones continue the same check.
-            let announce = index == 0;
+        for probe in plan {
             let probed = match probe {
-                Probe::Owncloud => self.probe_owncloud(announce).await,
-                Probe::Matrix => self.probe_matrix(announce).await,
+                Probe::Owncloud => match first.owncloud.take() {
+                    Some(answers) => self.probe_owncloud(answers).await,
+                    None => continue,
+                },
+                Probe::Matrix => match first.well_known.take() {
+                    Some(well_known) => self.probe_matrix(well_known).await,
+                    None => continue,
+                },
             };
             match probed {
                 Probed::Recognised(result) => return result,
@@ -62,5 +86,24 @@ impl Wizard {
             }
         }
         Err(first_reason.unwrap_or(ConnectError::Finished))
+    }
+
+    /// Sends the first requests of every probe in `plan` in one round.
+    async fn first_round(&self, plan: &[Probe]) -> FirstRound {
+        let round = self.trace().next_round();
+        let owncloud = async {
+            match plan.contains(&Probe::Owncloud) {
+                true => Some(self.owncloud_first_round(round).await),
+                false => None,
+            }
+        };
+        let well_known = async {
+            match plan.contains(&Probe::Matrix) {
+                true => Some(self.http.send(&well_known_request(&self.server), round).await),
+                false => None,
+            }
+        };
+        let (owncloud, well_known) = futures_util::future::join(owncloud, well_known).await;
+        FirstRound { owncloud, well_known }
     }
 }

@@ -61,14 +61,14 @@ pub enum MatrixPhase {
 /// `Ok(None)`: not a Matrix server.
 /// A well-known document may not send the client (and later its password) to a plain-http host
 /// elsewhere unless the person allowed plain http.
+/// `well_known` is the answer to [`well_known_request`], sent in the discovery's first round.
 pub async fn discover(
     http: &HttpClient,
     server: &ServerUrl,
     policy: &RedirectPolicy,
+    well_known: Result<HttpResponse, ConnectError>,
 ) -> Result<Option<MatrixStart>, ConnectError> {
-    let well_known = HttpRequest::new(reqwest::Method::GET, server.join(matrix::WELL_KNOWN_PATH), Participant::Lookup)
-        .header("Accept", "application/json");
-    let answer = http.send(&well_known, http.trace().next_round()).await?;
+    let answer = well_known?;
     let base = if answer.status == 200 {
         matrix::homeserver_from_well_known(&answer.url, &answer.body)?
     } else {
@@ -110,6 +110,13 @@ pub async fn discover(
     };
     let version = known.last().cloned().unwrap_or_default();
     Ok(Some(MatrixStart { base, flows, version, oauth }))
+}
+
+/// `GET .well-known/matrix/client` at the typed server: no credentials, so it goes in the
+/// discovery's first round beside the other probes' requests (docs/benchmarks.md#round-trips).
+pub fn well_known_request(server: &ServerUrl) -> HttpRequest {
+    HttpRequest::new(reqwest::Method::GET, server.join(matrix::WELL_KNOWN_PATH), Participant::Lookup)
+        .header("Accept", "application/json")
 }
 
 /// `POST /login` at `start.base` with `body` (a password or a login token: a secret body).
@@ -165,12 +172,12 @@ pub fn base_of_login_url(response: &HttpResponse) -> Option<ServerUrl> {
     ServerUrl::from_url(url::Url::parse(base).ok()?).ok()
 }
 
-/// A base URL the portal named must be a Matrix server: `GET /versions` there.
-pub async fn check_homeserver(http: &HttpClient, base: &ServerUrl) -> Result<(), ConnectError> {
+/// A base URL the portal named must be a Matrix server: `GET /versions` there, in `round`.
+pub async fn check_homeserver(http: &HttpClient, base: &ServerUrl, round: u32) -> Result<(), ConnectError> {
     let request = HttpRequest::new(reqwest::Method::GET, base.join(matrix::VERSIONS_PATH), Participant::Instance)
         .header("Accept", "application/json");
     let unusable = |reason: String| ConnectError::HomeserverUnusable { base: base.to_string(), reason };
-    let answer = match http.send(&request, http.trace().next_round()).await {
+    let answer = match http.send(&request, round).await {
         Ok(answer) => answer,
         Err(error) => return Err(unusable(error.to_string())),
     };
@@ -208,18 +215,31 @@ async fn whoami_in(
 
 /// `whoami` and the user's profile at the homeserver, concurrently (one round trip). The display
 /// name is optional: a homeserver may keep profiles private, and whoami already proves the login.
+/// With `check`, the homeserver a portal named is also asked for `/versions` in the same round:
+/// its answer decides nothing about where the token may go (the portal that took the password
+/// named the homeserver), only whether the account is usable there, so it need not come first;
+/// a homeserver that is none is reported as such before any other answer.
 pub async fn whoami_and_name(
     http: &HttpClient,
     base: &ServerUrl,
     access_token: &Secret,
     user_id: &str,
+    check: bool,
 ) -> Result<((String, Option<String>), Option<String>), ConnectError> {
     let round = http.trace().next_round();
-    let (who, name) = futures_util::future::join(
+    let checked = async {
+        match check {
+            true => check_homeserver(http, base, round).await,
+            false => Ok(()),
+        }
+    };
+    let (checked, who, name) = futures_util::future::join3(
+        checked,
         whoami_in(http, base, access_token, round),
         name_in(http, base, access_token, user_id, round),
     )
     .await;
+    checked?;
     Ok((who?, name?))
 }
 
@@ -263,13 +283,15 @@ fn unexpected(response: &HttpResponse, expected: &'static str) -> ConnectError {
 }
 
 impl Wizard {
-    /// Matrix discovery at the typed server; a server that answers neither the well-known
-    /// document nor `/versions` is not of this kind.
-    pub(super) async fn probe_matrix(&mut self, announce: bool) -> Probed {
-        if announce {
-            self.step(StepName::Probe, format!("looking up the Matrix server {}", self.server));
-        }
-        match discover(&self.http, &self.server, &self.policy).await {
+    /// What the probe says it is doing, when it comes first.
+    pub(super) fn announce_matrix(&self) {
+        self.step(StepName::Probe, format!("looking up the Matrix server {}", self.server));
+    }
+
+    /// Matrix discovery at the typed server, from the well-known answer of the first round; a
+    /// server that answers neither the well-known document nor `/versions` is not of this kind.
+    pub(super) async fn probe_matrix(&mut self, well_known: Result<HttpResponse, ConnectError>) -> Probed {
+        match discover(&self.http, &self.server, &self.policy, well_known).await {
             Ok(Some(start)) => Probed::Recognised(self.matrix_login(start).await),
             Ok(None) => Probed::NotThisKind(ConnectError::InvalidResponse {
                 url: self.server.to_string(),
@@ -445,19 +467,18 @@ impl Wizard {
             LoginOutcome::RateLimited { retry_after_ms } => return Ok(MatrixNext::RateLimited { retry_after_ms }),
         };
         let answered_by = base_of_login_url(&response).unwrap_or_else(|| start.base.clone());
-        let base = match answer.base.clone() {
+        let (base, check) = match answer.base.clone() {
             Some(named) if Origin::of(named.as_url()) != Origin::of(answered_by.as_url()) => {
                 refuse_plain_http(&self.policy, &named)?;
                 self.step(StepName::Discover, format!("the portal sends Homeport to {named} from now on"));
-                check_homeserver(&self.http, &named).await?;
-                named
+                (named, true)
             }
-            Some(named) => named,
-            None => answered_by,
+            Some(named) => (named, false),
+            None => (answered_by, false),
         };
         self.step(StepName::Verify, format!("verifying the account at {base}"));
         let access = Secret::new(answer.access_token.clone());
-        let ((user_id, device_id), name) = whoami_and_name(&self.http, &base, &access, &answer.user_id).await?;
+        let ((user_id, device_id), name) = whoami_and_name(&self.http, &base, &access, &answer.user_id, check).await?;
         if user_id != answer.user_id {
             return Err(ConnectError::InvalidResponse {
                 url: base.join(crate::matrix::WHOAMI_PATH).to_string(),

@@ -208,7 +208,8 @@ impl Wizard {
         let ((user_id, device), name) = match &typed {
             // The profile of the user typed is asked for beside whoami (one round trip).
             Some(typed) => {
-                let ((user_id, device), name) = whoami_and_name(&self.http, &base, &tokens.access, typed).await?;
+                let ((user_id, device), name) =
+                    whoami_and_name(&self.http, &base, &tokens.access, typed, false).await?;
                 let name = if user_id.eq_ignore_ascii_case(typed) { name } else { None };
                 ((user_id, device), name)
             }

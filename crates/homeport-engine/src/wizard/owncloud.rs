@@ -17,6 +17,12 @@ use crate::redirect::{Hop, RedirectChain, RedirectRefusal};
 use crate::secret::Credentials;
 use crate::trace::{Participant, StepName};
 
+/// The answers to the ownCloud probe's first round.
+pub(super) struct OwncloudFirst {
+    status: Result<Followed, ConnectError>,
+    dav: Result<Hopped, ConnectError>,
+}
+
 /// Where the ownCloud path stands between two calls of `Wizard::next`.
 // One per wizard: boxing the larger variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -58,26 +64,34 @@ impl Wizard {
         }
     }
 
-    /// status.php and the first PROPFIND, concurrently: one round trip. A server without
-    /// ownCloud's status.php is not of this kind.
-    pub(super) async fn probe_owncloud(&mut self, announce: bool) -> Probed {
-        if announce {
-            let detail = match &self.credentials {
-                Some(credentials) => format!("checking {} and logging in as {}", self.server, credentials.user),
-                None => format!("checking {}", self.server),
-            };
-            self.step(StepName::Probe, detail);
-        }
+    /// What the probe says it is doing, when it comes first.
+    pub(super) fn announce_owncloud(&self) {
+        let detail = match &self.credentials {
+            Some(credentials) => format!("checking {} and logging in as {}", self.server, credentials.user),
+            None => format!("checking {}", self.server),
+        };
+        self.step(StepName::Probe, detail);
+    }
+
+    /// The probe's first round: status.php and the first PROPFIND, concurrently, in `round`
+    /// (beside the other probes' first requests, [`super::discovery`]).
+    pub(super) async fn owncloud_first_round(&self, round: u32) -> OwncloudFirst {
         let status_url = self.server.join(owncloud::STATUS_PATH);
         let status_request = HttpRequest::new(reqwest::Method::GET, status_url, Participant::Lookup);
         let dav_request = self.dav_request(self.credentials.clone());
-        let round = self.trace().next_round();
         let chain = RedirectChain::starting_at(&dav_request.method, &dav_request.url);
         let (status, dav) = futures_util::future::join(
             self.follow_in(status_request, round),
             self.http.send_hop(dav_request, &self.policy, &self.approved, chain, round),
         )
         .await;
+        OwncloudFirst { status, dav }
+    }
+
+    /// What the first round's answers mean: a server without ownCloud's status.php is not of
+    /// this kind.
+    pub(super) async fn probe_owncloud(&mut self, first: OwncloudFirst) -> Probed {
+        let OwncloudFirst { status, dav } = first;
         let status = match status {
             Ok(Followed::Done { response, .. }) => match parse_status(&response) {
                 Ok(status) => status,

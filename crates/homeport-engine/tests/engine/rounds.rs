@@ -4,7 +4,7 @@
 //! test files check that per protocol); these tests pin what is sent together.
 
 use homeport_engine::{Connected, Credentials, Exchange, Origin, Secret, Step, Wizard};
-use homeport_lookup::Scenario;
+use homeport_lookup::{LookupServer, Scenario};
 
 use crate::{connect, instance_origin, lookup, options, PASSWORD};
 
@@ -89,4 +89,38 @@ async fn s0_in_the_desktop_takes_two_round_trips_after_the_login_is_submitted() 
     let after = connected.round_trips - before;
     let shown = rounds(&connected.trace);
     assert_eq!(after, 2, "PROPFIND at the central server, then PROPFIND ‖ capabilities ‖ user ‖ avatar: {shown:?}");
+}
+
+/// `alice@portal` and `@alice:portal` with the password up front, at the proxy portal.
+async fn matrix_connect(server: &LookupServer, address: &str) -> Box<Connected> {
+    let alice = server.matrix_people().into_iter().find(|p| p.localpart == "alice").expect("alice");
+    let mut wizard = Wizard::new(address, options(server)).expect("valid address");
+    wizard.set_credentials(Credentials::new("alice", Secret::new(alice.password)));
+    match wizard.next().await.expect("connects") {
+        Step::Connected(connected) => connected,
+        Step::Decide(decision) => panic!("{address}: nothing to decide at the proxy portal: {decision:?}"),
+    }
+}
+
+#[tokio::test]
+async fn s1_the_matrix_proxy_portal_takes_four_round_trips() {
+    let server = lookup(Scenario::default()).await;
+    let portal = server.matrix_portal_url().clone();
+    let name = format!("{}:{}", portal.host_str().expect("host"), portal.port().expect("port"));
+    for (address, first) in [
+        (format!("alice@{name}"), &["/.well-known/matrix/client", "GET /status.php"][..]),
+        (format!("@alice:{name}"), &["/.well-known/matrix/client"][..]),
+    ] {
+        let connected = matrix_connect(&server, &address).await;
+        assert_rounds(
+            &connected,
+            &[
+                first,
+                &["GET /_matrix/client/versions", "GET /_matrix/client/v3/login"],
+                &["POST /_matrix/client/v3/login"],
+                &["/account/whoami", "/profile/", "GET /_matrix/client/versions"],
+            ],
+            &format!("S1, {address}"),
+        );
+    }
 }
