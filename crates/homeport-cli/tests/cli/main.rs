@@ -178,7 +178,7 @@ async fn connect_json_is_one_object_with_account_round_trips_and_trace() {
     assert_eq!(result["account"]["kind"], "owncloud");
     assert_eq!(result["account"]["auth_method"], "basic");
     assert_eq!(result["round_trips"], 2);
-    assert_eq!(result["trace"].as_array().map(Vec::len), Some(7), "every exchange is in the trace");
+    assert_eq!(result["trace"].as_array().map(Vec::len), Some(8), "every exchange is in the trace");
     assert_eq!(result["trace"][0]["to"], "lookup");
     assert_eq!(result["trace"][5]["to"], "instance");
     assert!(!output.stdout.windows(6).any(|w| w == b"secret"), "no password in the JSON");

@@ -81,7 +81,7 @@ async fn s0_trace_in_each_format_shows_the_probe_the_redirect_and_the_instance()
     assert_eq!(har["log"]["version"], "1.2");
     assert_eq!(har["log"]["creator"]["name"], "Homeport");
     let entries = har["log"]["entries"].as_array().expect("entries");
-    assert_eq!(entries.len(), 7, "every exchange of S0 (Matrix's well-known beside the probe): {har}");
+    assert_eq!(entries.len(), 8, "every exchange of S0 (WebFinger and Matrix's well-known beside the probe): {har}");
     let probe = entries
         .iter()
         .find(|e| e["request"]["method"] == "PROPFIND" && e["response"]["status"] == 301)

@@ -3,8 +3,9 @@
 //! probe recognises the server; the person never has to say which kind of server it is.
 
 use super::matrix::well_known_request;
+use super::oidc::issuer_request;
 use super::owncloud::OwncloudFirst;
-use super::{Decision, Step, Wizard};
+use super::{Decision, Probed, Step, Wizard};
 use crate::address::Address;
 use crate::error::ConnectError;
 use crate::http::HttpResponse;
@@ -32,20 +33,15 @@ pub(super) fn plan(address: &Address) -> &'static [Probe] {
     }
 }
 
-/// What one probe found.
-pub(super) enum Probed {
-    /// The server is of this kind: the path's first step (or its error) is the wizard's.
-    Recognised(Result<Step, ConnectError>),
-    /// Not this kind of server: why, in case no later probe recognises it either.
-    NotThisKind(ConnectError),
-}
-
 /// The answers to the plan's first round: each probe's first requests, all to the typed server,
 /// sent together (docs/benchmarks.md#round-trips). Why together: none needs another's answer,
 /// none carries credentials but the PROPFIND the credentials were given for, and a later probe
 /// then starts without a round of its own.
 struct FirstRound {
     owncloud: Option<OwncloudFirst>,
+    /// WebFinger's issuer, for a Bearer challenge to the ownCloud probe (oCIS); none for a
+    /// tenant, whose host names its issuer.
+    issuer: Option<Result<HttpResponse, ConnectError>>,
     well_known: Option<Result<HttpResponse, ConnectError>>,
 }
 
@@ -66,6 +62,7 @@ impl Wizard {
             None => {}
         }
         let mut first = self.first_round(plan).await;
+        self.issuer_ahead = first.issuer.take();
         let mut first_reason = None;
         for probe in plan {
             let probed = match probe {
@@ -97,13 +94,19 @@ impl Wizard {
                 false => None,
             }
         };
+        let issuer = async {
+            match plan.contains(&Probe::Owncloud) && self.tenant.is_none() {
+                true => Some(self.http.send(&issuer_request(&self.server), round).await),
+                false => None,
+            }
+        };
         let well_known = async {
             match plan.contains(&Probe::Matrix) {
                 true => Some(self.http.send(&well_known_request(&self.server), round).await),
                 false => None,
             }
         };
-        let (owncloud, well_known) = futures_util::future::join(owncloud, well_known).await;
-        FirstRound { owncloud, well_known }
+        let (owncloud, issuer, well_known) = futures_util::future::join3(owncloud, issuer, well_known).await;
+        FirstRound { owncloud, issuer, well_known }
     }
 }

@@ -8,10 +8,9 @@
 use std::time::Duration;
 
 use super::decision::{confirm_redirect, matrix_resent, Protocol};
-use super::discovery::Probed;
 use super::matrix_tokens::{auth_metadata_of, auth_metadata_requests, refresh, MatrixTokens};
-use super::oidc::BROWSER_LOGIN_TIMEOUT;
-use super::{participant, refuse_plain_http, Decision, Phase, Step, Wizard};
+use super::oidc_session::BROWSER_LOGIN_TIMEOUT;
+use super::{participant, refuse_plain_http, Decision, Phase, Probed, Step, Wizard};
 use crate::account::{now_unix, Account, AccountKind, AuthMethod, MatrixInfo};
 use crate::address::{Origin, ServerUrl};
 use crate::error::{snippet, ConnectError};

@@ -8,7 +8,7 @@
 use super::decision::Protocol;
 use super::matrix::{display_name_at, whoami, whoami_and_name, MatrixStart};
 use super::matrix_tokens::MatrixTokens;
-use super::oidc::BROWSER_LOGIN_TIMEOUT;
+use super::oidc_session::BROWSER_LOGIN_TIMEOUT;
 use super::oidc_tokens;
 use super::{Decision, Phase, Step, Wizard};
 use crate::account::{Account, AccountKind, AuthMethod, MatrixInfo, MatrixOAuthInfo};
@@ -184,6 +184,7 @@ impl Wizard {
             &redirect_uri,
             &code,
             login.pkce_verifier(),
+            self.trace().next_round(),
         )
         .await;
         let answer = match exchanged {

@@ -11,6 +11,7 @@ mod matrix_tokens;
 mod nextcloud;
 mod oidc;
 mod oidc_revoke;
+mod oidc_session;
 pub(crate) mod oidc_tokens;
 mod owncloud;
 mod rounds;
@@ -68,6 +69,15 @@ enum Phase {
     Finished,
 }
 
+/// What one probe of the discovery's plan found ([`discovery`]); here, as both the plan and each
+/// protocol's probe use it.
+enum Probed {
+    /// The server is of this kind: the path's first step (or its error) is the wizard's.
+    Recognised(Result<Step, ConnectError>),
+    /// Not this kind of server: why, in case no later probe recognises it either.
+    NotThisKind(ConnectError),
+}
+
 pub struct Wizard {
     entered: String,
     address: Address,
@@ -87,6 +97,9 @@ pub struct Wizard {
     tenant: Option<(String, String)>,
     /// Log in in the browser (SSO) when the server offers both that and a password.
     prefer_browser: bool,
+    /// The first round's answer to WebFinger's question for the issuer, kept for a Bearer
+    /// challenge ([`discovery`]).
+    issuer_ahead: Option<Result<HttpResponse, ConnectError>>,
     /// The Matrix server whose password form was shown, so a wrong password can ask again.
     matrix_form: Option<MatrixStart>,
     /// Whether an untrusted certificate may become a decision that restarts the wizard: a new
@@ -137,6 +150,7 @@ impl Wizard {
             chosen_instance: None,
             tenant,
             prefer_browser: false,
+            issuer_ahead: None,
             matrix_form: None,
             restartable: true,
             reverify: None,

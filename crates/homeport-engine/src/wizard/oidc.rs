@@ -5,20 +5,18 @@
 //! exchange ([`super::oidc_tokens`]), ID-token validation, the person's check that the provider
 //! logged in the user they meant, then instance discovery by WebFinger and a bearer PROPFIND.
 
-use std::time::Duration;
-
-use jsonwebtoken::jwk::JwkSet;
-use oauth2::TokenResponse;
 use url::Url;
 
 use super::decision::Protocol;
-use super::oidc_tokens::{self, StoredTokens, Tokens};
+use super::oidc_session::{expect_ok, is_typed_user, logged_in_as};
+use super::oidc_session::{find_instances, finish_login, BrowserLogin, Session};
+use super::oidc_tokens::{StoredTokens, Tokens};
 use super::{refuse_plain_http, unexpected, Decision, Phase, Step, Wizard};
 use crate::account::{now_unix, Account, AccountKind, AuthMethod};
 use crate::address::{same_site, Origin, ServerUrl};
-use crate::error::{quoting, snippet, ConnectError};
+use crate::error::ConnectError;
 use crate::http::{Auth, HttpClient, HttpRequest, HttpResponse};
-use crate::loopback::{CallbackRejected, LoopbackCallback};
+use crate::loopback::LoopbackCallback;
 use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, ProviderMetadata};
 use crate::oidc_client::{self, ClientProfile, ClientSource, OidcClient, RegisteredClient, HOMEPORT_CLIENT_ID};
 use crate::owncloud::ServerStatus;
@@ -26,18 +24,6 @@ use crate::owncloud::{self, OcsUser};
 use crate::secret::Secret;
 use crate::tenant;
 use crate::trace::{Participant, StepName};
-
-/// How long the wizard waits for the person to finish logging in in the browser.
-pub const BROWSER_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// A login waiting for the browser.
-pub struct BrowserLogin {
-    pub status: ServerStatus,
-    pub metadata: ProviderMetadata,
-    pub client: OidcClient,
-    pub login: LoginRequest,
-    pub callback: LoopbackCallback,
-}
 
 /// Where the OIDC path stands between two calls of `Wizard::next`.
 pub enum OidcPhase {
@@ -70,29 +56,28 @@ pub struct StoredLogin {
     pub instance: ServerUrl,
 }
 
-/// What the rest of the path needs after the login.
-pub struct Session {
-    pub metadata: ProviderMetadata,
-    pub client: OidcClient,
-    pub tokens: Tokens,
-}
-
-impl Session {
-    async fn refresh(&mut self, http: &HttpClient) -> Result<(), ConnectError> {
-        oidc_tokens::refresh_tokens(http, &self.client, &self.metadata.token_endpoint, &mut self.tokens).await
-    }
-}
-
-/// The issuer `server` names in WebFinger (oCIS names its IdP there), else the server itself.
-async fn issuer_of(http: &HttpClient, server: &ServerUrl) -> Result<String, ConnectError> {
-    let round = http.trace().next_round();
-    let finger = HttpRequest::new(
+/// WebFinger's question for the issuer `server` names: no credentials, so it goes in the
+/// discovery's first round beside the other probes' requests (docs/benchmarks.md#round-trips).
+pub(super) fn issuer_request(server: &ServerUrl) -> HttpRequest {
+    HttpRequest::new(
         reqwest::Method::GET,
         oidc::webfinger_url(server, server.as_url().as_str(), oidc::ISSUER_REL),
         Participant::Lookup,
     )
-    .header("Accept", "application/jrd+json, application/json");
-    let answer = http.send(&finger, round).await?;
+    .header("Accept", "application/jrd+json, application/json")
+}
+
+/// The issuer `server` names in WebFinger (oCIS names its IdP there), else the server itself:
+/// from the first round's answer when there was one.
+async fn issuer_of(
+    http: &HttpClient,
+    server: &ServerUrl,
+    ahead: Option<Result<HttpResponse, ConnectError>>,
+) -> Result<String, ConnectError> {
+    let answer = match ahead {
+        Some(answer) => answer?,
+        None => http.send(&issuer_request(server), http.trace().next_round()).await?,
+    };
     // Why the fallback: a server without WebFinger may be its own issuer (DESIGN S2 step 2).
     if answer.status == 200 {
         oidc::issuer_from_webfinger(&answer.url, &answer.body)
@@ -138,78 +123,6 @@ async fn register(
     oidc::registration_from_answer(&answer.url, &answer.body).map(Some)
 }
 
-/// Waits for the browser, exchanges the code (PKCE verifier), checks the ID token.
-pub async fn finish_login(http: &HttpClient, login: BrowserLogin) -> Result<Session, ConnectError> {
-    let redirect_uri = login.callback.redirect_uri().clone();
-    // A callback with another state is no answer to this login: 400, and the wait goes on.
-    let code = login
-        .callback
-        .receive(BROWSER_LOGIN_TIMEOUT, |target| match login.login.is_this_login(target) {
-            true => Ok(login.login.code_from_callback(target)),
-            false => Err(CallbackRejected::new("it belongs to no login Homeport started (state mismatch)")),
-        })
-        .await??;
-    let answer = oidc_tokens::exchange_code(
-        http,
-        &login.client,
-        &login.metadata.token_endpoint,
-        &redirect_uri,
-        &code,
-        login.login.pkce_verifier(),
-    )
-    .await?;
-    let id_token = answer
-        .extra_fields()
-        .id_token
-        .clone()
-        .ok_or_else(|| ConnectError::InvalidIdToken { reason: "the token answer has no ID token".into() })?;
-    let jwks = fetch_jwks(http, &login.metadata).await?;
-    let claims = oidc::validate_id_token(
-        &id_token,
-        &jwks,
-        &login.metadata.issuer,
-        &login.client.client_id,
-        login.login.nonce(),
-    )?;
-    let mut session = Session {
-        tokens: Tokens {
-            access: Secret::new(answer.access_token().secret().clone()),
-            refresh: answer.refresh_token().map(|t| Secret::new(t.secret().clone())),
-            claims,
-            scopes: answer.scopes().map(|scopes| scopes.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
-            access_expires_at: oidc_tokens::expires_at(&answer),
-        },
-        metadata: login.metadata,
-        client: login.client,
-    };
-    // Why optional: the ID token already names the person; userinfo only adds to it.
-    if let Some(endpoint) = session.metadata.userinfo_endpoint.clone() {
-        session.tokens.claims = userinfo(http, &endpoint, &mut session).await?;
-    }
-    Ok(session)
-}
-
-/// `GET userinfo` with the new access token (refreshed once if it already expired: a long login,
-/// a skewed clock); its answer must be about the same subject.
-async fn userinfo(http: &HttpClient, endpoint: &Url, session: &mut Session) -> Result<IdClaims, ConnectError> {
-    let mut refreshed = false;
-    loop {
-        let request = HttpRequest::new(reqwest::Method::GET, endpoint.clone(), Participant::Idp)
-            .header("Accept", "application/json")
-            .auth(Auth::Bearer(session.tokens.access.clone()));
-        let answer = http.send(&request, http.trace().next_round()).await?;
-        let expired =
-            answer.status == 401 && answer.header_values("www-authenticate").join(", ").contains("invalid_token");
-        if expired && !refreshed && session.tokens.refresh.is_some() {
-            session.refresh(http).await?;
-            refreshed = true;
-            continue;
-        }
-        let answer = expect_ok(answer, "200 OK with the user's claims")?;
-        return oidc::userinfo_for(&answer.url, &answer.body, &session.tokens.claims);
-    }
-}
-
 /// Picks up a stored login: the provider's discovery document (still naming the same issuer),
 /// then a new access token from the refresh token. `claims` stand in for the ID token, which a
 /// refresh does not repeat. A login stored without a refresh token goes on with its access token
@@ -225,7 +138,7 @@ async fn resume(http: &HttpClient, stored: StoredLogin) -> Result<(ServerStatus,
         };
         let metadata = provider_at(http, &issuer).await?;
         let tokens = Tokens { access, refresh: None, claims, scopes: Vec::new(), access_expires_at: login_expires_at };
-        return Ok((status, Session { metadata, client, tokens }, instance));
+        return Ok((status, Session { metadata, client, tokens, instances: None }, instance));
     }
     let metadata = provider_at(http, &issuer).await?;
     let mut session = Session {
@@ -238,73 +151,10 @@ async fn resume(http: &HttpClient, stored: StoredLogin) -> Result<(ServerStatus,
             scopes: Vec::new(),
             access_expires_at: None,
         },
+        instances: None,
     };
     session.refresh(http).await?;
     Ok((status, session, instance))
-}
-
-/// Whether the provider's user is the one the person typed: their login name, email or subject,
-/// or the name part of an address typed as `user@server`.
-fn is_typed_user(typed: &str, claims: &IdClaims) -> bool {
-    let typed = typed.trim().to_lowercase();
-    let same = |value: &Option<String>| value.as_deref().is_some_and(|v| v.to_lowercase() == typed);
-    let local = typed.rsplit_once('@').map(|(local, _)| local.to_owned());
-    same(&claims.preferred_username)
-        || same(&claims.email)
-        || claims.sub.to_lowercase() == typed
-        || local.is_some_and(|local| claims.preferred_username.as_deref().is_some_and(|u| u.to_lowercase() == local))
-}
-
-/// The name to show for the provider's user.
-fn logged_in_as(claims: &IdClaims) -> String {
-    claims.preferred_username.clone().or_else(|| claims.email.clone()).unwrap_or_else(|| claims.sub.clone())
-}
-
-async fn fetch_jwks(http: &HttpClient, metadata: &ProviderMetadata) -> Result<JwkSet, ConnectError> {
-    let round = http.trace().next_round();
-    let request = HttpRequest::new(reqwest::Method::GET, metadata.jwks_uri.clone(), Participant::Idp)
-        .header("Accept", "application/json");
-    let answer = expect_ok(http.send(&request, round).await?, "200 OK with the provider's keys (JWKS)")?;
-    serde_json::from_slice(&answer.body).map_err(|e| ConnectError::InvalidResponse {
-        url: answer.url.to_string(),
-        what: "JWKS",
-        reason: quoting(&e, &answer.body),
-    })
-}
-
-/// oCIS instance discovery: WebFinger `acct:<user>@<host>` with the bearer token.
-pub async fn find_instances(
-    http: &HttpClient,
-    server: &ServerUrl,
-    session: &Session,
-) -> Result<Vec<InstanceLink>, ConnectError> {
-    let round = http.trace().next_round();
-    let user = session.tokens.claims.preferred_username.clone().unwrap_or_else(|| session.tokens.claims.sub.clone());
-    let host = Origin::of(server.as_url()).to_string();
-    let host = host.split_once("://").map_or(host.as_str(), |(_, rest)| rest).to_owned();
-    let subject = format!("acct:{user}@{host}");
-    let request = HttpRequest::new(
-        reqwest::Method::GET,
-        oidc::webfinger_url(server, &subject, oidc::SERVER_INSTANCE_REL),
-        Participant::Lookup,
-    )
-    .header("Accept", "application/jrd+json, application/json")
-    .auth(Auth::Bearer(session.tokens.access.clone()));
-    let answer = expect_ok(http.send(&request, round).await?, "200 OK with the account's instances (WebFinger)")?;
-    oidc::instances_from_webfinger(&answer.url, &answer.body, &subject)
-}
-
-fn expect_ok(answer: HttpResponse, expected: &'static str) -> Result<HttpResponse, ConnectError> {
-    if answer.status == 200 {
-        Ok(answer)
-    } else {
-        Err(ConnectError::UnexpectedStatus {
-            url: answer.url.to_string(),
-            status: answer.status,
-            expected,
-            snippet: snippet(&answer.body),
-        })
-    }
 }
 
 impl Wizard {
@@ -317,7 +167,9 @@ impl Wizard {
                 let status = login.status.clone();
                 let remembered =
                     (login.client.source == ClientSource::Remembered).then(|| login.metadata.issuer.clone());
-                let session = finish_login(&self.http, *login).await.map_err(|error| {
+                let typed = self.typed_user();
+                let instances_at = self.tenant.is_none().then_some(&self.server);
+                let session = finish_login(&self.http, *login, instances_at, typed.as_deref()).await.map_err(|error| {
                     match (error, &self.tenant) {
                         // The zone refuses to log anyone in for a tenant that is not subscribed
                         // (docs/protocols/tenant-by-host.md).
@@ -405,7 +257,7 @@ impl Wizard {
             // The host named the tenant: its identity zone is the issuer
             // (docs/protocols/tenant-by-host.md), no WebFinger.
             Some((_, zone)) => zone.clone(),
-            None => issuer_of(&self.http, &self.server).await?,
+            None => issuer_of(&self.http, &self.server, self.issuer_ahead.take()).await?,
         };
         let issuer_at = issuer_url(&issuer)?;
         if let Some(url) = self.needs_plain_http_consent([&issuer_at]) {
@@ -555,17 +407,28 @@ impl Wizard {
         // A WebFinger answer may not send the bearer token over plain http to another host.
         refuse_plain_http(&self.policy, &instance)?;
         self.step(StepName::Verify, format!("verifying the account at {instance}"));
-        loop {
+        // The PROPFIND and the user's name from OCS together: both to the instance, with the
+        // token WebFinger (or the account) sent there; a refused token asks both again.
+        let user = loop {
             let request = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&instance), Participant::Instance)
                 .header("Depth", "0")
                 .header("Content-Type", "application/xml; charset=utf-8")
                 .auth(Auth::Bearer(session.tokens.access.clone()))
                 .body(owncloud::PROPFIND_BODY);
-            let response = self.http.send(&request, self.trace().next_round()).await?;
+            let user_request = owncloud::ocs_request(
+                reqwest::Method::GET,
+                instance.join(owncloud::USER_PATH),
+                Participant::Instance,
+                Auth::Bearer(session.tokens.access.clone()),
+            );
+            let round = self.trace().next_round();
+            let (response, user) =
+                futures_util::future::join(self.http.send(&request, round), self.http.send(&user_request, round)).await;
+            let response = response?;
             match response.status {
                 207 => {
                     owncloud::check_multistatus(&response.url, &response.body)?;
-                    break;
+                    break user?;
                 }
                 401 => {
                     let challenge = response.header_values("www-authenticate").join(", ");
@@ -581,16 +444,9 @@ impl Wizard {
                 }
                 other => return Err(unexpected(&response, other, "207 Multi-Status")),
             }
-        }
+        };
         let claims = &session.tokens.claims;
         let login_name = claims.preferred_username.clone().unwrap_or_else(|| claims.sub.clone());
-        let user_request = owncloud::ocs_request(
-            reqwest::Method::GET,
-            instance.join(owncloud::USER_PATH),
-            Participant::Instance,
-            Auth::Bearer(session.tokens.access.clone()),
-        );
-        let user = self.http.send(&user_request, self.trace().next_round()).await?;
         // Why optional: the PROPFIND already proved the account; OCS only adds the name.
         let ocs_user = if user.status == 200 { OcsUser::parse(&user.url, &user.body).ok() } else { None };
         let display_name = ocs_user

@@ -82,8 +82,9 @@ pub async fn exchange_code(
     redirect_uri: &Url,
     code: &Secret,
     verifier: &PkceCodeVerifier,
+    round: u32,
 ) -> Result<TokenAnswer, ConnectError> {
-    let transport = Transport { http, round: http.trace().next_round() };
+    let transport = Transport { http, round };
     token_client(client, token_endpoint)
         .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
         .exchange_code(AuthorizationCode::new(code.expose().to_owned()))

@@ -4,9 +4,8 @@
 //! PROPFIND at the instance the redirect leads to ([`InstanceRound`]): two round trips in all.
 
 use super::decision::{confirm_redirect, Protocol, Resent};
-use super::discovery::Probed;
 use super::rounds::{avatar_request, InstanceAnswers, InstanceRound};
-use super::{participant, unexpected, Connected, Decision, Phase, Step, Wizard};
+use super::{participant, unexpected, Connected, Decision, Phase, Probed, Step, Wizard};
 use crate::account::{Account, AccountKind, AuthMethod};
 use crate::address::{Origin, ServerUrl};
 use crate::error::ConnectError;

@@ -23,7 +23,7 @@ use crate::{lookup, options};
 
 /// The lookup server's demo tenants as a client's tenant profile
 /// (docs/protocols/tenant-by-host.md).
-fn tenant_options(server: &LookupServer) -> WizardOptions {
+pub(crate) fn tenant_options(server: &LookupServer) -> WizardOptions {
     let profile = TenantProfile::new("homeport-demo", TENANT_HOST_PATTERN, &server.tenant_issuer_template())
         .expect("the demo's tenant profile is valid");
     WizardOptions { tenant_profiles: vec![profile], ..options(server) }
@@ -50,7 +50,7 @@ async fn login_page(wizard: &mut Wizard) -> Url {
 
 /// Connects `address` logging in as `user`; ChooseInstance is answered with `choose` (an instance
 /// name of the oCIS server), any other decision is declined.
-async fn connect_oidc(
+pub(crate) async fn connect_oidc(
     server: &LookupServer,
     address: &str,
     options: WizardOptions,

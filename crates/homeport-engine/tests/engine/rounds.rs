@@ -6,6 +6,7 @@
 use homeport_engine::{Connected, Credentials, Exchange, Origin, Secret, Step, Wizard};
 use homeport_lookup::{LookupServer, Scenario};
 
+use crate::oidc::{connect_oidc, tenant_options};
 use crate::{connect, instance_origin, lookup, options, PASSWORD};
 
 /// The trace as rounds, each the sorted "METHOD /path" of its requests (query left out): what the
@@ -123,4 +124,48 @@ async fn s1_the_matrix_proxy_portal_takes_four_round_trips() {
             &format!("S1, {address}"),
         );
     }
+}
+
+#[tokio::test]
+async fn s2_ocis_with_an_instance_chosen_takes_five_round_trips() {
+    let server = lookup(Scenario::default()).await;
+    let connected =
+        connect_oidc(&server, server.ocis_url().as_str(), options(&server), "marie", "radioactivity", Some("B"))
+            .await
+            .expect("marie connects at B");
+    assert_rounds(
+        &connected,
+        &[
+            &["GET /status.php", "PROPFIND /remote.php/webdav", "GET /.well-known/webfinger"],
+            &["/.well-known/openid-configuration"],
+            // The goal put the keys beside a registration: oCIS's IdP has none, so
+            // beside the token they save a round of their own.
+            &["POST /token", "/jwks"],
+            &["/userinfo", "GET /.well-known/webfinger"],
+            &["PROPFIND /remote.php/webdav", "/cloud/user"],
+        ],
+        "S2, oCIS with an instance chosen",
+    );
+}
+
+#[tokio::test]
+async fn s3_a_tenant_by_host_takes_six_round_trips() {
+    let server = lookup(Scenario::default()).await;
+    let tenant = server.tenant_urls()["tenant1"].to_string();
+    let connected = connect_oidc(&server, &tenant, tenant_options(&server), "einstein", "relativity", None)
+        .await
+        .expect("tenant1 connects");
+    assert_rounds(
+        &connected,
+        &[
+            &["GET /status.php", "PROPFIND /remote.php/webdav"],
+            &["/.well-known/openid-configuration"],
+            &["POST /register"],
+            &["POST /token", "/jwks"],
+            // Alone: the tenant's approuter is verified with the token after userinfo only.
+            &["/userinfo"],
+            &["PROPFIND /remote.php/webdav", "/cloud/user"],
+        ],
+        "S3, tenant by host",
+    );
 }

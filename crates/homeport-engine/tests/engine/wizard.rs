@@ -222,7 +222,7 @@ async fn an_unreachable_server_is_a_typed_error() {
     let error = wizard.next().await.expect_err("nothing listens there");
     assert!(matches!(error, ConnectError::Unreachable { .. }), "{error:?}");
     let first_round = wizard.trace().exchanges().len();
-    assert_eq!(first_round, 3, "status.php, the PROPFIND and Matrix's well-known are in the trace, with their error");
+    assert_eq!(first_round, 4, "the first round (status.php, PROPFIND, WebFinger, Matrix's well-known), each failed");
     assert!(wizard.trace().exchanges().iter().all(|e| e.error.is_some() && e.status.is_none()));
 }
 
@@ -243,15 +243,16 @@ async fn the_trace_names_participants_and_never_holds_a_secret() {
 
     let participants: Vec<Participant> = connected.trace.iter().map(|e| e.to).collect();
     assert_eq!(
-        &participants[..3],
-        &[Participant::Lookup, Participant::Lookup, Participant::Lookup],
-        "status.php, PROPFIND and Matrix's well-known at the lookup"
+        &participants[..4],
+        &[Participant::Lookup; 4],
+        "the first round at the lookup: status.php, PROPFIND, WebFinger, Matrix's well-known"
     );
     assert!(
-        participants[3..].iter().all(|p| *p == Participant::Instance),
+        participants[4..].iter().all(|p| *p == Participant::Instance),
         "the rest at the instance: {participants:?}"
     );
-    assert_eq!(connected.trace.len(), 7, "status, PROPFIND→301, well-known, PROPFIND→207, capabilities, user, avatar");
+    let sent = "status, PROPFIND→301, WebFinger, well-known, PROPFIND→207, capabilities, user, avatar";
+    assert_eq!(connected.trace.len(), 8, "{sent}");
     assert!(connected.trace.iter().all(|e| e.status.is_some() && e.duration_ms >= 0.0));
 
     let everything = format!(
@@ -263,7 +264,7 @@ async fn the_trace_names_participants_and_never_holds_a_secret() {
     assert!(!everything.contains(PASSWORD) && !everything.contains(basic), "a secret leaked into the trace");
     assert!(everything.contains("Basic [redacted]"), "the Authorization header is shown, redacted");
     assert!(everything.contains("\"step\":\"verify\""), "steps are reported live");
-    assert_eq!(events.lock().expect("lock").iter().filter(|e| e.contains("\"event\":\"exchange\"")).count(), 7);
+    assert_eq!(events.lock().expect("lock").iter().filter(|e| e.contains("\"event\":\"exchange\"")).count(), 8);
 }
 
 #[tokio::test]

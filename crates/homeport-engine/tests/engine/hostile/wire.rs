@@ -160,9 +160,9 @@ async fn a_5xx_storm_is_reported_at_once_without_a_retry_storm() {
     let (outcome, elapsed) = step(case, &mut wizard).await;
     check(case, &outcome, matches!(outcome, Outcome::Failed(ConnectError::UnexpectedStatus { status: 502, .. })));
     let requests = server.seen().len();
-    // status.php and PROPFIND; then Matrix discovery: the well-known, then /versions, the login
-    // flows and auth_metadata at its two paths in one round. Each once.
-    assert!(requests <= 7, "{case}: probe and Matrix discovery, no retries ({requests} requests)");
+    // The first round: status.php, PROPFIND, WebFinger's issuer and Matrix's well-known; then
+    // /versions, the login flows and auth_metadata at its two paths in one round. Each once.
+    assert!(requests <= 8, "{case}: probe and Matrix discovery, no retries ({requests} requests)");
     assert!(elapsed < BOUNDED, "{case}: took {elapsed:?}");
 }
 
