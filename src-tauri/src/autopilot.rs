@@ -13,7 +13,7 @@ use homeport_scenario::file::BrowserAnswer;
 use homeport_scenario::{Prepared, RunResult, Scenario};
 
 use crate::ipc::{error, AutopilotScript, AutopilotVerdict};
-use crate::session::Ended;
+use crate::session::{Ended, Tally};
 
 /// The scenario given with `--script`, once its lookup server runs.
 pub struct Autopilot {
@@ -103,15 +103,16 @@ impl Autopilot {
         let prepared = self.prepared.lock().await;
         let prepared =
             prepared.as_ref().ok_or_else(|| error(ErrorCode::NotFound, "No script is loaded (--script FILE)."))?;
-        let (result, round_trips) = match ended {
-            Some(Ended::Connected(account, round_trips)) => (RunResult::Connected(account), round_trips),
-            Some(Ended::Failed(report, round_trips)) => (RunResult::Failed(report), round_trips),
+        let (result, tally) = match ended {
+            Some(Ended::Connected(account, tally)) => (RunResult::Connected(account), tally),
+            Some(Ended::Failed(report, tally)) => (RunResult::Failed(report), tally),
             None => {
                 let stopped = error(ErrorCode::Cancelled, "the script ended before the connection did");
-                (RunResult::Failed(stopped), 0)
+                (RunResult::Failed(stopped), Tally::default())
             }
         };
-        let failures = prepared.expect.check(&result, round_trips, engine_time);
+        let round_trips = tally.round_trips;
+        let failures = prepared.expect.check(&result, round_trips, &tally.exchanges, engine_time);
         let line =
             homeport_scenario::verdict_line(&prepared.scenario.name, &result, &failures, round_trips, engine_time);
         let (connected_user, connected_instance) = match &result {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use homeport_engine::owncloud::initials;
 use homeport_engine::{
-    Account, AccountStore, Answer, Answerer, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Secret, Step,
-    Trace, Wizard,
+    Account, AccountStore, Answer, Answerer, ConnectError, Connected, Decision, ErrorCode, ErrorReport, Exchange,
+    Secret, Step, Trace, Wizard,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -40,11 +40,24 @@ pub struct WizardSession {
     ended: Mutex<(Option<Ended>, Duration)>,
 }
 
-/// How a connection ended, with the round trips it took.
+/// How a connection ended, with the round trips it took and its exchanges.
 #[derive(Clone, Debug)]
 pub enum Ended {
-    Connected(Box<Account>, u32),
-    Failed(ErrorReport, u32),
+    Connected(Box<Account>, Tally),
+    Failed(ErrorReport, Tally),
+}
+
+/// The round trips and exchanges of a connection so far (a scenario's expectations check both).
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    pub round_trips: u32,
+    pub exchanges: Vec<Exchange>,
+}
+
+impl Tally {
+    fn of(trace: &Trace) -> Tally {
+        Tally { round_trips: trace.round_trips(), exchanges: trace.exchanges() }
+    }
 }
 
 /// The lookup server's login robot, standing in for the browser (autopilot with `auto-login`).
@@ -82,8 +95,8 @@ struct Turn {
 
 /// What the loop tells the waiting command.
 enum Reply {
-    /// The step the answer led to, and the round trips so far.
-    Stepped(Result<Step, ErrorReport>, u32),
+    /// The step the answer led to, and the round trips and exchanges so far.
+    Stepped(Result<Step, ErrorReport>, Tally),
     /// The wizard refused the answer (not the certificate shown): nothing changed, the
     /// question stays open.
     Refused(ErrorReport),
@@ -251,8 +264,8 @@ impl WizardSession {
                 *running = None;
             }
         }
-        let (result, round_trips) = match replied {
-            Ok(Reply::Stepped(result, round_trips)) => (result, round_trips),
+        let (result, tally) = match replied {
+            Ok(Reply::Stepped(result, tally)) => (result, tally),
             Ok(Reply::Refused(report)) => return Err(report),
             // The loop is gone without an answer: aborted by Cancel, or it stopped.
             Err(_) => {
@@ -269,9 +282,11 @@ impl WizardSession {
                 };
                 match stopped {
                     Some(e) => {
-                        (Err(error(ErrorCode::Internal, format!("the connection step stopped unexpectedly: {e}"))), 0)
+                        let stopped =
+                            error(ErrorCode::Internal, format!("the connection step stopped unexpectedly: {e}"));
+                        (Err(stopped), Tally::default())
                     }
-                    None => (Err(error(ErrorCode::Cancelled, "Cancelled. Nothing was saved.")), 0),
+                    None => (Err(error(ErrorCode::Cancelled, "Cancelled. Nothing was saved.")), Tally::default()),
                 }
             }
         };
@@ -280,10 +295,8 @@ impl WizardSession {
             ended.1 += started.elapsed();
             ended.0 = match &result {
                 Ok(Step::Decide(_)) => None,
-                Ok(Step::Connected(connected)) => {
-                    Some(Ended::Connected(Box::new(connected.account.clone()), round_trips))
-                }
-                Err(report) => Some(Ended::Failed(report.clone(), round_trips)),
+                Ok(Step::Connected(connected)) => Some(Ended::Connected(Box::new(connected.account.clone()), tally)),
+                Err(report) => Some(Ended::Failed(report.clone(), tally)),
             };
         }
         *lock(&self.pending) = None;
@@ -311,8 +324,8 @@ async fn drive_for_the_ui(mut wizard: Wizard, turns: mpsc::UnboundedReceiver<Tur
         let result = homeport_engine::drive(&mut wizard, &mut answerer).await;
         let retry = matches!(&result, Err(ConnectError::AuthFailed { .. }));
         let Some(reply) = answerer.reply.take() else { return };
-        let round_trips = wizard.trace().round_trips();
-        let _ = reply.send(Reply::Stepped(result.map(Step::Connected).map_err(|e| e.report()), round_trips));
+        let tally = Tally::of(wizard.trace());
+        let _ = reply.send(Reply::Stepped(result.map(Step::Connected).map_err(|e| e.report()), tally));
         if !retry {
             return;
         }
@@ -347,7 +360,7 @@ struct UiAnswerer {
 impl Answerer for UiAnswerer {
     async fn answer(&mut self, decision: &Decision) -> Result<Answer, ConnectError> {
         if let Some(reply) = self.reply.take() {
-            let _ = reply.send(Reply::Stepped(Ok(Step::Decide(decision.clone())), self.trace.round_trips()));
+            let _ = reply.send(Reply::Stepped(Ok(Step::Decide(decision.clone())), Tally::of(&self.trace)));
         }
         // The session dropped the connection (a new one started): nothing answers any more.
         let Some(turn) = self.turns.recv().await else { return Err(ConnectError::Finished) };

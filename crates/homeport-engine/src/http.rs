@@ -447,6 +447,7 @@ impl HttpClient {
             duration_ms: 0.0,
             request_headers: Vec::new(),
             response_headers: Vec::new(),
+            credentials: request.carries_credentials(),
         };
         let result = self.exchange(request, &mut exchange).await;
         exchange.duration_ms = millis(started.elapsed());

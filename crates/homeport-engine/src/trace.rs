@@ -44,6 +44,11 @@ pub struct Exchange {
     pub duration_ms: f64,
     pub request_headers: Vec<(String, String)>,
     pub response_headers: Vec<(String, String)>,
+    /// The request carried credentials (an `Authorization`, a password or token in its body, an
+    /// app password), by the engine's own mark on it ([`crate::http::HttpRequest::carries_credentials`]):
+    /// what the redacted headers cannot show, for scenario files' `no_credentials_to`.
+    #[serde(default)]
+    pub credentials: bool,
 }
 
 /// What an observer (the GUI's live diagram, a progress line) is told while the wizard runs.
@@ -191,6 +196,7 @@ mod tests {
             duration_ms: 1.0,
             request_headers: vec![],
             response_headers: vec![],
+            credentials: false,
         }
     }
 

@@ -269,10 +269,20 @@ pub struct Expect {
     /// owncloud, ocis, matrix, tenant-oidc.
     #[serde(default)]
     pub kind: Option<String>,
+    /// The account's display name, exactly.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// At most this many round trips (a scenario plays one system: its round trips).
     #[serde(default)]
     pub max_round_trips: Option<u32>,
     #[serde(default)]
     pub max_duration_ms: Option<u64>,
+    /// Origins no request carrying credentials may reach (`["${origin:canary}"]`).
+    #[serde(default)]
+    pub no_credentials_to: Vec<String>,
+    /// Exactly this many requests to each origin (`{"${origin:canary}" = 0}`).
+    #[serde(default)]
+    pub requests_to: std::collections::BTreeMap<String, u32>,
 }
 
 impl Scenario {

@@ -42,14 +42,16 @@ impl Locations {
         }
     }
 
-    /// Line and column of `needle` (a `${…}`) inside the value at `path`, else of the value, else of
-    /// the key.
+    /// Line and column of `needle` (a `${…}`) inside the value at `path` (or inside its key, for
+    /// a table keyed by placeholders like `requests_to`), else of the value, else of the key.
     pub fn within(&self, path: &str, needle: &str) -> (usize, usize) {
         match self.spans.get(path) {
-            Some((_, value)) => {
-                let raw = self.text.get(value.clone()).unwrap_or_default();
-                let at = raw.find(needle).unwrap_or(0);
-                line_and_column(&self.text, value.start + at)
+            Some((key, value)) => {
+                let found = |span: &Range<usize>| {
+                    self.text.get(span.clone()).and_then(|raw| raw.find(needle)).map(|at| span.start + at)
+                };
+                let at = found(value).or_else(|| found(key)).unwrap_or(value.start);
+                line_and_column(&self.text, at)
             }
             None => self.key(path),
         }
@@ -104,5 +106,7 @@ mod tests {
         assert_eq!(spots.within("connect.approve_redirect.1", "${origin:nope}"), (4, 27), "an array's item");
         assert_eq!(spots.within("connect.address", "${other}"), (3, 11), "not found: the value");
         assert_eq!(Locations::of("name = ").key("name"), (1, 1), "a file that does not parse has no spans");
+        let keyed = Locations::of("[expect]\nrequests_to = { \"${origin:x}\" = 0 }\n");
+        assert_eq!(keyed.within("expect.requests_to.${origin:x}", "${origin:x}"), (2, 18), "a placeholder as a key");
     }
 }

@@ -215,8 +215,26 @@ pub(crate) fn answers(
         instance: r.optional("expect.instance", expect.instance.as_deref()),
         user_id: r.optional("expect.user_id", expect.user_id.as_deref()),
         kind: expect.kind.clone(),
+        display_name: r.optional("expect.display_name", expect.display_name.as_deref()),
         max_round_trips: expect.max_round_trips,
         max_duration: expect.max_duration_ms.map(Duration::from_millis),
+        no_credentials_to: r.origins("expect.no_credentials_to", &expect.no_credentials_to),
+        requests_to: expect
+            .requests_to
+            .iter()
+            .filter_map(|(origin, count)| {
+                let key = format!("expect.requests_to.{origin}");
+                let resolved = r.text(&key, origin);
+                match Origin::parse(&resolved) {
+                    Ok(parsed) => Some((parsed, *count)),
+                    Err(_) if resolved.is_empty() => None,
+                    Err(e) => {
+                        r.refuse(&key, &format!("requests_to {resolved:?}: {e}"));
+                        None
+                    }
+                }
+            })
+            .collect(),
     };
     match r.problems.is_empty() {
         true => Ok((answers, expect, client_identity)),

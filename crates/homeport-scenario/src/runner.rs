@@ -106,7 +106,7 @@ impl Prepared {
             Ok(connected) => RunResult::Connected(Box::new(connected.account)),
             Err(error) => RunResult::Failed(error.report()),
         };
-        let failures = self.expect.check(&result, round_trips, duration);
+        let failures = self.expect.check(&result, round_trips, &trace, duration);
         Outcome {
             name: self.scenario.name.clone(),
             path: self.scenario.path.clone(),
@@ -348,6 +348,66 @@ mod tests {
                 .to_string()
                 .starts_with("c.toml:4:1: a password needs connect.user, or an address that names the user"),
             "{problems}"
+        );
+    }
+
+    async fn play_file(text: &str) -> Outcome {
+        let prepared =
+            Prepared::start(Scenario::parse(Path::new("t.toml"), text).expect("valid")).await.expect("starts");
+        let outcome = prepared.play(prepared.wizard_options()).await;
+        prepared.stop().await;
+        outcome
+    }
+
+    const TO_THE_CANARY: &str = "name = \"to the canary\"\n[lookup]\nfault = \"redirect-to-other-origin\"\n[connect]\naddress = \"${central}\"\nuser = \"test@instance1.com\"\npassword = \"secret\"\n";
+
+    #[tokio::test]
+    async fn credentials_that_reach_a_forbidden_origin_fail_the_play_naming_the_request() {
+        let expect = "[expect]\nstatus = \"failed\"\nno_credentials_to = [\"${origin:canary}\"]\nrequests_to = { \"${origin:canary}\" = 0 }\n";
+        let unapproved = play_file(&format!("{TO_THE_CANARY}{expect}")).await;
+        assert!(unapproved.passed, "unapproved, the canary gets nothing: {}", unapproved.line());
+        let approved =
+            play_file(&format!("{TO_THE_CANARY}approve_redirect = [\"${{origin:canary}}\"]\n{expect}")).await;
+        assert!(!approved.passed, "approved, the password goes to the canary: {}", approved.line());
+        let credentials =
+            approved.failures.iter().find(|f| f.starts_with("expected no credentials to http://127.0.0.1:"));
+        assert!(
+            credentials
+                .is_some_and(|f| f.contains("PROPFIND http://127.0.0.1:") && f.contains("carried Basic credentials")),
+            "the request is named, with what it carried: {:?}",
+            approved.failures
+        );
+        assert!(
+            approved.failures.iter().any(|f| f.starts_with("expected 0 requests to http://127.0.0.1:")
+                && f.contains(" went there: PROPFIND http://127.0.0.1:")),
+            "and counted: {:?}",
+            approved.failures
+        );
+    }
+
+    #[tokio::test]
+    async fn a_password_in_a_login_body_counts_as_credentials() {
+        let file = "name = \"bob at the 307 portal\"\n[connect]\naddress = \"@bob:${authority:matrix_portal_307}\"\npassword = \"builder\"\napprove_redirect = [\"${origin:matrix_homeservers.hs2}\"]\n[expect]\ndisplay_name = \"Bob Builder\"\nno_credentials_to = [\"${origin:matrix_portal_307}\"]\n";
+        let outcome = play_file(file).await;
+        assert!(matches!(outcome.result, RunResult::Connected(_)), "bob connects: {}", outcome.line());
+        assert_eq!(
+            outcome.failures.len(),
+            1,
+            "the display name matches, the portal saw the password: {:?}",
+            outcome.failures
+        );
+        assert!(
+            outcome.failures[0].contains("POST http://")
+                && outcome.failures[0].contains("/login carried a password or token in the body"),
+            "the portal got the login's password: {:?}",
+            outcome.failures
+        );
+        let wrong_name =
+            play_file(&file.replace("Bob Builder", "Robert").replace("no_credentials_to", "requests_to = {}\n#")).await;
+        assert_eq!(
+            wrong_name.failures,
+            ["expected display name \"Robert\", got \"Bob Builder\""],
+            "the display name is compared exactly"
         );
     }
 

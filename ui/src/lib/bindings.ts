@@ -716,6 +716,12 @@ export type Exchange = {
 	duration_ms: number | null,
 	request_headers: ([string, string])[],
 	response_headers: ([string, string])[],
+	/**
+	 *  The request carried credentials (an `Authorization`, a password or token in its body, an
+	 *  app password), by the engine's own mark on it ([`crate::http::HttpRequest::carries_credentials`]):
+	 *  what the redacted headers cannot show, for scenario files' `no_credentials_to`.
+	 */
+	credentials?: boolean,
 };
 
 /**  One instance WebFinger offers for an account. */

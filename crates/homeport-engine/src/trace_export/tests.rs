@@ -34,6 +34,7 @@ fn exchange(
         duration_ms: 2.5,
         request_headers: pairs(request_headers),
         response_headers: pairs(response_headers),
+        credentials: false,
     }
 }
 

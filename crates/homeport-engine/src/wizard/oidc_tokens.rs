@@ -226,7 +226,9 @@ async fn send_for_oauth2(
         };
         ours = ours.header(name, value.to_str().unwrap_or_default());
     }
-    let ours = ours.body(request.into_body());
+    // A token request's body always holds a credential: the authorization code and its verifier,
+    // a refresh token or the client's secret.
+    let ours = ours.secret_body(request.into_body());
     let answer = http.send(&ours, round).await?;
     let mut response = oauth2::http::Response::builder().status(answer.status);
     for (name, value) in &answer.headers {
