@@ -20,7 +20,9 @@ use crate::output::{Done, Failure};
 #[command(
     name = "homeport",
     version,
-    about = "Connect an account from one address: finds the server that holds it, logs in, verifies and stores it."
+    about = "Connect an account from one address: finds the server that holds it, logs in, verifies and stores it.",
+    // The CLI stays English (scripts match its words); the desktop app speaks English and German.
+    after_help = "Homeport's command line speaks English only; the desktop app (homeport-desktop) also speaks German."
 )]
 struct Cli {
     /// Print one JSON object (for scripts) instead of text; errors too, as

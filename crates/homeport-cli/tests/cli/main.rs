@@ -362,3 +362,14 @@ async fn the_mock_flags_set_up_the_idp_as_a_realm_with_registration_and_refuse_c
         assert_eq!(output.status.code(), Some(2), "{why}: a usage error: {}", String::from_utf8_lossy(&output.stderr));
     }
 }
+
+/// `--help` says the command line's messages are English only (the desktop app's languages:
+/// docs/desktop.md#languages).
+#[tokio::test]
+async fn help_says_the_messages_are_english_only() {
+    let config = tempfile::tempdir().expect("temp");
+    let output = homeport(config.path(), &["--help"], None).await;
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "--help succeeds: {help}");
+    assert!(help.contains("command line speaks English only"), "one line says the CLI is English: {help}");
+}
