@@ -60,11 +60,12 @@ async fn german_flow(app: &App) -> TestResult {
     assert!(server.contains("ownCloud") && server.contains("bereit"), "the server check in German: {server}");
     assert_eq!(app.text("label[for='username']").await?, "Benutzername");
     app.type_into("#username", "test@instance2.com").await?;
-    app.type_into("#password", "secret").await?;
+    app.type_into("#password", "not-the-password").await?;
     app.snapshot("german-1-login").await?;
     app.keys(Key::Enter).await?;
 
-    // The redirect question.
+    // The redirect question (the central server routes by name alone; the instance checks the
+    // password).
     let question = app.text("#redirect-to").await?;
     assert!(question.starts_with("Sie werden zu ") && question.contains("Zugangsdaten dorthin senden?"), "{question}");
     let approve = app.text("#approve-redirect").await?;
@@ -74,6 +75,19 @@ async fn german_flow(app: &App) -> TestResult {
     assert_eq!(round.to_lowercase(), "runde 1", "the diagram's rounds in German");
     app.snapshot("german-2-redirect").await?;
     app.click("#approve-redirect").await?;
+
+    // A wrong password: the error's words come from the catalogue by its code and reason, with
+    // the engine's names (the server, the user) filled in — not the engine's English sentence.
+    let error = app.text("#error[data-code='auth_failed'][data-reason='wrong_password']").await?;
+    assert!(error.contains("Die Anmeldung hat nicht geklappt"), "the title in German: {error}");
+    assert!(
+        error.contains("hat den Benutzernamen oder das Passwort für test@instance2.com nicht angenommen"),
+        "what happened, in German, naming the user: {error}"
+    );
+    assert!(!error.contains("did not accept"), "not the engine's English: {error}");
+    app.wait_for("#page-login").await?;
+    app.snapshot("german-2-wrong-password").await?;
+    app.type_into("#password", "secret" + Key::Enter).await?;
 
     // Verified: the facts' names, the plural of the round trips, the diagram's summary.
     assert_eq!(text_becomes(app, "#verified-title", "Konto überprüft").await?, "Konto überprüft");
