@@ -235,9 +235,15 @@ impl AccountStore {
         if previous_id != account.id {
             ids.push(previous_id.to_owned());
         }
+        let entry = keyring_entry(&account.id)?;
         self.write_journal(&Journal { ids })?;
-        if let Err(e) = keyring_entry(&account.id)?.set_password(secret.expose()) {
-            let _ = self.recover();
+        if let Err(e) = entry.set_password(secret.expose()) {
+            // The keyring refused the first write, so nothing of this save reached it: the journal
+            // goes even when the keyring cannot be asked to clean up (it is missing or locked), so
+            // a failed save leaves nothing behind (docs/cli.md).
+            if self.recover().is_err() {
+                let _ = self.remove_journal();
+            }
             return Err(keyring_error(e));
         }
         let kept = match (certificate_password, &account.client_certificate) {
@@ -298,6 +304,13 @@ impl AccountStore {
         let mut file = self.read()?;
         let index =
             file.accounts.iter().position(|a| a.id == id).ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        // A keyring that is missing or locked could not delete the secret after the file changed:
+        // the account would be gone from the list with its secret left and the journal waiting.
+        // Asked first, it stops the remove before anything changes.
+        match keyring_entry(id)?.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => {}
+            Err(e) => return Err(keyring_error(e)),
+        }
         self.write_journal(&Journal { ids: vec![id.to_owned()] })?;
         let account = file.accounts.remove(index);
         if let Err(e) = self.write(&file) {

@@ -288,6 +288,28 @@ async fn a_missing_keyring_is_a_clear_error_and_stores_nothing() {
     let message = result["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("Secret Service") || message.contains("keyring"), "tells what to do: {message}");
     assert!(!config.path().join("accounts.json").exists(), "no account without its secret");
+    assert!(!config.path().join("accounts.pending").exists(), "a failed save leaves no journal behind");
+
+    // Stored with the keyring, then removed without it: nothing changes, nothing is left pending.
+    let args = ["connect", &central, "-u", "test@instance2.com", "--password-stdin", "--approve-redirect", &instance2];
+    let stored = homeport(config.path(), &[&args[..], &["--json"]].concat(), Some("secret")).await;
+    assert_eq!(code(&stored), 0, "{}", String::from_utf8_lossy(&stored.stdout));
+    let id = json(&stored)["account"]["id"].as_str().expect("id").to_owned();
+    let removed = Command::new(HOMEPORT)
+        .args(["accounts", "remove", &id, "--json"])
+        .env("HOMEPORT_CONFIG_DIR", config.path())
+        .env("HOMEPORT_SYSTEM_CONFIG", "")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/homeport-test-bus")
+        .env_remove("DISPLAY")
+        .output()
+        .await
+        .expect("homeport runs");
+    assert_eq!(code(&removed), 8, "no keyring: {}", String::from_utf8_lossy(&removed.stdout));
+    assert!(!config.path().join("accounts.pending").exists(), "a failed remove leaves no journal behind");
+    let list = json(&homeport(config.path(), &["accounts", "list", "--json"], None).await);
+    assert_eq!(list[0]["id"], id.as_str(), "the account is still there, with its secret: {list}");
+    let show = homeport(config.path(), &["accounts", "show", &id, "--json"], None).await;
+    assert_eq!(json(&show)["secret"], "present", "its secret too");
 }
 
 #[tokio::test]

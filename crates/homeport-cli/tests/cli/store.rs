@@ -412,4 +412,5 @@ async fn a_locked_keyring_is_a_clear_error_and_stores_nothing() {
     let message = result["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("unlock"), "says what to do: {message}");
     assert!(!config.join("accounts.json").exists(), "no account without its secret");
+    assert!(!config.join("accounts.pending").exists(), "a failed save leaves no journal behind");
 }
