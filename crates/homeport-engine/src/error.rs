@@ -99,6 +99,10 @@ pub enum ConnectError {
     LoginExpired { reason: String },
     #[error("{server} says the account is disabled; ask its administrator")]
     AccountDisabled { server: String },
+    /// A Matrix homeserver answered `M_USER_DEACTIVATED`: the account was deactivated there
+    /// (its devices and, usually, its password are gone), not merely disabled for a while.
+    #[error("{server} says the Matrix account is deactivated: it can no longer log in, and only the homeserver's administrator can reactivate it")]
+    AccountDeactivated { server: String },
     #[error("{server} refused the login: {message} ({errcode})")]
     MatrixRefused { server: String, errcode: String, message: String },
     #[error("{server} is busy and asked to wait {retry_after_ms} ms; Homeport waited and tried once more, in vain")]
@@ -162,6 +166,7 @@ impl ConnectError {
             | ConnectError::OtherUserLoggedIn { .. }
             | ConnectError::LoginExpired { .. }
             | ConnectError::AccountDisabled { .. }
+            | ConnectError::AccountDeactivated { .. }
             | ConnectError::TenantRefused { .. } => ErrorCode::AuthFailed,
             ConnectError::InstanceNotChosen { .. } | ConnectError::CallbackPortUnavailable { .. } => {
                 ErrorCode::BadInput
@@ -234,6 +239,9 @@ impl ConnectError {
             ConnectError::BrowserLoginTimedOut { seconds } => json!({ "timeout_seconds": seconds }),
             ConnectError::CallbackPortUnavailable { ports, .. } => json!({ "ports": ports }),
             ConnectError::AccountDisabled { server } => json!({ "server": server, "reason": "account_disabled" }),
+            ConnectError::AccountDeactivated { server } => {
+                json!({ "server": server, "reason": "account_deactivated", "errcode": "M_USER_DEACTIVATED" })
+            }
             ConnectError::TenantRefused { tenant, reason } => json!({ "tenant": tenant, "reason": reason }),
             ConnectError::InstanceNotChosen { offered } => json!({ "offered": offered }),
             ConnectError::MatrixRefused { server, errcode, .. } => json!({ "server": server, "errcode": errcode }),
@@ -284,6 +292,7 @@ impl ConnectError {
             ConnectError::OtherUserLoggedIn { .. } => ErrorReason::OtherUser,
             ConnectError::IssuerNotApproved { .. } => ErrorReason::IssuerNotApproved,
             ConnectError::AccountDisabled { .. } => ErrorReason::AccountDisabled,
+            ConnectError::AccountDeactivated { .. } => ErrorReason::AccountDeactivated,
             ConnectError::TenantRefused { .. } => ErrorReason::TenantRefused,
             ConnectError::RateLimited { .. } => ErrorReason::RateLimited,
             ConnectError::MatrixRefused { .. } => ErrorReason::MatrixRefused,
@@ -370,6 +379,7 @@ mod tests {
             },
             ConnectError::LoginExpired { reason: "r".into() },
             ConnectError::AccountDisabled { server: url.clone() },
+            ConnectError::AccountDeactivated { server: url.clone() },
         ];
         for error in errors {
             let report = serde_json::to_value(error.report()).expect("a report serializes");

@@ -93,6 +93,9 @@ pub enum ErrorReason {
     OtherUser,
     /// `auth_failed`: logged in, but the server does not let the account in.
     AccountDisabled,
+    /// `auth_failed`: a Matrix homeserver deactivated the account (`M_USER_DEACTIVATED`): only its
+    /// administrator can bring it back; told apart from a disabled account.
+    AccountDeactivated,
     /// `auth_failed`: the tenant's identity zone issues no login for the application.
     TenantRefused,
     /// `auth_failed`: the server asked to wait; Homeport waited and tried once more, in vain.

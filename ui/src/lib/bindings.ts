@@ -664,6 +664,11 @@ export type ErrorReason =
 "other_user" | 
 /**  `auth_failed`: logged in, but the server does not let the account in. */
 "account_disabled" | 
+/**
+ *  `auth_failed`: a Matrix homeserver deactivated the account (`M_USER_DEACTIVATED`): only its
+ *  administrator can bring it back; told apart from a disabled account.
+ */
+"account_deactivated" | 
 /**  `auth_failed`: the tenant's identity zone issues no login for the application. */
 "tenant_refused" | 
 /**  `auth_failed`: the server asked to wait; Homeport waited and tried once more, in vain. */

@@ -92,7 +92,7 @@ async fn sso_auto_login_and_matrix_refusals_have_their_exit_codes() {
     assert_eq!(code(&sso), 0, "{}", String::from_utf8_lossy(&sso.stdout));
     assert_eq!(json(&sso)["account"]["auth_method"], "matrix_sso", "the browser login was used");
 
-    for (user, password, why) in [("dave", "deactivated", "disabled"), ("alice", "wrong", "password")] {
+    for (user, password, why) in [("dave", "deactivated", "deactivated"), ("alice", "wrong", "password")] {
         let args = ["connect", &format!("@{user}:{proxy}"), "--user", user, "--password-stdin", "--json", "--no-store"];
         let output = homeport(config.path(), &args, Some(password)).await;
         let failure = json(&output);

@@ -120,10 +120,11 @@ async fn a_deactivated_user_no_longer_verifies_and_cannot_connect() {
     let disabled = connect(config.path(), &user_id, "bob", "builder-again").await;
     let error = failure(&disabled, 5, "a deactivated account is auth_failed (exit 5)");
     assert_eq!(error["code"], "auth_failed", "{error}");
-    assert_eq!(error["reason"], "account_disabled", "named as disabled, not as a wrong password: {error}");
-    assert_eq!(error["detail"]["reason"], "account_disabled", "{error}");
+    assert_eq!(error["reason"], "account_deactivated", "named as deactivated, not as a wrong password: {error}");
+    assert_eq!(error["detail"]["reason"], "account_deactivated", "not as oCIS's disabled account: {error}");
+    assert_eq!(error["detail"]["errcode"], "M_USER_DEACTIVATED", "{error}");
     assert!(
-        error["message"].as_str().is_some_and(|message| message.contains("disabled")),
+        error["message"].as_str().is_some_and(|message| message.contains("deactivated")),
         "the message says so: {error}"
     );
     assert_eq!(

@@ -146,7 +146,7 @@ pub fn login_outcome(response: &HttpResponse, user: &str, at: Participant) -> Re
     };
     match error.errcode.as_str() {
         "M_FORBIDDEN" => Err(ConnectError::AuthFailed { origin: Origin::of(&response.url), user: user.to_owned(), at }),
-        "M_USER_DEACTIVATED" => Err(ConnectError::AccountDisabled { server }),
+        "M_USER_DEACTIVATED" => Err(ConnectError::AccountDeactivated { server }),
         "M_LIMIT_EXCEEDED" => {
             let retry_after_ms = error.retry_after_ms.unwrap_or(1000);
             if Duration::from_millis(retry_after_ms) > MAX_RATE_LIMIT_WAIT {

@@ -131,7 +131,7 @@ async fn a_wrong_password_asks_again_and_a_deactivated_account_is_named() {
     let dave = person(&server, "dave");
     assert!(dave.deactivated, "dave is the deactivated demo user");
     let error = connect(&matrix_id("dave", &portal), options(&server), "dave", dave.password, &[]).await;
-    assert!(matches!(error, Err(ConnectError::AccountDisabled { .. })), "M_USER_DEACTIVATED: {error:?}");
+    assert!(matches!(error, Err(ConnectError::AccountDeactivated { .. })), "M_USER_DEACTIVATED: {error:?}");
     server.shutdown().await;
 }
 
