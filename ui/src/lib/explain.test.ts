@@ -40,6 +40,9 @@ describe("explain: typed reasons", () => {
       reason,
     });
     expect(explain(typed("auth_failed", "rate_limited")).title).toBe("The server is busy");
+    expect(explain(typed("auth_failed", "account_deactivated")).title, "not merely disabled").toBe(
+      "The Matrix account is deactivated",
+    );
     expect(explain(typed("auth_failed", "idp_refused")).title).toBe("The identity provider did not log you in");
     expect(explain(typed("auth_failed", "wrong_password")).title).toBe("The login did not work");
     expect(explain(typed("tls", "certificate_invalid")).title).toBe("The secure connection failed");

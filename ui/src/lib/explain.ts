@@ -61,6 +61,8 @@ function words(error: ErrorReport): Words {
       switch (error.reason) {
         case "account_disabled":
           return { title: m.err_disabled_title(), hint: m.err_disabled_hint() };
+        case "account_deactivated":
+          return { title: m.err_deactivated_title(), hint: m.err_deactivated_hint() };
         case "tenant_refused":
           return { title: m.err_tenant_title(), hint: m.err_tenant_hint() };
         case "rate_limited":
@@ -181,6 +183,8 @@ function specifics(error: ErrorReport): string | null {
         }
         case "account_disabled":
           return server ? m.said_disabled({ server }) : null;
+        case "account_deactivated":
+          return server ? m.said_deactivated({ server }) : null;
         case "tenant_refused": {
           const tenant = field("tenant");
           return tenant ? m.said_tenant({ tenant }) : null;
