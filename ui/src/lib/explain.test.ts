@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ErrorReport } from "./bindings";
-import { explain } from "./explain";
+import { explain, whatHappened } from "./explain";
+import { language } from "./i18n.svelte";
 import { isProxyFailure } from "./flow";
 
 describe("explain: proxies", () => {
@@ -76,5 +77,78 @@ describe("explain: the administrators' configuration", () => {
       hint: "Nothing was sent. Ask your organisation's administrators if you need another server or setting.",
       specifics: null,
     });
+  });
+});
+
+describe("error words in German", () => {
+  const report = (code: ErrorReport["code"], reason: ErrorReport["reason"], detail: ErrorReport["detail"] = null) => ({
+    code,
+    reason,
+    detail,
+    message: "the engine's English words",
+  });
+
+  it("come from the catalogue by code and reason, never from the engine's English", () => {
+    const cases: [ErrorReport["code"], ErrorReport["reason"]][] = [
+      ["bad_input", undefined],
+      ["bad_input", "admin_config"],
+      ["bad_input", "client_certificate_password"],
+      ["unreachable", undefined],
+      ["unreachable", "proxy"],
+      ["tls", "untrusted"],
+      ["tls", "changed"],
+      ["tls", "expired"],
+      ["tls", "client_certificate_required"],
+      ["auth_failed", "wrong_password"],
+      ["auth_failed", "account_disabled"],
+      ["auth_failed", "account_deactivated"],
+      ["auth_failed", "matrix_refused"],
+      ["server_not_ready", "maintenance"],
+      ["policy_refused", "issuer_not_approved"],
+      ["keyring_unavailable", "keyring_locked"],
+      ["protocol", "homeserver_unusable"],
+      ["cancelled", undefined],
+      ["internal", undefined],
+    ];
+    try {
+      for (const [code, reason] of cases) {
+        language.locale = "en";
+        const english = explain(report(code, reason));
+        language.locale = "de";
+        const german = explain(report(code, reason));
+        expect(german.title, `${code}/${reason}`).not.toBe(english.title);
+        expect(german.hint, `${code}/${reason}`).not.toBe(english.hint);
+        expect(german.title + german.hint, `${code}/${reason}`).not.toContain("engine's English");
+      }
+    } finally {
+      language.locale = "en";
+    }
+  });
+
+  it("fill what happened from the detail: the server and the user, in German", () => {
+    try {
+      language.locale = "de";
+      const wrong = report("auth_failed", "wrong_password", {
+        origin: "https://cloud.example.com",
+        user: "alice",
+        at: "instance",
+        reason: "wrong_password",
+      });
+      expect(explain(wrong).specifics).toBe(
+        "https://cloud.example.com hat den Benutzernamen oder das Passwort für alice nicht angenommen.",
+      );
+      expect(whatHappened(wrong), "the catalogue's sentence, not the engine's").toBe(explain(wrong).specifics);
+      const timeout = report("unreachable", undefined, { url: "https://slow.example.com/", timeout_seconds: 1 });
+      expect(explain(timeout).specifics, "its plural").toBe(
+        "https://slow.example.com/ hat nicht innerhalb von 1 Sekunde geantwortet.",
+      );
+      expect(explain(report("internal", undefined)).specifics, "nothing to fill in: the engine's words").toBeNull();
+      language.locale = "en";
+      expect(whatHappened(wrong), "in English the engine's own words, as the CLI prints them").toBe(
+        "the engine's English words",
+      );
+    } finally {
+      language.locale = "en";
+    }
   });
 });
