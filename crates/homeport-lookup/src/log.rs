@@ -50,6 +50,9 @@ pub struct RecordedRequest {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RequestLog {
     entries: Arc<Mutex<VecDeque<Entry>>>,
+    /// TCP connections accepted, by listener (its server's name): how many set-ups a client
+    /// needed (docs/benchmarks.md#connections).
+    connections: Arc<Mutex<std::collections::BTreeMap<Arc<str>, u64>>>,
 }
 
 /// A [`RecordedRequest`] as the log keeps it: the server's name shared, the method as parsed, so that recording
@@ -113,6 +116,18 @@ impl Text {
 impl RequestLog {
     pub(crate) fn snapshot(&self) -> Vec<RecordedRequest> {
         self.lock().iter().map(Entry::to_recorded).collect()
+    }
+
+    /// One more connection accepted by `server`'s listener.
+    pub(crate) fn connection_accepted(&self, server: &Arc<str>) {
+        let mut connections = self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *connections.entry(server.clone()).or_default() += 1;
+    }
+
+    /// Connections accepted so far, by listener.
+    pub(crate) fn connections(&self) -> std::collections::BTreeMap<String, u64> {
+        let connections = self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        connections.iter().map(|(server, count)| (server.to_string(), *count)).collect()
     }
 
     #[cfg(test)]

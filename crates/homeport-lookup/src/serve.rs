@@ -56,6 +56,7 @@ pub(crate) async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) if connections.len() >= MAX_CONNECTIONS => drop(stream),
                 Ok((stream, _peer)) => {
+                    router.recorder.log.connection_accepted(&router.recorder.server);
                     connections.spawn(serve_connection(
                         stream,
                         router.clone(),

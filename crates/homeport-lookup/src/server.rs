@@ -430,6 +430,12 @@ impl LookupServer {
         self.log.snapshot()
     }
 
+    /// TCP connections accepted so far, by listener (`central`, `instance1`, `idp`, …; a listener
+    /// serving several hosts counts once): the connection set-ups clients needed.
+    pub fn connections(&self) -> std::collections::BTreeMap<String, u64> {
+        self.log.connections()
+    }
+
     /// Stops accepting on every listener, lets requests in flight finish (for a few seconds at most) and returns
     /// when all listeners are closed.
     pub async fn shutdown(mut self) {

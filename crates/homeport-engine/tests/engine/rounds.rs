@@ -169,3 +169,33 @@ async fn s3_a_tenant_by_host_takes_six_round_trips() {
         "S3, tenant by host",
     );
 }
+
+/// Per round, how many requests went to `origin`: the most is the connections a client needs
+/// there (HTTP/1.1 carries one request at a time per connection); every other request can go
+/// over a connection kept alive.
+fn most_at_once(trace: &[Exchange], origin: &Origin) -> (u64, u64) {
+    let mut per_round: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+    for exchange in trace {
+        if &Origin::of(&url::Url::parse(&exchange.url).expect("a recorded URL")) == origin {
+            *per_round.entry(exchange.round).or_default() += 1;
+        }
+    }
+    (per_round.values().copied().max().unwrap_or_default(), per_round.values().sum())
+}
+
+#[tokio::test]
+async fn a_wizard_keeps_its_connections_alive_between_rounds() {
+    let server = lookup(Scenario::default()).await;
+    let portal = server.matrix_portal_url().clone();
+    let name = format!("{}:{}", portal.host_str().expect("host"), portal.port().expect("port"));
+    let connected = matrix_connect(&server, &format!("alice@{name}")).await;
+    // The portal only: it proxies the login to the homeserver over connections of its own.
+    let opened = server.connections().get("matrix-proxy").copied().unwrap_or_default();
+    let (needed, sent) = most_at_once(&connected.trace, &Origin::of(&portal));
+    assert!(
+        opened <= needed && needed < sent,
+        "S1 sent {sent} requests to the portal over {opened} connections: at most {needed} (one per request at \
+         once), the rest kept alive ({:?})",
+        server.connections()
+    );
+}
