@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use super::decision::{Protocol, Resent};
+use super::rounds::InstanceRound;
 use super::{Decision, Phase, Step, Wizard};
 use crate::address::{same_site, Origin, ServerUrl};
 use crate::error::ConnectError;
@@ -232,10 +233,22 @@ impl Wizard {
             .header("Content-Type", "application/xml; charset=utf-8")
             .body(owncloud::PROPFIND_BODY)
             .auth(credentials.into());
-        match self.follow(request).await? {
+        // The instance round beside the PROPFIND: the same node, the same app password
+        // (docs/benchmarks.md#round-trips); any answer but its 207 drops it.
+        let to = if node == self.server { Participant::Lookup } else { Participant::Instance };
+        let planned = self.credentials.as_ref().map(|credentials| InstanceRound::plan(node.clone(), to, credentials));
+        let round = self.trace().next_round();
+        let beside = async {
+            match &planned {
+                Some(planned) => Some(planned.send(&self.http, round).await),
+                None => None,
+            }
+        };
+        let (followed, answers) = futures_util::future::join(self.follow_in(request, round), beside).await;
+        match followed? {
             Followed::Done { response, chain: at_node } if response.status == 207 && at_node.hops.is_empty() => {
                 owncloud::check_multistatus(&response.url, &response.body)?;
-                self.verify(status, node, chain, None).await
+                self.verify(status, node, chain, answers).await
             }
             // A redirect or a refusal at the node: the ownCloud path's answers (boxed: that path
             // may come back here).

@@ -199,3 +199,26 @@ async fn a_wizard_keeps_its_connections_alive_between_rounds() {
         server.connections()
     );
 }
+
+#[tokio::test]
+async fn nextcloud_with_a_password_up_front_takes_four_round_trips() {
+    let server = lookup(Scenario::default()).await;
+    let alice = server.nextcloud_people().into_iter().find(|p| p.login == "alice").expect("alice");
+    let mut wizard = Wizard::new(server.nextcloud_gss_url().as_str(), options(&server)).expect("valid address");
+    wizard.set_credentials(Credentials::new("alice", Secret::new(alice.password)));
+    let step = wizard.next().await.expect("probe");
+    let Step::Decide(homeport_engine::Decision::ConfirmRedirect { to, .. }) = step else { panic!("{step:?}") };
+    wizard.approve_origin(to);
+    let Step::Connected(connected) = wizard.next().await.expect("verified") else { panic!("connected") };
+    assert_rounds(
+        &connected,
+        &[
+            &["GET /status.php", "PROPFIND /remote.php/webdav"],
+            // Alone: a Nextcloud password becomes an app password before anything else is sent.
+            &["PROPFIND /remote.php/webdav"],
+            &["/core/getapppassword"],
+            &["PROPFIND /remote.php/dav/files/", "/cloud/capabilities", "/cloud/user", "/avatars/"],
+        ],
+        "Nextcloud Global Scale, password up front",
+    );
+}
