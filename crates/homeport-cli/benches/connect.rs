@@ -1,9 +1,14 @@
 //! Benchmark (not a test): `homeport connect` against `homeport mock --latency-ms 100`, both as
 //! real processes over loopback. Prints wall time and round trips per run, and the median.
 //! ownCloud Desktop 2.7 needs 11 sequential exchanges for the redirect
-//! (docs/protocols/owncloud-redirect.md); Homeport's target is ≤ 3.
+//! (docs/protocols/owncloud-redirect.md); Homeport needs 2. Then, per system (S0–S3, Matrix's
+//! OAuth 2.0 API, Nextcloud), round trips, wall time and connection set-ups in process
+//! ([`systems`], docs/benchmarks.md#round-trips).
 //!
 //! Run: `cargo bench -p homeport-cli --bench connect` (RUNS=n to change the count, default 5).
+
+#[path = "connect/systems.rs"]
+mod systems;
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Command, Stdio};
@@ -59,5 +64,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let _ = mock.kill();
     let _ = mock.wait();
-    Ok(())
+    systems::table(std::time::Duration::from_millis(LATENCY_MS), runs)
 }
