@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::{ErrorCode, ErrorReport};
-use homeport_lookup::{LookupServer, Scenario, DEMO_PASSWORD, TENANT_HOST_PATTERN};
+use homeport_lookup::{LookupServer, Scenario, TENANT_HOST_PATTERN};
 
 use crate::ipc::{
     error, DemoInfo, DemoInstance, DemoMatrix, DemoMatrixOAuth, DemoMatrixOAuthPerson, DemoMatrixPerson, DemoNextcloud,
@@ -18,6 +18,8 @@ const DEMO_APPLICATION: &str = "homeport-demo";
 #[derive(Default)]
 pub struct Demo {
     running: tokio::sync::Mutex<Option<Running>>,
+    /// What the lookup server acts out: the built-in demo, or a demo file's settings.
+    scenario: Scenario,
 }
 
 struct Running {
@@ -32,18 +34,24 @@ struct Running {
 }
 
 impl Demo {
+    /// The demo acting out `scenario` (a demo file's `[lookup]`).
+    pub fn with_scenario(scenario: Scenario) -> Demo {
+        Demo { running: tokio::sync::Mutex::default(), scenario }
+    }
+
     /// Starts the lookup server (or returns the one already running).
     pub async fn start(&self) -> Result<DemoInfo, ErrorReport> {
         let mut running = self.running.lock().await;
         if running.is_none() {
             let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-            let server = LookupServer::start(loopback, Scenario::default())
+            let server = LookupServer::start(loopback, self.scenario.clone())
                 .await
                 .map_err(|e| error(ErrorCode::Internal, format!("The demo server could not start: {e}")))?;
             let tenants =
                 TenantProfile::new(DEMO_APPLICATION, TENANT_HOST_PATTERN, &server.tenant_issuer_template())
                     .map_err(|e| error(ErrorCode::Internal, format!("The demo's tenant profile is invalid: {e}")))?;
-            let self_signed = match LookupServer::start(loopback, Scenario { tls: true, ..Scenario::default() }).await {
+            let self_signed = match LookupServer::start(loopback, Scenario { tls: true, ..self.scenario.clone() }).await
+            {
                 Ok(self_signed) => self_signed,
                 Err(e) => {
                     server.shutdown().await;
@@ -84,7 +92,8 @@ fn describe(server: &LookupServer, self_signed: &LookupServer) -> DemoInfo {
                 instance_url: person.instance_url,
             })
             .collect(),
-        password: DEMO_PASSWORD.to_owned(),
+        // The demo file's password, else the built-in one.
+        password: server.description().password.to_owned(),
         ocis_url: server.ocis_url().to_string(),
         idp_url: server.idp_issuer(),
         oidc_people: server

@@ -76,6 +76,13 @@ impl AppState {
         self
     }
 
+    /// With the demo's lookup server settings from a demo file (`--demo-scenario FILE`; its people
+    /// are installed for the process, docs/desktop.md#a-customers-demo).
+    pub fn with_demo_scenario(mut self, scenario: homeport_lookup::Scenario) -> Self {
+        self.demo = Demo::with_scenario(scenario);
+        self
+    }
+
     /// With a broken administrators' configuration: its error in the window, and every command
     /// that reaches a server refused with it (docs/administrators.md#a-broken-file).
     pub fn with_admin_error(mut self, report: ErrorReport) -> Self {
@@ -550,6 +557,10 @@ struct Arguments {
     /// With --script: print the verdict line and exit, 0 when the expectations were met, 12 when not.
     #[arg(long, requires = "script")]
     exit_when_done: bool,
+    /// The demo from a demo file (the one `homeport mock --scenario` takes): a customer's own
+    /// people, ownCloud instances, product name and faults; the demo page lists its people.
+    #[arg(long, value_name = "FILE")]
+    demo_scenario: Option<std::path::PathBuf>,
 }
 
 pub fn run() {
@@ -565,7 +576,21 @@ pub fn run() {
     };
     // The administrators' configuration: a broken file is named with file, line and key (here and
     // in the window), and nothing reaches a server until it is fixed (docs/administrators.md).
-    let state = AppState::with_script(demo_requested, script, exit_when_done);
+    let mut state = AppState::with_script(demo_requested, script, exit_when_done);
+    if let Some(file) = arguments.demo_scenario.as_deref() {
+        // Read before the window opens, as a script is: a mistake is named with file, line and column.
+        let demo = homeport_lookup::Demo::load(file).and_then(|demo| {
+            homeport_lookup::install_people(demo.people)?;
+            Ok(demo.scenario)
+        });
+        match demo {
+            Ok(scenario) => state = state.with_demo_scenario(scenario),
+            Err(e) => {
+                eprintln!("homeport-desktop: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
     let state = match homeport_engine::admin_config::AdminConfig::load() {
         Ok(admin) => state.with_admin(admin),
         Err(e) => {

@@ -13,6 +13,7 @@ mod admin;
 mod autopilot;
 mod certificates;
 mod client_certificates;
+mod demo_file;
 mod german;
 mod keyboard;
 mod matrix;

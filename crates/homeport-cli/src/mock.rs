@@ -7,12 +7,17 @@ use std::time::Duration;
 
 use clap::builder::TypedValueParser as _;
 use clap::Args;
-use homeport_lookup::{Fault, IdpSetup, LookupServer, PublicClient, Scenario};
+use homeport_lookup::{Demo, Fault, IdpSetup, LookupServer, PublicClient, Scenario};
 
 use crate::output::{Done, Failure};
 
 #[derive(Args)]
 pub struct MockArgs {
+    /// A demo file (TOML): the customer's own people, ownCloud instances and product name, faults and
+    /// settings (docs/scenarios.md, docs/examples/demo-acme.toml); `demo` is the built-in demo. The flags
+    /// below, given beside it, win.
+    #[arg(long, value_name = "FILE|demo")]
+    scenario: Option<std::path::PathBuf>,
     /// Address of the central server; the instances take free ports on the same IP.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -65,20 +70,38 @@ pub async fn run(args: MockArgs) -> Result<Done, Failure> {
             args.listen
         );
     }
+    let base = match args.scenario.as_deref() {
+        None => Scenario::default(),
+        Some(path) if path.as_os_str() == "demo" => Scenario::default(),
+        Some(path) => {
+            let demo = Demo::load(path).map_err(|e| Failure::bad_input(e.to_string()))?;
+            homeport_lookup::install_people(demo.people).map_err(|e| Failure::internal(e.to_string()))?;
+            demo.scenario
+        }
+    };
+    let defaults = Scenario::default();
+    // A flag given beside the file wins; a flag at its default leaves the file's setting.
     let scenario = Scenario {
-        redirect_status: args.redirect_status,
-        latency: Duration::from_millis(args.latency_ms),
-        path_instances: args.path_instances,
-        oidc_issuer: args.oidc_issuer,
-        tls: args.tls,
-        fault: args.fault,
-        token_lifetime: Duration::from_secs(args.token_lifetime_secs),
+        redirect_status: if args.redirect_status != defaults.redirect_status {
+            args.redirect_status
+        } else {
+            base.redirect_status
+        },
+        latency: if args.latency_ms != 0 { Duration::from_millis(args.latency_ms) } else { base.latency },
+        path_instances: args.path_instances || base.path_instances,
+        oidc_issuer: args.oidc_issuer.or(base.oidc_issuer),
+        tls: args.tls || base.tls,
+        fault: args.fault.or(base.fault),
+        token_lifetime: match Duration::from_secs(args.token_lifetime_secs) {
+            flag if flag != defaults.token_lifetime => flag,
+            _ => base.token_lifetime,
+        },
         idp: IdpSetup {
-            registration: args.idp_registration,
+            registration: args.idp_registration || base.idp.registration,
             public_client: match (args.idp_realm_redirect_port, args.idp_public_client) {
                 (Some(redirect_port), _) => Some(PublicClient::Realm { redirect_port }),
                 (None, true) => Some(PublicClient::AnyPort),
-                (None, false) => None,
+                (None, false) => base.idp.public_client,
             },
         },
     };

@@ -19,6 +19,9 @@ pub enum LookupError {
     /// The scenario asks for something the server cannot act out, or names an unknown fault.
     #[error("invalid scenario: {0}")]
     InvalidScenario(String),
+    /// A demo file (`homeport mock --scenario FILE`) cannot be used: `file:line:column: message`.
+    #[error("{0}")]
+    DemoFile(String),
     /// The IdP's signing key could not be made.
     #[error("cannot set up the IdP's signing key: {0}")]
     Crypto(#[source] Box<dyn std::error::Error + Send + Sync>),

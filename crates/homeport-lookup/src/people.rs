@@ -1,7 +1,75 @@
 //! The demo's people, in one place: who can log in where, with which password, and the special cases (a
 //! disabled oCIS account, a rate-limited and a deactivated Matrix user, an unsubscribed tenant).
 //!
-//! The systems only read these tables; `homeport mock`'s description and the desktop's demo page list them.
+//! The systems only read these tables, through [`people`]; `homeport mock`'s description and the desktop's demo page
+//! list them. The built-in tables below are [`BUILT_IN`]; a demo file (`homeport mock --scenario FILE`,
+//! [`crate::demo_file`]) puts a customer's own people, instances and product name in their place, in the same types.
+
+use std::sync::OnceLock;
+
+use crate::error::LookupError;
+
+/// Everyone and everything the demo shows, as one value: the built-in [`BUILT_IN`] or a demo file's.
+#[derive(Debug, PartialEq, Eq)]
+pub struct People {
+    /// status.php's `productname` of the ownCloud servers (`ownCloud`).
+    pub(crate) owncloud_product: &'static str,
+    /// The one password of every ownCloud person.
+    pub(crate) owncloud_password: &'static str,
+    pub(crate) instances: &'static [OwncloudInstance],
+    pub(crate) owncloud_users: &'static [DemoUser],
+    pub(crate) oidc_users: &'static [OidcUser],
+    pub(crate) ocis_accounts: &'static [OcisAccount],
+    pub(crate) matrix_users: &'static [MatrixUser],
+    pub(crate) nextcloud_users: &'static [NextcloudUser],
+}
+
+/// An ownCloud instance: its name (`instance1`, its URL path in the path layout) and the domain its people's logins
+/// end in (`instance1.com`), by which the central server routes them.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct OwncloudInstance {
+    pub(crate) name: &'static str,
+    pub(crate) domain: &'static str,
+}
+
+/// The demo as it ships: the seed's ownCloud people, oCIS's demo users, the Matrix and Nextcloud people below.
+pub static BUILT_IN: People = People {
+    owncloud_product: "ownCloud",
+    owncloud_password: DEMO_PASSWORD,
+    instances: &[
+        OwncloudInstance { name: "instance1", domain: "instance1.com" },
+        OwncloudInstance { name: "instance2", domain: "instance2.com" },
+        OwncloudInstance { name: "instance3", domain: "instance3.com" },
+    ],
+    owncloud_users: &DEMO_USERS,
+    oidc_users: &OIDC_USERS,
+    ocis_accounts: &OCIS_ACCOUNTS,
+    matrix_users: &MATRIX_USERS,
+    nextcloud_users: &NEXTCLOUD_USERS,
+};
+
+static INSTALLED: OnceLock<&'static People> = OnceLock::new();
+
+/// The people of every lookup server of this process: a demo file's once [`install`]ed, else [`BUILT_IN`].
+pub(crate) fn people() -> &'static People {
+    INSTALLED.get().copied().unwrap_or(&BUILT_IN)
+}
+
+/// Makes `people` the people of every lookup server this process starts from now on (`homeport mock --scenario`,
+/// the desktop's `--demo-scenario`): once per process, as a process serves one demo. They live as long as the process.
+pub fn install(people: People) -> Result<(), LookupError> {
+    let leaked: &'static People = Box::leak(Box::new(people));
+    INSTALLED.set(leaked).map_err(|_| {
+        LookupError::InvalidScenario("the demo's people were set already: one demo file per process".into())
+    })
+}
+
+impl People {
+    /// Whether these are the built-in people (no demo file).
+    pub fn is_built_in(&self) -> bool {
+        std::ptr::eq(self, &BUILT_IN)
+    }
+}
 
 /// One of the ownCloud demo people (password [`DEMO_PASSWORD`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +136,7 @@ pub struct MatrixPerson {
 pub const DEMO_PASSWORD: &str = "secret";
 
 /// A demo account. ownCloud's user id is the login name.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct DemoUser {
     pub(crate) login: &'static str,
     pub(crate) display_name: &'static str,
@@ -126,11 +194,11 @@ pub(crate) const OIDC_USERS: [OidcUser; 3] = [
 ];
 
 pub(crate) fn find_oidc_user(login: &str) -> Option<&'static OidcUser> {
-    OIDC_USERS.iter().find(|user| user.login == login)
+    people().oidc_users.iter().find(|user| user.login == login)
 }
 
 /// What oCIS knows about an IdP user: where their data lives and whether the account may log in.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct OcisAccount {
     pub(crate) login: &'static str,
     pub(crate) instances: &'static [&'static str],
@@ -145,7 +213,7 @@ pub(crate) const OCIS_ACCOUNTS: [OcisAccount; 3] = [
 ];
 
 pub(crate) fn find_ocis_account(login: &str) -> Option<&'static OcisAccount> {
-    OCIS_ACCOUNTS.iter().find(|account| account.login == login)
+    people().ocis_accounts.iter().find(|account| account.login == login)
 }
 
 // The tenants of the approuter (`docs/protocols/tenant-by-host.md`), each with an identity zone at the IdP.
@@ -273,5 +341,5 @@ pub(crate) const NEXTCLOUD_USERS: [NextcloudUser; 2] = [
 ];
 
 pub(crate) fn find_nextcloud_user(login: &str) -> Option<&'static NextcloudUser> {
-    NEXTCLOUD_USERS.iter().find(|user| user.login == login)
+    people().nextcloud_users.iter().find(|user| user.login == login)
 }

@@ -28,11 +28,7 @@ use crate::oidc::{
 };
 use crate::owncloud::central::{self, CentralState};
 use crate::owncloud::instance::{self, InstanceState};
-use crate::owncloud::INSTANCE_NAMES;
-use crate::people::{
-    DemoPerson, MatrixUser, OidcPerson, DEMO_PASSWORD, DEMO_USERS, MATRIX_USERS, NEXTCLOUD_USERS, OCIS_ACCOUNTS,
-    OIDC_USERS, TENANTS,
-};
+use crate::people::{people, DemoPerson, MatrixUser, OidcPerson, TENANTS};
 use crate::scenario::{PublicClient, Scenario};
 use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANT_HOST_PATTERN};
 use crate::tls::SelfSignedTls;
@@ -96,7 +92,7 @@ impl LookupServer {
 
         let mut instance_listeners = Vec::new();
         let mut instance_urls = BTreeMap::new();
-        for name in INSTANCE_NAMES {
+        for name in people().instances.iter().map(|instance| instance.name) {
             let url = if scenario.path_instances {
                 join(&central_url, &format!("{name}/"))?
             } else {
@@ -133,7 +129,7 @@ impl LookupServer {
         )));
         let mut mounted = Vec::new();
         if scenario.path_instances {
-            for name in INSTANCE_NAMES {
+            for name in people().instances.iter().map(|instance| instance.name) {
                 let mount_path = format!("/{name}");
                 let router = instance::router(Arc::new(InstanceState {
                     name: name.to_owned(),
@@ -325,10 +321,12 @@ impl LookupServer {
 
     /// The IdP's users with their passwords, oCIS instances and whether oCIS disabled them.
     pub fn oidc_people(&self) -> Vec<OidcPerson> {
-        OIDC_USERS
+        let people = people();
+        people
+            .oidc_users
             .iter()
             .map(|user| {
-                let account = OCIS_ACCOUNTS.iter().find(|account| account.login == user.login);
+                let account = people.ocis_accounts.iter().find(|account| account.login == user.login);
                 OidcPerson {
                     login: user.login,
                     password: user.password,
@@ -348,7 +346,8 @@ impl LookupServer {
 
     /// The ownCloud demo people, for the desktop app's demo page: login, display name and instance URL.
     pub fn demo_people(&self) -> Vec<DemoPerson> {
-        DEMO_USERS
+        people()
+            .owncloud_users
             .iter()
             .map(|user| DemoPerson {
                 login: user.login,
@@ -360,6 +359,7 @@ impl LookupServer {
 
     /// What `homeport mock` prints: where every system listens and who may log in (see [`Description`]).
     pub fn description(&self) -> Description {
+        let people = people();
         let logins = |users: &'static [MatrixUser], wanted: fn(&MatrixUser) -> bool| -> Vec<&'static str> {
             users.iter().filter(|user| wanted(user)).map(|user| user.localpart).collect()
         };
@@ -372,8 +372,8 @@ impl LookupServer {
         Description {
             central: self.central_url.clone(),
             instances: self.instance_urls.clone(),
-            users: DEMO_USERS.iter().map(|user| user.login).collect(),
-            password: DEMO_PASSWORD,
+            users: people.owncloud_users.iter().map(|user| user.login).collect(),
+            password: people.owncloud_password,
             tls_certificate_sha256: self.tls.as_ref().map(SelfSignedTls::sha256_fingerprint),
             ocis: self.ocis_url.clone(),
             ocis_issuer: self.scenario.oidc_issuer.as_ref().map(|url| url.as_str().trim_end_matches('/').to_owned()),
@@ -384,9 +384,9 @@ impl LookupServer {
             oidc_redirect_port,
             oidc_registration: self.idp.offers_registration(Zone::Main),
             tenant_client_id: BUILT_IN_CLIENT_ID,
-            oidc_users: OIDC_USERS.iter().map(|user| user.login).collect(),
-            oidc_passwords: OIDC_USERS.iter().map(|user| (user.login, user.password)).collect(),
-            oidc_disabled_users: OCIS_ACCOUNTS.iter().filter(|a| a.disabled).map(|a| a.login).collect(),
+            oidc_users: people.oidc_users.iter().map(|user| user.login).collect(),
+            oidc_passwords: people.oidc_users.iter().map(|user| (user.login, user.password)).collect(),
+            oidc_disabled_users: people.ocis_accounts.iter().filter(|a| a.disabled).map(|a| a.login).collect(),
             tenant_pattern: TENANT_HOST_PATTERN,
             tenants: self.tenant_urls.clone(),
             tenant_issuers: TENANTS.iter().map(|tenant| (tenant.name, self.idp.issuer(Zone::Tenant(tenant)))).collect(),
@@ -395,19 +395,19 @@ impl LookupServer {
             matrix_portal: self.matrix.proxy_url().clone(),
             matrix_portal_307: self.matrix.redirect_url().clone(),
             matrix_homeservers: self.matrix.homeserver_urls().clone(),
-            matrix_users: logins(&MATRIX_USERS, |_| true),
-            matrix_passwords: MATRIX_USERS.iter().map(|user| (user.localpart, user.password)).collect(),
-            matrix_deactivated_users: logins(&MATRIX_USERS, |user| user.deactivated),
-            matrix_rate_limited_users: logins(&MATRIX_USERS, |user| user.rate_limited),
+            matrix_users: logins(people.matrix_users, |_| true),
+            matrix_passwords: people.matrix_users.iter().map(|user| (user.localpart, user.password)).collect(),
+            matrix_deactivated_users: logins(people.matrix_users, |user| user.deactivated),
+            matrix_rate_limited_users: logins(people.matrix_users, |user| user.rate_limited),
             matrix_oauth_homeserver: self.matrix_oauth_url.clone(),
             matrix_oauth_server_name: self.matrix_oauth_server_name(),
             matrix_oauth_issuer: self.matrix_oauth_issuer(),
             canary: self.canary_url.clone(),
             nextcloud_gss: self.nextcloud.gss_url().clone(),
             nextcloud_nodes: self.nextcloud.node_urls().clone(),
-            nextcloud_users: NEXTCLOUD_USERS.iter().map(|user| user.login).collect(),
-            nextcloud_passwords: NEXTCLOUD_USERS.iter().map(|user| (user.login, user.password)).collect(),
-            nextcloud_user_nodes: NEXTCLOUD_USERS.iter().map(|user| (user.login, user.node)).collect(),
+            nextcloud_users: people.nextcloud_users.iter().map(|user| user.login).collect(),
+            nextcloud_passwords: people.nextcloud_users.iter().map(|user| (user.login, user.password)).collect(),
+            nextcloud_user_nodes: people.nextcloud_users.iter().map(|user| (user.login, user.node)).collect(),
         }
     }
 

@@ -6,6 +6,7 @@ mod admin;
 mod broken_pipe;
 mod certificates;
 mod client_certificates;
+mod demo_file;
 mod matrix;
 mod nextcloud;
 mod oidc;

@@ -15,7 +15,7 @@ use url::{Host, Url};
 use super::api::{MatrixError, SSO_IDP_ID};
 use super::state::PortalState;
 use crate::oidc::page::{self, LoginForm};
-use crate::people::MATRIX_USERS;
+use crate::people::people;
 
 /// Where the login form posts to: the portal's own page, no Matrix endpoint.
 const FORM_ACTION: &str = "/_portal/sso/login";
@@ -35,7 +35,7 @@ fn form(hint: &str) -> LoginForm<'_> {
 
 fn hint() -> String {
     let users: Vec<String> =
-        MATRIX_USERS.iter().map(|user| format!("{} / {}", user.localpart, user.password)).collect();
+        people().matrix_users.iter().map(|user| format!("{} / {}", user.localpart, user.password)).collect();
     format!("Demo users: {}.", users.join(", "))
 }
 

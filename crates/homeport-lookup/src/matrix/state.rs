@@ -13,7 +13,9 @@ use super::api::{authority, merge, LoginKind, LoginRequest, MatrixError};
 use super::{HOMESERVER_NAMES, MATRIX_HOSTS};
 use crate::error::LookupError;
 use crate::oidc::random_base64url;
-use crate::people::{MatrixUser, MATRIX_USERS};
+#[cfg(test)]
+use crate::people::MATRIX_USERS;
+use crate::people::{people, MatrixUser};
 use crate::scenario::Fault;
 
 /// SSO login tokens are single use and live this long.
@@ -137,7 +139,7 @@ impl Matrix {
             }
             None => (identifier, None),
         };
-        let user = MATRIX_USERS.iter().find(|user| user.localpart.eq_ignore_ascii_case(localpart))?;
+        let user = people().matrix_users.iter().find(|user| user.localpart.eq_ignore_ascii_case(localpart))?;
         let Some(server) = server else { return Some(user) };
         let names = [self.server_name(user.homeserver), authority(&self.proxy_url), authority(&self.redirect_url)];
         names.iter().any(|name| server.eq_ignore_ascii_case(name)).then_some(user)

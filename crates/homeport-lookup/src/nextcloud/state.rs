@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use crate::people::{NextcloudUser, NEXTCLOUD_USERS};
+#[cfg(test)]
+use crate::people::NEXTCLOUD_USERS;
+use crate::people::{people, NextcloudUser};
 use crate::Fault;
 
 /// How long a Login Flow v2 flow lives: Nextcloud's `LoginFlowV2Service` drops flows older than 20 minutes.
@@ -267,7 +269,7 @@ fn expired(flow: &Flow, now: Instant) -> bool {
 
 /// The account behind `login` and its account password, on whichever node (the GSS knows them all).
 pub(crate) fn account(login: &str, password: &str) -> Option<&'static NextcloudUser> {
-    NEXTCLOUD_USERS.iter().find(|user| user.login == login && user.password == password)
+    people().nextcloud_users.iter().find(|user| user.login == login && user.password == password)
 }
 
 /// `length` characters of `[A-Za-z0-9]`.

@@ -18,7 +18,7 @@ use crate::dav::{
     dav_files_owner, legacy_relative, route_each, serve_home, Home, Product, DAV_FILES_ROUTES, LEGACY_WEBDAV_ROUTES,
 };
 use crate::log::is_ocs_api_request;
-use crate::people::{DemoUser, DEMO_USERS};
+use crate::people::{people, DemoUser};
 use crate::Fault;
 
 #[derive(Debug)]
@@ -132,8 +132,11 @@ async fn avatar(
         return not_found();
     }
     // Every size gets the one 128×128 picture: clients scale it anyway.
-    let picture =
-        DEMO_USERS.iter().find(|user| user.login == id && user.instance == state.name).and_then(|user| user.avatar_png);
+    let picture = people()
+        .owncloud_users
+        .iter()
+        .find(|user| user.login == id && user.instance == state.name)
+        .and_then(|user| user.avatar_png);
     match picture {
         Some(png) => {
             (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("image/png"))], png).into_response()

@@ -13,29 +13,27 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::people::{DemoUser, DEMO_PASSWORD, DEMO_USERS};
+use crate::people::{people, DemoUser};
 use crate::scenario::Fault;
-
-/// The instances, in order; each user's instance is one of them.
-pub(crate) const INSTANCE_NAMES: [&str; 3] = ["instance1", "instance2", "instance3"];
 
 /// The instance a login name is routed to, by its domain alone (`felix@instance2.com` → `instance2`), like the
 /// deployment's `remote.php`: the central server neither knows the users nor checks passwords.
 pub(crate) fn instance_for_login(login: &str) -> Option<&'static str> {
     let (_, domain) = login.rsplit_once('@')?;
-    // Case-insensitive without allocating: the domain is `<instance>.com` in any case.
-    let (name, tld) = domain.as_bytes().split_at(domain.len().checked_sub(".com".len())?);
-    if !tld.eq_ignore_ascii_case(b".com") {
-        return None;
-    }
-    INSTANCE_NAMES.into_iter().find(|instance| instance.as_bytes().eq_ignore_ascii_case(name))
+    // Case-insensitive without allocating.
+    people()
+        .instances
+        .iter()
+        .find(|instance| instance.domain.eq_ignore_ascii_case(domain))
+        .map(|instance| instance.name)
 }
 
 /// The demo user with this login on this instance, if the password is right.
 pub(crate) fn authenticate(headers: &HeaderMap, instance: &str) -> Option<&'static DemoUser> {
     let credentials = BasicCredentials::from_headers(headers)?;
-    DEMO_USERS.iter().find(|user| {
-        user.instance == instance && user.login == credentials.user && credentials.password == DEMO_PASSWORD
+    let people = people();
+    people.owncloud_users.iter().find(|user| {
+        user.instance == instance && user.login == credentials.user && credentials.password == people.owncloud_password
     })
 }
 
@@ -100,7 +98,7 @@ pub(crate) fn status_document(fault: Option<Fault>) -> Value {
         "version": "10.13.4.1",
         "versionstring": "10.13.4",
         "edition": "Community",
-        "productname": "ownCloud",
+        "productname": people().owncloud_product,
         "product": "ownCloud",
     });
     match fault {

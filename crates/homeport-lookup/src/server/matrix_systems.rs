@@ -15,7 +15,7 @@ use crate::matrix::oauth::{OAuthHomeserverState, OAUTH_HOMESERVER, OAUTH_HOST};
 use crate::matrix::state::{Matrix, PortalMode, PortalState};
 use crate::matrix::{self, HOMESERVER_NAMES, PROXY_HOST, REDIRECT_HOST};
 use crate::oidc::{Provider, Zone};
-use crate::people::{MatrixPerson, MATRIX_USERS, OIDC_USERS};
+use crate::people::{people, MatrixPerson};
 use crate::scenario::Scenario;
 
 /// The OIDC person the demo's OAuth-only homeserver entry logs in as.
@@ -128,7 +128,8 @@ impl LookupServer {
     /// The Matrix users with their passwords, homeservers, full user ids and special cases; last the OAuth-only
     /// homeserver's entry (`oauth`: true), who logs in in the browser at the IdP's Matrix zone.
     pub fn matrix_people(&self) -> Vec<MatrixPerson> {
-        MATRIX_USERS
+        people()
+            .matrix_users
             .iter()
             .map(|user| MatrixPerson {
                 localpart: user.localpart,
@@ -180,7 +181,7 @@ impl LookupServer {
 
 /// The OAuth-only homeserver's demo entry: an IdP person, who logs in in the browser with the IdP's password.
 pub(super) fn oauth_person(server_name: &str) -> Option<MatrixPerson> {
-    OIDC_USERS.iter().find(|user| user.login == OAUTH_DEMO_LOGIN).map(|user| MatrixPerson {
+    people().oidc_users.iter().find(|user| user.login == OAUTH_DEMO_LOGIN).map(|user| MatrixPerson {
         localpart: user.login,
         password: user.password,
         display_name: user.display_name,

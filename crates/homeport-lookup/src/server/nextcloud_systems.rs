@@ -12,7 +12,7 @@ use super::{base_url, bind_std, local_addr, LookupServer};
 use crate::error::LookupError;
 use crate::nextcloud::state::Nextcloud;
 use crate::nextcloud::{self, NODE_NAMES};
-use crate::people::{NextcloudPerson, NEXTCLOUD_USERS};
+use crate::people::{people, NextcloudPerson};
 use crate::scenario::Scenario;
 
 /// Each Nextcloud server's name in the request log, its listener and its router.
@@ -60,7 +60,8 @@ impl LookupServer {
 
     /// The Nextcloud accounts with their account passwords and nodes.
     pub fn nextcloud_people(&self) -> Vec<NextcloudPerson> {
-        NEXTCLOUD_USERS
+        people()
+            .nextcloud_users
             .iter()
             .map(|user| NextcloudPerson {
                 login: user.login,
