@@ -8,14 +8,14 @@
 use url::Url;
 
 use super::decision::Protocol;
+use super::oidc_session::{bearer_verification, find_instances, finish_login, Ahead, Beside, BrowserLogin, Session};
 use super::oidc_session::{expect_ok, is_typed_user, logged_in_as};
-use super::oidc_session::{find_instances, finish_login, BrowserLogin, Session};
 use super::oidc_tokens::{StoredTokens, Tokens};
 use super::{refuse_plain_http, unexpected, Decision, Phase, Step, Wizard};
 use crate::account::{now_unix, Account, AccountKind, AuthMethod};
 use crate::address::{same_site, Origin, ServerUrl};
 use crate::error::ConnectError;
-use crate::http::{Auth, HttpClient, HttpRequest, HttpResponse};
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
 use crate::loopback::LoopbackCallback;
 use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, ProviderMetadata};
 use crate::oidc_client::{self, ClientProfile, ClientSource, OidcClient, RegisteredClient, HOMEPORT_CLIENT_ID};
@@ -138,7 +138,7 @@ async fn resume(http: &HttpClient, stored: StoredLogin) -> Result<(ServerStatus,
         };
         let metadata = provider_at(http, &issuer).await?;
         let tokens = Tokens { access, refresh: None, claims, scopes: Vec::new(), access_expires_at: login_expires_at };
-        return Ok((status, Session { metadata, client, tokens, instances: None }, instance));
+        return Ok((status, Session { metadata, client, tokens, ahead: None }, instance));
     }
     let metadata = provider_at(http, &issuer).await?;
     let mut session = Session {
@@ -151,7 +151,7 @@ async fn resume(http: &HttpClient, stored: StoredLogin) -> Result<(ServerStatus,
             scopes: Vec::new(),
             access_expires_at: None,
         },
-        instances: None,
+        ahead: None,
     };
     session.refresh(http).await?;
     Ok((status, session, instance))
@@ -168,8 +168,12 @@ impl Wizard {
                 let remembered =
                     (login.client.source == ClientSource::Remembered).then(|| login.metadata.issuer.clone());
                 let typed = self.typed_user();
-                let instances_at = self.tenant.is_none().then_some(&self.server);
-                let session = finish_login(&self.http, *login, instances_at, typed.as_deref()).await.map_err(|error| {
+                // A tenant's approuter is the instance: verified beside userinfo (docs/benchmarks.md).
+                let beside = match self.tenant {
+                    Some(_) => Beside::Verify(&self.server),
+                    None => Beside::Instances(&self.server),
+                };
+                let session = finish_login(&self.http, *login, beside, typed.as_deref()).await.map_err(|error| {
                     match (error, &self.tenant) {
                         // The zone refuses to log anyone in for a tenant that is not subscribed
                         // (docs/protocols/tenant-by-host.md).
@@ -409,21 +413,20 @@ impl Wizard {
         self.step(StepName::Verify, format!("verifying the account at {instance}"));
         // The PROPFIND and the user's name from OCS together: both to the instance, with the
         // token WebFinger (or the account) sent there; a refused token asks both again.
+        let mut ahead = match session.ahead.take() {
+            Some(Ahead::Verify { instance: at, propfind, user }) if at == instance => Some((propfind, user)),
+            _ => None,
+        };
         let user = loop {
-            let request = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(&instance), Participant::Instance)
-                .header("Depth", "0")
-                .header("Content-Type", "application/xml; charset=utf-8")
-                .auth(Auth::Bearer(session.tokens.access.clone()))
-                .body(owncloud::PROPFIND_BODY);
-            let user_request = owncloud::ocs_request(
-                reqwest::Method::GET,
-                instance.join(owncloud::USER_PATH),
-                Participant::Instance,
-                Auth::Bearer(session.tokens.access.clone()),
-            );
-            let round = self.trace().next_round();
-            let (response, user) =
-                futures_util::future::join(self.http.send(&request, round), self.http.send(&user_request, round)).await;
+            let (response, user) = match ahead.take() {
+                Some(answers) => answers,
+                None => {
+                    let [request, user_request] = bearer_verification(&instance, &session.tokens.access);
+                    let round = self.trace().next_round();
+                    futures_util::future::join(self.http.send(&request, round), self.http.send(&user_request, round))
+                        .await
+                }
+            };
             let response = response?;
             match response.status {
                 207 => {

@@ -17,7 +17,7 @@ use crate::http::{Auth, HttpClient, HttpRequest, HttpResponse};
 use crate::loopback::{CallbackRejected, LoopbackCallback};
 use crate::oidc::{self, IdClaims, InstanceLink, LoginRequest, ProviderMetadata};
 use crate::oidc_client::OidcClient;
-use crate::owncloud::ServerStatus;
+use crate::owncloud::{self, ServerStatus};
 use crate::secret::Secret;
 use crate::trace::Participant;
 
@@ -38,14 +38,32 @@ pub struct Session {
     pub metadata: ProviderMetadata,
     pub client: OidcClient,
     pub tokens: Tokens,
-    /// The WebFinger lookup of the account's instances, when it went beside userinfo.
-    pub instances: Option<InstancesAnswer>,
+    /// What went beside userinfo, and its answers.
+    pub ahead: Option<Ahead>,
 }
 
-/// A WebFinger instance lookup sent ahead: the subject it asked about, and its answer.
-pub struct InstancesAnswer {
-    subject: String,
-    answer: Result<HttpResponse, ConnectError>,
+/// What may go beside userinfo once the ID token names the person meant: the account's next
+/// step, with the same token to the server that asked for it.
+pub enum Beside<'a> {
+    /// WebFinger's lookup of the account's instances at this server (oCIS).
+    Instances(&'a ServerUrl),
+    /// The verification at this instance (a tenant's approuter): PROPFIND ‖ the OCS user.
+    Verify(&'a ServerUrl),
+}
+
+/// Requests sent ahead, beside userinfo, and their answers.
+// One per login, short-lived: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Ahead {
+    Instances {
+        subject: String,
+        answer: Result<HttpResponse, ConnectError>,
+    },
+    Verify {
+        instance: ServerUrl,
+        propfind: Result<HttpResponse, ConnectError>,
+        user: Result<HttpResponse, ConnectError>,
+    },
 }
 
 impl Session {
@@ -55,14 +73,14 @@ impl Session {
 }
 
 /// Waits for the browser, exchanges the code (PKCE verifier) beside fetching the provider's keys,
-/// checks the ID token, and reads userinfo. `instances_at`: the server whose WebFinger names the
-/// account's instances (none for a tenant); its lookup goes beside userinfo only when no typed
-/// user is `typed` or the ID token names them — otherwise the person is asked first whether to go
-/// on as the user the provider logged in, and the token goes nowhere before.
+/// checks the ID token, and reads userinfo. `beside`: the account's next step, sent beside
+/// userinfo only when no user is `typed` or the ID token names them — otherwise the person is
+/// asked first whether to go on as the user the provider logged in, and the token goes nowhere
+/// before.
 pub async fn finish_login(
     http: &HttpClient,
     login: BrowserLogin,
-    instances_at: Option<&ServerUrl>,
+    beside: Beside<'_>,
     typed: Option<&str>,
 ) -> Result<Session, ConnectError> {
     let redirect_uri = login.callback.redirect_uri().clone();
@@ -112,15 +130,32 @@ pub async fn finish_login(
         },
         metadata: login.metadata,
         client: login.client,
-        instances: None,
+        ahead: None,
     };
     let meant = typed.is_none_or(|typed| is_typed_user(typed, &session.tokens.claims));
-    let beside = instances_at.filter(|_| meant).map(|server| instances_request(server, &session));
     // Why optional: the ID token already names the person; userinfo only adds to it.
     if let Some(endpoint) = session.metadata.userinfo_endpoint.clone() {
+        let beside = meant.then_some(beside);
         session.tokens.claims = userinfo(http, &endpoint, &mut session, beside).await?;
     }
     Ok(session)
+}
+
+/// The bearer PROPFIND and the OCS user at `instance`: the verification of an OpenID Connect
+/// account, sent together.
+pub fn bearer_verification(instance: &ServerUrl, access: &Secret) -> [HttpRequest; 2] {
+    let propfind = HttpRequest::new(owncloud::propfind(), owncloud::dav_url(instance), Participant::Instance)
+        .header("Depth", "0")
+        .header("Content-Type", "application/xml; charset=utf-8")
+        .auth(Auth::Bearer(access.clone()))
+        .body(owncloud::PROPFIND_BODY);
+    let user = owncloud::ocs_request(
+        reqwest::Method::GET,
+        instance.join(owncloud::USER_PATH),
+        Participant::Instance,
+        Auth::Bearer(access.clone()),
+    );
+    [propfind, user]
 }
 
 /// `GET userinfo` with the new access token (refreshed once if it already expired: a long login,
@@ -130,7 +165,7 @@ async fn userinfo(
     http: &HttpClient,
     endpoint: &Url,
     session: &mut Session,
-    mut beside: Option<(String, HttpRequest)>,
+    mut beside: Option<Beside<'_>>,
 ) -> Result<IdClaims, ConnectError> {
     let mut refreshed = false;
     loop {
@@ -139,10 +174,22 @@ async fn userinfo(
             .auth(Auth::Bearer(session.tokens.access.clone()));
         let round = http.trace().next_round();
         let answer = match beside.take() {
-            Some((subject, lookup)) => {
+            Some(Beside::Instances(server)) => {
+                let (subject, lookup) = instances_request(server, session);
                 let (answer, instances) =
                     futures_util::future::join(http.send(&request, round), http.send(&lookup, round)).await;
-                session.instances = Some(InstancesAnswer { subject, answer: instances });
+                session.ahead = Some(Ahead::Instances { subject, answer: instances });
+                answer?
+            }
+            Some(Beside::Verify(instance)) => {
+                let [propfind, user] = bearer_verification(instance, &session.tokens.access);
+                let (answer, propfind, user) = futures_util::future::join3(
+                    http.send(&request, round),
+                    http.send(&propfind, round),
+                    http.send(&user, round),
+                )
+                .await;
+                session.ahead = Some(Ahead::Verify { instance: instance.clone(), propfind, user });
                 answer?
             }
             None => http.send(&request, round).await?,
@@ -211,12 +258,11 @@ pub async fn find_instances(
     session: &Session,
 ) -> Result<Vec<InstanceLink>, ConnectError> {
     let (subject, request) = instances_request(server, session);
-    let ahead = session
-        .instances
-        .as_ref()
-        .filter(|ahead| ahead.subject == subject)
-        .and_then(|ahead| ahead.answer.as_ref().ok())
-        .filter(|answer| answer.status == 200);
+    let ahead = match &session.ahead {
+        Some(Ahead::Instances { subject: asked, answer: Ok(answer) }) if *asked == subject => Some(answer),
+        _ => None,
+    }
+    .filter(|answer| answer.status == 200);
     let answer = match ahead {
         Some(answer) => answer.clone(),
         None => expect_ok(

@@ -149,7 +149,7 @@ async fn s2_ocis_with_an_instance_chosen_takes_five_round_trips() {
 }
 
 #[tokio::test]
-async fn s3_a_tenant_by_host_takes_six_round_trips() {
+async fn s3_a_tenant_by_host_takes_five_round_trips() {
     let server = lookup(Scenario::default()).await;
     let tenant = server.tenant_urls()["tenant1"].to_string();
     let connected = connect_oidc(&server, &tenant, tenant_options(&server), "einstein", "relativity", None)
@@ -162,9 +162,8 @@ async fn s3_a_tenant_by_host_takes_six_round_trips() {
             &["/.well-known/openid-configuration"],
             &["POST /register"],
             &["POST /token", "/jwks"],
-            // Alone: the tenant's approuter is verified with the token after userinfo only.
-            &["/userinfo"],
-            &["PROPFIND /remote.php/webdav", "/cloud/user"],
+            // The ID token names einstein, as typed: the approuter's verification goes beside.
+            &["/userinfo", "PROPFIND /remote.php/webdav", "/cloud/user"],
         ],
         "S3, tenant by host",
     );
@@ -221,4 +220,28 @@ async fn nextcloud_with_a_password_up_front_takes_four_round_trips() {
         ],
         "Nextcloud Global Scale, password up front",
     );
+}
+
+#[tokio::test]
+async fn a_tenants_token_waits_for_the_person_when_the_provider_logged_in_someone_else() {
+    let server = lookup(Scenario::default()).await;
+    let tenant = server.tenant_urls()["tenant1"].to_string();
+    let mut wizard = Wizard::new(&tenant, tenant_options(&server)).expect("valid address");
+    wizard.set_login_hint("einstein");
+    let Step::Decide(homeport_engine::Decision::OpenBrowser { url, .. }) = wizard.next().await.expect("probe") else {
+        panic!("a tenant logs in in the browser")
+    };
+    let url = url::Url::parse(&url).expect("a URL");
+    let raced = homeport_lookup::while_browser_logs_in(wizard.next(), &url, "marie", "radioactivity")
+        .await
+        .expect("the robot logs in");
+    let step = raced.outcome.expect("logged in");
+    assert!(matches!(step, Step::Decide(homeport_engine::Decision::ConfirmUser { .. })), "{step:?}");
+    let with_token: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.server.starts_with("tenants") && r.has_authorization)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(with_token.is_empty(), "marie's token went to the approuter before the person answered: {with_token:?}");
 }
