@@ -16,6 +16,7 @@ SYSTEM_PACKAGES=(
   librsvg2-dev libxdo-dev
   dbus dbus-x11 gnome-keyring libsecret-tools                                    # a real Secret Service
   xvfb xauth webkit2gtk-driver                                                   # a real window in tests
+  xdotool                                     # the e2e test that types into GTK's save dialog
   xdg-utils                                   # xdg-open: "Continue in your browser" (honours $BROWSER)
   tinyproxy microsocks                        # real HTTP and SOCKS5 proxies for the --proxy tests
   openssl nginx-light                         # servers demanding client certificates (mutual TLS tests)

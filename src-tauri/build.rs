@@ -35,5 +35,6 @@ fn homeport_commands() -> &'static [&'static str] {
         "proxy_set",
         "proxy_system",
         "trace_plantuml",
+        "trace_save",
     ]
 }

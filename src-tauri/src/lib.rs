@@ -10,6 +10,7 @@ pub mod ipc;
 pub mod locale;
 mod proxy;
 mod session;
+mod trace_file;
 mod window_size;
 
 use homeport_engine::ops::{self, ReverifyError, ReverifyOptions};
@@ -27,6 +28,7 @@ use crate::ipc::{
     WizardOutcome,
 };
 use crate::session::{CallId, Robot, WizardSession};
+use crate::trace_file::TraceFileFormat;
 
 /// Where the generated TypeScript lives (relative to the repository root).
 pub const BINDINGS_PATH: &str = "ui/src/lib/bindings.ts";
@@ -45,7 +47,12 @@ pub struct AppState {
     login_flow_check: homeport_engine::wizard::CheckNow,
     /// The administrators' configuration, read once at start (docs/administrators.md).
     admin: admin::Admin,
+    /// Opens the native save dialog for a trace file; the chosen path (or `None`: cancelled) goes
+    /// to the sender. Set up with the app, as `bring_to_front` is.
+    save_dialog: std::sync::OnceLock<SaveDialog>,
 }
+
+type SaveDialog = Box<dyn Fn(TraceFileFormat, tokio::sync::oneshot::Sender<Option<std::path::PathBuf>>) + Send + Sync>;
 
 impl AppState {
     pub fn new(demo_requested: bool) -> Self {
@@ -67,6 +74,7 @@ impl AppState {
             exit: std::sync::OnceLock::new(),
             login_flow_check: homeport_engine::wizard::CheckNow::new(),
             admin: admin::Admin::default(),
+            save_dialog: std::sync::OnceLock::new(),
         }
     }
 
@@ -446,6 +454,24 @@ fn trace_plantuml(events: Vec<WizardEvent>) -> String {
     homeport_engine::trace_export::to_plantuml_events(&events)
 }
 
+/// "Save…" beside "Copy as text": the trace as PlantUML, Mermaid or HAR, to the file the person
+/// picks in the native save dialog (docs/desktop.md#saving-the-trace); its path, or `None` when
+/// the dialog was cancelled. The webview's copy is rendered (and redacted again) by the engine.
+#[tauri::command]
+#[specta::specta]
+async fn trace_save(
+    state: State<'_, AppState>,
+    events: Vec<WizardEvent>,
+    format: TraceFileFormat,
+) -> Result<Option<String>, ErrorReport> {
+    let ask = state.save_dialog.get().ok_or_else(|| error(ErrorCode::Internal, "The save dialog is not set up."))?;
+    let (chosen, path) = tokio::sync::oneshot::channel();
+    ask(format, chosen);
+    let Some(path) = path.await.ok().flatten() else { return Ok(None) };
+    let text = trace_file::text(&events, format);
+    blocking(move || trace_file::write(&path, &text)).await.map(|path| Some(path.display().to_string()))
+}
+
 /// Runs file and keyring work off the async runtime.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ErrorReport> + Send + 'static,
@@ -494,6 +520,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             proxy_set,
             proxy_system,
             trace_plantuml,
+            trace_save,
         ],
     )
 }
@@ -509,6 +536,7 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
 pub fn with_homeport<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     let commands = specta_builder::<R>();
     builder
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .invoke_handler(commands.invoke_handler())
         .on_window_event(|window, event| {
@@ -527,6 +555,18 @@ pub fn with_homeport<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
             let _ = state.bring_to_front.set(Box::new(move || bring_to_front(&handle)));
             let handle = app.handle().clone();
             let _ = state.exit.set(std::sync::Arc::new(move |code| handle.exit(code)));
+            let handle = app.handle().clone();
+            let _ = state.save_dialog.set(Box::new(move |format, chosen| {
+                use tauri_plugin_dialog::DialogExt as _;
+                let (name, extensions) = format.filter();
+                let mut dialog = handle.dialog().file().set_file_name(format.file_name()).add_filter(name, extensions);
+                if let Some(window) = handle.get_webview_window("main") {
+                    dialog = dialog.set_parent(&window);
+                }
+                dialog.save_file(move |path| {
+                    let _ = chosen.send(path.and_then(|path| path.into_path().ok()));
+                });
+            }));
             // The organisation's product name in the title bar (and the taskbar); the page's header too.
             if let (Some(title), Some(window)) = (state.admin.title(), app.get_webview_window("main")) {
                 if let Err(e) = window.set_title(title) {

@@ -26,3 +26,4 @@ mod proxy;
 mod real_idp;
 mod small_screen;
 mod tenant;
+mod trace_file;

@@ -213,6 +213,7 @@ fn each_granted_command_is_one_the_ui_calls_and_each_call_is_granted() {
         "proxy_set",
         "proxy_system",
         "trace_plantuml",
+        "trace_save",
         "ui_ready",
         "wizard_answer",
         "wizard_cancel",

@@ -99,6 +99,12 @@ export const commands = {
 	 *  renderer redacts it again.
 	 */
 	tracePlantuml: (events: WizardEvent[]) => __TAURI_INVOKE<string>("trace_plantuml", { events }),
+	/**
+	 *  "Save…" beside "Copy as text": the trace as PlantUML, Mermaid or HAR, to the file the person
+	 *  picks in the native save dialog (docs/desktop.md#saving-the-trace); its path, or `None` when
+	 *  the dialog was cancelled. The webview's copy is rendered (and redacted again) by the engine.
+	 */
+	traceSave: (events: WizardEvent[], format: TraceFileFormat) => typedError<string | null, ErrorReport>(__TAURI_INVOKE("trace_save", { events, format })),
 };
 
 /* Types */
@@ -931,6 +937,9 @@ export type TokenAuth =
 "client_secret_post" | 
 /**  A public client: no secret (PKCE protects the code). */
 "none";
+
+/**  The formats "Save…" offers. */
+export type TraceFileFormat = "plantuml" | "mermaid" | "har";
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
