@@ -124,11 +124,29 @@ pub struct HttpRequest {
     pub secret_body: bool,
     /// Who is expected to answer (for the sequence diagram).
     pub to: Participant,
+    /// A shorter bound than the client's for this exchange: a request sent ahead, in case its
+    /// answer is needed, must not hold its round long (docs/benchmarks.md#round-trips).
+    pub timeout: Option<Duration>,
 }
 
 impl HttpRequest {
     pub fn new(method: Method, url: Url, to: Participant) -> Self {
-        HttpRequest { method, url, headers: Vec::new(), auth: Auth::None, body: None, secret_body: false, to }
+        HttpRequest {
+            method,
+            url,
+            headers: Vec::new(),
+            auth: Auth::None,
+            body: None,
+            secret_body: false,
+            to,
+            timeout: None,
+        }
+    }
+
+    /// Bounds this exchange by `timeout` (or the client's, if that is shorter).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -474,6 +492,9 @@ impl HttpClient {
         }
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
+        }
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout.min(self.config.timeout));
         }
         let built = builder.build().map_err(|e| self.classify(&request.url, &e, asked_before))?;
         exchange.request_headers = recorded_headers(built.headers());

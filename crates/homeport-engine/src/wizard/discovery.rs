@@ -8,7 +8,11 @@ use super::owncloud::OwncloudFirst;
 use super::{Decision, Probed, Step, Wizard};
 use crate::address::Address;
 use crate::error::ConnectError;
-use crate::http::HttpResponse;
+use crate::http::{HttpRequest, HttpResponse};
+
+/// How long a request sent ahead in the first round may hold it: a server answers a 404 in far
+/// less; one that takes longer is asked again, with the full timeout, when its answer is needed.
+const AHEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// One way of recognising the server behind an address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +75,11 @@ impl Wizard {
                     None => continue,
                 },
                 Probe::Matrix => match first.well_known.take() {
+                    Some(Err(ConnectError::Timeout { .. })) => {
+                        let round = self.trace().next_round();
+                        let well_known = self.http.send(&well_known_request(&self.server), round).await;
+                        self.probe_matrix(well_known).await
+                    }
                     Some(well_known) => self.probe_matrix(well_known).await,
                     None => continue,
                 },
@@ -94,15 +103,19 @@ impl Wizard {
                 false => None,
             }
         };
+        // Sent ahead beside the ownCloud probe, whose answer may make them moot: bounded, so a
+        // server that never answers them does not hold the round; asked again if then needed.
+        let ahead = plan.first() == Some(&Probe::Owncloud);
+        let bounded = |request: HttpRequest| if ahead { request.timeout(AHEAD_TIMEOUT) } else { request };
         let issuer = async {
             match plan.contains(&Probe::Owncloud) && self.tenant.is_none() {
-                true => Some(self.http.send(&issuer_request(&self.server), round).await),
+                true => Some(self.http.send(&bounded(issuer_request(&self.server)), round).await),
                 false => None,
             }
         };
         let well_known = async {
             match plan.contains(&Probe::Matrix) {
-                true => Some(self.http.send(&well_known_request(&self.server), round).await),
+                true => Some(self.http.send(&bounded(well_known_request(&self.server)), round).await),
                 false => None,
             }
         };

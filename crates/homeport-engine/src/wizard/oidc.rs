@@ -75,8 +75,11 @@ async fn issuer_of(
     ahead: Option<Result<HttpResponse, ConnectError>>,
 ) -> Result<String, ConnectError> {
     let answer = match ahead {
+        // Sent ahead with a short bound (discovery.rs): asked again with the full one.
+        Some(Err(ConnectError::Timeout { .. })) | None => {
+            http.send(&issuer_request(server), http.trace().next_round()).await?
+        }
         Some(answer) => answer?,
-        None => http.send(&issuer_request(server), http.trace().next_round()).await?,
     };
     // Why the fallback: a server without WebFinger may be its own issuer (DESIGN S2 step 2).
     if answer.status == 200 {

@@ -190,3 +190,20 @@ async fn the_lookup_servers_wire_faults_end_in_typed_errors() {
     });
     all_rows(runs).await;
 }
+
+#[tokio::test]
+async fn requests_sent_ahead_that_never_get_an_answer_do_not_hold_the_first_round() {
+    // An ownCloud server behind a front that never answers the paths ownCloud does not serve: the
+    // first round sends Matrix's well-known and WebFinger ahead (docs/benchmarks.md#round-trips),
+    // bounded, so the login form comes after that bound, not after the exchange timeout (30 s).
+    let server = Scripted::start(|seen| match seen.path() {
+        "/.well-known/matrix/client" | "/.well-known/webfinger" => vec![Act::Hang],
+        _ => owncloud(seen, |_| basic_challenge()),
+    })
+    .await;
+    let case = "the well-known and WebFinger never answer";
+    let mut wizard = wizard(case, server.url().as_str(), WizardOptions::default(), None);
+    let (outcome, elapsed) = step(case, &mut wizard).await;
+    check(case, &outcome, matches!(outcome, Outcome::Asked(Decision::NeedsCredentials { .. })));
+    assert!(elapsed < BOUNDED, "{case}: the login form after {elapsed:?}, held by requests sent ahead");
+}
