@@ -3,9 +3,10 @@
 use clap::{Args, Subcommand};
 use homeport_engine::account::format_unix;
 use homeport_engine::ops::{self, ReverifyError, ReverifyOptions, Revocation, Revoked};
-use homeport_engine::{Account, AccountStore, Decision, ErrorCode, Origin, StoreError, WizardOptions};
+use homeport_engine::{Account, AccountStore, ConnectError, Decision, ErrorCode, Origin, StoreError, WizardOptions};
 
 use crate::output::{Done, Failure};
+use crate::words;
 
 #[derive(Subcommand)]
 pub enum AccountsCommand {
@@ -13,8 +14,9 @@ pub enum AccountsCommand {
     List,
     /// One account in detail.
     Show(IdArgs),
-    /// Remove an account and its password from the keyring (a Nextcloud account's app password is
-    /// deleted at its server first; a Matrix login is logged out or revoked there).
+    /// Remove an account and its secret from the keyring (its password, app password or tokens:
+    /// a Nextcloud app password is deleted at its server first, a Matrix login is logged out or
+    /// revoked there, an OpenID Connect login's refresh token revoked at its provider).
     Remove(IdArgs),
     /// Log in again with the stored secret and check the account at its instance (an OpenID
     /// Connect account refreshes its login; the new refresh token replaces the old one).
@@ -65,16 +67,7 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<Done, Store
                     "No accounts yet. Connect one with: homeport connect <address> --user <name> --password-stdin\n",
                 );
             } else {
-                text.push_str(&format!("{:<16} {:<28} {:<34} VERIFIED\n", "ID", "USER", "INSTANCE"));
-                for a in &accounts {
-                    text.push_str(&format!(
-                        "{:<16} {:<28} {:<34} {}\n",
-                        a.id,
-                        a.user_id,
-                        a.instance_url.to_string(),
-                        format_unix(a.verified_at)
-                    ));
-                }
+                text.push_str(&table(&accounts));
             }
             Done::new(&accounts, text)
         }
@@ -107,11 +100,7 @@ async fn remove(store: AccountStore, id: &str) -> Result<Done, Failure> {
     };
     let removed = ops::remove(&store, id, http).await.map_err(|e| Failure::store(&e))?;
     let account = &removed.account;
-    let secret = match account.auth_method {
-        homeport_engine::AuthMethod::AppPassword => "app password",
-        _ if account.oidc.is_some() || account.matrix.is_some() => "tokens",
-        _ => "password",
-    };
+    let secret = words::secret(account);
     let mut text = format!(
         "Removed account {} ({} at {}) and its {secret} from the keyring.\n",
         account.id, account.user_id, account.instance_url
@@ -160,9 +149,33 @@ fn revocation_words(revocation: &Revocation) -> String {
     }
 }
 
-/// The address the account was added with, for a hint.
-fn stored_address(error: &ReverifyError) -> &str {
-    error.account().map(|account| account.entered_address.as_str()).unwrap_or_default()
+/// What to do when a re-verify failed, for the account it was about.
+fn verify_hint(error: &ReverifyError) -> Option<String> {
+    let again = |why: &str| {
+        error
+            .account()
+            .map(|account| format!("{why} (it replaces the stored account): {}", words::reconnect_command(account)))
+    };
+    match error {
+        ReverifyError::NeedsAttention { decision, .. } => match &**decision {
+            Decision::ConfirmRedirect { from, to, status, permanent, .. } => {
+                let what = if *permanent {
+                    "permanently: approving moves the account there"
+                } else {
+                    "temporarily: the account keeps its stored instance"
+                };
+                Some(format!("{from} now sends the login to {to} ({status}, {what}); to allow it, run again with --approve-redirect {to}"))
+            }
+            _ => again("connect it again"),
+        },
+        ReverifyError::Connect { error: ConnectError::Timeout { seconds, .. }, .. } => Some(format!(
+            "the server took longer than {seconds} s to answer: is it running, and is the network slow? Give it longer with --timeout SECS"
+        )),
+        // A refused login, an expired or revoked one, one that wants the browser again: the same
+        // login at the same instance is the same account, so connecting again replaces it.
+        _ if error.code() == ErrorCode::AuthFailed => again("log in again"),
+        _ => None,
+    }
 }
 
 /// Re-verifies a stored account and stores what the check found (and a rotated refresh token).
@@ -193,31 +206,9 @@ async fn verify(store: AccountStore, args: VerifyArgs) -> Result<Done, Failure> 
     }
     wizard.oidc_clients.profiles = admin.client_profiles(None).map_err(crate::admin::refused)?;
     let options = ReverifyOptions { wizard, approve };
-    let verified = ops::reverify(&store, &args.account.id, options).await.map_err(|error| {
-        let address = stored_address(&error);
-        let hint = match &error {
-            ReverifyError::NeedsAttention { decision, .. } => Some(match &**decision {
-                Decision::ConfirmRedirect { from, to, status, permanent, .. } => {
-                    let what = if *permanent {
-                        "permanently: approving moves the account there"
-                    } else {
-                        "temporarily: the account keeps its stored instance"
-                    };
-                    format!("{from} now sends the login to {to} ({status}, {what}); to allow it, run again with --approve-redirect {to}")
-                }
-                _ => format!("remove the account and connect again: homeport connect {address}"),
-            }),
-            // A refused login, an expired one, one that wants the browser again.
-            ReverifyError::Connect { error: homeport_engine::ConnectError::Timeout { seconds, .. }, .. } => Some(format!(
-                "the server took longer than {seconds} s to answer: is it running, and is the network slow? Give it longer with --timeout SECS"
-            )),
-            _ if error.code() == ErrorCode::AuthFailed => Some(format!(
-                "log in again: homeport connect {address} (then remove the old account if it is listed twice)"
-            )),
-            _ => None,
-        };
-        Failure::report(error.report()).with_hint(hint)
-    })?;
+    let verified = ops::reverify(&store, &args.account.id, options)
+        .await
+        .map_err(|error| Failure::report(error.report()).with_hint(verify_hint(&error)))?;
     let (account, stored) = (&verified.account, &verified.previous);
     let json = serde_json::json!({
         "status": "verified",
@@ -229,8 +220,11 @@ async fn verify(store: AccountStore, args: VerifyArgs) -> Result<Done, Failure> 
         })),
     });
     let mut text = format!(
-        "✓ Verified {} ({}) at {} in {} round trips\n",
-        account.display_name, account.user_id, account.instance_url, verified.round_trips
+        "✓ Verified {} ({}) at {} in {}\n",
+        account.display_name,
+        account.user_id,
+        account.instance_url,
+        words::round_trips(verified.round_trips)
     );
     if verified.moved() {
         text.push_str(&format!(
@@ -245,12 +239,33 @@ fn describe_account(a: &Account, secret: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "{}  {} ({})", a.id, a.display_name, a.user_id);
-    let _ = writeln!(out, "  Kind            {:?}, {:?} login as {}", a.kind, a.auth_method, a.login_name);
+    let _ = writeln!(
+        out,
+        "  Kind            {}, {} as {}",
+        words::product(a.kind),
+        words::login(a.auth_method),
+        a.login_name
+    );
     let _ = writeln!(out, "  Entered         {}", a.entered_address);
     let _ = writeln!(out, "  Server          {}", a.server_url);
     let redirect = if a.redirect_permanent { " (permanent redirect: used directly)" } else { "" };
     let _ = writeln!(out, "  Instance        {}{redirect}", a.instance_url);
     let _ = writeln!(out, "  Product         {} {}", a.product, a.version);
+    // One line per certificate, with every host:port it is pinned at (docs/cli.md#certificates).
+    let mut pinned: Vec<(&str, Vec<&str>)> = Vec::new();
+    for pin in &a.trusted_certificates {
+        match pinned.iter_mut().find(|(sha256, _)| *sha256 == pin.sha256) {
+            Some((_, at)) => at.push(&pin.authority),
+            None => pinned.push((&pin.sha256, vec![&pin.authority])),
+        }
+    }
+    for (sha256, at) in pinned {
+        let _ = writeln!(
+            out,
+            "  Trusted cert    SHA-256 {sha256} at {} (pinned: another one there is refused)",
+            at.join(", ")
+        );
+    }
     if let Some(certificate) = &a.client_certificate {
         let _ = writeln!(
             out,
@@ -284,15 +299,40 @@ fn describe_account(a: &Account, secret: &str) -> String {
             let _ = writeln!(out, "  Manage account  {page}");
         }
     }
-    let what = match (&a.oidc, &a.matrix) {
-        _ if a.auth_method == homeport_engine::AuthMethod::AppPassword => "App password   ",
-        (Some(oidc), _) if oidc.login_expires_at.is_some() => "Access token   ",
-        (Some(_), _) => "Refresh token  ",
-        (_, Some(_)) => "Tokens         ",
-        _ => "Password       ",
-    };
-    let _ = writeln!(out, "  {what} {secret} (system keyring, service \"homeport\")");
+    let what = words::secret(a);
+    let what = format!("{}{}", what[..1].to_uppercase(), &what[1..]);
+    let _ = writeln!(out, "  {what:<15} {secret} (system keyring, service \"homeport\")");
     let _ = writeln!(out, "  Created         {}", format_unix(a.created_at));
     let _ = writeln!(out, "  Verified        {}", format_unix(a.verified_at));
     out
+}
+
+/// `accounts list`: one line per account, the columns as wide as their widest entry.
+fn table(accounts: &[Account]) -> String {
+    let rows: Vec<[String; 5]> = accounts
+        .iter()
+        .map(|a| {
+            [
+                a.id.clone(),
+                a.user_id.clone(),
+                words::product(a.kind).to_owned(),
+                a.instance_url.to_string(),
+                format_unix(a.verified_at),
+            ]
+        })
+        .collect();
+    let header = ["ID", "USER", "SERVER", "INSTANCE", "VERIFIED"].map(str::to_owned);
+    let mut widths = [0; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    text
 }

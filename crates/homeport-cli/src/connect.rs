@@ -267,13 +267,15 @@ async fn connect(
                 (None, ConnectError::BrowserLoginFailed { .. }) if auto_login => {
                     Some("check --user and the password on standard input".into())
                 }
-                (None, other) => error_hint(other),
+                (None, other) => error_hint(other, &args),
             };
             return Err(Failure::new(&error).with_hint(hint));
         }
     };
     if let (Some(trace), Some((path, format, address))) = (unwritten.take(), trace_file) {
-        write_trace(&trace, path, *format, address).map_err(Failure::internal)?;
+        write_trace(&trace, path, *format, address).map_err(|e| {
+            Failure::internal(e).with_hint(Some("check --trace FILE: its folder must exist and be writable".into()))
+        })?;
         if !json {
             say!("  Trace written to {} ({})\n", path.display(), format.name());
         }

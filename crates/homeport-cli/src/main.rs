@@ -5,10 +5,12 @@ mod accounts;
 mod admin;
 mod client_cert;
 mod connect;
+mod fallback_hint;
 mod mock;
 mod oidc_flags;
 mod output;
 mod run;
+mod words;
 
 use std::process::ExitCode;
 
@@ -37,7 +39,7 @@ struct Cli {
 enum Command {
     /// Connect an account: probe the server, log in, follow it to the instance, verify, store.
     Connect(Box<connect::ConnectArgs>),
-    /// List, show or remove stored accounts.
+    /// List, show, verify (log in again and check) or remove stored accounts.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
     /// Run the embedded lookup server (a mock of the servers Homeport talks to) until stopped.

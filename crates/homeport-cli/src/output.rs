@@ -126,6 +126,7 @@ impl Failure {
         Failure {
             exit_code: Some(EXIT_EXPECTATIONS_FAILED),
             results: Some(Box::new(results)),
+            hint: Some("each failed scenario's line above says which expectation was not met; --artifacts DIR keeps their traces".into()),
             ..Failure::internal(message)
         }
     }
@@ -137,6 +138,8 @@ impl Failure {
 
     pub fn exit(self, json: bool) -> ExitCode {
         let code = self.exit_code.unwrap_or_else(|| exit_code(self.report.code));
+        // Every failure says what to do next: the command's own words, else its code's.
+        let hint = self.hint.clone().unwrap_or_else(|| crate::fallback_hint::for_report(&self.report));
         if let Some(results) = &self.results {
             results.print(json);
             if json {
@@ -146,15 +149,13 @@ impl Failure {
         }
         if json {
             let mut error = serde_json::to_value(&self.report).unwrap_or_default();
-            if let (Some(hint), Some(object)) = (&self.hint, error.as_object_mut()) {
-                object.insert("hint".into(), hint.clone().into());
+            if let Some(object) = error.as_object_mut() {
+                object.insert("hint".into(), hint.into());
             }
             say!("{}\n", serde_json::json!({ "status": "failed", "error": error }));
         } else {
             eprintln!("error: {}", self.report.message);
-            if let Some(hint) = &self.hint {
-                eprintln!("  hint: {hint}");
-            }
+            eprintln!("  hint: {hint}");
         }
         ExitCode::from(code)
     }

@@ -47,7 +47,7 @@ impl Answerer for FlagAnswerer<'_> {
                 None => Answer::Decline,
             },
             Decision::OpenBrowser { issuer, issuer_elsewhere: true, .. } if !self.issuer_approved(issuer) => {
-                self.hint = Some(answer_hint(decision));
+                self.hint = Some(answer_hint(decision, self.args));
                 Answer::Decline
             }
             Decision::ConfirmUser { logged_in, .. }
@@ -89,7 +89,7 @@ impl Answerer for FlagAnswerer<'_> {
                 if ask_yes_no(question).await {
                     Answer::ApproveRedirect { origin: to.clone() }
                 } else {
-                    self.hint = Some(answer_hint(decision));
+                    self.hint = Some(answer_hint(decision, self.args));
                     Answer::Decline
                 }
             }
@@ -121,7 +121,7 @@ impl Answerer for FlagAnswerer<'_> {
                 }
             }
             decision => {
-                self.hint = Some(answer_hint(decision));
+                self.hint = Some(answer_hint(decision, self.args));
                 Answer::Decline
             }
         })

@@ -7,6 +7,8 @@ use homeport_engine::account::format_unix;
 use homeport_engine::owncloud::initials;
 use homeport_engine::{AccountStore, Connected, SaveOutcome};
 
+use crate::words;
+
 pub(super) fn connected_json(connected: &Connected, stored: Option<SaveOutcome>) -> serde_json::Value {
     serde_json::json!({
         "status": "connected",
@@ -20,17 +22,6 @@ pub(super) fn connected_json(connected: &Connected, stored: Option<SaveOutcome>)
         "round_trips": connected.round_trips,
         "trace": connected.trace,
     })
-}
-
-fn secret_name(account: &homeport_engine::Account) -> &'static str {
-    match (&account.oidc, &account.matrix) {
-        // Nextcloud: the app password the server made for Homeport, never the account password.
-        _ if account.auth_method == homeport_engine::AuthMethod::AppPassword => "app password",
-        (Some(oidc), _) if oidc.login_expires_at.is_some() => "access token",
-        (Some(_), _) => "refresh token",
-        (_, Some(_)) => "access and refresh tokens",
-        _ => "password",
-    }
 }
 
 pub(super) fn story(connected: &Connected, store: Option<&(AccountStore, SaveOutcome)>, started: Instant) -> String {
@@ -95,21 +86,21 @@ pub(super) fn story(connected: &Connected, store: Option<&(AccountStore, SaveOut
             out,
             "  Stored      already connected as account {}: updated its login (details and {}), no second account",
             account.id,
-            secret_name(account)
+            words::secret(account)
         ),
         Some((store, SaveOutcome::Added)) => writeln!(
             out,
             "  Stored      account {} in {}; {} in the system keyring",
             account.id,
             store.accounts_path().display(),
-            secret_name(account)
+            words::secret(account)
         ),
         None => writeln!(out, "  Not stored  (--no-store)"),
     };
     let _ = writeln!(
         out,
-        "  Took        {} round trips, {} ms, verified {}",
-        connected.round_trips,
+        "  Took        {}, {} ms, verified {}",
+        words::round_trips(connected.round_trips),
         started.elapsed().as_millis(),
         format_unix(account.verified_at)
     );

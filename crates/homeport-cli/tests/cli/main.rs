@@ -22,6 +22,7 @@ mod synapse;
 mod timeout;
 mod trace;
 mod user_from_address;
+mod words;
 
 use std::path::Path;
 use std::process::{Output, Stdio};

@@ -61,7 +61,10 @@ async fn the_307_portal_needs_approve_redirect_and_the_account_verifies_later() 
 
     let show = homeport(config.path(), &["accounts", "show", &id], None).await;
     let shown = String::from_utf8_lossy(&show.stdout);
-    assert!(shown.contains("Device") && shown.contains("Tokens          present"), "device and tokens: {shown}");
+    assert!(
+        shown.contains("Device") && shown.contains("Access and refresh tokens present"),
+        "device and tokens: {shown}"
+    );
     let verify = homeport(config.path(), &["accounts", "verify", &id], None).await;
     assert_eq!(code(&verify), 0, "re-verified with the stored token: {}", String::from_utf8_lossy(&verify.stderr));
     assert_eq!(server.matrix_login_posts("hs2"), 1, "re-verify logs in nowhere: whoami only");

@@ -100,10 +100,13 @@ async fn a_deactivated_user_no_longer_verifies_and_cannot_connect() {
     let error = failure(&verify, 5, "a deactivated account no longer verifies (auth_failed)");
     assert_eq!(error["code"], "auth_failed", "{error}");
     assert_eq!(error["reason"], "login_expired", "its login is gone: {error}");
+    let hint = error["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("log in again"), "the hint says what to do: {error}");
     assert!(
-        error["hint"].as_str().is_some_and(|hint| hint.contains("log in again")),
-        "the hint says what to do: {error}"
+        hint.contains(&format!("homeport connect {user_id} --password-stdin")),
+        "the command that does it, the Matrix ID naming the user: {hint}"
     );
+    assert!(!hint.contains("--user") && !hint.contains("twice"), "no flag it needs not, no duplicate: {hint}");
     assert_eq!(
         synapse.requests_to("POST", "/_matrix/client/v3/refresh"),
         vec![401],
