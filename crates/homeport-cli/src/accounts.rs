@@ -64,7 +64,7 @@ fn execute(store: &AccountStore, command: AccountsCommand) -> Result<Done, Store
             let mut text = String::new();
             if accounts.is_empty() {
                 text.push_str(
-                    "No accounts yet. Connect one with: homeport connect <address> --user <name> --password-stdin\n",
+                    "No accounts yet. Connect one with: homeport connect <address> (at a terminal it asks for the rest)\n",
                 );
             } else {
                 text.push_str(&table(&accounts));

@@ -3,6 +3,7 @@
 //! words for what to do next in `hints`, the story of a connected account in `story`.
 
 mod answerer;
+mod ask;
 mod hints;
 mod story;
 
@@ -43,7 +44,8 @@ pub enum BrowserMode {
 pub struct ConnectArgs {
     /// A server URL (https://cloud.example.com) or an account address (alice@example.com).
     address: String,
-    /// The login name.
+    /// The login name (default: the user the address names, alice@example.com). At a terminal
+    /// Homeport asks for the password, without echo; a script passes --password-stdin.
     #[arg(long, short = 'u')]
     user: Option<String>,
     /// Read the password from the first line of standard input.
@@ -218,6 +220,8 @@ async fn connect(
         wizard.prefer_browser_login();
     }
     let auto_login = args.browser == Some(BrowserMode::AutoLogin);
+    // A person at the terminal, no flag saying a script runs: ask what no flag answered.
+    let interactive = !json && !args.password_stdin && crate::prompt::at_terminal();
     // With auto-login the credentials are for the IdP's form; they go to the server only if it asks.
     let mut held_credentials = None;
     // The password's user: --user, else the one the address names (bob@server, @bob:server,
@@ -235,9 +239,11 @@ async fn connect(
         (Some(user), false) if matches!(args.browser, Some(BrowserMode::System | BrowserMode::Print)) => {
             wizard.set_login_hint(user)
         }
+        // At a terminal the password is asked for when the server wants one (without echo).
+        (Some(user), false) if interactive => wizard.set_login_hint(user),
         (Some(_), false) => {
             return Err(Failure::bad_input(
-                "--user needs --password-stdin (Homeport never takes a password as an argument)",
+                "--user needs --password-stdin (Homeport never takes a password as an argument; at a terminal it asks for it)",
             ))
         }
         (None, false) => {}
@@ -255,6 +261,9 @@ async fn connect(
         robot: None,
         failure: None,
         hint: None,
+        interactive,
+        user: args.user.clone().or_else(|| wizard.login_hint()),
+        passwords_asked: 0,
     };
     let connected = match homeport_engine::drive(&mut wizard, &mut answerer).await {
         Ok(connected) => connected,

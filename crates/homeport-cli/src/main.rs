@@ -9,6 +9,7 @@ mod fallback_hint;
 mod mock;
 mod oidc_flags;
 mod output;
+mod prompt;
 mod run;
 mod words;
 

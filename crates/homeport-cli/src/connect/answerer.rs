@@ -1,14 +1,12 @@
 //! `homeport connect`'s answers to the wizard's decisions: from the flags, or (at a terminal) the
 //! person's; a decision nobody answered is declined with the flag that would have answered it.
 
-use std::io::{BufRead as _, IsTerminal as _};
-
 use homeport_engine::oidc::InstanceLink;
-use homeport_engine::wizard::Protocol;
 use homeport_engine::{Answer, Answerer, ConnectError, Credentials, Decision, Origin, ServerUrl, Step, Wizard};
 
+use super::ask;
 use super::hints::{answer_hint, offered_instances};
-use super::{BrowserMode, ConnectArgs};
+use super::ConnectArgs;
 use crate::client_cert;
 use crate::output::{say, Failure};
 
@@ -27,6 +25,13 @@ pub(super) struct FlagAnswerer<'a> {
     pub(super) failure: Option<Failure>,
     /// What to do about the declined decision, in words.
     pub(super) hint: Option<String>,
+    /// A person is at the terminal and no flag says a script runs: decisions no flag answered
+    /// are asked (docs/cli.md#at-a-terminal-homeport-asks).
+    pub(super) interactive: bool,
+    /// The login name known before any question (`--user`, or the address's).
+    pub(super) user: Option<String>,
+    /// Passwords asked so far (at most [`ask::PASSWORD_TRIES`]).
+    pub(super) passwords_asked: u32,
 }
 
 impl FlagAnswerer<'_> {
@@ -41,6 +46,20 @@ impl FlagAnswerer<'_> {
 impl Answerer for FlagAnswerer<'_> {
     async fn answer(&mut self, decision: &Decision) -> Result<Answer, ConnectError> {
         let json = self.json;
+        if self.interactive && !ask::flag_given(decision, self.args) {
+            let tries_left =
+                !matches!(decision, Decision::NeedsCredentials { .. }) || self.passwords_asked < ask::PASSWORD_TRIES;
+            if matches!(decision, Decision::NeedsCredentials { .. }) {
+                self.passwords_asked += 1;
+            }
+            if tries_left {
+                if let Some(answer) = ask::ask(decision, self.user.as_deref(), self.args.browser, json).await {
+                    return Ok(answer);
+                }
+            }
+            self.hint = Some(answer_hint(decision, self.args));
+            return Ok(Answer::Decline);
+        }
         Ok(match decision {
             Decision::NeedsCredentials { .. } if self.held.is_some() => match self.held.take() {
                 Some(credentials) => Answer::credentials(credentials),
@@ -71,27 +90,8 @@ impl Answerer for FlagAnswerer<'_> {
                 }
             }
             Decision::OpenBrowser { url, .. } if self.args.browser.is_some() => {
-                open_login_page(self.args.browser, url, json);
+                ask::open_login_page(self.args.browser, url, json);
                 Answer::ContinueInBrowser
-            }
-            // Nextcloud's Login Flow v2 needs no way back to this computer: the link works in any
-            // browser, on any device. A person at a terminal gets it printed (as --browser print)
-            // and Homeport waits; a script says --browser (docs/cli.md).
-            Decision::OpenBrowser { url, protocol: Protocol::Nextcloud, .. } if on_terminal() => {
-                open_login_page(Some(BrowserMode::Print), url, json);
-                Answer::ContinueInBrowser
-            }
-            // At a terminal with no flag for it, the node a Nextcloud login names is asked about
-            // (y/N): with no flags at all, `homeport connect https://gss/` still ends on the node,
-            // with the person's consent (docs/cli.md). A script is told the flag instead.
-            Decision::ConfirmRedirect { from, to, protocol: Protocol::Nextcloud, .. } if !json && on_terminal() => {
-                let question = format!("  {from} says your account lives on {to}. Send your login there? [y/N] ");
-                if ask_yes_no(question).await {
-                    Answer::ApproveRedirect { origin: to.clone() }
-                } else {
-                    self.hint = Some(answer_hint(decision, self.args));
-                    Answer::Decline
-                }
             }
             Decision::ChooseInstance { instances } if self.args.instance.is_some() && !self.instance_offered => {
                 self.instance_offered = true;
@@ -137,42 +137,10 @@ impl Answerer for FlagAnswerer<'_> {
     }
 }
 
-/// A person is at the terminal: both standard input and output are one.
-fn on_terminal() -> bool {
-    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
-}
-
-/// Asks `question` on the terminal; only `y` or `yes` is a yes.
-async fn ask_yes_no(question: String) -> bool {
-    let answer = tokio::task::spawn_blocking(move || {
-        say!("{question}");
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|_| line)
-    })
-    .await;
-    matches!(answer, Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
-}
-
 /// Whether one of the `--trust-cert` fingerprints is `shown` (any way of writing it).
 fn trusted_by_flag(flags: &[String], shown: &str) -> bool {
     let shown = homeport_engine::certificate::parse_fingerprint(shown);
     shown.is_some() && flags.iter().any(|flag| homeport_engine::certificate::parse_fingerprint(flag) == shown)
-}
-
-/// Shows the login link (on stderr with --json, so stdout stays one object) and, for `system`,
-/// hands it to the desktop's browser. The wizard then waits for the browser's answer.
-fn open_login_page(mode: Option<BrowserMode>, url: &str, json: bool) {
-    let line = format!("Log in in your browser: {url}");
-    if json {
-        eprintln!("{line}");
-    } else {
-        say!("  {line}\n");
-    }
-    if mode == Some(BrowserMode::System) {
-        if let Err(reason) = homeport_scenario::open_system_browser(url) {
-            eprintln!("  {reason}");
-        }
-    }
 }
 
 /// `--browser auto-login` needs the credentials, and logs in only at an identity provider on this

@@ -19,6 +19,7 @@ mod run;
 mod secrets;
 mod store;
 mod synapse;
+mod terminal;
 mod timeout;
 mod trace;
 mod user_from_address;
