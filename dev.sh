@@ -22,6 +22,7 @@ SYSTEM_PACKAGES=(
   openssl nginx-light                         # servers demanding client certificates (mutual TLS tests)
   owncloud-client-cmd                         # owncloudcmd, the real sync client that syncs a demo instance
   libglib2.0-bin gsettings-desktop-schemas    # gsettings and org.gnome.system.proxy: GNOME's proxy settings tests
+  xdotool x11-apps desktop-file-utils man-db  # the .deb check: its window, a screenshot (xwd), menu entry, manual pages
 )
 TAURI_DRIVER_VERSION=2.1.0
 SYNAPSE_VERSION=1.163.2
@@ -159,6 +160,8 @@ run_tests() {
   cargo clippy --workspace --all-targets --locked -- -D warnings
   say "Checking that no two source files import each other (ARCHITECTURE.md's one-way arrows)"
   python3 tests/import_cycles.py crates/*/src src-tauri/src
+  say "Checking the Debian package's configuration (tauri.conf.json, docs/man/, packaging/)"
+  tests/packaging/deb.sh --static
   say "Building (first build takes a few minutes)"
   cargo build --workspace --locked
   local real_config="${XDG_CONFIG_HOME:-$HOME/.config}/homeport"
@@ -167,7 +170,9 @@ run_tests() {
   say "Running the tests (real loopback servers, real Secret Service, the app in a real window)"
   rm -rf "$SCREENSHOTS"
   with_scratch_keyring "${XVFB[@]}" cargo test --workspace --locked --no-fail-fast
-  echo "Screenshots of the end-to-end tests' last pages: $SCREENSHOTS/"
+  say "The Debian package: built, installed with apt, both faces run, removed (tests/packaging/deb.sh)"
+  tests/packaging/deb.sh
+  echo "Screenshots of the end-to-end tests' last pages (and the installed app's demo window): $SCREENSHOTS/"
   if [ "$had_config" = no ] && [ -e "$real_config" ]; then
     echo "A test wrote to the real config folder $real_config: tests must stay hermetic." >&2
     exit 1
