@@ -109,7 +109,8 @@ import json, subprocess, sys, os
 config = json.load(open("tauri.conf.json"))
 files = config["bundle"]["linux"]["deb"]["files"]
 listing = subprocess.run(["dpkg-deb", "-c", sys.argv[1]], capture_output=True, text=True, check=True).stdout
-inside = {line.split()[-1].lstrip(".") for line in listing.splitlines()}
+# "./usr/bin/x" (dpkg-deb's own archives) or "usr/bin/x" (Tauri's): the installed path either way.
+inside = {"/" + line.split()[-1].removeprefix(".").lstrip("/") for line in listing.splitlines()}
 bad = [f"{target} <- {source}: {'not built' if not os.path.isfile(source) else 'not in the package'}"
        for target, source in files.items() if not os.path.isfile(source) or target not in inside]
 if bad:
@@ -157,9 +158,9 @@ if missing:
     sys.exit("the manual pages are behind --help:\n  " + "\n  ".join(missing))
 print("manual pages: every command and option of both --help pages is named")
 EOF
-desktop_file=$(dpkg-deb -c "$deb" | awk '{print $6}' | grep '^\./usr/share/applications/.*\.desktop$' | head -1)
+desktop_file=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\.##; s#^/*#/#' |
+  grep '^/usr/share/applications/.*\.desktop$' | head -1)
 [ -n "$desktop_file" ] || fail "no desktop entry under /usr/share/applications in the package"
-desktop_file=${desktop_file#.}
 desktop-file-validate "$scratch/root$desktop_file" || fail "desktop-file-validate rejects $desktop_file"
 entry() { sed -n "s/^$1=//p" "$scratch/root$desktop_file"; }
 [ "$(entry Exec)" = homeport-desktop ] || fail "the menu entry runs '$(entry Exec)', not homeport-desktop"
