@@ -76,13 +76,17 @@ pub fn write(path: &Path, text: &str) -> Result<PathBuf, ErrorReport> {
 
 #[cfg(test)]
 mod tests {
-    use homeport_engine::{Exchange, Participant, StepName};
+    use homeport_engine::{Exchange, Participant, StepAbout, StepName};
 
     use super::*;
 
     fn events() -> Vec<WizardEvent> {
         vec![
-            WizardEvent::Step { step: StepName::Probe, detail: "checking".into() },
+            WizardEvent::Step {
+                step: StepName::Probe,
+                detail: "checking".into(),
+                about: StepAbout::Checking { server: "http://127.0.0.1:1/".into() },
+            },
             WizardEvent::Exchange(Exchange {
                 seq: 1,
                 round: 1,

@@ -99,6 +99,21 @@ async fn german_flow(app: &App) -> TestResult {
     let facts = app.text("#page-verified dl").await?;
     assert!(facts.contains("Instanz") && facts.contains("Eingegeben") && facts.contains("Weiterleitung"), "{facts}");
     assert_eq!(app.text("#done").await?, "Fertig");
+    // The steps' details in the diagram: from the engine's typed step (its kind, the user, the
+    // server), in German — not the engine's English prose.
+    let mut notes = Vec::new();
+    for note in app.driver.find_all(By::Css(".trace-note")).await? {
+        notes.push(note.text().await?);
+    }
+    assert!(
+        notes.iter().any(|n| n.contains("Anmeldung — Anmeldung als test@instance2.com")),
+        "the login step's detail in German, with the user: {notes:?}"
+    );
+    assert!(notes.iter().any(|n| n.contains("das Konto wird bei http")), "the verify step in German: {notes:?}");
+    assert!(
+        !notes.iter().any(|n| n.contains("logging in") || n.contains("verifying") || n.contains("checking")),
+        "no English step detail: {notes:?}"
+    );
     app.snapshot("german-3-verified").await?;
 
     // Done: the accounts page.

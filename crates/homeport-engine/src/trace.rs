@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::redact;
 
+mod about;
+pub use about::StepAbout;
+
 /// Who answered an exchange. The client is always the other side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -61,7 +64,10 @@ pub enum WizardEvent {
     /// A step started.
     Step {
         step: StepName,
+        /// [`StepAbout::text`]: the English words (the CLI, the exports).
         detail: String,
+        /// The same detail as data, for the desktop's languages.
+        about: StepAbout,
     },
     Exchange(Exchange),
 }
@@ -221,9 +227,13 @@ mod tests {
 
     #[test]
     fn events_read_back_from_the_json_the_webview_holds() {
-        let step = r#"{"event":"step","step":"authenticate","detail":"logging in"}"#;
+        let step = r#"{"event":"step","step":"authenticate","detail":"logging in as alice","about":{"kind":"logging_in_as","user":"alice"}}"#;
         let step: WizardEvent = serde_json::from_str(step).expect("a step reads back");
-        assert_eq!(step, WizardEvent::Step { step: StepName::Authenticate, detail: "logging in".into() });
+        let about = StepAbout::LoggingInAs { user: "alice".into() };
+        assert_eq!(
+            step,
+            WizardEvent::Step { step: StepName::Authenticate, detail: "logging in as alice".into(), about }
+        );
         let sent = WizardEvent::Exchange(exchange(2, 1.5));
         let json = serde_json::to_string(&sent).expect("an event serializes");
         assert!(json.starts_with(r#"{"event":"exchange","seq":"#), "the exchange's fields beside the tag: {json}");

@@ -8,7 +8,10 @@ use super::app;
 fn copy_as_text_is_the_engines_plantuml_of_the_events_the_webview_holds() {
     // The shapes the UI's eventOf builds from its diagram's items (bindings.ts WizardEvent).
     let events = json!([
-        { "event": "step", "step": "authenticate", "detail": "logging in as test@instance2.com" },
+        {
+            "event": "step", "step": "authenticate", "detail": "logging in as test@instance2.com",
+            "about": { "kind": "logging_in_as", "user": "test@instance2.com" }
+        },
         {
             "event": "exchange", "seq": 1, "round": 1, "from": "client", "to": "lookup",
             "method": "PROPFIND", "url": "http://127.0.0.1:4000/remote.php/webdav/?code=CODE-1",

@@ -908,6 +908,56 @@ export type Secret = string;
 /**  The base URL of a server installation: http(s), a host, no credentials, path ending in `/`. */
 export type ServerUrl = string;
 
+/**
+ *  One step's detail, beside its step name. Servers, users and issuers are the
+ *  engine's own names (URLs, origins), placed into the sentence by each language.
+ */
+export type StepAbout = 
+/**  The probe of the typed server (ownCloud, oCIS, Nextcloud). */
+{ kind: "checking"; server: string } | 
+/**  The probe, with the password sent along. */
+{ kind: "checking_and_logging_in"; server: string; user: string } | 
+/**  A password login (ownCloud's WebDAV). */
+{ kind: "logging_in_as"; user: string } | 
+/**  A password login at a Matrix homeserver. */
+{ kind: "logging_in_at_as"; server: string; user: string } | 
+/**  An approved redirect is followed. */
+{ kind: "following_redirect"; to: string } | 
+/**  A Matrix portal's redirect is followed. */
+{ kind: "following_portal"; to: string } | 
+/**  The portal named its homeserver for good (Matrix's well-known `m.homeserver`). */
+{ kind: "portal_sends_from_now_on"; to: string } | 
+/**  Looking up the typed Matrix server (well-known, `/versions`). */
+{ kind: "looking_up_matrix"; server: string } | 
+/**  The account is checked where it lives. */
+{ kind: "verifying_at"; server: string } | 
+/**  A Matrix login (single sign-on, a stored token) is checked with whoami. */
+{ kind: "checking_login_at"; server: string } | 
+/**  The browser is open on the login page; Homeport waits for its redirect back. */
+{ kind: "waiting_for_browser" } | 
+/**  The access token expired and is refreshed. */
+{ kind: "refreshing_expired_token" } | 
+/**  A stored OpenID Connect login is refreshed at its provider. */
+{ kind: "refreshing_at"; issuer: string } | 
+/**  Matrix's OAuth 2.0 API (MSC3861) names its authorization server. */
+{ kind: "matrix_oauth_at"; server: string; issuer: string } | 
+/**  Dynamic client registration at the authorization server. */
+{ kind: "registering_client"; issuer: string } | 
+/**  A Bearer challenge: WebFinger or the tenant names the identity provider. */
+{ kind: "finding_identity_provider"; server: string } | 
+/**  oCIS's WebFinger is asked for the instances of the logged-in account. */
+{ kind: "asking_where_account_lives"; server: string } | 
+/**  A Matrix homeserver asked to wait (`M_LIMIT_EXCEEDED`); one more try follows. */
+{ kind: "rate_limited_waiting"; server: string; retry_after_ms: number } | 
+/**  Nextcloud's Login Flow v2 starts. */
+{ kind: "login_flow_starting"; server: string } | 
+/**  Nextcloud's Login Flow v2 is polled; the link works for `minutes_left` more minutes. */
+{ kind: "login_flow_waiting"; minutes_left: number } | 
+/**  Nextcloud's grant named the node that holds the account. */
+{ kind: "account_lives_on"; server: string } | 
+/**  Nextcloud's password is exchanged for an app password. */
+{ kind: "exchanging_for_app_password"; server: string };
+
 /**  The wizard's steps, as the progress line and the sequence diagram name them. */
 export type StepName = 
 /**  Finding out what the typed server is. */
@@ -966,7 +1016,11 @@ export type Verified = {
  */
 export type WizardEvent = 
 /**  A step started. */
-{ event: "step"; step: StepName; detail: string } | {
+{ event: "step"; step: StepName; 
+/**  [`StepAbout::text`]: the English words (the CLI, the exports). */
+detail: string; 
+/**  The same detail as data, for the desktop's languages. */
+about: StepAbout } | {
 	event: "exchange",
 } & Exchange;
 

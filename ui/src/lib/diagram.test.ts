@@ -42,7 +42,7 @@ function build(events: WizardEvent[]): TraceItem[] {
 describe("the live diagram", () => {
   it("shows concurrent exchanges in send order even when answers arrive out of order", () => {
     const items = build([
-      { event: "step", step: "probe", detail: "checking" },
+      { event: "step", step: "probe", detail: "checking", about: { kind: "checking", server: "http://127.0.0.1:4000/" } },
       // seq is completion order: the PROPFIND, sent second, finished first.
       exchange(1, 1, { method: "PROPFIND", url: "http://127.0.0.1:4000/remote.php/webdav/", status: 401, started_ms: 2 }),
       exchange(2, 1, { started_ms: 1 }),
@@ -90,7 +90,12 @@ describe("the live diagram", () => {
   // crates/homeport-engine/src/trace_export/tests.rs, plantuml_of_the_events_*.
   it("reads a redirect's Location and hands the events back as the wizard sent them", () => {
     const events: WizardEvent[] = [
-      { event: "step", step: "authenticate", detail: "logging in as test@instance2.com" },
+      {
+        event: "step",
+        step: "authenticate",
+        detail: "logging in as test@instance2.com",
+        about: { kind: "logging_in_as", user: "test@instance2.com" },
+      },
       exchange(1, 1, {
         method: "PROPFIND",
         url: "http://127.0.0.1:4000/remote.php/webdav/",

@@ -1,11 +1,12 @@
 // The live sequence diagram's model: what the wizard streams (steps and exchanges) becomes rows
 // with lanes, arrows and labels. Pure: no DOM. Its PlantUML text ("Copy as text") is the engine's
 // one renderer (the `trace_plantuml` command), so the events go back as they came (`eventOf`).
-import type { Exchange, Participant, StepName, WizardEvent } from "./bindings";
+import type { Exchange, Participant, StepAbout, StepName, WizardEvent } from "./bindings";
 import { m } from "../paraglide/messages.js";
 
 export type TraceItem =
-  | { kind: "step"; step: StepName; detail: string }
+  /** `detail` is the engine's English (handed back for "Copy as text"); `about` is shown (lib/steps.ts). */
+  | { kind: "step"; step: StepName; detail: string; about: StepAbout }
   | { kind: "exchange"; exchange: Exchange };
 
 /** The lanes, left to right; `label` in the window's language (a function: the language may change). */
@@ -29,14 +30,14 @@ export function laneX(participant: Participant): number {
 }
 
 export function itemFromEvent(event: WizardEvent): TraceItem {
-  if (event.event === "step") return { kind: "step", step: event.step, detail: event.detail };
+  if (event.event === "step") return { kind: "step", step: event.step, detail: event.detail, about: event.about };
   const { event: _tag, ...exchange } = event;
   return { kind: "exchange", exchange };
 }
 
 /** The event an item came from: what the `trace_plantuml` command renders. */
 export function eventOf(item: TraceItem): WizardEvent {
-  if (item.kind === "step") return { event: "step", step: item.step, detail: item.detail };
+  if (item.kind === "step") return { event: "step", step: item.step, detail: item.detail, about: item.about };
   return { event: "exchange", ...item.exchange };
 }
 
@@ -132,7 +133,7 @@ export function locationOf(exchange: Exchange): string | undefined {
 }
 
 export type Row =
-  | { kind: "step"; step: StepName; detail: string }
+  | { kind: "step"; step: StepName; detail: string; about: StepAbout }
   | {
       kind: "exchange";
       exchange: Exchange;

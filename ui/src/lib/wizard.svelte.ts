@@ -15,6 +15,7 @@ import type {
   WizardOutcome, DemoNextcloudPerson } from "./bindings";
 import { client, clientSetting } from "./client.svelte";
 import { addEvent, stepTitle } from "./diagram";
+import { stepDetail } from "./steps";
 import type { TraceItem } from "./diagram";
 import {
   certificatePath,
@@ -53,8 +54,8 @@ class WizardState {
   linkCopied = $state(false);
   /** What runs now, in words (null: nothing runs). */
   busy: Words | null = $state(null);
-  /** What the running step is doing, in the engine's words (a rate-limit wait, say). */
-  busyDetail = $state("");
+  /** What the running step is doing (a rate-limit wait, say), in the window's language (null: nothing said). */
+  busyDetail: Words | null = $state(null);
   error: ErrorReport | null = $state(null);
   notice: Words | null = $state(null);
   /** What a screen reader announces when a new page opens: its heading (a polite live region). */
@@ -75,7 +76,8 @@ export function events(): Channel<WizardEvent> {
     if (event.event === "step") {
       const step = event.step;
       wizard.busy = () => m.busy_step({ step: stepTitle(step) });
-      wizard.busyDetail = event.detail;
+      const about = event.about;
+      wizard.busyDetail = () => stepDetail(about);
     }
   };
   return channel;
@@ -93,7 +95,7 @@ async function step(label: Words, call: (id: number) => Promise<Result<WizardOut
   wizard.error = null;
   wizard.notice = null;
   wizard.busy = label;
-  wizard.busyDetail = "";
+  wizard.busyDetail = null;
   const id = ++nextCall;
   runningCall = id;
   try {
@@ -107,7 +109,7 @@ async function step(label: Words, call: (id: number) => Promise<Result<WizardOut
     fail({ code: "internal", message: String(thrown), detail: null });
   } finally {
     wizard.busy = null;
-    wizard.busyDetail = "";
+    wizard.busyDetail = null;
     runningCall = null;
   }
 }

@@ -20,7 +20,7 @@ pub fn to_plantuml_events(events: &[WizardEvent]) -> String {
     let rows: Vec<Row<'_>> = events
         .iter()
         .map(|event| match event {
-            WizardEvent::Step { step, detail } => Row::Step(*step, detail),
+            WizardEvent::Step { step, detail, .. } => Row::Step(*step, detail),
             WizardEvent::Exchange(exchange) => Row::Exchange(exchange),
         })
         .collect();

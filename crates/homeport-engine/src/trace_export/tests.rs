@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::json;
 
 use super::*;
-use crate::trace::{StepName, WizardEvent};
+use crate::trace::{StepAbout, StepName, WizardEvent};
 
 const LOOKUP: &str = "http://127.0.0.1:4000";
 const INSTANCE: &str = "http://127.0.0.1:4002";
@@ -323,8 +323,9 @@ fn format_from_extension_and_name() {
     assert!("svg".parse::<TraceFormat>().is_err());
 }
 
+/// The export prints `detail` (the English words); `about` is what the desktop translates.
 fn step(step: StepName, detail: &str) -> WizardEvent {
-    WizardEvent::Step { step, detail: detail.into() }
+    WizardEvent::Step { step, detail: detail.into(), about: StepAbout::Checking { server: detail.into() } }
 }
 
 /// What the desktop's "Copy as text" renders (it was `toPlantUml` in the UI's diagram.ts; its

@@ -21,7 +21,7 @@ use crate::matrix_oauth::AuthMetadata;
 use crate::owncloud::ServerStatus;
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
 use crate::secret::Secret;
-use crate::trace::{Participant, StepName};
+use crate::trace::{Participant, StepAbout, StepName};
 
 /// The longest a rate limit is waited out before the one retry; a server asking for more is
 /// reported instead of hanging the wizard.
@@ -284,7 +284,7 @@ fn unexpected(response: &HttpResponse, expected: &'static str) -> ConnectError {
 impl Wizard {
     /// What the probe says it is doing, when it comes first.
     pub(super) fn announce_matrix(&self) {
-        self.step(StepName::Probe, format!("looking up the Matrix server {}", self.server));
+        self.step(StepName::Probe, StepAbout::LookingUpMatrix { server: self.server.to_string() });
     }
 
     /// Matrix discovery at the typed server, from the well-known answer of the first round; a
@@ -311,7 +311,7 @@ impl Wizard {
                     self.phase = Phase::Matrix(MatrixPhase::AwaitApproval { start, hop, request, chain, sso });
                     return Ok(Step::Decide(decision));
                 }
-                self.step(StepName::Discover, format!("following the portal to {}", Origin::of(&hop.to)));
+                self.step(StepName::Discover, StepAbout::FollowingPortal { to: Origin::of(&hop.to).to_string() });
                 let followed = self.follow_approved(request, chain, hop).await?;
                 let user = self.credentials.as_ref().map(|c| matrix_user(&c.user)).unwrap_or_default();
                 match self.matrix_followed(start, followed, sso, &user).await? {
@@ -323,7 +323,7 @@ impl Wizard {
                 }
             }
             MatrixPhase::Browser { start, callback } => {
-                self.step(StepName::Authenticate, "waiting for the login in your browser".into());
+                self.step(StepName::Authenticate, StepAbout::WaitingForBrowser);
                 // No state in Matrix SSO: the path's random segment keeps forgers out; a request
                 // there without a login token is no answer (400, and the wait goes on).
                 let token = callback
@@ -337,10 +337,10 @@ impl Wizard {
             }
             MatrixPhase::Resume { account, mut tokens } => {
                 let base = account.instance_url.clone();
-                self.step(StepName::Verify, format!("checking the login at {base}"));
+                self.step(StepName::Verify, StepAbout::CheckingLoginAt { server: base.to_string() });
                 let user_id = match whoami(&self.http, &base, &tokens.access).await {
                     Err(ConnectError::LoginExpired { .. }) if tokens.refresh.is_some() => {
-                        self.step(StepName::Authenticate, "the access token expired: refreshing it".into());
+                        self.step(StepName::Authenticate, StepAbout::RefreshingExpiredToken);
                         tokens = refresh(&self.http, &account, &tokens).await?;
                         whoami(&self.http, &base, &tokens.access).await?.0
                     }
@@ -377,7 +377,10 @@ impl Wizard {
         let use_browser = start.flows.sso && (self.prefer_browser || !start.flows.password);
         if let (Some(credentials), true, false) = (self.credentials.clone(), start.flows.password, use_browser) {
             let user = matrix_user(&credentials.user);
-            self.step(StepName::Authenticate, format!("logging in at {} as {user}", start.base));
+            self.step(
+                StepName::Authenticate,
+                StepAbout::LoggingInAtAs { server: start.base.to_string(), user: user.clone() },
+            );
             let body = crate::matrix::password_login_body(&user, credentials.password.expose());
             let request = login_request(&start, body);
             return self.matrix_send(start, request, false, user).await;
@@ -429,10 +432,7 @@ impl Wizard {
                 MatrixNext::RateLimited { retry_after_ms } if !retried => {
                     self.step(
                         StepName::Authenticate,
-                        format!(
-                            "{} asks to wait {retry_after_ms} ms before logging in: waiting, then trying once more",
-                            start.base
-                        ),
+                        StepAbout::RateLimitedWaiting { server: start.base.to_string(), retry_after_ms },
                     );
                     tokio::time::sleep(std::time::Duration::from_millis(retry_after_ms)).await;
                     retried = true;
@@ -469,13 +469,13 @@ impl Wizard {
         let (base, check) = match answer.base.clone() {
             Some(named) if Origin::of(named.as_url()) != Origin::of(answered_by.as_url()) => {
                 refuse_plain_http(&self.policy, &named)?;
-                self.step(StepName::Discover, format!("the portal sends Homeport to {named} from now on"));
+                self.step(StepName::Discover, StepAbout::PortalSendsFromNowOn { to: named.to_string() });
                 (named, true)
             }
             Some(named) => (named, false),
             None => (answered_by, false),
         };
-        self.step(StepName::Verify, format!("verifying the account at {base}"));
+        self.step(StepName::Verify, StepAbout::VerifyingAt { server: base.to_string() });
         let access = Secret::new(answer.access_token.clone());
         let ((user_id, device_id), name) = whoami_and_name(&self.http, &base, &access, &answer.user_id, check).await?;
         if user_id != answer.user_id {

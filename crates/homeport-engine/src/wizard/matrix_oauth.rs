@@ -21,7 +21,7 @@ use crate::oidc::{self, AuthorizationServer, LoginRequest};
 use crate::oidc_client::{ClientSource, OidcClient, RegisteredClient, TokenAuth};
 use crate::owncloud::ServerStatus;
 use crate::secret::Secret;
-use crate::trace::{Participant, StepName};
+use crate::trace::{Participant, StepAbout, StepName};
 
 /// Where the OAuth 2.0 path stands between two calls of `Wizard::next`.
 pub enum MatrixOAuthPhase {
@@ -57,7 +57,7 @@ impl Wizard {
         };
         self.step(
             StepName::Authenticate,
-            format!("{} logs in with Matrix's OAuth 2.0 API at {}", start.base, metadata.issuer),
+            StepAbout::MatrixOAuthAt { server: start.base.to_string(), issuer: metadata.issuer.to_string() },
         );
         if let Some(url) = metadata.endpoints().into_iter().find(|url| !self.policy.permits_scheme(url)) {
             let decision = Decision::ConfirmPlainHttp { url: url.to_string() };
@@ -139,7 +139,7 @@ impl Wizard {
                 challenge: "its OAuth 2.0 API offers no client registration (registration_endpoint)".into(),
             });
         };
-        self.step(StepName::Authenticate, format!("registering Homeport as a client at {}", metadata.issuer));
+        self.step(StepName::Authenticate, StepAbout::RegisteringClient { issuer: metadata.issuer.to_string() });
         let request = HttpRequest::new(reqwest::Method::POST, endpoint.clone(), Participant::Idp)
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
@@ -168,7 +168,7 @@ impl Wizard {
     /// created (and, unless the person goes on as them, the user typed).
     async fn finish_matrix_oauth(&mut self, login: OAuthLogin) -> Result<Step, ConnectError> {
         let OAuthLogin { start, metadata, client, device_id, login, callback } = login;
-        self.step(StepName::Authenticate, "waiting for the login in your browser".into());
+        self.step(StepName::Authenticate, StepAbout::WaitingForBrowser);
         let redirect_uri = callback.redirect_uri().clone();
         // A callback with another state is no answer to this login: 400, and the wait goes on.
         let code = callback
@@ -204,7 +204,7 @@ impl Wizard {
             answer.refresh_token().map(|token| token.secret().clone()),
         );
         let base = start.base.clone();
-        self.step(StepName::Verify, format!("verifying the account at {base}"));
+        self.step(StepName::Verify, StepAbout::VerifyingAt { server: base.to_string() });
         let typed = self.typed_matrix_id();
         let ((user_id, device), name) = match &typed {
             // The profile of the user typed is asked for beside whoami (one round trip).

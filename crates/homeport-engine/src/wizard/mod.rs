@@ -38,7 +38,7 @@ use crate::owncloud::{Capabilities, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectPolicy};
 use crate::secret::{Credentials, Secret};
 use crate::tenant::TenantProfile;
-use crate::trace::{Observer, Participant, StepName, Trace, WizardEvent};
+use crate::trace::{Observer, Participant, StepAbout, StepName, Trace, WizardEvent};
 
 #[derive(Clone, Default)]
 pub struct WizardOptions {
@@ -512,8 +512,10 @@ impl Wizard {
         }))
     }
 
-    fn step(&self, step: StepName, detail: String) {
-        self.trace().notify(&WizardEvent::Step { step, detail });
+    /// Tells the observer what the wizard does now: typed (`about`, for the desktop's languages)
+    /// and in English (`detail`).
+    fn step(&self, step: StepName, about: StepAbout) {
+        self.trace().notify(&WizardEvent::Step { step, detail: about.text(), about });
     }
 }
 

@@ -17,7 +17,7 @@ use crate::nextcloud::{self, Grant, LoginFlow, Polled};
 use crate::owncloud::{self, ServerStatus};
 use crate::redirect::{RedirectChain, RedirectRefusal};
 use crate::secret::Credentials;
-use crate::trace::{Participant, StepName};
+use crate::trace::{Participant, StepAbout, StepName};
 
 /// How Login Flow v2 is polled: [`nextcloud::POLL_INTERVAL`] within [`nextcloud::FLOW_LIFETIME`];
 /// tests shorten both.
@@ -85,10 +85,7 @@ impl Wizard {
 
     /// `POST <server>/index.php/login/v2`, then the person opens `login` in the browser.
     pub(super) async fn start_login_flow(&mut self, status: ServerStatus) -> Result<Step, ConnectError> {
-        self.step(
-            StepName::Authenticate,
-            format!("starting the login in the browser at {} (Login Flow v2)", self.server),
-        );
+        self.step(StepName::Authenticate, StepAbout::LoginFlowStarting { server: self.server.to_string() });
         // Content-Length 0, as the desktop client sends (nextcloud/desktop#1473); the client's
         // User-Agent names Homeport, and the grant page shows it.
         let request =
@@ -125,13 +122,7 @@ impl Wizard {
         loop {
             if polls.is_multiple_of(PROGRESS_EVERY) {
                 let left = timing.lifetime.saturating_sub(started.elapsed()).as_secs().div_ceil(60);
-                self.step(
-                    StepName::Authenticate,
-                    format!(
-                        "waiting for you to log in in the browser (and grant access) — the link works for {left} more minute{}",
-                        if left == 1 { "" } else { "s" }
-                    ),
-                );
+                self.step(StepName::Authenticate, StepAbout::LoginFlowWaiting { minutes_left: left });
             }
             let wait = timing.interval.min(timing.lifetime.saturating_sub(started.elapsed()));
             tokio::select! {
@@ -179,7 +170,7 @@ impl Wizard {
             self.phase = Phase::Nextcloud(NextcloudPhase::AwaitNode { status, grant });
             return Ok(Step::Decide(decision));
         }
-        self.step(StepName::Discover, format!("the account lives on {}", grant.server));
+        self.step(StepName::Discover, StepAbout::AccountLivesOn { server: grant.server.to_string() });
         self.credentials = Some(grant.credentials);
         self.app_password = true;
         let chain = RedirectChain::starting_at(&reqwest::Method::POST, self.server.as_url());
@@ -196,7 +187,7 @@ impl Wizard {
         chain: RedirectChain,
     ) -> Result<Step, ConnectError> {
         let credentials = self.held_credentials()?;
-        self.step(StepName::Authenticate, format!("exchanging the password for an app password at {node}"));
+        self.step(StepName::Authenticate, StepAbout::ExchangingForAppPassword { server: node.to_string() });
         let to = if node == self.server { Participant::Lookup } else { Participant::Instance };
         let url = node.join(nextcloud::GET_APP_PASSWORD_PATH);
         let request = crate::owncloud::ocs_request(reqwest::Method::GET, url, to, Auth::Basic(credentials.clone()));

@@ -23,7 +23,7 @@ use crate::owncloud::ServerStatus;
 use crate::owncloud::{self, OcsUser};
 use crate::secret::Secret;
 use crate::tenant;
-use crate::trace::{Participant, StepName};
+use crate::trace::{Participant, StepAbout, StepName};
 
 /// Where the OIDC path stands between two calls of `Wizard::next`.
 pub enum OidcPhase {
@@ -166,7 +166,7 @@ impl Wizard {
         match phase {
             OidcPhase::Start(status) => self.start_browser_login(status).await,
             OidcPhase::Browser(login) => {
-                self.step(StepName::Authenticate, "waiting for the login in your browser".into());
+                self.step(StepName::Authenticate, StepAbout::WaitingForBrowser);
                 let status = login.status.clone();
                 let remembered =
                     (login.client.source == ClientSource::Remembered).then(|| login.metadata.issuer.clone());
@@ -220,7 +220,7 @@ impl Wizard {
                 self.after_instances(status, session, instances).await
             }
             OidcPhase::Resume(stored) => {
-                self.step(StepName::Authenticate, format!("refreshing the login at {}", stored.issuer));
+                self.step(StepName::Authenticate, StepAbout::RefreshingAt { issuer: stored.issuer.to_string() });
                 let (status, session, instance) = resume(&self.http, *stored).await?;
                 self.verify_bearer(status, session, instance, true).await
             }
@@ -243,7 +243,7 @@ impl Wizard {
             let server = self.server.clone();
             return self.verify_bearer(status, *session, server, false).await;
         }
-        self.step(StepName::Discover, format!("asking {} where the account lives", self.server));
+        self.step(StepName::Discover, StepAbout::AskingWhereAccountLives { server: self.server.to_string() });
         let instances = find_instances(&self.http, &self.server, &session).await?;
         self.after_instances(status, session, instances).await
     }
@@ -256,10 +256,7 @@ impl Wizard {
 
     /// A Bearer challenge: find the provider, choose the client, and ask to open the browser.
     pub(super) async fn start_browser_login(&mut self, status: ServerStatus) -> Result<Step, ConnectError> {
-        self.step(
-            StepName::Authenticate,
-            format!("{} logs in with OpenID Connect: finding its identity provider", self.server),
-        );
+        self.step(StepName::Authenticate, StepAbout::FindingIdentityProvider { server: self.server.to_string() });
         let issuer = match &self.tenant {
             // The host named the tenant: its identity zone is the issuer
             // (docs/protocols/tenant-by-host.md), no WebFinger.
@@ -413,7 +410,7 @@ impl Wizard {
     ) -> Result<Step, ConnectError> {
         // A WebFinger answer may not send the bearer token over plain http to another host.
         refuse_plain_http(&self.policy, &instance)?;
-        self.step(StepName::Verify, format!("verifying the account at {instance}"));
+        self.step(StepName::Verify, StepAbout::VerifyingAt { server: instance.to_string() });
         // The PROPFIND and the user's name from OCS together: both to the instance, with the
         // token WebFinger (or the account) sent there; a refused token asks both again.
         let mut ahead = match session.ahead.take() {
@@ -444,7 +441,7 @@ impl Wizard {
                     if refreshed || session.tokens.refresh.is_none() || !challenge.contains("invalid_token") {
                         return Err(ConnectError::LoginExpired { reason: format!("{instance} refused the token") });
                     }
-                    self.step(StepName::Authenticate, "the access token expired: refreshing it".into());
+                    self.step(StepName::Authenticate, StepAbout::RefreshingExpiredToken);
                     session.refresh(&self.http).await?;
                     refreshed = true;
                 }

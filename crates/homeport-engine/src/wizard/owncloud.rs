@@ -14,7 +14,7 @@ use crate::nextcloud;
 use crate::owncloud::{self, AuthChallenge, Capabilities, OcsUser, ServerStatus};
 use crate::redirect::{Hop, RedirectChain, RedirectRefusal};
 use crate::secret::Credentials;
-use crate::trace::{Participant, StepName};
+use crate::trace::{Participant, StepAbout, StepName};
 
 /// The answers to the ownCloud probe's first round.
 pub(super) struct OwncloudFirst {
@@ -42,7 +42,7 @@ impl Wizard {
                     self.phase = Phase::Owncloud(OwncloudPhase::NeedCredentials { status, realm });
                     return Ok(decision);
                 };
-                self.step(StepName::Authenticate, format!("logging in as {}", credentials.user));
+                self.step(StepName::Authenticate, StepAbout::LoggingInAs { user: credentials.user.clone() });
                 let request = self.dav_request(Some(credentials));
                 let chain = RedirectChain::starting_at(&request.method, &request.url);
                 let (followed, answers) = self.follow_dav(&status, request, chain).await?;
@@ -54,7 +54,7 @@ impl Wizard {
                     self.phase = Phase::Owncloud(OwncloudPhase::AwaitApproval { status, hop, request, chain });
                     return Ok(Step::Decide(decision));
                 }
-                self.step(StepName::Discover, format!("following the redirect to {}", Origin::of(&hop.to)));
+                self.step(StepName::Discover, StepAbout::FollowingRedirect { to: Origin::of(&hop.to).to_string() });
                 let mut chain = chain;
                 chain.push(hop);
                 let (followed, answers) = self.follow_dav(&status, request, chain).await?;
@@ -65,9 +65,10 @@ impl Wizard {
 
     /// What the probe says it is doing, when it comes first.
     pub(super) fn announce_owncloud(&self) {
+        let server = self.server.to_string();
         let detail = match &self.credentials {
-            Some(credentials) => format!("checking {} and logging in as {}", self.server, credentials.user),
-            None => format!("checking {}", self.server),
+            Some(credentials) => StepAbout::CheckingAndLoggingIn { server, user: credentials.user.clone() },
+            None => StepAbout::Checking { server },
         };
         self.step(StepName::Probe, detail);
     }
@@ -238,7 +239,7 @@ impl Wizard {
         answers: Option<InstanceAnswers>,
     ) -> Result<Step, ConnectError> {
         let credentials = self.held_credentials()?;
-        self.step(StepName::Verify, format!("verifying the account at {instance}"));
+        self.step(StepName::Verify, StepAbout::VerifyingAt { server: instance.to_string() });
         let to = if instance == self.server { Participant::Lookup } else { Participant::Instance };
         let answers = match answers.filter(|answers| answers.instance == instance) {
             Some(answers) => answers,
