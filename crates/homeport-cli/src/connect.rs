@@ -265,7 +265,7 @@ async fn connect(
         user: args.user.clone().or_else(|| wizard.login_hint()),
         passwords_asked: 0,
     };
-    let connected = match homeport_engine::drive(&mut wizard, &mut answerer).await {
+    let connected = match drive_asking_again(&mut wizard, &mut answerer).await {
         Ok(connected) => connected,
         Err(error) => {
             if let Some(failure) = answerer.failure.take() {
@@ -370,4 +370,22 @@ fn read_password(json: bool) -> Result<Secret, Failure> {
         return Err(Failure::bad_input("the password on standard input is empty"));
     }
     Ok(Secret::new(password))
+}
+
+/// [`homeport_engine::drive`]; a password typed at the terminal that the server refused is asked
+/// again (the wizard asks for it after a refusal), as ssh does, up to [`ask::PASSWORD_TRIES`].
+async fn drive_asking_again(
+    wizard: &mut Wizard,
+    answerer: &mut FlagAnswerer<'_>,
+) -> Result<Box<homeport_engine::Connected>, ConnectError> {
+    loop {
+        match homeport_engine::drive(wizard, answerer).await {
+            Err(error @ ConnectError::AuthFailed { .. })
+                if answerer.interactive && (1..ask::PASSWORD_TRIES).contains(&answerer.passwords_asked) =>
+            {
+                crate::prompt::tell(&format!("  {error}: try again.\n"));
+            }
+            other => return other,
+        }
+    }
 }

@@ -172,3 +172,30 @@ async fn json_on_a_terminal_asks_nothing() {
     assert!(!seen.contains("Password for") && !seen.contains("User name for"), "no question:\n{seen}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_refused_password_is_asked_again_three_times_at_most() {
+    let server = lookup(Scenario::default()).await;
+    let config = tempfile::tempdir().expect("temp");
+    let portal = server.matrix_portal_url();
+    let alice = format!("@alice:{}:{}", portal.host_str().expect("host"), portal.port().expect("port"));
+    for (typed, wanted) in [(&["wrong", "wonderland"][..], 0), (&["wrong", "wronger", "wrongest"][..], 5)] {
+        let (dir, alice) = (config.path().to_owned(), alice.clone());
+        let (code, seen) = blocking(move || {
+            let mut seen = String::new();
+            let mut session = on_terminal(&dir, &["connect", &alice, "--no-store"], &[]);
+            for (n, password) in typed.iter().enumerate() {
+                expect(&mut session, &format!("Password for {alice}"), &mut seen);
+                session.send_line(password).expect("type");
+                if n + 1 < typed.len() {
+                    expect(&mut session, "try again.", &mut seen);
+                }
+            }
+            (finish(session, &mut seen), seen)
+        })
+        .await;
+        assert_eq!(code, wanted, "{typed:?}:\n{seen}");
+        assert_eq!(seen.matches("Password for ").count(), typed.len(), "asked once per try:\n{seen}");
+    }
+    server.shutdown().await;
+}
