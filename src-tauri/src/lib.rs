@@ -437,12 +437,12 @@ async fn proxy_set(state: State<'_, AppState>, change: proxy::ProxyChange) -> Re
     blocking(move || proxy::set_unless_locked(&admin, change)).await
 }
 
-/// What "the system's proxy settings" are on this computer, in words (the proxy page's first
-/// choice): the environment's variables, or GNOME's settings — a PAC file named as not evaluated.
+/// What "the system's proxy settings" are on this computer (the proxy page's first choice), as
+/// data the page words in its language: environment variables, GNOME's settings, or none.
 #[tauri::command]
 #[specta::specta]
-async fn proxy_system() -> Result<String, ErrorReport> {
-    blocking(|| Ok(proxy::system_words())).await
+async fn proxy_system() -> Result<homeport_engine::proxy::SystemProxy, ErrorReport> {
+    blocking(|| Ok(proxy::system())).await
 }
 
 /// "Copy as text": the events the sequence diagram drew, as PlantUML by the engine's one

@@ -6,6 +6,7 @@
 //! off the runtime.
 
 use homeport_engine::admin_config::AdminConfig;
+use homeport_engine::proxy::SystemProxy;
 pub use homeport_engine::settings::{ProxyChange, ProxySetting};
 use homeport_engine::settings::{Settings, SettingsError};
 use homeport_engine::{ConnectError, ErrorReport, ProxySettings};
@@ -34,10 +35,10 @@ pub fn set_unless_locked(admin: &AdminConfig, change: ProxyChange) -> Result<Pro
     set(change)
 }
 
-/// "The system's proxy settings" on this computer, in words: the environment's variables, or
-/// GNOME's settings (a PAC file named as not evaluated).
-pub fn system_words() -> String {
-    homeport_engine::proxy::system_words()
+/// "The system's proxy settings" on this computer, as data the page words in its language: the
+/// environment's variables, or GNOME's settings (a PAC file named as not evaluated), or none.
+pub fn system() -> SystemProxy {
+    SystemProxy::now()
 }
 
 /// The proxy for a wizard: the organisation's when it locks one (the saved setting is not even

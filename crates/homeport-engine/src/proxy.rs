@@ -3,6 +3,9 @@
 //! set, else GNOME's settings ([`gnome`]) — except for loopback.
 
 pub mod gnome;
+mod system;
+
+pub use system::{ProxyScheme, SchemeProxy, SystemProxy};
 
 use std::fmt;
 
@@ -163,18 +166,7 @@ pub(crate) fn gnome_proxies(settings: &gnome::GnomeProxy) -> Vec<reqwest::Proxy>
 /// What "the system's proxy settings" mean on this computer now, in words (the desktop's proxy
 /// page): the environment's variables, GNOME's settings (a PAC file named as not evaluated), or none.
 pub fn system_words() -> String {
-    let set: Vec<String> = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
-        .iter()
-        .filter(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
-        .map(|name| name.to_string())
-        .collect();
-    if !set.is_empty() {
-        return format!("the environment's {} (servers on this computer excepted)", set.join(", "));
-    }
-    match gnome::GnomeProxy::read() {
-        Some(settings) => settings.describe(),
-        None => "no proxy (no HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, and no GNOME proxy settings)".to_owned(),
-    }
+    SystemProxy::now().words()
 }
 
 #[cfg(test)]

@@ -89,10 +89,10 @@ export const commands = {
 	 */
 	proxySet: (change: ProxyChange) => typedError<ProxySetting, ErrorReport>(__TAURI_INVOKE("proxy_set", { change })),
 	/**
-	 *  What "the system's proxy settings" are on this computer, in words (the proxy page's first
-	 *  choice): the environment's variables, or GNOME's settings — a PAC file named as not evaluated.
+	 *  What "the system's proxy settings" are on this computer (the proxy page's first choice), as
+	 *  data the page words in its language: environment variables, GNOME's settings, or none.
 	 */
-	proxySystem: () => typedError<string, ErrorReport>(__TAURI_INVOKE("proxy_system")),
+	proxySystem: () => typedError<SystemProxy, ErrorReport>(__TAURI_INVOKE("proxy_system")),
 	/**
 	 *  "Copy as text": the events the sequence diagram drew, as PlantUML by the engine's one
 	 *  renderer (the CLI's `--trace-format plantuml` too). The webview's copy is not trusted: the
@@ -834,6 +834,11 @@ export type ProxyChange = {
 	password: Secret | null,
 };
 
+/**  Which requests a proxy is for. */
+export type ProxyScheme = "http" | "https" | 
+/**  Everything that has no proxy of its own (GNOME's SOCKS proxy). */
+"others";
+
 /**  The saved proxy, as a settings page shows it (never the password itself). */
 export type ProxySetting = {
 	/**
@@ -895,6 +900,12 @@ export type Revoked =
  *  identity provider's revocation endpoint (RFC 7009); `server` is the issuer.
  */
 "oidc_tokens";
+
+/**  One of GNOME's manual proxies: which requests go through it, and its URL. */
+export type SchemeProxy = {
+	scheme: ProxyScheme,
+	url: string,
+};
 
 /**
  *  A password or token. `Debug` and `Display` print `[redacted]`; it is not `Serialize`, so it
@@ -968,6 +979,19 @@ export type StepName =
 "discover" | 
 /**  Checking the account where it lives. */
 "verify";
+
+/**  Where the system's proxies come from, and what they are. */
+export type SystemProxy = 
+/**  These environment variables are set (servers on this computer excepted). */
+{ source: "environment"; variables: string[] } | 
+/**  GNOME's proxy settings: none (direct connections). */
+{ source: "gnome_none" } | 
+/**  GNOME's settings name a PAC file, which Homeport does not evaluate; None: found by WPAD. */
+{ source: "gnome_pac"; url: string | null } | 
+/**  GNOME's manual settings; `proxies` empty: no proxy host is set (direct connections). */
+{ source: "gnome_manual"; proxies: SchemeProxy[]; ignore_hosts: string[] } | 
+/**  No proxy variable and no GNOME proxy settings. */
+{ source: "none" };
 
 /**  What a tenant identity zone said about the login. */
 export type TenantInfo = {

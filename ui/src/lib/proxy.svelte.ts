@@ -2,7 +2,7 @@
 // shell (which keeps the password in the keyring).
 import { tick } from "svelte";
 import { commands } from "./bindings";
-import type { ErrorReport, ProxySetting } from "./bindings";
+import type { ErrorReport, ProxySetting, SystemProxy } from "./bindings";
 import type { Words } from "./flow";
 import { wizard } from "./wizard.svelte";
 import { m } from "../paraglide/messages.js";
@@ -19,8 +19,8 @@ class ProxyState {
   /** What went wrong: the shell's error, or the form's own check (no address typed). */
   problem: ErrorReport | "missing_url" | null = $state(null);
   status: Words | null = $state(null);
-  /** What "the system's proxy settings" are now, in words (environment, GNOME's, a PAC file). */
-  system = $state("");
+  /** What "the system's proxy settings" are now (environment, GNOME's, a PAC file); null until read. */
+  system: SystemProxy | null = $state(null);
 }
 
 export const proxy = new ProxyState();

@@ -143,25 +143,7 @@ impl GnomeProxy {
 
     /// In words, for the proxy page and messages.
     pub fn describe(&self) -> String {
-        match self.mode {
-            GnomeMode::None => "GNOME's proxy settings: none (direct connections)".to_owned(),
-            GnomeMode::Auto => format!(
-                "GNOME's proxy settings name a PAC file ({}), which Homeport does not evaluate: it connects directly",
-                if self.autoconfig_url.is_empty() { "found by WPAD" } else { &self.autoconfig_url }
-            ),
-            GnomeMode::Manual => {
-                let urls = self.proxy_urls();
-                if urls.is_empty() {
-                    return "GNOME's proxy settings: manual, but no proxy host is set (direct connections)".to_owned();
-                }
-                let list: Vec<String> = urls.iter().map(|(scheme, url)| format!("{} {url}", scheme.name())).collect();
-                let mut words = format!("GNOME's proxy settings: {}", list.join(", "));
-                if !self.ignore_hosts.is_empty() {
-                    words.push_str(&format!("; not for {}", self.ignore_hosts.join(", ")));
-                }
-                words
-            }
-        }
+        super::SystemProxy::of_gnome(self).words()
     }
 }
 
@@ -171,16 +153,6 @@ pub enum Scheme {
     Http,
     Https,
     All,
-}
-
-impl Scheme {
-    fn name(self) -> &'static str {
-        match self {
-            Scheme::Http => "http via",
-            Scheme::Https => "https via",
-            Scheme::All => "others via",
-        }
-    }
 }
 
 /// A GVariant string (`'text'`, escapes undone).
