@@ -320,6 +320,10 @@ impl AdminConfig {
             allowed: self.server.allowed.iter().map(AllowedServer::display).collect(),
             demo: self.demo,
             proxy: self.proxy.preset.as_ref().map(|_| self.proxy_words()),
+            proxy_url: match &self.proxy.preset {
+                Some(ProxyPreset::Manual(proxy)) => Some(proxy.display()),
+                Some(ProxyPreset::System) | None => None,
+            },
             proxy_locked: self.proxy.lock,
             client_locked: self.oidc.lock,
             decided_by_server: DECIDED_BY_SERVER.to_owned(),
@@ -346,6 +350,9 @@ pub struct AdminView {
     pub demo: bool,
     /// The preset proxy in words (a URL, or the system's settings).
     pub proxy: Option<String>,
+    /// The preset proxy's URL; None with `proxy` set: the system's proxy settings (the desktop
+    /// words that in its language).
+    pub proxy_url: Option<String>,
     pub proxy_locked: bool,
     /// The advanced identity provider client settings are not offered.
     pub client_locked: bool,

@@ -197,6 +197,11 @@ export type AdminView = {
 	demo: boolean,
 	/**  The preset proxy in words (a URL, or the system's settings). */
 	proxy: string | null,
+	/**
+	 *  The preset proxy's URL; None with `proxy` set: the system's proxy settings (the desktop
+	 *  words that in its language).
+	 */
+	proxy_url: string | null,
 	proxy_locked: boolean,
 	/**  The advanced identity provider client settings are not offered. */
 	client_locked: boolean,

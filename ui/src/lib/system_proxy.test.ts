@@ -36,3 +36,29 @@ describe("the system's proxy settings in words", () => {
     expect(systemProxyWords({ source: "none" })).toContain("kein Proxy");
   });
 });
+
+describe("the organisation's preset proxy", () => {
+  it("is its URL, or the system's settings in the window's language (typed, not the engine's words)", async () => {
+    const { presetProxy } = await import("./admin.svelte");
+    const view = {
+      source: "/etc/homeport/config.toml",
+      product_name: null,
+      address: null,
+      address_locked: false,
+      allowed: [],
+      demo: true,
+      proxy: "the system's proxy settings",
+      proxy_url: null,
+      proxy_locked: true,
+      client_locked: false,
+      decided_by_server: "",
+      decided_by_proxy: "",
+      decided_by_client: "",
+    };
+    language.locale = "de";
+    expect(presetProxy(view)).toBe("die Proxy-Einstellungen des Systems");
+    expect(presetProxy({ ...view, proxy: "http://proxy:3128", proxy_url: "http://proxy:3128" })).toBe(
+      "http://proxy:3128",
+    );
+  });
+});
