@@ -144,7 +144,10 @@ describe("error words in German", () => {
       );
       expect(explain(report("internal", undefined)).specifics, "nothing to fill in: the engine's words").toBeNull();
       language.locale = "en";
-      expect(whatHappened(wrong), "in English the engine's own words, as the CLI prints them").toBe(
+      expect(whatHappened(wrong), "in English too the catalogue's sentence, by code and reason").toBe(
+        "https://cloud.example.com did not accept the user name or password for alice.",
+      );
+      expect(whatHappened(report("internal", undefined)), "no sentence: the engine's words").toBe(
         "the engine's English words",
       );
     } finally {

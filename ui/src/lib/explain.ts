@@ -31,7 +31,6 @@ export function explain(error: ErrorReport): Explanation {
  *  another language the catalogue's sentence, else the engine's words (EngineWords.svelte marks
  *  them as English where it can). */
 export function whatHappened(error: ErrorReport): string {
-  if (language.locale === "en") return error.message;
   return specifics(error) ?? error.message;
 }
 
