@@ -39,13 +39,7 @@ pub fn secret(account: &Account) -> &'static str {
     }
 }
 
-/// "1 round trip", "3 round trips".
-pub fn round_trips(count: u32) -> String {
-    match count {
-        1 => "1 round trip".to_owned(),
-        n => format!("{n} round trips"),
-    }
-}
+pub use homeport_engine::trace::round_trips_words as round_trips;
 
 /// The `homeport connect` that logs the account in again, with the flags its login needs. The
 /// same login at the same instance is the same account, so it replaces the stored one (never a

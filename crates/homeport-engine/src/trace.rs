@@ -172,6 +172,14 @@ impl Trace {
     }
 }
 
+/// "1 round trip", "3 round trips": the one way the CLI and scenario reports say a count.
+pub fn round_trips_words(count: u32) -> String {
+    match count {
+        1 => "1 round trip".to_owned(),
+        n => format!("{n} round trips"),
+    }
+}
+
 /// The one place a recorded exchange is redacted: the URL (tokens and codes in the query or the
 /// fragment, a password in the userinfo), the headers, and the error (which may quote a URL).
 fn redact(exchange: &mut Exchange) {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use homeport_engine::trace::round_trips_words;
 use homeport_engine::{Account, ErrorReport, Exchange, Origin};
 
 use crate::file::ExpectedStatus;
@@ -41,7 +42,7 @@ impl Expectations {
         let mut failures = self.check_result(result);
         if let Some(max) = self.max_round_trips {
             if round_trips > max {
-                failures.push(format!("took {round_trips} round trips, at most {max} expected"));
+                failures.push(format!("took {}, at most {max} expected", round_trips_words(round_trips)));
             }
         }
         if let Some(max) = self.max_duration {

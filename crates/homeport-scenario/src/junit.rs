@@ -2,6 +2,7 @@
 //! per scenario play, a `<failure>` with every unmet expectation; when the check before the run
 //! found bad files, an `<error>` case per bad file and the good ones `<skipped>` (nothing played).
 
+use homeport_engine::trace::round_trips_words;
 use std::fmt::Write as _;
 
 use crate::check::BadFile;
@@ -75,10 +76,10 @@ fn report_all(suite: &str, outcomes: &[Outcome], bad: &[BadFile], not_run: &[Sce
             let message = outcome.failures.join("; ");
             let _ = writeln!(
                 xml,
-                ">\n      <failure message=\"{}\" type=\"expectation\">{}\n{} round trips</failure>\n    </testcase>",
+                ">\n      <failure message=\"{}\" type=\"expectation\">{}\n{}</failure>\n    </testcase>",
                 escape(&message),
                 escape(&format!("{message}\n{ended}")),
-                outcome.round_trips
+                round_trips_words(outcome.round_trips)
             );
         }
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use homeport_engine::oidc::InstanceLink;
 use homeport_engine::oidc_client::ClientSettings;
+use homeport_engine::trace::round_trips_words;
 use homeport_engine::{
     Answer, Answerer, ConnectError, Connected, Credentials, Decision, Exchange, HttpConfig, Origin, Secret, Step,
     Wizard, WizardOptions,
@@ -164,7 +165,7 @@ pub fn verdict_line(
         RunResult::Connected(account) => format!("connected as {} at {}", account.user_id, account.instance_url),
         RunResult::Failed(report) => format!("failed: {} ({})", report.message, report.code.as_str()),
     };
-    let mut line = format!("{mark} {name} — {ended}; {round_trips} round trips, {} ms", duration.as_millis());
+    let mut line = format!("{mark} {name} — {ended}; {}, {} ms", round_trips_words(round_trips), duration.as_millis());
     for failure in failures {
         line.push_str(&format!("\n    {failure}"));
     }

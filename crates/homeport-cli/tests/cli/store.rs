@@ -386,6 +386,9 @@ async fn a_locked_keyring_is_a_clear_error_and_stores_nothing() {
         .args(["--", "bash", "-c", script, "locked-keyring", HOMEPORT])
         .args(connect_args(&server, "test@instance2.com"))
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        // Its own daemon only: the suite's GNOME_KEYRING_CONTROL would point the
+        // `gnome-keyring-daemon --unlock` above at the shared daemon's control socket.
+        .env_remove("GNOME_KEYRING_CONTROL")
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .env("HOME", scratch.path().join("home"))
