@@ -284,7 +284,9 @@ fn leak(text: String) -> &'static str {
     String::leak(text)
 }
 
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+/// Line and column (from 1, in characters) of byte `offset` in `text`: how a demo file's and a
+/// scenario file's mistakes are placed.
+pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset.min(text.len())).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |rest| rest.chars().count()) + 1;

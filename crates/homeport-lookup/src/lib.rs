@@ -66,7 +66,7 @@ pub mod testing;
 mod tls;
 mod wire_faults;
 
-pub use crate::demo_file::Demo;
+pub use crate::demo_file::{line_and_column, Demo};
 pub use crate::description::Description;
 pub use crate::error::LookupError;
 pub use crate::log::RecordedRequest;

@@ -80,13 +80,9 @@ fn collect_value(path: &str, value: &DeValue<'_>, spans: &mut BTreeMap<String, (
     }
 }
 
-/// Line and column (from 1, in characters) of byte `offset` in `text`.
-pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset.min(text.len())).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |rest| rest.chars().count()) + 1;
-    (line, column)
-}
+/// Line and column (from 1, in characters) of byte `offset` in `text`: the lookup server's, as
+/// its demo files are placed the same way.
+pub(crate) use homeport_lookup::line_and_column;
 
 #[cfg(test)]
 mod tests {
