@@ -619,11 +619,7 @@ pub fn run() {
     let mut state = AppState::with_script(demo_requested, script, exit_when_done);
     if let Some(file) = arguments.demo_scenario.as_deref() {
         // Read before the window opens, as a script is: a mistake is named with file, line and column.
-        let demo = homeport_lookup::Demo::load(file).and_then(|demo| {
-            homeport_lookup::install_people(demo.people)?;
-            Ok(demo.scenario)
-        });
-        match demo {
+        match homeport_lookup::Demo::load(file).map(|demo| demo.scenario) {
             Ok(scenario) => state = state.with_demo_scenario(scenario),
             Err(e) => {
                 eprintln!("homeport-desktop: {e}");

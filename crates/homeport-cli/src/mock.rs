@@ -75,7 +75,6 @@ pub async fn run(args: MockArgs) -> Result<Done, Failure> {
         Some(path) if path.as_os_str() == "demo" => Scenario::default(),
         Some(path) => {
             let demo = Demo::load(path).map_err(|e| Failure::bad_input(e.to_string()))?;
-            homeport_lookup::install_people(demo.people).map_err(|e| Failure::internal(e.to_string()))?;
             demo.scenario
         }
     };
@@ -104,6 +103,7 @@ pub async fn run(args: MockArgs) -> Result<Done, Failure> {
                 (None, false) => base.idp.public_client,
             },
         },
+        people: base.people,
     };
     let server = LookupServer::start(args.listen, scenario)
         .await

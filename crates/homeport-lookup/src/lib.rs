@@ -73,9 +73,7 @@ pub use crate::log::RecordedRequest;
 pub use crate::oidc::{
     BUILT_IN_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET, PUBLIC_CLIENT_ID,
 };
-pub use crate::people::{
-    install as install_people, DemoPerson, MatrixPerson, NextcloudPerson, OidcPerson, People, BUILT_IN, DEMO_PASSWORD,
-};
+pub use crate::people::{DemoPerson, MatrixPerson, NextcloudPerson, OidcPerson, People, BUILT_IN, DEMO_PASSWORD};
 pub use crate::robot::{
     auto_login, auto_login_nextcloud, auto_login_nextcloud_trusting, auto_login_trusting, browser_login,
     complete_browser_login, while_browser_logs_in, BrowserLogin, Raced,

@@ -1,25 +1,33 @@
 //! The demo's people, in one place: who can log in where, with which password, and the special cases (a
 //! disabled oCIS account, a rate-limited and a deactivated Matrix user, an unsubscribed tenant).
 //!
-//! The systems only read these tables, through [`people`]; `homeport mock`'s description and the desktop's demo page
-//! list them. The built-in tables below are [`BUILT_IN`]; a demo file (`homeport mock --scenario FILE`,
-//! [`crate::demo_file`]) puts a customer's own people, instances and product name in their place, in the same types.
+//! Each lookup server has its own: they are part of its [`Scenario`](crate::Scenario) (`Scenario::people`), and the
+//! systems read them from their state, so two lookup servers in one process (the tests, the desktop's demo started
+//! again with another file) never see each other's. `homeport mock`'s description and the desktop's demo page list
+//! them. The built-in tables below are [`BUILT_IN`]; a demo file (`homeport mock --scenario FILE`,
+//! [`crate::demo_file`]) puts a customer's own people, instances, tenants and product names in their place, in the
+//! same types.
 
-use std::sync::OnceLock;
-
-use crate::error::LookupError;
-
-/// Everyone and everything the demo shows, as one value: the built-in [`BUILT_IN`] or a demo file's.
-#[derive(Debug, PartialEq, Eq)]
+/// Everyone and everything the demo shows, as one value: the built-in [`BUILT_IN`] or a demo file's. A demo file's
+/// lives as long as the process (`'static`, as the built-in's): a lookup server's handlers hold it without counting,
+/// and a file is a few kilobytes, loaded once per `homeport mock` and once per demo the desktop starts.
+#[derive(PartialEq, Eq)]
 pub struct People {
     /// status.php's `productname` of the ownCloud servers (`ownCloud`).
     pub(crate) owncloud_product: &'static str,
     /// The one password of every ownCloud person.
     pub(crate) owncloud_password: &'static str,
+    /// status.php's `productname` of oCIS and its instances (`Infinite Scale`).
+    pub(crate) ocis_product: &'static str,
+    /// status.php's `productname` of the Nextcloud Global Site Selector and its nodes (`Nextcloud`).
+    pub(crate) nextcloud_product: &'static str,
     pub(crate) instances: &'static [OwncloudInstance],
     pub(crate) owncloud_users: &'static [DemoUser],
     pub(crate) oidc_users: &'static [OidcUser],
     pub(crate) ocis_accounts: &'static [OcisAccount],
+    /// The oCIS instances (`A`, `B`) by name, in WebFinger's order.
+    pub(crate) ocis_instances: &'static [&'static str],
+    pub(crate) tenants: &'static [Tenant],
     pub(crate) matrix_users: &'static [MatrixUser],
     pub(crate) nextcloud_users: &'static [NextcloudUser],
 }
@@ -36,6 +44,8 @@ pub(crate) struct OwncloudInstance {
 pub static BUILT_IN: People = People {
     owncloud_product: "ownCloud",
     owncloud_password: DEMO_PASSWORD,
+    ocis_product: "Infinite Scale",
+    nextcloud_product: "Nextcloud",
     instances: &[
         OwncloudInstance { name: "instance1", domain: "instance1.com" },
         OwncloudInstance { name: "instance2", domain: "instance2.com" },
@@ -44,30 +54,52 @@ pub static BUILT_IN: People = People {
     owncloud_users: &DEMO_USERS,
     oidc_users: &OIDC_USERS,
     ocis_accounts: &OCIS_ACCOUNTS,
+    ocis_instances: &["A", "B"],
+    tenants: &TENANTS,
     matrix_users: &MATRIX_USERS,
     nextcloud_users: &NEXTCLOUD_USERS,
 };
 
-static INSTALLED: OnceLock<&'static People> = OnceLock::new();
-
-/// The people of every lookup server of this process: a demo file's once [`install`]ed, else [`BUILT_IN`].
-pub(crate) fn people() -> &'static People {
-    INSTALLED.get().copied().unwrap_or(&BUILT_IN)
-}
-
-/// Makes `people` the people of every lookup server this process starts from now on (`homeport mock --scenario`,
-/// the desktop's `--demo-scenario`): once per process, as a process serves one demo. They live as long as the process.
-pub fn install(people: People) -> Result<(), LookupError> {
-    let leaked: &'static People = Box::leak(Box::new(people));
-    INSTALLED.set(leaked).map_err(|_| {
-        LookupError::InvalidScenario("the demo's people were set already: one demo file per process".into())
-    })
+impl std::fmt::Debug for People {
+    // Names and counts, not every table (the avatars are pictures).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("People")
+            .field("built_in", &self.is_built_in())
+            .field("owncloud_product", &self.owncloud_product)
+            .field("instances", &self.instances.iter().map(|i| i.name).collect::<Vec<_>>())
+            .field("owncloud_users", &self.owncloud_users.len())
+            .field("oidc_users", &self.oidc_users.len())
+            .field("tenants", &self.tenants.iter().map(|t| t.name).collect::<Vec<_>>())
+            .field("matrix_users", &self.matrix_users.len())
+            .field("nextcloud_users", &self.nextcloud_users.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl People {
     /// Whether these are the built-in people (no demo file).
     pub fn is_built_in(&self) -> bool {
         std::ptr::eq(self, &BUILT_IN)
+    }
+
+    pub(crate) fn find_oidc_user(&self, login: &str) -> Option<&'static OidcUser> {
+        self.oidc_users.iter().find(|user| user.login == login)
+    }
+
+    pub(crate) fn find_ocis_account(&self, login: &str) -> Option<&'static OcisAccount> {
+        self.ocis_accounts.iter().find(|account| account.login == login)
+    }
+
+    pub(crate) fn find_tenant(&self, name: &str) -> Option<&'static Tenant> {
+        self.tenants.iter().find(|tenant| tenant.name == name)
+    }
+
+    pub(crate) fn find_nextcloud_user(&self, login: &str) -> Option<&'static NextcloudUser> {
+        self.nextcloud_users.iter().find(|user| user.login == login)
+    }
+
+    pub(crate) fn find_matrix_user(&self, localpart: &str) -> Option<&'static MatrixUser> {
+        self.matrix_users.iter().find(|user| user.localpart.eq_ignore_ascii_case(localpart))
     }
 }
 
@@ -193,10 +225,6 @@ pub(crate) const OIDC_USERS: [OidcUser; 3] = [
     },
 ];
 
-pub(crate) fn find_oidc_user(login: &str) -> Option<&'static OidcUser> {
-    people().oidc_users.iter().find(|user| user.login == login)
-}
-
 /// What oCIS knows about an IdP user: where their data lives and whether the account may log in.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct OcisAccount {
@@ -211,10 +239,6 @@ pub(crate) const OCIS_ACCOUNTS: [OcisAccount; 3] = [
     OcisAccount { login: "marie", instances: &["A", "B"], disabled: false },
     OcisAccount { login: "richard", instances: &["A"], disabled: true },
 ];
-
-pub(crate) fn find_ocis_account(login: &str) -> Option<&'static OcisAccount> {
-    people().ocis_accounts.iter().find(|account| account.login == login)
-}
 
 // The tenants of the approuter (`docs/protocols/tenant-by-host.md`), each with an identity zone at the IdP.
 
@@ -241,10 +265,6 @@ pub(crate) const TENANTS: [Tenant; 3] = [
     Tenant { name: "tenant2", zid: "b2e4d3c5-6c7f-4a81-9bac-1d2e3f4a5b62", index: 102, subscribed: true },
     Tenant { name: "tenant3", zid: "c3f5e4d6-7d80-4b92-acbd-2e3f4a5b6c73", index: 103, subscribed: false },
 ];
-
-pub(crate) fn find_tenant(name: &str) -> Option<&'static Tenant> {
-    TENANTS.iter().find(|tenant| tenant.name == name)
-}
 
 impl Tenant {
     /// `homeport-demo!t101.Read`, `homeport-demo!t101.Admin`.
@@ -339,7 +359,3 @@ pub(crate) const NEXTCLOUD_USERS: [NextcloudUser; 2] = [
         node: "node2",
     },
 ];
-
-pub(crate) fn find_nextcloud_user(login: &str) -> Option<&'static NextcloudUser> {
-    people().nextcloud_users.iter().find(|user| user.login == login)
-}

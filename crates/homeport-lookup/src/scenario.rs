@@ -7,6 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::LookupError;
+use crate::people::People;
 
 /// The redirect statuses a real multi-tenant front end may answer with; the engine must handle each.
 const VALID_REDIRECT_STATUSES: [u16; 4] = [301, 302, 307, 308];
@@ -34,6 +35,9 @@ pub struct Scenario {
     pub token_lifetime: Duration,
     /// How the IdP's main zone (oCIS's IdP) is set up; the default is oCIS's built-in IdP.
     pub idp: IdpSetup,
+    /// Who may log in where, and the product names: [`BUILT_IN`](crate::BUILT_IN), or a demo file's
+    /// ([`crate::Demo`]). This server's own: another lookup server in the same process may have other people.
+    pub people: &'static People,
 }
 
 /// The IdP's main zone. The default acts out oCIS's built-in IdP (libregraph/lico with `owncloud/ocis`
@@ -73,6 +77,7 @@ impl Default for Scenario {
             fault: None,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             idp: IdpSetup::default(),
+            people: &crate::people::BUILT_IN,
         }
     }
 }

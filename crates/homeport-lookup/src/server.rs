@@ -21,14 +21,13 @@ use crate::nextcloud::state::Nextcloud;
 use crate::ocis::external::ExternalIssuer;
 use crate::ocis::instance::OcisInstanceState;
 use crate::ocis::server::OcisState;
-use crate::ocis::OCIS_INSTANCE_NAMES;
 use crate::oidc::{
     Provider, Zone, BUILT_IN_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET, PUBLIC_CLIENT_ID,
     ZONE_DOMAIN,
 };
 use crate::owncloud::central::{self, CentralState};
 use crate::owncloud::instance::{self, InstanceState};
-use crate::people::{people, DemoPerson, MatrixUser, OidcPerson, TENANTS};
+use crate::people::{DemoPerson, MatrixUser, OidcPerson};
 use crate::scenario::{PublicClient, Scenario};
 use crate::tenant::{ApprouterState, APPROUTER_DOMAIN, TENANT_HOST_PATTERN};
 use crate::tls::SelfSignedTls;
@@ -92,7 +91,7 @@ impl LookupServer {
 
         let mut instance_listeners = Vec::new();
         let mut instance_urls = BTreeMap::new();
-        for name in people().instances.iter().map(|instance| instance.name) {
+        for name in scenario.people.instances.iter().map(|instance| instance.name) {
             let url = if scenario.path_instances {
                 join(&central_url, &format!("{name}/"))?
             } else {
@@ -129,12 +128,13 @@ impl LookupServer {
         )));
         let mut mounted = Vec::new();
         if scenario.path_instances {
-            for name in people().instances.iter().map(|instance| instance.name) {
+            for name in scenario.people.instances.iter().map(|instance| instance.name) {
                 let mount_path = format!("/{name}");
                 let router = instance::router(Arc::new(InstanceState {
                     name: name.to_owned(),
                     mount_path: mount_path.clone(),
                     fault: scenario.fault,
+                    people: scenario.people,
                 }));
                 central_router = central_router.nest_service(&mount_path, router);
                 mounted.push(name.to_owned());
@@ -152,6 +152,7 @@ impl LookupServer {
                 name: name.to_owned(),
                 mount_path: String::new(),
                 fault: scenario.fault,
+                people: scenario.people,
             }))
             .recorded_by(recorder(name, Vec::new()));
             routers.push((listener, router));
@@ -281,7 +282,7 @@ impl LookupServer {
 
     /// The issuer of a tenant's identity zone (`http://tenant1.auth.localhost:41239`), for known tenants.
     pub fn tenant_issuer(&self, tenant: &str) -> Option<String> {
-        crate::people::find_tenant(tenant).map(|tenant| self.idp.issuer(Zone::Tenant(tenant)))
+        self.scenario.people.find_tenant(tenant).map(|tenant| self.idp.issuer(Zone::Tenant(tenant)))
     }
 
     /// The issuer of every tenant's identity zone with `{tenant}` for the tenant
@@ -294,7 +295,7 @@ impl LookupServer {
 
     /// The subscribed tenants' names (the others' identity zones refuse to issue tokens).
     pub fn subscribed_tenants(&self) -> Vec<&'static str> {
-        TENANTS.iter().filter(|tenant| tenant.subscribed).map(|tenant| tenant.name).collect()
+        self.scenario.people.tenants.iter().filter(|tenant| tenant.subscribed).map(|tenant| tenant.name).collect()
     }
 
     /// The port every `*.localhost` host of the lookup server must be connected to at 127.0.0.1, by host
@@ -321,7 +322,7 @@ impl LookupServer {
 
     /// The IdP's users with their passwords, oCIS instances and whether oCIS disabled them.
     pub fn oidc_people(&self) -> Vec<OidcPerson> {
-        let people = people();
+        let people = self.scenario.people;
         people
             .oidc_users
             .iter()
@@ -346,7 +347,8 @@ impl LookupServer {
 
     /// The ownCloud demo people, for the desktop app's demo page: login, display name and instance URL.
     pub fn demo_people(&self) -> Vec<DemoPerson> {
-        people()
+        self.scenario
+            .people
             .owncloud_users
             .iter()
             .map(|user| DemoPerson {
@@ -359,7 +361,7 @@ impl LookupServer {
 
     /// What `homeport mock` prints: where every system listens and who may log in (see [`Description`]).
     pub fn description(&self) -> Description {
-        let people = people();
+        let people = self.scenario.people;
         let logins = |users: &'static [MatrixUser], wanted: fn(&MatrixUser) -> bool| -> Vec<&'static str> {
             users.iter().filter(|user| wanted(user)).map(|user| user.localpart).collect()
         };
@@ -389,7 +391,11 @@ impl LookupServer {
             oidc_disabled_users: people.ocis_accounts.iter().filter(|a| a.disabled).map(|a| a.login).collect(),
             tenant_pattern: TENANT_HOST_PATTERN,
             tenants: self.tenant_urls.clone(),
-            tenant_issuers: TENANTS.iter().map(|tenant| (tenant.name, self.idp.issuer(Zone::Tenant(tenant)))).collect(),
+            tenant_issuers: people
+                .tenants
+                .iter()
+                .map(|tenant| (tenant.name, self.idp.issuer(Zone::Tenant(tenant))))
+                .collect(),
             tenant_issuer_template: self.tenant_issuer_template(),
             tenants_subscribed: self.subscribed_tenants(),
             matrix_portal: self.matrix.proxy_url().clone(),
@@ -483,13 +489,19 @@ fn start_oidc_systems(
     };
     let (idp_listener, idp_addr) = bind_loopback()?;
     let idp_url = base_url(scheme, idp_addr)?;
-    let idp =
-        Arc::new(Provider::new(&idp_url, scenario.token_lifetime, scenario.fault, scenario.idp, matrix_server_name)?);
+    let idp = Arc::new(Provider::new(
+        &idp_url,
+        scenario.token_lifetime,
+        scenario.fault,
+        scenario.idp,
+        matrix_server_name,
+        scenario.people,
+    )?);
     let (ocis_listener, ocis_addr) = bind_loopback()?;
     let ocis_url = base_url(scheme, ocis_addr)?;
     let mut ocis_instance_urls = BTreeMap::new();
     let mut ocis_instance_listeners = Vec::new();
-    for name in OCIS_INSTANCE_NAMES {
+    for &name in scenario.people.ocis_instances {
         let (listener, addr) = bind_loopback()?;
         ocis_instance_urls.insert(name.to_owned(), base_url(scheme, addr)?);
         ocis_instance_listeners.push((name, listener));
@@ -497,7 +509,7 @@ fn start_oidc_systems(
     let (tenants_listener, tenants_addr) = bind_loopback()?;
     let tenants_port = tenants_addr.port();
     let mut tenant_urls = BTreeMap::new();
-    for tenant in &TENANTS {
+    for tenant in scenario.people.tenants {
         let text = format!("{scheme}://{}.{APPROUTER_DOMAIN}:{tenants_port}/", tenant.name);
         let url =
             Url::parse(&text).map_err(|error| LookupError::InvalidScenario(format!("tenant URL {text}: {error}")))?;

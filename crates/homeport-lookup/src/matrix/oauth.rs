@@ -18,7 +18,7 @@ use super::api::{authority, json_response, method_not_allowed, unrecognized, ver
 use crate::oidc::endpoints::discovery_document;
 use crate::oidc::matrix_zone::DeviceSession;
 use crate::oidc::{bearer_token, Provider, TokenProblem, Zone};
-use crate::people::{find_oidc_user, OidcUser};
+use crate::people::OidcUser;
 use crate::scenario::Fault;
 
 /// The homeserver's name, in the request log and the description.
@@ -123,7 +123,7 @@ async fn profile(State(state): State<Arc<OAuthHomeserverState>>, Path(user_id): 
         .strip_prefix('@')
         .and_then(|rest| rest.split_once(':'))
         .filter(|(_, server)| server.eq_ignore_ascii_case(&state.server_name()))
-        .and_then(|(localpart, _)| find_oidc_user(localpart));
+        .and_then(|(localpart, _)| state.provider.people().find_oidc_user(localpart));
     match user {
         Some(user) => ok(json!({"displayname": user.display_name})),
         None => MatrixError::new(StatusCode::NOT_FOUND, "M_NOT_FOUND", "Profile was not found").into_response(),

@@ -15,7 +15,6 @@ use url::{Host, Url};
 use super::api::{MatrixError, SSO_IDP_ID};
 use super::state::PortalState;
 use crate::oidc::page::{self, LoginForm};
-use crate::people::people;
 
 /// Where the login form posts to: the portal's own page, no Matrix endpoint.
 const FORM_ACTION: &str = "/_portal/sso/login";
@@ -33,28 +32,33 @@ fn form(hint: &str) -> LoginForm<'_> {
     LoginForm { title: TITLE, action: FORM_ACTION, hint }
 }
 
-fn hint() -> String {
-    let users: Vec<String> =
-        people().matrix_users.iter().map(|user| format!("{} / {}", user.localpart, user.password)).collect();
+fn hint(state: &PortalState) -> String {
+    let users: Vec<String> = state
+        .matrix
+        .people()
+        .matrix_users
+        .iter()
+        .map(|user| format!("{} / {}", user.localpart, user.password))
+        .collect();
     format!("Demo users: {}.", users.join(", "))
 }
 
 /// `GET …/login/sso/redirect?redirectUrl=…`: the login page, carrying the request in hidden fields.
-async fn redirect(RawQuery(query): RawQuery) -> Response {
+async fn redirect(State(state): State<Arc<PortalState>>, RawQuery(query): RawQuery) -> Response {
     let params = page::form_pairs(query.unwrap_or_default().as_bytes());
     if let Err(error) = redirect_url(&params) {
         return error.into_response();
     }
-    page::html(StatusCode::OK, page::login(&form(&hint()), &params, None, ""))
+    page::html(StatusCode::OK, page::login(&form(&hint(&state)), &params, None, ""))
 }
 
 /// `GET …/login/sso/redirect/{idpId}`: the same, for the portal's one identity provider.
-async fn redirect_to_idp(Path(idp_id): Path<String>, query: RawQuery) -> Response {
+async fn redirect_to_idp(state: State<Arc<PortalState>>, Path(idp_id): Path<String>, query: RawQuery) -> Response {
     if idp_id != SSO_IDP_ID {
         return MatrixError::new(StatusCode::NOT_FOUND, "M_NOT_FOUND", format!("Unknown identity provider {idp_id}"))
             .into_response();
     }
-    redirect(query).await
+    redirect(state, query).await
 }
 
 /// The submitted form: the right password sends the browser back with a login token.
@@ -69,7 +73,7 @@ async fn submit(State(state): State<Arc<PortalState>>, body: Bytes) -> Response 
         }
     };
     let Some(user) = state.matrix.find_user(&username).filter(|user| user.password == password) else {
-        let page = page::login(&form(&hint()), &params, Some("Wrong user name or password."), &username);
+        let page = page::login(&form(&hint(&state)), &params, Some("Wrong user name or password."), &username);
         return page::html(StatusCode::OK, page);
     };
     if user.deactivated {

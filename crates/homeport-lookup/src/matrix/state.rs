@@ -13,9 +13,7 @@ use super::api::{authority, merge, LoginKind, LoginRequest, MatrixError};
 use super::{HOMESERVER_NAMES, MATRIX_HOSTS};
 use crate::error::LookupError;
 use crate::oidc::random_base64url;
-#[cfg(test)]
-use crate::people::MATRIX_USERS;
-use crate::people::{people, MatrixUser};
+use crate::people::{MatrixUser, People};
 use crate::scenario::Fault;
 
 /// SSO login tokens are single use and live this long.
@@ -71,6 +69,8 @@ pub(crate) struct Matrix {
     redirect_url: Url,
     fault: Option<Fault>,
     token_lifetime: Duration,
+    /// Who has an account on the homeservers: the lookup server's people.
+    people: &'static People,
     /// Whether the rate-limited users' one `429` was answered already (once per server start).
     rate_limit_spent: AtomicBool,
     store: Mutex<Store>,
@@ -83,6 +83,7 @@ impl Matrix {
         redirect_url: Url,
         fault: Option<Fault>,
         token_lifetime: Duration,
+        people: &'static People,
     ) -> Result<Matrix, LookupError> {
         for name in HOMESERVER_NAMES {
             if !homeservers.contains_key(name) {
@@ -95,9 +96,15 @@ impl Matrix {
             redirect_url,
             fault,
             token_lifetime,
+            people,
             rate_limit_spent: AtomicBool::new(false),
             store: Mutex::new(Store::default()),
         })
+    }
+
+    /// The lookup server's people, whose Matrix accounts these homeservers hold.
+    pub(crate) fn people(&self) -> &'static People {
+        self.people
     }
 
     pub(crate) fn homeserver_urls(&self) -> &BTreeMap<String, Url> {
@@ -139,7 +146,7 @@ impl Matrix {
             }
             None => (identifier, None),
         };
-        let user = people().matrix_users.iter().find(|user| user.localpart.eq_ignore_ascii_case(localpart))?;
+        let user = self.people.find_matrix_user(localpart)?;
         let Some(server) = server else { return Some(user) };
         let names = [self.server_name(user.homeserver), authority(&self.proxy_url), authority(&self.redirect_url)];
         names.iter().any(|name| server.eq_ignore_ascii_case(name)).then_some(user)
@@ -417,6 +424,7 @@ mod tests {
             url("http://redirect.localhost:4004/"),
             fault,
             Duration::from_secs(300),
+            &crate::BUILT_IN,
         )
         .expect("both homeservers have URLs")
     }
@@ -435,7 +443,11 @@ mod tests {
         assert_eq!(matrix.find_user("@bob:proxy.localhost:9"), None, "another port is another server");
         assert_eq!(matrix.find_user("@bob"), None, "a user id needs a server name");
         assert_eq!(matrix.find_user("mallory"), None, "an unknown user");
-        assert_eq!(matrix.user_id(&MATRIX_USERS[0]), "@alice:hs1.localhost:4001", "user ids name the authority");
+        assert_eq!(
+            matrix.user_id(&crate::BUILT_IN.matrix_users[0]),
+            "@alice:hs1.localhost:4001",
+            "user ids name the authority"
+        );
     }
 
     #[test]
@@ -451,7 +463,7 @@ mod tests {
     #[test]
     fn login_tokens_are_single_use_and_bound_to_their_homeserver() {
         let matrix = matrix(None);
-        let alice = &MATRIX_USERS[0];
+        let alice = &crate::BUILT_IN.matrix_users[0];
         let token = matrix.issue_login_token(alice).expect("a token");
         assert_eq!(matrix.login_token_homeserver(&token), Some("hs1"), "the portal routes by the token");
         assert_eq!(matrix.redeem_login_token(&token, "hs2"), None, "hs2 does not own alice");

@@ -21,7 +21,6 @@ use super::state::{random_token, Nextcloud, STATE_TOKEN_LENGTH};
 use super::status_response;
 use crate::dav::{DAV_FILES_ROUTES, LEGACY_WEBDAV_ROUTES};
 use crate::owncloud::{unauthorized, BasicCredentials};
-use crate::people::find_nextcloud_user;
 use crate::Fault;
 
 /// The session cookie of the GSS's pages (Nextcloud names it after the instance id).
@@ -46,8 +45,8 @@ pub(crate) fn router(state: Arc<Nextcloud>) -> Router {
     router.fallback(|| async { (StatusCode::NOT_FOUND, "Not Found").into_response() }).with_state(state)
 }
 
-async fn status() -> Response {
-    status_response()
+async fn status(State(state): State<Arc<Nextcloud>>) -> Response {
+    status_response(state.people)
 }
 
 /// `POST /index.php/login/v2`: a new flow, named after the client's `User-Agent`.
@@ -228,7 +227,7 @@ async fn login(State(state): State<Arc<Nextcloud>>, headers: HeaderMap, body: By
     if field(&form, "requesttoken") != Some(request_token.as_str()) {
         return pages::forbidden("CSRF check failed");
     }
-    let Some(account) = super::state::account(user, field(&form, "password").unwrap_or_default()) else {
+    let Some(account) = state.account(user, field(&form, "password").unwrap_or_default()) else {
         return pages::login_form(redirect, &request_token, user, Some("Wrong login or password."));
     };
     state.with_session(&session, |s| s.user = Some(account));
@@ -243,7 +242,7 @@ async fn webdav(State(state): State<Arc<Nextcloud>>, headers: HeaderMap, uri: Ur
     let Some(credentials) = BasicCredentials::from_headers(&headers) else {
         return unauthorized("No 'Authorization: Basic' header found");
     };
-    let Some(user) = find_nextcloud_user(&credentials.user) else {
+    let Some(user) = state.people.find_nextcloud_user(&credentials.user) else {
         return unauthorized("Username or password was incorrect");
     };
     let Some(node) = state.node_urls().get(user.node) else {

@@ -14,11 +14,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 
+use crate::people::People;
+
 /// The nodes, in order; each account lives on one of them.
 pub(crate) const NODE_NAMES: [&str; 2] = ["node1", "node2"];
 
 /// `status.php` of Nextcloud 30.0.2, the same on the GSS and the nodes.
-pub(crate) fn status_document() -> Value {
+pub(crate) fn status_document(people: &People) -> Value {
     json!({
         "installed": true,
         "maintenance": false,
@@ -26,13 +28,13 @@ pub(crate) fn status_document() -> Value {
         "version": "30.0.2.2",
         "versionstring": "30.0.2",
         "edition": "",
-        "productname": "Nextcloud",
+        "productname": people.nextcloud_product,
         "extendedSupport": false,
     })
 }
 
-pub(crate) fn status_response() -> Response {
-    axum::Json(status_document()).into_response()
+pub(crate) fn status_response(people: &People) -> Response {
+    axum::Json(status_document(people)).into_response()
 }
 
 /// The routers of the GSS and, unless fault `nextcloud-node-down` takes them down, of each node: by the name the

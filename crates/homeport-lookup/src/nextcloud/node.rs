@@ -64,7 +64,10 @@ impl NodeState {
 }
 
 pub(crate) fn router(state: Arc<NodeState>) -> Router {
-    let router = Router::new().route("/status.php", get(|| async { status_response() }));
+    let router = Router::new().route(
+        "/status.php",
+        get(|State(state): State<Arc<NodeState>>| async move { status_response(state.nextcloud.people) }),
+    );
     let router = route_each(router, LEGACY_WEBDAV_ROUTES, any(legacy_webdav));
     route_each(router, DAV_FILES_ROUTES, any(dav_files))
         .route("/remote.php/dav/avatars/{id}/{size}", get(avatar))

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-#[cfg(test)]
-use crate::people::NEXTCLOUD_USERS;
-use crate::people::{people, NextcloudUser};
+use crate::people::{NextcloudUser, People};
 use crate::Fault;
 
 /// How long a Login Flow v2 flow lives: Nextcloud's `LoginFlowV2Service` drops flows older than 20 minutes.
@@ -87,6 +85,8 @@ pub(crate) struct Nextcloud {
     /// Each node's base URL, with a trailing slash.
     node_urls: BTreeMap<String, Url>,
     pub(crate) fault: Option<Fault>,
+    /// Who has a Nextcloud account: the lookup server's people.
+    pub(crate) people: &'static People,
     tables: Mutex<Tables>,
 }
 
@@ -104,8 +104,18 @@ pub(crate) enum NodeLogin {
 }
 
 impl Nextcloud {
-    pub(crate) fn new(gss_url: Url, node_urls: BTreeMap<String, Url>, fault: Option<Fault>) -> Nextcloud {
-        Nextcloud { gss_url, node_urls, fault, tables: Mutex::default() }
+    pub(crate) fn new(
+        gss_url: Url,
+        node_urls: BTreeMap<String, Url>,
+        fault: Option<Fault>,
+        people: &'static People,
+    ) -> Nextcloud {
+        Nextcloud { gss_url, node_urls, fault, people, tables: Mutex::default() }
+    }
+
+    /// The account behind `login` and its account password, on whichever node (the GSS knows them all).
+    pub(crate) fn account(&self, login: &str, password: &str) -> Option<&'static NextcloudUser> {
+        self.people.nextcloud_users.iter().find(|user| user.login == login && user.password == password)
     }
 
     pub(crate) fn gss_url(&self) -> &Url {
@@ -210,7 +220,7 @@ impl Nextcloud {
             }
             return NodeLogin::Wrong;
         }
-        match account(login, password) {
+        match self.account(login, password) {
             Some(user) if user.node == node => NodeLogin::AccountPassword(user),
             _ => NodeLogin::Wrong,
         }
@@ -267,11 +277,6 @@ fn expired(flow: &Flow, now: Instant) -> bool {
     flow.expired || now.saturating_duration_since(flow.created) >= FLOW_LIFETIME
 }
 
-/// The account behind `login` and its account password, on whichever node (the GSS knows them all).
-pub(crate) fn account(login: &str, password: &str) -> Option<&'static NextcloudUser> {
-    people().nextcloud_users.iter().find(|user| user.login == login && user.password == password)
-}
-
 /// `length` characters of `[A-Za-z0-9]`.
 pub(crate) fn random_token(length: usize) -> Result<String, getrandom::Error> {
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -287,7 +292,7 @@ mod tests {
     fn nextcloud() -> Nextcloud {
         let node = |port: u16| Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a URL");
         let nodes = [("node1".to_owned(), node(2)), ("node2".to_owned(), node(3))].into_iter().collect();
-        Nextcloud::new(node(1), nodes, None)
+        Nextcloud::new(node(1), nodes, None, &crate::BUILT_IN)
     }
 
     #[test]
@@ -296,7 +301,7 @@ mod tests {
         let (poll, login) = nextcloud.start_flow("Homeport").expect("randomness");
         assert_eq!((poll.len(), login.len()), (128, 128), "Nextcloud's token lengths");
         assert!(nextcloud.poll(&poll, Instant::now()).is_none(), "404 before the grant");
-        let alice = &NEXTCLOUD_USERS[0];
+        let alice = &crate::BUILT_IN.nextcloud_users[0];
         assert!(nextcloud.grant(&login, alice).expect("randomness"), "an open flow can be granted");
         let credentials = nextcloud.poll(&poll, Instant::now()).expect("the credentials after the grant");
         assert_eq!(credentials.server, "http://127.0.0.1:2", "alice's node, no trailing slash");
@@ -310,7 +315,7 @@ mod tests {
     fn a_flow_expires_after_twenty_minutes() {
         let nextcloud = nextcloud();
         let (poll, login) = nextcloud.start_flow("Homeport").expect("randomness");
-        assert!(nextcloud.grant(&login, &NEXTCLOUD_USERS[1]).expect("randomness"), "granted");
+        assert!(nextcloud.grant(&login, &crate::BUILT_IN.nextcloud_users[1]).expect("randomness"), "granted");
         let later = Instant::now() + FLOW_LIFETIME + Duration::from_secs(1);
         assert!(nextcloud.poll(&poll, later).is_none(), "past 20 minutes even a granted flow is gone");
         assert!(nextcloud.poll(&poll, Instant::now()).is_none(), "and it stays gone");
@@ -319,7 +324,7 @@ mod tests {
     #[test]
     fn nodes_tell_app_passwords_from_account_passwords() {
         let nextcloud = nextcloud();
-        let alice = &NEXTCLOUD_USERS[0];
+        let alice = &crate::BUILT_IN.nextcloud_users[0];
         let app_password = nextcloud.create_app_password(alice).expect("randomness");
         assert!(matches!(nextcloud.node_login("node1", "alice", &app_password), NodeLogin::AppPassword { .. }));
         assert!(matches!(nextcloud.node_login("node2", "alice", &app_password), NodeLogin::Wrong), "other node");

@@ -18,7 +18,7 @@ use crate::oidc::Provider;
 use crate::owncloud::not_found;
 use crate::owncloud::ocs::{self, OcsFormat, OcsVersion};
 use crate::owncloud::webdav::encode_path;
-use crate::people::{find_oidc_user, OcisAccount};
+use crate::people::OcisAccount;
 
 #[derive(Debug)]
 pub(crate) struct OcisInstanceState {
@@ -62,8 +62,8 @@ pub(crate) async fn fallback() -> Response {
     (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
 }
 
-async fn status() -> Response {
-    Json(ocis_status()).into_response()
+async fn status(State(state): State<Arc<OcisInstanceState>>) -> Response {
+    Json(ocis_status(state.provider.people())).into_response()
 }
 
 async fn legacy_webdav(
@@ -120,7 +120,7 @@ async fn user(
             return ocs::unauthorised(status, format, code, refusal.challenge(state.realm()).as_deref());
         }
     };
-    let Some(user) = find_oidc_user(&user) else {
+    let Some(user) = state.provider.people().find_oidc_user(&user) else {
         return not_found();
     };
     ocs::ok(

@@ -13,10 +13,7 @@ use self::external::ExternalIssuer;
 use crate::dav::{Home, Product};
 use crate::oidc::{bearer_error_challenge, bearer_token, AccessClaims, Provider, Zone};
 use crate::owncloud::sabre_error;
-use crate::people::{find_ocis_account, OcisAccount};
-
-/// The instances, by name; each account lives on one or more of them.
-pub(crate) const OCIS_INSTANCE_NAMES: [&str; 2] = ["A", "B"];
+use crate::people::{OcisAccount, People};
 
 /// WebFinger relation of the IdP (OpenID Connect Discovery §2).
 pub(crate) const ISSUER_REL: &str = "http://openid.net/specs/connect/1.0/issuer";
@@ -45,8 +42,8 @@ pub(crate) fn status_document(product: &str, version: &str) -> Value {
     })
 }
 
-pub(crate) fn ocis_status() -> Value {
-    status_document("Infinite Scale", "7.1.0")
+pub(crate) fn ocis_status(people: &People) -> Value {
+    status_document(people.ocis_product, "7.1.0")
 }
 
 /// The demo home at `href` as the oCIS instance `instance` (`A`, `B`) serves it.
@@ -109,7 +106,7 @@ pub(crate) fn bearer_claims(
     let token = bearer_token(headers).ok_or(BearerRefusal::Missing)?;
     let claims =
         provider.validate_access(zone, token).map_err(|problem| BearerRefusal::InvalidToken(problem.description()))?;
-    if claims.user().is_none() {
+    if claims.user(provider.people()).is_none() {
         return Err(BearerRefusal::InvalidToken(crate::oidc::TokenProblem::Invalid.description()));
     }
     Ok(claims)
@@ -143,7 +140,7 @@ pub(crate) async fn ocis_account(
     headers: &HeaderMap,
 ) -> Result<(String, &'static OcisAccount), BearerRefusal> {
     let user = ocis_user(provider, external, headers).await?;
-    let account = find_ocis_account(&user).ok_or(BearerRefusal::InvalidToken("unknown account"))?;
+    let account = provider.people().find_ocis_account(&user).ok_or(BearerRefusal::InvalidToken("unknown account"))?;
     if account.disabled {
         return Err(BearerRefusal::InvalidToken(ACCOUNT_DISABLED));
     }
@@ -152,18 +149,17 @@ pub(crate) async fn ocis_account(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::people::{find_oidc_user, OCIS_ACCOUNTS};
+    use crate::people::BUILT_IN;
 
     #[test]
     fn accounts_match_the_idp_users() {
-        for account in &OCIS_ACCOUNTS {
-            assert!(find_oidc_user(account.login).is_some(), "{} logs in at the IdP", account.login);
+        for account in BUILT_IN.ocis_accounts {
+            assert!(BUILT_IN.find_oidc_user(account.login).is_some(), "{} logs in at the IdP", account.login);
             for instance in account.instances {
-                assert!(OCIS_INSTANCE_NAMES.contains(instance), "{} lives on a real instance", account.login);
+                assert!(BUILT_IN.ocis_instances.contains(instance), "{} lives on a real instance", account.login);
             }
         }
-        assert_eq!(find_ocis_account("marie").map(|a| a.instances.len()), Some(2), "marie has a choice");
-        assert_eq!(find_ocis_account("richard").map(|a| a.disabled), Some(true), "richard is disabled");
+        assert_eq!(BUILT_IN.find_ocis_account("marie").map(|a| a.instances.len()), Some(2), "marie has a choice");
+        assert_eq!(BUILT_IN.find_ocis_account("richard").map(|a| a.disabled), Some(true), "richard is disabled");
     }
 }

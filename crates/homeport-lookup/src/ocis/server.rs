@@ -61,8 +61,8 @@ pub(crate) fn router(state: Arc<OcisState>) -> Router {
     route_each(router, DAV_FILES_ROUTES, any(webdav)).fallback(fallback).with_state(state)
 }
 
-async fn status() -> Response {
-    Json(ocis_status()).into_response()
+async fn status(State(state): State<Arc<OcisState>>) -> Response {
+    Json(ocis_status(state.provider.people())).into_response()
 }
 
 /// WebDAV at the server itself: a challenge naming the server as realm; with a valid bearer token the proxy
@@ -113,7 +113,7 @@ async fn webfinger(State(state): State<Arc<OcisState>>, headers: HeaderMap, RawQ
         if bearer != user {
             return jrd_error(StatusCode::FORBIDDEN, "the bearer token belongs to another account");
         }
-        let Some(account) = crate::people::find_ocis_account(user) else {
+        let Some(account) = state.provider.people().find_ocis_account(user) else {
             return jrd_error(StatusCode::NOT_FOUND, "unknown account");
         };
         let mut links = vec![issuer_link];

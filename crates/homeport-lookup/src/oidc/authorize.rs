@@ -182,7 +182,7 @@ pub(super) async fn authorize_submit(
         Ok(request) => request,
         Err(refusal) => return *refusal,
     };
-    let Some(user) = check_password(username.trim(), &password) else {
+    let Some(user) = check_password(provider.people(), username.trim(), &password) else {
         let title = zone_title(zone);
         let page = page::login(&idp_form(&title), &request.params, Some("Wrong user name or password."), &username);
         return page::html(StatusCode::OK, page);

@@ -10,7 +10,6 @@ use super::{
     forge_signature, pkce_challenge, random_token, unix_seconds, AccessClaims, AccessRecord, Grant, IdTokenClaims,
     OAuthError, Provider, TokenProblem, Zone, ACCESS_TOKEN_AUDIENCE, MAX_REFRESH_TOKENS,
 };
-use crate::people::TENANTS;
 use crate::scenario::Fault;
 
 impl Provider {
@@ -123,7 +122,7 @@ impl Provider {
         }
         drop(store);
         // An access token of any zone of this provider: revoke it by its jti.
-        let zones = [Zone::Main, Zone::Matrix].into_iter().chain(TENANTS.iter().map(Zone::Tenant));
+        let zones = [Zone::Main, Zone::Matrix].into_iter().chain(self.people().tenants.iter().map(Zone::Tenant));
         for zone in zones {
             if let Ok(claims) = self.key.verify::<AccessClaims>(token, &self.issuer(zone), ACCESS_TOKEN_AUDIENCE) {
                 if let Some(record) = self.lock().access_tokens.get_mut(&claims.jti) {

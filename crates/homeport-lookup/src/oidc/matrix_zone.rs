@@ -217,7 +217,7 @@ impl Provider {
     /// The user and device of a Matrix zone access token, as the homeserver's whoami answers them.
     pub(crate) fn matrix_device(&self, token: &str) -> Result<(&'static OidcUser, DeviceSession), TokenProblem> {
         let claims = self.validate_access(Zone::Matrix, token)?;
-        let user = claims.user().ok_or(TokenProblem::Invalid)?;
+        let user = claims.user(self.people()).ok_or(TokenProblem::Invalid)?;
         let mut store = self.lock();
         let session = claims.sid.as_ref().and_then(|id| store.sessions.get(id).cloned());
         let session = session.ok_or(TokenProblem::Invalid)?;

@@ -43,7 +43,7 @@ pub use self::clients::{
 use self::keys::SigningKey;
 use crate::error::LookupError;
 use crate::host::RequestHost;
-use crate::people::{find_oidc_user, find_tenant, OidcUser, Tenant};
+use crate::people::{OidcUser, People, Tenant};
 use crate::scenario::{Fault, IdpSetup};
 /// The `aud` of every access token: the resource servers (oCIS instances, approuters) accept only this.
 pub(crate) const ACCESS_TOKEN_AUDIENCE: &str = "homeport";
@@ -59,8 +59,8 @@ const MAX_REFRESH_TOKENS: usize = 100_000;
 /// The scopes the provider knows; others asked for are not granted.
 const SUPPORTED_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
-fn check_password(login: &str, password: &str) -> Option<&'static OidcUser> {
-    find_oidc_user(login).filter(|user| user.password == password)
+fn check_password(people: &People, login: &str, password: &str) -> Option<&'static OidcUser> {
+    people.find_oidc_user(login).filter(|user| user.password == password)
 }
 
 /// Which identity zone a request is for.
@@ -95,8 +95,8 @@ pub(crate) struct AccessClaims {
 }
 
 impl AccessClaims {
-    pub(crate) fn user(&self) -> Option<&'static OidcUser> {
-        find_oidc_user(&self.preferred_username).filter(|user| user.sub == self.sub)
+    pub(crate) fn user(&self, people: &People) -> Option<&'static OidcUser> {
+        people.find_oidc_user(&self.preferred_username).filter(|user| user.sub == self.sub)
     }
 }
 
@@ -237,6 +237,8 @@ pub(crate) struct Provider {
     setup: IdpSetup,
     /// The server name of the homeserver the Matrix zone logs in for (`oauth.localhost:<port>`).
     matrix_server_name: String,
+    /// Who logs in here: the lookup server's people (its scenario's).
+    people: &'static People,
     store: Mutex<Store>,
 }
 
@@ -249,6 +251,7 @@ impl Provider {
         fault: Option<Fault>,
         setup: IdpSetup,
         matrix_server_name: String,
+        people: &'static People,
     ) -> Result<Provider, LookupError> {
         let port = base
             .port_or_known_default()
@@ -263,6 +266,7 @@ impl Provider {
             fault,
             setup,
             matrix_server_name,
+            people,
             store: Mutex::new(Store::default()),
         })
     }
@@ -274,6 +278,11 @@ impl Provider {
             Zone::Tenant(tenant) => format!("{}://{}.{}:{}", self.scheme, tenant.name, ZONE_DOMAIN, self.port),
             Zone::Matrix => format!("{}://{MATRIX_ZONE_LABEL}.{ZONE_DOMAIN}:{}", self.scheme, self.port),
         }
+    }
+
+    /// The lookup server's people, whom this provider logs in (and the resource servers that check its tokens know).
+    pub(crate) fn people(&self) -> &'static People {
+        self.people
     }
 
     pub(crate) fn port(&self) -> u16 {
@@ -293,7 +302,7 @@ impl Provider {
         if label == MATRIX_ZONE_LABEL {
             return Some(Zone::Matrix);
         }
-        find_tenant(label).map(Zone::Tenant)
+        self.people.find_tenant(label).map(Zone::Tenant)
     }
 
     pub(crate) fn jwks(&self) -> Value {
@@ -468,7 +477,7 @@ mod tests {
         let offline = "openid offline_access";
         assert_eq!(Provider::granted_scope(Zone::Main, offline, true), offline, "offline_access with prompt=consent");
         assert_eq!(Provider::granted_scope(Zone::Main, offline, false), "openid", "without it, OIDC Core §11");
-        let tenant1 = find_tenant("tenant1").expect("tenant1 exists");
+        let tenant1 = crate::BUILT_IN.find_tenant("tenant1").expect("tenant1 exists");
         assert_eq!(
             Provider::granted_scope(Zone::Tenant(tenant1), "openid", false),
             "openid homeport-demo!t101.Read homeport-demo!t101.Admin",

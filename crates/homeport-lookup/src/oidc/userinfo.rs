@@ -24,7 +24,7 @@ pub(super) async fn userinfo(
         Ok(claims) => claims,
         Err(problem) => return unauthorized(problem.challenge()),
     };
-    let Some(user) = claims.user() else {
+    let Some(user) = claims.user(provider.people()) else {
         return unauthorized(super::TokenProblem::Invalid.challenge());
     };
     let mut info = json!({

@@ -109,7 +109,7 @@ pub(crate) const OVERSIZED_STATUS_BYTES: usize = 10 * 1024 * 1024;
 pub(crate) const TRICKLE_INTERVAL: Duration = Duration::from_millis(200);
 
 async fn status(State(state): State<Arc<CentralState>>) -> Response {
-    let document = || status_document(None).to_string();
+    let document = || status_document(state.scenario.people, None).to_string();
     match state.scenario.fault {
         Some(Fault::OversizedBody) => {
             // The real document, opened up for a "debug" member that never seems to end.
@@ -130,7 +130,7 @@ async fn status(State(state): State<Arc<CentralState>>) -> Response {
         )
             .into_response(),
         Some(Fault::SlowBody) => wire_faults::trickle("application/json", document(), TRICKLE_INTERVAL),
-        fault => status_response(fault),
+        fault => status_response(state.scenario.people, fault),
     }
 }
 
@@ -165,7 +165,7 @@ async fn webdav(State(state): State<Arc<CentralState>>, request: Request) -> Res
         let target = format!("{}{}/{}", state.central, &LOOP_WEBDAV[1..], rest_after(uri, WEBDAV));
         return redirect(&state, &target);
     }
-    let Some(instance) = instance_for_login(&user) else {
+    let Some(instance) = instance_for_login(state.scenario.people, &user) else {
         return challenge();
     };
     if state.scenario.fault == Some(Fault::RedirectToOtherOrigin) {
@@ -575,7 +575,7 @@ mod tests {
         assert!(chunks > 10, "streamed in many chunks, not one buffer: {chunks}");
         // Key order follows serde_json's features (sorted, or insertion order when another crate in the build asks
         // for preserve_order), so compare with the document itself.
-        let document = super::status_document(None).to_string();
+        let document = super::status_document(&crate::BUILT_IN, None).to_string();
         assert!(head.starts_with(&document.as_bytes()[..16]), "it starts as status.php: {head:?}");
         assert_eq!(tail, b"\"}", "and ends like a JSON object");
         server.shutdown().await;
@@ -591,7 +591,7 @@ mod tests {
         let announced = response.content_length();
         let body = response.text().await.expect("the whole body arrives");
         assert_eq!(announced, Some(body.len() as u64), "the framing is intact: only the JSON is broken");
-        let document = super::status_document(None).to_string();
+        let document = super::status_document(&crate::BUILT_IN, None).to_string();
         assert!(body.starts_with(&document[..16]), "it starts as status.php: {body}");
         assert!(body.ends_with(",\"versions"), "and stops in the middle of a key: {body}");
         let error = serde_json::from_str::<serde_json::Value>(&body).expect_err("not valid JSON");
@@ -620,7 +620,7 @@ mod tests {
             client().get(server.central_url().join("status.php").expect("URL")).send().await.expect("answers");
         assert!(started.elapsed() < super::TRICKLE_INTERVAL, "the headers come at once: {:?}", started.elapsed());
         assert_eq!(response.status(), 200, "a success status");
-        let document = super::status_document(None).to_string();
+        let document = super::status_document(&crate::BUILT_IN, None).to_string();
         assert_eq!(response.content_length(), Some(document.len() as u64), "the whole document is announced");
         let whole = super::TRICKLE_INTERVAL * u32::try_from(document.len()).expect("small");
         assert!(whole > std::time::Duration::from_secs(30), "longer than a client's 30 s bound: {whole:?}");

@@ -18,7 +18,7 @@ use crate::dav::{
     dav_files_owner, legacy_relative, route_each, serve_home, Home, Product, DAV_FILES_ROUTES, LEGACY_WEBDAV_ROUTES,
 };
 use crate::log::is_ocs_api_request;
-use crate::people::{people, DemoUser};
+use crate::people::{DemoUser, People};
 use crate::Fault;
 
 #[derive(Debug)]
@@ -29,6 +29,7 @@ pub(crate) struct InstanceState {
     /// `/instance1` in the path layout. WebDAV hrefs must carry it.
     pub(crate) mount_path: String,
     pub(crate) fault: Option<Fault>,
+    pub(crate) people: &'static People,
 }
 
 impl InstanceState {
@@ -61,7 +62,7 @@ async fn fallback() -> Response {
 }
 
 async fn status(State(state): State<Arc<InstanceState>>) -> Response {
-    status_response(state.fault)
+    status_response(state.people, state.fault)
 }
 
 /// `remote.php/webdav/...`: the user's home, the endpoint ownCloud's clients use.
@@ -102,7 +103,7 @@ async fn dav_files(State(state): State<Arc<InstanceState>>, method: Method, head
 
 /// The demo user behind valid credentials for this instance, or the 401 to send (boxed: responses are large).
 fn authenticated(state: &InstanceState, headers: &HeaderMap) -> Result<&'static DemoUser, Box<Response>> {
-    authenticate(headers, &state.name).ok_or_else(|| {
+    authenticate(state.people, headers, &state.name).ok_or_else(|| {
         Box::new(if BasicCredentials::from_headers(headers).is_none() {
             unauthorized(
                 "No 'Authorization: Basic' header found. Either the client didn't send one, or the server is \
@@ -132,7 +133,8 @@ async fn avatar(
         return not_found();
     }
     // Every size gets the one 128×128 picture: clients scale it anyway.
-    let picture = people()
+    let picture = state
+        .people
         .owncloud_users
         .iter()
         .find(|user| user.login == id && user.instance == state.name)
@@ -152,7 +154,7 @@ async fn capabilities(
     uri: Uri,
 ) -> Response {
     match ocs_request(&state, &version, &headers, &uri) {
-        Ok((version, format, _user)) => ocs::ok(version, format, ocs::capabilities(state.fault)),
+        Ok((version, format, _user)) => ocs::ok(version, format, ocs::capabilities(state.people, state.fault)),
         Err(refusal) => *refusal,
     }
 }
@@ -191,7 +193,7 @@ fn ocs_request(
         return Err(Box::new(outage));
     }
     let format = OcsFormat::from_query(uri.query());
-    let user = authenticate(headers, &state.name).ok_or_else(|| {
+    let user = authenticate(state.people, headers, &state.name).ok_or_else(|| {
         let mut response = ocs::failure(StatusCode::UNAUTHORIZED, format, 997, "Unauthorised");
         with_basic_challenge(&mut response);
         Box::new(response)

@@ -13,25 +13,20 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::people::{people, DemoUser};
+use crate::people::{DemoUser, People};
 use crate::scenario::Fault;
 
 /// The instance a login name is routed to, by its domain alone (`felix@instance2.com` → `instance2`), like the
 /// deployment's `remote.php`: the central server neither knows the users nor checks passwords.
-pub(crate) fn instance_for_login(login: &str) -> Option<&'static str> {
+pub(crate) fn instance_for_login(people: &People, login: &str) -> Option<&'static str> {
     let (_, domain) = login.rsplit_once('@')?;
     // Case-insensitive without allocating.
-    people()
-        .instances
-        .iter()
-        .find(|instance| instance.domain.eq_ignore_ascii_case(domain))
-        .map(|instance| instance.name)
+    people.instances.iter().find(|instance| instance.domain.eq_ignore_ascii_case(domain)).map(|instance| instance.name)
 }
 
 /// The demo user with this login on this instance, if the password is right.
-pub(crate) fn authenticate(headers: &HeaderMap, instance: &str) -> Option<&'static DemoUser> {
+pub(crate) fn authenticate(people: &People, headers: &HeaderMap, instance: &str) -> Option<&'static DemoUser> {
     let credentials = BasicCredentials::from_headers(headers)?;
-    let people = people();
     people.owncloud_users.iter().find(|user| {
         user.instance == instance && user.login == credentials.user && credentials.password == people.owncloud_password
     })
@@ -90,7 +85,7 @@ impl BasicCredentials {
 }
 
 /// The body of `status.php`, shaped by the fault as real servers shape it.
-pub(crate) fn status_document(fault: Option<Fault>) -> Value {
+pub(crate) fn status_document(people: &People, fault: Option<Fault>) -> Value {
     let mut status = json!({
         "installed": true,
         "maintenance": false,
@@ -98,7 +93,7 @@ pub(crate) fn status_document(fault: Option<Fault>) -> Value {
         "version": "10.13.4.1",
         "versionstring": "10.13.4",
         "edition": "Community",
-        "productname": people().owncloud_product,
+        "productname": people.owncloud_product,
         "product": "ownCloud",
     });
     match fault {
@@ -112,8 +107,8 @@ pub(crate) fn status_document(fault: Option<Fault>) -> Value {
 }
 
 /// `GET /status.php`, the same on the central server and every instance.
-pub(crate) fn status_response(fault: Option<Fault>) -> Response {
-    axum::Json(status_document(fault)).into_response()
+pub(crate) fn status_response(people: &People, fault: Option<Fault>) -> Response {
+    axum::Json(status_document(people, fault)).into_response()
 }
 
 /// ownCloud refuses everything but `status.php` while in maintenance, needing an upgrade or not installed.
@@ -185,6 +180,7 @@ pub(crate) fn xml_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::people::BUILT_IN;
 
     fn basic(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -198,15 +194,15 @@ mod tests {
 
     #[test]
     fn users_are_routed_by_their_domain() {
-        assert_eq!(instance_for_login("test@instance2.com"), Some("instance2"), "the seed's rule");
+        assert_eq!(instance_for_login(&BUILT_IN, "test@instance2.com"), Some("instance2"), "the seed's rule");
         assert_eq!(
-            instance_for_login("felix@INSTANCE3.com"),
+            instance_for_login(&BUILT_IN, "felix@INSTANCE3.com"),
             Some("instance3"),
             "domains are case-insensitive; the local part is not checked by the central server"
         );
-        assert_eq!(instance_for_login("test@instance9.com"), None, "no such instance");
-        assert_eq!(instance_for_login("test"), None, "no domain, no instance");
-        assert_eq!(instance_for_login("test@instance1.org"), None, "only the demo domains");
+        assert_eq!(instance_for_login(&BUILT_IN, "test@instance9.com"), None, "no such instance");
+        assert_eq!(instance_for_login(&BUILT_IN, "test"), None, "no domain, no instance");
+        assert_eq!(instance_for_login(&BUILT_IN, "test@instance1.org"), None, "only the demo domains");
     }
 
     #[test]
@@ -227,24 +223,24 @@ mod tests {
     #[test]
     fn authentication_needs_the_right_instance_and_password() {
         let headers = basic(&encoded("test@instance2.com:secret"));
-        assert!(authenticate(&headers, "instance2").is_some(), "right user, instance and password");
-        assert!(authenticate(&headers, "instance1").is_none(), "the user lives on instance2 only");
+        assert!(authenticate(&BUILT_IN, &headers, "instance2").is_some(), "right user, instance and password");
+        assert!(authenticate(&BUILT_IN, &headers, "instance1").is_none(), "the user lives on instance2 only");
         let wrong = basic(&encoded("test@instance2.com:wrong"));
-        assert!(authenticate(&wrong, "instance2").is_none(), "wrong password");
+        assert!(authenticate(&BUILT_IN, &wrong, "instance2").is_none(), "wrong password");
         let stranger = basic(&encoded("felix@instance2.com:secret"));
-        assert!(authenticate(&stranger, "instance2").is_none(), "unknown user on the right domain");
+        assert!(authenticate(&BUILT_IN, &stranger, "instance2").is_none(), "unknown user on the right domain");
     }
 
     #[test]
     fn status_document_reflects_faults() {
-        assert_eq!(status_document(None)["maintenance"], false, "healthy by default");
+        assert_eq!(status_document(&BUILT_IN, None)["maintenance"], false, "healthy by default");
         assert_eq!(
-            status_document(Some(Fault::Maintenance))["maintenance"],
+            status_document(&BUILT_IN, Some(Fault::Maintenance))["maintenance"],
             "true",
             "maintenance is sent as a string, as some servers do"
         );
-        assert_eq!(status_document(Some(Fault::NeedsDbUpgrade))["needsDbUpgrade"], true, "upgrade flag");
-        assert_eq!(status_document(Some(Fault::NotInstalled))["installed"], false, "installed flag");
+        assert_eq!(status_document(&BUILT_IN, Some(Fault::NeedsDbUpgrade))["needsDbUpgrade"], true, "upgrade flag");
+        assert_eq!(status_document(&BUILT_IN, Some(Fault::NotInstalled))["installed"], false, "installed flag");
         assert!(unavailable(Some(Fault::RedirectLoop)).is_none(), "a loop is not an outage");
     }
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::{status_document, xml_escape, xml_response};
+use crate::people::People;
 use crate::Fault;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,7 +141,7 @@ fn write_xml_element(out: &mut String, name: &str, value: &Value, indent: usize)
 }
 
 /// `cloud/capabilities` data of an ownCloud 10.13.4 server; `core.status` repeats `status.php`.
-pub(crate) fn capabilities(fault: Option<Fault>) -> Value {
+pub(crate) fn capabilities(people: &People, fault: Option<Fault>) -> Value {
     json!({
         "version": {
             "major": 10,
@@ -154,7 +155,7 @@ pub(crate) fn capabilities(fault: Option<Fault>) -> Value {
             "core": {
                 "pollinterval": 60,
                 "webdav-root": "remote.php/webdav",
-                "status": status_document(fault),
+                "status": status_document(people, fault),
             },
             "dav": { "chunking": "1.0" },
             "files": {

@@ -15,7 +15,7 @@ use crate::matrix::oauth::{OAuthHomeserverState, OAUTH_HOMESERVER, OAUTH_HOST};
 use crate::matrix::state::{Matrix, PortalMode, PortalState};
 use crate::matrix::{self, HOMESERVER_NAMES, PROXY_HOST, REDIRECT_HOST};
 use crate::oidc::{Provider, Zone};
-use crate::people::{people, MatrixPerson};
+use crate::people::{MatrixPerson, People};
 use crate::scenario::Scenario;
 
 /// The OIDC person the demo's OAuth-only homeserver entry logs in as.
@@ -64,7 +64,14 @@ pub(super) fn bind(scheme: &str, scenario: &Scenario) -> Result<MatrixSystems, L
         homeserver_listeners.push((name, listener));
     }
     let (oauth_listener, oauth_url) = bind_named(OAUTH_HOST)?;
-    let state = Matrix::new(homeserver_urls, proxy_url, redirect_url, scenario.fault, scenario.token_lifetime)?;
+    let state = Matrix::new(
+        homeserver_urls,
+        proxy_url,
+        redirect_url,
+        scenario.fault,
+        scenario.token_lifetime,
+        scenario.people,
+    )?;
     Ok(MatrixSystems {
         state: Arc::new(state),
         proxy_listener,
@@ -128,7 +135,8 @@ impl LookupServer {
     /// The Matrix users with their passwords, homeservers, full user ids and special cases; last the OAuth-only
     /// homeserver's entry (`oauth`: true), who logs in in the browser at the IdP's Matrix zone.
     pub fn matrix_people(&self) -> Vec<MatrixPerson> {
-        people()
+        self.scenario
+            .people
             .matrix_users
             .iter()
             .map(|user| MatrixPerson {
@@ -141,7 +149,7 @@ impl LookupServer {
                 rate_limited: user.rate_limited,
                 oauth: false,
             })
-            .chain(oauth_person(&self.matrix_oauth_server_name()))
+            .chain(oauth_person(self.scenario.people, &self.matrix_oauth_server_name()))
             .collect()
     }
 
@@ -180,8 +188,8 @@ impl LookupServer {
 }
 
 /// The OAuth-only homeserver's demo entry: an IdP person, who logs in in the browser with the IdP's password.
-pub(super) fn oauth_person(server_name: &str) -> Option<MatrixPerson> {
-    people().oidc_users.iter().find(|user| user.login == OAUTH_DEMO_LOGIN).map(|user| MatrixPerson {
+pub(super) fn oauth_person(people: &People, server_name: &str) -> Option<MatrixPerson> {
+    people.oidc_users.iter().find(|user| user.login == OAUTH_DEMO_LOGIN).map(|user| MatrixPerson {
         localpart: user.login,
         password: user.password,
         display_name: user.display_name,

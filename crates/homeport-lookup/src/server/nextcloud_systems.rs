@@ -12,7 +12,7 @@ use super::{base_url, bind_std, local_addr, LookupServer};
 use crate::error::LookupError;
 use crate::nextcloud::state::Nextcloud;
 use crate::nextcloud::{self, NODE_NAMES};
-use crate::people::{people, NextcloudPerson};
+use crate::people::NextcloudPerson;
 use crate::scenario::Scenario;
 
 /// Each Nextcloud server's name in the request log, its listener and its router.
@@ -30,7 +30,7 @@ pub(super) fn start(scheme: &str, scenario: &Scenario) -> Result<(Arc<Nextcloud>
         node_urls.insert(name.to_owned(), base_url(scheme, local_addr(&listener, loopback)?)?);
         listeners.insert(name, listener);
     }
-    let nextcloud = Arc::new(Nextcloud::new(gss_url, node_urls, scenario.fault));
+    let nextcloud = Arc::new(Nextcloud::new(gss_url, node_urls, scenario.fault, scenario.people));
     let mut gss_listener = Some(gss_listener);
     let routers = nextcloud::routers(&nextcloud)
         .into_iter()
@@ -60,7 +60,8 @@ impl LookupServer {
 
     /// The Nextcloud accounts with their account passwords and nodes.
     pub fn nextcloud_people(&self) -> Vec<NextcloudPerson> {
-        people()
+        self.scenario
+            .people
             .nextcloud_users
             .iter()
             .map(|user| NextcloudPerson {

@@ -449,3 +449,39 @@ async fn the_seeds_curl_flow_works_in_the_path_layout() {
     assert!(body.starts_with("This is the WebDAV interface."), "ownCloud's notice: {body}");
     server.shutdown().await;
 }
+
+/// Two lookup servers in one process, one with a demo file's people and one with the built-in: each serves its own
+/// (the people are part of each server's scenario, not of the process).
+#[tokio::test]
+async fn two_servers_in_one_process_each_serve_their_own_people() {
+    let text = include_str!("../../../../docs/examples/demo-acme.toml");
+    let acme = crate::Demo::parse(std::path::Path::new("demo-acme.toml"), text).expect("the example is valid");
+    let acme = start(Scenario { latency: Duration::ZERO, ..acme.scenario }).await;
+    let built_in = start(Scenario::default()).await;
+    let product = |server: &LookupServer| {
+        let url = server.central_url().join("status.php").expect("URL");
+        async move { client().get(url).send().await.expect("answers").json::<Value>().await.expect("JSON") }
+    };
+    assert_eq!(product(&acme).await["productname"], "ACME Cloud", "the demo file's product name");
+    assert_eq!(product(&built_in).await["productname"], "ownCloud", "the other server keeps the built-in one");
+    assert_eq!(acme.description().to_json()["users"], json!(["anna@berlin.acme.test", "hannes@hamburg.acme.test"]));
+    assert_eq!(built_in.description().to_json()["users"][0], "test@instance1.com", "the built-in people");
+    let home = |server: &LookupServer, instance: &str, user: &str, password: &str| {
+        let url = server.instance_urls()[instance].join("remote.php/webdav/").expect("URL");
+        let request = propfind(&client(), url).basic_auth(user, Some(password));
+        async move { request.send().await.expect("answers").status().as_u16() }
+    };
+    assert_eq!(home(&acme, "berlin", "anna@berlin.acme.test", "acme-demo").await, 207, "anna logs in at ACME's");
+    assert_eq!(home(&built_in, "instance1", "test@instance1.com", "secret").await, 207, "the seed's user at the other");
+    assert_eq!(
+        home(&built_in, "instance1", "anna@berlin.acme.test", "acme-demo").await,
+        401,
+        "anna is not a person of the built-in demo"
+    );
+    assert!(!acme.instance_urls().contains_key("instance1"), "ACME's server has its own instances only");
+    let jonas = acme.matrix_people().into_iter().any(|person| person.localpart == "jonas");
+    let no_jonas = built_in.matrix_people().iter().all(|person| person.localpart != "jonas");
+    assert!(jonas && no_jonas, "the Matrix people are each server's too");
+    acme.shutdown().await;
+    built_in.shutdown().await;
+}

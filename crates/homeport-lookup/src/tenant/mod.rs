@@ -19,7 +19,7 @@ use crate::ocis::{bearer_claims, status_document, BearerRefusal};
 use crate::oidc::{Provider, Zone};
 use crate::owncloud::not_found;
 use crate::owncloud::ocs::{self, OcsFormat, OcsVersion};
-use crate::people::{find_oidc_user, find_tenant, Tenant, XSAPPNAME};
+use crate::people::{Tenant, XSAPPNAME};
 
 /// The approuter's `TENANT_HOST_PATTERN`: the capture is the tenant's subdomain.
 pub const TENANT_HOST_PATTERN: &str = r"^(.*)\.approuter\.localhost$";
@@ -50,7 +50,7 @@ impl ApprouterState {
         }
         let subdomain =
             self.pattern.captures(&host.name).and_then(|captures| captures.get(1)).map(|capture| capture.as_str());
-        match subdomain.and_then(find_tenant) {
+        match subdomain.and_then(|name| self.provider.people().find_tenant(name)) {
             Some(tenant) => Ok(tenant),
             None => Err(unknown(format!("no tenant at {}", host.authority()))),
         }
@@ -135,7 +135,7 @@ async fn user(
             return ocs::unauthorised(StatusCode::UNAUTHORIZED, format, 997, Some(&challenge));
         }
     };
-    let Some(user) = find_oidc_user(&claims.preferred_username) else {
+    let Some(user) = state.provider.people().find_oidc_user(&claims.preferred_username) else {
         return not_found();
     };
     ocs::ok(
