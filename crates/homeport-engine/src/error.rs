@@ -313,22 +313,35 @@ impl ConnectError {
 /// A bounded, printable excerpt of a response body for diagnosis, with secret fields and
 /// token-shaped values redacted ([`crate::redact::redact_body`]): a server may quote back the
 /// token it was sent, and the excerpt reaches the UI, the CLI's output and autopilot verdicts.
-/// Redacted before it is cut, so a secret is recognised whole.
+/// Only the excerpt's neighbourhood is redacted — what is shown and [`REDACTION_MARGIN`]
+/// characters after it, so a secret that starts inside the excerpt is recognised whole (or by a
+/// long prefix) — and it is redacted once: the regexes over a whole 16 KiB body were most of an
+/// error's cost (docs/fuzzing.md, "The second campaign").
 pub(crate) fn snippet(body: &[u8]) -> String {
     const MAX: usize = 200;
     let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
-    let text = crate::redact::redact_body(&text);
-    let mut out: String = text.chars().filter(|c| !c.is_control() || *c == ' ').take(MAX).collect();
-    if text.chars().count() > MAX {
+    // Control characters go before redaction, so what is shown is what was redacted (a body of
+    // newlines cannot push a token's start out of the redacted part).
+    let mut printable = text.chars().filter(|c| !c.is_control() || *c == ' ');
+    let neighbourhood: String = printable.by_ref().take(MAX + REDACTION_MARGIN).collect();
+    let cut = printable.next().is_some();
+    let redacted = crate::redact::redact_body(&neighbourhood);
+    let mut out: String = redacted.chars().take(MAX).collect();
+    if cut || redacted.chars().count() > MAX {
         out.push('…');
     }
     out
 }
 
-/// `"<why>; the body starts with: <snippet>"`, the whole redacted: a parser's message can quote
-/// a value of the body too (serde's `invalid type: string "…"`).
+/// How far past an excerpt's end its redaction reads: longer than most tokens servers issue
+/// by far (a token longer than it is still recognised by its first 512 characters; Matrix and
+/// Nextcloud tokens are far shorter).
+const REDACTION_MARGIN: usize = 512;
+
+/// `"<why>; the body starts with: <snippet>"`, each part redacted once: a parser's message can
+/// quote a value of the body too (serde's `invalid type: string "…"`).
 pub(crate) fn quoting(why: &dyn std::fmt::Display, body: &[u8]) -> String {
-    crate::redact::redact_body(&format!("{why}; the body starts with: {}", snippet(body)))
+    format!("{}; the body starts with: {}", crate::redact::redact_body(&why.to_string()), snippet(body))
 }
 
 fn problem_words(problem: &CertificateProblem) -> &'static str {
@@ -397,6 +410,22 @@ mod tests {
         );
         assert!(!quoted.contains("eyJ") && !quoted.contains("r1\""), "{quoted}");
         assert!(quoted.contains(r#""token_type":7"#), "the rest stays readable: {quoted}");
+    }
+
+    #[test]
+    fn an_excerpt_redacts_a_token_that_starts_in_it_and_ends_far_past_it() {
+        let token: String = (0..3000).map(|i| if i % 7 == 0 { '4' } else { 'x' }).collect();
+        let body = format!("{}{{\"note\":\"{token}\"}}", "\n".repeat(5000));
+        let shown = snippet(body.as_bytes());
+        assert!(!shown.contains("x4x"), "no part of the token is shown: {shown}");
+        assert!(shown.contains("[redacted]") && shown.ends_with('…'), "{shown}");
+        let secret = format!("{{\"access_token\":\"{}\"}}", "a".repeat(5000));
+        let shown = snippet(secret.as_bytes());
+        assert_eq!(
+            shown,
+            r#"{"access_token":"[redacted]""#.to_owned() + "…",
+            "a field past the margin is redacted too"
+        );
     }
 
     #[test]

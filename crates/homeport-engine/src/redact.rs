@@ -152,7 +152,12 @@ pub fn redact_body(text: &str) -> String {
     static XML: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"<(?P<name>[A-Za-z][A-Za-z0-9_:-]*)(?P<attrs>[^>]*)>(?P<value>[^<]+)").expect("a valid pattern")
     });
-    static RUN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_~+/=.-]{20,}").expect("a valid pattern"));
+    // A field or element can only be secret by a name in SECRET_FIELDS, and that name, folded, is
+    // part of the folded text: without one, both passes below would change nothing, and they are
+    // the costly ones (captures over the whole text).
+    if !may_name_a_secret_field(text) {
+        return redact_token_shaped(text);
+    }
     let fields = FIELD.replace_all(text, |c: &Captures| {
         let value = &c["value"];
         if !is_secret_field(&c["name"]) || value.trim_matches(['"', '\'']).is_empty() || value.contains(REDACTED) {
@@ -171,7 +176,23 @@ pub fn redact_body(text: &str) -> String {
             false => c[0].to_owned(),
         }
     });
-    RUN.replace_all(&xml, |c: &Captures| match is_token_shaped(&c[0]) {
+    redact_token_shaped(&xml)
+}
+
+/// Whether some name in [`SECRET_FIELDS`] occurs in `text` as [`is_secret_field`] compares names.
+fn may_name_a_secret_field(text: &str) -> bool {
+    let folded: String =
+        text.chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase()).collect::<String>();
+    SECRET_FIELDS.iter().any(|name| folded.contains(name))
+}
+
+/// Every run of token characters that [`is_token_shaped`] replaced by `[redacted]`.
+fn redact_token_shaped(text: &str) -> String {
+    use std::sync::LazyLock;
+
+    use regex::Regex;
+    static RUN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_~+/=.-]{20,}").expect("a valid pattern"));
+    RUN.replace_all(text, |c: &regex::Captures| match is_token_shaped(&c[0]) {
         true => REDACTED.to_owned(),
         false => c[0].to_owned(),
     })
