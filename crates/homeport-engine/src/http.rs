@@ -403,8 +403,13 @@ impl HttpClient {
             host = pin.authority.rsplit_once(':').map(|(host, _)| host.to_owned());
         }
         let resolver = Arc::new(IdentityResolver::new(identity, asked));
-        let tls = certificate::client_config(roots, host, digests, certificates, resolver)
+        let mut tls = certificate::client_config(roots, host, digests, certificates, resolver)
             .map_err(|reason| setup(format!("the HTTP client could not be set up: {reason}")))?;
+        // HTTP/2 where the server offers it (one connection then carries a round's requests to an
+        // origin side by side), HTTP/1.1 elsewhere. A client certificate is asked for in the
+        // handshake, before either (HTTP/2 forbids renegotiation; rustls never renegotiates):
+        // docs/benchmarks.md#connections says what was tested.
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let mut builder = reqwest::Client::builder();
         // Adding any proxy turns off reqwest's own reading of the environment, so the manual
         // proxy replaces the environment's, and the environment's are added with loopback

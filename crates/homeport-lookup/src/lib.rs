@@ -69,7 +69,7 @@ mod wire_faults;
 pub use crate::demo_file::{line_and_column, Demo};
 pub use crate::description::Description;
 pub use crate::error::LookupError;
-pub use crate::log::RecordedRequest;
+pub use crate::log::{ConnectionsUsed, RecordedRequest};
 pub use crate::oidc::{
     BUILT_IN_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_ID, OWNCLOUD_DESKTOP_CLIENT_SECRET, PUBLIC_CLIENT_ID,
 };

@@ -53,6 +53,24 @@ pub(crate) struct RequestLog {
     /// TCP connections accepted, by listener (its server's name): how many set-ups a client
     /// needed (docs/benchmarks.md#connections).
     connections: Arc<Mutex<std::collections::BTreeMap<Arc<str>, u64>>>,
+    /// Connections that carried at least one request, by listener and protocol.
+    used: Arc<Mutex<std::collections::BTreeMap<Arc<str>, ConnectionsUsed>>>,
+}
+
+/// The protocol a connection speaks: HTTP/1.1 on plain listeners, and on TLS ones what the client chose by ALPN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    Http1,
+    Http2,
+}
+
+/// How many of a listener's connections carried requests, by protocol ([`crate::LookupServer::connections_used`]).
+/// Beside the accepted count it shows what a client did with them: an HTTP/2 client that dialled several at once
+/// keeps one and closes the rest unused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectionsUsed {
+    pub http1: u64,
+    pub http2: u64,
 }
 
 /// A [`RecordedRequest`] as the log keeps it: the server's name shared, the method as parsed, so that recording
@@ -122,6 +140,22 @@ impl RequestLog {
     pub(crate) fn connection_accepted(&self, server: &Arc<str>) {
         let mut connections = self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *connections.entry(server.clone()).or_default() += 1;
+    }
+
+    /// One of `server`'s connections carried its first request.
+    pub(crate) fn connection_used(&self, server: &Arc<str>, protocol: Protocol) {
+        let mut used = self.used.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let counts = used.entry(server.clone()).or_default();
+        match protocol {
+            Protocol::Http1 => counts.http1 += 1,
+            Protocol::Http2 => counts.http2 += 1,
+        }
+    }
+
+    /// Connections that carried requests so far, by listener.
+    pub(crate) fn connections_used(&self) -> std::collections::BTreeMap<String, ConnectionsUsed> {
+        let used = self.used.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        used.iter().map(|(server, counts)| (server.to_string(), *counts)).collect()
     }
 
     /// Connections accepted so far, by listener.

@@ -1,18 +1,20 @@
-//! The accept loop shared by every listener: plain TCP or TLS, HTTP/1 or HTTP/2, graceful on shutdown.
+//! The accept loop shared by every listener: plain TCP (HTTP/1.1) or TLS (HTTP/2 or HTTP/1.1, as the client chose by
+//! ALPN), graceful on shutdown.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::Service;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::log::{Recorded, Recorder};
+use crate::log::{Protocol, Recorded, Recorder};
 
 /// A client that opens a connection and never finishes the handshake must not hold a task forever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -86,7 +88,7 @@ async fn serve_connection(
     // Small request/response exchanges; Nagle would only add delay.
     let _ = stream.set_nodelay(true);
     let Some(acceptor) = tls else {
-        serve_http(TokioIo::new(stream), router, shutdown).await;
+        serve_http(TokioIo::new(stream), router, Protocol::Http1, shutdown).await;
         return;
     };
     let handshake = tokio::select! {
@@ -96,32 +98,56 @@ async fn serve_connection(
     // A failed or timed-out handshake (an untrusting client, plain HTTP on the TLS port) ends this connection
     // only; the listener keeps serving.
     if let Ok(Ok(tls_stream)) = handshake {
-        serve_http(TokioIo::new(tls_stream), router, shutdown).await;
+        // What the client chose from the ALPN offer (tls.rs): HTTP/2, or HTTP/1.1 for a client that offered
+        // only that, or nothing.
+        let protocol = match tls_stream.get_ref().1.alpn_protocol() {
+            Some(b"h2") => Protocol::Http2,
+            _ => Protocol::Http1,
+        };
+        serve_http(TokioIo::new(tls_stream), router, protocol, shutdown).await;
     }
 }
 
-async fn serve_http<I>(io: I, recorded: Recorded, mut shutdown: watch::Receiver<bool>)
+async fn serve_http<I>(io: I, recorded: Recorded, protocol: Protocol, mut shutdown: watch::Receiver<bool>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    // HTTP/1.1 only, through hyper's HTTP/1 connection directly: every client of the lookup server (Homeport,
-    // browsers on loopback, curl, wrk) speaks it, and skipping the HTTP/2 preface sniffing of the auto builder
-    // saves a read per connection and a layer of dispatch per request under load.
-    let connection = http1::Builder::new()
-        // Answers are a few hundred bytes: one flat write beats a vectored one.
-        .writev(false)
-        .serve_connection(
-            io,
-            RecordingService { recorder: recorded.recorder, router: TowerToHyperService::new(recorded.router) },
-        );
-    tokio::pin!(connection);
-    tokio::select! {
-        // Errors here are the client's (reset, malformed request): nothing to do but close.
-        _ = connection.as_mut() => {}
-        () = shutdown_requested(&mut shutdown) => {
-            // Finish the request in flight, then close; idle keep-alive connections close at once.
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+    let service = RecordingService {
+        recorder: recorded.recorder,
+        router: TowerToHyperService::new(recorded.router),
+        protocol,
+        carried_a_request: AtomicBool::new(false),
+    };
+    match protocol {
+        // Plain http and TLS without `h2` chosen: hyper's HTTP/1 connection directly (no preface sniffing of the
+        // auto builder: a read less per connection, a layer of dispatch less per request under load).
+        Protocol::Http1 => {
+            // Answers are a few hundred bytes: one flat write beats a vectored one.
+            let connection = http1::Builder::new().writev(false).serve_connection(io, service);
+            tokio::pin!(connection);
+            tokio::select! {
+                // Errors here are the client's (reset, malformed request): nothing to do but close.
+                _ = connection.as_mut() => {}
+                () = shutdown_requested(&mut shutdown) => {
+                    // Finish the request in flight, then close; idle keep-alive connections close at once.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        }
+        // The client chose HTTP/2 by ALPN: every request of a wizard to this origin can share the connection
+        // (docs/benchmarks.md#connections).
+        Protocol::Http2 => {
+            let connection = http2::Builder::new(TokioExecutor::new()).serve_connection(io, service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = shutdown_requested(&mut shutdown) => {
+                    // GOAWAY: streams in flight finish, no new ones start.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
         }
     }
 }
@@ -131,6 +157,10 @@ where
 struct RecordingService {
     recorder: std::sync::Arc<Recorder>,
     router: TowerToHyperService<axum::Router>,
+    protocol: Protocol,
+    /// Set by the connection's first request: a connection counts as used by its protocol once it carried one
+    /// (a client that opened several and kept one for HTTP/2 closes the others unused).
+    carried_a_request: AtomicBool,
 }
 
 impl Service<hyper::Request<Incoming>> for RecordingService {
@@ -139,6 +169,10 @@ impl Service<hyper::Request<Incoming>> for RecordingService {
     type Future = <TowerToHyperService<axum::Router> as Service<hyper::Request<Incoming>>>::Future;
 
     fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        // A plain load per request after the first (no locked write on the hot path).
+        if !self.carried_a_request.load(Ordering::Relaxed) && !self.carried_a_request.swap(true, Ordering::Relaxed) {
+            self.recorder.log.connection_used(&self.recorder.server, self.protocol);
+        }
         self.recorder.record(&request);
         self.router.call(request)
     }

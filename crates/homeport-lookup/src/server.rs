@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::description::Description;
 use crate::error::LookupError;
-use crate::log::RecordedRequest;
+use crate::log::{ConnectionsUsed, RecordedRequest};
 use crate::log::{Recorded, RecordedBy, Recorder, RequestLog};
 use crate::matrix::state::Matrix;
 use crate::matrix::MATRIX_HOSTS;
@@ -440,6 +440,12 @@ impl LookupServer {
     /// serving several hosts counts once): the connection set-ups clients needed.
     pub fn connections(&self) -> std::collections::BTreeMap<String, u64> {
         self.log.connections()
+    }
+
+    /// By listener, how many connections carried requests over HTTP/1.1 and over HTTP/2 (TLS listeners offer
+    /// `h2` by ALPN; plain ones speak HTTP/1.1): with [`LookupServer::connections`], what a client's pool did.
+    pub fn connections_used(&self) -> std::collections::BTreeMap<String, ConnectionsUsed> {
+        self.log.connections_used()
     }
 
     /// Stops accepting on every listener, lets requests in flight finish (for a few seconds at most) and returns

@@ -39,8 +39,9 @@ impl SelfSignedTls {
             .with_no_client_auth()
             .with_single_cert(vec![certificate_der.clone()], private_key)
             .map_err(|error| LookupError::Tls(Box::new(error)))?;
-        // The servers speak HTTP/1.1 only (see serve.rs), so that is all ALPN offers.
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // HTTP/2 first, as real servers offer it (a client that offers both gets HTTP/2), HTTP/1.1 for a client
+        // that offers only that; serve.rs serves what was chosen.
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
 
         Ok(SelfSignedTls { certificate_der, acceptor: TlsAcceptor::from(Arc::new(config)) })
     }
@@ -226,6 +227,37 @@ mod tests {
             .await
             .expect("the server keeps serving after a failed handshake");
         assert_eq!(again.status(), 200, "status.php still answers after a failed handshake");
+        server.shutdown().await;
+    }
+
+    /// HTTP/2 for a client that offers it by ALPN (reqwest with the certificate trusted), HTTP/1.1 for one that
+    /// offers only that: the same answers either way.
+    #[tokio::test]
+    async fn clients_get_http2_when_they_offer_it_and_http1_when_not() {
+        let server = start(Scenario { tls: true, ..Scenario::default() }).await;
+        let der = server.certificate_der().expect("a TLS scenario has a certificate");
+        let status = server.central_url().join("status.php").expect("status URL");
+        for (http1_only, version) in [(false, reqwest::Version::HTTP_2), (true, reqwest::Version::HTTP_11)] {
+            let mut builder = reqwest::Client::builder()
+                .no_proxy()
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_der(&der).expect("the certificate is valid DER"));
+            if http1_only {
+                builder = builder.http1_only();
+            }
+            let client = builder.build().expect("a client trusting the mock's certificate");
+            for _ in 0..2 {
+                let response = client.get(status.clone()).send().await.expect("status.php over https");
+                assert_eq!(response.version(), version, "http1_only {http1_only}: the protocol the server chose");
+                assert_eq!(response.status(), 200, "status.php answers over {version:?}");
+            }
+        }
+        assert_eq!(
+            server.connections_used().get("central").copied(),
+            Some(crate::ConnectionsUsed { http1: 1, http2: 1 }),
+            "one connection per client, each kept for its second request: {:?}",
+            server.connections_used()
+        );
         server.shutdown().await;
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use homeport_engine::tenant::TenantProfile;
 use homeport_engine::wizard::LoginFlowTiming;
 use homeport_engine::{Credentials, Decision, HttpConfig, Secret, Step, Wizard, WizardOptions};
-use homeport_lookup::{LookupServer, Scenario, TENANT_HOST_PATTERN};
+use homeport_lookup::{ConnectionsUsed, LookupServer, Scenario, TENANT_HOST_PATTERN};
 
 /// Something of the running lookup server: an address, a password.
 type Of = fn(&LookupServer) -> String;
@@ -23,6 +23,10 @@ struct System {
     browser: Option<(&'static str, &'static str)>,
     choose: Option<&'static str>,
     tenant: bool,
+    /// Measured over TLS too: the lookup server serves the system over https, and the wizard
+    /// reaches it so (a Matrix ID's server name is tried over http on loopback, and the browser
+    /// robot trusts no self-signed certificate).
+    over_tls: bool,
 }
 
 fn ocis(server: &LookupServer) -> String {
@@ -37,6 +41,7 @@ const SYSTEMS: &[System] = &[
         browser: None,
         choose: None,
         tenant: false,
+        over_tls: true,
     },
     System {
         name: "S0 ownCloud, the login form (desktop)",
@@ -45,6 +50,7 @@ const SYSTEMS: &[System] = &[
         browser: None,
         choose: None,
         tenant: false,
+        over_tls: true,
     },
     System {
         name: "S1 Matrix proxy portal, alice@portal",
@@ -56,6 +62,7 @@ const SYSTEMS: &[System] = &[
         browser: None,
         choose: None,
         tenant: false,
+        over_tls: false,
     },
     System {
         name: "S2 oCIS, OpenID Connect, an instance chosen",
@@ -64,6 +71,7 @@ const SYSTEMS: &[System] = &[
         browser: Some(("marie", "radioactivity")),
         choose: Some("B"),
         tenant: false,
+        over_tls: false,
     },
     System {
         name: "S3 tenant by host",
@@ -72,6 +80,7 @@ const SYSTEMS: &[System] = &[
         browser: Some(("einstein", "relativity")),
         choose: None,
         tenant: true,
+        over_tls: false,
     },
     System {
         name: "Matrix OAuth 2.0 API, @einstein:server",
@@ -80,6 +89,7 @@ const SYSTEMS: &[System] = &[
         browser: Some(("einstein", "relativity")),
         choose: None,
         tenant: false,
+        over_tls: false,
     },
     System {
         name: "Nextcloud Global Scale, password up front",
@@ -88,6 +98,7 @@ const SYSTEMS: &[System] = &[
         browser: None,
         choose: None,
         tenant: false,
+        over_tls: true,
     },
 ];
 
@@ -111,10 +122,12 @@ pub struct Measured {
     pub requests: usize,
     /// TCP connections the lookup server accepted (the robot's and a portal's own included).
     pub connections: u64,
+    /// Per listener: connections accepted, and those that carried requests over HTTP/1.1 and HTTP/2.
+    pub per_origin: Vec<(String, u64, ConnectionsUsed)>,
 }
 
-async fn run(system: &System, latency: Duration) -> Result<Measured, String> {
-    let server = homeport_lookup::testing::start(Scenario { latency, ..Scenario::default() }).await;
+async fn run(system: &System, latency: Duration, tls: bool) -> Result<Measured, String> {
+    let server = homeport_lookup::testing::start(Scenario { latency, tls, ..Scenario::default() }).await;
     let http =
         HttpConfig { extra_root_certificates: server.certificate_der().into_iter().collect(), ..HttpConfig::default() };
     let mut options = WizardOptions { http, ..WizardOptions::default() };
@@ -170,41 +183,82 @@ async fn run(system: &System, latency: Duration) -> Result<Measured, String> {
         wall,
         requests: connected.trace.len(),
         connections: server.connections().values().sum(),
+        per_origin: {
+            let used = server.connections_used();
+            server
+                .connections()
+                .into_iter()
+                .map(|(listener, accepted)| {
+                    let used = used.get(&listener).copied().unwrap_or_default();
+                    (listener, accepted, used)
+                })
+                .collect()
+        },
     };
     server.shutdown().await;
     Ok(measured)
 }
 
-/// Every system once per run, `runs` times; the median wall time of each.
+/// Every system once per run, `runs` times, over plain http and over TLS (where the lookup server
+/// offers HTTP/2); the median wall time of each, and per listener the connections of that run.
 pub fn table(latency: Duration, runs: usize) -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    println!(
-        "\nper system, in process, {} ms latency per response, median of {runs} runs (wall time includes the \
-         browser robot's requests)",
-        latency.as_millis()
-    );
-    println!("{:<46} {:>18} {:>10} {:>9} {:>12}", "system", "round trips", "wall (ms)", "requests", "connections");
     // Why a run first: the first wizard of a process loads the system's trusted roots.
-    runtime.block_on(run(&SYSTEMS[0], Duration::ZERO))?;
-    for system in SYSTEMS {
-        let mut runs_of: Vec<Measured> = Vec::new();
-        for _ in 0..runs {
-            runs_of.push(runtime.block_on(run(system, latency))?);
-        }
-        runs_of.sort_by_key(|m| m.wall);
-        let median = &runs_of[runs_of.len() / 2];
-        let rounds = match median.after_login {
-            Some(after) => format!("{} ({after} after login)", median.round_trips),
-            None => median.round_trips.to_string(),
-        };
+    runtime.block_on(run(&SYSTEMS[0], Duration::ZERO, false))?;
+    for tls in [false, true] {
         println!(
-            "{:<46} {:>18} {:>10.0} {:>9} {:>12}",
-            median.name,
-            rounds,
-            median.wall.as_secs_f64() * 1000.0,
-            median.requests,
-            median.connections
+            "\nper system, in process, {}, {} ms latency per response, median of {runs} runs (wall time includes \
+             the browser robot's requests)",
+            if tls { "https (HTTP/2 offered)" } else { "plain http (HTTP/1.1)" },
+            latency.as_millis()
         );
+        println!(
+            "{:<46} {:>18} {:>10} {:>9} {:>12}  per listener: accepted → used (protocol)",
+            "system", "round trips", "wall (ms)", "requests", "connections"
+        );
+        for system in SYSTEMS {
+            if tls && !system.over_tls {
+                continue;
+            }
+            let mut runs_of: Vec<Measured> = Vec::new();
+            for _ in 0..runs {
+                runs_of.push(runtime.block_on(run(system, latency, tls))?);
+            }
+            runs_of.sort_by_key(|m| m.wall);
+            let median = &runs_of[runs_of.len() / 2];
+            let rounds = match median.after_login {
+                Some(after) => format!("{} ({after} after login)", median.round_trips),
+                None => median.round_trips.to_string(),
+            };
+            println!(
+                "{:<46} {:>18} {:>10.0} {:>9} {:>12}  {}",
+                median.name,
+                rounds,
+                median.wall.as_secs_f64() * 1000.0,
+                median.requests,
+                median.connections,
+                per_origin(&median.per_origin)
+            );
+        }
     }
     Ok(())
+}
+
+/// `central 4→1 h2, instance2 4→4 h1`: per listener, the connections accepted and those used.
+fn per_origin(listeners: &[(String, u64, ConnectionsUsed)]) -> String {
+    let shown: Vec<String> = listeners
+        .iter()
+        .map(|(listener, accepted, used)| {
+            let mut protocols = Vec::new();
+            if used.http1 > 0 {
+                protocols.push(format!("{} h1", used.http1));
+            }
+            if used.http2 > 0 {
+                protocols.push(format!("{} h2", used.http2));
+            }
+            let protocols = if protocols.is_empty() { "none used".to_owned() } else { protocols.join(" + ") };
+            format!("{listener} {accepted}→{protocols}")
+        })
+        .collect();
+    shown.join(", ")
 }

@@ -154,6 +154,14 @@ async fn through_nginx_a_full_connect_stores_the_certificate_and_reverify_presen
     let Step::Connected(connected) = wizard.next().await.expect("connected through nginx") else {
         panic!("connected with the certificate")
     };
+    // nginx offers HTTP/2 beside HTTP/1.1: the certificate is presented in the handshake, and
+    // every request after it went over HTTP/2 with the certificate verified.
+    let requests = nginx.requests();
+    let verified: Vec<&String> = requests.iter().filter(|line| line.ends_with(" SUCCESS")).collect();
+    assert!(
+        !verified.is_empty() && verified.iter().all(|line| line.starts_with("HTTP/2.0 ")),
+        "the wizard's requests with the certificate went over HTTP/2: {requests:?}"
+    );
     let stored = connected.account.client_certificate.clone().expect("the account keeps its certificate");
     assert_eq!(stored.file, pki.client_p12().display().to_string(), "the file, to read again at re-verify");
     assert!(stored.subject.contains("alice"), "{stored:?}");

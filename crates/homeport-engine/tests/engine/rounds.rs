@@ -199,6 +199,27 @@ async fn a_wizard_keeps_its_connections_alive_between_rounds() {
     );
 }
 
+/// Over TLS the lookup server offers HTTP/2 by ALPN and the engine takes it: each round's
+/// requests to an origin go side by side over one connection, which later rounds reuse.
+#[tokio::test]
+async fn a_wizards_requests_to_one_tls_origin_share_one_http2_connection() {
+    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let connected = connect(&server, "test@instance2.com", PASSWORD, &["instance2"]).await.expect("S0 over TLS");
+    let used = server.connections_used();
+    for (listener, origin) in
+        [("central", Origin::of(server.central_url())), ("instance2", instance_origin(&server, "instance2"))]
+    {
+        let (at_once, sent) = most_at_once(&connected.trace, &origin);
+        assert!(at_once > 1, "the S0 rounds send several requests to {listener} at once: {at_once} of {sent}");
+        assert_eq!(
+            used.get(listener).copied().unwrap_or_default(),
+            homeport_lookup::ConnectionsUsed { http1: 0, http2: 1 },
+            "{listener}: {sent} requests ({at_once} at once) over one HTTP/2 connection; used {used:?}, accepted {:?}",
+            server.connections()
+        );
+    }
+}
+
 #[tokio::test]
 async fn nextcloud_with_a_password_up_front_takes_four_round_trips() {
     let server = lookup(Scenario::default()).await;

@@ -206,7 +206,9 @@ impl MtlsServer {
 
     /// nginx terminating TLS with `ssl_verify_client on` in front of `upstream` (a lookup-server
     /// instance on plain http): a full connection through a real mTLS front end. Without a
-    /// certificate nginx answers 400 "No required SSL certificate was sent".
+    /// certificate nginx answers 400 "No required SSL certificate was sent". It offers HTTP/2 and
+    /// HTTP/1.1 by ALPN, as real front ends do; [`MtlsServer::requests`] says which each request
+    /// came over and whether its certificate was verified.
     pub fn nginx(pki: &Pki, upstream: &Url) -> MtlsServer {
         let port = free_loopback_port();
         let prefix = Scratch::new("nginx");
@@ -227,11 +229,12 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 64; }}
 http {{
-  access_log off;
+  log_format protocol '$server_protocol $ssl_client_verify';
+  access_log {prefix}/access.log protocol;
   client_body_temp_path {temp}/body; proxy_temp_path {temp}/proxy; fastcgi_temp_path {temp}/fastcgi;
   uwsgi_temp_path {temp}/uwsgi; scgi_temp_path {temp}/scgi;
   server {{
-    listen 127.0.0.1:{port} ssl;
+    listen 127.0.0.1:{port} ssl http2;
     ssl_certificate {pki_dir}/server.pem;
     ssl_certificate_key {pki_dir}/server.key;
     ssl_client_certificate {pki_dir}/ca.pem;
@@ -274,6 +277,15 @@ http {{
             std::thread::sleep(Duration::from_millis(20));
         }
         MtlsServer { child, port, _prefix: prefix }
+    }
+
+    /// nginx's access log: per request, the protocol and the client certificate's verification
+    /// (`HTTP/2.0 SUCCESS`, `HTTP/1.1 NONE`, …); empty for `openssl s_server`. nginx writes each
+    /// line when it has answered, so a caller that has its answers finds them all.
+    pub fn requests(&self) -> Vec<String> {
+        let log =
+            self._prefix.as_ref().and_then(|prefix| std::fs::read_to_string(prefix.path().join("access.log")).ok());
+        log.unwrap_or_default().lines().map(str::to_owned).collect()
     }
 
     pub fn url(&self) -> Url {
