@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 use homeport_engine::account::format_unix;
+use homeport_engine::account::AuthMethod;
 use homeport_engine::ops::{self, ReverifyError, ReverifyOptions, Revocation, Revoked};
 use homeport_engine::{Account, AccountStore, ConnectError, Decision, ErrorCode, Origin, StoreError, WizardOptions};
 
@@ -19,7 +20,8 @@ pub enum AccountsCommand {
     /// revoked there, an OpenID Connect login's refresh token revoked at its provider).
     Remove(IdArgs),
     /// Log in again with the stored secret and check the account at its instance (an OpenID
-    /// Connect account refreshes its login; the new refresh token replaces the old one).
+    /// Connect account refreshes its login; the new refresh token replaces the old one). At a
+    /// terminal a password login whose stored password no longer works asks for the new one.
     Verify(VerifyArgs),
 }
 
@@ -42,10 +44,12 @@ pub struct IdArgs {
     id: String,
 }
 
-pub async fn run(command: AccountsCommand) -> Result<Done, Failure> {
+pub async fn run(command: AccountsCommand, json: bool) -> Result<Done, Failure> {
     let store = AccountStore::open_default().map_err(|e| Failure::store(&e))?;
     if let AccountsCommand::Verify(args) = command {
-        return verify(store, args).await;
+        // A person at the terminal is asked for a password that no longer works; scripts get the error.
+        let interactive = !json && crate::prompt::at_terminal();
+        return verify(store, args, interactive).await;
     }
     if let AccountsCommand::Remove(IdArgs { id }) = command {
         return remove(store, &id).await;
@@ -178,8 +182,24 @@ fn verify_hint(error: &ReverifyError) -> Option<String> {
     }
 }
 
+/// How often a terminal asks for a refused password, as connect does.
+const PASSWORD_TRIES: u32 = 3;
+
+/// The account of a password login (ownCloud's Basic) whose password the server refused: the one
+/// failure a typed password can mend. Tokens, app passwords and browser logins connect again instead.
+fn password_refused(error: &ReverifyError) -> Option<&Account> {
+    match error {
+        ReverifyError::Connect { account, error }
+            if account.auth_method == AuthMethod::Basic && error.code() == ErrorCode::AuthFailed =>
+        {
+            Some(account)
+        }
+        _ => None,
+    }
+}
+
 /// Re-verifies a stored account and stores what the check found (and a rotated refresh token).
-async fn verify(store: AccountStore, args: VerifyArgs) -> Result<Done, Failure> {
+async fn verify(store: AccountStore, args: VerifyArgs, interactive: bool) -> Result<Done, Failure> {
     let mut approve = Vec::new();
     for origin in &args.approve_redirect {
         let origin =
@@ -206,9 +226,22 @@ async fn verify(store: AccountStore, args: VerifyArgs) -> Result<Done, Failure> 
     }
     wizard.oidc_clients.profiles = admin.client_profiles(None).map_err(crate::admin::refused)?;
     let options = ReverifyOptions { wizard, approve };
-    let verified = ops::reverify(&store, &args.account.id, options)
-        .await
-        .map_err(|error| Failure::report(error.report()).with_hint(verify_hint(&error)))?;
+    let mut result = ops::reverify(&store, &args.account.id, options.clone()).await;
+    // As connect does (and ssh): the password asked again, up to three times, without echo.
+    let mut tries = 0;
+    while let Err(error) = &result {
+        let Some(account) = password_refused(error).filter(|_| interactive && tries < PASSWORD_TRIES) else { break };
+        if tries > 0 {
+            crate::prompt::tell(&format!("  {error}: try again.\n"));
+        } else {
+            crate::prompt::tell(&format!("  The stored password of {} no longer works.\n", account.login_name));
+        }
+        tries += 1;
+        let question = format!("  Password for {} at {}: ", account.login_name, account.server_url);
+        let Some(password) = crate::prompt::password(question).await else { break };
+        result = ops::reverify_with_password(&store, &args.account.id, options.clone(), password).await;
+    }
+    let verified = result.map_err(|error| Failure::report(error.report()).with_hint(verify_hint(&error)))?;
     let (account, stored) = (&verified.account, &verified.previous);
     let json = serde_json::json!({
         "status": "verified",

@@ -168,9 +168,16 @@ async fn connect(
 ) -> Result<Done, Failure> {
     let started = Instant::now();
     let observer: Option<homeport_engine::Observer> = (!json).then(|| {
-        Arc::new(|event: &WizardEvent| {
+        // A decision answered on the way (a certificate trusted, at the server and again at its
+        // instance) starts the check again with the same step: it is said once.
+        let last = std::sync::Mutex::new(String::new());
+        Arc::new(move |event: &WizardEvent| {
             if let WizardEvent::Step { detail, .. } = event {
-                say!("  {detail} …\n");
+                let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if *last != *detail {
+                    say!("  {detail} …\n");
+                    detail.clone_into(&mut *last);
+                }
             }
         }) as homeport_engine::Observer
     });
@@ -357,8 +364,18 @@ pub(crate) fn apply_timeout(config: &mut homeport_engine::HttpConfig, seconds: u
 
 fn read_password(json: bool) -> Result<Secret, Failure> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() && !json {
-        eprint!("Password (input is shown; prefer piping it): ");
+    if stdin.is_terminal() {
+        // Typed at a terminal: read as the prompt reads it, with the echo off (rpassword), so the
+        // password never shows on the screen or in its scrollback.
+        if !json {
+            crate::prompt::tell("Password: ");
+        }
+        let password = rpassword::read_password()
+            .map_err(|e| Failure::bad_input(format!("could not read the password from the terminal: {e}")))?;
+        if password.is_empty() {
+            return Err(Failure::bad_input("the password typed is empty"));
+        }
+        return Ok(Secret::new(password));
     }
     let mut line = String::new();
     stdin

@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     let result: Result<Done, Failure> = runtime.block_on(async {
         match cli.command {
             Command::Connect(args) => connect::run(*args, json).await,
-            Command::Accounts(command) => accounts::run(command).await,
+            Command::Accounts(command) => accounts::run(command, json).await,
             Command::Mock(args) => mock::run(args).await,
             Command::Run(args) => run::run(args, json).await,
         }

@@ -6,6 +6,7 @@ use crate::address::Origin;
 use crate::client_certificate::ClientIdentity;
 use crate::error::ConnectError;
 use crate::report::{ErrorCode, ErrorReport};
+use crate::secret::Secret;
 use crate::store::{AccountStore, StoreError};
 use crate::wizard::{end_session, Decision, MatrixTokens, Step, Wizard, WizardOptions};
 
@@ -97,8 +98,38 @@ impl ReverifyError {
 /// redirect, once approved, moves the account to its new instance (a new id, in place of the
 /// old). The store's work (file and keyring) runs off the async workers.
 pub async fn reverify(store: &AccountStore, id: &str, options: ReverifyOptions) -> Result<Reverified, ReverifyError> {
+    reverify_as(store, id, options, None).await
+}
+
+/// [`reverify`] with a password the person typed instead of the stored secret: a password login
+/// whose stored password no longer works, asked at a terminal (`homeport accounts verify`). When
+/// the server takes it, it replaces the stored one.
+pub async fn reverify_with_password(
+    store: &AccountStore,
+    id: &str,
+    options: ReverifyOptions,
+    password: Secret,
+) -> Result<Reverified, ReverifyError> {
+    reverify_as(store, id, options, Some(password)).await
+}
+
+async fn reverify_as(
+    store: &AccountStore,
+    id: &str,
+    options: ReverifyOptions,
+    typed: Option<Secret>,
+) -> Result<Reverified, ReverifyError> {
     let (reading, id) = (store.clone(), id.to_owned());
-    let (stored, secret) = blocking(move || Ok((reading.get(&id)?, reading.secret(&id)?))).await?;
+    let (stored, secret) = blocking(move || {
+        let stored = reading.get(&id)?;
+        // A typed password stands in for the stored secret (which may be missing, too).
+        let secret = match typed {
+            Some(password) => password,
+            None => reading.secret(&id)?,
+        };
+        Ok((stored, secret))
+    })
+    .await?;
     let failed = |error| ReverifyError::Connect { account: Box::new(stored.clone()), error };
     let mut wizard_options = options.wizard;
     // The certificate is read again from its file, with the password from the keyring: the

@@ -95,3 +95,33 @@ async fn a_certificate_the_system_trusts_needs_no_question() {
     assert_eq!(json(&output)["account"]["trusted_certificates"], serde_json::json!([]), "nothing pinned");
     server.shutdown().await;
 }
+
+/// Over TLS a trusted certificate restarts the check (at the server, again at its instance); what
+/// it is doing is said once, not once per restart.
+#[tokio::test]
+async fn over_tls_what_connect_is_doing_is_said_once() {
+    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let config = tempfile::tempdir().expect("temp");
+    let fingerprint = server.description().tls_certificate_sha256.expect("fingerprint");
+    let central = server.central_url().to_string();
+    let instance2 = origin(&server, "instance2");
+    let args = [
+        "connect",
+        &central,
+        "--user",
+        "test@instance2.com",
+        "--password-stdin",
+        "--approve-redirect",
+        &instance2,
+        "--trust-cert",
+        &fingerprint,
+        "--no-store",
+    ];
+    let output = homeport(config.path(), &args, Some("secret")).await;
+    let story = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(code(&output), 0, "{story}{}", String::from_utf8_lossy(&output.stderr));
+    let line = format!("checking {central} and logging in as test@instance2.com");
+    assert_eq!(story.matches(&line).count(), 1, "said once:\n{story}");
+    assert_eq!(story.matches("verifying the account at").count(), 1, "and so is the verification:\n{story}");
+    server.shutdown().await;
+}

@@ -20,6 +20,7 @@ mod secrets;
 mod store;
 mod synapse;
 mod terminal;
+mod terminal_secrets;
 mod timeout;
 mod trace;
 mod user_from_address;

@@ -17,7 +17,7 @@ use crate::{lookup, origin, HOMEPORT};
 const TIMEOUT_MS: u64 = 30_000;
 
 /// `homeport ARGS` on a pseudo-terminal that echoes, in a private config dir.
-fn on_terminal(config: &Path, args: &[&str], envs: &[(&str, String)]) -> PtySession {
+pub(crate) fn on_terminal(config: &Path, args: &[&str], envs: &[(&str, String)]) -> PtySession {
     let mut command = Command::new("sh");
     command
         .args(["-c", r#"stty echo && exec "$0" "$@""#, HOMEPORT])
@@ -30,7 +30,7 @@ fn on_terminal(config: &Path, args: &[&str], envs: &[(&str, String)]) -> PtySess
 
 /// Waits for `needle` and returns everything up to it (the session's whole output is collected
 /// by the caller from these).
-fn expect(session: &mut PtySession, needle: &str, seen: &mut String) {
+pub(crate) fn expect(session: &mut PtySession, needle: &str, seen: &mut String) {
     match session.exp_string(needle) {
         Ok(before) => {
             seen.push_str(&before);
@@ -41,7 +41,7 @@ fn expect(session: &mut PtySession, needle: &str, seen: &mut String) {
 }
 
 /// The rest of the output and the exit status.
-fn finish(mut session: PtySession, seen: &mut String) -> i32 {
+pub(crate) fn finish(mut session: PtySession, seen: &mut String) -> i32 {
     seen.push_str(&session.exp_eof().unwrap_or_default());
     match session.process().wait() {
         Ok(rexpect::process::WaitStatus::Exited(_, code)) => code,
@@ -50,7 +50,7 @@ fn finish(mut session: PtySession, seen: &mut String) -> i32 {
 }
 
 /// Runs the blocking terminal session beside the lookup server's runtime.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(work).await.expect("the terminal session ran")
 }
 
