@@ -9,6 +9,7 @@ mod demo;
 pub mod ipc;
 pub mod locale;
 mod proxy;
+mod script_check;
 mod session;
 mod trace_file;
 mod window_size;
@@ -606,13 +607,19 @@ struct Arguments {
 pub fn run() {
     let arguments = <Arguments as clap::Parser>::parse();
     let (demo_requested, exit_when_done) = (arguments.demo, arguments.exit_when_done);
-    // Read and checked before the window opens: a typo is named with file, line and key.
-    let script = match arguments.script.as_deref().map(homeport_scenario::Scenario::load).transpose() {
-        Ok(script) => script,
-        Err(e) => {
-            eprintln!("homeport-desktop: {e}");
-            std::process::exit(2);
-        }
+    // Checked before the window shows its first page, as `homeport run` checks before playing:
+    // every problem (a typo, a `${…}` the lookup server lacks) is named with file, line and column.
+    let script = match arguments.script.as_deref() {
+        None => None,
+        Some(file) => match tauri::async_runtime::block_on(script_check::check(file)) {
+            Ok(scenario) => Some(scenario),
+            Err(problems) => {
+                for problem in problems {
+                    eprintln!("homeport-desktop: {problem}");
+                }
+                std::process::exit(2);
+            }
+        },
     };
     // The administrators' configuration: a broken file is named with file, line and key (here and
     // in the window), and nothing reaches a server until it is fixed (docs/administrators.md).

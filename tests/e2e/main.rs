@@ -24,6 +24,7 @@ mod oidc_user;
 mod owncloud;
 mod proxy;
 mod real_idp;
+mod script_check;
 mod small_screen;
 mod tenant;
 mod trace_file;
