@@ -2,7 +2,8 @@
 //! headless) visibly in the window. The shell only prepares: it starts the scenario's lookup
 //! server, resolves its answers and hands them to the UI ([`AutopilotScript`]); the UI types and
 //! clicks through its pages with the normal commands. At the end the shell judges what the
-//! session recorded against the scenario's expectations, with the same words as `homeport run`.
+//! session recorded against the scenario's expectations: a typed verdict the UI words in the window's
+//! language; its English is the line `homeport run` prints (docs/desktop.md#the-autopilot).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,25 +114,8 @@ impl Autopilot {
         };
         let round_trips = tally.round_trips;
         let failures = prepared.expect.check(&result, round_trips, &tally.exchanges, engine_time);
-        let line =
-            homeport_scenario::verdict_line(&prepared.scenario.name, &result, &failures, round_trips, engine_time);
-        let (connected_user, connected_instance) = match &result {
-            RunResult::Connected(account) => (Some(account.user_id.clone()), Some(account.instance_url.to_string())),
-            RunResult::Failed(_) => (None, None),
-        };
-        Ok(AutopilotVerdict {
-            passed: failures.is_empty(),
-            line,
-            failures,
-            error_code: match &result {
-                RunResult::Failed(report) => Some(report.code),
-                RunResult::Connected(_) => None,
-            },
-            user_id: connected_user,
-            instance_url: connected_instance,
-            round_trips,
-            exit_when_done: self.exit_when_done,
-        })
+        let verdict = homeport_scenario::verdict(&prepared.scenario.name, &result, failures, round_trips, engine_time);
+        Ok(AutopilotVerdict { verdict, exit_when_done: self.exit_when_done })
     }
 }
 

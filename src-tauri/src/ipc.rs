@@ -89,18 +89,12 @@ impl std::fmt::Debug for AutopilotScript {
     }
 }
 
-/// How a played script ended, judged by its expectations.
+/// How a played script ended, judged by its expectations: typed, for the UI to word in the
+/// window's language (ui/src/lib/verdict.ts); `verdict`'s `Display` is the line `homeport run`
+/// prints, which `--exit-when-done` prints too.
 #[derive(Clone, Debug, Serialize, Type)]
 pub struct AutopilotVerdict {
-    pub passed: bool,
-    /// The line `homeport run` prints for this scenario (failures on the lines after it).
-    pub line: String,
-    /// Each unmet expectation, in words.
-    pub failures: Vec<String>,
-    pub error_code: Option<ErrorCode>,
-    pub user_id: Option<String>,
-    pub instance_url: Option<String>,
-    pub round_trips: u32,
+    pub verdict: homeport_scenario::Verdict,
     /// The app exits in a moment, with 0 (passed) or 12.
     pub exit_when_done: bool,
 }

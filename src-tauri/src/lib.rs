@@ -150,9 +150,9 @@ async fn autopilot_finish(state: State<'_, AppState>) -> Result<AutopilotVerdict
     let (ended, engine_time) = state.session.ended();
     let verdict = state.autopilot.verdict(ended, engine_time).await?;
     if verdict.exit_when_done {
-        println!("{}", verdict.line);
+        println!("{}", verdict.verdict);
         // As `homeport run`: 12 when an expectation was not met.
-        let code = if verdict.passed { 0 } else { i32::from(homeport_scenario::EXIT_EXPECTATIONS_FAILED) };
+        let code = if verdict.verdict.passed { 0 } else { i32::from(homeport_scenario::EXIT_EXPECTATIONS_FAILED) };
         if let Some(exit) = state.exit.get() {
             let exit = exit.clone();
             tauri::async_runtime::spawn(async move {

@@ -96,6 +96,7 @@ mod tests {
                 url: "http://127.0.0.1:1/remote.php/webdav/".into(),
                 status: Some(207),
                 error: None,
+                error_kind: None,
                 started_ms: 1.0,
                 duration_ms: 2.0,
                 request_headers: vec![("authorization".into(), "Basic dGVzdDpzZWNyZXQ=".into())],

@@ -255,7 +255,8 @@ fn results_json(results: &[Played], elapsed: Duration) -> serde_json::Value {
                 "passed": played.failed == 0,
                 "plays": played.plays,
                 "failed_plays": played.failed,
-                "failures": outcome.failures,
+                // The English words, as the text output prints them.
+                "failures": outcome.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "round_trips": outcome.round_trips,
                 "duration_ms": outcome.duration.as_millis() as u64,
                 "p50_ms": percentile(&played.durations, 50).as_millis() as u64,

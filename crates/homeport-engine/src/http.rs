@@ -25,7 +25,7 @@ use crate::proxy::{self, ProxySettings};
 use crate::redact::redact_header;
 use crate::redirect::{is_redirect, Hop, RedirectAnswer, RedirectChain, RedirectPolicy, Verdict};
 use crate::secret::{Credentials, Secret};
-use crate::trace::{Exchange, Participant, Trace};
+use crate::trace::{Exchange, Participant, Trace, TransportErrorKind};
 
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -466,6 +466,7 @@ impl HttpClient {
             url: request.url.to_string(),
             status: None,
             error: None,
+            error_kind: None,
             started_ms: millis(started.duration_since(self.trace.started())),
             duration_ms: 0.0,
             request_headers: Vec::new(),
@@ -476,6 +477,7 @@ impl HttpClient {
         exchange.duration_ms = millis(started.elapsed());
         if let Err(error) = &result {
             exchange.error = Some(error.to_string());
+            exchange.error_kind = Some(TransportErrorKind::of(error));
         }
         self.trace.record(exchange);
         result

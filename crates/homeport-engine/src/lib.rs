@@ -50,5 +50,5 @@ pub use report::{ErrorCode, ErrorReason, ErrorReport};
 pub use secret::{Credentials, Secret};
 pub use settings::{ProxyChange, ProxySetting, Settings, SettingsError};
 pub use store::{AccountStore, SaveOutcome, StoreError};
-pub use trace::{Exchange, Observer, Participant, StepAbout, StepName, Trace, WizardEvent};
+pub use trace::{Exchange, Observer, Participant, StepAbout, StepName, Trace, TransportErrorKind, WizardEvent};
 pub use wizard::{Connected, Decision, Resent, Step, Wizard, WizardOptions};

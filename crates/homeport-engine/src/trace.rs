@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::redact;
 
 mod about;
+mod transport;
 pub use about::StepAbout;
+pub use transport::TransportErrorKind;
 
 /// Who answered an exchange. The client is always the other side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,8 +42,13 @@ pub struct Exchange {
     pub method: String,
     pub url: String,
     pub status: Option<u16>,
-    /// Why no status: connection refused, timeout, TLS failure, body too large…
+    /// Why no status: connection refused, timeout, TLS failure, body too large… in the engine's
+    /// words, with the raw OS or TLS text.
     pub error: Option<String>,
+    /// The same failure as data, for the desktop's languages; absent when `error` is (an exchange
+    /// recorded before it existed reads back without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<TransportErrorKind>,
     /// Milliseconds since the wizard started, when the request was sent.
     pub started_ms: f64,
     pub duration_ms: f64,
@@ -206,6 +213,7 @@ mod tests {
             url: "http://127.0.0.1/".into(),
             status: Some(200),
             error: None,
+            error_kind: None,
             started_ms,
             duration_ms: 1.0,
             request_headers: vec![],

@@ -73,7 +73,7 @@ fn report_all(suite: &str, outcomes: &[Outcome], bad: &[BadFile], not_run: &[Sce
         if outcome.passed {
             let _ = writeln!(xml, ">\n      <system-out>{}</system-out>\n    </testcase>", escape(&ended));
         } else {
-            let message = outcome.failures.join("; ");
+            let message = outcome.failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             let _ = writeln!(
                 xml,
                 ">\n      <failure message=\"{}\" type=\"expectation\">{}\n{}</failure>\n    </testcase>",
@@ -118,7 +118,10 @@ mod tests {
             name: name.into(),
             path: PathBuf::from("scenarios/x.toml"),
             passed,
-            failures: if passed { vec![] } else { vec!["expected error auth_failed, got <tls>".into()] },
+            failures: match passed {
+                true => vec![],
+                false => vec![crate::Failure::User { expected: "<tls>".into(), got: "b".into() }],
+            },
             result: RunResult::Failed(ErrorReport::new(ErrorCode::Tls, "a \"bad\" certificate & more")),
             round_trips: 2,
             started: std::time::SystemTime::now(),
@@ -132,7 +135,7 @@ mod tests {
         let xml = report("homeport", &[outcome("ok <one>", true), outcome("broken", false)]);
         assert!(xml.contains("<testsuite name=\"homeport\" tests=\"2\" failures=\"1\""), "{xml}");
         assert!(xml.contains("name=\"ok &lt;one&gt;\""), "names escaped: {xml}");
-        assert!(xml.contains("<failure message=\"expected error auth_failed, got &lt;tls&gt;\""), "{xml}");
+        assert!(xml.contains("<failure message=\"expected user &lt;tls&gt;, got b\""), "{xml}");
         assert!(xml.contains("a &quot;bad&quot; certificate &amp; more"), "messages escaped: {xml}");
         assert!(xml.contains("time=\"1.500\""), "seconds: {xml}");
         assert_eq!(xml.matches("<testcase ").count(), 2);

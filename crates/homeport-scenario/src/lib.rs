@@ -10,10 +10,12 @@ pub mod junit;
 mod locate;
 mod resolve;
 pub mod runner;
+pub mod verdict;
 
 pub use check::{check_all, BadFile, Checked};
 pub use file::{Problems, Scenario, ScenarioError};
 pub use runner::{
-    drive, next_with_browser_robot, open_system_browser, verdict_line, Answers, Outcome, Prepared, RunResult,
+    drive, next_with_browser_robot, open_system_browser, verdict, Answers, Outcome, Prepared, RunResult,
     EXIT_EXPECTATIONS_FAILED,
 };
+pub use verdict::{Carried, Ended, Failure, SentRequest, Verdict};

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use homeport_engine::oidc::InstanceLink;
 use homeport_engine::oidc_client::ClientSettings;
-use homeport_engine::trace::round_trips_words;
 use homeport_engine::{
     Answer, Answerer, ConnectError, Connected, Credentials, Decision, Exchange, HttpConfig, Origin, Secret, Step,
     Wizard, WizardOptions,
@@ -17,10 +16,12 @@ use homeport_engine::{
 use homeport_lookup::LookupServer;
 use url::Url;
 
+use crate::expect::Failure;
 pub use crate::expect::{Expectations, RunResult};
 use crate::file::{BrowserAnswer, Problems, Scenario, ScenarioError};
 use crate::resolve;
 pub use crate::resolve::Answers;
+use crate::verdict::{Ended, Verdict};
 
 /// The exit code of a play whose expectations were not met: `homeport run` and the desktop app's
 /// `--exit-when-done` end with it (docs/cli.md: exit codes).
@@ -134,8 +135,8 @@ pub struct Outcome {
     pub name: String,
     pub path: PathBuf,
     pub passed: bool,
-    /// Each unmet expectation, in words.
-    pub failures: Vec<String>,
+    /// Each unmet expectation (its `Display`: the words `homeport run` prints).
+    pub failures: Vec<Failure>,
     pub result: RunResult,
     pub round_trips: u32,
     /// When the play started (the trace's times count from here).
@@ -145,31 +146,40 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The line `homeport run` prints for one play (and the desktop autopilot shows as its verdict).
+    /// The play judged, as data (the desktop autopilot words it in the window's language).
+    pub fn verdict(&self) -> Verdict {
+        verdict(&self.name, &self.result, self.failures.clone(), self.round_trips, self.duration)
+    }
+
+    /// The line `homeport run` prints for one play (failures on the lines after it).
     pub fn line(&self) -> String {
-        verdict_line(&self.name, &self.result, &self.failures, self.round_trips, self.duration)
+        self.verdict().to_string()
     }
 }
 
-/// `✓ name — connected as … at …; N round trips, M ms`, or `✗ …` followed by each unmet
-/// expectation on its own indented line.
-pub fn verdict_line(
+/// How a play ended and what its expectations said, judged: its `Display` is the line
+/// `homeport run` prints.
+pub fn verdict(
     name: &str,
     result: &RunResult,
-    failures: &[String],
+    failures: Vec<Failure>,
     round_trips: u32,
     duration: Duration,
-) -> String {
-    let mark = if failures.is_empty() { "✓" } else { "✗" };
+) -> Verdict {
     let ended = match result {
-        RunResult::Connected(account) => format!("connected as {} at {}", account.user_id, account.instance_url),
-        RunResult::Failed(report) => format!("failed: {} ({})", report.message, report.code.as_str()),
+        RunResult::Connected(account) => {
+            Ended::Connected { user_id: account.user_id.clone(), instance_url: account.instance_url.to_string() }
+        }
+        RunResult::Failed(report) => Ended::Failed { error: report.clone() },
     };
-    let mut line = format!("{mark} {name} — {ended}; {}, {} ms", round_trips_words(round_trips), duration.as_millis());
-    for failure in failures {
-        line.push_str(&format!("\n    {failure}"));
+    Verdict {
+        name: name.to_owned(),
+        passed: failures.is_empty(),
+        ended,
+        round_trips,
+        duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        failures,
     }
-    line
 }
 
 impl Answers {
@@ -370,19 +380,17 @@ mod tests {
         let approved =
             play_file(&format!("{TO_THE_CANARY}approve_redirect = [\"${{origin:canary}}\"]\n{expect}")).await;
         assert!(!approved.passed, "approved, the password goes to the canary: {}", approved.line());
-        let credentials =
-            approved.failures.iter().find(|f| f.starts_with("expected no credentials to http://127.0.0.1:"));
+        let failures: Vec<String> = approved.failures.iter().map(ToString::to_string).collect();
+        let credentials = failures.iter().find(|f| f.starts_with("expected no credentials to http://127.0.0.1:"));
         assert!(
             credentials
                 .is_some_and(|f| f.contains("PROPFIND http://127.0.0.1:") && f.contains("carried Basic credentials")),
-            "the request is named, with what it carried: {:?}",
-            approved.failures
+            "the request is named, with what it carried: {failures:?}"
         );
         assert!(
-            approved.failures.iter().any(|f| f.starts_with("expected 0 requests to http://127.0.0.1:")
+            failures.iter().any(|f| f.starts_with("expected 0 requests to http://127.0.0.1:")
                 && f.contains(" went there: PROPFIND http://127.0.0.1:")),
-            "and counted: {:?}",
-            approved.failures
+            "and counted: {failures:?}"
         );
     }
 
@@ -397,18 +405,24 @@ mod tests {
             "the display name matches, the portal saw the password: {:?}",
             outcome.failures
         );
+        let failure = outcome.failures[0].to_string();
         assert!(
-            outcome.failures[0].contains("POST http://")
-                && outcome.failures[0].contains("/login carried a password or token in the body"),
+            failure.contains("POST http://") && failure.contains("/login carried a password or token in the body"),
             "the portal got the login's password: {:?}",
             outcome.failures
         );
         let wrong_name =
             play_file(&file.replace("Bob Builder", "Robert").replace("no_credentials_to", "requests_to = {}\n#")).await;
-        assert_eq!(
-            wrong_name.failures,
-            ["expected display name \"Robert\", got \"Bob Builder\""],
-            "the display name is compared exactly"
+        assert!(
+            matches!(wrong_name.failures.as_slice(), [Failure::DisplayName { expected, got }]
+                if expected == "Robert" && got == "Bob Builder"),
+            "the display name is compared exactly: {:?}",
+            wrong_name.failures
+        );
+        assert!(
+            wrong_name.line().ends_with("\n    expected display name \"Robert\", got \"Bob Builder\""),
+            "the verdict's last line: {}",
+            wrong_name.line()
         );
     }
 

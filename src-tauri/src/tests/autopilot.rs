@@ -38,12 +38,15 @@ fn a_script_reaches_the_ui_resolved_and_its_verdict_uses_the_expectations() {
     let answer = json!({ "answer": "approve_redirect", "origin": approved });
     let step = app.invoke("wizard_answer", json!({ "answer": answer, "call": 2 })).expect("verify");
     assert_eq!(step["outcome"], "verified", "{step}");
-    let verdict = app.invoke("autopilot_finish", json!({})).expect("autopilot_finish is granted");
+    let finished = app.invoke("autopilot_finish", json!({})).expect("autopilot_finish is granted");
+    let verdict = &finished["verdict"];
     assert_eq!(verdict["passed"], true, "{verdict}");
     assert_eq!(verdict["round_trips"], 2, "as many as headless (max_round_trips = 2): {verdict}");
-    assert_eq!(verdict["user_id"], "test@instance2.com");
-    let line = verdict["line"].as_str().unwrap_or_default();
-    assert!(line.starts_with("✓ S0: test@instance2.com is redirected to instance2 — connected as"), "{line}");
+    assert_eq!(verdict["name"], "S0: test@instance2.com is redirected to instance2");
+    assert_eq!(verdict["ended"]["status"], "connected", "typed, for the UI's languages: {verdict}");
+    assert_eq!(verdict["ended"]["user_id"], "test@instance2.com");
+    assert_eq!(verdict["failures"], json!([]));
+    assert_eq!(finished["exit_when_done"], false);
 
     // After the verdict the person is in control: the file's credentials no longer go along,
     // and a connection that ends otherwise fails the expectations, in words.
@@ -53,12 +56,14 @@ fn a_script_reaches_the_ui_resolved_and_its_verdict_uses_the_expectations() {
     assert_eq!(step["decision"]["decision"], "needs_credentials", "the person logs in: {step}");
     let refusal = app.invoke("wizard_answer", json!({ "answer": { "answer": "decline" }, "call": 4 }));
     let code = refusal.expect_err("declined")["code"].clone();
-    let verdict = app.invoke("autopilot_finish", json!({})).expect("verdict");
+    let finished = app.invoke("autopilot_finish", json!({})).expect("verdict");
+    let verdict = &finished["verdict"];
     assert_eq!(verdict["passed"], false, "{verdict}");
-    assert_eq!(verdict["error_code"], code);
-    let failure = verdict["failures"][0].as_str().unwrap_or_default();
-    assert!(failure.starts_with("expected to connect, failed with"), "{verdict}");
-    assert!(verdict["line"].as_str().is_some_and(|line| line.starts_with("✗ ")), "{verdict}");
+    assert_eq!(verdict["ended"]["status"], "failed", "{verdict}");
+    assert_eq!(verdict["ended"]["error"]["code"], code, "the engine's report, worded by the UI as an error: {verdict}");
+    let failure = &verdict["failures"][0];
+    assert_eq!(failure["kind"], "expected_to_connect", "each failure typed by its expectation: {verdict}");
+    assert_eq!(failure["error"]["code"], code, "with the error it failed with: {verdict}");
 }
 
 #[test]

@@ -315,20 +315,25 @@ export type AutopilotScript = {
 	exit_when_done: boolean,
 };
 
-/**  How a played script ended, judged by its expectations. */
+/**
+ *  How a played script ended, judged by its expectations: typed, for the UI to word in the
+ *  window's language (ui/src/lib/verdict.ts); `verdict`'s `Display` is the line `homeport run`
+ *  prints, which `--exit-when-done` prints too.
+ */
 export type AutopilotVerdict = {
-	passed: boolean,
-	/**  The line `homeport run` prints for this scenario (failures on the lines after it). */
-	line: string,
-	/**  Each unmet expectation, in words. */
-	failures: string[],
-	error_code: ErrorCode | null,
-	user_id: string | null,
-	instance_url: string | null,
-	round_trips: number,
+	verdict: Verdict,
 	/**  The app exits in a moment, with 0 (passed) or 12. */
 	exit_when_done: boolean,
 };
+
+/**  What credentials a request carried. */
+export type Carried = 
+/**  An `Authorization` header; `scheme` is its first word (`Basic`, `Bearer`), if any. */
+{ kind: "authorization"; scheme: string | null } | { kind: "cookie" } | 
+/**  A token or code in the URL (redacted in the trace). */
+{ kind: "secret_in_url" } | 
+/**  A password or token in the body, by the engine's own mark on the request. */
+{ kind: "secret_in_body" };
 
 /**  What a person sees before trusting a certificate. */
 export type CertificateInfo = {
@@ -617,6 +622,11 @@ export type DemoTenant = {
 	subscribed: boolean,
 };
 
+/**  How a play ended, as its verdict names it. */
+export type Ended = { status: "connected"; user_id: string; instance_url: string } | 
+/**  The engine's report: the UI words it by its code and reason, as it does an error. */
+{ status: "failed"; error: ErrorReport };
+
 /**  The closed set of error classes the CLI maps to exit codes and the UI branches on. */
 export type ErrorCode = "bad_input" | "unreachable" | "tls" | "auth_failed" | "server_not_ready" | "policy_refused" | "keyring_unavailable" | "not_found" | "protocol" | 
 /**  The person stopped a running step (the desktop app's Cancel). */
@@ -725,8 +735,16 @@ export type Exchange = {
 	method: string,
 	url: string,
 	status: number | null,
-	/**  Why no status: connection refused, timeout, TLS failure, body too large… */
+	/**
+	 *  Why no status: connection refused, timeout, TLS failure, body too large… in the engine's
+	 *  words, with the raw OS or TLS text.
+	 */
 	error: string | null,
+	/**
+	 *  The same failure as data, for the desktop's languages; absent when `error` is (an exchange
+	 *  recorded before it existed reads back without it).
+	 */
+	error_kind?: TransportErrorKind | null,
 	/**  Milliseconds since the wizard started, when the request was sent. */
 	started_ms: number | null,
 	duration_ms: number | null,
@@ -739,6 +757,36 @@ export type Exchange = {
 	 */
 	credentials?: boolean,
 };
+
+/**
+ *  An unmet expectation, one kind per key of a scenario's `[expect]` (docs/scenarios.md), with
+ *  what was expected and what happened.
+ */
+export type Failure = 
+/**  `status = "connected"`, and the connection failed. */
+{ kind: "expected_to_connect"; error: ErrorReport } | 
+/**  `status = "failed"`, and it connected. */
+{ kind: "expected_to_fail"; user_id: string; instance_url: string } | 
+/**  `error_code`: it failed with another code. */
+{ kind: "error_code"; expected: string; error: ErrorReport } | 
+/**  `error_contains`: the engine's (English) message does not say `expected`. */
+{ kind: "error_message"; expected: string; message: string } | 
+/**  `instance`: the account lives elsewhere. */
+{ kind: "instance"; expected: string; reached: string } | 
+/**  `user_id`. */
+{ kind: "user"; expected: string; got: string } | 
+/**  `kind`: another kind of account (`owncloud`, `matrix`, …). */
+{ kind: "account_kind"; expected: string; got: string } | 
+/**  `display_name`, compared exactly. */
+{ kind: "display_name"; expected: string; got: string } | 
+/**  `max_round_trips`. */
+{ kind: "round_trips"; max: number; took: number } | 
+/**  `max_duration_ms`. */
+{ kind: "duration"; max_ms: number; took_ms: number } | 
+/**  `no_credentials_to`: request `seq` carried credentials to `origin`. */
+{ kind: "credentials"; origin: string; seq: number; method: string; url: string; carried: Carried } | 
+/**  `requests_to`: another number of requests went to `origin` (`sent` lists them). */
+{ kind: "request_count"; origin: string; expected: number; sent: SentRequest[] };
 
 /**  One instance WebFinger offers for an account. */
 export type InstanceLink = {
@@ -921,6 +969,12 @@ export type SchemeProxy = {
  */
 export type Secret = string;
 
+/**  A request, as a failure lists it. */
+export type SentRequest = {
+	method: string,
+	url: string,
+};
+
 /**  The base URL of a server installation: http(s), a host, no credentials, path ending in `/`. */
 export type ServerUrl = string;
 
@@ -1020,7 +1074,41 @@ export type TokenAuth =
 /**  The formats "Save…" offers. */
 export type TraceFileFormat = "plantuml" | "mermaid" | "har";
 
+/**  The kind of an exchange's failure (its `error_kind`). */
+export type TransportErrorKind = 
+/**  Nothing listens at the server's address and port. */
+"connection_refused" | 
+/**  No answer in time (connecting, or the whole exchange). */
+"timed_out" | 
+/**  The server's name has no address (DNS). */
+"name_not_resolved" | 
+/**  The secure connection failed: the certificate, the handshake, a client certificate. */
+"tls" | 
+/**  The connection was cut before the answer was complete. */
+"connection_reset" | 
+/**  The proxy failed, or refused the request. */
+"proxy" | 
+/**  The answer was larger than Homeport reads. */
+"too_large" | 
+/**  Anything else: the raw text says what. */
+"other";
+
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+/**
+ *  One play judged: `✓ name — connected as … at …; N round trips, M ms`, or `✗ …` followed by each
+ *  unmet expectation on its own indented line.
+ */
+export type Verdict = {
+	/**  The scenario's name. */
+	name: string,
+	/**  Every expectation was met (`failures` is empty). */
+	passed: boolean,
+	ended: Ended,
+	round_trips: number,
+	duration_ms: number,
+	failures: Failure[],
+};
 
 /**  A verified account, not stored yet: the "Done" page. */
 export type Verified = {

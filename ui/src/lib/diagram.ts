@@ -2,6 +2,7 @@
 // with lanes, arrows and labels. Pure: no DOM. Its PlantUML text ("Copy as text") is the engine's
 // one renderer (the `trace_plantuml` command), so the events go back as they came (`eventOf`).
 import type { Exchange, Participant, StepAbout, StepName, WizardEvent } from "./bindings";
+import { failureOf } from "./transport";
 import { m } from "../paraglide/messages.js";
 
 export type TraceItem =
@@ -122,7 +123,8 @@ const REASONS: { [status: number]: string } = {
 };
 
 export function responseLabel(exchange: Exchange): string {
-  if (exchange.status === null || exchange.status === undefined) return exchange.error ?? m.trace_no_answer();
+  // No answer: the failure's kind in the window's language (the raw text is in the detail).
+  if (exchange.status === null || exchange.status === undefined) return failureOf(exchange) ?? m.trace_no_answer();
   const reason = REASONS[exchange.status];
   return reason ? `${exchange.status} ${reason}` : `${exchange.status}`;
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::json;
 
 use super::*;
-use crate::trace::{StepAbout, StepName, WizardEvent};
+use crate::trace::{StepAbout, StepName, TransportErrorKind, WizardEvent};
 
 const LOOKUP: &str = "http://127.0.0.1:4000";
 const INSTANCE: &str = "http://127.0.0.1:4002";
@@ -30,6 +30,7 @@ fn exchange(
         url,
         status,
         error: status.is_none().then(|| "connection refused".to_owned()),
+        error_kind: status.is_none().then_some(TransportErrorKind::ConnectionRefused),
         started_ms,
         duration_ms: 2.5,
         request_headers: pairs(request_headers),

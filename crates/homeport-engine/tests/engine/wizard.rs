@@ -224,6 +224,11 @@ async fn an_unreachable_server_is_a_typed_error() {
     let first_round = wizard.trace().exchanges().len();
     assert_eq!(first_round, 4, "the first round (status.php, PROPFIND, WebFinger, Matrix's well-known), each failed");
     assert!(wizard.trace().exchanges().iter().all(|e| e.error.is_some() && e.status.is_none()));
+    let kinds: Vec<_> = wizard.trace().exchanges().iter().map(|e| e.error_kind).collect();
+    assert!(
+        kinds.iter().all(|kind| *kind == Some(homeport_engine::TransportErrorKind::ConnectionRefused)),
+        "each exchange's failure is typed beside its raw text, for the desktop's languages: {kinds:?}"
+    );
 }
 
 #[tokio::test]

@@ -192,6 +192,30 @@ async fn the_lookup_servers_wire_faults_end_in_typed_errors() {
 }
 
 #[tokio::test]
+async fn a_reset_and_a_slow_answer_are_typed_in_the_trace() {
+    for (fault, kind) in [
+        (Fault::ConnectionReset, homeport_engine::TransportErrorKind::ConnectionReset),
+        (Fault::SlowBody, homeport_engine::TransportErrorKind::TimedOut),
+    ] {
+        let case = fault.name();
+        let expected: WireCheck =
+            if kind == homeport_engine::TransportErrorKind::TimedOut { timed_out } else { unreachable };
+        let server = lookup(Scenario { fault: Some(fault), ..Scenario::default() }).await;
+        let options = WizardOptions { http: bounds_for(expected), ..options(&server) };
+        let mut wizard = lookup_wizard(case, &server, options);
+        let (outcome, _) = step(case, &mut wizard).await;
+        check(case, &outcome, expected(&outcome));
+        let failed: Vec<_> = wizard.trace().exchanges().into_iter().filter(|e| e.error.is_some()).collect();
+        assert!(
+            !failed.is_empty() && failed.iter().any(|e| e.error_kind == Some(kind)),
+            "{case}: the failed exchanges carry the kind {kind:?} beside their raw text: {:?}",
+            failed.iter().map(|e| (e.error_kind, e.error.clone())).collect::<Vec<_>>()
+        );
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn requests_sent_ahead_that_never_get_an_answer_do_not_hold_the_first_round() {
     // An ownCloud server behind a front that never answers the paths ownCloud does not serve: the
     // first round sends Matrix's well-known and WebFinger ahead (docs/benchmarks.md#round-trips),
