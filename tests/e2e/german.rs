@@ -2,7 +2,8 @@
 //! accounts page under `LANG=de_DE.UTF-8` (the system's language, read by the shell, not the
 //! webview), `<html lang="de">`, German words on every page, the axe audit on each, and the
 //! language switched back to English in the header without a restart, remembered in the config
-//! folder (docs/desktop.md#languages).
+//! folder (docs/desktop.md#languages); and the autopilot's verdict with its failures and a refused
+//! connection in the diagram, worded in German from their typed data (docs/translating.md).
 
 use thirtyfour::prelude::*;
 
@@ -154,5 +155,78 @@ async fn german_flow(app: &App) -> TestResult {
     app.click("#confirm-remove").await?;
     assert_eq!(text_becomes(app, "#no-accounts p", "Noch keine Konten.").await?, "Noch keine Konten.");
     app.snapshot("german-5-removed").await?;
+    Ok(())
+}
+
+/// The autopilot in German: a script whose server does not listen. The verdict, each unmet
+/// expectation and the diagram's refused connection are German words from their typed data; the
+/// engine's raw OS text is the exchange's detail, marked as English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_autopilot_verdict_and_a_refused_connection_read_in_german() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let folder = tempfile::tempdir().expect("a scratch folder");
+    let path = folder.path().join("refused.toml");
+    let port = free_port().expect("a loopback port nobody listens on");
+    let file = format!(
+        "name = \"nothing listens there\"\n[connect]\naddress = \"http://127.0.0.1:{port}/\"\n\
+         [expect]\nstatus = \"connected\"\nmax_round_trips = 0\n"
+    );
+    std::fs::write(&path, file).expect("the scenario file");
+    let envs = [("LANG", "de_DE.UTF-8".to_owned())];
+    let script = path.display().to_string();
+    let app = App::launch_with_envs(&["--script", &script], &envs).await.expect("the app starts under tauri-driver");
+    let outcome = german_verdict(&app).await;
+    app.finish("german-autopilot-verdict", outcome).await;
+}
+
+async fn german_verdict(app: &App) -> TestResult {
+    let verdict = app
+        .driver
+        .query(By::Css("#autopilot-verdict"))
+        .ignore_errors(true)
+        .wait(std::time::Duration::from_secs(60), POLL)
+        .and_displayed()
+        .first()
+        .await?;
+    assert_eq!(verdict.attr("data-passed").await?.as_deref(), Some("false"), "nothing listens: not met");
+    assert_eq!(verdict.find(By::Css("strong")).await?.text().await?, "Erwartungen nicht erfüllt");
+    let line = app.text(".verdict-line").await?;
+    assert!(line.starts_with("✗ nothing listens there — fehlgeschlagen: "), "the verdict in German: {line}");
+    assert!(line.contains("(unreachable); 1 Runde, "), "the code as it is, the round trip counted in German: {line}");
+    assert!(!line.contains("could not reach") && !line.contains("failed:"), "not homeport run's English: {line}");
+    let mut failures = Vec::new();
+    for item in app.driver.find_all(By::Css(".autopilot-failure")).await? {
+        failures.push((item.attr("data-kind").await?.unwrap_or_default(), item.text().await?));
+    }
+    let kinds: Vec<&str> = failures.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds, ["expected_to_connect", "round_trips"], "one failure per unmet expectation: {failures:?}");
+    assert!(
+        failures[0].1.starts_with("Verbindung erwartet, fehlgeschlagen mit unreachable: "),
+        "the status expectation in German: {failures:?}"
+    );
+    assert_eq!(failures[1].1, "1 Runde gebraucht, höchstens 0 erwartet", "the round trips, with their plural");
+    assert!(!failures.iter().any(|(_, text)| text.contains("expected")), "no English failure: {failures:?}");
+
+    // The diagram: each refused request's row says so in German, not in the engine's English.
+    let rows = app.driver.find_all(By::Css(".trace-row")).await?;
+    assert!(!rows.is_empty(), "the probe's requests are drawn");
+    for row in &rows {
+        let label = row.attr("aria-label").await?.unwrap_or_default();
+        assert!(label.ends_with("→ Verbindung abgelehnt"), "the row's failure in German: {label}");
+        assert!(!label.contains("os error"), "the raw text is the detail, not the row: {label}");
+    }
+    app.snapshot("german-autopilot-verdict").await?;
+    app.click_settled(&rows[0]).await?;
+    let kind = app.text("#trace-detail-failure .failure-kind").await?;
+    assert_eq!(kind, "Verbindung abgelehnt", "the exchange's detail names the kind in German");
+    let failure = app.text("#trace-detail-failure").await?;
+    assert!(
+        failure.starts_with("Verbindung abgelehnt — could not reach http://127.0.0.1:"),
+        "kind, then raw: {failure}"
+    );
+    let raw = app.wait_for("#trace-detail-failure .raw-error").await?;
+    assert_eq!(raw.attr("lang").await?.as_deref(), Some("en"), "the raw text is marked as English");
+    assert!(raw.text().await?.contains("Connection refused (os error 111)"), "the OS's own words, kept as detail");
+    app.snapshot("german-autopilot-trace-detail").await?;
     Ok(())
 }

@@ -39,6 +39,7 @@ describe("the autopilot's verdict", () => {
     expect(line.startsWith("✗ S0 — fehlgeschlagen: "), line).toBe(true);
     expect(line, "the code stays a protocol word").toContain("(unreachable); 2 Runden, 35 ms");
     expect(line, "the error in German, not the engine's English").not.toContain("could not reach");
+    expect(line, "the error's sentence inside the line, without its full stop").not.toContain(". (unreachable)");
     const words = failureWords(failed.failures[0]);
     expect(words.startsWith("Verbindung erwartet, fehlgeschlagen mit unreachable: "), words).toBe(true);
   });

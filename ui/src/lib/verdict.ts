@@ -3,10 +3,15 @@
 // language from the catalogue (docs/translating.md). An error the play ended with is worded as the
 // error banner words it (lib/explain.ts); its code stays as it is, a protocol word. The switches
 // are exhaustive: a new kind of failure in the scenario crate is a type error here.
-import type { Carried, Ended, Failure, Verdict } from "./bindings";
+import type { Carried, Ended, ErrorReport, Failure, Verdict } from "./bindings";
 import { whatHappened } from "./explain";
 import { formatNumber } from "./i18n.svelte";
 import { m } from "../paraglide/messages.js";
+
+/** The error's sentence inside a line: without its full stop ("… war nicht erreichbar (unreachable)"). */
+function said(error: ErrorReport): string {
+  return whatHappened(error).replace(/\.$/, "");
+}
 
 /** `✓ name — connected as … at …; 2 round trips, 35 ms`: the verdict's first line. */
 export function verdictLine(verdict: Verdict): string {
@@ -21,7 +26,7 @@ function endedWords(name: string, ended: Ended, took: string, ms: string): strin
     case "connected":
       return m.autopilot_verdict_connected({ name, user: ended.user_id, instance: ended.instance_url, took, ms });
     case "failed":
-      return m.autopilot_verdict_failed({ name, what: whatHappened(ended.error), code: ended.error.code, took, ms });
+      return m.autopilot_verdict_failed({ name, what: said(ended.error), code: ended.error.code, took, ms });
     default: {
       const unknown: never = ended;
       return String(unknown);
@@ -33,14 +38,14 @@ function endedWords(name: string, ended: Ended, took: string, ms: string): strin
 export function failureWords(failure: Failure): string {
   switch (failure.kind) {
     case "expected_to_connect":
-      return m.autopilot_failure_expected_to_connect({ code: failure.error.code, what: whatHappened(failure.error) });
+      return m.autopilot_failure_expected_to_connect({ code: failure.error.code, what: said(failure.error) });
     case "expected_to_fail":
       return m.autopilot_failure_expected_to_fail({ user: failure.user_id, instance: failure.instance_url });
     case "error_code":
       return m.autopilot_failure_error_code({
         expected: failure.expected,
         code: failure.error.code,
-        what: whatHappened(failure.error),
+        what: said(failure.error),
       });
     case "error_message":
       // `message` is the engine's English: error_contains compares with it.
