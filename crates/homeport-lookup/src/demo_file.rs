@@ -13,7 +13,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::LookupError;
-use crate::people::{DemoUser, MatrixUser, NextcloudUser, OcisAccount, OidcUser, OwncloudInstance, People, BUILT_IN};
+use crate::people::{
+    DemoUser, MatrixUser, NextcloudUser, OcisAccount, OidcUser, OwncloudInstance, People, Tenant, BUILT_IN,
+};
 use crate::scenario::{Fault, Scenario};
 
 #[derive(Deserialize)]
@@ -24,11 +26,49 @@ struct File {
     #[serde(default)]
     owncloud: Option<Owncloud>,
     #[serde(default)]
+    ocis: Option<Ocis>,
+    #[serde(default)]
     oidc: Option<Section<OidcEntry>>,
+    #[serde(default)]
+    tenants: Option<Vec<TenantEntry>>,
     #[serde(default)]
     matrix: Option<Section<MatrixEntry>>,
     #[serde(default)]
-    nextcloud: Option<Section<NextcloudEntry>>,
+    nextcloud: Option<NextcloudSection>,
+}
+
+/// oCIS: its product name and its instances (WebFinger's `server-instance`s).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ocis {
+    #[serde(default)]
+    product_name: Option<String>,
+    #[serde(default)]
+    instances: Option<Vec<Spanned<String>>>,
+}
+
+/// A tenant of the approuter (`<name>.approuter.localhost`), with its identity zone at the IdP.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantEntry {
+    name: Spanned<String>,
+    /// Subscribed to the application: its zone issues tokens (default yes).
+    #[serde(default = "yes")]
+    subscribed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Nextcloud: the product name and its people.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NextcloudSection {
+    #[serde(default)]
+    product_name: Option<String>,
+    #[serde(default)]
+    people: Option<Vec<NextcloudEntry>>,
 }
 
 /// What `homeport mock`'s flags set.
@@ -47,6 +87,9 @@ struct Lookup {
     path_instances: bool,
     #[serde(default)]
     tls: bool,
+    /// The IdP offers dynamic client registration (`homeport mock --idp-registration`).
+    #[serde(default)]
+    idp_registration: bool,
 }
 
 #[derive(Deserialize)]
@@ -90,16 +133,12 @@ struct OidcEntry {
     password: String,
     display_name: String,
     email: String,
-    /// The oCIS instances (`A`, `B`) the account lives on.
-    #[serde(default = "default_ocis_instances")]
-    instances: Spanned<Vec<String>>,
+    /// The oCIS instances (`A`, `B`, or `[ocis] instances`) the account lives on; default the first.
+    #[serde(default)]
+    instances: Option<Spanned<Vec<String>>>,
     /// oCIS refuses the account ("account is disabled").
     #[serde(default)]
     disabled: bool,
-}
-
-fn default_ocis_instances() -> Spanned<Vec<String>> {
-    Spanned::new(0..0, vec!["A".to_owned()])
 }
 
 #[derive(Deserialize)]
@@ -147,7 +186,7 @@ impl Demo {
             let (line, column) = line_and_column(text, span.start);
             LookupError::DemoFile(format!("{}:{line}:{column}: {message}", path.display()))
         };
-        let file: File =
+        let mut file: File =
             toml::from_str(text).map_err(|e| at(e.span().unwrap_or(0..0), e.message().trim().to_owned()))?;
         let mut scenario = Scenario::default();
         if let Some(lookup) = file.lookup {
@@ -159,9 +198,11 @@ impl Demo {
             scenario.token_lifetime = lookup.token_lifetime_secs.map_or(scenario.token_lifetime, Duration::from_secs);
             scenario.path_instances = lookup.path_instances;
             scenario.tls = lookup.tls;
+            scenario.idp.registration = lookup.idp_registration;
             scenario.check().map_err(|e| at(0..0, reason(e)))?;
         }
         let mut people = People { ..BUILT_IN };
+        let nextcloud_people = file.nextcloud.as_mut().and_then(|nextcloud| nextcloud.people.take());
         if let Some(owncloud) = file.owncloud {
             let mut names = BTreeSet::new();
             let mut instances = Vec::new();
@@ -210,11 +251,41 @@ impl Demo {
             people.instances = Vec::leak(instances);
             people.owncloud_users = Vec::leak(users);
         }
+        if let Some(ocis) = file.ocis {
+            people.ocis_product = ocis.product_name.map_or(BUILT_IN.ocis_product, leak);
+            if let Some(instances) = ocis.instances {
+                let mut names: Vec<&'static str> = Vec::new();
+                for name in instances {
+                    if !is_label(name.get_ref()) || name.get_ref() == RETIRED_OCIS_INSTANCE {
+                        return Err(at(
+                            name.span(),
+                            format!("oCIS instance name {:?}: letters, digits and - (not {RETIRED_OCIS_INSTANCE:?}, the retired instance of fault webfinger-many-instances)", name.get_ref()),
+                        ));
+                    }
+                    if names.contains(&name.get_ref().as_str()) {
+                        return Err(at(name.span(), format!("oCIS instance {:?} is named twice", name.get_ref())));
+                    }
+                    names.push(leak(name.into_inner()));
+                }
+                if names.is_empty() {
+                    return Err(at(0..0, "[ocis] instances: name at least one".into()));
+                }
+                people.ocis_instances = Vec::leak(names);
+                if file.oidc.is_none() {
+                    return Err(at(
+                        0..0,
+                        "[ocis] instances need [[oidc.people]]: the built-in people live on A and B".into(),
+                    ));
+                }
+            }
+        }
         if let Some(oidc) = file.oidc {
             let (mut users, mut accounts) = (Vec::new(), Vec::new());
+            let known = people.ocis_instances;
             for entry in oidc.people {
-                if let Some(unknown) = entry.instances.get_ref().iter().find(|i| !["A", "B"].contains(&i.as_str())) {
-                    return Err(at(entry.instances.span(), format!("no oCIS instance {unknown:?} (A, B)")));
+                let instances = entry.instances.unwrap_or_else(|| Spanned::new(0..0, vec![known[0].to_owned()]));
+                if let Some(unknown) = instances.get_ref().iter().find(|i| !known.contains(&i.as_str())) {
+                    return Err(at(instances.span(), format!("no oCIS instance {unknown:?} ({})", known.join(", "))));
                 }
                 let login = leak(entry.login.get_ref().clone());
                 users.push(OidcUser {
@@ -224,7 +295,7 @@ impl Demo {
                     email: leak(entry.email),
                     sub: leak(format!("demo-{login}")),
                 });
-                let instances: Vec<&'static str> = entry.instances.into_inner().into_iter().map(leak).collect();
+                let instances: Vec<&'static str> = instances.into_inner().into_iter().map(leak).collect();
                 accounts.push(OcisAccount { login, instances: Vec::leak(instances), disabled: entry.disabled });
             }
             people.oidc_users = Vec::leak(users);
@@ -249,9 +320,36 @@ impl Demo {
             }
             people.matrix_users = Vec::leak(users);
         }
+        if let Some(entries) = file.tenants {
+            let mut tenants: Vec<Tenant> = Vec::new();
+            for (index, entry) in (101..).zip(entries) {
+                let name = entry.name.get_ref();
+                // A DNS label under approuter.localhost and auth.localhost; `matrix` is the Matrix zone's.
+                let lower = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if !is_label(name) || !lower || name == crate::oidc::MATRIX_ZONE_LABEL {
+                    return Err(at(
+                        entry.name.span(),
+                        format!("tenant name {name:?}: lower-case letters, digits and - (a host name's first label; not \"matrix\")"),
+                    ));
+                }
+                if tenants.iter().any(|tenant| tenant.name == name) {
+                    return Err(at(entry.name.span(), format!("tenant {name:?} is named twice")));
+                }
+                tenants.push(Tenant {
+                    name: leak(name.clone()),
+                    zid: leak(format!("demo-zone-{name}")),
+                    index,
+                    subscribed: entry.subscribed,
+                });
+            }
+            people.tenants = Vec::leak(tenants);
+        }
         if let Some(nextcloud) = file.nextcloud {
+            people.nextcloud_product = nextcloud.product_name.map_or(BUILT_IN.nextcloud_product, leak);
+        }
+        if let Some(entries) = nextcloud_people {
             let mut users = Vec::new();
-            for entry in nextcloud.people {
+            for entry in entries {
                 let node = match entry.node.get_ref().as_str() {
                     "node1" => "node1",
                     "node2" => "node2",
@@ -270,6 +368,18 @@ impl Demo {
         scenario.people = Box::leak(Box::new(people));
         Ok(Demo { scenario })
     }
+}
+
+/// Fault `webfinger-many-instances`'s retired instance, which a demo's own instances may not be named.
+const RETIRED_OCIS_INSTANCE: &str = "C";
+
+/// A name that is also a host name's label and a URL path segment: letters, digits and `-`.
+fn is_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 fn reason(error: LookupError) -> String {
@@ -311,6 +421,39 @@ mod tests {
         assert_eq!(demo.scenario.latency, Duration::from_millis(150), "[lookup] as homeport mock's flags");
     }
 
+    fn example(name: &str, text: &str) -> Demo {
+        Demo::parse(Path::new(name), text).unwrap_or_else(|e| panic!("{name} is valid: {e}"))
+    }
+
+    #[test]
+    fn the_ocis_example_names_its_instances_people_and_tenants() {
+        let demo = example("demo-ocis.toml", include_str!("../../../docs/examples/demo-ocis.toml"));
+        let people = demo.scenario.people;
+        assert_eq!(people.ocis_product, "ACME Drive", "oCIS's product name");
+        assert_eq!(people.ocis_instances, ["north", "south"], "its instances");
+        assert_eq!(people.find_ocis_account("greta").map(|a| a.instances), Some(&["north", "south"][..]));
+        assert_eq!(people.find_ocis_account("paul").map(|a| (a.instances, a.disabled)), Some((&["north"][..], true)));
+        let tenants: Vec<_> = people.tenants.iter().map(|t| (t.name, t.subscribed)).collect();
+        assert_eq!(tenants, [("acme-berlin", true), ("acme-trial", false)], "its tenants");
+        assert_eq!(people.owncloud_users, BUILT_IN.owncloud_users, "no [owncloud]: the built-in people");
+    }
+
+    #[test]
+    fn the_nextcloud_matrix_and_fault_examples_read() {
+        let nextcloud = example("demo-nextcloud.toml", include_str!("../../../docs/examples/demo-nextcloud.toml"));
+        let people = nextcloud.scenario.people;
+        assert_eq!(people.nextcloud_product, "Nextcloud", "the example leaves the product name as it is");
+        let nodes: Vec<_> = people.nextcloud_users.iter().map(|u| (u.login, u.node)).collect();
+        assert_eq!(nodes, [("lena", "node1"), ("max", "node2")]);
+        let matrix = example("demo-matrix.toml", include_str!("../../../docs/examples/demo-matrix.toml"));
+        let special: Vec<_> =
+            matrix.scenario.people.matrix_users.iter().map(|u| (u.localpart, u.rate_limited, u.deactivated)).collect();
+        assert_eq!(special, [("ida", false, false), ("kai", true, false), ("lea", false, true)]);
+        let fault = example("demo-fault.toml", include_str!("../../../docs/examples/demo-fault.toml"));
+        assert_eq!(fault.scenario.fault, Some(Fault::Maintenance), "[lookup] fault");
+        assert_eq!(fault.scenario.people.owncloud_product, "ACME Cloud");
+    }
+
     #[test]
     fn mistakes_are_named_with_line_and_column() {
         let cases = [
@@ -331,6 +474,21 @@ mod tests {
             (
                 "[[matrix.people]]\nlocalpart = \"a\"\npassword = \"p\"\ndisplay_name = \"A\"\nhomeserver = \"hs3\"\n",
                 "f:5:14: no homeserver \"hs3\"",
+            ),
+            ("[ocis]\ninstances = [\"north\", \"C\"]\n", "f:2:23: oCIS instance name \"C\""),
+            ("[ocis]\nproduct_name = 7\n", "f:2:16: invalid type: integer `7`, expected a string"),
+            (
+                "[ocis]\ninstances = [\"north\"]\n[[oidc.people]]\nlogin = \"g\"\npassword = \"p\"\ndisplay_name = \"G\"\nemail = \"g@x\"\ninstances = [\"A\"]\n",
+                "f:8:13: no oCIS instance \"A\" (north)",
+            ),
+            ("[[tenants]]\nname = \"Acme\"\n", "f:2:8: tenant name \"Acme\""),
+            ("[[tenants]]\nname = \"a\"\n[[tenants]]\nname = \"a\"\n", "f:4:8: tenant \"a\" is named twice"),
+            ("[[tenants]]\nname = \"a\"\nsubscribed = \"yes\"\n", "f:3:14: invalid type: string \"yes\", expected a boolean"),
+            ("[nextcloud]\nproduct = \"x\"\n", "f:2:1: unknown field `product`"),
+            ("[nextcloud]\nproduct_name = [1]\n", "f:2:16: invalid type: sequence, expected a string"),
+            (
+                "[[nextcloud.people]]\nlogin = \"l\"\npassword = \"p\"\ndisplay_name = \"L\"\nemail = \"l@x\"\nnode = \"node3\"\n",
+                "f:6:8: no Nextcloud node \"node3\"",
             ),
         ];
         for (text, expected) in cases {
