@@ -170,3 +170,37 @@ fn the_demos_self_signed_server_asks_to_trust_its_certificate_and_pins_exactly_t
     let stopped = app.invoke("wizard_start", json!({ "address": server, "onEvent": "__CHANNEL__:4", "call": 9 }));
     assert_eq!(stopped.expect_err("stopped")["code"], "unreachable", "Stop demo stops the https server too");
 }
+
+/// The demo from a demo file (`--demo-scenario`): the oCIS example's own instances, people and
+/// tenants reach the demo page, and its tenant's address leads to that tenant's own zone.
+#[test]
+fn a_demo_file_brings_its_own_ocis_instances_people_and_tenants() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/demo-ocis.toml");
+    let demo = homeport_lookup::Demo::load(&path).expect("the example is valid");
+    let state = AppState::new(true).with_demo_scenario(demo.scenario);
+    let app = with_homeport(mock_builder(), state).build(tauri::generate_context!()).expect("the app builds");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("main window");
+    let app = MockApp { _app: app, window };
+    let demo = app.invoke("demo_start", json!({})).expect("the demo server starts");
+    let logins: Vec<Value> =
+        demo["oidc_people"].as_array().expect("people").iter().map(|p| p["login"].clone()).collect();
+    assert_eq!(logins, [json!("greta"), json!("otto"), json!("paul")], "the file's people: {demo}");
+    let greta = &demo["oidc_people"][0];
+    let names: Vec<Value> =
+        greta["instances"].as_array().expect("instances").iter().map(|i| i["name"].clone()).collect();
+    assert_eq!(names, [json!("north"), json!("south")], "on the file's instances: {greta}");
+    assert!(greta["instances"][1]["url"].as_str().is_some_and(|url| url.starts_with("http://127.0.0.1:")), "{greta}");
+    let tenants: Vec<(Value, Value)> = demo["tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .map(|t| (t["name"].clone(), t["subscribed"].clone()))
+        .collect();
+    assert_eq!(tenants, [(json!("acme-berlin"), json!(true)), (json!("acme-trial"), json!(false))], "{demo}");
+    let url = demo["tenants"][0]["url"].clone();
+    let step =
+        app.invoke("wizard_start", json!({ "address": url, "onEvent": "__CHANNEL__:5", "call": 1 })).expect("probe");
+    let issuer = step["decision"]["issuer"].as_str().unwrap_or_default();
+    assert!(issuer.starts_with("http://acme-berlin.auth.localhost:"), "the file's tenant's zone: {step}");
+    app.invoke("demo_stop", json!({})).expect("the demo stops");
+}
