@@ -269,10 +269,10 @@ mod tests {
         assert_eq!(sent.len(), 2, "both requests are listed: {sent:?}");
         assert_eq!(
             words(&failures),
-            ["expected 1 requests to http://127.0.0.1:1, 2 went there: GET http://127.0.0.1:1/status.php, GET http://127.0.0.1:1/other"]
+            ["expected 1 request to http://127.0.0.1:1, 2 went there: GET http://127.0.0.1:1/status.php, GET http://127.0.0.1:1/other"]
         );
         let none = Failure::RequestCount { origin: "http://127.0.0.1:9".into(), expected: 1, sent: Vec::new() };
-        assert_eq!(none.to_string(), "expected 1 requests to http://127.0.0.1:9, 0 went there", "nothing to list");
+        assert_eq!(none.to_string(), "expected 1 request to http://127.0.0.1:9, 0 went there", "nothing to list");
     }
 
     #[test]

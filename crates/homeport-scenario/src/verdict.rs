@@ -118,9 +118,8 @@ pub struct SentRequest {
 impl fmt::Display for Carried {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Carried::Authorization { scheme } => {
-                write!(f, "{} credentials (Authorization)", scheme.as_deref().unwrap_or("an"))
-            }
+            Carried::Authorization { scheme: Some(scheme) } => write!(f, "{scheme} credentials (Authorization)"),
+            Carried::Authorization { scheme: None } => f.write_str("credentials (Authorization)"),
             Carried::Cookie => f.write_str("a cookie"),
             Carried::SecretInUrl => f.write_str("a secret in the URL"),
             Carried::SecretInBody => f.write_str("a password or token in the body"),
@@ -158,7 +157,8 @@ impl fmt::Display for Failure {
                 write!(f, "expected no credentials to {origin}, request #{seq} {method} {url} carried {carried}")
             }
             Failure::RequestCount { origin, expected, sent } => {
-                write!(f, "expected {expected} requests to {origin}, {} went there", sent.len())?;
+                let requests = if *expected == 1 { "request" } else { "requests" };
+                write!(f, "expected {expected} {requests} to {origin}, {} went there", sent.len())?;
                 for (i, request) in sent.iter().enumerate() {
                     let before = if i == 0 { ": " } else { ", " };
                     write!(f, "{before}{} {}", request.method, request.url)?;
@@ -166,5 +166,26 @@ impl fmt::Display for Failure {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_credentials_read_as_english() {
+        let request = |url: &str| SentRequest { method: "GET".into(), url: url.into() };
+        let count = |expected, sent| Failure::RequestCount { origin: "http://127.0.0.1:9".into(), expected, sent };
+        assert_eq!(count(1, vec![]).to_string(), "expected 1 request to http://127.0.0.1:9, 0 went there");
+        assert_eq!(
+            count(2, vec![request("http://127.0.0.1:9/a")]).to_string(),
+            "expected 2 requests to http://127.0.0.1:9, 1 went there: GET http://127.0.0.1:9/a"
+        );
+        assert_eq!(Carried::Authorization { scheme: None }.to_string(), "credentials (Authorization)");
+        assert_eq!(
+            Carried::Authorization { scheme: Some("Bearer".into()) }.to_string(),
+            "Bearer credentials (Authorization)"
+        );
     }
 }
