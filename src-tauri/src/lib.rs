@@ -599,7 +599,7 @@ struct Arguments {
     #[arg(long, requires = "script")]
     exit_when_done: bool,
     /// The demo from a demo file (the one `homeport mock --scenario` takes): a customer's own
-    /// people, ownCloud instances, product name and faults; the demo page lists its people.
+    /// people, ownCloud and oCIS instances, tenants, product names and faults; the demo page lists them.
     #[arg(long, value_name = "FILE")]
     demo_scenario: Option<std::path::PathBuf>,
 }

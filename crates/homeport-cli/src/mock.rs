@@ -13,9 +13,9 @@ use crate::output::{Done, Failure};
 
 #[derive(Args)]
 pub struct MockArgs {
-    /// A demo file (TOML): the customer's own people, ownCloud instances and product name, faults and
-    /// settings (docs/scenarios.md, docs/examples/demo-acme.toml); `demo` is the built-in demo. The flags
-    /// below, given beside it, win.
+    /// A demo file (TOML): the customer's own people (ownCloud, identity provider, Matrix, Nextcloud),
+    /// ownCloud and oCIS instances, tenants, product names, faults and settings (docs/scenarios.md,
+    /// docs/examples/); `demo` is the built-in demo. The flags below, given beside it, win.
     #[arg(long, value_name = "FILE|demo")]
     scenario: Option<std::path::PathBuf>,
     /// Address of the central server; the instances take free ports on the same IP.
