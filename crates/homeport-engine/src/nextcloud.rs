@@ -27,9 +27,11 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(3);
 /// cannot succeed.
 pub const FLOW_LIFETIME: Duration = Duration::from_secs(20 * 60);
 
-/// status.php's `productname` for Nextcloud; ownCloud 10 says "ownCloud".
+/// Whether status.php is Nextcloud's: its `productname` (ownCloud 10 says "ownCloud"), or, for a
+/// branded Nextcloud (its theme names the product: "ACME Files"), the `extendedSupport` field that
+/// only Nextcloud's status.php has.
 pub fn is_nextcloud(status: &ServerStatus) -> bool {
-    status.productname.trim().eq_ignore_ascii_case("nextcloud")
+    status.productname.trim().eq_ignore_ascii_case("nextcloud") || status.extended_support.is_some()
 }
 
 /// `POST <server>/index.php/login/v2`'s answer: where the person logs in, and where to poll.
@@ -266,11 +268,18 @@ mod tests {
     }
 
     #[test]
-    fn nextcloud_is_told_apart_from_owncloud_by_its_product_name() {
+    fn nextcloud_is_told_apart_from_owncloud_by_its_product_name_or_its_extended_support_field() {
         let status = |name: &str| ServerStatus { productname: name.into(), ..ServerStatus::default() };
         assert!(is_nextcloud(&status("Nextcloud")));
         assert!(!is_nextcloud(&status("ownCloud")), "ownCloud 10 stays ownCloud");
         assert!(!is_nextcloud(&status("")));
+        let url = Url::parse("https://files.acme.example/status.php").expect("url");
+        let branded = br#"{"installed":true,"maintenance":false,"needsDbUpgrade":false,"version":"30.0.4.1","versionstring":"30.0.4","edition":"","productname":"ACME Files","extendedSupport":false}"#;
+        let branded = ServerStatus::parse(&url, branded).expect("a Nextcloud status");
+        assert!(is_nextcloud(&branded), "a branded Nextcloud is Nextcloud by its extendedSupport field");
+        let owncloud = br#"{"installed":"true","maintenance":"false","needsDbUpgrade":"false","version":"10.15.0.2","versionstring":"10.15.0","edition":"Community","productname":"ACME Files"}"#;
+        let owncloud = ServerStatus::parse(&url, owncloud).expect("an ownCloud status");
+        assert!(!is_nextcloud(&owncloud), "a branded ownCloud 10 stays ownCloud");
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub struct ServerStatus {
     pub edition: String,
     #[serde(default)]
     pub productname: String,
+    /// Nextcloud's alone: every Nextcloud since 18 sends `extendedSupport` (true or false) and
+    /// neither ownCloud 10 nor oCIS does, so it tells a branded Nextcloud (whose `productname` is
+    /// its theme's name) from ownCloud. Kept as it came, only its presence counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_support: Option<serde_json::Value>,
 }
 
 impl ServerStatus {

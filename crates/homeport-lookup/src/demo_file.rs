@@ -442,7 +442,7 @@ mod tests {
     fn the_nextcloud_matrix_and_fault_examples_read() {
         let nextcloud = example("demo-nextcloud.toml", include_str!("../../../docs/examples/demo-nextcloud.toml"));
         let people = nextcloud.scenario.people;
-        assert_eq!(people.nextcloud_product, "Nextcloud", "the example leaves the product name as it is");
+        assert_eq!(people.nextcloud_product, "ACME Files", "the example brands its Nextcloud");
         let nodes: Vec<_> = people.nextcloud_users.iter().map(|u| (u.login, u.node)).collect();
         assert_eq!(nodes, [("lena", "node1"), ("max", "node2")]);
         let matrix = example("demo-matrix.toml", include_str!("../../../docs/examples/demo-matrix.toml"));

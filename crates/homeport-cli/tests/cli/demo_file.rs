@@ -115,7 +115,7 @@ async fn the_ocis_example_serves_its_instances_people_and_tenants() {
 }
 
 /// The Nextcloud example: a made-up person logs in with his password at the Global Site
-/// Selector, and his node (the file's) gives an app password.
+/// Selector of a Nextcloud branded "ACME Files", and his node (the file's) gives an app password.
 #[tokio::test]
 async fn the_nextcloud_example_connects_its_people_at_their_node() {
     let (mut mock, description) = start_mock(&["mock", "--scenario", &examples("demo-nextcloud.toml")]).await;
@@ -140,7 +140,8 @@ async fn the_nextcloud_example_connects_its_people_at_their_node() {
     assert_eq!(result["account"]["display_name"], "Max Mittel", "{result}");
     assert_eq!(result["account"]["instance_url"], node2, "at his node: {result}");
     let product = result["server"]["product"].as_str().unwrap_or_default();
-    assert!(product.starts_with("Nextcloud"), "Nextcloud: {product}");
+    assert!(product.starts_with("ACME Files"), "the file's product name: {product}");
+    assert_eq!(result["account"]["kind"], "nextcloud", "a branded Nextcloud is Nextcloud: {result}");
     assert_eq!(result["account"]["auth_method"], "app_password", "her node gave an app password: {result}");
     mock.kill().await.expect("stopped");
 }

@@ -254,6 +254,8 @@ pub(super) fn stored_status(product: &str, version: &str) -> ServerStatus {
         installed: true,
         productname: if product.is_empty() { "Nextcloud".into() } else { product.to_owned() },
         versionstring: version.to_owned(),
+        // A stored Nextcloud account is Nextcloud under any product name.
+        extended_support: Some(serde_json::Value::Bool(false)),
         ..ServerStatus::default()
     }
 }
