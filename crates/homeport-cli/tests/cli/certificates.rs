@@ -1,17 +1,31 @@
 //! `homeport connect` and a self-signed certificate: the refusal shows what to compare and the
 //! flag that trusts it; `--trust-cert` pins it with the account, and re-verify honours the pin.
 
-use homeport_lookup::Scenario;
+use homeport_lookup::{LookupServer, Scenario};
 
 use crate::{code, homeport, json, lookup, origin};
 
+/// A lookup server over TLS with its self-signed certificate, and what a connect to it names.
+pub(crate) struct SelfSigned {
+    pub server: LookupServer,
+    /// The certificate's SHA-256, as `--trust-cert` takes it.
+    pub fingerprint: String,
+    pub central: String,
+    /// instance2's origin, as `--approve-redirect` takes it.
+    pub instance2: String,
+}
+
+pub(crate) async fn self_signed() -> SelfSigned {
+    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let fingerprint = server.description().tls_certificate_sha256.expect("fingerprint");
+    let (central, instance2) = (server.central_url().to_string(), origin(&server, "instance2"));
+    SelfSigned { server, fingerprint, central, instance2 }
+}
+
 #[tokio::test]
 async fn an_untrusted_certificate_names_its_fingerprint_and_trust_cert_pins_it() {
-    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let SelfSigned { server, fingerprint, central, instance2 } = self_signed().await;
     let config = tempfile::tempdir().expect("temp");
-    let fingerprint = server.description().tls_certificate_sha256.expect("fingerprint");
-    let central = server.central_url().to_string();
-    let instance2 = origin(&server, "instance2");
     let base =
         ["connect", &central, "--user", "test@instance2.com", "--password-stdin", "--approve-redirect", &instance2];
 
@@ -100,11 +114,8 @@ async fn a_certificate_the_system_trusts_needs_no_question() {
 /// it is doing is said once, not once per restart.
 #[tokio::test]
 async fn over_tls_what_connect_is_doing_is_said_once() {
-    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let SelfSigned { server, fingerprint, central, instance2 } = self_signed().await;
     let config = tempfile::tempdir().expect("temp");
-    let fingerprint = server.description().tls_certificate_sha256.expect("fingerprint");
-    let central = server.central_url().to_string();
-    let instance2 = origin(&server, "instance2");
     let args = [
         "connect",
         &central,

@@ -85,11 +85,9 @@ async fn accounts_show_list_and_remove_speak_of_products_and_logins() {
 
 #[tokio::test]
 async fn show_prints_a_pinned_certificates_fingerprint_and_round_trips_are_counted_in_words() {
-    let server = lookup(Scenario { tls: true, ..Scenario::default() }).await;
+    let crate::certificates::SelfSigned { server, fingerprint, central, instance2 } =
+        crate::certificates::self_signed().await;
     let config = tempfile::tempdir().expect("temp");
-    let fingerprint = server.description().tls_certificate_sha256.expect("fingerprint");
-    let central = server.central_url().to_string();
-    let instance2 = origin(&server, "instance2");
     let args = [
         "connect",
         &central,
